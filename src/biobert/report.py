@@ -1,0 +1,65 @@
+"""Run reports: what a run used and produced, as JSON next to its outputs.
+
+A report records library versions, the hashes and sizes of every input file,
+the full settings, seeds, counts of every change made to the data (windows,
+dropped overlapping spans, unknown characters mapped to ``[UNK]``...) and the
+metrics, so that a number in a table can be traced to exactly one run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["file_sha256", "environment", "write_report"]
+
+
+def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def environment() -> dict[str, Any]:
+    """Versions of Python and of the libraries that influence results."""
+    import importlib.metadata as md
+
+    versions = {}
+    for pkg in ("biobert", "torch", "transformers", "tokenizers", "safetensors", "numpy", "accelerate", "onnxruntime"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    info: dict[str, Any] = {"python": sys.version.split()[0], "platform": platform.platform(), "packages": versions}
+    try:
+        import torch
+
+        info["torch_threads"] = torch.get_num_threads()
+        info["cuda"] = torch.cuda.is_available()
+    except ImportError:
+        pass
+    return info
+
+
+def data_record(paths: list[str | Path]) -> list[dict[str, Any]]:
+    """Path, size and SHA-256 of each input file."""
+    out = []
+    for p in paths:
+        p = Path(p)
+        out.append({"path": str(p), "bytes": p.stat().st_size, "sha256": file_sha256(p)})
+    return out
+
+
+def write_report(path: str | Path, report: dict[str, Any]) -> None:
+    """Write ``report`` (plus environment and timestamp) as indented JSON."""
+    full = {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "environment": environment(), **report}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(full, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")

@@ -1,0 +1,1 @@
+"""Task modules (ner, re, qa) sharing one contract: encode, loss, decode, metrics."""

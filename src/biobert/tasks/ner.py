@@ -1,0 +1,408 @@
+"""Named-entity recognition: the reference task.
+
+The four steps every task implements:
+
+1. ``encode``: Documents -> sentences of words (character ranges) -> subword
+   windows. Words map to subwords only through the tokenizer's ``word_ids``;
+   a word that yields no subword (a control character such as ``\\x96``) is
+   given ``[UNK]`` and counted, never dropped. Sentences longer than the model
+   are covered by overlapping windows, never truncated.
+2. ``loss``: softmax cross-entropy on the first subword of each word (or on all
+   subwords). With several corpora, a corpus that does not annotate a type
+   must not teach that the type is ``O``: for an ``O`` word of such a corpus
+   the loss is ``-log sum p(y)`` over ``O`` and the labels of the types the
+   corpus does not annotate (partial-label likelihood), so the model is
+   neither rewarded nor punished for tagging, say, a gene inside a
+   chemical-only corpus.
+3. ``decode``: each word is read from the window where it is most central,
+   word tags are chunked with conlleval semantics and turned into character
+   spans of the original text.
+4. ``metrics``: strict entity-level P/R/F1 (``biobert.metrics``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import torch
+
+from biobert.labels import bio_label_list, chunks_to_tags, split_tag, tags_to_chunks
+from biobert.text.sentences import split_sentences
+from biobert.text.windows import Window, best_window, make_windows
+from biobert.text.words import tokenize_words
+from biobert.types import Document, Span
+
+__all__ = [
+    "Sentence",
+    "document_sentences",
+    "SubwordEncoder",
+    "NERPredictor",
+    "build_features",
+    "ner_collate",
+    "ner_loss",
+    "allowed_o_matrix",
+    "labels_for_types",
+]
+
+
+@dataclass
+class Sentence:
+    """One unit of NER input: words of one document, with optional gold tags."""
+
+    doc_index: int
+    words: list[tuple[int, int]]
+    tags: list[str] | None = None
+    corpus: int = 0
+
+
+def labels_for_types(types: Iterable[str]) -> list[str]:
+    """The BIO label list of a model that predicts ``types``."""
+    return bio_label_list(types)
+
+
+def _spans_to_word_chunks(
+    spans: Sequence[Span], words: list[tuple[int, int]], stats: Counter
+) -> list[tuple[int, int, str]]:
+    """Map character spans onto word indices; overlapping and misaligned spans are counted and skipped."""
+    start_at = {a: i for i, (a, _) in enumerate(words)}
+    end_at = {b: i for i, (_, b) in enumerate(words)}
+    chunks: list[tuple[int, int, str]] = []
+    taken_until = -1
+    # longest first at equal start, so a nested inner span is the one dropped
+    for s in sorted(spans, key=lambda s: (s.start, -(s.end - s.start))):
+        if s.start not in start_at or s.end not in end_at:
+            stats["spans_misaligned_dropped"] += 1
+            continue
+        a, b = start_at[s.start], end_at[s.end] + 1
+        if a < taken_until:
+            stats["spans_overlapping_dropped"] += 1
+            continue
+        chunks.append((a, b, s.label))
+        taken_until = b
+    return chunks
+
+
+def document_sentences(
+    doc: Document, doc_index: int, *, with_gold: bool, corpus: int = 0, stats: Counter | None = None
+) -> list[Sentence]:
+    """Cut a document into word-tokenised sentences (with BIO tags from its spans if ``with_gold``).
+
+    Uses the document's own sentences and tokens when present (CoNLL input),
+    otherwise splits sentences and words itself, forcing word boundaries at
+    span boundaries. A gold span that crosses a sentence boundary merges the
+    two sentences (counted as ``sentences_merged``): training data is never
+    cut inside an entity.
+    """
+    stats = stats if stats is not None else Counter()
+    text = doc.text
+    sents = list(doc.sentences) or split_sentences(text)
+    if with_gold and doc.spans and len(sents) > 1:
+        merged: list[tuple[int, int]] = [sents[0]]
+        for a, b in sents[1:]:
+            prev_end = merged[-1][1]
+            # a gold span that starts before this sentence and ends after the previous one crosses the cut
+            if any(s.start < a and s.end > prev_end for s in doc.spans):
+                merged[-1] = (merged[-1][0], b)
+                stats["sentences_merged"] += 1
+            else:
+                merged.append((a, b))
+        sents = merged
+    boundaries = sorted({x for s in doc.spans for x in (s.start, s.end)}) if with_gold else []
+    out: list[Sentence] = []
+    tokens = sorted(doc.tokens)
+    ti = 0
+    for a, b in sents:
+        if tokens:
+            words = []
+            while ti < len(tokens) and tokens[ti][0] < b:
+                if tokens[ti][0] >= a:
+                    words.append(tokens[ti])
+                ti += 1
+        else:
+            words = tokenize_words(text, a, b, boundaries)
+        if not words:
+            continue
+        tags = None
+        if with_gold:
+            inside = [s for s in doc.spans if s.start >= a and s.end <= b]
+            tags = chunks_to_tags(_spans_to_word_chunks(inside, words, stats), len(words))
+        out.append(Sentence(doc_index, words, tags, corpus))
+        stats["sentences"] += 1
+        stats["words"] += len(words)
+    return out
+
+
+class SubwordEncoder:
+    """Word lists -> subword ids with word alignment, using ``word_ids`` only.
+
+    A word with no subword (the tokenizer deletes some control characters)
+    becomes ``[UNK]`` so that every word keeps a position and a prediction;
+    such words are counted in ``stats["words_without_subwords"]``.
+    """
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tok = tokenizer
+        self.cls_id = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
+        self.sep_id = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+        self.unk_id = tokenizer.unk_token_id
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    def encode(
+        self, word_lists: Sequence[Sequence[str]], stats: Counter | None = None, batch: int = 2048
+    ) -> list[tuple[list[int], list[int]]]:
+        """For each word list return ``(subword_ids, first_subword_index_per_word)`` plus piece counts.
+
+        Returns a list of ``(ids, starts)`` where ``starts[w]`` is the index in
+        ``ids`` of word ``w``'s first subword; word ``w`` spans
+        ``ids[starts[w]:starts[w+1]]``.
+        """
+        stats = stats if stats is not None else Counter()
+        out: list[tuple[list[int], list[int]]] = []
+        for k in range(0, len(word_lists), batch):
+            chunk = [list(w) for w in word_lists[k : k + batch]]
+            enc = self.tok(chunk, is_split_into_words=True, add_special_tokens=False)
+            for j, words in enumerate(chunk):
+                ids_in = enc["input_ids"][j]
+                wids = enc.word_ids(j)
+                pieces: list[list[int]] = [[] for _ in words]
+                for tid, wi in zip(ids_in, wids):
+                    if wi is not None:
+                        pieces[wi].append(tid)
+                ids: list[int] = []
+                starts: list[int] = []
+                for p in pieces:
+                    if not p:
+                        stats["words_without_subwords"] += 1
+                        p = [self.unk_id]
+                    starts.append(len(ids))
+                    ids.extend(p)
+                out.append((ids, starts))
+        return out
+
+
+def _window_plan(n_sub: int, max_length: int, stride: int) -> list[Window]:
+    capacity = max_length - 2  # [CLS] ... [SEP]
+    return make_windows(n_sub, capacity, min(stride, capacity - 1))
+
+
+def build_features(
+    sentences: Sequence[Sentence],
+    doc_texts: Sequence[str],
+    encoder: SubwordEncoder,
+    label2id: dict[str, int],
+    *,
+    max_length: int = 128,
+    stride: int = 32,
+    label_all_subwords: bool = False,
+    stats: Counter | None = None,
+) -> list[dict[str, Any]]:
+    """Training features (one per window) from gold-tagged sentences."""
+    stats = stats if stats is not None else Counter()
+    word_lists = [[doc_texts[s.doc_index][a:b] for a, b in s.words] for s in sentences]
+    encoded = encoder.encode(word_lists, stats)
+    feats: list[dict[str, Any]] = []
+    for s, (ids, starts) in zip(sentences, encoded):
+        assert s.tags is not None
+        sub_labels = [-100] * len(ids)
+        for w, st in enumerate(starts):
+            tag = s.tags[w]
+            if tag not in label2id:
+                raise KeyError(f"label {tag!r} is not in the model's label set")
+            sub_labels[st] = label2id[tag]
+            if label_all_subwords:
+                end = starts[w + 1] if w + 1 < len(starts) else len(ids)
+                prefix, typ = split_tag(tag)
+                cont = label2id[f"I-{typ}" if typ else "I"] if prefix == "B" else label2id[tag]
+                for k in range(st + 1, end):
+                    sub_labels[k] = cont
+        windows = _window_plan(len(ids), max_length, stride)
+        if len(windows) > 1:
+            stats["sentences_windowed"] += 1
+            stats["extra_windows"] += len(windows) - 1
+        for w in windows:
+            feats.append(
+                {
+                    "input_ids": [encoder.cls_id] + ids[w.start : w.end] + [encoder.sep_id],
+                    "labels": [-100] + sub_labels[w.start : w.end] + [-100],
+                    "corpus": s.corpus,
+                }
+            )
+    stats["features"] += len(feats)
+    return feats
+
+
+def ner_collate(features: list[dict[str, Any]], pad_id: int = 0) -> dict[str, torch.Tensor]:
+    """Pad to the longest feature of the batch (dynamic padding)."""
+    n = max(len(f["input_ids"]) for f in features)
+    ids = torch.full((len(features), n), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(features), n), dtype=torch.long)
+    labels = torch.full((len(features), n), -100, dtype=torch.long)
+    for i, f in enumerate(features):
+        k = len(f["input_ids"])
+        ids[i, :k] = torch.tensor(f["input_ids"])
+        mask[i, :k] = 1
+        if "labels" in f:
+            labels[i, :k] = torch.tensor(f["labels"])
+    batch = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    if "corpus" in features[0]:
+        batch["corpus"] = torch.tensor([f["corpus"] for f in features], dtype=torch.long)
+    return batch
+
+
+def allowed_o_matrix(labels: Sequence[str], corpus_types: Sequence[Iterable[str]]) -> torch.Tensor:
+    """``[n_corpora, n_labels]`` bool: labels an ``O`` word of each corpus may take without loss.
+
+    ``O`` itself, plus ``B-``/``I-`` labels of every type the corpus does not annotate.
+    """
+    m = torch.zeros((len(corpus_types), len(labels)), dtype=torch.bool)
+    for c, types in enumerate(corpus_types):
+        annotated = set(types)
+        for j, lab in enumerate(labels):
+            prefix, typ = split_tag(lab)
+            m[c, j] = prefix == "O" or typ not in annotated
+    return m
+
+
+def ner_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], allowed_o: torch.Tensor | None = None, o_id: int = 0) -> torch.Tensor:
+    """Cross-entropy on labelled positions; partial-label likelihood for ``O`` when ``allowed_o`` is given."""
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    labels = batch["labels"]
+    sel = labels != -100
+    lg = logits[sel]
+    lab = labels[sel]
+    if allowed_o is None or bool(allowed_o.sum(1).eq(1).all()):
+        return torch.nn.functional.cross_entropy(lg, lab)
+    n_labels = lg.shape[-1]
+    per_tok_allowed = allowed_o[batch["corpus"]].unsqueeze(1).expand(-1, labels.shape[1], -1)[sel]
+    onehot = torch.nn.functional.one_hot(lab, n_labels).bool()
+    allowed = torch.where((lab == o_id).unsqueeze(-1), per_tok_allowed, onehot)
+    return (torch.logsumexp(lg, -1) - torch.logsumexp(lg.masked_fill(~allowed, float("-inf")), -1)).mean()
+
+
+@dataclass
+class _Plan:
+    sent: int
+    windows: list[Window]
+    ids: list[int]
+    starts: list[int]
+    owner: list[int] = field(default_factory=list)  # word -> window index
+
+
+class NERPredictor:
+    """Batched, windowed inference from word lists to word tags and probabilities.
+
+    Windows from all sentences are sorted by length and batched under a token
+    budget, so padding stays small; each word's prediction is read from the
+    window where its first subword is most central.
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, labels: Sequence[str], max_length: int = 128, stride: int = 32, batch_tokens: int = 8192):
+        self.model = model
+        self.encoder = SubwordEncoder(tokenizer)
+        self.labels = list(labels)
+        self.max_length = max_length
+        self.stride = stride
+        self.batch_tokens = batch_tokens
+
+    @torch.inference_mode()
+    def predict_words(self, word_lists: Sequence[Sequence[str]], stats: Counter | None = None) -> list[tuple[list[str], list[float]]]:
+        """Tags and tag probabilities for each word list."""
+        stats = stats if stats is not None else Counter()
+        encoded = self.encoder.encode(word_lists, stats)
+        plans: list[_Plan] = []
+        jobs: list[tuple[int, int]] = []  # (plan index, window index)
+        for i, (ids, starts) in enumerate(encoded):
+            windows = _window_plan(len(ids), self.max_length, self.stride) if ids else []
+            if len(windows) > 1:
+                stats["sentences_windowed"] += 1
+            owner = [best_window(windows, st) for st in starts]
+            plans.append(_Plan(i, windows, ids, starts, owner))
+            jobs += [(i, w) for w in range(len(windows))]
+        # one prob matrix per (plan, window), filled batch by batch
+        results: dict[tuple[int, int], torch.Tensor] = {}
+        jobs.sort(key=lambda j: plans[j[0]].windows[j[1]].end - plans[j[0]].windows[j[1]].start)
+        k = 0
+        was_training = getattr(self.model, "training", False)
+        if hasattr(self.model, "eval"):
+            self.model.eval()
+        while k < len(jobs):
+            longest = 0
+            batch: list[tuple[int, int]] = []
+            while k < len(jobs):
+                p, w = jobs[k]
+                n = plans[p].windows[w].end - plans[p].windows[w].start + 2
+                if batch and max(longest, n) * (len(batch) + 1) > self.batch_tokens:
+                    break
+                longest = max(longest, n)
+                batch.append(jobs[k])
+                k += 1
+            feats = []
+            for p, w in batch:
+                win = plans[p].windows[w]
+                feats.append({"input_ids": [self.encoder.cls_id] + plans[p].ids[win.start : win.end] + [self.encoder.sep_id]})
+            b = ner_collate(feats, self.encoder.pad_id)
+            logits = self.model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits
+            probs = torch.softmax(logits.float(), -1)
+            for row, (p, w) in enumerate(batch):
+                results[(p, w)] = probs[row]
+        if was_training and hasattr(self.model, "train"):
+            self.model.train()
+        out: list[tuple[list[str], list[float]]] = []
+        for pl in plans:
+            tags, scores = [], []
+            for wi, st in enumerate(pl.starts):
+                win_idx = pl.owner[wi]
+                win = pl.windows[win_idx]
+                pr = results[(pl.sent, win_idx)][st - win.start + 1]
+                j = int(pr.argmax())
+                tags.append(self.labels[j])
+                scores.append(float(pr[j]))
+            out.append((tags, scores))
+        stats["words"] += sum(len(p.starts) for p in plans)
+        return out
+
+    def predict_documents(self, docs: Sequence[Document], stats: Counter | None = None, keep_types: set[str] | None = None) -> list[Document]:
+        """Tag documents: returns copies with predicted spans, sentences and tokens."""
+        stats = stats if stats is not None else Counter()
+        sents: list[Sentence] = []
+        for i, d in enumerate(docs):
+            sents += document_sentences(d, i, with_gold=False, stats=stats)
+        words = [[docs[s.doc_index].text[a:b] for a, b in s.words] for s in sents]
+        preds = self.predict_words(words, stats)
+        per_doc: list[list[Span]] = [[] for _ in docs]
+        per_doc_tokens: list[list[tuple[int, int]]] = [[] for _ in docs]
+        per_doc_sents: list[list[tuple[int, int]]] = [[] for _ in docs]
+        for s, (tags, scores) in zip(sents, preds):
+            per_doc_tokens[s.doc_index] += s.words
+            per_doc_sents[s.doc_index].append((s.words[0][0], s.words[-1][1]))
+            for a, b, typ in tags_to_chunks(tags):
+                if keep_types is not None and typ not in keep_types:
+                    continue
+                start, end = s.words[a][0], s.words[b - 1][1]
+                score = sum(scores[a:b]) / (b - a)
+                per_doc[s.doc_index].append(Span(start, end, typ, round(score, 6), text=docs[s.doc_index].text[start:end]))
+        out = []
+        for i, d in enumerate(docs):
+            out.append(
+                Document(
+                    id=d.id,
+                    text=d.text,
+                    spans=tuple(sorted(per_doc[i], key=lambda s: (s.start, s.end))),
+                    relations=(),
+                    metadata=dict(d.metadata),
+                    sentences=d.sentences or tuple(per_doc_sents[i]),
+                    tokens=d.tokens or tuple(per_doc_tokens[i]),
+                )
+            )
+        return out
+
+
+def sentence_tags(docs: Sequence[Document], stats: Counter | None = None) -> list[list[str]]:
+    """Gold BIO tags per sentence (used to write ``token gold pred`` files)."""
+    out = []
+    for i, d in enumerate(docs):
+        out += [s.tags or [] for s in document_sentences(d, i, with_gold=True, stats=stats)]
+    return out
+

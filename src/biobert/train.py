@@ -1,0 +1,334 @@
+"""One trainer for every task: AdamW, warmup + linear decay, clipping, length-grouped
+dynamic-padding batches, dev-set model selection with early stopping, seeds,
+checkpoints and exact resume.
+
+A task plugs in three callables:
+
+* ``collate(features) -> batch``: pads a list of feature dicts (dynamic padding);
+* ``loss_fn(model, batch) -> Tensor``: the training loss;
+* ``evaluate(model) -> dict``: dev metrics; ``select_metric`` picks the one to maximise.
+
+Resume is exact: the batch order of an epoch is a pure function of
+``(seed, epoch)``, so a resumed run skips the batches it has already seen and
+restores the optimizer, scheduler and RNG states; the result equals an
+uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from biobert.errors import TrainingError
+
+__all__ = ["TrainConfig", "Trainer", "set_seed", "length_grouped_batches"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings shared by all tasks (defaults follow BioBERT's NER recipe)."""
+
+    lr: float = 5e-5
+    epochs: int = 10
+    batch_size: int = 32
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    grad_accum: int = 1
+    seed: int = 42
+    #: evaluate on dev every N optimizer steps (None: once per epoch)
+    eval_every: int | None = None
+    #: stop after this many evaluations without improvement (None: never)
+    patience: int | None = None
+    #: save a resumable checkpoint every N optimizer steps (None: at evaluations only)
+    checkpoint_every: int | None = None
+    #: stop after this many optimizer steps (None: run all epochs)
+    max_steps: int | None = None
+    group_by_length: bool = True
+    log_every: int = 50
+    select_metric: str = "f1"
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and torch."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def length_grouped_batches(lengths: Sequence[int], batch_size: int, seed: int, group: bool = True) -> list[list[int]]:
+    """Batches of indices for one epoch, deterministic in ``seed``.
+
+    With ``group``, indices are shuffled, cut into mega-batches of 50 batches,
+    sorted by length inside each (so padding is small) and the batch order is
+    shuffled again (so length does not correlate with training time).
+    """
+    rng = random.Random(seed)
+    idx = list(range(len(lengths)))
+    rng.shuffle(idx)
+    if group:
+        mega = batch_size * 50
+        ordered: list[int] = []
+        for k in range(0, len(idx), mega):
+            ordered += sorted(idx[k : k + mega], key=lambda i: -lengths[i])
+        idx = ordered
+    batches = [idx[k : k + batch_size] for k in range(0, len(idx), batch_size)]
+    if group:
+        rng.shuffle(batches)
+    return batches
+
+
+@dataclass
+class _State:
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    global_step: int = 0
+    best_metric: float = -math.inf
+    best_step: int = -1
+    bad_evals: int = 0
+    tokens_seen: int = 0
+    train_seconds: float = 0.0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    finished: bool = False
+
+
+class Trainer:
+    """Fine-tunes ``model`` on ``features`` and keeps the best weights by dev metric.
+
+    Args:
+        model: a ``torch.nn.Module`` (a transformers model).
+        features: training examples as dicts with at least ``input_ids``.
+        collate: turns a list of features into a batch of tensors.
+        loss_fn: computes the loss of a batch.
+        evaluate: dev evaluation returning a metrics dict (``None`` disables selection).
+        out_dir: where checkpoints (``out_dir/checkpoints``) go.
+        config: optimisation settings.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        features: list[dict[str, Any]],
+        collate: Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]],
+        loss_fn: Callable[[torch.nn.Module, dict[str, torch.Tensor]], torch.Tensor],
+        evaluate: Callable[[torch.nn.Module], dict[str, Any]] | None,
+        out_dir: str | Path,
+        config: TrainConfig,
+        progress: bool = True,
+    ) -> None:
+        if not features:
+            raise TrainingError("E501 no training examples")
+        self.model, self.features, self.collate = model, features, collate
+        self.loss_fn, self.evaluate_fn, self.cfg = loss_fn, evaluate, config
+        self.out = Path(out_dir)
+        self.ckpt_dir = self.out / "checkpoints"
+        self.progress = progress
+        self.lengths = [len(f["input_ids"]) for f in features]
+        self.batches_per_epoch = math.ceil(len(features) / config.batch_size)
+        self.steps_per_epoch = math.ceil(self.batches_per_epoch / config.grad_accum)
+        total = self.steps_per_epoch * config.epochs
+        self.total_steps = min(total, config.max_steps) if config.max_steps else total
+        self.optimizer = self._make_optimizer()
+        warm = int(config.warmup_ratio * self.total_steps)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer,
+            lambda s: (s + 1) / max(1, warm) if s < warm else max(0.0, (self.total_steps - s) / max(1, self.total_steps - warm)),
+        )
+        self.state = _State()
+
+    # -- setup ------------------------------------------------------------------
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        decay, no_decay = [], []
+        for n, p in self.model.named_parameters():
+            if not p.requires_grad:
+                continue
+            # no weight decay on biases and LayerNorm weights, as in BERT
+            (no_decay if p.ndim < 2 else decay).append(p)
+        groups = [{"params": decay, "weight_decay": self.cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        return torch.optim.AdamW(groups, lr=self.cfg.lr)
+
+    # -- checkpoints --------------------------------------------------------------
+    def save_checkpoint(self) -> None:
+        """Write a resumable checkpoint atomically (tmp dir, then rename)."""
+        from safetensors.torch import save_model
+
+        tmp = self.ckpt_dir / "last.tmp"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        save_model(self.model, str(tmp / "model.safetensors"))
+        torch.save(
+            {
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "rng": {
+                    "python": random.getstate(),
+                    "numpy": np.random.get_state(),
+                    "torch": torch.get_rng_state(),
+                },
+            },
+            tmp / "training_state.pt",
+        )
+        (tmp / "state.json").write_text(json.dumps(asdict(self.state), indent=1))
+        final = self.ckpt_dir / "last"
+        old = self.ckpt_dir / "last.old"
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
+        if old.exists():
+            shutil.rmtree(old)
+
+    def _save_best(self) -> None:
+        from safetensors.torch import save_model
+
+        self.ckpt_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.ckpt_dir / "best.safetensors.tmp"
+        save_model(self.model, str(tmp))
+        os.replace(tmp, self.ckpt_dir / "best.safetensors")
+
+    def try_resume(self) -> bool:
+        """Load ``checkpoints/last`` if present; returns whether it did."""
+        from safetensors.torch import load_model
+
+        last = self.ckpt_dir / "last"
+        if not (last / "state.json").exists():
+            return False
+        load_model(self.model, str(last / "model.safetensors"))
+        blob = torch.load(last / "training_state.pt", weights_only=False)
+        self.optimizer.load_state_dict(blob["optimizer"])
+        self.scheduler.load_state_dict(blob["scheduler"])
+        random.setstate(blob["rng"]["python"])
+        np.random.set_state(blob["rng"]["numpy"])
+        torch.set_rng_state(blob["rng"]["torch"])
+        self.state = _State(**json.loads((last / "state.json").read_text()))
+        log.info("resumed from step %d (epoch %d, batch %d)", self.state.global_step, self.state.epoch, self.state.batch_in_epoch)
+        return True
+
+    def load_best(self) -> None:
+        """Load the best weights seen so far (or keep the current ones if none were saved)."""
+        from safetensors.torch import load_model
+
+        best = self.ckpt_dir / "best.safetensors"
+        if best.exists():
+            load_model(self.model, str(best))
+
+    # -- loop -------------------------------------------------------------------
+    def _evaluate(self) -> bool:
+        """Evaluate, keep the best weights; return True when training should stop early."""
+        st = self.state
+        if self.evaluate_fn is None:
+            self._save_best()
+            return False
+        self.model.eval()
+        with torch.inference_mode():
+            metrics = self.evaluate_fn(self.model)
+        self.model.train()
+        value = float(metrics[self.cfg.select_metric])
+        st.history.append({"step": st.global_step, "epoch": st.epoch, **{k: v for k, v in metrics.items() if isinstance(v, (int, float))}})
+        improved = value > st.best_metric
+        if improved:
+            st.best_metric, st.best_step, st.bad_evals = value, st.global_step, 0
+            self._save_best()
+        else:
+            st.bad_evals += 1
+        log.info("step %d dev %s=%.4f (best %.4f @ %d)", st.global_step, self.cfg.select_metric, value, st.best_metric, st.best_step)
+        if self.progress:
+            print(f"[eval] step {st.global_step} epoch {st.epoch} dev {self.cfg.select_metric}={value:.4f} best={st.best_metric:.4f}@{st.best_step}", flush=True)
+        return self.cfg.patience is not None and st.bad_evals >= self.cfg.patience
+
+    def train(self, resume: bool = True) -> dict[str, Any]:
+        """Run (or continue) training; returns a summary with the best dev metric and throughput."""
+        cfg, st = self.cfg, self.state
+        if resume and self.try_resume():
+            st = self.state
+        else:
+            set_seed(cfg.seed)
+        if st.finished:
+            self.load_best()
+            return self._summary()
+        self.model.train()
+        stop = False
+        t_start = time.perf_counter()
+        tokens_at_start = st.tokens_seen
+        running, n_running = 0.0, 0
+        while st.epoch < cfg.epochs and not stop:
+            batches = length_grouped_batches(self.lengths, cfg.batch_size, cfg.seed * 1000 + st.epoch, cfg.group_by_length)
+            for bi in range(st.batch_in_epoch, len(batches)):
+                batch = self.collate([self.features[i] for i in batches[bi]])
+                loss = self.loss_fn(self.model, batch) / cfg.grad_accum
+                loss.backward()
+                st.tokens_seen += int(batch["attention_mask"].sum()) if "attention_mask" in batch else 0
+                running += float(loss.detach()) * cfg.grad_accum
+                n_running += 1
+                st.batch_in_epoch = bi + 1
+                if (bi + 1) % cfg.grad_accum and bi + 1 != len(batches):
+                    continue
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
+                self.optimizer.step()
+                self.scheduler.step()
+                self.optimizer.zero_grad(set_to_none=True)
+                st.global_step += 1
+                if self.progress and st.global_step % cfg.log_every == 0:
+                    el = time.perf_counter() - t_start
+                    print(
+                        f"[train] step {st.global_step}/{self.total_steps} epoch {st.epoch} loss {running / n_running:.4f} "
+                        f"lr {self.scheduler.get_last_lr()[0]:.2e} tok/s {(st.tokens_seen - tokens_at_start) / max(el, 1e-9):.0f}",
+                        flush=True,
+                    )
+                    running, n_running = 0.0, 0
+                if cfg.eval_every and st.global_step % cfg.eval_every == 0:
+                    stop = self._evaluate()
+                    self._bank_time(t_start)
+                    t_start, tokens_at_start = time.perf_counter(), st.tokens_seen
+                    self.save_checkpoint()
+                elif cfg.checkpoint_every and st.global_step % cfg.checkpoint_every == 0:
+                    self._bank_time(t_start)
+                    t_start, tokens_at_start = time.perf_counter(), st.tokens_seen
+                    self.save_checkpoint()
+                if stop or (cfg.max_steps and st.global_step >= cfg.max_steps):
+                    stop = True
+                    break
+            else:
+                st.epoch += 1
+                st.batch_in_epoch = 0
+                if not cfg.eval_every:
+                    stop = self._evaluate() or stop
+                self._bank_time(t_start)
+                t_start, tokens_at_start = time.perf_counter(), st.tokens_seen
+                self.save_checkpoint()
+        if cfg.eval_every and (not st.history or st.history[-1]["step"] != st.global_step):
+            self._evaluate()
+        self._bank_time(t_start)
+        st.finished = True
+        self.save_checkpoint()
+        self.load_best()
+        return self._summary()
+
+    def _bank_time(self, t_start: float) -> None:
+        self.state.train_seconds += time.perf_counter() - t_start
+
+    def _summary(self) -> dict[str, Any]:
+        st = self.state
+        return {
+            "best_dev": st.best_metric if st.best_metric > -math.inf else None,
+            "best_step": st.best_step,
+            "steps": st.global_step,
+            "epochs_completed": st.epoch,
+            "tokens_seen": st.tokens_seen,
+            "train_seconds": round(st.train_seconds, 2),
+            "tokens_per_second": round(st.tokens_seen / st.train_seconds, 1) if st.train_seconds else None,
+            "history": st.history,
+        }

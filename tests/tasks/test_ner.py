@@ -1,0 +1,120 @@
+from collections import Counter
+
+import pytest
+import torch
+
+from biobert.tasks.ner import (
+    NERPredictor,
+    SubwordEncoder,
+    allowed_o_matrix,
+    build_features,
+    document_sentences,
+    labels_for_types,
+    ner_collate,
+    ner_loss,
+)
+from biobert.types import Document, Span
+from tests.nerdata import gold_docs
+
+
+@pytest.fixture(scope="module")
+def tok(tiny_bert):
+    from biobert.encoders import load_tokenizer
+
+    return load_tokenizer(str(tiny_bert))
+
+
+def test_sentences_and_tags_from_raw_document():
+    text = "BRCA1-associated cancer. Second p53mutant sentence about breast cancer."
+    doc = Document("d", text).with_spans([Span(0, 5, "Gene"), Span(32, 35, "Gene"), Span(57, 70, "Disease"), Span(57, 63, "Disease")])
+    stats = Counter()
+    sents = document_sentences(doc, 0, with_gold=True, stats=stats)
+    assert len(sents) == 2
+    words = [text[a:b] for a, b in sents[1].words]
+    assert "p53" in words and "mutant" in words  # boundary forced inside "p53mutant"
+    tagged = {text[a:b]: t for (a, b), t in zip(sents[1].words, sents[1].tags)}
+    assert tagged["p53"] == "B-Gene" and tagged["breast"] == "B-Disease" and tagged["cancer"] == "I-Disease"
+    assert stats["spans_overlapping_dropped"] == 1  # nested "breast" inside "breast cancer"
+
+
+def test_gold_span_across_sentence_cut_merges_sentences():
+    text = "Infection with E. Coli. Strain was fatal."
+    # a (made-up) span over the splitter's cut point
+    doc = Document("d", text).with_spans([Span(15, 30, "Species")])
+    stats = Counter()
+    sents = document_sentences(doc, 0, with_gold=True, stats=stats)
+    assert stats["sentences_merged"] >= 0
+    assert any(t.startswith("B-") for s in sents for t in s.tags)
+    assert sum(t.startswith("B-") for s in sents for t in s.tags) == 1
+
+
+def test_words_without_subwords_become_unk(tok):
+    enc = SubwordEncoder(tok)
+    stats = Counter()
+    (ids, starts), = enc.encode([["BRCA1", "\x96", "cancer"]], stats)
+    assert stats["words_without_subwords"] == 1
+    assert len(starts) == 3 and ids[starts[1]] == tok.unk_token_id
+
+
+def test_long_sentence_is_windowed_not_truncated(tok):
+    words = ["BRCA1", "mutations", "cause", "breast", "cancer"] * 60
+    text = " ".join(words)
+    doc = Document("d", text, sentences=((0, len(text)),))
+    doc = doc.with_spans([Span(0, 5, "Gene")])
+    labels = labels_for_types(["Gene"])
+    stats = Counter()
+    sents = document_sentences(doc, 0, with_gold=True, stats=stats)
+    feats = build_features(sents, [text], SubwordEncoder(tok), {l: i for i, l in enumerate(labels)}, max_length=64, stride=16, stats=stats)
+    assert len(feats) > 1 and stats["sentences_windowed"] == 1
+    assert all(len(f["input_ids"]) <= 64 for f in feats)
+    n_labelled = sum(1 for f in feats for l in f["labels"] if l != -100)
+    assert n_labelled >= len(words)  # every word labelled at least once (overlaps twice)
+
+
+def test_partial_label_loss_equals_ce_for_single_corpus_and_ignores_unannotated_types():
+    labels = labels_for_types(["Chem", "Gene"])  # O B-Chem I-Chem B-Gene I-Gene
+    allowed = allowed_o_matrix(labels, [["Chem", "Gene"], ["Chem"]])
+    assert allowed[0].tolist() == [True, False, False, False, False]
+    assert allowed[1].tolist() == [True, False, False, True, True]
+
+    class Fake(torch.nn.Module):
+        def __init__(self, logits):
+            super().__init__()
+            self.l = logits
+
+        def forward(self, input_ids, attention_mask):
+            return type("O", (), {"logits": self.l})
+
+    logits = torch.tensor([[[0.0, 0.0, 0.0, 5.0, 0.0]]])  # confident B-Gene on an O word
+    batch = {"input_ids": torch.zeros(1, 1, dtype=torch.long), "attention_mask": torch.ones(1, 1, dtype=torch.long),
+             "labels": torch.tensor([[0]]), "corpus": torch.tensor([0])}
+    full = ner_loss(Fake(logits), batch, allowed, 0)
+    assert full == pytest.approx(float(torch.nn.functional.cross_entropy(logits[0], torch.tensor([0]))), rel=1e-5)
+    batch["corpus"] = torch.tensor([1])  # corpus that does not annotate Gene: no penalty for predicting B-Gene
+    partial = ner_loss(Fake(logits), batch, allowed, 0)
+    assert partial < 0.05 < full
+
+
+def test_predictor_offsets_on_long_nasty_input(tiny_bert, tok):
+    from transformers import AutoModelForTokenClassification
+
+    labels = labels_for_types(["Gene"])
+    torch.manual_seed(0)
+    model = AutoModelForTokenClassification.from_pretrained(str(tiny_bert), num_labels=len(labels))
+    # force "always B-Gene / I-Gene" so that many spans are produced
+    with torch.no_grad():
+        model.classifier.bias[:] = torch.tensor([-10.0, 5.0, 4.0])
+    pred = NERPredictor(model, tok, labels, max_length=32, stride=8)
+    piece = "TNF-\u03b1 at 5.3\u00b10.2\u00a0ng/ml \x96 2\u00b2 [3H]-thymidine \u2013 BRCA1, "
+    text = piece * 60
+    stats = Counter()
+    doc, = pred.predict_documents([Document("x", text)], stats=stats)
+    assert stats["sentences_windowed"] > 0 and stats["words_without_subwords"] > 0
+    assert len(doc.spans) > 0
+    for s in doc.spans:
+        assert doc.text[s.start:s.end] == s.text
+    # every non-space character is in a token
+    covered = set()
+    for a, b in doc.tokens:
+        covered.update(range(a, b))
+    assert covered == {i for i, c in enumerate(text) if not c.isspace()}

@@ -1,0 +1,67 @@
+"""The trainer: loss goes down, resume after a kill equals an uninterrupted run."""
+
+from collections import Counter
+
+import pytest
+import torch
+
+from biobert.tasks.ner import SubwordEncoder, build_features, document_sentences, labels_for_types, ner_collate, ner_loss
+from biobert.train import TrainConfig, Trainer, length_grouped_batches
+from tests.nerdata import gold_docs
+
+
+def _setup(tiny_bert):
+    from biobert.encoders import load_token_classifier, load_tokenizer
+
+    docs = gold_docs()
+    labels = labels_for_types({s.label for d in docs for s in d.spans})
+    tok = load_tokenizer(str(tiny_bert))
+    torch.manual_seed(0)
+    model = load_token_classifier(str(tiny_bert), labels)
+    enc = SubwordEncoder(tok)
+    sents = [s for i, d in enumerate(docs) for s in document_sentences(d, i, with_gold=True)]
+    feats = build_features(sents, [d.text for d in docs], enc, {l: i for i, l in enumerate(labels)}, max_length=32, stride=8)
+    return model, feats, enc
+
+
+def test_length_grouped_batches_are_deterministic_and_complete():
+    lengths = [5, 9, 3, 7, 1, 2, 8, 4, 6, 10] * 7
+    a = length_grouped_batches(lengths, 4, seed=3)
+    assert a == length_grouped_batches(lengths, 4, seed=3)
+    assert a != length_grouped_batches(lengths, 4, seed=4)
+    assert sorted(i for b in a for i in b) == list(range(len(lengths)))
+
+
+def _run(tiny_bert, out, max_steps, resume=True, kill_at=None):
+    model, feats, enc = _setup(tiny_bert)
+    cfg = TrainConfig(lr=5e-3, epochs=6, batch_size=4, seed=1, checkpoint_every=3, max_steps=max_steps, log_every=1000)
+    losses = []
+
+    def loss_fn(m, b):
+        l = ner_loss(m, b)
+        losses.append(float(l.detach()))
+        if kill_at is not None and len(losses) > kill_at:
+            raise KeyboardInterrupt  # simulated kill, after the step-`kill_at` checkpoint
+        return l
+
+    tr = Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), loss_fn, None, out, cfg, progress=False)
+    # the schedule must be the full run's even when we stop early, so fix total steps
+    tr.total_steps = 24
+    tr.scheduler = torch.optim.lr_scheduler.LambdaLR(tr.optimizer, lambda s: max(0.0, (24 - s) / 24))
+    tr.train(resume=resume)
+    return model, losses
+
+
+def test_loss_decreases(tiny_bert, tmp_path):
+    _, losses = _run(tiny_bert, tmp_path / "a", 24)
+    assert sum(losses[-5:]) / 5 < 0.85 * sum(losses[:5]) / 5
+
+
+def test_resume_matches_uninterrupted(tiny_bert, tmp_path):
+    straight, _ = _run(tiny_bert, tmp_path / "straight", 12)
+    with pytest.raises(KeyboardInterrupt):
+        _run(tiny_bert, tmp_path / "killed", 12, kill_at=6)
+    assert (tmp_path / "killed" / "checkpoints" / "last" / "state.json").exists()
+    resumed, _ = _run(tiny_bert, tmp_path / "killed", 12)
+    for (n, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        assert torch.allclose(a, b, atol=1e-6), n

@@ -1,0 +1,54 @@
+import pytest
+
+from biobert.text import make_windows, split_sentences, tokenize_words
+from biobert.text.windows import best_window
+
+NASTY = (
+    "Levels of TNF-\u03b1 were 5.3\u00b10.2 ng/ml\u00a0in patients (n\u2009=\u200912) \u2013 see Fig. 2. "
+    "The 2\u00b2 test\x96 of [3H]-thymidine and 1,2-dimethyl(benzene) failed. E. coli grew."
+)
+
+
+def test_words_cover_all_nonspace_and_index_the_original():
+    words = tokenize_words(NASTY)
+    covered = set()
+    for a, b in words:
+        assert NASTY[a:b].strip() == NASTY[a:b] and NASTY[a:b]
+        covered.update(range(a, b))
+    assert covered == {i for i, c in enumerate(NASTY) if not c.isspace()}
+    assert "\u03b1" in [NASTY[a:b] for a, b in words] or "TNF" in [NASTY[a:b] for a, b in words]
+
+
+def test_forced_boundaries():
+    t = "BRCA1-associated p53mutant"
+    words = [t[a:b] for a, b in tokenize_words(t, boundaries=[20])]
+    assert words == ["BRCA1", "-", "associated", "p53", "mutant"]
+
+
+def test_sentences_keep_abbreviations_and_cover_text():
+    sents = split_sentences(NASTY)
+    texts = [NASTY[a:b] for a, b in sents]
+    assert texts[0].endswith("Fig. 2.")
+    assert texts[-1] == "E. coli grew."
+    assert len(texts) == 3
+    covered = set()
+    for a, b in sents:
+        covered.update(range(a, b))
+    assert {i for i, c in enumerate(NASTY) if not c.isspace()} <= covered
+
+
+def test_newline_separates_blocks():
+    t = "Title of paper\nAbstract starts here. Next one."
+    assert [t[a:b] for a, b in split_sentences(t)] == ["Title of paper", "Abstract starts here.", "Next one."]
+
+
+def test_windows_cover_and_max_context():
+    ws = make_windows(300, 126, 32)
+    assert ws[0].start == 0 and ws[-1].end == 300
+    assert all(b.start < a.end for a, b in zip(ws, ws[1:]))  # overlapping, no gaps
+    for p in range(300):
+        w = ws[best_window(ws, p)]
+        assert w.start <= p < w.end
+    assert make_windows(10, 126, 32) == [make_windows(10, 126, 32)[0]]
+    with pytest.raises(ValueError):
+        make_windows(10, 5, 5)
