@@ -19,6 +19,7 @@ lists in ``metadata["relations"]`` (``["CID", "D008750", "D007022"]``).
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any, Iterable, Iterator
 
@@ -27,6 +28,8 @@ from biobert.io._common import PathOrStream, describe, format_ids, iter_lines, o
 from biobert.types import Document, Span
 
 __all__ = ["read_pubtator", "iter_pubtator", "write_pubtator"]
+
+logger = logging.getLogger(__name__)
 
 _HEAD = re.compile(r"([^|\t]+)\|([ta])\|")
 
@@ -90,8 +93,10 @@ def read_pubtator(path: PathOrStream) -> list[Document]:
         (just the title when the record has no ``|a|`` line). ``metadata``:
         ``passages`` (``[{"type": "title", "offset": 0, "length": ...}, {"type": "abstract", ...}]``),
         and when present ``relations`` (lists of the columns after the PMID)
-        and ``composite_names`` (``[start, end, label, "name1|name2"]`` from
-        the 7th column of composite mentions).
+        ``composite_names`` (``[start, end, label, "name1|name2"]`` from
+        the 7th column of composite mentions), and ``padded_mentions``: the
+        number of mention columns that matched the text only after removing
+        surrounding spaces (accepted, since the offsets are right, and logged).
 
     Raises:
         DataFormatError: E210 unexpected line, E211 mention offsets do not
@@ -110,8 +115,13 @@ def _finish(rec: _Record, name: str) -> Document:
         passages.append({"type": "abstract", "offset": len(title) + 1, "length": len(rec.abstract)})
     spans: list[Span] = []
     composite: list[list[Any]] = []
+    padded = 0
     for lineno, cols in rec.mentions:
         start, end, mention, label = int(cols[1]), int(cols[2]), cols[3], cols[4]
+        if start <= end <= len(text) and text[start:end] != mention and text[start:end] == mention.strip():
+            # the offsets are right but the mention column carries stray spaces (one NCBI-disease train line)
+            padded += 1
+            mention = mention.strip()
         if not (start <= end <= len(text)) or text[start:end] != mention:
             raise DataFormatError(
                 "E211", name, lineno,
@@ -127,6 +137,9 @@ def _finish(rec: _Record, name: str) -> Document:
         meta["relations"] = rec.relations
     if composite:
         meta["composite_names"] = composite
+    if padded:
+        logger.warning("%s: PMID %s: %d mention(s) with surrounding spaces in the mention column", name, rec.pmid, padded)
+        meta["padded_mentions"] = padded
     return Document(id=rec.pmid, text=text, metadata=meta).with_spans(spans)
 
 

@@ -30,7 +30,6 @@ import bz2
 import glob
 import gzip
 import hashlib
-import io
 import json
 import lzma
 import os
@@ -404,6 +403,8 @@ class ExampleBuilder:
         return [ids for ids in enc["input_ids"] if ids]
 
     def _wrap(self, ids: list[int]) -> Example:
+        if ids and ids[-1] == self.sep_id:  # a document boundary that ended up last
+            ids = ids[:-1]
         arr = np.asarray([self.cls_id, *ids, self.sep_id], dtype=np.int32)
         return Example(arr, len(arr), -1)
 
@@ -552,7 +553,6 @@ class PretrainStream:
         self.pending: list[Example] = []
         self._reader: Iterator[str] | None = None
         self._order = _epoch_order(len(self.files), seed, 0)
-        self._empty_epochs = 0
 
     # -- reading
     def _open_reader(self) -> None:
@@ -564,7 +564,6 @@ class PretrainStream:
 
     def _next_document(self) -> str | None:
         """The next training document of this rank, moving across files and epochs."""
-        produced_this_epoch = False
         while True:
             if self._reader is None:
                 self._open_reader()
@@ -680,7 +679,3 @@ def validation_examples(
         if len(out) >= max_examples:
             break
     return out[:max_examples]
-
-
-def _open_any(path: str | os.PathLike) -> io.TextIOBase:  # pragma: no cover - convenience for scripts
-    return _open_text(Path(path))

@@ -83,14 +83,17 @@ class NERConfig:
 
 def load_corpus(c: CorpusConfig, split: str) -> list[Document]:
     """Read one split (``train``/``dev``/``test``) of a corpus (``[]`` if not configured)."""
-    from biobert import io
-
     path = getattr(c, split)
     if not path:
         return []
     p = expand_path(path)
-    kw: dict[str, Any] = {"untyped_label": c.untyped_label} if c.format == "conll" else {}
-    return io.read(p, fmt=c.format, **kw)
+    if c.format == "conll":
+        from biobert.io.conll import read_conll
+
+        return read_conll(p, untyped_label=c.untyped_label)
+    from biobert import io
+
+    return io.read(p, fmt=c.format)
 
 
 def _types_in(docs: Sequence[Document]) -> set[str]:

@@ -1,0 +1,88 @@
+"""Tagging speed: biobert `Tagger` against Hugging Face `pipeline("token-classification")`.
+
+    python benchmarks/tagging_speed.py [--model DIR] [--texts PUBTATOR] [--repeat 2] [--eval-conll TEST.tsv --eval-type Disease]
+
+Same model, same texts (raw PubTator title+abstract), same process; every variant runs `--repeat`
+times interleaved and the best time is kept. Words are counted with biobert's word tokenizer.
+Reports words/s and the ratio to the HF pipeline, and, with --eval-conll, the strict F1 of
+fp32 and int8 so the int8 path is only offered when it costs <= 0.5 F1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+
+from biobert import io
+from biobert.pipeline import Tagger, default_tagger_path
+from biobert.settings import expand_path
+from biobert.text import tokenize_words
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=str(default_tagger_path()))
+    ap.add_argument("--texts", default="{data}/ner/NCBI-disease/original/NCBItestset_corpus.txt")
+    ap.add_argument("--limit", type=int, default=100, help="number of documents")
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--eval-conll", default="{data}/ner/NCBI-disease/biobert/test.tsv")
+    ap.add_argument("--eval-type", default="Disease")
+    ap.add_argument("--skip-eval", action="store_true")
+    args = ap.parse_args()
+
+    docs = io.read(expand_path(args.texts))[: args.limit]
+    texts = [d.text for d in docs]
+    n_words = sum(len(tokenize_words(t)) for t in texts)
+    print(f"{len(texts)} documents, {n_words} words, torch threads {torch.get_num_threads()}", flush=True)
+
+    fp32 = Tagger.load(args.model)
+    int8 = Tagger.load(args.model, quantize="int8")
+    from transformers import pipeline
+
+    hf = pipeline("token-classification", model=fp32.model, tokenizer=fp32.tokenizer, aggregation_strategy="first", device=-1)
+
+    variants = {
+        "hf_pipeline_bs1": lambda: hf(texts, batch_size=1),
+        "hf_pipeline_bs16": lambda: hf(texts, batch_size=16),
+        "biobert_fp32": lambda: fp32(texts),
+        "biobert_int8": lambda: int8(texts),
+    }
+    best: dict[str, float] = {}
+    for _ in range(args.repeat):
+        for name, fn in variants.items():
+            sec, _ = timed(fn)
+            best[name] = min(best.get(name, float("inf")), sec)
+            print(f"  {name}: {sec:.2f}s ({n_words / sec:.0f} words/s)", flush=True)
+    base = min(best["hf_pipeline_bs1"], best["hf_pipeline_bs16"])
+    result = {
+        "documents": len(texts),
+        "words": n_words,
+        "threads": torch.get_num_threads(),
+        "words_per_second": {k: round(n_words / v) for k, v in best.items()},
+        "ratio_vs_best_hf_pipeline": {k: round(base / v, 2) for k, v in best.items()},
+    }
+    if not args.skip_eval:
+        from biobert.io.conll import read_conll
+        from biobert.recipes.ner import evaluate_ner
+
+        gold = read_conll(expand_path(args.eval_conll), untyped_label=args.eval_type)
+        f = {}
+        for name, tg in (("fp32", fp32), ("int8", int8)):
+            m, _ = evaluate_ner(tg.predictor, gold, {args.eval_type})
+            f[name] = round(100 * m["f1"], 2)
+        result["f1"] = f
+        result["int8_f1_change"] = round(f["int8"] - f["fp32"], 2)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Readers and writers: every format converts to and from :class:`~biobert.types.Document`.
+
+>>> from biobert import io
+>>> docs = io.read("CDR_TrainingSet.PubTator.txt")          # format from the extension
+>>> io.write(docs, "train.conll", "conll", scheme="IOBES")   # returns a small report dict
+
+Formats (``FORMATS``):
+
+========  =================================================  =====================================
+name      extensions                                          module
+========  =================================================  =====================================
+conll     .conll .tsv .iob .iob2 .bio .bioes .iobes           :mod:`biobert.io.conll`
+pubtator  .pubtator .pubtator.txt                             :mod:`biobert.io.pubtator`
+bioc      .xml                                                :mod:`biobert.io.bioc`
+jsonl     .jsonl                                              :mod:`biobert.io.jsonl`
+text      .txt                                                :mod:`biobert.io.text`
+========  =================================================  =====================================
+
+A ``.txt`` file whose first non-blank line looks like ``PMID|t|...`` is read as
+PubTator (the NCBI-disease release is named ``*_corpus.txt``).
+
+Error codes (:class:`~biobert.errors.DataFormatError` unless noted):
+E200 not UTF-8; E201-E204 CoNLL (missing tag column, invalid tag, bad token,
+typed/untyped mix); E210-E212 PubTator (unexpected line, mention text
+mismatch, PMID mismatch); E220-E224 BioC (annotation text mismatch, bad
+offsets, no type, bad XML, no location); E230-E231 JSONL (bad JSON, not a
+document); :class:`~biobert.errors.OffsetError` E110-E112 when writing
+(span not on token boundaries, unwritable token, relation argument missing).
+"""
+
+from __future__ import annotations
+
+import io as _stdio
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from biobert.errors import ConfigError
+from biobert.io._common import PathOrStream
+from biobert.io.bioc import read_bioc, write_bioc
+from biobert.io.conll import read_conll, write_conll
+from biobert.io.jsonl import read_jsonl, write_jsonl
+from biobert.io.pubtator import read_pubtator, write_pubtator
+from biobert.io.text import read_text, write_text
+from biobert.types import Document
+
+__all__ = [
+    "Format",
+    "FORMATS",
+    "guess_format",
+    "read",
+    "write",
+    "reads",
+    "writes",
+    "read_conll",
+    "write_conll",
+    "read_pubtator",
+    "write_pubtator",
+    "read_bioc",
+    "write_bioc",
+    "read_jsonl",
+    "write_jsonl",
+    "read_text",
+    "write_text",
+]
+
+
+@dataclass(frozen=True)
+class Format:
+    """A file format: its name, file name endings, reader and writer."""
+
+    name: str
+    extensions: tuple[str, ...]
+    reader: Callable[..., list[Document]]
+    writer: Callable[..., dict[str, Any]]
+
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("conll", (".conll", ".tsv", ".iob", ".iob2", ".bio", ".bioes", ".iobes"), read_conll, write_conll),
+        Format("pubtator", (".pubtator", ".pubtator.txt"), read_pubtator, write_pubtator),
+        Format("bioc", (".xml",), read_bioc, write_bioc),
+        Format("jsonl", (".jsonl",), read_jsonl, write_jsonl),
+        Format("text", (".txt",), read_text, write_text),
+    )
+}
+
+_PUBTATOR_HEAD = re.compile(rb"[^|\t\r\n]+\|[ta]\|")
+
+
+def _accepted() -> str:
+    return ", ".join(f"{f.name} ({' '.join(f.extensions)})" for f in FORMATS.values())
+
+
+def _get(fmt: str) -> Format:
+    try:
+        return FORMATS[fmt]
+    except KeyError:
+        raise ConfigError(f"E401 unknown format {fmt!r}; accepted formats: {_accepted()}") from None
+
+
+def _looks_like_pubtator(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            for _, line in zip(range(50), f):
+                if line.strip():
+                    return bool(_PUBTATOR_HEAD.match(line))
+    except OSError:
+        pass
+    return False
+
+
+def guess_format(path: str | os.PathLike[str], *, sniff: bool = True) -> str:
+    """Format name for ``path`` from its file name ending (longest match, case-insensitive).
+
+    With ``sniff``, an existing ``.txt`` file that starts like a PubTator
+    record is reported as ``"pubtator"``.
+
+    Raises:
+        ConfigError: the ending belongs to no format; the message names the
+            file and the accepted formats.
+    """
+    p = Path(path)
+    lower = p.name.lower()
+    matches = [(len(ext), f.name) for f in FORMATS.values() for ext in f.extensions if lower.endswith(ext)]
+    if not matches:
+        raise ConfigError(f"E402 cannot tell the format of {str(p)!r} from its name; pass fmt=, one of: {_accepted()}")
+    name = max(matches)[1]
+    if name == "text" and sniff and p.is_file() and _looks_like_pubtator(p):
+        return "pubtator"
+    return name
+
+
+def read(path: PathOrStream, fmt: str | None = None, **kw: Any) -> list[Document]:
+    """Read documents from a file (or stream, with ``fmt`` given).
+
+    Args:
+        path: input path or text stream.
+        fmt: format name (see ``FORMATS``); guessed from the file name when ``None``.
+        **kw: passed to the format's reader (``scheme=``, ``lines=``, ...).
+    """
+    if fmt is None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise ConfigError(f"E403 fmt is required when reading from a stream; accepted formats: {_accepted()}")
+        fmt = guess_format(path)
+    return _get(fmt).reader(path, **kw)
+
+
+def write(docs: Iterable[Document], path: PathOrStream, fmt: str | None = None, **kw: Any) -> dict[str, Any]:
+    """Write documents to a file or stream and return the writer's report (counts of what was written).
+
+    Args:
+        docs: documents to write.
+        path: output path or text stream.
+        fmt: format name; guessed from the file name when ``None``.
+        **kw: passed to the format's writer.
+    """
+    if fmt is None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise ConfigError(f"E403 fmt is required when writing to a stream; accepted formats: {_accepted()}")
+        fmt = guess_format(path, sniff=False)
+    return _get(fmt).writer(docs, path, **kw)
+
+
+def reads(string: str, fmt: str, **kw: Any) -> list[Document]:
+    """Read documents from a string holding the content of a file in format ``fmt``."""
+    return _get(fmt).reader(_stdio.StringIO(string), **kw)
+
+
+def writes(docs: Iterable[Document], fmt: str, **kw: Any) -> str:
+    """Return the file content that :func:`write` would produce."""
+    buf = _stdio.StringIO()
+    _get(fmt).writer(docs, buf, **kw)
+    return buf.getvalue()

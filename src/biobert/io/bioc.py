@@ -1,0 +1,364 @@
+"""BioC XML (via the ``bioc`` package).
+
+Each BioC document becomes one :class:`~biobert.types.Document` whose text
+holds every passage at its BioC offset; gaps between passages are filled with
+spaces (the CDR title/abstract gap is one space, which matches PubTator).
+
+Offsets are taken as *character* offsets, as in the BioCreative corpora
+(BC5CDR). Byte offsets, which some tools emit (notably in BioC JSON from
+PubTator Central for non-ASCII text), are not handled.
+
+Annotations become spans (label from the ``type`` infon, ids from ``MESH`` /
+``identifier`` / ``Identifier`` / ``NCBI Gene`` ...). An annotation with several
+locations (a discontinuous mention) gives one span per location, all with the
+same label and ids; such annotations are counted in
+``metadata["discontinuous_annotations"]`` and listed in
+``metadata["discontinuous_groups"]`` so that the writer can join them again.
+Annotations marked ``CompositeRole = IndividualMention`` (the parts of CDR
+composite mentions, which overlap the composite mention itself and do not
+appear in the PubTator release) are kept aside in
+``metadata["individual_mentions"]`` unless ``individual_mentions=True``; those
+whose text does not match their locations (three in CDR) are always kept
+aside, flagged ``"text_mismatch": True``, and logged.
+
+Relations whose nodes point at annotations become :class:`Relation` objects
+(first location of each argument). Relations between concepts (CDR ``CID``
+with ``Chemical``/``Disease`` infons) go to ``metadata["relations"]`` as
+``[label, value, value, ...]`` lists, the same shape as PubTator relations.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import logging
+import os
+import time
+from typing import TYPE_CHECKING, Any, Iterable
+
+from biobert.errors import DataFormatError, OffsetError
+from biobert.io._common import PathOrStream, describe, open_out, parse_ids
+from biobert.types import Document, Relation, Span
+
+if TYPE_CHECKING:  # the bioc package (and lxml) is imported only when BioC is read or written
+    import bioc as _bioc
+
+__all__ = ["read_bioc", "write_bioc"]
+
+logger = logging.getLogger(__name__)
+
+#: infon keys holding identifiers, with the database they imply for ids without a prefix
+ID_KEYS: dict[str, str | None] = {
+    "MESH": "MESH",
+    "MeSH": "MESH",
+    "identifier": None,
+    "Identifier": None,
+    "NCBI Gene": "NCBIGene",
+    "NCBIGene": "NCBIGene",
+    "Gene": "NCBIGene",
+}
+_DB_TO_KEY = {"MESH": "MESH", "NCBIGene": "NCBI Gene"}
+_TYPE_KEYS = ("type", "Type")
+_REL_KEYS = ("relation", "type", "Type", "relation type")
+#: conventional infon keys of concept relations, by relation label (for writing PubTator-born relations)
+_CONCEPT_KEYS = {"CID": ("Chemical", "Disease")}
+
+
+def read_bioc(path: PathOrStream, *, individual_mentions: bool = False) -> list[Document]:
+    """Read a BioC XML collection.
+
+    Args:
+        path: file path or text stream.
+        individual_mentions: also turn CDR ``IndividualMention`` annotations
+            into spans (they overlap their composite mention).
+
+    Returns:
+        One document per BioC document, id = BioC id. ``metadata``: ``passages``
+        (``type``, ``offset``, ``length``, ``infons``), ``discontinuous_annotations``,
+        and when present ``infons`` (document infons), ``collection`` (source,
+        date, key), ``relations`` (concept relations), ``span_infons`` (other
+        annotation infons such as ``CompositeRole``, as ``{"start", "end",
+        "label", "ids", "infons"}``), ``discontinuous_groups`` (``[label,
+        [[start, end], ...]]``) and ``individual_mentions`` (annotations kept
+        aside, as ``{"infons", "locations", "text"}``).
+
+    Raises:
+        DataFormatError: E220 annotation text differs from the text at its
+            location, E221 overlapping passages or a location outside the text,
+            E222 annotation without a type, E223 not well-formed XML, E224
+            annotation without a location.
+    """
+    import bioc
+    from lxml import etree
+
+    name, _ = describe(path)
+    try:
+        if isinstance(path, (str, os.PathLike)):
+            with open(path, "rb") as f:
+                collection = bioc.load(f)
+        else:
+            data = path.read()
+            # lxml refuses str input with an encoding declaration: give it bytes
+            collection = bioc.load(_io.BytesIO(data.encode("utf-8") if isinstance(data, str) else data))
+    except etree.XMLSyntaxError as e:
+        raise DataFormatError("E223", name, e.lineno, "well-formed BioC XML", found=str(e)) from None
+    except (KeyError, ValueError, TypeError) as e:  # missing attributes, non-integer offsets
+        raise DataFormatError("E223", name, None, "BioC XML (collection/document/passage/annotation/location)", found=repr(e)) from None
+    coll_meta = {k: v for k, v in (("source", collection.source), ("date", collection.date), ("key", collection.key)) if v}
+    if collection.infons:
+        coll_meta["infons"] = dict(collection.infons)
+    return [_convert(d, name, coll_meta, individual_mentions) for d in collection.documents]
+
+
+def _ids(infons: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    for key, db in ID_KEYS.items():
+        if infons.get(key):
+            return parse_ids(infons[key], default_db=db)
+    return ()
+
+
+def _convert(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], individual: bool) -> Document:
+    doc_id = str(bdoc.id)
+    parts: list[str] = []
+    pos = 0
+    passages: list[dict[str, Any]] = []
+    sentences: list[tuple[int, int]] = []
+    anns: list[Any] = list(bdoc.annotations)
+    rels: list[Any] = list(bdoc.relations)
+    for p in sorted(bdoc.passages, key=lambda p: p.offset):
+        pieces = [(p.offset, p.text or "")]
+        if not p.text and p.sentences:  # sentence-level BioC: the text lives in the sentences
+            pieces = [(s.offset, s.text or "") for s in sorted(p.sentences, key=lambda s: s.offset)]
+        start = pieces[0][0]
+        for off, t in pieces:
+            if off < pos:
+                raise DataFormatError(
+                    "E221", name, None, f"passages and sentences at increasing, non-overlapping offsets (document {doc_id})",
+                    found=f"offset {off} < {pos}",
+                )
+            parts.append(" " * (off - pos))
+            parts.append(t)
+            pos = off + len(t)
+        passages.append({"type": p.infons.get("type"), "offset": start, "length": pos - start, "infons": dict(p.infons)})
+        anns.extend(p.annotations)
+        rels.extend(p.relations)
+        for s in p.sentences:
+            anns.extend(s.annotations)
+            rels.extend(s.relations)
+            if s.text:
+                sentences.append((s.offset, s.offset + len(s.text)))
+    text = "".join(parts)
+
+    spans: list[Span] = []
+    by_ann: dict[str, Span] = {}
+    span_infons: list[dict[str, Any]] = []
+    groups: list[list[Any]] = []
+    aside: list[dict[str, Any]] = []
+    for ann in anns:
+        label = next((ann.infons[k] for k in _TYPE_KEYS if ann.infons.get(k)), None)
+        if label is None:
+            raise DataFormatError("E222", name, None, "an annotation with a 'type' infon", found=f"document {doc_id} annotation {ann.id}")
+        locs = [(loc.offset, loc.offset + loc.length) for loc in ann.locations]
+        pieces = []
+        for a, b in locs:
+            if not (0 <= a <= b <= len(text)):
+                raise DataFormatError(
+                    "E221", name, None, f"a location inside the text (length {len(text)})",
+                    found=f"document {doc_id} annotation {ann.id} at {a}-{b}",
+                )
+            pieces.append(text[a:b])
+        if not locs:
+            raise DataFormatError("E224", name, None, "an annotation with a location", found=f"document {doc_id} annotation {ann.id}")
+        # discontinuous CDR mentions spell their parts joined by a space ("Ocular ... toxicity" -> "Ocular toxicity")
+        ok = ann.text is None or ann.text in (" ".join(pieces), "".join(pieces))
+        is_part = ann.infons.get("CompositeRole") == "IndividualMention"
+        if not ok and not is_part:
+            raise DataFormatError(
+                "E220", name, None, f"document {doc_id} annotation {ann.id} text {ann.text!r} at {locs}",
+                found=" ".join(pieces),
+            )
+        if is_part and (not individual or not ok):
+            # CDR ships 3 parts of composite mentions with locations off by one character: they are kept
+            # aside, flagged, instead of failing the whole file or becoming spans that cover the wrong text
+            entry = {"infons": dict(ann.infons), "locations": [list(x) for x in locs], "text": ann.text}
+            if not ok:
+                entry["text_mismatch"] = True
+                logger.warning("%s: document %s: individual mention %s %r does not match its locations %s; kept aside",
+                               name, doc_id, ann.id, ann.text, locs)
+            aside.append(entry)
+            continue
+        ids = _ids(ann.infons)
+        extra = {k: v for k, v in ann.infons.items() if k not in _TYPE_KEYS and k not in ID_KEYS}
+        made = [Span(a, b, label, ids=ids, text=text[a:b]) for a, b in locs]
+        spans.extend(made)
+        by_ann[ann.id] = made[0]
+        if extra:  # other infons (CompositeRole, ...), for the writer; keyed by the first location
+            span_infons.append({"start": locs[0][0], "end": locs[0][1], "label": label, "ids": [list(i) for i in ids], "infons": extra})
+        if len(locs) > 1:
+            groups.append([label, [list(x) for x in locs]])
+
+    relations: list[Relation] = []
+    concept: list[list[str]] = []
+    for rel in rels:
+        label = next((rel.infons[k] for k in _REL_KEYS if rel.infons.get(k)), "")
+        nodes = [by_ann.get(n.refid) for n in rel.nodes]
+        if len(nodes) >= 2 and all(n is not None for n in nodes):
+            relations.append(Relation(nodes[0], nodes[1], label))
+        elif rel.nodes:
+            concept.append([label, *(n.refid for n in rel.nodes)])
+        else:
+            used = next((k for k in _REL_KEYS if rel.infons.get(k)), None)
+            concept.append([label, *(str(v) for k, v in rel.infons.items() if k != used)])
+
+    meta: dict[str, Any] = {"passages": passages, "discontinuous_annotations": len(groups)}
+    if bdoc.infons:
+        meta["infons"] = dict(bdoc.infons)
+    if coll_meta:
+        meta["collection"] = coll_meta
+    if concept:
+        meta["relations"] = concept
+    # sorted by position rather than file order, so that writing and reading again gives equal lists
+    if span_infons:
+        meta["span_infons"] = sorted(span_infons, key=lambda x: (x["start"], x["end"], x["label"], x["ids"], sorted(x["infons"].items())))
+    if groups:
+        meta["discontinuous_groups"] = sorted(groups, key=lambda g: (g[1], g[0]))
+    if aside:
+        # in text order (not file order), so that writing and reading again gives the same list
+        meta["individual_mentions"] = sorted(aside, key=lambda m: (m["locations"], m["text"] or ""))
+    doc = Document(id=doc_id, text=text, metadata=meta, sentences=tuple(sorted(sentences))).with_spans(spans)
+    return doc.with_relations(relations)
+
+
+# -- writing ------------------------------------------------------------------
+
+
+def _id_infons(ids: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    if not ids:
+        return {}
+    dbs = {db for db, _ in ids}
+    key = _DB_TO_KEY.get(dbs.pop(), "identifier") if len(dbs) == 1 else "identifier"
+    return {key: "|".join(i for _, i in ids)}
+
+
+def write_bioc(docs: Iterable[Document], path_or_stream: PathOrStream) -> dict[str, int]:
+    """Write documents as a BioC XML collection (character offsets).
+
+    Passages come from ``metadata["passages"]`` (one passage with the whole
+    text otherwise); each span goes into the passage that contains it, or to
+    the document level. Metadata recorded by :func:`read_bioc` (infons,
+    discontinuous groups, individual mentions, concept relations) is written
+    back, so reading the output gives equal documents.
+
+    Returns:
+        ``{"docs", "annotations", "relations"}``.
+
+    Raises:
+        OffsetError: E112 when a relation argument is not one of the document's spans.
+    """
+    import bioc
+
+    docs = list(docs)
+    coll = bioc.BioCCollection()
+    first = docs[0].metadata.get("collection", {}) if docs else {}
+    coll.source = first.get("source", "biobert")
+    coll.date = first.get("date", time.strftime("%Y-%m-%d"))
+    coll.key = first.get("key", "")
+    coll.infons.update(first.get("infons", {}))
+    report = {"docs": 0, "annotations": 0, "relations": 0}
+    for doc in docs:
+        coll.add_document(_to_bioc(doc, report))
+        report["docs"] += 1
+    with open_out(path_or_stream) as f:
+        f.write(bioc.dumps(coll, pretty_print=True))
+    return report
+
+
+def _to_bioc(doc: Document, report: dict[str, int]) -> "_bioc.BioCDocument":
+    import bioc
+
+    bdoc = bioc.BioCDocument()
+    bdoc.id = doc.id
+    bdoc.infons.update(doc.metadata.get("infons", {}))
+    plist = doc.metadata.get("passages") or [{"type": None, "offset": 0, "length": len(doc.text)}]
+    passages = []
+    for p in plist:
+        bp = bioc.BioCPassage()
+        bp.offset = int(p["offset"])
+        bp.text = doc.text[bp.offset : bp.offset + int(p["length"])]
+        infons = p.get("infons")
+        bp.infons.update(infons if infons is not None else ({"type": p["type"]} if p.get("type") else {}))
+        bdoc.add_passage(bp)
+        passages.append(bp)
+
+    def home(a: int, b: int) -> Any:
+        for bp in passages:
+            if bp.offset <= a and b <= bp.offset + len(bp.text):
+                return bp
+        return bdoc
+
+    extra: dict[tuple[Any, ...], list[dict[str, str]]] = {}
+    for e in doc.metadata.get("span_infons", ()):
+        extra.setdefault((e["start"], e["end"], e["label"], tuple(tuple(i) for i in e["ids"])), []).append(e["infons"])
+    # one unit per BioC annotation: the locations of a discontinuous group, else a single span
+    pool: dict[tuple[int, int, str], list[Span]] = {}
+    for s in doc.spans:
+        pool.setdefault(s.key, []).append(s)
+    units: list[tuple[list[tuple[int, int]], Span]] = []
+    for label, locs in doc.metadata.get("discontinuous_groups", ()):
+        keys = [(a, b, label) for a, b in locs]
+        if all(len(pool.get(k, ())) >= keys.count(k) for k in keys):
+            taken = [pool[k].pop(0) for k in keys]
+            units.append(([(a, b) for a, b in locs], taken[0]))
+    units.extend(([(s.start, s.end)], s) for spans in pool.values() for s in spans)
+
+    pending: list[tuple[int, int, Any, Any]] = []  # (start, end, annotation, span) sorted before ids are given out
+    for locs, s in units:
+        ann = bioc.BioCAnnotation()
+        ann.infons["type"] = s.label
+        more = extra.get((*s.key, s.ids))
+        ann.infons.update(more.pop(0) if more else {})
+        ann.infons.update(_id_infons(s.ids))
+        for a, b in locs:
+            ann.add_location(bioc.BioCLocation(a, b - a))
+        ann.text = " ".join(doc.text[a:b] for a, b in locs)
+        pending.append((s.start, s.end, ann, s))
+    for m in doc.metadata.get("individual_mentions", ()):
+        ann = bioc.BioCAnnotation()
+        ann.infons.update(m["infons"])
+        for a, b in m["locations"]:
+            ann.add_location(bioc.BioCLocation(a, b - a))
+        ann.text = m["text"]
+        pending.append((m["locations"][0][0], m["locations"][0][1], ann, None))
+    pending.sort(key=lambda x: (x[0], x[1]))
+    ann_id: dict[tuple[int, int, str], str] = {}
+    for n, (a, b, ann, span) in enumerate(pending):
+        ann.id = str(n)
+        home(a, b).add_annotation(ann)
+        if span is not None:
+            ann_id.setdefault(span.key, ann.id)
+        report["annotations"] += 1
+
+    n = 0
+    for r in doc.relations:
+        rel = bioc.BioCRelation()
+        rel.id = f"R{n}"
+        rel.infons["relation"] = r.label
+        for span, role in ((r.head, "head"), (r.tail, "tail")):
+            if span.key not in ann_id:
+                raise OffsetError(f"E112 relation argument {span.key} of document {doc.id!r} is not one of its spans")
+            rel.add_node(bioc.BioCNode(ann_id[span.key], role))
+        bdoc.add_relation(rel)
+        n += 1
+    for values in doc.metadata.get("relations", ()):
+        label, *args = values
+        rel = bioc.BioCRelation()
+        rel.id = f"R{n}"
+        rel.infons["relation"] = label
+        keys = _CONCEPT_KEYS.get(label, ())
+        if len(keys) != len(args):
+            keys = tuple(f"arg{i + 1}" for i in range(len(args)))
+        rel.infons.update(zip(keys, map(str, args)))
+        bdoc.add_relation(rel)
+        n += 1
+    report["relations"] += n
+    return bdoc
+

@@ -1,0 +1,81 @@
+"""Plain text: a whole file as one document, or one document per line.
+
+The text is kept exactly as stored (no Unicode or whitespace normalisation,
+``\\r`` kept), so offsets that a tagger produces index the file content
+itself; only a UTF-8 byte-order mark is dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from biobert.errors import ConfigError
+from biobert.io._common import PathOrStream, describe, open_out, read_all
+from biobert.types import Document
+
+__all__ = ["read_text", "write_text"]
+
+
+def read_text(path: PathOrStream, *, lines: bool = False, doc_id: str | None = None) -> list[Document]:
+    """Read plain UTF-8 text.
+
+    Args:
+        path: file path or text stream.
+        lines: one document per non-blank line instead of one per file. A line
+            ends at ``\\n``; a ``\\r`` right before it belongs to the line
+            terminator and is not part of the document.
+        doc_id: id (or id prefix with ``lines=True``) instead of the file stem.
+
+    Returns:
+        ``[Document(id=stem, text=content)]``, or with ``lines=True`` one
+        document per non-blank line, id ``"<stem>:<line number>"`` (1-based),
+        ``metadata = {"line": n, "offset": character offset of the line in the file}``.
+
+    Raises:
+        DataFormatError: E200 when the file is not UTF-8.
+    """
+    _, stem = describe(path)
+    stem = doc_id if doc_id is not None else stem
+    content = read_all(path)
+    if not lines:
+        return [Document(id=stem, text=content)]
+    docs: list[Document] = []
+    offset = 0
+    # split on "\n" only: str.splitlines() would also break at U+0085, U+2028, form feeds, ...
+    for n, line in enumerate(content.split("\n"), 1):
+        start = offset
+        offset += len(line) + 1
+        if line.endswith("\r"):
+            line = line[:-1]
+        if line.strip():
+            docs.append(Document(id=f"{stem}:{n}", text=line, metadata={"line": n, "offset": start}))
+    return docs
+
+
+def write_text(docs: Iterable[Document], path_or_stream: PathOrStream, *, lines: bool = False) -> dict[str, int]:
+    """Write document texts (annotations are not written).
+
+    Args:
+        docs: documents; exactly one unless ``lines=True``.
+        path_or_stream: output path or text stream.
+        lines: one line per document.
+
+    Returns:
+        ``{"docs": n}``.
+
+    Raises:
+        ConfigError: several documents without ``lines=True``, or a document
+            containing a line break with ``lines=True``.
+    """
+    docs = list(docs)
+    if not lines and len(docs) != 1:
+        raise ConfigError(f"plain text holds one document per file, got {len(docs)}; use lines=True for one per line")
+    with open_out(path_or_stream) as f:
+        if not lines:
+            f.write(docs[0].text)
+        else:
+            for doc in docs:
+                if "\n" in doc.text or "\r" in doc.text:
+                    raise ConfigError(f"document {doc.id!r} contains a line break and cannot be written one per line")
+                f.write(doc.text + "\n")
+    return {"docs": len(docs)}

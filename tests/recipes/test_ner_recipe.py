@@ -1,0 +1,87 @@
+"""End to end: CoNLL files -> finetune (two corpora, different types) -> model dir -> Tagger in a fresh process."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from biobert.config import load_config
+from biobert.tasks.ner import document_sentences
+from tests.nerdata import gold_docs
+
+
+def write_conll(docs, path: Path, untyped: bool = False) -> None:
+    lines = []
+    for i, d in enumerate(docs):
+        for s in document_sentences(d, i, with_gold=True):
+            for (a, b), t in zip(s.words, s.tags):
+                lines.append(f"{d.text[a:b]}\t{t.split('-')[0] if untyped else t}")
+            lines.append("")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_bert, tmp_path_factory):
+    from biobert.recipes.ner import NERConfig, finetune_ner
+
+    root = tmp_path_factory.mktemp("ner")
+    chem = gold_docs({"Chemical", "Disease"})
+    gene = gold_docs({"Gene"})
+    write_conll(chem[:12], root / "a_train.tsv")
+    write_conll(chem[12:], root / "a_dev.tsv")
+    write_conll(gene[:12], root / "b_train.tsv", untyped=True)
+    write_conll(gene[12:], root / "b_dev.tsv", untyped=True)
+    cfg = load_config(
+        NERConfig,
+        None,
+        [f"encoder={tiny_bert}", f"out={root / 'model'}", "train.epochs=3", "train.batch_size=8", "train.lr=3e-3", "max_length=32", "stride=8"],
+        base={
+            "corpora": [
+                {"name": "A", "train": str(root / "a_train.tsv"), "dev": str(root / "a_dev.tsv"), "test": str(root / "a_dev.tsv")},
+                {"name": "B", "train": str(root / "b_train.tsv"), "dev": str(root / "b_dev.tsv"), "untyped_label": "Gene"},
+            ]
+        },
+    )
+    report = finetune_ner(cfg, progress=False)
+    return root / "model", report
+
+
+def test_model_directory_contents(trained):
+    out, report = trained
+    for f in ("model.safetensors", "config.json", "tokenizer.json", "biobert.json", "report.json", "README.md"):
+        assert (out / f).exists(), f
+    meta = json.loads((out / "biobert.json").read_text())
+    assert meta["labels"] == ["O", "B-Chemical", "I-Chemical", "B-Disease", "I-Disease", "B-Gene", "I-Gene"]
+    assert meta["corpus_types"] == {"A": ["Chemical", "Disease"], "B": ["Gene"]}
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["train_on"] == "train" and rep["seed"] == 42
+    assert len(rep["data"]) == 5 and all(len(d["sha256"]) == 64 for d in rep["data"])
+    assert rep["train"]["steps"] > 0 and "A" in rep["test"]
+    assert {"precision", "recall", "f1"} <= set(rep["test"]["A"])
+
+
+def test_tagger_loads_in_fresh_process(trained):
+    out, _ = trained
+    code = (
+        "import json, sys; from biobert import Tagger; t = Tagger.load(sys.argv[1]);"
+        "d = t('Tamoxifen reduces breast cancer risk in BRCA1 carriers. ' * 40);"
+        "assert all(d.text[s.start:s.end] == s.text for s in d.spans);"
+        "print(json.dumps({'labels': t.labels, 'n': len(d.spans)}))"
+    )
+    res = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    assert "B-Gene" in got["labels"]
+
+
+def test_resume_of_finished_run_is_a_noop(trained, tiny_bert):
+    from biobert.recipes.ner import NERConfig, finetune_ner
+
+    out, report = trained
+    rep = json.loads((out / "report.json").read_text())
+    cfg = load_config(NERConfig, None, [], base=rep["config"])
+    again = finetune_ner(cfg, progress=False)
+    assert again["train"]["steps"] == report["train"]["steps"]
+    assert again["test"]["A"]["f1"] == pytest.approx(report["test"]["A"]["f1"])
