@@ -60,8 +60,12 @@ def resolve_encoder(name_or_path: str | os.PathLike[str]) -> str:
 
 
 def _from_pretrained(loader: Any, ref: str, **kw: Any) -> Any:
+    if Path(ref).is_dir() and not (Path(ref) / "config.json").exists() and not (Path(ref) / "tokenizer.json").exists():
+        raise ModelLoadError(f"E311 {ref} is a directory but not a model directory (no config.json / tokenizer.json)")
     try:
         return loader.from_pretrained(ref, **kw)
+    except ValueError as exc:
+        raise ModelLoadError(f"E312 could not load {ref!r}: {exc}") from exc
     except OSError as exc:
         offline = os.environ.get("HF_HUB_OFFLINE") == "1" or "offline" in str(exc).lower() or "connect" in str(exc).lower()
         hint = " The hub is not reachable from here; pass a local directory instead." if offline else ""

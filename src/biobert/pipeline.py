@@ -68,12 +68,15 @@ class Tagger:
 
     @classmethod
     def load(cls, name_or_path: str | os.PathLike[str] | None = None, *, quantize: str | None = None,
-             batch_tokens: int = 8192, max_length: int | None = None, stride: int | None = None) -> "Tagger":
+             backend: str = "torch", batch_tokens: int = 8192, max_length: int | None = None,
+             stride: int | None = None) -> "Tagger":
         """Load a tagger.
 
         Args:
             name_or_path: a model directory, a hub id, or ``None`` for the bundled default.
-            quantize: ``"int8"`` for torch dynamic quantisation (faster on CPU; verify F1 first).
+            quantize: ``"int8"``: dynamic int8 quantisation (faster on CPU; see ``biobert export onnx``
+                for the accuracy check that gates it).
+            backend: ``"torch"`` or ``"onnx"`` (onnxruntime; needs ``biobert export onnx`` first).
             batch_tokens: padded-token budget per forward pass.
             max_length, stride: override the window settings saved with the model.
         """
@@ -81,6 +84,8 @@ class Tagger:
 
         from biobert.encoders import _from_pretrained, load_tokenizer, resolve_encoder
 
+        if quantize not in (None, "none", "int8"):
+            raise ModelLoadError(f"E307 unknown quantize={quantize!r}; expected 'int8' or None")
         if name_or_path is None:
             path = default_tagger_path()
             if not (path / "config.json").exists():
@@ -96,10 +101,20 @@ class Tagger:
         model = _from_pretrained(AutoModelForTokenClassification, ref, dtype=torch.float32)
         model.eval()
         labels = meta.get("labels") or [model.config.id2label[i] for i in range(model.config.num_labels)]
-        if quantize == "int8":
+        if backend == "onnx":
+            from biobert.export import OnnxTokenClassifier, check_int8_allowed, onnx_paths
+
+            paths = onnx_paths(ref)
+            onnx_file = paths["int8" if quantize == "int8" else "fp32"]
+            if not onnx_file.exists():
+                raise ModelLoadError(f"E309 {onnx_file} does not exist; run `biobert export onnx --model {ref}` first")
+            if quantize == "int8":
+                check_int8_allowed(ref)
+            model = OnnxTokenClassifier(onnx_file)
+        elif backend != "torch":
+            raise ModelLoadError(f"E310 unknown backend={backend!r}; expected 'torch' or 'onnx'")
+        elif quantize == "int8":
             model = _quantize_int8(model)
-        elif quantize not in (None, "none"):
-            raise ModelLoadError(f"E307 unknown quantize={quantize!r}; expected 'int8' or None")
         return cls(
             model, tokenizer, labels,
             max_length=max_length or int(meta.get("max_length", 128)),

@@ -155,3 +155,29 @@ def env_cmd() -> None:
     from biobert.report import environment
 
     typer.echo(json.dumps(environment(), indent=2))
+
+
+export_app = typer.Typer(help="Export models for fast inference.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("onnx")
+def export_onnx_cmd(
+    model: str = typer.Option(..., "--model", "-m", help="Model directory."),
+    eval_data: Optional[Path] = typer.Option(None, "--eval-data", help="Labelled CoNLL file: report the F1 of fp32 vs int8."),
+    eval_type: Optional[str] = typer.Option(None, "--eval-type", help="Type of untyped B/I tags in --eval-data, and the only type scored."),
+) -> None:
+    """Write onnx/model.onnx and onnx/model.int8.onnx; with --eval-data, the F1 change that int8 causes."""
+    from biobert.export import export_onnx
+
+    try:
+        docs, types = None, None
+        if eval_data is not None:
+            from biobert.io.conll import read_conll
+
+            docs = read_conll(eval_data, untyped_label=eval_type or "ENTITY")
+            types = {eval_type} if eval_type else None
+        report = export_onnx(model, docs, types)
+    except BiobertError as exc:
+        _fail(exc)
+    typer.echo(json.dumps(report, indent=2))

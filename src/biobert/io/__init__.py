@@ -127,7 +127,7 @@ def guess_format(path: str | os.PathLike[str], *, sniff: bool = True) -> str:
     lower = p.name.lower()
     matches = [(len(ext), f.name) for f in FORMATS.values() for ext in f.extensions if lower.endswith(ext)]
     if not matches:
-        raise ConfigError(f"E402 cannot tell the format of {str(p)!r} from its name; pass fmt=, one of: {_accepted()}")
+        raise ConfigError(f"E402 cannot tell the format of {str(p)!r} from its name; pass fmt=, accepted formats: {_accepted()}")
     name = max(matches)[1]
     if name == "text" and sniff and p.is_file() and _looks_like_pubtator(p):
         return "pubtator"

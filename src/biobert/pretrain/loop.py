@@ -482,6 +482,8 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
             "versions": versions(),
             "data": {"files": fingerprints, "val_fraction": cfg.val_fraction, "val_examples": len(val_all)},
             "processes": world,
+            "distributed": acc.distributed_type.value if hasattr(acc.distributed_type, "value") else str(acc.distributed_type),
+            "replicas_in_sync": state.get("replicas_in_sync"),
             "effective_batch_sequences": cfg.batch_size * world * cfg.grad_accum,
             "step": step,
             "max_steps": cfg.max_steps,
@@ -495,7 +497,20 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
             "last_eval": state["evals"][-1] if state["evals"] else None,
         }
 
+    def replicas_in_sync() -> bool:
+        """Every process holds the same weights (DDP kept them in step)."""
+        if world == 1:
+            return True
+        with torch.no_grad():
+            total = sum(float(p.double().sum()) for p in unwrapped.parameters())
+        t = torch.tensor([total, -total], dtype=torch.float64, device=acc.device)
+        t = acc.reduce(t, reduction="max").cpu()  # max(x) == -max(-x) == min(x) <=> all equal
+        return bool(abs(float(t[0]) + float(t[1])) <= 1e-6 * max(1.0, abs(total)))
+
     def save_checkpoint() -> None:
+        if not replicas_in_sync():
+            raise TrainingError(f"E556 the processes hold different weights at step {step}; distributed training is broken")
+        state["replicas_in_sync"] = world > 1 or None
         name = f"step-{step:08d}"
         tmp = ckpt_root / (name + ".tmp")
         if main:
@@ -548,7 +563,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
 
     log(
         f"pretrain {cfg.objective}{' +wwm' if cfg.whole_word_mask else ''} | {'resume from ' + ckpt.name if ckpt else 'start'} "
-        f"| step {step}/{cfg.max_steps} | {world} process(es) on {acc.device} | {len(files)} file(s) | "
+        f"| step {step}/{cfg.max_steps} | {world} process(es) on {acc.device} ({type(model).__name__}) | {len(files)} file(s) | "
         f"{len(val_all)} validation sequences | params {sum(p.numel() for p in unwrapped.parameters()):,}"
     )
 

@@ -1,0 +1,115 @@
+"""ONNX export (fp32 and int8) of token-classification models, with an accuracy check.
+
+Quantisation can quietly ruin a tagger (biobert#127), so :func:`export_onnx`
+scores the exported model against the fp32 PyTorch model on labelled data
+when it is given, stores the difference in ``onnx/export_report.json``, and
+:class:`~biobert.pipeline.Tagger` refuses an int8 model whose F1 drop exceeds
+``MAX_F1_DROP`` points.
+
+    biobert export onnx --model runs/ncbi --eval-data test.tsv --eval-type Disease
+    Tagger.load("runs/ncbi", backend="onnx", quantize="int8")
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import torch
+
+from biobert.errors import ModelLoadError
+
+__all__ = ["export_onnx", "OnnxTokenClassifier", "MAX_F1_DROP", "onnx_paths"]
+
+log = logging.getLogger(__name__)
+
+#: largest F1 loss (points) at which an int8 model is still offered
+MAX_F1_DROP = 0.5
+
+
+def onnx_paths(model_dir: str | Path) -> dict[str, Path]:
+    d = Path(model_dir) / "onnx"
+    return {"dir": d, "fp32": d / "model.onnx", "int8": d / "model.int8.onnx", "report": d / "export_report.json"}
+
+
+class _LogitsOnly(torch.nn.Module):
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+
+
+class OnnxTokenClassifier:
+    """Callable with the slice of the transformers interface that :class:`NERPredictor` uses."""
+
+    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.path = str(path)
+        self.training = False
+
+    def eval(self) -> "OnnxTokenClassifier":
+        return self
+
+    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> Any:
+        out = self.session.run(None, {"input_ids": input_ids.numpy().astype(np.int64), "attention_mask": attention_mask.numpy().astype(np.int64)})[0]
+        return SimpleNamespace(logits=torch.from_numpy(out))
+
+
+def export_onnx(model_dir: str | Path, eval_docs: list | None = None, eval_types: set[str] | None = None, opset: int = 17) -> dict[str, Any]:
+    """Export ``model_dir`` to ONNX fp32 and dynamic-int8; score both against PyTorch if ``eval_docs`` is given."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from biobert.pipeline import Tagger
+
+    paths = onnx_paths(model_dir)
+    paths["dir"].mkdir(parents=True, exist_ok=True)
+    tagger = Tagger.load(model_dir)
+    ids = torch.tensor([[tagger.predictor.encoder.cls_id, 5, 6, 7, tagger.predictor.encoder.sep_id]] * 2)
+    mask = torch.ones_like(ids)
+    mask[1, 3:] = 0  # trace with padding present so the mask path is exported
+    torch.onnx.export(
+        _LogitsOnly(tagger.model), (ids, mask), str(paths["fp32"]),
+        input_names=["input_ids", "attention_mask"], output_names=["logits"],
+        dynamic_axes={n: {0: "batch", 1: "seq"} for n in ("input_ids", "attention_mask", "logits")},
+        opset_version=opset, dynamo=False,
+    )
+    quantize_dynamic(str(paths["fp32"]), str(paths["int8"]), weight_type=QuantType.QInt8)
+    report: dict[str, Any] = {"model": str(model_dir), "fp32": str(paths["fp32"]), "int8": str(paths["int8"]), "max_f1_drop": MAX_F1_DROP}
+    if eval_docs:
+        from biobert.recipes.ner import evaluate_ner
+
+        f1 = {}
+        for name, model in (("torch_fp32", tagger.model), ("onnx_fp32", OnnxTokenClassifier(paths["fp32"])), ("onnx_int8", OnnxTokenClassifier(paths["int8"]))):
+            tagger.predictor.model = model
+            m, _ = evaluate_ner(tagger.predictor, eval_docs, eval_types)
+            f1[name] = round(100 * m["f1"], 2)
+        report["f1"] = f1
+        report["int8_f1_drop"] = round(f1["torch_fp32"] - f1["onnx_int8"], 2)
+        report["int8_offered"] = report["int8_f1_drop"] <= MAX_F1_DROP
+    paths["report"].write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def check_int8_allowed(model_dir: str | Path) -> None:
+    """Raise if the export report says int8 costs more than ``MAX_F1_DROP`` F1; warn if unchecked."""
+    rp = onnx_paths(model_dir)["report"]
+    if not rp.exists():
+        log.warning("W303 int8 model of %s was never scored against fp32; run `biobert export onnx --eval-data ...`", model_dir)
+        return
+    rep = json.loads(rp.read_text())
+    drop = rep.get("int8_f1_drop")
+    if drop is None:
+        log.warning("W303 int8 model of %s was exported without an accuracy check", model_dir)
+    elif drop > MAX_F1_DROP:
+        raise ModelLoadError(f"E308 int8 costs {drop} F1 points on {model_dir} (limit {MAX_F1_DROP}); use the fp32 model")

@@ -1,0 +1,132 @@
+"""BioC XML: passages at offsets, discontinuous and composite annotations, relations, round trips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from biobert.errors import DataFormatError
+from biobert.io import read, reads, write, writes
+from biobert.io.bioc import read_bioc, write_bioc
+from biobert.io.pubtator import read_pubtator
+
+FIX = Path(__file__).parent / "fixtures"
+BIOC = FIX / "cdr_sample.BioC.xml"
+PUBTATOR = FIX / "cdr_sample.PubTator.txt"
+
+
+def _doc(body: str) -> str:
+    return f"<?xml version='1.0' encoding='UTF-8'?><collection><source>s</source><date>d</date><key>k</key><document><id>D1</id>{body}</document></collection>"
+
+
+def test_passages_and_spans_match_the_pubtator_version():
+    docs = read(BIOC)
+    assert [d.id for d in docs] == ["227508", "gap1"]
+    pub = read_pubtator(PUBTATOR)[0]
+    d = docs[0]
+    assert d.text == pub.text  # title at 0, abstract at len(title) + 1: the same text as PubTator's
+    assert [p["offset"] for p in d.metadata["passages"]] == [0, 83]
+    assert d.metadata["passages"][0]["infons"] == {"type": "title"}
+    cdr_spans = [s for s in d.spans if s.label != "Species"]
+    assert cdr_spans == list(pub.spans)  # offsets, labels, ids and mention texts
+    assert d.metadata["relations"] == [["CID", "D008750", "D006973"]]
+    assert all(doc.text[s.start : s.end] == s.text for doc in docs for s in doc.spans)
+
+
+def test_discontinuous_annotation_gives_one_span_per_location():
+    d = read_bioc(BIOC)[0]
+    species = [(s.start, s.end, s.text, s.ids) for s in d.spans if s.label == "Species"]
+    assert species == [(0, 3, "Nal", (("NCBITaxon", "NCBITaxon:10116"),)), (77, 81, "rats", (("NCBITaxon", "NCBITaxon:10116"),))]
+    assert d.metadata["discontinuous_annotations"] == 1
+    assert d.metadata["discontinuous_groups"] == [["Species", [[0, 3], [77, 81]]]]
+
+
+def test_individual_mentions_are_set_aside_unless_asked_for():
+    d = read_bioc(BIOC)[0]
+    aside = d.metadata["individual_mentions"]
+    assert [(m["locations"], m["text"]) for m in aside] == [([[180, 186], [200, 208]], "ocular toxicity"), ([[191, 208]], "auditory toxicity")]
+    assert not any(s.start == 191 for s in d.spans)
+    d2 = read_bioc(BIOC, individual_mentions=True)[0]
+    assert "individual_mentions" not in d2.metadata
+    parts = [(s.start, s.end, s.text) for s in d2.spans if s.label == "Disease" and s.start >= 180 and (s.start, s.end) != (180, 208)]
+    assert parts == [(180, 186, "ocular"), (191, 208, "auditory toxicity"), (200, 208, "toxicity")]
+    assert d2.metadata["discontinuous_annotations"] == 2
+
+
+def test_span_relation_from_annotation_nodes():
+    d = read_bioc(BIOC)[0]
+    (rel,) = d.relations
+    assert rel.label == "ANTAGONIST"
+    assert (rel.head.text, rel.head.start, rel.tail.text, rel.tail.start) == ("Naloxone", 0, "clonidine", 50)
+
+
+def test_gaps_between_passages_are_filled_with_spaces():
+    d = read_bioc(BIOC)[1]
+    assert d.text == "ΔF508 CFTR." + " " * 9 + "Cystic fibrosis (CF)."
+    assert [(s.start, s.end, s.text) for s in d.spans] == [(0, 5, "ΔF508"), (20, 35, "Cystic fibrosis"), (37, 39, "CF")]
+    assert d.metadata["infons"] == {"note": "passages with a gap"}
+
+
+@pytest.mark.parametrize("individual", [False, True])
+def test_round_trip(tmp_path, individual):
+    docs = read_bioc(BIOC, individual_mentions=individual)
+    out = tmp_path / "out.xml"
+    report = write(docs, out)
+    assert report["docs"] == 2 and report["relations"] == 2
+    assert read_bioc(out, individual_mentions=individual) == docs
+
+
+def test_pubtator_to_bioc_and_back():
+    pub = read_pubtator(PUBTATOR)
+    back = reads(writes(pub, "bioc"), "bioc")
+    assert [d.text for d in back] == [d.text for d in pub]
+    assert [d.spans for d in back] == [d.spans for d in pub]
+    assert [d.metadata["relations"] for d in back] == [d.metadata["relations"] for d in pub]
+    xml = writes(pub, "bioc")
+    assert '<infon key="Chemical">D008750</infon>' in xml and "<location offset=\"63\" length=\"4\"/>" in xml
+
+
+def test_annotation_text_mismatch_names_document_and_annotation():
+    body = ("<passage><offset>0</offset><text>TNF-α blockade</text>"
+            "<annotation id='A7'><infon key='type'>Gene</infon><location offset='0' length='4'/><text>TNF-α</text></annotation>"
+            "</passage>")
+    with pytest.raises(DataFormatError) as e:
+        reads(_doc(body), "bioc")
+    assert e.value.code == "E220" and e.value.line is None
+    assert "D1" in e.value.expected and "A7" in e.value.expected and e.value.found == "TNF-"
+
+
+def test_location_outside_text_and_overlapping_passages():
+    body = "<passage><offset>0</offset><text>abc</text><annotation id='1'><infon key='type'>X</infon><location offset='2' length='5'/><text>c</text></annotation></passage>"
+    with pytest.raises(DataFormatError, match="E221"):
+        reads(_doc(body), "bioc")
+    body = "<passage><offset>0</offset><text>abcdef</text></passage><passage><offset>3</offset><text>def</text></passage>"
+    with pytest.raises(DataFormatError, match="E221"):
+        reads(_doc(body), "bioc")
+
+
+def test_annotation_without_type():
+    body = "<passage><offset>0</offset><text>abc</text><annotation id='1'><location offset='0' length='1'/><text>a</text></annotation></passage>"
+    with pytest.raises(DataFormatError) as e:
+        reads(_doc(body), "bioc")
+    assert e.value.code == "E222"
+
+
+def test_malformed_xml_reports_line(tmp_path):
+    path = tmp_path / "bad.xml"
+    path.write_text("<?xml version='1.0'?>\n<collection>\n<document>\n<id>1</id>\n</collection>\n", encoding="utf-8")
+    with pytest.raises(DataFormatError) as e:
+        read_bioc(path)
+    assert e.value.code == "E223" and e.value.line == 5 and e.value.path == str(path)
+
+
+def test_write_plain_document_and_read_back(tmp_path):
+    from biobert.types import Document, Span
+
+    doc = Document("n1", "Na⁺/K⁺-ATPase ± ouabain").with_spans([Span(0, 13, "Gene", ids=(("NCBIGene", "476"),)), Span(16, 23, "Chemical")])
+    out = tmp_path / "plain.xml"
+    write_bioc([doc], out)
+    (back,) = read_bioc(out)
+    assert back.text == doc.text and back.spans == doc.spans
+    assert '<infon key="NCBI Gene">476</infon>' in out.read_text(encoding="utf-8")

@@ -1,0 +1,150 @@
+"""PubTator reading and writing on fixtures shaped like NCBI-disease and BC5CDR."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from biobert.errors import ConfigError, DataFormatError
+from biobert.io import read, reads, write, writes
+from biobert.io.pubtator import read_pubtator, write_pubtator
+from biobert.types import Document, Relation, Span
+
+FIX = Path(__file__).parent / "fixtures"
+NCBI = FIX / "ncbi_sample.txt"
+CDR = FIX / "cdr_sample.PubTator.txt"
+
+
+def test_ncbi_like_file_with_leading_blank_line():
+    docs = read(NCBI)  # a .txt file, recognised as PubTator by its first record
+    assert [d.id for d in docs] == ["10192393", "8528200"]
+    d = docs[0]
+    title = "A common human skin tumour is caused by activating mutations in β-catenin."
+    assert d.text.startswith(title + " Most colon cancers")
+    assert d.metadata["passages"] == [
+        {"type": "title", "offset": 0, "length": 74},
+        {"type": "abstract", "offset": 75, "length": 271},
+    ]
+    got = {(s.start, s.end, s.label): (s.text, s.ids) for s in d.spans}
+    assert got[(15, 26, "DiseaseClass")] == ("skin tumour", (("MESH", "D012878"),))
+    assert got[(178, 206, "CompositeMention")] == ("colon and some other cancers", (("MESH", "D003110"), ("MESH", "D009369")))
+    assert got[(254, 272, "SpecificDisease")] == ("Myotonic dystrophy", (("OMIM", "OMIM:160900"),))
+    assert got[(274, 276, "SpecificDisease")] == ("DM", (("MESH", "D009223"),))  # stray space before the id removed
+    assert got[(282, 329, "SpecificDisease")][1] == (("MESH", "D004829+D003294"),)
+    for doc in docs:
+        assert all(doc.text[s.start : s.end] == s.text for s in doc.spans)
+    # a record with an empty abstract line keeps the PubTator layout: title + " " + ""
+    assert docs[1].text == "Tumour suppressor Å in 8 kindreds. "
+    assert docs[1].metadata["passages"][1] == {"type": "abstract", "offset": 35, "length": 0}
+
+
+def test_cdr_like_file_awkward_characters_composite_and_relations():
+    docs = read_pubtator(CDR)
+    assert [d.id for d in docs] == ["227508", "354896"]
+    d = docs[0]
+    # NEL (U+0085) and LINE SEPARATOR (U+2028) are not line breaks in PubTator: they stay in the abstract
+    assert "\x85End\u2028of" in d.text and "\u00a0nM" in d.text and "methyldopa\x96treated" in d.text
+    assert len(d.text) == 295
+    spans = [(s.start, s.end, s.label, s.text) for s in d.spans]
+    assert spans[:6] == [
+        (0, 8, "Chemical", "Naloxone"),
+        (50, 59, "Chemical", "clonidine"),
+        (63, 67, "Chemical", "Ca²⁺"),
+        (100, 112, "Disease", "hypertensive"),
+        (119, 132, "Chemical", "[3H]-naloxone"),
+        (144, 156, "Chemical", "α-methyldopa"),
+    ]
+    assert spans[-1] == (249, 294, "Chemical", "(S)-2-amino-3-(4-hydroxyphenyl)propanoic acid")
+    assert d.spans[4].ids == ()  # "-1": not normalisable
+    assert d.metadata["composite_names"] == [[180, 208, "Disease", "ocular toxicity|auditory toxicity"]]
+    assert d.metadata["relations"] == [["CID", "D008750", "D006973"], ["CID", "D003000", "D014786"]]
+    assert docs[1].metadata["relations"] == [["CID", "D008012", "D006323"]]
+    assert all(doc.text[s.start : s.end] == s.text for doc in docs for s in doc.spans)
+
+
+def test_round_trip_is_byte_identical_for_the_cdr_fixture():
+    original = CDR.read_text(encoding="utf-8")
+    docs = read_pubtator(CDR)
+    assert writes(docs, "pubtator") == original
+    assert reads(original, "pubtator") == docs
+
+
+def test_round_trip_ncbi_fixture(tmp_path):
+    docs = read_pubtator(NCBI)
+    out = tmp_path / "ncbi.PubTator"
+    report = write(docs, out)
+    assert report == {"docs": 2, "mentions": 9, "relations": 0, "replaced_characters": 0}
+    assert read(out) == docs
+
+
+@pytest.mark.parametrize(
+    "content, code, line",
+    [
+        ("1|t|Aspirin.\n1|a|Given.\n1\t0\t7\tAspirn\tChemical\tD001241\n", "E211", 3),  # mention text differs
+        ("1|t|Aspirin.\n1|a|Given.\n1\t0\t70\tAspirin\tChemical\tD001241\n", "E211", 3),  # beyond the text
+        ("\n\n1|t|A.\n1|a|B.\n2\t0\t1\tA\tChemical\t-1\n", "E212", 5),  # PMID of another record
+        ("1|a|Abstract first.\n", "E210", 1),
+        ("1|t|T.\n1|a|A.\n1\t0\t1\tT\n", "E210", 3),  # mention line with too few columns
+        ("1|t|T.\n1|a|A.\ngarbage\n", "E212", 3),
+        ("1|t|T.\n1|a|A.\n1\tCID\n", "E210", 3),
+        ("1\t0\t1\tT\tChemical\t-1\n", "E210", 1),  # mention before any title
+    ],
+)
+def test_malformed_records(tmp_path, content, code, line):
+    path = tmp_path / "bad.PubTator.txt"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(DataFormatError) as e:
+        read_pubtator(path)
+    assert (e.value.code, e.value.line, e.value.path) == (code, line, str(path))
+
+
+def test_mismatch_message_names_expected_and_found():
+    with pytest.raises(DataFormatError) as e:
+        reads("9|t|β-blockers.\n9|a|x\n9\t0\t9\tβ-blocker\tChemical\t-1\n9\t0\t5\tbeta-\tChemical\t-1\n", "pubtator")
+    assert e.value.line == 4 and "beta-" in e.value.expected and e.value.found == "β-blo"
+
+
+def test_padded_mention_column_is_accepted_and_recorded():
+    # NCBI-disease train has one mention column with trailing spaces; its offsets are right
+    (doc,) = reads('5|t|febrile seizures " plus "\n5|a|x\n5\t0\t25\tfebrile seizures " plus "  \tSpecificDisease\tD003294\n', "pubtator")
+    assert doc.spans[0].text == 'febrile seizures " plus "'
+    assert doc.metadata["padded_mentions"] == 1
+
+
+def test_records_without_blank_separator_and_without_abstract():
+    docs = reads("1|t|Only a title.\n1\t0\t4\tOnly\tX\t\n2|t|Second.\n2|a|Abstract.\n", "pubtator")
+    assert [(d.id, d.text) for d in docs] == [("1", "Only a title."), ("2", "Second. Abstract.")]
+    assert docs[0].metadata["passages"] == [{"type": "title", "offset": 0, "length": 13}]
+    assert docs[0].spans[0].ids == ()
+    assert writes(docs, "pubtator").startswith("1|t|Only a title.\n1\t0\t4\tOnly\tX\t-1\n\n2|t|")
+
+
+def test_write_document_without_passages_and_span_relations():
+    text = "Cisplatin nephrotoxicity\nCisplatin causes nephrotoxicity\tin rats."
+    head, tail = Span(0, 9, "Chemical", ids=(("MESH", "D002945"),)), Span(10, 24, "Disease")
+    doc = Document("42", text).with_spans([head, tail]).with_relations([Relation(head, tail, "CID")])
+    buf = io.StringIO()
+    report = write_pubtator([doc], buf)
+    assert buf.getvalue() == (
+        "42|t|Cisplatin nephrotoxicity\n"
+        "42|a|Cisplatin causes nephrotoxicity in rats.\n"
+        "42\t0\t9\tCisplatin\tChemical\tD002945\n"
+        "42\t10\t24\tnephrotoxicity\tDisease\t-1\n"
+        "42\tCID\tD002945\tnephrotoxicity\n\n"
+    )
+    assert report["replaced_characters"] == 1  # the tab; the title/abstract line break is the separator
+    (back,) = reads(buf.getvalue(), "pubtator")
+    assert back.spans == doc.spans  # offsets survive the replacement
+    assert back.metadata["relations"] == [["CID", "D002945", "nephrotoxicity"]]
+
+
+def test_write_plain_text_document_gets_empty_abstract():
+    out = writes([Document("7", "Aspirin.").with_spans([Span(0, 7, "Chemical")])], "pubtator")
+    assert out == "7|t|Aspirin.\n7|a|\n7\t0\t7\tAspirin\tChemical\t-1\n\n"
+
+
+def test_write_rejects_ids_that_are_not_pmids():
+    with pytest.raises(ConfigError):
+        writes([Document("a|b", "x")], "pubtator")

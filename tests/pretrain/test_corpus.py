@@ -1,0 +1,186 @@
+"""Corpus readers, packing, shuffling, sharding, held-out split and exact data position."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+
+from biobert.errors import ConfigError, DataFormatError
+from biobert.pretrain.corpus import (
+    PretrainStream,
+    detect_format,
+    doc_key,
+    is_heldout,
+    iter_corpus,
+    iter_documents,
+    resolve_corpus,
+    validation_examples,
+)
+
+PUBTATOR = """\
+111|t|BRCA1 mutations in breast cancer.
+111|a|We studied 50 patients. Mutations were frequent.
+111\t0\t5\tBRCA1\tGene\t672
+111\t19\t32\tbreast cancer\tDisease\tD001943
+
+222|t|Cisplatin resistance.
+222|a|Cells resisted cisplatin.
+222\t0\t9\tCisplatin\tChemical\tD002945
+"""
+
+XML = """<?xml version="1.0"?>
+<PubmedArticleSet>
+<PubmedArticle><MedlineCitation><PMID>1</PMID><Article>
+<ArticleTitle>EGFR in <i>lung</i> cancer.</ArticleTitle>
+<Abstract><AbstractText Label="BACKGROUND">EGFR is mutated.</AbstractText><AbstractText Label="RESULTS">Gefitinib helps.</AbstractText></Abstract>
+</Article></MedlineCitation></PubmedArticle>
+<PubmedArticle><MedlineCitation><PMID>2</PMID><Article>
+<ArticleTitle>No abstract here.</ArticleTitle>
+</Article></MedlineCitation></PubmedArticle>
+</PubmedArticleSet>
+"""
+
+
+def _write(path, text, gz=False):
+    if gz:
+        with gzip.open(path, "wt", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_readers_all_formats(tmp_path, gz):
+    sfx = ".gz" if gz else ""
+    txt = _write(tmp_path / f"a.txt{sfx}", "first doc.\n\n  second doc.  \n", gz)
+    jsonl = _write(tmp_path / f"b.jsonl{sfx}", json.dumps({"text": "json doc."}) + "\n" + json.dumps({"title": "T.", "abstract": "A."}) + "\n", gz)
+    pt = _write(tmp_path / f"c.pubtator{sfx}", PUBTATOR, gz)
+    xml = _write(tmp_path / f"d.xml{sfx}", XML, gz)
+    assert list(iter_documents(txt)) == ["first doc.", "second doc."]
+    assert list(iter_documents(jsonl)) == ["json doc.", "T.\nA."]
+    assert list(iter_documents(pt)) == [
+        "BRCA1 mutations in breast cancer.\nWe studied 50 patients. Mutations were frequent.",
+        "Cisplatin resistance.\nCells resisted cisplatin.",
+    ]
+    assert list(iter_documents(xml)) == ["EGFR in lung cancer.\nEGFR is mutated. Gefitinib helps.", "No abstract here."]
+    assert [detect_format(p) for p in (txt, jsonl, pt, xml)] == ["text", "jsonl", "pubtator", "pubmed-xml"]
+
+
+def test_format_sniffing_without_extension(tmp_path):
+    assert detect_format(_write(tmp_path / "x.data", PUBTATOR)) == "pubtator"
+    assert detect_format(_write(tmp_path / "y.data", '{"text": "a"}\n')) == "jsonl"
+    assert detect_format(_write(tmp_path / "z.data", XML)) == "pubmed-xml"
+    assert detect_format(_write(tmp_path / "w.data", "plain words\n")) == "text"
+
+
+def test_malformed_inputs_name_file_and_line(tmp_path):
+    bad = _write(tmp_path / "bad.jsonl", '{"text": "ok"}\n{"text": broken\n')
+    with pytest.raises(DataFormatError) as e:
+        list(iter_documents(bad))
+    assert e.value.code == "E260" and e.value.line == 2 and "bad.jsonl" in str(e.value)
+    missing = _write(tmp_path / "m.jsonl", '{"body": "x"}\n')
+    with pytest.raises(DataFormatError, match="E261"):
+        list(iter_documents(missing))
+    badpt = _write(tmp_path / "b.pubtator", "1|t|Title\nnot a pubtator line\n")
+    with pytest.raises(DataFormatError, match="E262"):
+        list(iter_documents(badpt))
+
+
+def test_resolve_corpus_dirs_globs_and_missing(tmp_path):
+    d = tmp_path / "c"
+    (d / "sub").mkdir(parents=True)
+    _write(d / "a.txt", "x\n")
+    _write(d / "sub" / "b.jsonl.gz", '{"text": "y"}\n', gz=True)
+    _write(d / "a.ids.tsv", "not corpus\n")
+    assert [p.name for p in resolve_corpus(d)] == ["a.txt", "b.jsonl.gz"]
+    assert [p.name for p in resolve_corpus(str(d / "*.txt"))] == ["a.txt"]
+    with pytest.raises(ConfigError, match="E450"):
+        resolve_corpus(str(tmp_path / "nothing*.txt"))
+
+
+def test_heldout_split_is_stable_and_sized():
+    keys = [doc_key("f.txt", i) for i in range(20000)]
+    held = [is_heldout(k, 0.1) for k in keys]
+    assert 0.08 < sum(held) / len(held) < 0.12
+    assert held == [is_heldout(k, 0.1) for k in keys]
+    assert not any(is_heldout(k, 0.0) for k in keys[:100])
+
+
+def _ids(examples):
+    return [tuple(e.input_ids.tolist()) for e in examples]
+
+
+def test_packing_lengths_and_specials(corpus_file, tokenizer):
+    s = PretrainStream([corpus_file], tokenizer, max_length=48, seed=0, shuffle_buffer=1)
+    exs = s.take(60)
+    assert all(len(e) <= 48 for e in exs)
+    assert all(e.input_ids[0] == tokenizer.cls_token_id and e.input_ids[-1] == tokenizer.sep_token_id for e in exs)
+    # packing fills sequences: most are close to the maximum
+    assert np.mean([len(e) for e in exs]) > 0.75 * 48
+    assert all(e.label == -1 and e.n_first == len(e) for e in exs)
+
+
+def test_stream_deterministic_shuffled_and_resumable(corpus_file, tokenizer):
+    def make(seed=3):
+        return PretrainStream([corpus_file], tokenizer, max_length=48, seed=seed, shuffle_buffer=16, val_fraction=0.1)
+
+    a, b = make(), make()
+    assert _ids(a.take(40)) == _ids(b.take(40))
+    assert _ids(make(3).take(40)) != _ids(make(4).take(40))
+    unshuffled = PretrainStream([corpus_file], tokenizer, max_length=48, seed=3, shuffle_buffer=1, val_fraction=0.1)
+    assert _ids(make().take(40)) != _ids(unshuffled.take(40))
+    # exact position: a restored stream continues identically, across epoch boundaries too
+    s = make()
+    s.take(37)
+    state = s.state_dict()
+    expected = _ids(s.take(300))
+    r = make()
+    r.load_state_dict(state)
+    assert _ids(r.take(300)) == expected
+    assert r.epoch >= 1  # the 300 examples wrapped around the tiny corpus
+
+
+def test_sharding_is_disjoint_and_complete(corpus_file, tokenizer, documents):
+    def docs_of(rank, world):
+        s = PretrainStream([corpus_file], tokenizer, max_length=48, rank=rank, world_size=world, val_fraction=0.1)
+        out = []
+        while s.epoch == 0:
+            out.append(s._next_document())
+        return out[:-1]  # the last one belongs to epoch 1
+
+    r0, r1 = docs_of(0, 2), docs_of(1, 2)
+    train = [d for i, d in enumerate(documents) if not is_heldout(doc_key(corpus_file, i), 0.1)]
+    assert not set(r0) & set(r1)
+    assert sorted(r0 + r1) == sorted(train)
+    assert abs(len(r0) - len(r1)) <= 1
+
+
+def test_validation_slice_is_held_out(corpus_file, tokenizer, documents):
+    val_docs = list(iter_corpus([corpus_file], split="validation", val_fraction=0.2))
+    train_docs = list(iter_corpus([corpus_file], split="train", val_fraction=0.2))
+    assert val_docs and not set(val_docs) & set(train_docs)
+    assert len(val_docs) + len(train_docs) == len(documents)
+    val = validation_examples([corpus_file], tokenizer, 48, val_fraction=0.2, max_examples=1000)
+    assert val and all(len(e) <= 48 for e in val)
+    # the training stream never yields a validation document's text
+    s = PretrainStream([corpus_file], tokenizer, max_length=48, val_fraction=0.2)
+    seen = set()
+    while s.epoch == 0:
+        seen.add(s._next_document())
+    assert not seen & set(val_docs)
+
+
+def test_sop_pairs(corpus_file, tokenizer):
+    s = PretrainStream([corpus_file], tokenizer, max_length=64, kind="sop", seed=1, shuffle_buffer=8)
+    exs = s.take(80)
+    labels = [e.label for e in exs]
+    assert set(labels) == {0, 1} and 0.25 < np.mean(labels) < 0.75
+    for e in exs:
+        ids = e.input_ids.tolist()
+        assert len(ids) <= 64 and ids[0] == tokenizer.cls_token_id
+        assert ids[e.n_first - 1] == tokenizer.sep_token_id and ids[-1] == tokenizer.sep_token_id
+        assert 2 < e.n_first < len(ids) - 1

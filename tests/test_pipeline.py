@@ -1,0 +1,80 @@
+"""Tagger: loading, batching, offsets on long/nasty input, int8 and ONNX backends."""
+
+import json
+
+import pytest
+import torch
+
+from biobert.errors import ModelLoadError
+from biobert.types import Document
+
+
+@pytest.fixture(scope="module")
+def tagger_dir(tiny_bert, tmp_path_factory):
+    """A tiny 'trained' tagger directory (random head biased towards entities)."""
+    from biobert.encoders import load_token_classifier, load_tokenizer
+    from biobert.modeldir import save_model_dir
+
+    labels = ["O", "B-Gene", "I-Gene"]
+    torch.manual_seed(0)
+    model = load_token_classifier(str(tiny_bert), labels)
+    with torch.no_grad():
+        model.classifier.bias[:] = torch.tensor([0.0, 0.3, 0.2])
+    out = tmp_path_factory.mktemp("tagger")
+    save_model_dir(out, model, load_tokenizer(str(tiny_bert)), {"task": "ner", "labels": labels, "max_length": 32, "stride": 8})
+    return out
+
+
+NASTY = "TNF-\u03b1 at 5.3\u00b10.2\u00a0ng/ml \x96 2\u00b2 [3H]-thymidine \u2013 BRCA1 (E. coli) "
+
+
+def test_single_and_batch_calls(tagger_dir):
+    from biobert.pipeline import Tagger
+
+    t = Tagger.load(tagger_dir)
+    assert t.types == ["Gene"]
+    d = t("BRCA1 mutations cause breast cancer.")
+    assert isinstance(d, Document)
+    docs = t(["one BRCA1", Document("x", "two TP53"), NASTY * 50])
+    assert [x.id for x in docs] == ["0", "x", "2"]
+    for x in docs:
+        assert all(x.text[s.start:s.end] == s.text for s in x.spans)
+    assert t.last_stats["sentences_windowed"] >= 1
+    # batching does not change results
+    assert t(NASTY * 50).spans == docs[2].spans
+    with pytest.raises(TypeError):
+        t([3])
+
+
+def test_missing_model_errors(tmp_path):
+    from biobert.pipeline import Tagger
+
+    with pytest.raises(ModelLoadError, match="E303"):
+        Tagger.load(str(tmp_path / "nope"))
+    with pytest.raises(ModelLoadError, match="E307"):
+        Tagger.load(str(tmp_path), quantize="int4")
+
+
+def test_int8_and_onnx_backends_agree_on_offsets(tagger_dir):
+    pytest.importorskip("onnxruntime")
+    from biobert.export import export_onnx, onnx_paths
+    from biobert.pipeline import Tagger
+
+    text = NASTY * 20
+    ref = Tagger.load(tagger_dir)(text)
+    q = Tagger.load(tagger_dir, quantize="int8")(text)
+    assert all(q.text[s.start:s.end] == s.text for s in q.spans)
+    with pytest.raises(ModelLoadError, match="E309"):
+        Tagger.load(tagger_dir, backend="onnx")
+    export_onnx(tagger_dir)
+    assert onnx_paths(tagger_dir)["int8"].exists()
+    o = Tagger.load(tagger_dir, backend="onnx")(text)
+    # fp32 ONNX reproduces PyTorch (padding and windows included)
+    assert [(s.start, s.end, s.label) for s in o.spans] == [(s.start, s.end, s.label) for s in ref.spans]
+    o8 = Tagger.load(tagger_dir, backend="onnx", quantize="int8")(text)
+    assert all(o8.text[s.start:s.end] == s.text for s in o8.spans)
+    # an export report that shows too large an F1 drop blocks int8
+    rp = onnx_paths(tagger_dir)["report"]
+    rp.write_text(json.dumps({"int8_f1_drop": 2.0}))
+    with pytest.raises(ModelLoadError, match="E308"):
+        Tagger.load(tagger_dir, backend="onnx", quantize="int8")
