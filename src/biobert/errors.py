@@ -4,7 +4,8 @@ Codes:
     E1xx  offsets and core types
     E2xx  input files (malformed data); always name the file, the line and what was expected
     E3xx  models and encoders (loading, label maps)
-    E4xx  configuration and command-line usage
+    E4xx  configuration and command-line usage (E42x: file formats)
+    E6xx  HTTP service
     E5xx  training and evaluation
 """
 

@@ -130,3 +130,13 @@ def test_write_plain_document_and_read_back(tmp_path):
     (back,) = read_bioc(out)
     assert back.text == doc.text and back.spans == doc.spans
     assert '<infon key="NCBI Gene">476</infon>' in out.read_text(encoding="utf-8")
+
+
+def test_passages_that_leave_text_out_are_replaced_by_one_passage():
+    from biobert.types import Document, Span
+
+    doc = Document("p", "Title.\nBody with aspirin.", metadata={"passages": [{"type": "title", "offset": 0, "length": 6}]})
+    doc = doc.with_spans([Span(17, 24, "Chemical")])
+    (back,) = reads(writes([doc], "bioc"), "bioc")
+    assert back.text == doc.text and back.spans == doc.spans
+    assert [(p["offset"], p["length"]) for p in back.metadata["passages"]] == [(0, len(doc.text))]

@@ -99,7 +99,7 @@ def _get(fmt: str) -> Format:
     try:
         return FORMATS[fmt]
     except KeyError:
-        raise ConfigError(f"E401 unknown format {fmt!r}; accepted formats: {_accepted()}") from None
+        raise ConfigError(f"E420 unknown format {fmt!r}; accepted formats: {_accepted()}") from None
 
 
 def _looks_like_pubtator(path: Path) -> bool:
@@ -127,7 +127,7 @@ def guess_format(path: str | os.PathLike[str], *, sniff: bool = True) -> str:
     lower = p.name.lower()
     matches = [(len(ext), f.name) for f in FORMATS.values() for ext in f.extensions if lower.endswith(ext)]
     if not matches:
-        raise ConfigError(f"E402 cannot tell the format of {str(p)!r} from its name; pass fmt=, accepted formats: {_accepted()}")
+        raise ConfigError(f"E421 cannot tell the format of {str(p)!r} from its name; pass fmt=, accepted formats: {_accepted()}")
     name = max(matches)[1]
     if name == "text" and sniff and p.is_file() and _looks_like_pubtator(p):
         return "pubtator"
@@ -144,7 +144,7 @@ def read(path: PathOrStream, fmt: str | None = None, **kw: Any) -> list[Document
     """
     if fmt is None:
         if not isinstance(path, (str, os.PathLike)):
-            raise ConfigError(f"E403 fmt is required when reading from a stream; accepted formats: {_accepted()}")
+            raise ConfigError(f"E422 fmt is required when reading from a stream; accepted formats: {_accepted()}")
         fmt = guess_format(path)
     return _get(fmt).reader(path, **kw)
 
@@ -160,7 +160,7 @@ def write(docs: Iterable[Document], path: PathOrStream, fmt: str | None = None, 
     """
     if fmt is None:
         if not isinstance(path, (str, os.PathLike)):
-            raise ConfigError(f"E403 fmt is required when writing to a stream; accepted formats: {_accepted()}")
+            raise ConfigError(f"E422 fmt is required when writing to a stream; accepted formats: {_accepted()}")
         fmt = guess_format(path, sniff=False)
     return _get(fmt).writer(docs, path, **kw)
 

@@ -243,7 +243,7 @@ def write_bioc(docs: Iterable[Document], path_or_stream: PathOrStream) -> dict[s
     """Write documents as a BioC XML collection (character offsets).
 
     Passages come from ``metadata["passages"]`` (one passage with the whole
-    text otherwise); each span goes into the passage that contains it, or to
+    text when there are none, or when they would leave text out); each span goes into the passage that contains it, or to
     the document level. Metadata recorded by :func:`read_bioc` (infons,
     discontinuous groups, individual mentions, concept relations) is written
     back, so reading the output gives equal documents.
@@ -278,7 +278,13 @@ def _to_bioc(doc: Document, report: dict[str, int]) -> "_bioc.BioCDocument":
     bdoc = bioc.BioCDocument()
     bdoc.id = doc.id
     bdoc.infons.update(doc.metadata.get("infons", {}))
-    plist = doc.metadata.get("passages") or [{"type": None, "offset": 0, "length": len(doc.text)}]
+    plist = doc.metadata.get("passages") or []
+    covered = set()
+    for p in plist:
+        covered.update(range(int(p["offset"]), int(p["offset"]) + int(p["length"])))
+    if any(not c.isspace() and i not in covered for i, c in enumerate(doc.text)):
+        # the passages would leave text out (or there are none): write the whole text as one passage
+        plist = [{"type": None, "offset": 0, "length": len(doc.text)}]
     passages = []
     for p in plist:
         bp = bioc.BioCPassage()

@@ -92,7 +92,7 @@ def read_pubtator(path: PathOrStream) -> list[Document]:
         One document per record, id = PMID, ``text = title + " " + abstract``
         (just the title when the record has no ``|a|`` line). ``metadata``:
         ``passages`` (``[{"type": "title", "offset": 0, "length": ...}, {"type": "abstract", ...}]``),
-        and when present ``relations`` (lists of the columns after the PMID)
+        and when present ``relations`` (lists of the columns after the PMID),
         ``composite_names`` (``[start, end, label, "name1|name2"]`` from
         the 7th column of composite mentions), and ``padded_mentions``: the
         number of mention columns that matched the text only after removing

@@ -1,0 +1,148 @@
+"""The pre-training loop: every objective and start point learns on the tiny corpus; resume after
+a kill continues the same run exactly; outputs load anywhere."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from biobert.errors import ConfigError
+from biobert.pretrain.loop import PretrainConfig, latest_checkpoint, pretrain
+
+from .conftest import TINY_MODEL
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def _cfg(corpus_file, out, **kw) -> PretrainConfig:
+    base = dict(
+        corpus=[str(corpus_file)],
+        output=str(out),
+        from_scratch=True,
+        model_config=TINY_MODEL,
+        max_length=48,
+        batch_size=8,
+        max_steps=30,
+        lr=1e-2,
+        warmup_steps=2,
+        save_every=1000,
+        eval_every=1000,
+        log_every=1,
+        shuffle_buffer=32,
+        val_fraction=0.1,
+        val_max_examples=16,
+        progress=False,
+        seed=0,
+    )
+    base.update(kw)
+    return PretrainConfig(**base)
+
+
+def _decreases(report, k=5):
+    losses = [c["loss"] for c in report["curve"]]
+    assert len(losses) == report["max_steps"]
+    first, last = np.mean(losses[:k]), np.mean(losses[-k:])
+    print("loss first/last", report["objective"], first, last)
+    assert last < 0.9 * first, (first, last)
+
+
+@pytest.mark.parametrize(
+    "objective,wwm",
+    [("mlm", False), ("mlm", True), ("mlm+sop", False), ("electra", False)],
+    ids=["mlm", "mlm-wwm", "albert-sop", "electra"],
+)
+def test_objectives_learn_from_scratch(corpus_file, vocab_dir, tmp_path, objective, wwm):
+    extra = {"disc_weight": 50.0} if objective == "electra" else {}
+    report = pretrain(_cfg(corpus_file, tmp_path / "run", objective=objective, whole_word_mask=wwm, tokenizer=str(vocab_dir), **extra))
+    _decreases(report)
+    assert report["final"] and report["tokens_seen"] > 30 * 8 * 30
+    ev = report["evals"]
+    assert ev[0]["step"] == 0 and ev[-1]["step"] == 30 and ev[-1]["val_ppl"] < ev[0]["val_ppl"]
+    if objective == "mlm+sop":
+        assert report["model_type"] == "albert" and "val_sop_acc" in ev[-1]
+    if objective == "electra":
+        assert report["model_type"] == "electra" and "val_disc_acc" in ev[-1]
+        assert (tmp_path / "run" / "generator" / "config.json").exists()
+
+
+def test_continue_headless_checkpoint_and_output_loads(corpus_file, headless_bert, tmp_path):
+    from safetensors.torch import load_file
+    from transformers import AutoModel, AutoModelForMaskedLM, AutoTokenizer
+
+    out = tmp_path / "cont"
+    report = pretrain(_cfg(corpus_file, out, from_scratch=False, init=str(headless_bert), model_config=None))
+    _decreases(report)
+    assert any(k.startswith("cls.predictions") for k in report["start_point"]["created_head"])
+    # the output is an encoder directory: AutoModel gets the trained encoder and the original pooler
+    enc, info = AutoModel.from_pretrained(out, output_loading_info=True)
+    assert not info["missing_keys"]
+    orig = load_file(str(headless_bert / "model.safetensors"))
+    assert torch.equal(enc.pooler.dense.weight, orig["pooler.dense.weight"])
+    assert not torch.equal(enc.encoder.layer[0].attention.self.query.weight, orig["encoder.layer.0.attention.self.query.weight"])
+    mlm, info = AutoModelForMaskedLM.from_pretrained(out, output_loading_info=True)
+    assert not info["missing_keys"]
+    tok = AutoTokenizer.from_pretrained(out)
+    assert len(tok) == enc.config.vocab_size
+    rep = json.loads((out / "report.json").read_text())
+    for key in ("versions", "data", "settings", "tokens_seen", "wall_seconds", "throughput_tokens_per_s", "curve", "evals"):
+        assert key in rep
+    assert rep["data"]["files"][0]["sha256"]
+    assert (out / "curve.png").stat().st_size > 1000
+
+
+def test_from_scratch_trains_its_own_vocabulary(corpus_file, tmp_path):
+    from transformers import AutoModel, AutoTokenizer
+
+    out = tmp_path / "scratch"
+    report = pretrain(_cfg(corpus_file, out, vocab_size=250, lowercase=False))
+    _decreases(report)
+    tok = AutoTokenizer.from_pretrained(out)
+    assert len(tok) == report["vocab_size"] <= 250
+    assert tok.tokenize("BRCA1")[0].startswith("B")  # cased vocabulary
+    assert AutoModel.from_pretrained(out).config.vocab_size == len(tok)
+    assert (out / "vocab" / "vocab.txt").exists()
+
+
+@pytest.mark.parametrize("objective", ["mlm", "electra"])
+def test_resume_after_kill_is_exact(corpus_file, vocab_dir, tmp_path, objective):
+    kw = dict(objective=objective, whole_word_mask=True, tokenizer=str(vocab_dir), max_steps=10, save_every=3, eval_every=5)
+    a = pretrain(_cfg(corpus_file, tmp_path / "a", **kw))
+    # run b is "killed" after step 7: it halts there, and the step-7 checkpoint is lost, as if the
+    # process died between checkpoints; the resume restarts from step 6
+    pretrain(_cfg(corpus_file, tmp_path / "b", halt_after=7, **kw))
+    ck = latest_checkpoint(tmp_path / "b")
+    assert ck.name == "step-00000007"
+    shutil.rmtree(ck)
+    assert latest_checkpoint(tmp_path / "b").name == "step-00000006"
+    b = pretrain(_cfg(corpus_file, tmp_path / "b", **kw), resume=True)
+    assert [c["loss"] for c in a["curve"]] == [c["loss"] for c in b["curve"]]
+    assert a["tokens_seen"] == b["tokens_seen"]
+    assert a["evals"] == b["evals"]
+    wa = torch.load(tmp_path / "a" / "checkpoints" / "step-00000010" / "model.pt")
+    wb = torch.load(tmp_path / "b" / "checkpoints" / "step-00000010" / "model.pt")
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        assert torch.equal(wa[k], wb[k]), k
+    assert len(b["sessions"]) == 2
+
+
+def test_resume_guards(corpus_file, vocab_dir, tmp_path):
+    cfg = _cfg(corpus_file, tmp_path / "g", tokenizer=str(vocab_dir), max_steps=4, save_every=2)
+    pretrain(cfg)
+    with pytest.raises(ConfigError, match="E468"):
+        pretrain(cfg)
+    with pytest.raises(ConfigError, match="E472"):
+        pretrain(_cfg(corpus_file, tmp_path / "g", tokenizer=str(vocab_dir), max_steps=4, save_every=2, lr=1e-4), resume=True)
+    # more steps on resume is allowed (a longer schedule)
+    r = pretrain(_cfg(corpus_file, tmp_path / "g", tokenizer=str(vocab_dir), max_steps=6, save_every=2), resume=True)
+    assert r["step"] == 6 and r["curve"][-1]["step"] == 6

@@ -1,0 +1,102 @@
+"""Masking and the objectives' forward passes (no training loop)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from biobert.pretrain.corpus import PretrainStream
+from biobert.pretrain.masking import continuation_table, mask_tokens
+from biobert.pretrain.models import build_models
+from biobert.pretrain.objectives import ElectraObjective, MLMObjective, SOPObjective, make_mask_spec
+
+from .conftest import TINY_MODEL
+
+
+def _batch_ids(corpus_file, tokenizer, n=16, length=64):
+    from biobert.pretrain.masking import collate
+
+    s = PretrainStream([corpus_file], tokenizer, max_length=length, seed=0, shuffle_buffer=1)
+    return collate(s.take(n), tokenizer.pad_token_id).input_ids
+
+
+def test_mask_rate_and_specials(corpus_file, tokenizer):
+    ids = _batch_ids(corpus_file, tokenizer, n=64)
+    spec = make_mask_spec(tokenizer, prob=0.15)
+    g = torch.Generator().manual_seed(0)
+    corrupted, pos, targets = mask_tokens(ids, spec, g)
+    special = torch.isin(ids, torch.tensor(spec.special_ids))
+    assert not (pos & special).any()
+    rate = pos.sum().item() / (~special).sum().item()
+    assert 0.12 < rate < 0.18
+    assert torch.equal(targets, ids[pos])
+    assert torch.equal(corrupted[~pos], ids[~pos])
+    frac_mask = (corrupted[pos] == spec.mask_id).float().mean().item()
+    assert 0.7 < frac_mask < 0.9
+    # the same generator seed gives the same masks
+    again = mask_tokens(ids, spec, torch.Generator().manual_seed(0))
+    assert torch.equal(again[1], pos)
+
+
+def test_whole_word_masking_masks_every_piece(corpus_file, tokenizer):
+    ids = _batch_ids(corpus_file, tokenizer, n=64)
+    table = continuation_table(tokenizer)
+    assert table.any()  # the fixture vocabulary splits some words
+    spec = make_mask_spec(tokenizer, prob=0.2, whole_word=True)
+    _, pos, _ = mask_tokens(ids, spec, torch.Generator().manual_seed(1))
+    cont = table[ids]
+    # a continuation piece is masked exactly when the piece before it is
+    assert torch.equal(pos[:, 1:][cont[:, 1:]], pos[:, :-1][cont[:, 1:]])
+    words_split = cont[:, 1:] & pos[:, :-1]
+    assert words_split.any()
+
+
+def test_masked_only_projection_equals_full_head(corpus_file, tokenizer):
+    """Gathering masked positions before the head gives HF's full-sequence MLM loss."""
+    bundle = build_models("mlm", tokenizer, from_scratch=True, model_config=TINY_MODEL)
+    obj = MLMObjective(bundle.model, make_mask_spec(tokenizer), tokenizer.pad_token_id).eval()
+    s = PretrainStream([corpus_file], tokenizer, max_length=64, seed=0, shuffle_buffer=4)
+    batch = obj.prepare(s.take(8), torch.Generator().manual_seed(0))
+    ours = obj(**batch)["loss"]
+    labels = torch.full_like(batch["input_ids"], -100)
+    labels[batch["positions"]] = batch["targets"]
+    theirs = bundle.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], token_type_ids=batch["token_type_ids"], labels=labels).loss
+    assert torch.allclose(ours, theirs, atol=1e-5)
+
+
+def test_head_created_for_headless_checkpoint(headless_bert, tokenizer):
+    from safetensors.torch import load_file
+
+    bundle = build_models("mlm", tokenizer, init=str(headless_bert))
+    m = bundle.model
+    assert any(k.startswith("cls.predictions") for k in bundle.created_head)
+    assert m.cls.predictions.decoder.weight is m.bert.embeddings.word_embeddings.weight
+    # initialised like BERT: LayerNorm 1/0, zero bias, N(0, 0.02) dense
+    t = m.cls.predictions.transform
+    assert torch.all(t.LayerNorm.weight == 1) and torch.all(m.cls.predictions.bias == 0)
+    assert 0.01 < t.dense.weight.std().item() < 0.03
+    # the encoder weights are the checkpoint's, and its pooler is kept for the output
+    saved = load_file(str(headless_bert / "model.safetensors"))
+    assert torch.equal(m.bert.encoder.layer[0].attention.self.query.weight, saved["encoder.layer.0.attention.self.query.weight"])
+    assert set(bundle.extra_state) == {"bert.pooler.dense.weight", "bert.pooler.dense.bias"}
+
+
+def test_sop_and_electra_forward(corpus_file, tokenizer):
+    sop = build_models("sop", tokenizer, from_scratch=True, model_config=TINY_MODEL)
+    assert sop.model.config.model_type == "albert"
+    obj = SOPObjective(sop.model, make_mask_spec(tokenizer), tokenizer.pad_token_id)
+    s = PretrainStream([corpus_file], tokenizer, max_length=64, kind="sop", seed=0, shuffle_buffer=4)
+    out = obj(**obj.prepare(s.take(8)))
+    assert out["loss"].requires_grad and out["n_pairs"].item() == 8
+
+    el = build_models("electra", tokenizer, from_scratch=True, model_config=TINY_MODEL)
+    gen, disc = el.generator, el.model
+    assert gen.config.hidden_size == disc.config.hidden_size // 2  # 1/4 rounded to whole heads (2 heads -> 1)
+    obj = ElectraObjective(gen, disc, make_mask_spec(tokenizer, mask_frac=1.0, random_frac=0.0), tokenizer.pad_token_id)
+    assert gen.electra.embeddings is disc.electra.embeddings
+    assert gen.generator_lm_head.weight is disc.electra.embeddings.word_embeddings.weight
+    s = PretrainStream([corpus_file], tokenizer, max_length=64, seed=0, shuffle_buffer=4)
+    out = obj(**obj.prepare(s.take(8)))
+    assert out["loss"].item() == pytest.approx(out["mlm_loss"].item() + 50 * out["disc_loss"].item(), rel=1e-5)
+    out["loss"].backward()
+    assert disc.electra.embeddings.word_embeddings.weight.grad is not None
