@@ -139,3 +139,170 @@ class Tagger:
         out = self.predictor.predict_documents(docs, stats=self.last_stats)
         # keep the input's own annotations other than spans (relations refer to old spans, so they are dropped)
         return out[0] if single else out
+
+
+# ---------------------------------------------------------------------------
+# Relation extraction and question answering (appended for biobert#3)
+# ---------------------------------------------------------------------------
+
+from biobert.types import Relation  # noqa: E402
+
+
+class Extractor:
+    """Relation extraction over raw text or :class:`Document` objects: NER spans -> candidate pairs -> relations.
+
+        from biobert import Extractor
+        ex = Extractor.load("runs/re/gad")            # a directory written by `biobert finetune re`
+        doc = ex("BRCA1 mutations cause breast cancer.")  # tags with the bundled NER tagger first
+        [(r.head.text, r.label, r.tail.text, r.score) for r in doc.relations]
+
+    Candidates are ordered span pairs whose (head type, tail type) the model
+    saw in positive training pairs (``type_pairs`` in its ``biobert.json``;
+    override with ``type_pairs=``), in the same sentence (``scope="sentence"``)
+    or with starts at most ``window_chars`` apart (``scope="window"``). Each is
+    shown to the model as its sentence(s) rendered in the model's input style.
+    Every returned relation's head and tail are spans of the returned document,
+    so ``doc.text[r.head.start:r.head.end] == r.head.text`` holds.
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, spec: Any, *, source: str = "", meta: dict[str, Any] | None = None,
+                 scope: str = "sentence", window_chars: int = 300, type_pairs: Iterable[Sequence[str]] | None = None,
+                 min_score: float = 0.0, batch_tokens: int = 8192) -> None:
+        from biobert.tasks.re import REPredictor
+
+        self.spec, self.source, self.meta = spec, source, meta or {}
+        self.predictor = REPredictor(model, tokenizer, spec, batch_tokens)
+        self.scope, self.window_chars, self.min_score = scope, window_chars, min_score
+        tp = type_pairs if type_pairs is not None else spec.type_pairs
+        self.type_pairs = [tuple(p) for p in tp] if tp else None
+        self._tagger: Tagger | None = None
+        #: counters of the last call (candidates, windowed / too long pairs, ...)
+        self.last_stats: Counter = Counter()
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], **kw: Any) -> "Extractor":
+        """Load a model directory written by ``biobert finetune re`` (keyword arguments as for the constructor)."""
+        from biobert.encoders import load_tokenizer
+        from biobert.tasks.re import RelationModel, RESpec
+
+        meta = read_meta(path)
+        if meta.get("task") != "re":
+            raise ModelLoadError(f"E333 {path} is not a biobert relation-extraction model directory (biobert.json task != 're')")
+        spec = RESpec.from_meta(meta)
+        tokenizer = load_tokenizer(str(path))
+        model = RelationModel.from_dir(path, len(spec.labels), spec.pooling)
+        return cls(model, tokenizer, spec, source=str(path), meta=meta, **kw)
+
+    def _get_tagger(self, tagger: Any) -> "Tagger":
+        if tagger is None:
+            if self._tagger is None:
+                self._tagger = Tagger.load()
+            return self._tagger
+        if isinstance(tagger, (str, os.PathLike)):
+            return Tagger.load(tagger)
+        return tagger
+
+    def __call__(self, inputs: Any, tagger: Any = None) -> Any:
+        """Extract relations from one text/Document (returns a Document) or an iterable of them (returns a list).
+
+        Args:
+            tagger: a :class:`Tagger`, a tagger directory, or ``None``: texts and
+                Documents without spans are tagged with the bundled default
+                tagger; Documents that already have spans keep them unless a
+                tagger is given.
+        """
+        from biobert.tasks.re import candidate_pairs, shift_span
+
+        single = isinstance(inputs, (str, Document))
+        items = [inputs] if single else list(inputs)
+        docs = []
+        for i, x in enumerate(items):
+            if isinstance(x, str):
+                docs.append(Document(id=str(i), text=x))
+            elif isinstance(x, Document):
+                docs.append(x)
+            else:
+                raise TypeError(f"Extractor accepts str or Document, got {type(x).__name__}")
+        need = [i for i, d in enumerate(docs) if tagger is not None or not d.spans]
+        if need:
+            tg = self._get_tagger(tagger)
+            tagged = tg([docs[i] for i in need])
+            for i, d in zip(need, tagged):
+                docs[i] = d
+        self.last_stats = Counter()
+        jobs: list[tuple[int, Any, Any]] = []
+        pairs = []
+        for di, d in enumerate(docs):
+            for h, t, a, b in candidate_pairs(d, self.type_pairs, scope=self.scope, window_chars=self.window_chars):
+                jobs.append((di, h, t))
+                pairs.append((d.text[a:b], shift_span(h, a), shift_span(t, a)))
+        self.last_stats["candidates"] = len(pairs)
+        preds = self.predictor.predict(pairs, self.last_stats) if pairs else []
+        rels: list[list[Relation]] = [[] for _ in docs]
+        for (di, h, t), p in zip(jobs, preds):
+            if self.spec.multi_label:
+                for lab in p["labels"]:
+                    q = p["probs"][lab]
+                    if q >= self.min_score:
+                        rels[di].append(Relation(h, t, lab, round(float(q), 6)))
+            elif p["label"] != self.spec.negative_label and (p["score"] or 0.0) >= self.min_score:
+                rels[di].append(Relation(h, t, p["label"], round(float(p["score"]), 6)))
+        self.last_stats["relations"] = sum(len(r) for r in rels)
+        out = [d.with_relations(r) for d, r in zip(docs, rels)]
+        return out[0] if single else out
+
+
+class Reader:
+    """Question answering over passages: ``Reader.load(dir)(question, passages)``.
+
+        from biobert import Reader
+        reader = Reader.load("runs/qa/bioasq")
+        reader("Which gene is mutated in cystic fibrosis?", ["Mutations in the CFTR gene cause cystic fibrosis."])
+        # {'question': ..., 'type': 'factoid', 'answers': [{'text': 'CFTR', 'score': 0.93, 'passage': 0, 'start': 13, 'end': 17, ...}]}
+
+    Factoid questions return the top 5 answers pooled over all passages, list
+    questions those within ``list_threshold`` of the best, yes/no questions
+    ``{"answer": "yes", "probs": {...}}``. ``start`` / ``end`` index the
+    passage number ``passage``: ``passages[a["passage"]][a["start"]:a["end"]] == a["text"]``.
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, spec: Any, *, source: str = "", meta: dict[str, Any] | None = None,
+                 batch_tokens: int = 16384) -> None:
+        from biobert.tasks.qa import QAPredictor
+
+        self.spec, self.source, self.meta = spec, source, meta or {}
+        self.predictor = QAPredictor(model, tokenizer, spec, batch_tokens)
+        self.last_stats: Counter = Counter()
+
+    @property
+    def default_type(self) -> str:
+        return str(self.meta.get("qa_task") or ("factoid" if self.spec.span else "yesno"))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], **kw: Any) -> "Reader":
+        """Load a directory written by ``biobert finetune qa`` (or any ``AutoModelForQuestionAnswering`` directory)."""
+        from biobert.encoders import load_tokenizer, resolve_encoder
+        from biobert.tasks.qa import QAModel, QASpec
+
+        ref = resolve_encoder(path)
+        meta = read_meta(ref) if Path(ref).is_dir() else {}
+        if meta and meta.get("task") != "qa":
+            raise ModelLoadError(f"E333 {path} is a biobert {meta.get('task')!r} model, not a QA model")
+        spec = QASpec.from_meta(meta) if meta else QASpec()
+        tokenizer = load_tokenizer(ref)
+        model = QAModel.from_dir(ref, len(spec.class_labels))
+        return cls(model, tokenizer, spec, source=str(ref), meta=meta, **kw)
+
+    def __call__(self, question: str, passages: str | Sequence[str], qtype: str | None = None) -> dict[str, Any]:
+        """Answer ``question`` from ``passages`` (one string or several)."""
+        from biobert.io.squad import QAExample
+
+        ps = [passages] if isinstance(passages, str) else list(passages)
+        qt = qtype or self.default_type
+        exs = [QAExample(f"q_{i:03d}", question, p, "q", qt) for i, p in enumerate(ps)]
+        self.last_stats = Counter()
+        res = self.predictor.answer(exs, self.last_stats)["q"] if exs else {"type": qt, "answers": []}
+        return {"question": question, **res}
+
+
+__all__ += ["Extractor", "Reader"]

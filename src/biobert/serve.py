@@ -5,6 +5,9 @@ Endpoints:
     GET  /version            -> versions, model source and labels
     POST /tag                -> {"text": str} | {"texts": [str]} | {"pubtator": str} | {"bioc": str}
                                 plus optional "output": "json" (default) | "pubtator" | "bioc"
+    POST /embed              -> {"text": str} | {"texts": [str]}, optional "pool": "mean" | "cls"
+                                -> {"vectors": [[float]]} (one document vector per text; needs an
+                                embedder: create_app(..., embedder=Embedder.load()); else 404 E607)
 
 Requests that arrive together are tagged in one batch (micro-batching: the
 worker waits ``batch_wait_ms`` for more requests, up to ``max_batch_docs``),
@@ -92,8 +95,9 @@ class _Batcher:
                 k += len(docs)
 
 
-def create_app(tagger: Any, cfg: ServeConfig | None = None) -> Any:
-    """Build the FastAPI application around an already-loaded tagger."""
+def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None) -> Any:
+    """Build the FastAPI application around an already-loaded tagger (and optionally a
+    :class:`~biobert.embed.Embedder`, which enables ``POST /embed``)."""
     try:
         from fastapi import FastAPI, Request
         from fastapi.responses import JSONResponse, PlainTextResponse
@@ -158,5 +162,32 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None) -> Any:
         if output == "json":
             return {"documents": [d.to_dict() for d in tagged]}
         return PlainTextResponse(io.writes(tagged, fmt=output))
+
+    @app.post("/embed")
+    async def embed(request: Request) -> Any:
+        if embedder is None:
+            return error(404, "E607", "this server has no embedder; start it with `biobert serve --embed-model minilm`")
+        try:
+            body = await request.json()
+        except Exception:  # noqa: BLE001 - any JSON decoding failure is the client's
+            return error(400, "E602", "the request body must be JSON")
+        if not isinstance(body, dict):
+            return error(400, "E602", "the request body must be a JSON object")
+        keys = [k for k in ("text", "texts") if k in body]
+        if len(keys) != 1:
+            return error(400, "E604", "give exactly one of: text, texts")
+        value = body[keys[0]]
+        texts = [value] if keys[0] == "text" else value
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            return error(400, "E605", "'text' must be a string and 'texts' a list of strings")
+        pool = body.get("pool", "mean")
+        if pool not in ("mean", "cls"):
+            return error(400, "E608", f"pool must be mean or cls, got {pool!r}")
+        total = sum(len(t) for t in texts)
+        if total > cfg.max_chars:
+            return error(413, "E606", f"request holds {total} characters; the limit is {cfg.max_chars}")
+        run = lambda: embedder(texts, pool=pool, words=False)  # noqa: E731
+        embs = await asyncio.get_running_loop().run_in_executor(None, run)
+        return {"vectors": [e.vector.tolist() for e in embs]}
 
     return app

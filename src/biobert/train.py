@@ -290,10 +290,10 @@ class Trainer:
                     )
                     running, n_running = 0.0, 0
                 if cfg.eval_every and st.global_step % cfg.eval_every == 0:
+                    self._bank_time(t_start)  # evaluation time is not training time
                     stop = self._evaluate()
-                    self._bank_time(t_start)
-                    t_start, tokens_at_start = time.perf_counter(), st.tokens_seen
                     self.save_checkpoint()
+                    t_start, tokens_at_start = time.perf_counter(), st.tokens_seen
                 elif cfg.checkpoint_every and st.global_step % cfg.checkpoint_every == 0:
                     self._bank_time(t_start)
                     t_start, tokens_at_start = time.perf_counter(), st.tokens_seen
@@ -304,14 +304,14 @@ class Trainer:
             else:
                 st.epoch += 1
                 st.batch_in_epoch = 0
+                self._bank_time(t_start)
                 if not cfg.eval_every:
                     stop = self._evaluate() or stop
-                self._bank_time(t_start)
-                t_start, tokens_at_start = time.perf_counter(), st.tokens_seen
                 self.save_checkpoint()
+                t_start, tokens_at_start = time.perf_counter(), st.tokens_seen
+        self._bank_time(t_start)
         if cfg.eval_every and (not st.history or st.history[-1]["step"] != st.global_step):
             self._evaluate()
-        self._bank_time(t_start)
         st.finished = True
         self.save_checkpoint()
         self.load_best()

@@ -79,3 +79,7 @@ def headless_bert(tmp_path_factory, vocab_dir, tokenizer) -> Path:
     BertModel(cfg).save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "distributed: launches several processes (gloo on CPU); runs in CI, ~15 s")

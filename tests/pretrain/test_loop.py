@@ -53,7 +53,7 @@ def _decreases(report, k=5):
     assert len(losses) == report["max_steps"]
     first, last = np.mean(losses[:k]), np.mean(losses[-k:])
     print("loss first/last", report["objective"], first, last)
-    assert last < 0.9 * first, (first, last)
+    assert last < 0.93 * first, (first, last)  # a broken update (no grad sync, lr 0, wrong targets) stays flat
 
 
 @pytest.mark.parametrize(
@@ -115,7 +115,7 @@ def test_from_scratch_trains_its_own_vocabulary(corpus_file, tmp_path):
 
 @pytest.mark.parametrize("objective", ["mlm", "electra"])
 def test_resume_after_kill_is_exact(corpus_file, vocab_dir, tmp_path, objective):
-    kw = dict(objective=objective, whole_word_mask=True, tokenizer=str(vocab_dir), max_steps=10, save_every=3, eval_every=5)
+    kw = dict(objective=objective, whole_word_mask=True, tokenizer=str(vocab_dir), max_steps=8, save_every=3, eval_every=4)
     a = pretrain(_cfg(corpus_file, tmp_path / "a", **kw))
     # run b is "killed" after step 7: it halts there, and the step-7 checkpoint is lost, as if the
     # process died between checkpoints; the resume restarts from step 6
@@ -128,8 +128,8 @@ def test_resume_after_kill_is_exact(corpus_file, vocab_dir, tmp_path, objective)
     assert [c["loss"] for c in a["curve"]] == [c["loss"] for c in b["curve"]]
     assert a["tokens_seen"] == b["tokens_seen"]
     assert a["evals"] == b["evals"]
-    wa = torch.load(tmp_path / "a" / "checkpoints" / "step-00000010" / "model.pt")
-    wb = torch.load(tmp_path / "b" / "checkpoints" / "step-00000010" / "model.pt")
+    wa = torch.load(tmp_path / "a" / "checkpoints" / "step-00000008" / "model.pt")
+    wb = torch.load(tmp_path / "b" / "checkpoints" / "step-00000008" / "model.pt")
     assert wa.keys() == wb.keys()
     for k in wa:
         assert torch.equal(wa[k], wb[k]), k

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import NoReturn
+
 import typer
 
 app = typer.Typer(
@@ -14,3 +17,31 @@ finetune_app = typer.Typer(help="Fine-tune an encoder on a task (ner, re, qa).",
 evaluate_app = typer.Typer(help="Evaluate a fine-tuned model on labelled data; prints JSON.", no_args_is_help=True)
 app.add_typer(finetune_app, name="finetune")
 app.add_typer(evaluate_app, name="evaluate")
+
+
+def fail(exc: BaseException) -> NoReturn:
+    """Print ``error: <message with its code>`` on stderr and exit with status 2 (no traceback)."""
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(2)
+
+
+def require_file(path: str | Path, what: str = "input file") -> Path:
+    """``path`` as a Path if it is an existing file, else ConfigError E423 (instead of a traceback)."""
+    from biobert.errors import ConfigError
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"E423 {what} {str(p)!r} " + ("is a directory" if p.is_dir() else "does not exist"))
+    return p
+
+
+def prepare_output(path: str | Path) -> Path:
+    """Create the folder of an output file (ConfigError E427 when that is impossible)."""
+    from biobert.errors import ConfigError
+
+    p = Path(path)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"E427 cannot create the folder of output file {str(p)!r}: {exc.strerror or exc}") from None
+    return p

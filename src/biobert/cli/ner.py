@@ -10,8 +10,8 @@ from typing import Optional
 
 import typer
 
-from biobert.cli.app import app, evaluate_app, finetune_app
-from biobert.errors import BiobertError
+from biobert.cli.app import app, evaluate_app, finetune_app, prepare_output, require_file
+from biobert.errors import BiobertError, ConfigError
 
 
 def _fail(exc: BiobertError) -> None:
@@ -70,6 +70,9 @@ def evaluate_ner_cmd(
     from biobert.recipes.ner import evaluate_ner
 
     try:
+        require_file(data, "data file")
+        if predictions is not None:
+            prepare_output(predictions)
         tagger = Tagger.load(model)
         kw = {}
         fmt_ = fmt or io.guess_format(data)
@@ -124,6 +127,12 @@ def tag_cmd(
     from biobert.types import Document
 
     try:
+        if input is not None:
+            require_file(input)
+        if output is not None:
+            prepare_output(output)
+        if output_format != "json" and output_format not in io.FORMATS:  # fail before tagging, not after
+            raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: json, {', '.join(io.FORMATS)}")
         tagger = Tagger.load(model, quantize=quantize)
         if input is not None:
             fmt = input_format or io.guess_format(input)

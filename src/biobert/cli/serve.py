@@ -6,7 +6,8 @@ from typing import Optional
 
 import typer
 
-from biobert.cli.app import app
+from biobert.cli.app import app, fail
+from biobert.errors import BiobertError
 
 
 @app.command("serve")
@@ -17,12 +18,21 @@ def serve_cmd(
     quantize: Optional[str] = typer.Option(None, help="int8 for faster CPU inference."),
     max_chars: int = typer.Option(1_000_000, help="Largest accepted request, in characters."),
     max_batch_docs: int = typer.Option(64, help="Most documents per forward batch."),
+    embed_model: Optional[str] = typer.Option(None, "--embed-model", help="Also serve POST /embed with this encoder ('minilm', a directory or a hub id)."),
 ) -> None:
-    """Serve /tag, /health and /version over HTTP (needs `pip install biobert[serve]`)."""
+    """Serve /tag, /health and /version (and /embed with --embed-model) over HTTP (needs `pip install biobert[serve]`)."""
     import uvicorn
 
     from biobert.pipeline import Tagger
     from biobert.serve import ServeConfig, create_app
 
-    tagger = Tagger.load(model, quantize=quantize)
-    uvicorn.run(create_app(tagger, ServeConfig(max_chars=max_chars, max_batch_docs=max_batch_docs)), host=host, port=port)
+    try:
+        tagger = Tagger.load(model, quantize=quantize)
+        embedder = None
+        if embed_model is not None:
+            from biobert.embed import Embedder
+
+            embedder = Embedder.load(embed_model)
+    except BiobertError as exc:
+        fail(exc)
+    uvicorn.run(create_app(tagger, ServeConfig(max_chars=max_chars, max_batch_docs=max_batch_docs), embedder), host=host, port=port)

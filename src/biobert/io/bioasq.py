@@ -14,7 +14,7 @@ extractive model reads every snippet and pools the answers per question.
   contains ``no``);
 * summary: no exact answer; ``ideal_answer`` is kept in ``metadata``.
 
-Training targets (``answers``) are the case-insensitive occurrences of every
+Training targets (``answers``) are the case-insensitive whole-word occurrences of every
 gold synonym in the snippet (leftmost first); snippets without one are kept
 for prediction and counted (``snippets_without_answer``).
 
@@ -56,7 +56,10 @@ def normalise_exact_answer(qtype: str, exact: Any) -> tuple[tuple[str, ...], ...
 
 
 def find_answers(context: str, gold: tuple[tuple[str, ...], ...]) -> tuple[Span, ...]:
-    """Case-insensitive occurrences of every gold synonym in ``context``, leftmost (then longest) first."""
+    """Case-insensitive whole-word occurrences of every gold synonym in ``context``, leftmost (then longest) first.
+
+    ``p53`` is not found inside ``TP53``: a match may not start or end inside a word.
+    """
     low = context.lower()
     found: dict[tuple[int, int], Span] = {}
     for entry in gold:
@@ -68,7 +71,9 @@ def find_answers(context: str, gold: tuple[tuple[str, ...], ...]) -> tuple[Span,
             while i >= 0:
                 # lower() can change lengths for a few characters; keep only exact-length matches
                 j = i + len(s)
-                if context[i:j].lower() == s.lower():
+                inside_word = (s[0].isalnum() and i > 0 and context[i - 1].isalnum()) or (
+                    s[-1].isalnum() and j < len(context) and context[j].isalnum())
+                if context[i:j].lower() == s.lower() and not inside_word:
                     found.setdefault((i, j), Span(i, j, "answer", text=context[i:j]))
                 i = low.find(s.lower(), i + 1)
     return tuple(sorted(found.values(), key=lambda a: (a.start, -(a.end - a.start))))

@@ -29,7 +29,7 @@ import torch
 
 from biobert.errors import ConfigError, TrainingError
 from biobert.pretrain.corpus import file_fingerprints, iter_corpus, resolve_corpus
-from biobert.pretrain.models import load_tokenizer, quiet_transformers, resolve_init
+from biobert.pretrain.models import _pooler_aside, load_tokenizer, quiet_transformers, resolve_init
 
 __all__ = ["AdaptConfig", "adapt_vocab", "word_splitter"]
 
@@ -195,8 +195,11 @@ def adapt_vocab(config: AdaptConfig | dict, log=print) -> dict[str, Any]:
         out_emb = model.get_output_embeddings() if has_head else None
         if out_emb is not None and getattr(out_emb, "bias", None) is not None and new_words:
             out_emb.bias[base_size:new_size] = out_emb.bias[:base_size].mean()
+    sd = dict(model.state_dict())
+    if has_head:  # an MLM model has no pooler: keep the checkpoint's so AutoModel loads it unchanged
+        sd.update(_pooler_aside(init, model))
     with quiet_transformers():
-        model.save_pretrained(out, safe_serialization=True)
+        model.save_pretrained(out, state_dict=sd, safe_serialization=True)
 
     # check: reload and count pieces per word before / after on a sample of corpus words
     reloaded = load_tokenizer(out)

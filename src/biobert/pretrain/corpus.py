@@ -99,8 +99,8 @@ def resolve_corpus(specs: str | os.PathLike | Iterable[str | os.PathLike]) -> li
     """Expand files, directories (searched recursively for known corpus extensions) and glob
     patterns into a sorted, de-duplicated list of files.
 
-    ``$BIOBERT_DATA`` (and other environment variables) are expanded; when ``BIOBERT_DATA`` is
-    unset it defaults to ``../shared/data`` next to the repository root.
+    ``{data}`` and ``$BIOBERT_DATA`` (and other environment variables) are expanded; when
+    ``BIOBERT_DATA`` is unset the data root is ``../shared/data`` next to the repository root.
 
     Raises:
         ConfigError: E450 when a spec matches no file.
@@ -133,9 +133,12 @@ def data_root() -> Path:
 
 
 def expand_path(spec: str) -> str:
-    """Expand ``~`` and environment variables; ``$BIOBERT_DATA`` gets its default when unset."""
+    """Expand ``{data}`` (the project's config placeholder), ``$BIOBERT_DATA`` (with its default
+    when unset), other environment variables and ``~``."""
+    root = str(data_root())
+    spec = spec.replace("{data}", root)
     if "BIOBERT_DATA" in spec and "BIOBERT_DATA" not in os.environ:
-        spec = spec.replace("${BIOBERT_DATA}", str(data_root())).replace("$BIOBERT_DATA", str(data_root()))
+        spec = spec.replace("${BIOBERT_DATA}", root).replace("$BIOBERT_DATA", root)
     return os.path.expanduser(os.path.expandvars(spec))
 
 

@@ -27,6 +27,7 @@ import os
 import random
 import shutil
 import signal
+import sys
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -384,7 +385,9 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
     files = resolve_corpus(cfg.corpus)
     if main:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "pretrain_config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+        saved = cfg.to_dict()
+        saved.update(halt_after=None, max_time=None)  # limits of this invocation only
+        (out / "pretrain_config.json").write_text(json.dumps(saved, indent=2))
     acc.wait_for_everyone()
 
     # ---- model, tokenizer, objective (same seed on every process: identical initial weights)
@@ -465,7 +468,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
             if progress is not None:
                 progress.console.print(line)
             else:
-                print(line, flush=True)
+                print(line, file=sys.stderr, flush=True)
 
     def build_report(final: bool) -> dict[str, Any]:
         train_s = state["train_seconds"]
@@ -496,6 +499,8 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
             "evals": state["evals"],
             "last_eval": state["evals"][-1] if state["evals"] else None,
         }
+
+    last_plot = [time.time()]
 
     def replicas_in_sync() -> bool:
         """Every process holds the same weights (DDP kept them in step)."""
@@ -536,7 +541,9 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
                 shutil.rmtree(old, ignore_errors=True)
             save_encoder(bundle, tokenizer, out)
             write_report(out / "report.json", build_report(final=False))
-            plot_curve(out / "curve.png", state["curve"], state["evals"], f"{cfg.objective} · {out.name}")
+            if time.time() - last_plot[0] > 120:  # plotting costs ~0.3 s; the final plot is always drawn
+                plot_curve(out / "curve.png", state["curve"], state["evals"], f"{cfg.objective} · {out.name}")
+                last_plot[0] = time.time()
         acc.wait_for_everyone()
 
     # ---- progress display
@@ -575,7 +582,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
     accum = cfg.grad_accum
     try:
         with stopper:
-            if step == 0 and cfg.eval_every and val:
+            if step == 0 and cfg.eval_every and val_all:  # every process joins (its slice may be empty)
                 ev = evaluate(unwrapped, val, cfg, acc)
                 if ev:
                     state["evals"].append({"step": 0, **ev})
@@ -624,6 +631,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
                         "lr": scheduler.get_last_lr()[0],
                         "tokens": None,
                         "tokens_per_s": round(float(stats[2]) / dt, 1) if dt > 0 else None,
+                        "seconds": round(dt, 4),
                     }
                     tot = torch.tensor([tokens_local], dtype=torch.float64)
                     if world > 1:
@@ -638,7 +646,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
                     window = {"loss": 0.0, "n": 0, "tokens": 0, "t0": time.time()}
 
                 if step % cfg.eval_every == 0 or step == cfg.max_steps:
-                    if val:
+                    if val_all:
                         ev = evaluate(unwrapped, val, cfg, acc)
                         if ev:
                             state["evals"].append({"step": step, **ev})

@@ -104,11 +104,11 @@ class RESpec:
 
     def __post_init__(self) -> None:
         if self.style not in STYLES:
-            raise ConfigError(f"E410 RE input style must be one of {STYLES}, got {self.style!r}")
+            raise ConfigError(f"E440 RE input style must be one of {STYLES}, got {self.style!r}")
         if self.pooling not in POOLINGS:
-            raise ConfigError(f"E411 RE pooling must be one of {POOLINGS}, got {self.pooling!r}")
+            raise ConfigError(f"E441 RE pooling must be one of {POOLINGS}, got {self.pooling!r}")
         if len(self.markers) != 4:
-            raise ConfigError(f"E412 markers must be 4 strings (head open/close, tail open/close), got {self.markers!r}")
+            raise ConfigError(f"E442 markers must be 4 strings (head open/close, tail open/close), got {self.markers!r}")
 
     def to_meta(self) -> dict[str, Any]:
         return asdict(self)
@@ -131,7 +131,7 @@ class RESpec:
 def pair_of(doc: Document) -> tuple[Span, Span, list[str]]:
     """``(head, tail, gold labels)`` of an RE example document."""
     if not doc.relations:
-        raise TrainingError(f"E503 RE example {doc.id!r} has no relation naming its argument pair")
+        raise TrainingError(f"E530 RE example {doc.id!r} has no relation naming its argument pair")
     r0 = doc.relations[0]
     labels = [r.label for r in doc.relations if r.head.key == r0.head.key and r.tail.key == r0.tail.key]
     return r0.head, r0.tail, list(dict.fromkeys(labels))
@@ -186,7 +186,7 @@ def add_marker_tokens(tokenizer: Any, spec: RESpec) -> int:
     missing = [m for m in spec.markers if m not in tokenizer.get_vocab()]
     if not missing:
         return 0
-    return tokenizer.add_special_tokens({"additional_special_tokens": missing}, replace_additional_special_tokens=False)
+    return tokenizer.add_tokens(missing, special_tokens=True)
 
 
 # -- model ----------------------------------------------------------------------
@@ -242,7 +242,7 @@ class RelationModel(nn.Module):
 
         head_file = Path(path) / HEAD_FILE
         if not head_file.exists():
-            raise ModelLoadError(f"E308 {path} has no {HEAD_FILE}; it is not a biobert RE model directory")
+            raise ModelLoadError(f"E330 {path} has no {HEAD_FILE}; it is not a biobert RE model directory")
         enc = _from_pretrained(AutoModel, str(path), dtype=torch.float32)
         model = cls(enc, num_labels, pooling)
         model.classifier.load_state_dict({k: v.float() for k, v in load_file(str(head_file)).items()})
@@ -338,14 +338,14 @@ def build_re_features(docs: Sequence[Document], tokenizer: Any, spec: RESpec, st
                 if l == spec.negative_label:
                     continue
                 if l not in l2i:
-                    raise TrainingError(f"E504 label {l!r} of {d.id!r} is not in the model's labels {spec.labels}")
+                    raise TrainingError(f"E531 label {l!r} of {d.id!r} is not in the model's labels {spec.labels}")
                 target[l2i[l]] = 1.0
             f["labels"] = target
         else:
             if len(labels) > 1:
-                raise TrainingError(f"E505 example {d.id!r} has {len(labels)} labels {labels}; set multi_label: true")
+                raise TrainingError(f"E532 example {d.id!r} has {len(labels)} labels {labels}; set multi_label: true")
             if labels[0] not in l2i:
-                raise TrainingError(f"E504 label {labels[0]!r} of {d.id!r} is not in the model's labels {spec.labels}")
+                raise TrainingError(f"E531 label {labels[0]!r} of {d.id!r} is not in the model's labels {spec.labels}")
             f["labels"] = l2i[labels[0]]
         feats.append(f)
     stats["features"] += len(feats)
@@ -465,7 +465,7 @@ def candidate_pairs(
     from biobert.text.sentences import split_sentences
 
     if scope not in ("sentence", "window"):
-        raise ConfigError(f"E413 candidate scope must be 'sentence' or 'window', got {scope!r}")
+        raise ConfigError(f"E443 candidate scope must be 'sentence' or 'window', got {scope!r}")
     allowed = {tuple(p) for p in type_pairs} if type_pairs is not None else None
     sents = sorted(doc.sentences) or split_sentences(doc.text)
     if not sents:

@@ -1,0 +1,108 @@
+"""CLI: ``biobert embed``: document (and word) vectors to ``.npz`` or JSON lines.
+
+    biobert embed --input "BRCA1 mutations cause breast cancer." --output out.jsonl --words
+    biobert embed --input corpus.PubTator.txt --output vectors.npz --model runs/ncbi --pool cls --layers=-1,-2
+
+``--input`` is a file when such a file exists (any format of :mod:`biobert.io`),
+else the text itself. See :mod:`biobert.embed` for how vectors are computed and
+:func:`biobert.embed.save_npz` for the ``.npz`` layout. JSON lines hold one
+document per line: ``{"id", "pool", "vector", "words": [{"start", "end", "text", "vector"}]}``
+(numbers rounded to 6 decimals). A short JSON report goes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from biobert.cli.app import app, fail, prepare_output
+from biobert.errors import BiobertError, ConfigError
+
+
+def _parse_layers(s: str) -> list[int]:
+    try:
+        return [int(x) for x in s.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"E432 --layers expects comma-separated integers such as -1 or -1,-2,-3,-4, got {s!r}") from None
+
+
+def _input_docs(value: str, fmt: Optional[str], lines: bool) -> list:
+    """Documents from ``value``: an existing file, or the text itself."""
+    from biobert import io
+    from biobert.types import Document
+
+    p = Path(value)
+    if p.is_file():
+        fmt_ = fmt or io.guess_format(p)
+        kw = {"lines": True} if (fmt_ == "text" and lines) else {}
+        return io.read(p, fmt=fmt_, **kw)
+    looks_like_path = not any(c.isspace() for c in value) and (
+        "/" in value or any(value.lower().endswith(ext) for f in io.FORMATS.values() for ext in f.extensions)
+    )
+    if fmt is not None or looks_like_path:
+        raise ConfigError(f"E423 input file {value!r} does not exist")
+    return _split_lines(value) if lines else [Document(id="0", text=value)]
+
+
+def _split_lines(text: str) -> list:
+    from biobert import io
+
+    return io.reads(text, "text", lines=True)
+
+
+@app.command("embed")
+def embed_cmd(
+    text: Optional[str] = typer.Argument(None, help="Text to embed (or use --input; stdin when neither is given)."),
+    input: Optional[str] = typer.Option(None, "--input", "-i", help="Input file, or the text itself."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="out.npz or out.jsonl (default: JSON lines on stdout)."),
+    model: str = typer.Option("minilm", "--model", "-m", help="Encoder: 'minilm', a directory (fine-tuned models too) or a hub id."),
+    pool: str = typer.Option("mean", "--pool", help="Sentence pooling: mean | cls."),
+    layers: str = typer.Option("-1", "--layers", help="Hidden layers to average, e.g. -1 or -1,-2,-3,-4 (write --layers=-1,-2)."),
+    words: bool = typer.Option(False, "--words", help="Also write one vector per word, with its character offsets."),
+    input_format: Optional[str] = typer.Option(None, "--input-format", help="text | pubtator | bioc | conll | jsonl (default: from the file name)."),
+    lines: bool = typer.Option(False, "--lines", help="Text input: one document per line."),
+    max_length: Optional[int] = typer.Option(None, "--max-length", help="Window size in subwords (default: the model's, at most 512)."),
+    batch_tokens: int = typer.Option(8192, "--batch-tokens", help="Padded-token budget of one forward pass."),
+) -> None:
+    """Document vectors (and word vectors with --words) from an encoder; long texts are windowed, never truncated."""
+    from biobert.embed import POOLS, Embedder, save_npz
+    from biobert.types import Document
+
+    try:
+        if pool not in POOLS:
+            raise ConfigError(f"E430 unknown pool={pool!r}; expected one of {', '.join(POOLS)}")
+        layer_list = _parse_layers(layers)
+        out_kind = None
+        if output is not None and output != "-":
+            low = output.lower()
+            out_kind = "npz" if low.endswith(".npz") else "jsonl" if low.endswith((".jsonl", ".json")) else None
+            if out_kind is None:
+                raise ConfigError(f"E433 cannot tell the output format of {output!r}; use a name ending in .npz or .jsonl")
+            prepare_output(output)
+        if input is not None:
+            docs = _input_docs(input, input_format, lines)
+        else:
+            raw = text if text is not None else sys.stdin.read()
+            docs = _split_lines(raw) if lines else [Document(id="0", text=raw)]
+        embedder = Embedder.load(model, max_length=max_length, batch_tokens=batch_tokens)
+        embs = embedder(docs, pool=pool, layers=layer_list, words=words)
+    except BiobertError as exc:
+        fail(exc)
+    if out_kind == "npz":
+        report = save_npz(embs, output)  # type: ignore[arg-type]
+    else:
+        fh = open(output, "w", encoding="utf-8") if out_kind == "jsonl" else sys.stdout
+        try:
+            for e in embs:
+                fh.write(json.dumps(e.to_dict(), ensure_ascii=False) + "\n")
+        finally:
+            if fh is not sys.stdout:
+                fh.close()
+        report = {"docs": len(embs), "words": sum(len(e.words) for e in embs), "dim": embedder.dim}
+    report.update({"model": embedder.source, "pool": pool, "layers": layer_list, "output": output or "-"})
+    report.update({k: v for k, v in embedder.last_stats.items() if k in ("sentences_windowed", "words_without_subwords")})
+    typer.echo(json.dumps(report), err=True)

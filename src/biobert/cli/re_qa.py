@@ -1,0 +1,251 @@
+"""CLI: ``biobert finetune re|qa``, ``biobert evaluate re|qa``, ``biobert cv re|qa``, ``biobert extract``.
+
+Thin wrappers: parse options, call :mod:`biobert.recipes.re` / :mod:`biobert.recipes.qa`
+/ :class:`biobert.pipeline.Extractor`, print JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from biobert.cli.app import app, evaluate_app, finetune_app
+from biobert.errors import BiobertError
+
+cv_app = typer.Typer(help="Cross-validation: run every fold of a config and report mean ± sd (JSON).", no_args_is_help=True)
+app.add_typer(cv_app, name="cv")
+
+
+def _fail(exc: BiobertError) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(2)
+
+
+def _command() -> str:
+    return " ".join(shlex.quote(a) for a in ["biobert", *sys.argv[1:]])
+
+
+def _echo(obj: Any) -> None:
+    typer.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+
+
+def _overrides(set_: list[str], **kv: Any) -> list[str]:
+    out = list(set_)
+    for key, val in kv.items():
+        if val is not None:
+            out.append(f"{key.replace('__', '.')}={val}")
+    return out
+
+
+def _brief(test: Optional[dict]) -> Optional[dict]:
+    if not test:
+        return test
+    return {k: v for k, v in test.items() if not isinstance(v, dict) or k == "per_label"}
+
+
+# -- relation extraction ------------------------------------------------------------
+def _run_re(config: Optional[Path], overrides: list[str], cv: bool, fold: Optional[str], no_resume: bool) -> None:
+    from biobert.config import load_config
+    from biobert.recipes.re import REConfig, cv_re, finetune_re
+
+    try:
+        if config is None:
+            raise BiobertError("E453 give --config (see configs/re/)")
+        cfg = load_config(REConfig, config, overrides)
+        if cv:
+            summary = cv_re(cfg, resume=not no_resume, command=_command())
+            _echo({"out": cfg.out, "folds": summary["folds"], "mean": summary["mean"], "per_fold": summary["per_fold"]})
+            return
+        rep = finetune_re(cfg, resume=not no_resume, command=_command(), fold=fold)
+    except BiobertError as exc:
+        _fail(exc)
+    _echo({"out": cfg.out, "fold": fold, "dev": rep["dev_f1"], "test": _brief(rep["test"]), "counts": rep["counts"]})
+
+
+@finetune_app.command("re")
+def finetune_re_cmd(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (see configs/re/)."),
+    set_: list[str] = typer.Option([], "--set", help="Override, e.g. --set style=markers --set pooling=entity_start (repeatable)."),
+    cv: bool = typer.Option(False, "--cv", help="Run every fold of data.folds and report the mean ± sd (GAD / EU-ADR)."),
+    fold: Optional[str] = typer.Option(None, "--fold", help="Run a single fold (fills {fold} in the data paths)."),
+    encoder: Optional[str] = typer.Option(None, help="Encoder: 'minilm', a directory or a hub id."),
+    out: Optional[str] = typer.Option(None, help="Output model directory."),
+    seed: Optional[int] = typer.Option(None, help="Random seed."),
+    no_resume: bool = typer.Option(False, "--no-resume", help="Ignore an existing checkpoint in the output directory."),
+) -> None:
+    """Fine-tune a relation classifier; prints dev/test scores as JSON."""
+    _run_re(config, _overrides(set_, encoder=encoder, out=out, train__seed=seed), cv, fold, no_resume)
+
+
+@cv_app.command("re")
+def cv_re_cmd(
+    config: Path = typer.Option(..., "--config", "-c", help="YAML config with data.folds (configs/re/gad.yaml, euadr.yaml)."),
+    set_: list[str] = typer.Option([], "--set", help="Override (repeatable)."),
+    seed: Optional[int] = typer.Option(None, help="Random seed."),
+    out: Optional[str] = typer.Option(None, help="Output directory (one sub-directory per fold)."),
+    no_resume: bool = typer.Option(False, "--no-resume"),
+) -> None:
+    """All folds of an RE config; mean ± sd of P/R/F1 over folds."""
+    _run_re(config, _overrides(set_, out=out, train__seed=seed), True, None, no_resume)
+
+
+@evaluate_app.command("re")
+def evaluate_re_cmd(
+    model: Path = typer.Option(..., "--model", "-m", help="Directory written by `biobert finetune re`."),
+    data: Path = typer.Option(..., "--data", "-d", help="Gold pairs (file, or a DDI directory)."),
+    fmt: str = typer.Option(..., "--format", help="biobert_tsv | chemprot_tsv | chemprot_jsonl | ddi | jsonl"),
+    metric: Optional[str] = typer.Option(None, help="binary | chemprot | ddi | micro (default: the model's)."),
+    missing_mask: str = typer.Option("error", "--missing-mask", help="error | skip (skipped gold pairs count as missed)."),
+    predictions: Optional[Path] = typer.Option(None, "--predictions", help="Write per-pair predictions (JSON lines) here."),
+) -> None:
+    """Score an RE model on gold pairs; prints JSON."""
+    from biobert.pipeline import Extractor
+    from biobert.recipes.re import REDataConfig, evaluate_re, load_re_split
+    from biobert.tasks.re import pair_of
+
+    try:
+        ex = Extractor.load(model)
+        stats: Counter = Counter()
+        skipped: list[dict] = []
+        dcfg = REDataConfig(format=fmt, test=str(data), missing_mask=missing_mask)
+        docs, _ = load_re_split(dcfg, "test", None, stats, skipped)
+        res, preds = evaluate_re(ex.predictor, docs, metric or ex.meta.get("metric", "micro"),
+                                 positive_label=ex.meta.get("positive_label", "1"),
+                                 missed_gold=[s["label"] for s in skipped], stats=stats)
+        if predictions is not None:
+            with open(predictions, "w", encoding="utf-8") as fh:
+                for d, p in zip(docs, preds):
+                    fh.write(json.dumps({"id": d.id, "gold": pair_of(d)[2], **p}, ensure_ascii=False) + "\n")
+    except BiobertError as exc:
+        _fail(exc)
+    res.update(model=str(model), data=str(data), counts=dict(stats))
+    _echo(res)
+
+
+# -- question answering ---------------------------------------------------------------
+def _run_qa(config: Optional[Path], overrides: list[str], cv: bool, no_resume: bool, folds: Optional[str]) -> None:
+    from biobert.config import load_config
+    from biobert.recipes.qa import QAConfig, cv_qa, finetune_qa
+
+    try:
+        if config is None:
+            raise BiobertError("E453 give --config (see configs/qa/)")
+        cfg = load_config(QAConfig, config, overrides)
+        if cv or cfg.data.cv_folds:
+            only = [int(x) for x in folds.split(",")] if folds else None
+            s = cv_qa(cfg, resume=not no_resume, command=_command(), only_folds=only)
+            _echo({"out": cfg.out, "folds": s["folds"], "mean": s["mean"], "per_fold": s["per_fold"]})
+            return
+        rep = finetune_qa(cfg, resume=not no_resume, command=_command())
+    except BiobertError as exc:
+        _fail(exc)
+    _echo({"out": cfg.out, "dev": rep["best_dev"], "test": _brief(rep["test"]), "counts": rep["counts"]})
+
+
+@finetune_app.command("qa")
+def finetune_qa_cmd(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (see configs/qa/)."),
+    set_: list[str] = typer.Option([], "--set", help="Override, e.g. --set train.epochs=2 (repeatable)."),
+    cv: bool = typer.Option(False, "--cv", help="Cross-validate by question (data.cv_folds; on by default when the config sets it)."),
+    folds: Optional[str] = typer.Option(None, "--folds", help="With CV: only these fold numbers, e.g. 0,1."),
+    encoder: Optional[str] = typer.Option(None, help="Encoder: 'minilm', a directory or a hub id (a SQuAD model keeps its span head)."),
+    out: Optional[str] = typer.Option(None, help="Output model directory."),
+    seed: Optional[int] = typer.Option(None, help="Random seed."),
+    no_resume: bool = typer.Option(False, "--no-resume"),
+) -> None:
+    """Fine-tune a QA model (factoid / list span head or yes/no head); prints JSON."""
+    _run_qa(config, _overrides(set_, encoder=encoder, out=out, train__seed=seed), cv, no_resume, folds)
+
+
+@cv_app.command("qa")
+def cv_qa_cmd(
+    config: Path = typer.Option(..., "--config", "-c", help="YAML config with data.cv_folds."),
+    set_: list[str] = typer.Option([], "--set", help="Override (repeatable)."),
+    folds: Optional[str] = typer.Option(None, "--folds", help="Only these fold numbers, e.g. 0,1."),
+    seed: Optional[int] = typer.Option(None, help="Random seed."),
+    out: Optional[str] = typer.Option(None, help="Output directory."),
+    no_resume: bool = typer.Option(False, "--no-resume"),
+) -> None:
+    """k-fold cross-validation by question; mean ± sd."""
+    _run_qa(config, _overrides(set_, out=out, train__seed=seed), True, no_resume, folds)
+
+
+@evaluate_app.command("qa")
+def evaluate_qa_cmd(
+    model: Path = typer.Option(..., "--model", "-m", help="Directory written by `biobert finetune qa`."),
+    data: Path = typer.Option(..., "--data", "-d", help="Gold questions."),
+    fmt: str = typer.Option(..., "--format", help="squad | bioasq | pubmedqa"),
+    task: Optional[str] = typer.Option(None, help="factoid | list | yesno (default: the model's)."),
+    answers: Optional[Path] = typer.Option(None, "--answers", help="Write the answers per question (JSON) here."),
+) -> None:
+    """Score a QA model (BioASQ SAcc/LAcc/MRR, list P/R/F1, yes/no accuracy + macro-F1); prints JSON."""
+    from biobert.pipeline import Reader
+    from biobert.recipes.qa import evaluate_qa, read_qa
+
+    try:
+        reader = Reader.load(model)
+        t = task or reader.default_type
+        stats: Counter = Counter()
+        exs = read_qa(fmt, data, [t], stats)
+        if fmt != "pubmedqa":
+            exs = [e for e in exs if e.qtype == t]
+        res, ans = evaluate_qa(reader.predictor, exs, t, stats)
+        if answers is not None:
+            answers.write_text(json.dumps(ans, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    except BiobertError as exc:
+        _fail(exc)
+    res.update(model=str(model), data=str(data), counts=dict(stats))
+    _echo(res)
+
+
+# -- raw text: NER then RE --------------------------------------------------------------
+@app.command("extract")
+def extract_cmd(
+    text: Optional[str] = typer.Argument(None, help="Text (or use --input)."),
+    model: Path = typer.Option(..., "--model", "-m", help="RE model directory (biobert finetune re)."),
+    tagger: Optional[str] = typer.Option(None, "--tagger", help="NER tagger directory (default: the bundled tagger)."),
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help="Input file: raw text, PubTator, BioC or JSONL."),
+    input_format: Optional[str] = typer.Option(None, "--input-format", help="text | pubtator | bioc | jsonl (default: from the name)."),
+    output_format: str = typer.Option("json", "--output-format", help="json | jsonl | pubtator | bioc"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
+    keep_spans: bool = typer.Option(False, "--keep-spans", help="Use the input's own entity spans instead of running NER."),
+    scope: str = typer.Option("sentence", help="Candidate pairs: sentence | window."),
+    window_chars: int = typer.Option(300, "--window-chars", help="With --scope window: max distance of the two span starts."),
+    type_pairs: Optional[str] = typer.Option(None, "--type-pairs", help="Override head×tail types, e.g. 'Chemical:Gene,Gene:Chemical'."),
+    min_score: float = typer.Option(0.0, "--min-score", help="Drop relations scored below this."),
+) -> None:
+    """Run NER then RE on raw text or PubTator; every relation points at spans with exact offsets."""
+    from biobert import io
+    from biobert.pipeline import Extractor, Tagger
+    from biobert.types import Document
+
+    try:
+        tp = [p.split(":") for p in type_pairs.split(",")] if type_pairs else None
+        ex = Extractor.load(model, scope=scope, window_chars=window_chars, type_pairs=tp, min_score=min_score)
+        if input is not None:
+            docs = io.read(input, fmt=input_format or io.guess_format(input))
+        elif text is not None:
+            docs = [Document(id="0", text=text)]
+        else:
+            docs = [Document(id="0", text=sys.stdin.read())]
+        tg = None if keep_spans else Tagger.load(tagger)
+        out_docs = ex(docs, tagger=tg)
+        if output_format == "json":
+            s = json.dumps([d.to_dict() for d in out_docs], indent=2, ensure_ascii=False)
+            if output:
+                output.write_text(s + "\n", encoding="utf-8")
+            else:
+                typer.echo(s)
+        elif output:
+            io.write(out_docs, output, fmt=output_format)
+        else:
+            typer.echo(io.writes(out_docs, fmt=output_format), nl=False)
+    except BiobertError as exc:
+        _fail(exc)
+    typer.echo(json.dumps({"documents": len(out_docs), **dict(ex.last_stats)}), err=True)

@@ -1,0 +1,321 @@
+"""QA recipe: read questions -> (optional SQuAD stage) -> fine-tune -> evaluate -> save (+ cross-validation by question).
+
+    from biobert.config import load_config
+    from biobert.recipes.qa import QAConfig, finetune_qa, cv_qa
+    summary = cv_qa(load_config(QAConfig, "configs/qa/bioasq7b_factoid_cv.yaml"))
+
+Formats (``data.format``): ``squad`` (SQuAD JSON, BioBERT's BioASQ files),
+``bioasq`` (official BioASQ JSON) and ``pubmedqa``. ``task`` picks the head
+and the metric: ``factoid`` (span head; strict / lenient accuracy and MRR over
+the top 5), ``list`` (span head; mean P/R/F1) or ``yesno`` (classification
+head; accuracy and macro-F1; PubMedQA's yes/no/maybe included).
+
+``pre_stage`` trains on another data set first (SQuAD, then BioASQ, as
+BioBERT does); see ``configs/qa/bioasq_after_squad.yaml``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from biobert.config import to_dict
+from biobert.errors import ConfigError, TrainingError
+from biobert.io.squad import QAExample, group_by_question
+from biobert.settings import expand_path
+from biobert.train import TrainConfig
+
+__all__ = ["QADataConfig", "QAStageConfig", "QAConfig", "read_qa", "evaluate_qa", "finetune_qa", "cv_qa", "cv_folds_by_question"]
+
+TASKS = ("factoid", "list", "yesno")
+DEFAULT_SELECT = {"factoid": "mrr", "list": "f1", "yesno": "accuracy"}
+
+
+@dataclass
+class QADataConfig:
+    """Where the questions are (paths may use ``{data}``)."""
+
+    format: str
+    train: str | None = None
+    dev: str | None = None
+    test: str | None = None
+    #: BioASQ question types to keep (default: the task's type)
+    types: list[str] | None = None
+    #: k-fold cross-validation by question over the training file (no dev, no test file)
+    cv_folds: int | None = None
+    cv_seed: int = 0
+    #: use only the first N training questions (quick runs; recorded in the report)
+    limit_questions: int | None = None
+
+
+@dataclass
+class QAStageConfig:
+    """An earlier fine-tuning stage on another data set (SQuAD before BioASQ)."""
+
+    train: str
+    format: str = "squad"
+    epochs: int = 2
+    lr: float = 3e-5
+    batch_size: int = 12
+    max_steps: int | None = None
+
+
+@dataclass
+class QAConfig:
+    """A QA fine-tuning run. One YAML file per paper table row (configs/qa/)."""
+
+    data: QADataConfig
+    task: str = "factoid"
+    out: str = "runs/qa"
+    encoder: str = "minilm"
+    #: labels of the yes/no head; default: yes, no (+ maybe for PubMedQA)
+    class_labels: list[str] | None = None
+    max_length: int = 384
+    stride: int = 128
+    max_query_length: int = 64
+    n_best: int = 20
+    max_answer_length: int = 30
+    max_answer_chars: int = 100
+    list_threshold: float = 0.5
+    list_top_k: int = 10
+    dropout: float | None = None
+    pre_stage: QAStageConfig | None = None
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=5e-5, epochs=3, batch_size=16, select_metric="auto"))
+    save_half: bool = False
+    name: str | None = None
+
+
+def read_qa(fmt: str, path: str | Path, types: Sequence[str] | None = None, stats: Counter | None = None) -> list[QAExample]:
+    """Read QA examples in ``fmt`` (``squad`` | ``bioasq`` | ``pubmedqa``)."""
+    stats = stats if stats is not None else Counter()
+    p = expand_path(path)
+    if fmt == "squad":
+        from biobert.io.squad import read_squad
+
+        return read_squad(p, stats=stats)
+    if fmt == "bioasq":
+        from biobert.io.bioasq import read_bioasq
+
+        return read_bioasq(p, types=tuple(types) if types else None, stats=stats)
+    if fmt == "pubmedqa":
+        from biobert.io.pubmedqa import read_pubmedqa
+
+        return read_pubmedqa(p, stats=stats)
+    raise ConfigError(f"E450 unknown QA data format {fmt!r}; expected squad, bioasq or pubmedqa")
+
+
+def cv_folds_by_question(examples: Sequence[QAExample], k: int, seed: int = 0) -> list[list[str]]:
+    """Question ids cut into ``k`` folds after a seeded shuffle (all passages of a question stay together)."""
+    qids = list(group_by_question(examples))
+    random.Random(seed).shuffle(qids)
+    return [qids[j::k] for j in range(k)]
+
+
+def evaluate_qa(predictor: Any, examples: Sequence[QAExample], task: str, stats: Counter | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Question-level scores of ``predictor`` (see the module docstring). Returns (metrics, answers by question id)."""
+    from biobert import metrics as M
+
+    answers = predictor.answer(examples, stats)
+    groups = group_by_question(examples)
+    if task == "yesno":
+        gold = [exs[0].label for exs in groups.values()]
+        pred = [answers[q]["answer"] for q in groups]
+        labels = predictor.spec.class_labels
+        out: dict[str, Any] = M.yesno_scores(gold, pred, None if len(labels) > 2 else labels)
+        out["metric"] = "accuracy; macro-F1 over " + ("the labels present (sklearn average='macro')" if len(labels) > 2 else "yes and no")
+    else:
+        gold = [exs[0].gold for exs in groups.values()]
+        pred = [[a["text"] for a in answers[q]["answers"]] for q in groups]
+        if task == "factoid":
+            out = M.factoid_scores(gold, pred)
+            out["metric"] = "BioASQ factoid: strict accuracy (top 1), lenient accuracy (top 5), MRR (top 5); lower-cased exact match"
+        else:
+            out = M.list_scores(gold, pred)
+            out["metric"] = "BioASQ list: mean P/R/F1 over questions"
+    out["n_passages"] = len(examples)
+    return out, answers
+
+
+def _card(cfg: QAConfig, spec: Any, test: dict[str, Any] | None, command: str | None) -> str:
+    lines = [f"# {cfg.name or 'biobert QA model'}", "",
+             f"Question-answering model fine-tuned with `biobert` (task `{cfg.task}`).", "",
+             f"* Encoder: `{cfg.encoder}`; span head: {spec.span}; classification labels: {spec.class_labels or 'none'}",
+             f"* max_length {spec.max_length}, stride {spec.stride}, max_query_length {spec.max_query_length}, "
+             f"n_best {spec.n_best}, max_answer_length {spec.max_answer_length}",
+             f"* lr {cfg.train.lr}, batch {cfg.train.batch_size}, epochs {cfg.train.epochs}, seed {cfg.train.seed}"
+             + (f"; first stage on `{cfg.pre_stage.train}`" if cfg.pre_stage else ""), "", "## Test results", ""]
+    lines += [json.dumps({k: v for k, v in test.items() if not isinstance(v, dict)}), ""] if test else ["(no test set configured)", ""]
+    lines += ["## Use", "", "```python", "from biobert import Reader", "reader = Reader.load('<this directory>')",
+              "reader('Which gene is mutated in cystic fibrosis?', ['Mutations in the CFTR gene cause cystic fibrosis.'])",
+              "```", "", "## Reproduce", "", "```", command or "biobert finetune qa --config <config.yaml>", "```", ""]
+    return "\n".join(lines)
+
+
+def _spec_for(cfg: QAConfig, examples: Sequence[QAExample]) -> Any:
+    from biobert.tasks.qa import QASpec
+
+    if cfg.task not in TASKS:
+        raise ConfigError(f"E451 QA task must be one of {TASKS}, got {cfg.task!r}")
+    labels: list[str] = []
+    if cfg.task == "yesno":
+        labels = list(cfg.class_labels) if cfg.class_labels else (
+            ["yes", "no", "maybe"] if cfg.data.format == "pubmedqa" or any(e.label == "maybe" for e in examples) else ["yes", "no"])
+    return QASpec(span=cfg.task != "yesno", class_labels=labels, max_length=cfg.max_length, stride=cfg.stride,
+                  max_query_length=cfg.max_query_length, n_best=cfg.n_best, max_answer_length=cfg.max_answer_length,
+                  max_answer_chars=cfg.max_answer_chars, list_threshold=cfg.list_threshold, list_top_k=cfg.list_top_k)
+
+
+def _load_splits(cfg: QAConfig, stats: dict[str, Counter]) -> tuple[dict[str, list[QAExample]], list[Path]]:
+    types = cfg.data.types or [cfg.task]
+    splits, files = {}, []
+    for s in ("train", "dev", "test"):
+        p = getattr(cfg.data, s)
+        if p:
+            exs = read_qa(cfg.data.format, p, types, stats[s])
+            if cfg.data.format != "pubmedqa":
+                exs = [e for e in exs if e.qtype in types]
+            splits[s] = exs
+            files.append(expand_path(p))
+        else:
+            splits[s] = []
+    return splits, files
+
+
+def _limit(examples: list[QAExample], n: int | None) -> list[QAExample]:
+    if not n:
+        return examples
+    keep = set(list(group_by_question(examples))[:n])
+    return [e for e in examples if (e.question_id or e.id) in keep]
+
+
+def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, progress: bool = True,
+                splits: dict[str, list[QAExample]] | None = None) -> dict[str, Any]:
+    """Fine-tune, evaluate and save one QA model. ``splits`` overrides reading the configured files (used by CV)."""
+    from biobert.encoders import load_tokenizer
+    from biobert.modeldir import save_model_dir
+    from biobert.report import data_record, write_report
+    from biobert.tasks.qa import QAPredictor, build_qa_features, new_qa_model, qa_collate, qa_loss
+    from biobert.train import Trainer, set_seed
+
+    t0 = time.time()
+    set_seed(cfg.train.seed)
+    stats: dict[str, Counter] = {s: Counter() for s in ("pre_stage", "train", "dev", "test")}
+    files: list[Path] = []
+    if splits is None:
+        splits, files = _load_splits(cfg, stats)
+    splits = dict(splits)
+    splits["train"] = _limit(splits["train"], cfg.data.limit_questions)
+    if not splits["train"]:
+        raise TrainingError("E534 no QA training examples were read")
+    spec = _spec_for(cfg, splits["train"])
+    tcfg = copy.deepcopy(cfg.train)
+    if tcfg.select_metric in ("auto", "f1") and cfg.task != "list":
+        tcfg.select_metric = DEFAULT_SELECT[cfg.task]
+    tokenizer = load_tokenizer(cfg.encoder)
+    model = new_qa_model(cfg.encoder, len(spec.class_labels), cfg.dropout)
+    pad = tokenizer.pad_token_id or 0
+    collate = lambda b: qa_collate(b, pad)  # noqa: E731
+    out = Path(cfg.out)
+    stage_summary = None
+    if cfg.pre_stage is not None:
+        st = cfg.pre_stage
+        stage_ex = read_qa(st.format, st.train, None, stats["pre_stage"])
+        files.append(expand_path(st.train))
+        stage_feats = build_qa_features(stage_ex, tokenizer, spec, stats["pre_stage"], train_span=True)
+        stage_cfg = TrainConfig(lr=st.lr, epochs=st.epochs, batch_size=st.batch_size, max_steps=st.max_steps,
+                                seed=cfg.train.seed, warmup_ratio=cfg.train.warmup_ratio, log_every=cfg.train.log_every,
+                                checkpoint_every=cfg.train.checkpoint_every)
+        stage_summary = Trainer(model, stage_feats, collate, qa_loss, None, out / "stage-pre", stage_cfg, progress=progress).train(resume=resume)
+    feats = build_qa_features(splits["train"], tokenizer, spec, stats["train"])
+    if not feats:
+        raise TrainingError("E534 no QA training features could be built (no answers found in the passages?)")
+    predictor = QAPredictor(model, tokenizer, spec)
+
+    def evaluate(m: Any) -> dict[str, Any]:
+        return evaluate_qa(predictor, splits["dev"], cfg.task)[0]
+
+    summary = Trainer(model, feats, collate, qa_loss, evaluate if splits["dev"] else None, out, tcfg, progress=progress).train(resume=resume)
+    model.eval()
+    test = None
+    if splits["test"]:
+        test, answers = evaluate_qa(predictor, splits["test"], cfg.task, stats["test"])
+        (out / "test_answers.json").write_text(json.dumps(answers, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    meta = {"task": "qa", "qa_task": cfg.task, "encoder": cfg.encoder, **spec.to_meta()}
+    save_model_dir(out, model, tokenizer, meta, _card(cfg, spec, test, command), half=cfg.save_half)
+    report = {
+        "task": "qa",
+        "qa_task": cfg.task,
+        "command": command,
+        "config": to_dict(cfg),
+        "seed": cfg.train.seed,
+        "data": data_record([f for f in files if f.is_file()]),
+        "spec": spec.to_meta(),
+        "counts": {s: dict(c) for s, c in stats.items()},
+        "questions": {s: len(group_by_question(v)) for s, v in splits.items()},
+        "passages": {s: len(v) for s, v in splits.items()},
+        "pre_stage": stage_summary,
+        "train": summary,
+        "best_dev": summary["best_dev"],
+        "test": test,
+        "wall_seconds": round(time.time() - t0, 1),
+    }
+    write_report(out / "report.json", report)
+    return report
+
+
+def cv_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, progress: bool = True,
+          only_folds: Sequence[int] | None = None) -> dict[str, Any]:
+    """k-fold cross-validation by question over ``data.train`` (``data.cv_folds`` folds) into ``out/fold-<j>``."""
+    from biobert.metrics import mean_sd
+    from biobert.report import data_record, write_report
+
+    k = cfg.data.cv_folds
+    if not k or k < 2:
+        raise ConfigError("E452 cross-validation needs data.cv_folds >= 2")
+    if not cfg.data.train:
+        raise ConfigError("E452 cross-validation needs data.train")
+    t0 = time.time()
+    stats: Counter = Counter()
+    types = cfg.data.types or [cfg.task]
+    examples = read_qa(cfg.data.format, cfg.data.train, types, stats)
+    if cfg.data.format != "pubmedqa":
+        examples = [e for e in examples if e.qtype in types]
+    examples = _limit(examples, cfg.data.limit_questions)
+    folds = cv_folds_by_question(examples, k, cfg.data.cv_seed)
+    keys = {"factoid": ("strict_accuracy", "lenient_accuracy", "mrr"), "list": ("precision", "recall", "f1"),
+            "yesno": ("accuracy", "macro_f1")}[cfg.task]
+    per_fold: dict[str, Any] = {}
+    for j, test_q in enumerate(folds):
+        if only_folds is not None and j not in only_folds:
+            continue
+        tq = set(test_q)
+        fcfg = copy.deepcopy(cfg)
+        fcfg.out = str(Path(cfg.out) / f"fold-{j}")
+        fcfg.data.limit_questions = None
+        sp = {"train": [e for e in examples if e.question_id not in tq], "dev": [], "test": [e for e in examples if e.question_id in tq]}
+        rep = finetune_qa(fcfg, resume=resume, command=command, progress=progress, splits=sp)
+        per_fold[str(j)] = {m: rep["test"][m] for m in keys}
+        per_fold[str(j)].update(n_test_questions=len(tq), train_seconds=rep["train"]["train_seconds"],
+                                tokens_per_second=rep["train"]["tokens_per_second"])
+        if progress:
+            print(f"[cv] fold {j}: " + " ".join(f"{m} {rep['test'][m]:.4f}" for m in keys), flush=True)
+    summary = {
+        "task": "qa",
+        "qa_task": cfg.task,
+        "command": command,
+        "config": to_dict(cfg),
+        "data": data_record([expand_path(cfg.data.train)]),
+        "counts": dict(stats),
+        "folds": k,
+        "per_fold": per_fold,
+        "mean": {m: mean_sd([v[m] for v in per_fold.values()]) for m in keys},
+        "wall_seconds": round(time.time() - t0, 1),
+    }
+    write_report(Path(cfg.out) / "cv_report.json", summary)
+    return summary

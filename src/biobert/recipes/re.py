@@ -1,0 +1,369 @@
+"""RE recipe: read pairs -> fine-tune -> (select on dev) -> test -> save a model directory (+ cross-validation).
+
+    from biobert.config import load_config
+    from biobert.recipes.re import REConfig, finetune_re, cv_re
+    cfg = load_config(REConfig, "configs/re/euadr.yaml")
+    summary = cv_re(cfg)            # all folds, mean ± sd (GAD / EU-ADR protocol)
+    report = finetune_re(load_config(REConfig, "configs/re/chemprot.yaml"))
+
+Formats (``data.format``): ``biobert_tsv`` (GAD / EU-ADR), ``chemprot_tsv``
+(BLUE), ``chemprot_jsonl`` (SciBERT), ``ddi`` (DDI-2013 XML file or
+directory) and ``jsonl`` (biobert Documents whose first relation names the
+pair). Metrics (``metric``): ``binary`` (positive-class P/R/F1), ``chemprot``
+(micro over CPR:3/4/5/6/9), ``ddi`` (micro over the 4 DDI types) and
+``micro`` (micro over every label but the negative one).
+
+Gold pairs that the reader had to drop (ChemProt rows missing a mask, DDI
+pairs with overlapping arguments) and test pairs whose arguments overlap are
+scored as predicted negative, so a test score never silently loses gold
+positives; their numbers are in the report.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from biobert.config import to_dict
+from biobert.errors import ConfigError, TrainingError
+from biobert.settings import expand_path
+from biobert.train import TrainConfig
+from biobert.types import Document
+
+__all__ = ["REDataConfig", "REConfig", "load_re_split", "evaluate_re", "finetune_re", "cv_re", "FORMAT_DEFAULTS"]
+
+#: format -> (negative label, metric, positive label for "binary")
+FORMAT_DEFAULTS: dict[str, tuple[str, str]] = {
+    "biobert_tsv": ("0", "binary"),
+    "chemprot_tsv": ("False", "chemprot"),
+    "chemprot_jsonl": ("", "micro"),
+    "ddi": ("false", "ddi"),
+    "jsonl": ("", "micro"),
+}
+
+
+@dataclass
+class REDataConfig:
+    """Where the pairs are. Paths may use ``{data}`` (the data root) and ``{fold}`` (with ``folds``)."""
+
+    format: str
+    train: str | None = None
+    dev: str | None = None
+    test: str | None = None
+    #: cross-validation fold names substituted for ``{fold}`` (GAD / EU-ADR: "1".."10")
+    folds: list[str] | None = None
+    #: rows whose masks are not found exactly once: "error" or "skip" (counted, scored as missed)
+    missing_mask: str = "error"
+    #: DDI discontinuous entities: "hull" or "drop"
+    discontinuous: str = "hull"
+    #: hold out this fraction of training documents (grouped by source file) as dev when no dev file is given
+    dev_from_train: float = 0.0
+    #: use only the first N training pairs (quick runs; recorded in the report)
+    limit_train: int | None = None
+
+
+@dataclass
+class REConfig:
+    """An RE fine-tuning run. One YAML file per paper table row (configs/re/)."""
+
+    data: REDataConfig
+    out: str = "runs/re"
+    encoder: str = "minilm"
+    #: mask | markers | markers+mask
+    style: str = "mask"
+    #: cls | entity_start
+    pooling: str = "cls"
+    multi_label: bool = False
+    threshold: float = 0.5
+    #: label sets; default: from the data
+    labels: list[str] | None = None
+    #: the "no relation" label; default: per format ("0", "False", "false")
+    negative_label: str | None = None
+    #: binary | chemprot | ddi | micro; default: per format
+    metric: str | None = None
+    positive_label: str = "1"
+    mask_template: str = "@{TYPE}$"
+    max_length: int = 128
+    drop_too_long: bool = True
+    dropout: float | None = None
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=5e-5, epochs=3, batch_size=32))
+    save_half: bool = False
+    name: str | None = None
+
+
+def _read(fmt: str, path: Path, cfg: REDataConfig, stats: Counter, skipped: list[dict]) -> list[Document]:
+    if fmt == "biobert_tsv":
+        from biobert.io.re_tsv import read_biobert_re_tsv
+
+        return read_biobert_re_tsv(path, missing_mask=cfg.missing_mask, stats=stats, skipped=skipped)
+    if fmt == "chemprot_tsv":
+        from biobert.io.re_tsv import read_chemprot_tsv
+
+        return read_chemprot_tsv(path, missing_mask=cfg.missing_mask, stats=stats, skipped=skipped)
+    if fmt == "chemprot_jsonl":
+        from biobert.io.chemprot_jsonl import read_chemprot_jsonl
+
+        return read_chemprot_jsonl(path, stats=stats)
+    if fmt == "ddi":
+        from biobert.io.ddi import read_ddi
+
+        return read_ddi(path, discontinuous=cfg.discontinuous, stats=stats, skipped=skipped)
+    if fmt == "jsonl":
+        from biobert import io
+
+        return [d for d in io.read(path, fmt="jsonl") if d.relations]
+    raise ConfigError(f"E444 unknown RE data format {fmt!r}; expected one of {sorted(FORMAT_DEFAULTS)}")
+
+
+def _path(p: str | None, fold: str | None) -> Path | None:
+    if not p:
+        return None
+    if "{fold}" in p:
+        if fold is None:
+            raise ConfigError(f"E445 path {p!r} has {{fold}} but no fold was chosen (use cross-validation or --fold)")
+        p = p.replace("{fold}", str(fold))
+    return expand_path(p)
+
+
+def load_re_split(cfg: REDataConfig, split: str, fold: str | None = None, stats: Counter | None = None,
+                  skipped: list[dict] | None = None) -> tuple[list[Document], Path | None]:
+    """Read one split (``[]`` when not configured or empty); returns the documents and the resolved path."""
+    p = _path(getattr(cfg, split), fold)
+    if p is None:
+        return [], None
+    if p.is_file() and p.stat().st_size == 0:  # BioBERT's GAD / EU-ADR dev.tsv files are empty
+        return [], p
+    return _read(cfg.format, p, cfg, stats if stats is not None else Counter(), skipped if skipped is not None else []), p
+
+
+def _split_dev(docs: list[Document], fraction: float) -> tuple[list[Document], list[Document]]:
+    """Deterministic document-level dev split (by source file, else by id)."""
+    def key(d: Document) -> str:
+        return str(d.metadata.get("source", d.id))
+
+    def is_dev(d: Document) -> bool:
+        return zlib.crc32(key(d).encode()) % 10_000 < fraction * 10_000
+
+    return [d for d in docs if not is_dev(d)], [d for d in docs if is_dev(d)]
+
+
+def score_labels(metric: str, gold: Sequence[str], pred: Sequence[str], negative: str, positive: str = "1") -> dict[str, Any]:
+    """Apply the configured RE metric to parallel gold / predicted labels."""
+    from biobert import metrics as M
+
+    if metric == "binary":
+        out: dict[str, Any] = dict(M.binary_scores(gold, pred, positive))
+        out["metric"] = f"P/R/F1 of the positive class {positive!r} (sklearn average='binary')"
+    elif metric == "chemprot":
+        out = M.chemprot_scores(gold, pred)
+        out["metric"] = "micro P/R/F1 over CPR:3, CPR:4, CPR:5, CPR:6, CPR:9 (False excluded)"
+    elif metric == "ddi":
+        out = M.ddi_scores(gold, pred)
+        out["metric"] = "micro P/R/F1 over advise, effect, int, mechanism (false excluded)"
+    elif metric == "micro":
+        labels = sorted({*gold, *pred} - {negative})
+        out = M.micro_prf_over(gold, pred, labels)
+        out["metric"] = f"micro P/R/F1 over all labels except {negative!r}" if negative else "micro P/R/F1 over all labels"
+    else:
+        raise ConfigError(f"E446 unknown RE metric {metric!r}; expected binary, chemprot, ddi or micro")
+    return out
+
+
+def evaluate_re(predictor: Any, docs: Sequence[Document], metric: str, *, positive_label: str = "1",
+                missed_gold: Sequence[str] = (), stats: Counter | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Score ``predictor`` on gold pair documents.
+
+    Args:
+        missed_gold: gold labels of pairs that could not be read into examples;
+            they are scored as predicted negative.
+    Returns:
+        (metrics, per-pair predictions)
+    """
+    from biobert.tasks.re import pair_of
+
+    spec = predictor.spec
+    stats = stats if stats is not None else Counter()
+    preds = predictor.predict_docs(docs, stats)
+    if spec.multi_label:
+        from biobert.metrics import multilabel_micro_prf
+
+        gold_sets = [[l for l in pair_of(d)[2] if l != spec.negative_label] for d in docs] + [[g] for g in missed_gold if g != spec.negative_label]
+        pred_sets = [p["labels"] for p in preds] + [[] for _ in missed_gold]
+        out: dict[str, Any] = dict(multilabel_micro_prf(gold_sets, pred_sets))
+        out["metric"] = "multi-label micro P/R/F1 over (pair, label)"
+    else:
+        gold = [pair_of(d)[2][0] for d in docs] + list(missed_gold)
+        pred = [p["label"] for p in preds] + [spec.negative_label] * len(missed_gold)
+        out = score_labels(metric, gold, pred, spec.negative_label, positive_label)
+    out["n_pairs"] = len(docs)
+    out["n_missed_gold_scored_negative"] = len(missed_gold)
+    out["n_too_long"] = sum(1 for p in preds if p["too_long"])
+    return out, preds
+
+
+def _model_card(cfg: REConfig, spec: Any, test: dict[str, Any] | None, command: str | None, fold: str | None) -> str:
+    lines = [
+        f"# {cfg.name or 'biobert relation-extraction model'}",
+        "",
+        "Relation classifier fine-tuned with `biobert` (one pair of argument spans per input).",
+        "",
+        f"* Encoder: `{cfg.encoder}`; input style `{spec.style}`; representation `{spec.pooling}`; "
+        f"{'multi-label (sigmoid)' if spec.multi_label else 'single-label (softmax)'}",
+        f"* Labels: {', '.join(spec.labels)} (negative: `{spec.negative_label}`)",
+        f"* Masks: {json.dumps(spec.masks)}" if spec.uses_masks else f"* Markers: {' '.join(spec.markers)}",
+        f"* Candidate type pairs (head, tail): {', '.join('×'.join(p) for p in spec.type_pairs) or 'any'}",
+        f"* Data format `{cfg.data.format}`{f', fold {fold}' if fold else ''}; max_length {spec.max_length}; "
+        f"lr {cfg.train.lr}, batch {cfg.train.batch_size}, epochs {cfg.train.epochs}, seed {cfg.train.seed}",
+        "",
+        "## Test results",
+        "",
+    ]
+    if test:
+        lines += [f"{test['metric']}: P {test['precision']:.4f} / R {test['recall']:.4f} / F1 {test['f1']:.4f} "
+                  f"on {test['n_pairs']} pairs", ""]
+    else:
+        lines += ["(no test set configured)", ""]
+    lines += ["## Use", "", "```python", "from biobert import Extractor", "ex = Extractor.load('<this directory>')",
+              "doc = ex('BRCA1 mutations cause breast cancer.')  # runs the default NER tagger first",
+              "[(r.head.text, r.label, r.tail.text, r.score) for r in doc.relations]", "```", "",
+              "## Reproduce", "", "```", command or "biobert finetune re --config <config.yaml>", "```", ""]
+    return "\n".join(lines)
+
+
+def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, progress: bool = True,
+                fold: str | None = None) -> dict[str, Any]:
+    """Fine-tune, evaluate and save one RE model (one fold when ``fold`` is given)."""
+    import torch
+
+    from biobert.encoders import load_tokenizer
+    from biobert.modeldir import save_model_dir
+    from biobert.report import data_record, write_report
+    from biobert.tasks.re import REPredictor, RESpec, build_re_features, derive_masks, new_relation_model, pair_of, re_collate, re_loss
+    from biobert.train import Trainer, set_seed
+
+    if cfg.data.format not in FORMAT_DEFAULTS:
+        raise ConfigError(f"E444 unknown RE data format {cfg.data.format!r}; expected one of {sorted(FORMAT_DEFAULTS)}")
+    if cfg.data.folds and fold is None:
+        raise ConfigError("E447 this config has folds; run cross-validation (biobert finetune re --cv) or pass --fold")
+    t0 = time.time()
+    set_seed(cfg.train.seed)
+    neg_default, metric_default = FORMAT_DEFAULTS[cfg.data.format]
+    negative = cfg.negative_label if cfg.negative_label is not None else neg_default
+    metric = cfg.metric or metric_default
+    stats: dict[str, Counter] = {s: Counter() for s in ("train", "dev", "test")}
+    skipped: dict[str, list[dict]] = {s: [] for s in ("train", "dev", "test")}
+    splits: dict[str, list[Document]] = {}
+    files: list[Path] = []
+    for s in ("train", "dev", "test"):
+        splits[s], p = load_re_split(cfg.data, s, fold, stats[s], skipped[s])
+        if p is not None:
+            files.append(p)
+    if not splits["train"]:
+        raise TrainingError("E533 no RE training pairs were read")
+    if cfg.data.limit_train:
+        splits["train"] = splits["train"][: cfg.data.limit_train]
+    if not splits["dev"] and cfg.data.dev_from_train > 0:
+        splits["train"], splits["dev"] = _split_dev(splits["train"], cfg.data.dev_from_train)
+    all_docs = splits["train"] + splits["dev"] + splits["test"]
+    if cfg.labels is not None:
+        labels = list(cfg.labels)
+    else:
+        seen = sorted({l for d in all_docs for l in pair_of(d)[2]})
+        labels = [l for l in seen if l != negative] if cfg.multi_label else seen
+    type_pairs = sorted({(pair_of(d)[0].label, pair_of(d)[1].label) for d in splits["train"]
+                         if any(l != negative for l in pair_of(d)[2])})
+    spec = RESpec(labels=labels, negative_label=negative, style=cfg.style, pooling=cfg.pooling, multi_label=cfg.multi_label,
+                  threshold=cfg.threshold, masks=derive_masks(splits["train"], cfg.mask_template), max_length=cfg.max_length,
+                  type_pairs=[list(p) for p in type_pairs])
+    tokenizer = load_tokenizer(cfg.encoder)
+    model = new_relation_model(cfg.encoder, tokenizer, spec, cfg.dropout)
+    feats = build_re_features(splits["train"], tokenizer, spec, stats["train"], drop_too_long=cfg.drop_too_long)
+    if not feats:
+        raise TrainingError("E533 no RE training features could be built")
+    predictor = REPredictor(model, tokenizer, spec)
+    pad = tokenizer.pad_token_id or 0
+
+    def evaluate(m: torch.nn.Module) -> dict[str, Any]:
+        res, _ = evaluate_re(predictor, splits["dev"], metric, positive_label=cfg.positive_label,
+                             missed_gold=[x["label"] for x in skipped["dev"]])
+        return res
+
+    out = Path(cfg.out)
+    trainer = Trainer(model, feats, lambda b: re_collate(b, pad), re_loss, evaluate if splits["dev"] else None,
+                      out, cfg.train, progress=progress)
+    summary = trainer.train(resume=resume)
+    model.eval()
+    test = None
+    if splits["test"]:
+        test, preds = evaluate_re(predictor, splits["test"], metric, positive_label=cfg.positive_label,
+                                  missed_gold=[x["label"] for x in skipped["test"]], stats=stats["test"])
+        with open(out / "test_predictions.jsonl", "w", encoding="utf-8") as fh:
+            for d, p in zip(splits["test"], preds):
+                fh.write(json.dumps({"id": d.id, "gold": pair_of(d)[2], "pred": p["label"], "score": p["score"],
+                                     "too_long": p["too_long"]}, ensure_ascii=False) + "\n")
+    meta = {"task": "re", "encoder": cfg.encoder, "metric": metric, "positive_label": cfg.positive_label,
+            "data_format": cfg.data.format, **spec.to_meta()}
+    save_model_dir(out, model, tokenizer, meta, _model_card(cfg, spec, test, command, fold), half=cfg.save_half)
+    report = {
+        "task": "re",
+        "command": command,
+        "config": to_dict(cfg),
+        "fold": fold,
+        "seed": cfg.train.seed,
+        "data": data_record([f for f in files if f.is_file()]),
+        "data_dirs": [str(f) for f in files if f.is_dir()],
+        "spec": spec.to_meta(),
+        "counts": {s: dict(c) for s, c in stats.items()},
+        "pairs": {s: len(v) for s, v in splits.items()},
+        "skipped_gold": {s: len(v) for s, v in skipped.items()},
+        "train": summary,
+        "dev_f1": summary["best_dev"],
+        "test": test,
+        "wall_seconds": round(time.time() - t0, 1),
+    }
+    write_report(out / "report.json", report)
+    return report
+
+
+def cv_re(cfg: REConfig, resume: bool = True, command: str | None = None, progress: bool = True,
+          folds: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run every fold (``cfg.data.folds``) into ``out/fold-<k>`` and report per-fold and mean ± sd P/R/F1.
+
+    As in BioBERT's GAD / EU-ADR tables, the reported P, R and F1 are each the
+    mean over folds (so F1 is not the harmonic mean of the mean P and R).
+    """
+    from biobert.metrics import mean_sd
+    from biobert.report import write_report
+
+    folds = list(folds or cfg.data.folds or [])
+    if not folds:
+        raise ConfigError("E448 cross-validation needs data.folds (e.g. ['1', ..., '10'])")
+    t0 = time.time()
+    per_fold: dict[str, Any] = {}
+    for k in folds:
+        fcfg = copy.deepcopy(cfg)
+        fcfg.out = str(Path(cfg.out) / f"fold-{k}")
+        rep = finetune_re(fcfg, resume=resume, command=command, progress=progress, fold=k)
+        t = rep["test"] or {}
+        per_fold[k] = {m: t.get(m) for m in ("precision", "recall", "f1", "n_pairs", "n_too_long")}
+        per_fold[k]["train_seconds"] = rep["train"]["train_seconds"]
+        per_fold[k]["tokens_per_second"] = rep["train"]["tokens_per_second"]
+        if progress:
+            print(f"[cv] fold {k}: P {t.get('precision', 0):.4f} R {t.get('recall', 0):.4f} F1 {t.get('f1', 0):.4f}", flush=True)
+    summary = {
+        "task": "re",
+        "command": command,
+        "config": to_dict(cfg),
+        "folds": folds,
+        "per_fold": per_fold,
+        "mean": {m: mean_sd([v[m] for v in per_fold.values() if v[m] is not None]) for m in ("precision", "recall", "f1")},
+        "wall_seconds": round(time.time() - t0, 1),
+    }
+    write_report(Path(cfg.out) / "cv_report.json", summary)
+    return summary

@@ -1,0 +1,469 @@
+"""Question answering: an extractive span head and a yes/no(/maybe) head on one encoder.
+
+1. ``encode``: ``[CLS] question [SEP] passage-window [SEP]``. The question is
+   cut to ``max_query_length`` subwords; a passage longer than the rest of
+   ``max_length`` is covered by overlapping windows (``stride`` subwords of
+   overlap, :mod:`biobert.text.windows`), never truncated. Span targets are
+   the subwords of the first (leftmost) answer occurrence; a window that does
+   not contain the whole answer points at [CLS], as in BERT's SQuAD code.
+   Training examples whose passage contains no answer are dropped and
+   counted (BioBERT drops the ~30% of BioASQ factoid snippets without an
+   exact answer).
+2. ``loss``: start + end cross-entropy (span head) and/or cross-entropy of the
+   classification head on the [CLS] vector; a feature without a target for a
+   head (``-100``) is ignored by it.
+3. ``decode``: per passage, the ``n_best`` start and end logits of every window
+   are combined into spans inside the passage, no longer than
+   ``max_answer_length`` subwords and read from the window where their start
+   is most central; the ``n_best`` spans (score = start + end logit) get a
+   softmax. Across all passages of a question (:func:`pool_answers`),
+   probabilities of case-insensitive duplicates are summed, empty answers and
+   answers over 100 characters are dropped; factoid questions return the top
+   5, list questions those within ``list_threshold`` of the best (at most
+   ``list_top_k``). Answers keep their passage index and character offsets.
+   Yes/no questions average the class probabilities over windows and passages.
+4. ``metrics``: :func:`biobert.metrics.factoid_scores`, ``list_scores``, ``yesno_scores``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from biobert.errors import ConfigError, ModelLoadError
+from biobert.io.squad import QAExample
+from biobert.text.windows import Window, best_window, make_windows
+
+__all__ = [
+    "QAExample",
+    "QASpec",
+    "QAModel",
+    "new_qa_model",
+    "build_qa_features",
+    "qa_collate",
+    "qa_loss",
+    "QAPredictor",
+    "pool_answers",
+    "select_answers",
+]
+
+CLS_HEAD_FILE = "qa_cls_head.safetensors"
+
+
+@dataclass
+class QASpec:
+    """Inference settings of a QA model (saved in ``biobert.json``).
+
+    Args:
+        span: the model has a trained extractive span head.
+        class_labels: labels of the classification head (``[]``: none).
+        max_length / stride / max_query_length: input layout (BioBERT: 384 / 128 / 64).
+        n_best: spans kept per passage; max_answer_length: in subwords (30);
+        max_answer_chars: pooled answers longer than this are dropped (100).
+        factoid_top_k: answers returned for factoid questions (5).
+        list_threshold / list_top_k: list answers within this fraction of the
+            best pooled score, at most this many.
+    """
+
+    span: bool = True
+    class_labels: list[str] = field(default_factory=list)
+    max_length: int = 384
+    stride: int = 128
+    max_query_length: int = 64
+    n_best: int = 20
+    max_answer_length: int = 30
+    max_answer_chars: int = 100
+    factoid_top_k: int = 5
+    list_threshold: float = 0.5
+    list_top_k: int = 10
+
+    def to_meta(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any]) -> "QASpec":
+        names = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in meta.items() if k in names})
+
+
+# -- model -----------------------------------------------------------------------
+class QAModel(nn.Module):
+    """``AutoModelForQuestionAnswering`` plus an optional classification head on the [CLS] vector.
+
+    The saved directory loads with ``AutoModelForQuestionAnswering`` alone
+    (span head); the classification head is ``qa_cls_head.safetensors``.
+    """
+
+    def __init__(self, span_model: nn.Module, num_classes: int = 0, dropout: float | None = None) -> None:
+        super().__init__()
+        self.span_model = span_model
+        cfg = span_model.config
+        self.dropout = nn.Dropout(dropout if dropout is not None else getattr(cfg, "hidden_dropout_prob", 0.1))
+        self.cls_head = nn.Linear(cfg.hidden_size, num_classes) if num_classes else None
+        if self.cls_head is not None:
+            nn.init.normal_(self.cls_head.weight, std=getattr(cfg, "initializer_range", 0.02))
+            nn.init.zeros_(self.cls_head.bias)
+
+    @property
+    def config(self) -> Any:
+        return self.span_model.config
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                token_type_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        kw = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
+        out = self.span_model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=self.cls_head is not None, **kw)
+        cls_logits = None
+        if self.cls_head is not None:
+            cls_logits = self.cls_head(self.dropout(out.hidden_states[-1][:, 0]))
+        return out.start_logits, out.end_logits, cls_logits
+
+    def save_pretrained(self, out: str | Path, **kw: Any) -> None:
+        from safetensors.torch import save_file
+
+        kw.pop("safe_serialization", None)
+        self.span_model.save_pretrained(out, safe_serialization=True, **kw)
+        if self.cls_head is not None:
+            save_file({k: v.detach().contiguous() for k, v in self.cls_head.state_dict().items()}, str(Path(out) / CLS_HEAD_FILE))
+
+    @classmethod
+    def from_dir(cls, path: str | Path, num_classes: int = 0) -> "QAModel":
+        from safetensors.torch import load_file
+        from transformers import AutoModelForQuestionAnswering
+
+        from biobert.encoders import _from_pretrained
+
+        span = _from_pretrained(AutoModelForQuestionAnswering, str(path), dtype=torch.float32)
+        model = cls(span, num_classes)
+        if num_classes:
+            f = Path(path) / CLS_HEAD_FILE
+            if not f.exists():
+                raise ModelLoadError(f"E331 {path} has no {CLS_HEAD_FILE} although its biobert.json lists classes")
+            model.cls_head.load_state_dict({k: v.float() for k, v in load_file(str(f)).items()})  # type: ignore[union-attr]
+        model.eval()
+        return model
+
+
+def new_qa_model(encoder_name: str, num_classes: int = 0, dropout: float | None = None) -> QAModel:
+    """A QA model on a pre-trained encoder, a fine-tuned QA directory or a SQuAD checkpoint (its span head is kept)."""
+    from transformers import AutoModelForQuestionAnswering
+
+    from biobert.encoders import _from_pretrained, resolve_encoder
+
+    ref = resolve_encoder(encoder_name)
+    span = _from_pretrained(AutoModelForQuestionAnswering, ref)
+    model = QAModel(span, num_classes, dropout)
+    f = Path(ref) / CLS_HEAD_FILE
+    if num_classes and f.exists():  # continuing from a biobert QA directory with the same head size
+        from safetensors.torch import load_file
+
+        state = load_file(str(f))
+        if state["weight"].shape[0] == num_classes:
+            model.cls_head.load_state_dict({k: v.float() for k, v in state.items()})  # type: ignore[union-attr]
+    return model
+
+
+# -- features ----------------------------------------------------------------------
+@dataclass
+class _Encoded:
+    q_ids: list[int]
+    c_ids: list[int]
+    offsets: list[tuple[int, int]]
+    windows: list[Window]
+
+
+class _Layout:
+    def __init__(self, tokenizer: Any, spec: QASpec) -> None:
+        self.tok, self.spec = tokenizer, spec
+        self.cls_id = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
+        self.sep_id = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self.use_tt = "token_type_ids" in getattr(tokenizer, "model_input_names", [])
+
+    def encode(self, examples: Sequence[QAExample], stats: Counter) -> list[_Encoded]:
+        qs = self.tok([e.question for e in examples], add_special_tokens=False)["input_ids"] if examples else []
+        cs = self.tok([e.context for e in examples], add_special_tokens=False, return_offsets_mapping=True) if examples else None
+        out = []
+        for i, e in enumerate(examples):
+            q = qs[i]
+            if len(q) > self.spec.max_query_length:
+                stats["questions_cut_to_max_query_length"] += 1
+                q = q[: self.spec.max_query_length]
+            c, offs = cs["input_ids"][i], [tuple(x) for x in cs["offset_mapping"][i]]  # type: ignore[index]
+            cap = self.spec.max_length - len(q) - 3
+            if cap < 8:
+                raise ConfigError(f"E449 max_length {self.spec.max_length} leaves no room for the passage after a {len(q)}-subword question")
+            windows = make_windows(len(c), cap, min(self.spec.stride, cap - 1)) if c else [Window(0, 0)]
+            if len(windows) > 1:
+                stats["passages_windowed"] += 1
+                stats["extra_windows"] += len(windows) - 1
+            out.append(_Encoded(q, c, offs, windows))
+        return out
+
+    def window_input(self, enc: _Encoded, w: Window) -> dict[str, Any]:
+        ids = [self.cls_id] + enc.q_ids + [self.sep_id] + enc.c_ids[w.start : w.end] + [self.sep_id]
+        f: dict[str, Any] = {"input_ids": ids, "ctx_offset": len(enc.q_ids) + 2}
+        if self.use_tt:
+            f["token_type_ids"] = [0] * (len(enc.q_ids) + 2) + [1] * (w.end - w.start + 1)
+        return f
+
+
+def _token_span(offsets: Sequence[tuple[int, int]], start: int, end: int) -> tuple[int, int] | None:
+    """First and last subword covering characters ``[start, end)`` (``None`` if none)."""
+    toks = [i for i, (a, b) in enumerate(offsets) if b > a and a < end and b > start]
+    return (toks[0], toks[-1]) if toks else None
+
+
+def build_qa_features(examples: Sequence[QAExample], tokenizer: Any, spec: QASpec, stats: Counter | None = None,
+                      train_span: bool = True) -> list[dict[str, Any]]:
+    """Training features: one per window, with span and/or class targets (``-100`` where a head has none)."""
+    stats = stats if stats is not None else Counter()
+    layout = _Layout(tokenizer, spec)
+    c2i = {c: i for i, c in enumerate(spec.class_labels)}
+    use_span = spec.span and train_span
+    feats = []
+    for e, enc in zip(examples, layout.encode(examples, stats)):
+        cls_target = c2i.get(e.label, -100) if (e.label is not None and c2i) else -100
+        span_tok = None
+        if use_span and (e.qtype in ("factoid", "list") or not c2i):
+            if not e.answers:
+                stats["examples_without_answer_dropped"] += 1
+                if cls_target == -100:
+                    continue
+            else:
+                a = e.answers[0]
+                span_tok = _token_span(enc.offsets, a.start, a.end)
+                if span_tok is None:
+                    stats["answers_without_subwords_dropped"] += 1
+                    continue
+        if span_tok is None and cls_target == -100:
+            stats["examples_without_target_dropped"] += 1
+            continue
+        for w in enc.windows:
+            f = layout.window_input(enc, w)
+            if span_tok is not None:
+                s, t = span_tok
+                if w.start <= s and t < w.end:
+                    f["start_positions"], f["end_positions"] = s - w.start + f["ctx_offset"], t - w.start + f["ctx_offset"]
+                else:
+                    f["start_positions"] = f["end_positions"] = 0
+                    stats["windows_without_answer"] += 1
+            else:
+                f["start_positions"] = f["end_positions"] = -100
+            f["class_label"] = cls_target
+            feats.append(f)
+    stats["features"] += len(feats)
+    return feats
+
+
+def qa_collate(features: list[dict[str, Any]], pad_id: int = 0) -> dict[str, torch.Tensor]:
+    """Dynamic padding; targets are included when present."""
+    n = max(len(f["input_ids"]) for f in features)
+    ids = torch.full((len(features), n), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(features), n), dtype=torch.long)
+    tt = torch.zeros((len(features), n), dtype=torch.long)
+    for i, f in enumerate(features):
+        k = len(f["input_ids"])
+        ids[i, :k] = torch.tensor(f["input_ids"])
+        mask[i, :k] = 1
+        if "token_type_ids" in f:
+            tt[i, :k] = torch.tensor(f["token_type_ids"])
+    batch = {"input_ids": ids, "attention_mask": mask}
+    if "token_type_ids" in features[0]:
+        batch["token_type_ids"] = tt
+    for key in ("start_positions", "end_positions", "class_label"):
+        if key in features[0]:
+            batch[key] = torch.tensor([f[key] for f in features], dtype=torch.long)
+    return batch
+
+
+def qa_loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """(start CE + end CE) / 2 on features with span targets, plus CE of the class head."""
+    start, end, cls_logits = model(batch["input_ids"], batch["attention_mask"], batch.get("token_type_ids"))
+    total = start.new_zeros(())
+    sp = batch.get("start_positions")
+    if sp is not None and bool((sp != -100).any()):
+        ce = nn.functional.cross_entropy
+        total = total + (ce(start, sp, ignore_index=-100) + ce(end, batch["end_positions"], ignore_index=-100)) / 2
+    cl = batch.get("class_label")
+    if cls_logits is not None and cl is not None and bool((cl != -100).any()):
+        total = total + nn.functional.cross_entropy(cls_logits, cl, ignore_index=-100)
+    return total
+
+
+# -- decoding ------------------------------------------------------------------------
+def _softmax(xs: Sequence[float]) -> list[float]:
+    if not xs:
+        return []
+    m = max(xs)
+    e = [math.exp(x - m) for x in xs]
+    s = sum(e)
+    return [x / s for x in e]
+
+
+def pool_answers(nbests: Sequence[Sequence[dict[str, Any]]], max_chars: int = 100) -> list[dict[str, Any]]:
+    """Pool per-passage n-best lists of one question (BioBERT's ``transform_nbset2bioasqform``).
+
+    Each item is ``{"text", "probability", ...}``. Probabilities of answers
+    equal after lower-casing are summed; empty answers and answers longer than
+    ``max_chars`` characters are dropped. The surface form, passage and
+    offsets of a pooled answer are those of its most probable occurrence.
+    Returns ``[{"text", "score", "passage", "start", "end", "count"}]`` by descending score.
+    """
+    pooled: dict[str, dict[str, Any]] = {}
+    for nb in nbests:
+        for a in nb:
+            text = a["text"]
+            if not text.strip() or len(text) > max_chars:
+                continue
+            key = text.lower()
+            p = float(a["probability"])
+            cur = pooled.get(key)
+            if cur is None:
+                pooled[key] = {"text": text, "score": p, "passage": a.get("passage"), "start": a.get("start"),
+                               "end": a.get("end"), "count": 1, "_best": p}
+            else:
+                cur["score"] += p
+                cur["count"] += 1
+                if p > cur["_best"]:
+                    cur.update(text=text, passage=a.get("passage"), start=a.get("start"), end=a.get("end"), _best=p)
+    out = sorted(pooled.values(), key=lambda x: -x["score"])
+    for x in out:
+        x.pop("_best")
+    return out
+
+
+def select_answers(pooled: Sequence[dict[str, Any]], qtype: str, spec: QASpec) -> list[dict[str, Any]]:
+    """Factoid: the top ``factoid_top_k``. List: those within ``list_threshold`` of the best, at most ``list_top_k``."""
+    if qtype == "list":
+        if not pooled:
+            return []
+        best = pooled[0]["score"]
+        return [a for a in pooled if a["score"] >= spec.list_threshold * best][: spec.list_top_k]
+    return list(pooled[: spec.factoid_top_k])
+
+
+class QAPredictor:
+    """Batched inference: n-best spans per passage and class probabilities per passage."""
+
+    def __init__(self, model: nn.Module, tokenizer: Any, spec: QASpec, batch_tokens: int = 16384) -> None:
+        self.model, self.tokenizer, self.spec, self.batch_tokens = model, tokenizer, spec, batch_tokens
+        self.layout = _Layout(tokenizer, spec)
+
+    @torch.inference_mode()
+    def run(self, examples: Sequence[QAExample], stats: Counter | None = None) -> list[dict[str, Any]]:
+        """Per example: ``{"nbest": [{"text", "probability", "start", "end", "score"}], "class_probs": {label: p} | None}``."""
+        stats = stats if stats is not None else Counter()
+        spec = self.spec
+        encs = self.layout.encode(examples, stats)
+        jobs = [(i, wi) for i, enc in enumerate(encs) for wi in range(len(enc.windows))]
+        inputs = {(i, wi): self.layout.window_input(encs[i], encs[i].windows[wi]) for i, wi in jobs}
+        jobs.sort(key=lambda j: len(inputs[j]["input_ids"]))
+        results: dict[tuple[int, int], tuple[list[float], list[float], list[float] | None]] = {}
+        was_training = self.model.training
+        self.model.eval()
+        k = 0
+        while k < len(jobs):
+            batch = [jobs[k]]
+            longest = len(inputs[jobs[k]]["input_ids"])
+            k += 1
+            while k < len(jobs):
+                n = len(inputs[jobs[k]]["input_ids"])
+                if max(longest, n) * (len(batch) + 1) > self.batch_tokens:
+                    break
+                batch.append(jobs[k])
+                longest = max(longest, n)
+                k += 1
+            b = qa_collate([inputs[j] for j in batch], self.layout.pad_id)
+            start, end, cls_logits = self.model(b["input_ids"], b["attention_mask"], b.get("token_type_ids"))
+            cls_p = torch.softmax(cls_logits.float(), -1) if cls_logits is not None else None
+            for row, j in enumerate(batch):
+                n = len(inputs[j]["input_ids"])
+                results[j] = (start[row, :n].float().tolist(), end[row, :n].float().tolist(),
+                              cls_p[row].tolist() if cls_p is not None else None)
+        if was_training:
+            self.model.train()
+        out = []
+        for i, (e, enc) in enumerate(zip(examples, encs)):
+            nbest = self._nbest(e, enc, [results[(i, wi)] for wi in range(len(enc.windows))], i) if spec.span else []
+            class_probs = None
+            if spec.class_labels:
+                ps = [results[(i, wi)][2] for wi in range(len(enc.windows))]
+                mean = [sum(col) / len(ps) for col in zip(*ps)]  # type: ignore[arg-type]
+                class_probs = dict(zip(spec.class_labels, mean))
+            out.append({"nbest": nbest, "class_probs": class_probs})
+        return out
+
+    def _nbest(self, e: QAExample, enc: _Encoded, res: list[tuple[list[float], list[float], Any]], passage: int) -> list[dict[str, Any]]:
+        spec = self.spec
+        cands: dict[tuple[int, int], float] = {}
+        off = len(enc.q_ids) + 2
+        for wi, (w, (st, en, _)) in enumerate(zip(enc.windows, res)):
+            n_ctx = w.end - w.start
+            if n_ctx <= 0:
+                continue
+            ctx_st, ctx_en = st[off : off + n_ctx], en[off : off + n_ctx]
+            top_s = sorted(range(n_ctx), key=lambda j: -ctx_st[j])[: spec.n_best]
+            top_e = sorted(range(n_ctx), key=lambda j: -ctx_en[j])[: spec.n_best]
+            for s in top_s:
+                gs = s + w.start
+                if best_window(enc.windows, gs) != wi:
+                    continue
+                for t in top_e:
+                    if t < s or t - s + 1 > spec.max_answer_length:
+                        continue
+                    key = (gs, t + w.start)
+                    score = ctx_st[s] + ctx_en[t]
+                    if score > cands.get(key, -math.inf):
+                        cands[key] = score
+        ranked = sorted(cands.items(), key=lambda kv: -kv[1])
+        # distinct character spans only (several subword spans can map to the same text range)
+        seen: set[tuple[int, int]] = set()
+        items = []
+        for (s, t), score in ranked:
+            a, b = enc.offsets[s][0], enc.offsets[t][1]
+            if (a, b) in seen or b <= a:
+                continue
+            seen.add((a, b))
+            items.append({"text": e.context[a:b], "start": a, "end": b, "score": score, "passage": passage})
+            if len(items) >= spec.n_best:
+                break
+        for it, p in zip(items, _softmax([x["score"] for x in items])):
+            it["probability"] = p
+        return items
+
+    def answer(self, examples: Sequence[QAExample], stats: Counter | None = None) -> dict[str, dict[str, Any]]:
+        """Question-level answers: ``{question_id: {"type", "answers" | "answer", "probs"}}``.
+
+        ``answers`` items carry ``passage`` (index among that question's
+        passages, in input order), ``start`` / ``end`` (offsets into that
+        passage) and ``text``.
+        """
+        runs = self.run(examples, stats)
+        groups: dict[str, list[int]] = {}
+        for i, e in enumerate(examples):
+            groups.setdefault(e.question_id or e.id, []).append(i)
+        out: dict[str, dict[str, Any]] = {}
+        for qid, idx in groups.items():
+            qtype = examples[idx[0]].qtype
+            res: dict[str, Any] = {"type": qtype}
+            if qtype == "yesno" or (not self.spec.span and self.spec.class_labels):
+                probs = [runs[i]["class_probs"] for i in idx if runs[i]["class_probs"] is not None]
+                if not probs:
+                    raise ModelLoadError("E332 this QA model has no yes/no head; it cannot answer yes/no questions")
+                mean = {c: sum(p[c] for p in probs) / len(probs) for c in self.spec.class_labels}
+                res["answer"] = max(mean, key=mean.__getitem__)
+                res["probs"] = mean
+            else:
+                nbests = []
+                for local, i in enumerate(idx):
+                    nbests.append([{**a, "passage": local} for a in runs[i]["nbest"]])
+                pooled = pool_answers(nbests, self.spec.max_answer_chars)
+                res["answers"] = select_answers(pooled, qtype, self.spec)
+            out[qid] = res
+        return out

@@ -1,0 +1,178 @@
+"""The command line through typer's CliRunner: tag, evaluate, convert, embed, env, and clean errors."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from biobert import io
+from biobert.cli import app
+from biobert.types import Document, Span
+
+PUBTATOR = (
+    "111|t|BRCA1 mutations cause breast cancer.\n"
+    "111|a|Tamoxifen lowers the risk. TP53 is mutated in \u03b1-cells.\n"
+    "111\t0\t5\tBRCA1\tGene\t672\n"
+    "111\t22\t35\tbreast cancer\tDisease\tD001943\n"
+    "\n"
+    "222|t|Cisplatin nephrotoxicity.\n"
+    "222|a|Magnesium helps.\n"
+    "222\t0\t9\tCisplatin\tChemical\tD002945\n"
+    "\n"
+)
+CONLL = "BRCA1\tB-Gene\nmutations\tO\ncause\tO\ncancer\tO\n.\tO\n\nTP53\tB-Gene\nand\tO\nMDM2\tB-Gene\nbind\tO\n.\tO\n"
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def tagger_dir(tiny_bert, tmp_path_factory):
+    """A tiny 'trained' tagger directory (random head biased towards entities), as in test_pipeline."""
+    from biobert.encoders import load_token_classifier, load_tokenizer
+    from biobert.modeldir import save_model_dir
+
+    labels = ["O", "B-Gene", "I-Gene"]
+    torch.manual_seed(0)
+    model = load_token_classifier(str(tiny_bert), labels)
+    with torch.no_grad():
+        model.classifier.bias[:] = torch.tensor([0.0, 0.3, 0.2])
+    out = tmp_path_factory.mktemp("cli_tagger")
+    save_model_dir(out, model, load_tokenizer(str(tiny_bert)), {"task": "ner", "labels": labels, "max_length": 32, "stride": 8})
+    return out
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def ok(*args):
+    r = run(*args)
+    assert r.exit_code == 0, (r.stdout, r.stderr, r.exception)
+    return r
+
+
+def test_tag_text_json(tagger_dir):
+    text = "BRCA1 mutations cause breast cancer; TNF-\u03b1 at 5\u00b10.2\u00a0ng/ml " * 6
+    r = ok("tag", text, "--model", tagger_dir)
+    d = Document.from_dict(json.loads(r.stdout))  # from_dict re-checks every span's mention text
+    assert d.text == text
+    assert d.spans, "the biased head should tag something"
+    assert all(d.text[s.start : s.end] == s.text and s.label == "Gene" and 0 <= s.score <= 1 for s in d.spans)
+
+
+@pytest.mark.parametrize("fmt", ["pubtator", "bioc", "conll", "jsonl"])
+def test_tag_file_output_formats(tagger_dir, tmp_path, fmt):
+    src = tmp_path / "x.PubTator.txt"
+    src.write_text(PUBTATOR, encoding="utf-8")
+    gold = io.read(src)
+    out = tmp_path / f"out.{fmt}"
+    ok("tag", "--input", src, "--model", tagger_dir, "--output-format", fmt, "--output", out)
+    back = io.read(out, fmt=fmt)
+    assert len(back) == len(gold)
+    for b, g in zip(back, gold):
+        if fmt == "conll":  # CoNLL keeps tokens, not the original spacing
+            assert [b.text[x:y] for x, y in b.tokens] == [g.text[x:y] for x, y in _words(g)]
+        else:
+            assert b.text == g.text and b.id == g.id
+        assert all(b.text[s.start : s.end] == s.text for s in b.spans)
+    if fmt == "pubtator":  # stdout gives the same content as the file
+        r = ok("tag", "--input", src, "--model", tagger_dir, "--output-format", fmt)
+        assert r.stdout == out.read_text(encoding="utf-8")
+
+
+def _words(doc):
+    from biobert.text import split_sentences, tokenize_words
+
+    return [w for a, b in split_sentences(doc.text) for w in tokenize_words(doc.text, a, b)]
+
+
+def test_evaluate_ner(tagger_dir, tmp_path):
+    data = tmp_path / "test.tsv"
+    data.write_text(CONLL, encoding="utf-8")
+    preds = tmp_path / "p.txt"
+    r = ok("evaluate", "ner", "--model", tagger_dir, "--data", data, "--predictions", preds)
+    m = json.loads(r.stdout)
+    for k in ("precision", "recall", "f1"):
+        assert 0.0 <= m[k] <= 1.0, m
+    lines = preds.read_text(encoding="utf-8").split("\n")
+    rows = [l.split(" ") for l in lines if l]
+    assert len(rows) == 10 and all(len(x) == 3 for x in rows)
+    assert [x[0] for x in rows[:2]] == ["BRCA1", "mutations"] and rows[0][1] == "B-Gene"
+    assert all(x[2] in ("O", "B-Gene", "I-Gene") for x in rows)
+
+
+def test_convert_round_trip(tmp_path):
+    src = tmp_path / "in.PubTator.txt"
+    src.write_text(PUBTATOR, encoding="utf-8")
+    r = ok("convert", src, tmp_path / "a.xml")
+    rep = json.loads(r.stderr)
+    assert rep["from"] == "pubtator" and rep["to"] == "bioc" and rep["docs"] == 2 and rep["annotations"] == 3
+    ok("convert", tmp_path / "a.xml", tmp_path / "b.jsonl")
+    ok("convert", tmp_path / "b.jsonl", tmp_path / "new" / "c.out", "--to", "pubtator")  # the folder is created
+    assert (tmp_path / "new" / "c.out").read_text(encoding="utf-8") == PUBTATOR
+    # CoNLL -> JSONL -> CoNLL with an untyped corpus and a chosen label
+    (tmp_path / "u.tsv").write_text("BRCA1\tB\nbinds\tO\nTP53\tB\n", encoding="utf-8")
+    ok("convert", tmp_path / "u.tsv", tmp_path / "u.jsonl", "--untyped-label", "Gene")
+    (d,) = io.read(tmp_path / "u.jsonl")
+    assert [(s.text, s.label) for s in d.spans] == [("BRCA1", "Gene"), ("TP53", "Gene")]
+    r = ok("convert", tmp_path / "u.jsonl", "-", "--to", "conll", "--scheme", "IOBES")
+    assert r.stdout.split("\n")[:3] == ["BRCA1\tS", "binds\tO", "TP53\tS"]  # an untyped corpus stays untyped
+    # the writer's report counts what it had to drop
+    over = Document("d1", "breast cancer risk").with_spans([Span(0, 13, "Disease"), Span(7, 18, "Disease")])
+    io.write([over], tmp_path / "o.jsonl")
+    r = ok("convert", tmp_path / "o.jsonl", tmp_path / "o.conll")
+    assert json.loads(r.stderr)["dropped_overlapping_spans"] == 1
+    # several documents to plain text: one per line
+    r = ok("convert", tmp_path / "b.jsonl", tmp_path / "t.txt")
+    assert json.loads(r.stderr)["docs"] == 2
+    assert len((tmp_path / "t.txt").read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_embed_cli(tiny_bert, tmp_path):
+    out = tmp_path / "v.npz"
+    ok("embed", "--input", "BRCA1 mutations cause breast cancer.", "--model", tiny_bert, "--output", out, "--words")
+    z = np.load(out, allow_pickle=False)
+    assert z["vectors"].shape == (1, 32) and z["word_vectors"].shape == (6, 32)
+    src = tmp_path / "docs.txt"
+    src.write_text("BRCA1 binds TP53.\nTamoxifen lowers risk.\n", encoding="utf-8")
+    r = ok("embed", "--input", src, "--lines", "--model", tiny_bert, "--output", tmp_path / "v.jsonl", "--pool", "cls", "--layers=-1,-2")
+    rows = [json.loads(l) for l in (tmp_path / "v.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [x["id"] for x in rows] == ["docs:1", "docs:2"] and len(rows[0]["vector"]) == 32 and "words" not in rows[0]
+    assert json.loads(r.stderr.splitlines()[-1])["layers"] == [-1, -2]  # the report is the last stderr line
+    r = ok("embed", "a b", "--model", tiny_bert, "--words")
+    (row,) = [json.loads(l) for l in r.stdout.splitlines()]
+    assert [(w["start"], w["end"], w["text"]) for w in row["words"]] == [(0, 1, "a"), (2, 3, "b")]
+
+
+def test_env():
+    r = ok("env")
+    assert isinstance(json.loads(r.stdout), dict)
+
+
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (["tag", "--input", "{tmp}/missing.PubTator.txt", "--model", "{model}"], "E423"),
+        (["tag", "text", "--model", "{tmp}/no-model"], "E303"),
+        (["tag", "text", "--model", "{model}", "--output-format", "xml"], "E420"),
+        (["tag", "--input", "{tmp}/in.jsonl", "--input-format", "foo", "--model", "{model}"], "E420"),
+        (["evaluate", "ner", "--model", "{model}", "--data", "{tmp}/missing.tsv"], "E423"),
+        (["convert", "{tmp}/missing.jsonl", "{tmp}/out.xml"], "E423"),
+        (["convert", "{tmp}/in.jsonl", "{tmp}/out.docx"], "E421"),
+        (["convert", "{tmp}/in.jsonl", "{tmp}/out.xml", "--to", "yaml"], "E420"),
+        (["convert", "{tmp}/in.jsonl", "{tmp}/out.tsv", "--scheme", "BIOLU"], "E425"),
+        (["convert", "{tmp}/bad.jsonl", "{tmp}/out.xml"], "E230"),
+        (["embed", "--input", "{tmp}/missing.txt", "--model", "{model}"], "E423"),
+        (["embed", "--input", "x", "--model", "{model}", "--pool", "max"], "E430"),
+        (["embed", "--input", "x", "--model", "{model}", "--output", "{tmp}/v.csv"], "E433"),
+    ],
+)
+def test_errors_exit_2_with_a_code(tagger_dir, tmp_path, args, code):
+    io.write([Document("a", "BRCA1 binds.")], tmp_path / "in.jsonl")
+    (tmp_path / "bad.jsonl").write_text("{not json\n", encoding="utf-8")
+    r = run(*[a.format(tmp=tmp_path, model=tagger_dir) for a in args])
+    assert r.exit_code == 2, (r.stdout, r.stderr, r.exception)
+    assert code in r.stderr and "Traceback" not in r.stderr + r.stdout
+    assert any(line.startswith(f"error: {code} ") for line in r.stderr.splitlines())

@@ -1,0 +1,134 @@
+"""QA readers: SQuAD (BioBERT BioASQ files), official BioASQ JSON, PubMedQA."""
+
+import io as stdio
+import json
+from collections import Counter
+
+import pytest
+
+from biobert.errors import DataFormatError
+from biobert.io.bioasq import find_answers, normalise_exact_answer, read_bioasq
+from biobert.io.pubmedqa import read_pubmedqa
+from biobert.io.squad import read_squad
+
+QID = "56bc751eac7ad10019000013"
+
+
+def squad_obj():
+    return {
+        "version": "BioASQ8b",
+        "data": [
+            {
+                "paragraphs": [
+                    {"context": "Acrokeratosis paraneoplastica (Bazex syndrome): a case.",
+                     "qas": [{"id": f"{QID}_001", "question": "Synonym?", "answers": [{"text": "Bazex syndrome", "answer_start": 31}]}]},
+                    {"context": "Bazex Syndrome is rare.",
+                     "qas": [{"id": f"{QID}_002", "question": "Synonym?", "answers": [{"text": "Bazex Syndrome", "answer_start": 0}]}]},
+                    {"context": "Other text about CFTR.",
+                     "qas": [{"id": "q-plain", "question": "Gene?", "answers": [{"text": "CFTR", "answer_start": 17}]}]},
+                ]
+            }
+        ],
+    }
+
+
+def test_squad_groups_bioasq_ids_and_builds_gold(tmp_path):
+    p = tmp_path / "train.json"
+    p.write_text(json.dumps(squad_obj()), encoding="utf-8")
+    stats = Counter()
+    exs = read_squad(p, stats=stats)
+    assert [e.question_id for e in exs] == [QID, QID, "q-plain"]
+    assert stats["examples"] == 3 and stats["questions"] == 2
+    a = exs[0].answers[0]
+    assert exs[0].context[a.start : a.end] == "Bazex syndrome"
+    assert exs[0].gold == (("Bazex syndrome", "Bazex Syndrome"),) == exs[1].gold
+    assert exs[2].gold == (("CFTR",),)
+    none = read_squad(p, question_id_sep=None)
+    assert none[0].question_id == f"{QID}_001"
+
+
+def test_squad_errors(tmp_path):
+    bad = squad_obj()
+    bad["data"][0]["paragraphs"][0]["qas"][0]["answers"][0]["answer_start"] = 30
+    p = tmp_path / "bad.json"
+    p.write_text(json.dumps(bad), encoding="utf-8")
+    with pytest.raises(DataFormatError) as ei:
+        read_squad(p)
+    assert ei.value.code == "E271"
+    with pytest.raises(DataFormatError) as ei:
+        read_squad(stdio.StringIO('{"data": [{"paragraphs": [{"qas": []}]}]}'))
+    assert ei.value.code == "E270"
+    with pytest.raises(DataFormatError) as ei:
+        read_squad(stdio.StringIO('{"data": [\n oops'))
+    assert ei.value.code == "E274" and ei.value.line == 2
+
+
+def bioasq_obj():
+    return {
+        "questions": [
+            {"id": "f1", "type": "factoid", "body": "Which gene causes cystic fibrosis?",
+             "exact_answer": [["CFTR", "cystic fibrosis transmembrane conductance regulator"]],
+             "ideal_answer": ["CFTR."],
+             "snippets": [{"text": "Mutations in the cftr gene cause it.", "document": "http://x/1"},
+                          {"text": "Unrelated snippet."}]},
+            {"id": "f2", "type": "factoid", "body": "Old style?", "exact_answer": ["TP53", "p53"],
+             "snippets": [{"text": "The p53 protein and TP53 gene."}]},
+            {"id": "l1", "type": "list", "body": "List genes.", "exact_answer": [["BRCA1"], ["BRCA2", "FANCD1"]],
+             "snippets": [{"text": "BRCA1 and FANCD1 are genes."}]},
+            {"id": "y1", "type": "yesno", "body": "Is it?", "exact_answer": "Yes", "snippets": [{"text": "It is."}]},
+            {"id": "s1", "type": "summary", "body": "Describe.", "ideal_answer": ["It is."], "snippets": [{"text": "Text."}]},
+            {"id": "e1", "type": "factoid", "body": "No snippets?", "exact_answer": [["x"]], "snippets": []},
+        ]
+    }
+
+
+def test_bioasq_types_gold_and_answers(tmp_path):
+    p = tmp_path / "b.json"
+    p.write_text(json.dumps(bioasq_obj()), encoding="utf-8")
+    stats = Counter()
+    exs = read_bioasq(p, stats=stats)
+    by = {e.id: e for e in exs}
+    f1 = by["f1_001"]
+    assert f1.question_id == "f1" and f1.qtype == "factoid" and f1.metadata["document"] == "http://x/1"
+    assert [(a.start, a.end, a.text) for a in f1.answers] == [(17, 21, "cftr")]
+    assert by["f1_002"].answers == () and stats["snippets_without_answer"] == 1
+    assert by["f2_001"].gold == (("TP53", "p53"),)
+    assert [a.text for a in by["f2_001"].answers] == ["p53", "TP53"]
+    assert by["l1_001"].gold == (("BRCA1",), ("BRCA2", "FANCD1"))
+    assert by["y1_001"].label == "yes" and by["s1_001"].metadata["ideal_answer"] == ["It is."]
+    assert stats["questions_without_snippets"] == 1 and stats["questions_type=factoid"] == 3
+    assert {e.qtype for e in read_bioasq(p, types=("list",))} == {"list"}
+
+
+def test_bioasq_helpers_and_errors():
+    assert normalise_exact_answer("list", ["a", "b"]) == (("a",), ("b",))
+    assert normalise_exact_answer("yesno", "yes") == ()
+    assert [a.text for a in find_answers("IL-6 and il-6", (("IL-6",),))] == ["IL-6", "il-6"]
+    with pytest.raises(DataFormatError) as ei:
+        read_bioasq(stdio.StringIO('{"questions": [{"id": "a", "body": "b", "type": "essay"}]}'))
+    assert ei.value.code == "E272"
+    with pytest.raises(DataFormatError) as ei:
+        read_bioasq(stdio.StringIO('{"questions": [{"id": "a", "body": "b", "type": "factoid", "snippets": [{}]}]}'))
+    assert ei.value.code == "E272"
+
+
+def test_pubmedqa(tmp_path):
+    obj = {
+        "101": {"QUESTION": "Does X help?", "CONTEXTS": ["First part.", "Second part."], "LABELS": ["A", "B"],
+                "final_decision": "maybe", "LONG_ANSWER": "Perhaps.", "YEAR": "2001"},
+        "7": {"QUESTION": "Is Y bad?", "CONTEXTS": ["Only."], "final_decision": "no"},
+    }
+    p = tmp_path / "pq.json"
+    p.write_text(json.dumps(obj), encoding="utf-8")
+    exs = read_pubmedqa(p)
+    assert [e.id for e in exs] == ["101", "7"]  # file order kept
+    assert exs[0].context == "First part. Second part." and exs[0].label == "maybe" and exs[0].qtype == "yesno"
+    assert exs[0].metadata["long_answer"] == "Perhaps."
+    obj["7"]["final_decision"] = "perhaps"
+    p.write_text(json.dumps(obj), encoding="utf-8")
+    with pytest.raises(DataFormatError) as ei:
+        read_pubmedqa(p)
+    assert ei.value.code == "E273"
+    del obj["7"]["final_decision"]
+    p.write_text(json.dumps(obj), encoding="utf-8")
+    assert read_pubmedqa(p, labelled=False)[1].label is None

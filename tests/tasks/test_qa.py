@@ -1,0 +1,101 @@
+"""QA task: windows with answer targets, n-best decoding with exact offsets, pooling over passages, heads."""
+
+from collections import Counter
+
+import pytest
+import torch
+
+from biobert.io.squad import QAExample
+from biobert.tasks.qa import QAModel, QAPredictor, QASpec, build_qa_features, new_qa_model, pool_answers, qa_collate, qa_loss, select_answers
+from biobert.types import Span
+
+CTX = "Mutations in the CFTR gene are the cause of cystic fibrosis in many families."
+
+
+def ex(i="q_001", context=CTX, answer="CFTR", qtype="factoid", label=None, qid="q"):
+    a = ()
+    if answer:
+        k = context.index(answer)
+        a = (Span(k, k + len(answer), "answer", text=answer),)
+    return QAExample(i, "Which gene causes cystic fibrosis?", context, qid, qtype, a, ((answer,),) if answer else (), label)
+
+
+def test_pool_sums_case_insensitive_duplicates_and_drops():
+    nb = [
+        [{"text": "CFTR", "probability": 0.5, "passage": 0, "start": 17, "end": 21}, {"text": "", "probability": 0.3},
+         {"text": "x" * 101, "probability": 0.2}],
+        [{"text": "cftr", "probability": 0.4, "passage": 1, "start": 0, "end": 4}, {"text": "ENaC", "probability": 0.6, "passage": 1}],
+    ]
+    pooled = pool_answers(nb)
+    assert [(a["text"], round(a["score"], 6), a["count"]) for a in pooled] == [("CFTR", 0.9, 2), ("ENaC", 0.6, 1)]
+    assert pooled[0]["passage"] == 0 and pooled[0]["start"] == 17  # most probable occurrence
+    sp = QASpec(factoid_top_k=1, list_threshold=0.5, list_top_k=5)
+    assert [a["text"] for a in select_answers(pooled, "factoid", sp)] == ["CFTR"]
+    assert [a["text"] for a in select_answers(pooled, "list", sp)] == ["CFTR", "ENaC"]
+    assert [a["text"] for a in select_answers(pooled, "list", QASpec(list_threshold=0.7))] == ["CFTR"]
+    assert select_answers([], "list", sp) == []
+
+
+@pytest.fixture(scope="module")
+def tok(tiny_bert):
+    from biobert.encoders import load_tokenizer
+
+    return load_tokenizer(str(tiny_bert))
+
+
+def test_features_window_long_passages_and_target_the_answer(tok):
+    long_ctx = "Patients were studied for years . " * 12 + CTX
+    e = ex(context=long_ctx)
+    st = Counter()
+    sp = QASpec(max_length=48, stride=12, max_query_length=4)
+    feats = build_qa_features([e], tok, sp, st)
+    assert len(feats) > 1 and st["passages_windowed"] == 1 and st["questions_cut_to_max_query_length"] == 1
+    assert all(len(f["input_ids"]) <= 48 for f in feats)
+    hits = [j for j, f in enumerate(feats) if f["start_positions"] > 0]
+    assert hits and st["windows_without_answer"] == len(feats) - len(hits)
+    # the target subword starts exactly at the answer's first character
+    from biobert.text.windows import make_windows
+
+    enc = tok(long_ctx, add_special_tokens=False, return_offsets_mapping=True)
+    q_len = feats[0]["ctx_offset"] - 2
+    cap = 48 - q_len - 3
+    windows = make_windows(len(enc["input_ids"]), cap, min(12, cap - 1))
+    j = hits[0]
+    f = feats[j]
+    start_tok = windows[j].start + f["start_positions"] - f["ctx_offset"]
+    end_tok = windows[j].start + f["end_positions"] - f["ctx_offset"]
+    assert enc["offset_mapping"][start_tok][0] == long_ctx.index("CFTR")
+    assert enc["offset_mapping"][end_tok][1] == long_ctx.index("CFTR") + 4
+    assert f["token_type_ids"][f["ctx_offset"]] == 1 and f["token_type_ids"][1] == 0
+    # a passage without the answer is dropped from training and counted
+    st2 = Counter()
+    assert build_qa_features([ex(answer=None)], tok, sp, st2) == [] and st2["examples_without_answer_dropped"] == 1
+
+
+def test_predictor_offsets_index_the_passage_and_yesno_head(tiny_bert, tok, tmp_path):
+    sp = QASpec(max_length=40, stride=8, max_query_length=10, n_best=5, class_labels=["yes", "no", "maybe"])
+    model = new_qa_model(str(tiny_bert), len(sp.class_labels))
+    exs = [ex("q_001"), ex("q_002", context="Cystic fibrosis is caused by CFTR. " * 6), ex("y_001", qtype="yesno", label="yes", qid="y", answer=None)]
+    feats = build_qa_features(exs, tok, sp)
+    assert any(f["class_label"] == 0 for f in feats) and any(f["start_positions"] == -100 for f in feats)
+    loss = qa_loss(model, qa_collate(feats, tok.pad_token_id))
+    loss.backward()
+    pred = QAPredictor(model, tok, sp)
+    runs = pred.run(exs)
+    for e, r in zip(exs, runs):
+        assert abs(sum(a["probability"] for a in r["nbest"]) - 1) < 1e-6
+        for a in r["nbest"]:
+            assert e.context[a["start"] : a["end"]] == a["text"] and len(a["text"]) > 0
+        assert set(r["class_probs"]) == {"yes", "no", "maybe"}
+    ans = pred.answer(exs)
+    assert set(ans) == {"q", "y"}
+    assert len(ans["q"]["answers"]) <= 5 and ans["y"]["answer"] in ("yes", "no", "maybe")
+    for a in ans["q"]["answers"]:
+        assert exs[a["passage"]].context[a["start"] : a["end"]] == a["text"]
+    model.eval()
+    model.save_pretrained(tmp_path)
+    back = QAModel.from_dir(tmp_path, 3)
+    b = qa_collate(feats[:2], tok.pad_token_id)
+    with torch.no_grad():
+        x, y = model(b["input_ids"], b["attention_mask"], b["token_type_ids"]), back(b["input_ids"], b["attention_mask"], b["token_type_ids"])
+    assert all(torch.allclose(u, v, atol=1e-5) for u, v in zip(x, y))

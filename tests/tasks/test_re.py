@@ -1,0 +1,169 @@
+"""RE task: input styles, windows centred on the pair, pooling, multi-label, candidates, save/load."""
+
+from collections import Counter
+
+import pytest
+import torch
+
+from biobert.types import Document, Relation, Span
+from biobert.tasks.re import (
+    RelationModel,
+    RESpec,
+    build_re_features,
+    candidate_pairs,
+    derive_masks,
+    encode_pair,
+    new_relation_model,
+    pair_of,
+    re_collate,
+    re_loss,
+    render_pair,
+)
+
+TEXT = "Tamoxifen reduces breast cancer risk in BRCA1 carriers."
+CHEM = Span(0, 9, "Chemical", text="Tamoxifen")
+DIS = Span(18, 31, "Disease", text="breast cancer")
+GENE = Span(40, 45, "Gene", text="BRCA1")
+
+
+def spec(**kw):
+    base = dict(labels=["0", "1"], negative_label="0", masks={"Gene": "@GENE$", "Disease": "@DISEASE$"}, max_length=32)
+    base.update(kw)
+    return RESpec(**base)
+
+
+def test_render_styles():
+    s, h, t = render_pair(TEXT, GENE, DIS, spec(style="mask"))
+    assert s == "Tamoxifen reduces @DISEASE$ risk in @GENE$ carriers."
+    assert s[h[0] : h[1]] == "@GENE$" and s[t[0] : t[1]] == "@DISEASE$"
+    s, h, t = render_pair(TEXT, GENE, DIS, spec(style="markers"))
+    assert s == "Tamoxifen reduces [E2]breast cancer[/E2] risk in [E1]BRCA1[/E1] carriers."
+    assert s[h[0] : h[1]] == "[E1]BRCA1[/E1]"
+    s, h, t = render_pair(TEXT, GENE, DIS, spec(style="markers+mask"))
+    assert s[t[0] : t[1]] == "[E2]@DISEASE$[/E2]"
+    # a type without a known mask gets the template
+    s, _, _ = render_pair(TEXT, CHEM, GENE, spec(style="mask"))
+    assert s.startswith("@CHEMICAL$ reduces")
+    with pytest.raises(ValueError):
+        render_pair(TEXT, Span(18, 24, "Disease"), DIS, spec())
+
+
+def test_bad_spec_values():
+    from biobert.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        spec(style="brackets")
+    with pytest.raises(ConfigError):
+        spec(pooling="mean")
+
+
+def test_derive_masks_from_preanonymised_data():
+    docs = [Document(str(i), t).with_spans([]).with_relations([Relation(Span(a, a + 6, "Gene", text="@GENE$"), Span(b, b + 9, "Disease", text="@DISEASE$"), "1")])
+            for i, (t, a, b) in enumerate([("@GENE$ x @DISEASE$", 0, 9), ("y @GENE$ @DISEASE$", 2, 9)])]
+    assert derive_masks(docs) == {"Disease": "@DISEASE$", "Gene": "@GENE$"}
+    raw = [Document("r", TEXT, relations=(Relation(GENE, DIS, "1"),)), Document("s", "TP53 and colon cancer", relations=(Relation(Span(0, 4, "Gene"), Span(9, 21, "Disease"), "0"),))]
+    assert derive_masks(raw) == {"Disease": "@DISEASE$", "Gene": "@GENE$"}
+
+
+@pytest.fixture(scope="module")
+def tok(tiny_bert):
+    from biobert.encoders import load_tokenizer
+
+    t = load_tokenizer(str(tiny_bert))
+    from biobert.tasks.re import add_marker_tokens
+
+    add_marker_tokens(t, spec(style="markers"))
+    return t
+
+
+def test_encode_pair_positions_point_at_markers(tok):
+    sp = spec(style="markers", pooling="entity_start")
+    f = encode_pair(tok, TEXT, GENE, DIS, sp, Counter())
+    toks = tok.convert_ids_to_tokens(f["input_ids"])
+    assert toks[0] == "[CLS]" and toks[-1] == "[SEP]"
+    assert toks[f["head_pos"]] == "[E1]" and toks[f["tail_pos"]] == "[E2]"
+    assert not f["too_long"]
+
+
+def test_long_text_window_is_centred_on_the_pair(tok):
+    filler = "the gene was studied in patients . " * 20
+    text = filler + TEXT + " " + filler
+    g = Span(GENE.start + len(filler), GENE.end + len(filler), "Gene")
+    d = Span(DIS.start + len(filler), DIS.end + len(filler), "Disease")
+    st = Counter()
+    sp = spec(style="markers", pooling="entity_start", max_length=40)
+    f = encode_pair(tok, text, g, d, sp, st)
+    toks = tok.convert_ids_to_tokens(f["input_ids"])
+    assert len(toks) == 40 and st["pairs_windowed"] == 1
+    assert toks[f["head_pos"]] == "[E1]" and toks[f["tail_pos"]] == "[E2]" and "[/E1]" in toks and "[/E2]" in toks
+    # arguments too far apart for one window: flagged, counted, dropped from training
+    far = filler + filler
+    text2 = "BRCA1 " + far + "breast cancer"
+    g2, d2 = Span(0, 5, "Gene"), Span(len(text2) - 13, len(text2), "Disease")
+    st2 = Counter()
+    f2 = encode_pair(tok, text2, g2, d2, sp, st2)
+    assert f2["too_long"] and st2["pairs_too_long"] == 1 and len(f2["input_ids"]) == 40
+    doc = Document("x", text2, relations=(Relation(g2, d2, "1"),))
+    st3 = Counter()
+    assert build_re_features([doc], tok, sp, st3) == [] and st3["pairs_too_long_dropped"] == 1
+
+
+def test_features_single_and_multi_label(tok):
+    docs = [
+        Document("a", TEXT, relations=(Relation(GENE, DIS, "1"),)),
+        Document("b", TEXT, relations=(Relation(GENE, DIS, "0"),)),
+    ]
+    feats = build_re_features(docs, tok, spec())
+    assert [f["labels"] for f in feats] == [1, 0]
+    ml = spec(labels=["CPR:3", "CPR:4"], negative_label="False", multi_label=True)
+    two = Document("c", TEXT, relations=(Relation(GENE, DIS, "CPR:3"), Relation(GENE, DIS, "CPR:4")))
+    assert pair_of(two)[2] == ["CPR:3", "CPR:4"]
+    neg = Document("d", TEXT, relations=(Relation(GENE, DIS, "False"),))
+    feats = build_re_features([two, neg], tok, ml)
+    assert [f["labels"] for f in feats] == [[1.0, 1.0], [0.0, 0.0]]
+    b = re_collate(feats, 0)
+    assert b["labels"].dtype == torch.float32 and b["input_ids"].shape[0] == 2
+    from biobert.errors import TrainingError
+
+    with pytest.raises(TrainingError):
+        build_re_features([two], tok, spec(labels=["CPR:3", "CPR:4"]))  # two labels in single-label mode
+
+
+@pytest.mark.parametrize("pooling,multi", [("cls", False), ("entity_start", True)])
+def test_model_forward_loss_and_roundtrip(tiny_bert, tok, tmp_path, pooling, multi):
+    from biobert.encoders import load_tokenizer
+
+    t = load_tokenizer(str(tiny_bert))
+    sp = spec(style="markers", pooling=pooling, multi_label=multi, labels=["1"] if multi else ["0", "1"])
+    t.add_tokens([f"extra{i}" for i in range(400)])  # make the vocabulary outgrow the 400 embeddings
+    model = new_relation_model(str(tiny_bert), t, sp)
+    assert all(m in t.get_vocab() for m in sp.markers)
+    assert model.encoder.get_input_embeddings().num_embeddings == len(t)  # resized
+    docs = [Document("a", TEXT, relations=(Relation(GENE, DIS, "1"),)), Document("b", TEXT, relations=(Relation(DIS, GENE, "0"),))]
+    batch = re_collate(build_re_features(docs, t, sp), t.pad_token_id)
+    loss = re_loss(model, batch)
+    loss.backward()
+    assert loss.item() > 0
+    model.eval()
+    model.save_pretrained(tmp_path)
+    t.save_pretrained(tmp_path)
+    back = RelationModel.from_dir(tmp_path, len(sp.labels), pooling)
+    with torch.no_grad():
+        a = model(batch["input_ids"], batch["attention_mask"], batch["head_pos"], batch["tail_pos"])
+        b = back(batch["input_ids"], batch["attention_mask"], batch["head_pos"], batch["tail_pos"])
+    assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_candidate_pairs_respect_types_and_sentences():
+    text = "BRCA1 causes breast cancer. TP53 is mutated in colorectal cancer."
+    spans = [Span(0, 5, "Gene"), Span(13, 26, "Disease"), Span(28, 32, "Gene"), Span(47, 64, "Disease")]
+    doc = Document("d", text).with_spans(spans)
+    c = candidate_pairs(doc, [("Gene", "Disease")])
+    assert [(doc.span_text(h), doc.span_text(t)) for h, t, _, _ in c] == [("BRCA1", "breast cancer"), ("TP53", "colorectal cancer")]
+    assert [(a, b) for _, _, a, b in c] == [(0, 27), (28, 65)]
+    # window scope crosses sentences: every Gene -> Disease pair whose starts are <= 40 chars apart
+    w = candidate_pairs(doc, [("Gene", "Disease")], scope="window", window_chars=40)
+    assert sorted((h.start, t.start) for h, t, _, _ in w) == [(0, 13), (28, 13), (28, 47)]
+    assert [(a, b) for h, t, a, b in w if (h.start, t.start) == (28, 13)] == [(0, 65)]
+    anyp = candidate_pairs(doc, None)
+    assert all(not (h.label == t.label and h.start > t.start) for h, t, _, _ in anyp)
