@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 from biobert.errors import ConfigError
-from biobert.tasks.ner import Sentence, SubwordEncoder, document_sentences, ner_collate
+from biobert.tasks.ner import Sentence, SubwordEncoder, document_sentences, iter_window_batches
 from biobert.text.windows import Window, make_windows
 from biobert.types import Document, Offsets
 
@@ -224,32 +224,17 @@ class Embedder:
     def _forward(self, plans: list[_Plan], layer_idx: list[int], stats: Counter) -> dict[tuple[int, int], torch.Tensor]:
         """Hidden states (layer average) of every window: ``(plan, window) -> [2 + len, hidden]``."""
         jobs = [(p, w) for p, pl in enumerate(plans) for w in range(len(pl.windows))]
-        jobs.sort(key=lambda j: plans[j[0]].windows[j[1]].end - plans[j[0]].windows[j[1]].start)
         device = next(self.model.parameters()).device
         results: dict[tuple[int, int], torch.Tensor] = {}
-        k = 0
-        while k < len(jobs):
-            longest, batch = 0, []
-            while k < len(jobs):
-                p, w = jobs[k]
-                n = plans[p].windows[w].end - plans[p].windows[w].start + 2
-                if batch and max(longest, n) * (len(batch) + 1) > self.batch_tokens:
-                    break
-                longest = max(longest, n)
-                batch.append(jobs[k])
-                k += 1
-            feats = []
-            for p, w in batch:
-                win = plans[p].windows[w]
-                feats.append({"input_ids": [self.encoder.cls_id] + plans[p].ids[win.start : win.end] + [self.encoder.sep_id]})
-            b = ner_collate(feats, self.encoder.pad_id)
+        for batch, b in iter_window_batches(plans, jobs, self.encoder, self.batch_tokens):
             outputs = self.model(input_ids=b["input_ids"].to(device), attention_mask=b["attention_mask"].to(device),
                                  output_hidden_states=True)
             hs = outputs.hidden_states
             rep = hs[layer_idx[0]].float() if len(layer_idx) == 1 else torch.stack([hs[i].float() for i in layer_idx]).mean(0)
             rep = rep.cpu()
             for row, (p, w) in enumerate(batch):
-                results[(p, w)] = rep[row, : len(feats[row]["input_ids"])].clone()
+                n = plans[p].windows[w].end - plans[p].windows[w].start + 2
+                results[(p, w)] = rep[row, :n].clone()
             stats["forward_batches"] += 1
         stats["windows"] += len(jobs)
         return results

@@ -161,6 +161,8 @@ class Extractor:
     override with ``type_pairs=``), in the same sentence (``scope="sentence"``)
     or with starts at most ``window_chars`` apart (``scope="window"``). Each is
     shown to the model as its sentence(s) rendered in the model's input style.
+    Relation labels are the model's labels, renamed by ``label_names`` in its
+    ``biobert.json`` (GAD / EU-ADR: ``"1"`` -> ``"Association"``).
     Every returned relation's head and tail are spans of the returned document,
     so ``doc.text[r.head.start:r.head.end] == r.head.text`` holds.
     """
@@ -239,14 +241,15 @@ class Extractor:
         self.last_stats["candidates"] = len(pairs)
         preds = self.predictor.predict(pairs, self.last_stats) if pairs else []
         rels: list[list[Relation]] = [[] for _ in docs]
+        names = self.spec.label_names
         for (di, h, t), p in zip(jobs, preds):
             if self.spec.multi_label:
                 for lab in p["labels"]:
                     q = p["probs"][lab]
                     if q >= self.min_score:
-                        rels[di].append(Relation(h, t, lab, round(float(q), 6)))
+                        rels[di].append(Relation(h, t, names.get(lab, lab), round(float(q), 6)))
             elif p["label"] != self.spec.negative_label and (p["score"] or 0.0) >= self.min_score:
-                rels[di].append(Relation(h, t, p["label"], round(float(p["score"]), 6)))
+                rels[di].append(Relation(h, t, names.get(p["label"], p["label"]), round(float(p["score"]), 6)))
         self.last_stats["relations"] = sum(len(r) for r in rels)
         out = [d.with_relations(r) for d, r in zip(docs, rels)]
         return out[0] if single else out

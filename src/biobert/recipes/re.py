@@ -88,6 +88,8 @@ class REConfig:
     #: binary | chemprot | ddi | micro; default: per format
     metric: str | None = None
     positive_label: str = "1"
+    #: names given to predicted labels in extracted Relations, e.g. {"1": "Association"}
+    label_names: dict[str, str] | None = None
     mask_template: str = "@{TYPE}$"
     max_length: int = 128
     drop_too_long: bool = True
@@ -280,7 +282,7 @@ def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, 
                          if any(l != negative for l in pair_of(d)[2])})
     spec = RESpec(labels=labels, negative_label=negative, style=cfg.style, pooling=cfg.pooling, multi_label=cfg.multi_label,
                   threshold=cfg.threshold, masks=derive_masks(splits["train"], cfg.mask_template), max_length=cfg.max_length,
-                  type_pairs=[list(p) for p in type_pairs])
+                  type_pairs=[list(p) for p in type_pairs], label_names=dict(cfg.label_names or {}))
     tokenizer = load_tokenizer(cfg.encoder)
     model = new_relation_model(cfg.encoder, tokenizer, spec, cfg.dropout)
     feats = build_re_features(splits["train"], tokenizer, spec, stats["train"], drop_too_long=cfg.drop_too_long)

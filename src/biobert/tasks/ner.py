@@ -42,6 +42,7 @@ __all__ = [
     "build_features",
     "ner_collate",
     "ner_loss",
+    "iter_window_batches",
     "allowed_o_matrix",
     "labels_for_types",
 ]
@@ -290,6 +291,33 @@ class _Plan:
     owner: list[int] = field(default_factory=list)  # word -> window index
 
 
+def iter_window_batches(plans: Sequence[Any], jobs: list[tuple[int, int]], encoder: SubwordEncoder, batch_tokens: int):
+    """Yield ``(jobs_of_batch, padded_batch)`` for windows ``(plan, window)``, shortest first.
+
+    ``plans[p]`` needs ``.ids`` (subword ids) and ``.windows``. Windows are
+    sorted by length and packed while ``longest * count <= batch_tokens``, so
+    padding stays small; ``[CLS]``/``[SEP]`` are added here.
+    """
+    jobs = sorted(jobs, key=lambda j: plans[j[0]].windows[j[1]].end - plans[j[0]].windows[j[1]].start)
+    k = 0
+    while k < len(jobs):
+        longest = 0
+        batch: list[tuple[int, int]] = []
+        while k < len(jobs):
+            p, w = jobs[k]
+            n = plans[p].windows[w].end - plans[p].windows[w].start + 2
+            if batch and max(longest, n) * (len(batch) + 1) > batch_tokens:
+                break
+            longest = max(longest, n)
+            batch.append(jobs[k])
+            k += 1
+        feats = []
+        for p, w in batch:
+            win = plans[p].windows[w]
+            feats.append({"input_ids": [encoder.cls_id] + plans[p].ids[win.start : win.end] + [encoder.sep_id]})
+        yield batch, ner_collate(feats, encoder.pad_id)
+
+
 class NERPredictor:
     """Batched, windowed inference from word lists to word tags and probabilities.
 
@@ -322,27 +350,10 @@ class NERPredictor:
             jobs += [(i, w) for w in range(len(windows))]
         # one prob matrix per (plan, window), filled batch by batch
         results: dict[tuple[int, int], torch.Tensor] = {}
-        jobs.sort(key=lambda j: plans[j[0]].windows[j[1]].end - plans[j[0]].windows[j[1]].start)
-        k = 0
         was_training = getattr(self.model, "training", False)
         if hasattr(self.model, "eval"):
             self.model.eval()
-        while k < len(jobs):
-            longest = 0
-            batch: list[tuple[int, int]] = []
-            while k < len(jobs):
-                p, w = jobs[k]
-                n = plans[p].windows[w].end - plans[p].windows[w].start + 2
-                if batch and max(longest, n) * (len(batch) + 1) > self.batch_tokens:
-                    break
-                longest = max(longest, n)
-                batch.append(jobs[k])
-                k += 1
-            feats = []
-            for p, w in batch:
-                win = plans[p].windows[w]
-                feats.append({"input_ids": [self.encoder.cls_id] + plans[p].ids[win.start : win.end] + [self.encoder.sep_id]})
-            b = ner_collate(feats, self.encoder.pad_id)
+        for batch, b in iter_window_batches(plans, jobs, self.encoder, self.batch_tokens):
             logits = self.model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits
             probs = torch.softmax(logits.float(), -1)
             for row, (p, w) in enumerate(batch):

@@ -89,6 +89,8 @@ class RESpec:
         max_length: subword positions per input, [CLS] and [SEP] included.
         type_pairs: (head type, tail type) pairs of positive training examples;
             the Extractor only proposes such candidates.
+        label_names: names the Extractor gives predicted labels in its
+            Relations (``{"1": "Association"}`` for GAD-style 0/1 data).
     """
 
     labels: list[str]
@@ -101,6 +103,7 @@ class RESpec:
     markers: list[str] = field(default_factory=lambda: ["[E1]", "[/E1]", "[E2]", "[/E2]"])
     max_length: int = 128
     type_pairs: list[list[str]] = field(default_factory=list)
+    label_names: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.style not in STYLES:

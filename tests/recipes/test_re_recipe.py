@@ -1,0 +1,188 @@
+"""End to end RE: masked TSV folds -> `biobert finetune re --cv` -> model dirs -> Extractor / `biobert extract` / `evaluate re`."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from biobert.cli import app
+from biobert.types import Document, Span
+
+runner = CliRunner()
+
+POS = ["The @GENE$ variant is associated with @DISEASE$ in families.", "@DISEASE$ risk increases with @GENE$ mutations."]
+NEG = ["The @GENE$ gene was not related to @DISEASE$ here.", "No link between @DISEASE$ and @GENE$ was found."]
+
+
+def ok(*args):
+    r = runner.invoke(app, [str(a) for a in args])
+    assert r.exit_code == 0, (r.stdout, r.stderr, r.exception)
+    return r
+
+
+def _json(r):
+    return json.loads(r.stdout[r.stdout.index("{"):])
+
+
+def write_folds(root: Path, all_positive: bool = False) -> None:
+    rows = [(s, "1") for s in POS] * 4 + ([] if all_positive else [(s, "0") for s in NEG] * 4)
+    for k in ("1", "2"):
+        d = root / k
+        d.mkdir(parents=True)
+        (d / "train.tsv").write_text("".join(f"{s}\t{l}\n" for s, l in rows), encoding="utf-8")
+        (d / "dev.tsv").write_text("", encoding="utf-8")  # empty, as in BioBERT's files
+        (d / "test.tsv").write_text("index\tsentence\tlabel\n" + "".join(f"{i}\t{s}\t{l}\n" for i, (s, l) in enumerate(rows[::3])), encoding="utf-8")
+
+
+def write_config(path: Path, root: Path, out: Path, tiny_bert, **extra) -> Path:
+    import yaml
+
+    cfg = {
+        "encoder": str(tiny_bert), "out": str(out), "max_length": 32,
+        "data": {"format": "biobert_tsv", "train": str(root / "{fold}" / "train.tsv"), "dev": str(root / "{fold}" / "dev.tsv"),
+                 "test": str(root / "{fold}" / "test.tsv"), "folds": ["1", "2"]},
+        "train": {"epochs": 2, "batch_size": 8, "lr": 1e-3, "seed": 3, "log_every": 1000},
+    }
+    cfg.update(extra)
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def cv_run(tiny_bert, tmp_path_factory):
+    root = tmp_path_factory.mktemp("re")
+    write_folds(root / "data")
+    cfg = write_config(root / "gad.yaml", root / "data", root / "model", tiny_bert)
+    r = ok("finetune", "re", "--config", cfg, "--cv")
+    return root, _json(r)
+
+
+@pytest.fixture(scope="module")
+def positive_model(tiny_bert, tmp_path_factory):
+    """Markers + entity-start model trained on positives only: it labels every candidate '1'."""
+    from biobert.config import load_config
+    from biobert.recipes.re import REConfig, finetune_re
+
+    root = tmp_path_factory.mktemp("re_pos")
+    write_folds(root / "data", all_positive=True)
+    cfg = load_config(REConfig, write_config(root / "c.yaml", root / "data", root / "model", tiny_bert, style="markers",
+                                            pooling="entity_start", label_names={"1": "Association"}))
+    finetune_re(cfg, progress=False, fold="1")
+    return root / "model"
+
+
+@pytest.fixture(scope="module")
+def tagger_dir(tiny_bert, tmp_path_factory):
+    """A tiny tagger whose random head is biased towards Gene / Disease entities."""
+    from biobert.encoders import load_token_classifier, load_tokenizer
+    from biobert.modeldir import save_model_dir
+
+    labels = ["O", "B-Gene", "I-Gene", "B-Disease", "I-Disease"]
+    torch.manual_seed(0)
+    model = load_token_classifier(str(tiny_bert), labels)
+    with torch.no_grad():
+        model.classifier.bias[:] = torch.tensor([0.0, 0.4, 0.1, 0.4, 0.1])
+    out = tmp_path_factory.mktemp("re_tagger")
+    save_model_dir(out, model, load_tokenizer(str(tiny_bert)), {"task": "ner", "labels": labels, "max_length": 32, "stride": 8})
+    return out
+
+
+def test_cv_reports_every_fold_and_the_mean(cv_run):
+    root, out = cv_run
+    assert out["folds"] == ["1", "2"] and set(out["per_fold"]) == {"1", "2"}
+    for m in ("precision", "recall", "f1"):
+        assert out["mean"][m]["n"] == 2 and 0.0 <= out["mean"][m]["mean"] <= 1.0
+    rep = json.loads((root / "model" / "cv_report.json").read_text())
+    assert rep["per_fold"]["1"]["f1"] == out["per_fold"]["1"]["f1"]
+    fold = root / "model" / "fold-1"
+    for f in ("model.safetensors", "config.json", "tokenizer.json", "biobert.json", "re_head.safetensors", "report.json", "README.md", "test_predictions.jsonl"):
+        assert (fold / f).exists(), f
+    meta = json.loads((fold / "biobert.json").read_text())
+    assert meta["task"] == "re" and meta["labels"] == ["0", "1"] and meta["masks"] == {"Disease": "@DISEASE$", "Gene": "@GENE$"}
+    assert meta["type_pairs"] == [["Gene", "Disease"]] and meta["metric"] == "binary"
+    r = json.loads((fold / "report.json").read_text())
+    assert r["fold"] == "1" and r["pairs"] == {"train": 16, "dev": 0, "test": 6} and r["train"]["steps"] == 4
+    assert r["test"]["metric"].startswith("P/R/F1 of the positive class")
+
+
+def test_evaluate_re_cli(cv_run, tmp_path):
+    root, _ = cv_run
+    r = ok("evaluate", "re", "--model", root / "model" / "fold-1", "--data", root / "data" / "1" / "test.tsv",
+           "--format", "biobert_tsv", "--predictions", tmp_path / "p.jsonl")
+    res = _json(r)
+    assert res["n_pairs"] == 6 and {"precision", "recall", "f1", "specificity"} <= set(res)
+    lines = (tmp_path / "p.jsonl").read_text().splitlines()
+    assert len(lines) == 6 and {"gold", "label", "score"} <= set(json.loads(lines[0]))
+
+
+def test_chemprot_style_run_selects_on_dev_and_scores_skipped_gold(tiny_bert, tmp_path):
+    from biobert.config import load_config
+    from biobert.recipes.re import REConfig, finetune_re
+
+    rows = ["BC6ENTC inhibits BC6ENTG strongly .\tCPR:4", "BC6ENTG is activated by BC6ENTC .\tCPR:3", "BC6ENTC and BC6ENTG co-occur .\tFalse"] * 3
+    for split in ("train", "dev", "test"):
+        extra = ["CHEM (PGH) synthase BC6ENTG .\tCPR:4"] if split == "test" else []
+        (tmp_path / f"{split}.tsv").write_text("sentence\tlabel\n" + "\n".join(rows + extra) + "\n", encoding="utf-8")
+    cfg = load_config(REConfig, None, [f"encoder={tiny_bert}", f"out={tmp_path / 'm'}", "max_length=24", "train.epochs=2", "train.batch_size=4",
+                                        "train.lr=1e-3", "metric=chemprot"],
+                      base={"data": {"format": "chemprot_tsv", "missing_mask": "skip", "train": str(tmp_path / "train.tsv"),
+                                     "dev": str(tmp_path / "dev.tsv"), "test": str(tmp_path / "test.tsv")}})
+    rep = finetune_re(cfg, progress=False)
+    assert rep["spec"]["labels"] == ["CPR:3", "CPR:4", "False"] and rep["spec"]["negative_label"] == "False"
+    assert rep["spec"]["masks"] == {"Chemical": "BC6ENTC", "Gene": "BC6ENTG"}
+    assert len(rep["train"]["history"]) == 2 and rep["dev_f1"] is not None
+    assert rep["test"]["n_missed_gold_scored_negative"] == 1 and rep["test"]["n_gold"] == 7  # 6 CPR rows + the skipped one
+    assert rep["counts"]["test"]["rows_skipped_mask_count"] == 1
+
+
+def _assert_relations_on_spans(doc: dict):
+    text = doc["text"]
+    keys = {(s["start"], s["end"], s["label"]) for s in doc["spans"]}
+    for s in doc["spans"]:
+        assert text[s["start"] : s["end"]] == s["text"]
+    for r in doc["relations"]:
+        for arg in (r["head"], r["tail"]):
+            assert (arg["start"], arg["end"], arg["label"]) in keys
+            assert text[arg["start"] : arg["end"]] == arg["text"]
+
+
+def test_extractor_api_on_document_and_text(positive_model, tagger_dir):
+    from biobert import Extractor, Tagger
+
+    ex = Extractor.load(positive_model)
+    text = "BRCA1 mutations cause breast cancer. Tamoxifen was given. TP53 is mutated in colorectal cancer."
+    doc = Document("d", text).with_spans([Span(0, 5, "Gene"), Span(22, 35, "Disease"), Span(37, 46, "Chemical"),
+                                          Span(58, 62, "Gene"), Span(77, 94, "Disease")])
+    out = ex(doc)
+    assert [(r.head.text, r.tail.text, r.label) for r in out.relations] == [("BRCA1", "breast cancer", "Association"), ("TP53", "colorectal cancer", "Association")]
+    assert all(r.head in out.spans and r.tail in out.spans and 0 <= r.score <= 1 for r in out.relations)
+    assert ex.last_stats["candidates"] == 2
+    wide = Extractor.load(positive_model, scope="window", window_chars=100)(doc)
+    assert len(wide.relations) == 4
+    tagged = ex(text, tagger=Tagger.load(tagger_dir))
+    _assert_relations_on_spans(tagged.to_dict())
+    assert tagged.spans
+
+
+def test_extract_cli_raw_text_and_pubtator(positive_model, tagger_dir, tmp_path):
+    raw = tmp_path / "abstract.txt"
+    raw.write_text("BRCA1 mutations cause hereditary breast cancer. Mutations in the CFTR gene cause cystic fibrosis.\n", encoding="utf-8")
+    out = tmp_path / "out.json"
+    ok("extract", "--model", positive_model, "--tagger", tagger_dir, "--input", raw, "--output", out)
+    docs = json.loads(out.read_text())
+    assert len(docs) == 1 and docs[0]["spans"]
+    _assert_relations_on_spans(docs[0])
+    pub = tmp_path / "in.pubtator"
+    pub.write_text("1|t|BRCA1 mutations cause breast cancer.\n1|a|No more.\n1\t0\t5\tBRCA1\tGene\t672\n1\t22\t35\tbreast cancer\tDisease\tD001943\n\n",
+                   encoding="utf-8")
+    r = ok("extract", "--model", positive_model, "--input", pub, "--keep-spans", "--output-format", "json")
+    (d,) = json.loads(r.stdout[r.stdout.index("["):r.stdout.rindex("]") + 1])
+    assert [(x["head"]["text"], x["tail"]["text"]) for x in d["relations"]] == [("BRCA1", "breast cancer")]
+    _assert_relations_on_spans(d)
+    r = ok("extract", "--model", positive_model, "--input", pub, "--keep-spans", "--output-format", "pubtator", "--output", tmp_path / "o.pubtator")
+    from biobert import io
+
+    back = io.read(tmp_path / "o.pubtator", fmt="pubtator")
+    assert len(back[0].spans) == 2 and "1\tAssociation\t672\tD001943" in (tmp_path / "o.pubtator").read_text()
