@@ -176,3 +176,15 @@ def test_errors_exit_2_with_a_code(tagger_dir, tmp_path, args, code):
     assert r.exit_code == 2, (r.stdout, r.stderr, r.exception)
     assert code in r.stderr and "Traceback" not in r.stderr + r.stdout
     assert any(line.startswith(f"error: {code} ") for line in r.stderr.splitlines())
+
+
+def test_tag_table_output_offsets(tagger_dir, tmp_path):
+    text = "TNF-\u03b1 rose \u00b1 2\u00b2; BRCA1 and [3H]-thymidine.\nSecond line here."
+    src = tmp_path / "in.txt"
+    src.write_text(text, encoding="utf-8")
+    res = ok("tag", "--model", tagger_dir, "--input", src, "--output-format", "table")
+    lines = res.stdout.strip().splitlines()
+    assert lines[0] == "doc\tstart\tend\tlabel\tscore\tmention" and len(lines) > 1
+    for row in lines[1:]:
+        _, a, b, label, _, mention = row.split("\t")
+        assert text[int(a):int(b)] == mention and label == "Gene"

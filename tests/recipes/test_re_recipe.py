@@ -43,7 +43,7 @@ def write_config(path: Path, root: Path, out: Path, tiny_bert, **extra) -> Path:
         "encoder": str(tiny_bert), "out": str(out), "max_length": 32,
         "data": {"format": "biobert_tsv", "train": str(root / "{fold}" / "train.tsv"), "dev": str(root / "{fold}" / "dev.tsv"),
                  "test": str(root / "{fold}" / "test.tsv"), "folds": ["1", "2"]},
-        "train": {"epochs": 2, "batch_size": 8, "lr": 1e-3, "seed": 3, "log_every": 1000},
+        "train": {"epochs": 1, "batch_size": 8, "lr": 1e-3, "seed": 3, "log_every": 1000},
     }
     cfg.update(extra)
     path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
@@ -103,7 +103,7 @@ def test_cv_reports_every_fold_and_the_mean(cv_run):
     assert meta["task"] == "re" and meta["labels"] == ["0", "1"] and meta["masks"] == {"Disease": "@DISEASE$", "Gene": "@GENE$"}
     assert meta["type_pairs"] == [["Gene", "Disease"]] and meta["metric"] == "binary"
     r = json.loads((fold / "report.json").read_text())
-    assert r["fold"] == "1" and r["pairs"] == {"train": 16, "dev": 0, "test": 6} and r["train"]["steps"] == 4
+    assert r["fold"] == "1" and r["pairs"] == {"train": 16, "dev": 0, "test": 6} and r["train"]["steps"] == 2
     assert r["test"]["metric"].startswith("P/R/F1 of the positive class")
 
 
@@ -125,14 +125,14 @@ def test_chemprot_style_run_selects_on_dev_and_scores_skipped_gold(tiny_bert, tm
     for split in ("train", "dev", "test"):
         extra = ["CHEM (PGH) synthase BC6ENTG .\tCPR:4"] if split == "test" else []
         (tmp_path / f"{split}.tsv").write_text("sentence\tlabel\n" + "\n".join(rows + extra) + "\n", encoding="utf-8")
-    cfg = load_config(REConfig, None, [f"encoder={tiny_bert}", f"out={tmp_path / 'm'}", "max_length=24", "train.epochs=2", "train.batch_size=4",
+    cfg = load_config(REConfig, None, [f"encoder={tiny_bert}", f"out={tmp_path / 'm'}", "max_length=24", "train.epochs=1", "train.batch_size=6",
                                         "train.lr=1e-3", "metric=chemprot"],
                       base={"data": {"format": "chemprot_tsv", "missing_mask": "skip", "train": str(tmp_path / "train.tsv"),
                                      "dev": str(tmp_path / "dev.tsv"), "test": str(tmp_path / "test.tsv")}})
     rep = finetune_re(cfg, progress=False)
     assert rep["spec"]["labels"] == ["CPR:3", "CPR:4", "False"] and rep["spec"]["negative_label"] == "False"
     assert rep["spec"]["masks"] == {"Chemical": "BC6ENTC", "Gene": "BC6ENTG"}
-    assert len(rep["train"]["history"]) == 2 and rep["dev_f1"] is not None
+    assert len(rep["train"]["history"]) == 1 and rep["dev_f1"] is not None
     assert rep["test"]["n_missed_gold_scored_negative"] == 1 and rep["test"]["n_gold"] == 7  # 6 CPR rows + the skipped one
     assert rep["counts"]["test"]["rows_skipped_mask_count"] == 1
 

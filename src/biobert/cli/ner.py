@@ -116,7 +116,7 @@ def tag_cmd(
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory or hub id (default: the bundled tagger)."),
     input: Optional[Path] = typer.Option(None, "--input", "-i", help="Input file."),
     input_format: Optional[str] = typer.Option(None, "--input-format", help="text | pubtator | bioc | conll | jsonl."),
-    output_format: str = typer.Option("json", "--output-format", help="json | jsonl | pubtator | bioc | conll."),
+    output_format: str = typer.Option("json", "--output-format", help="json | jsonl | pubtator | bioc | conll | table (human-readable: one span per line)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
     lines: bool = typer.Option(False, "--lines", help="With text input: one document per line."),
     quantize: Optional[str] = typer.Option(None, help="int8 for faster CPU inference."),
@@ -131,7 +131,7 @@ def tag_cmd(
             require_file(input)
         if output is not None:
             prepare_output(output)
-        if output_format != "json" and output_format not in io.FORMATS:  # fail before tagging, not after
+        if output_format not in ("json", "table") and output_format not in io.FORMATS:  # fail before tagging, not after
             raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: json, {', '.join(io.FORMATS)}")
         tagger = Tagger.load(model, quantize=quantize)
         if input is not None:
@@ -143,7 +143,13 @@ def tag_cmd(
         else:
             docs = [Document(id="0", text=sys.stdin.read())]
         tagged = tagger(docs)
-        if output_format == "json":
+        if output_format == "table":
+            s = spans_table(tagged)
+            if output:
+                output.write_text(s, encoding="utf-8")
+            else:
+                typer.echo(s, nl=False)
+        elif output_format == "json":
             payload = [d.to_dict() for d in tagged]
             s = json.dumps(payload[0] if len(payload) == 1 and input is None else payload, indent=2, ensure_ascii=False)
             if output:
@@ -156,6 +162,16 @@ def tag_cmd(
             typer.echo(io.writes(tagged, fmt=output_format), nl=False)
     except BiobertError as exc:
         _fail(exc)
+
+
+def spans_table(docs: list) -> str:
+    """Tab-separated ``doc start end label score mention`` lines with a header."""
+    rows = ["doc\tstart\tend\tlabel\tscore\tmention"]
+    for d in docs:
+        for sp in d.spans:
+            score = "" if sp.score is None else f"{sp.score:.3f}"
+            rows.append(f"{d.id}\t{sp.start}\t{sp.end}\t{sp.label}\t{score}\t{d.text[sp.start:sp.end]}")
+    return "\n".join(rows) + "\n"
 
 
 @app.command("env")

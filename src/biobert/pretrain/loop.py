@@ -571,7 +571,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
     log(
         f"pretrain {cfg.objective}{' +wwm' if cfg.whole_word_mask else ''} | {'resume from ' + ckpt.name if ckpt else 'start'} "
         f"| step {step}/{cfg.max_steps} | {world} process(es) on {acc.device} ({type(model).__name__}) | {len(files)} file(s) | "
-        f"{len(val_all)} validation sequences | params {sum(p.numel() for p in unwrapped.parameters()):,}"
+        f"{len(val_all)} validation sequences | params {sum(p.numel() for p in unwrapped.parameters()):,} | pid {os.getpid()}"
     )
 
     stopper = _Stopper()

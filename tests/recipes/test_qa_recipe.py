@@ -1,0 +1,126 @@
+"""End to end QA: SQuAD-format factoid (with a SQuAD-style first stage) -> Reader; PubMedQA yes/no/maybe CV via the CLI."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from biobert.cli import app
+
+runner = CliRunner()
+
+PASSAGES = [
+    ("Mutations in the CFTR gene are the cause of cystic fibrosis.", "CFTR"),
+    ("Huntington disease is caused by an expanded CAG repeat in the HTT gene.", "HTT"),
+    ("The APOE allele increases the risk of Alzheimer disease.", "APOE"),
+    ("BRCA1 mutations cause hereditary breast cancer.", "BRCA1"),
+]
+
+
+def ok(*args):
+    r = runner.invoke(app, [str(a) for a in args])
+    assert r.exit_code == 0, (r.stdout, r.stderr, r.exception)
+    return r
+
+
+def _json(r):
+    return json.loads(r.stdout[r.stdout.index("{"):])
+
+
+def squad_file(path: Path, n_questions: int = 4) -> Path:
+    data = []
+    for qi in range(n_questions):
+        qid = f"{qi:024x}"
+        paras = []
+        for k, (ctx, ans) in enumerate(PASSAGES[qi % 4 :] + PASSAGES[: qi % 4][:1]):
+            if k > 1:
+                break
+            _, a0 = PASSAGES[qi % 4]
+            if a0 not in ctx:
+                ctx = ctx + f" Also {a0} matters."
+            paras.append({"context": ctx, "qas": [{"id": f"{qid}_{k + 1:03d}", "question": "Which gene is involved?",
+                                                     "answers": [{"text": a0, "answer_start": ctx.index(a0)}]}]})
+        data.append({"paragraphs": paras})
+    path.write_text(json.dumps({"version": "test", "data": data}), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def factoid(tiny_bert, tmp_path_factory):
+    from biobert.config import load_config
+    from biobert.recipes.qa import QAConfig, finetune_qa
+
+    root = tmp_path_factory.mktemp("qa")
+    f = squad_file(root / "bioasq.json")
+    squad = squad_file(root / "squad.json", 2)
+    cfg = load_config(QAConfig, None, [f"encoder={tiny_bert}", f"out={root / 'model'}", "max_length=48", "stride=8", "max_query_length=8",
+                                       "train.epochs=1", "train.batch_size=4", "train.lr=1e-3", "train.log_every=1000"],
+                      base={"data": {"format": "squad", "train": str(f), "dev": str(f), "test": str(f)},
+                            "pre_stage": {"format": "squad", "train": str(squad), "epochs": 1, "batch_size": 4}})
+    return root, finetune_qa(cfg, progress=False)
+
+
+def test_factoid_run_report_and_directory(factoid):
+    root, rep = factoid
+    out = root / "model"
+    for f in ("model.safetensors", "config.json", "tokenizer.json", "biobert.json", "report.json", "README.md", "test_answers.json"):
+        assert (out / f).exists(), f
+    assert rep["pre_stage"]["steps"] == 1 and (out / "stage-pre" / "checkpoints").exists()
+    assert rep["questions"] == {"train": 4, "dev": 4, "test": 4} and rep["passages"]["train"] == 8
+    assert {"strict_accuracy", "lenient_accuracy", "mrr"} <= set(rep["test"]) and rep["test"]["n_questions"] == 4
+    assert rep["select_metric"] == "mrr" and "mrr" in rep["train"]["history"][0]
+    meta = json.loads((out / "biobert.json").read_text())
+    assert meta["task"] == "qa" and meta["qa_task"] == "factoid" and meta["span"] and meta["class_labels"] == []
+    answers = json.loads((out / "test_answers.json").read_text())
+    assert len(answers) == 4 and all(len(a["answers"]) <= 5 for a in answers.values())
+
+
+def test_reader_answers_with_offsets_into_passages(factoid):
+    from biobert import Reader
+
+    root, _ = factoid
+    reader = Reader.load(root / "model")
+    passages = [p for p, _ in PASSAGES]
+    res = reader("Which gene is involved?", passages)
+    assert res["type"] == "factoid" and 0 < len(res["answers"]) <= 5
+    for a in res["answers"]:
+        assert passages[a["passage"]][a["start"] : a["end"]] == a["text"]
+        assert 0 < len(a["text"]) <= 100
+    scores = [a["score"] for a in res["answers"]]
+    assert scores == sorted(scores, reverse=True)
+    lst = reader("Which genes are involved?", passages, qtype="list")
+    assert lst["type"] == "list" and len(lst["answers"]) <= reader.spec.list_top_k
+    # the span head loads without biobert too
+    from transformers import AutoModelForQuestionAnswering
+
+    assert AutoModelForQuestionAnswering.from_pretrained(root / "model").config.num_hidden_layers == 2
+
+
+def test_evaluate_qa_cli(factoid, tmp_path):
+    root, _ = factoid
+    res = _json(ok("evaluate", "qa", "--model", root / "model", "--data", root / "bioasq.json", "--format", "squad",
+                   "--answers", tmp_path / "a.json"))
+    assert res["n_questions"] == 4 and 0 <= res["mrr"] <= 1 and json.loads((tmp_path / "a.json").read_text())
+
+
+def test_pubmedqa_cv_by_question_via_cli(tiny_bert, tmp_path):
+    import yaml
+
+    labels = ["yes", "no", "maybe", "yes", "no", "yes"]
+    obj = {str(100 + i): {"QUESTION": f"Does treatment {i} help?", "CONTEXTS": ["Patients were treated.", "Outcomes improved."],
+                          "final_decision": l} for i, l in enumerate(labels)}
+    (tmp_path / "pq.json").write_text(json.dumps(obj), encoding="utf-8")
+    cfg = {"encoder": str(tiny_bert), "out": str(tmp_path / "m"), "task": "yesno", "max_length": 32, "max_query_length": 8, "stride": 8,
+           "data": {"format": "pubmedqa", "train": str(tmp_path / "pq.json"), "cv_folds": 2},
+           "train": {"epochs": 1, "batch_size": 4, "lr": 1e-3}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    out = _json(ok("finetune", "qa", "--config", tmp_path / "c.yaml"))
+    assert out["folds"] == 2 and out["mean"]["accuracy"]["n"] == 2 and "macro_f1" in out["mean"]
+    assert sum(v["n_test_questions"] for v in out["per_fold"].values()) == 6
+    meta = json.loads((tmp_path / "m" / "fold-0" / "biobert.json").read_text())
+    assert meta["class_labels"] == ["yes", "no", "maybe"] and not meta["span"]
+    from biobert import Reader
+
+    res = Reader.load(tmp_path / "m" / "fold-0")("Does it help?", "Patients were treated.")
+    assert res["type"] == "yesno" and res["answer"] in ("yes", "no", "maybe") and abs(sum(res["probs"].values()) - 1) < 1e-5
