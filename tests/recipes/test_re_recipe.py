@@ -110,7 +110,7 @@ def test_cv_reports_every_fold_and_the_mean(cv_run):
 def test_evaluate_re_cli(cv_run, tmp_path):
     root, _ = cv_run
     r = ok("evaluate", "re", "--model", root / "model" / "fold-1", "--data", root / "data" / "1" / "test.tsv",
-           "--format", "biobert_tsv", "--predictions", tmp_path / "p.jsonl")
+           "--predictions", tmp_path / "p.jsonl")  # --format defaults to the model's training format
     res = _json(r)
     assert res["n_pairs"] == 6 and {"precision", "recall", "f1", "specificity"} <= set(res)
     lines = (tmp_path / "p.jsonl").read_text().splitlines()

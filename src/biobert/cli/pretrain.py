@@ -76,7 +76,8 @@ def pretrain_cmd(
     """Pre-train an encoder (continued MLM, from scratch, ALBERT-SOP or ELECTRA); prints a JSON summary.
 
     Distributed: `torchrun --nproc_per_node N -m biobert.pretrain ...` or
-    `accelerate launch --num_processes N -m biobert.pretrain ...` (add --cpu for gloo on CPUs).
+    `accelerate launch --multi_gpu --num_processes N -m biobert.pretrain ...`; add --cpu to run
+    the processes on CPUs (gloo).
     """
     from biobert.pretrain.loop import PretrainConfig, load_run_config, pretrain
 

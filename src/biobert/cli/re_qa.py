@@ -99,7 +99,7 @@ def cv_re_cmd(
 def evaluate_re_cmd(
     model: Path = typer.Option(..., "--model", "-m", help="Directory written by `biobert finetune re`."),
     data: Path = typer.Option(..., "--data", "-d", help="Gold pairs (file, or a DDI directory)."),
-    fmt: str = typer.Option(..., "--format", help="biobert_tsv | chemprot_tsv | chemprot_jsonl | ddi | jsonl"),
+    fmt: Optional[str] = typer.Option(None, "--format", help="biobert_tsv | chemprot_tsv | chemprot_jsonl | ddi | jsonl (default: the model's training format)."),
     metric: Optional[str] = typer.Option(None, help="binary | chemprot | ddi | micro (default: the model's)."),
     missing_mask: str = typer.Option("error", "--missing-mask", help="error | skip (skipped gold pairs count as missed)."),
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Write per-pair predictions (JSON lines) here."),
@@ -113,7 +113,7 @@ def evaluate_re_cmd(
         ex = Extractor.load(model)
         stats: Counter = Counter()
         skipped: list[dict] = []
-        dcfg = REDataConfig(format=fmt, test=str(data), missing_mask=missing_mask)
+        dcfg = REDataConfig(format=fmt or ex.meta.get("data_format", "jsonl"), test=str(data), missing_mask=missing_mask)
         docs, _ = load_re_split(dcfg, "test", None, stats, skipped)
         res, preds = evaluate_re(ex.predictor, docs, metric or ex.meta.get("metric", "micro"),
                                  positive_label=ex.meta.get("positive_label", "1"),

@@ -2,7 +2,7 @@
 without the console script, e.g. for launchers that take a module::
 
     torchrun --nproc_per_node 2 -m biobert.pretrain --corpus data/*.txt --output runs/pt --cpu
-    accelerate launch --cpu --num_processes 2 -m biobert.pretrain --corpus ... --output ...
+    accelerate launch --multi_gpu --num_processes 2 -m biobert.pretrain --corpus ... --output ... --cpu
 
 With no command name, ``pretrain`` is assumed.
 """

@@ -16,7 +16,6 @@ Domain Adaptation of Pretrained Language Models", the GreenBioBERT recipe).
 from __future__ import annotations
 
 import json
-import os
 import re
 import tempfile
 import time

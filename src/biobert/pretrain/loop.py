@@ -2,9 +2,10 @@
 
 * AdamW (no decay on biases and LayerNorm), linear warm-up then linear decay to 0,
   gradient clipping, gradient accumulation.
-* Distributed through ``accelerate`` (DDP on GPUs, gloo on CPUs); launch with
-  ``accelerate launch`` or ``torchrun``, e.g.
-  ``torchrun --nproc_per_node 2 -m biobert.pretrain --corpus ... --output ...``.
+* Distributed through ``accelerate`` (DDP; NCCL on GPUs, gloo on CPUs); launch with
+  ``torchrun --nproc_per_node N -m biobert.pretrain --corpus ... --output ...`` or
+  ``accelerate launch --multi_gpu --num_processes N -m biobert.pretrain ...`` (add ``--cpu`` to
+  run the processes on CPUs with gloo; ``accelerate launch --cpu`` alone starts one process).
   Each process reads its own shard of documents; the effective batch is
   ``batch_size x processes x grad_accum`` sequences.
 * Checkpoints every ``save_every`` steps under ``<output>/checkpoints/step-N/``: model,
