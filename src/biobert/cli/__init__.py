@@ -22,6 +22,16 @@ for _name in _COMMAND_MODULES:
 
 def main() -> None:
     """Console-script entry point."""
+    import os
+
+    # weight-loading progress bars clutter stdout/stderr of a command-line tool; warnings stay on
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover
+        pass
     app()
 
 
