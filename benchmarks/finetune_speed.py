@@ -68,9 +68,12 @@ def main() -> None:
     set_seed(args.seed)
     hf_model = load_token_classifier(args.encoder, labels)
     feats_hf = hf_features()
+    import math
+
+    total_steps = math.ceil(len(feats_hf) / args.batch_size) * args.epochs
     targs = TrainingArguments(
         output_dir=f"{args.out}/hf", per_device_train_batch_size=args.batch_size, num_train_epochs=args.epochs,
-        learning_rate=args.lr, warmup_ratio=0.1, weight_decay=0.01, max_grad_norm=1.0, lr_scheduler_type="linear",
+        learning_rate=args.lr, warmup_steps=int(0.1 * total_steps), weight_decay=0.01, max_grad_norm=1.0, lr_scheduler_type="linear",
         save_strategy="no", report_to=[], logging_steps=50, seed=args.seed, use_cpu=True, dataloader_num_workers=0,
     )
     hf_tokens = sum(len(f["input_ids"]) for f in feats_hf) * args.epochs

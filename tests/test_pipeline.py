@@ -62,10 +62,12 @@ def test_int8_and_onnx_backends_agree_on_offsets(tagger_dir):
 
     text = NASTY * 20
     ref = Tagger.load(tagger_dir)(text)
-    q = Tagger.load(tagger_dir, quantize="int8")(text)
+    q = Tagger.load(tagger_dir, backend="torch", quantize="int8")(text)
     assert all(q.text[s.start:s.end] == s.text for s in q.spans)
     with pytest.raises(ModelLoadError, match="E309"):
         Tagger.load(tagger_dir, backend="onnx")
+    with pytest.raises(ModelLoadError, match="E309"):  # int8 defaults to the gated ONNX path
+        Tagger.load(tagger_dir, quantize="int8")
     export_onnx(tagger_dir)
     assert onnx_paths(tagger_dir)["int8"].exists()
     o = Tagger.load(tagger_dir, backend="onnx")(text)

@@ -68,7 +68,7 @@ class Tagger:
 
     @classmethod
     def load(cls, name_or_path: str | os.PathLike[str] | None = None, *, quantize: str | None = None,
-             backend: str = "torch", batch_tokens: int = 8192, max_length: int | None = None,
+             backend: str | None = None, batch_tokens: int = 8192, max_length: int | None = None,
              stride: int | None = None) -> "Tagger":
         """Load a tagger.
 
@@ -77,6 +77,9 @@ class Tagger:
             quantize: ``"int8"``: dynamic int8 quantisation (faster on CPU; see ``biobert export onnx``
                 for the accuracy check that gates it).
             backend: ``"torch"`` or ``"onnx"`` (onnxruntime; needs ``biobert export onnx`` first).
+                Default: ``"onnx"`` with ``quantize="int8"`` (the accuracy-checked int8 path), else ``"torch"``.
+                ``backend="torch", quantize="int8"`` is torch dynamic quantisation, which is *not*
+                accuracy-gated (it cost 2.96 F1 on NCBI-disease in BENCHMARKS.md) and logs a warning.
             batch_tokens: padded-token budget per forward pass.
             max_length, stride: override the window settings saved with the model.
         """
@@ -101,6 +104,8 @@ class Tagger:
         model = _from_pretrained(AutoModelForTokenClassification, ref, dtype=torch.float32)
         model.eval()
         labels = meta.get("labels") or [model.config.id2label[i] for i in range(model.config.num_labels)]
+        if backend is None:
+            backend = "onnx" if quantize == "int8" else "torch"
         if backend == "onnx":
             from biobert.export import OnnxTokenClassifier, check_int8_allowed, onnx_paths
 
@@ -114,6 +119,8 @@ class Tagger:
         elif backend != "torch":
             raise ModelLoadError(f"E310 unknown backend={backend!r}; expected 'torch' or 'onnx'")
         elif quantize == "int8":
+            log.warning("W304 torch dynamic int8 is not accuracy-checked (it cost 2.96 F1 on NCBI-disease); "
+                        "prefer `biobert export onnx` and backend='onnx'")
             model = _quantize_int8(model)
         return cls(
             model, tokenizer, labels,

@@ -124,3 +124,15 @@ def test_pubmedqa_cv_by_question_via_cli(tiny_bert, tmp_path):
 
     res = Reader.load(tmp_path / "m" / "fold-0")("Does it help?", "Patients were treated.")
     assert res["type"] == "yesno" and res["answer"] in ("yes", "no", "maybe") and abs(sum(res["probs"].values()) - 1) < 1e-5
+
+
+def test_yaml_boolean_class_labels_are_rejected(tmp_path):
+    from biobert.config import load_config
+    from biobert.errors import ConfigError
+    from biobert.recipes.qa import QAConfig, finetune_qa
+
+    obj = {"1": {"QUESTION": "Q?", "CONTEXTS": ["C."], "final_decision": "yes"}, "2": {"QUESTION": "R?", "CONTEXTS": ["D."], "final_decision": "no"}}
+    (tmp_path / "pq.json").write_text(json.dumps(obj), encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(f"task: yesno\nclass_labels: [yes, no]\ndata: {{format: pubmedqa, train: '{tmp_path / 'pq.json'}'}}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="E454"):
+        finetune_qa(load_config(QAConfig, tmp_path / "c.yaml"), progress=False)

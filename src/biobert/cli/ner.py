@@ -119,7 +119,7 @@ def tag_cmd(
     output_format: str = typer.Option("json", "--output-format", help="json | jsonl | pubtator | bioc | conll | table (human-readable: one span per line)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
     lines: bool = typer.Option(False, "--lines", help="With text input: one document per line."),
-    quantize: Optional[str] = typer.Option(None, help="int8 for faster CPU inference."),
+    quantize: Optional[str] = typer.Option(None, help="int8: accuracy-checked ONNX int8 model (run `biobert export onnx` first)."),
 ) -> None:
     """Tag raw text or a file; every span's offsets index the original text."""
     from biobert import io

@@ -15,7 +15,7 @@ def serve_cmd(
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory or hub id (default: bundled tagger)."),
     host: str = typer.Option("127.0.0.1", help="Interface to bind."),
     port: int = typer.Option(8080, help="Port."),
-    quantize: Optional[str] = typer.Option(None, help="int8 for faster CPU inference."),
+    quantize: Optional[str] = typer.Option(None, help="int8: accuracy-checked ONNX int8 model (run `biobert export onnx` first)."),
     max_chars: int = typer.Option(1_000_000, help="Largest accepted request, in characters."),
     max_batch_docs: int = typer.Option(64, help="Most documents per forward batch."),
     embed_model: Optional[str] = typer.Option(None, "--embed-model", help="Also serve POST /embed with this encoder ('minilm', a directory or a hub id)."),

@@ -166,6 +166,12 @@ def _spec_for(cfg: QAConfig, examples: Sequence[QAExample]) -> Any:
     if cfg.task == "yesno":
         labels = list(cfg.class_labels) if cfg.class_labels else (
             ["yes", "no", "maybe"] if cfg.data.format == "pubmedqa" or any(e.label == "maybe" for e in examples) else ["yes", "no"])
+    seen = {e.label for e in examples if e.label is not None}
+    if labels and not seen <= set(labels):
+        raise ConfigError(
+            f"E454 class_labels {labels} do not include the training labels {sorted(seen)} "
+            "(in YAML quote them: [\"yes\", \"no\"]; bare yes/no are read as booleans)"
+        )
     return QASpec(span=cfg.task != "yesno", class_labels=labels, max_length=cfg.max_length, stride=cfg.stride,
                   max_query_length=cfg.max_query_length, n_best=cfg.n_best, max_answer_length=cfg.max_answer_length,
                   max_answer_chars=cfg.max_answer_chars, list_threshold=cfg.list_threshold, list_top_k=cfg.list_top_k)

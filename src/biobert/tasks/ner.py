@@ -349,15 +349,17 @@ class NERPredictor:
             plans.append(_Plan(i, windows, ids, starts, owner))
             jobs += [(i, w) for w in range(len(windows))]
         # one prob matrix per (plan, window), filled batch by batch
-        results: dict[tuple[int, int], torch.Tensor] = {}
+        results: dict[tuple[int, int], tuple[list[int], list[float]]] = {}
         was_training = getattr(self.model, "training", False)
         if hasattr(self.model, "eval"):
             self.model.eval()
         for batch, b in iter_window_batches(plans, jobs, self.encoder, self.batch_tokens):
             logits = self.model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits
-            probs = torch.softmax(logits.float(), -1)
+            # argmax and its probability per position, moved to Python lists once per batch
+            best_p, best_i = torch.softmax(logits.float(), -1).max(-1)
+            best_p, best_i = best_p.tolist(), best_i.tolist()
             for row, (p, w) in enumerate(batch):
-                results[(p, w)] = probs[row]
+                results[(p, w)] = (best_i[row], best_p[row])
         if was_training and hasattr(self.model, "train"):
             self.model.train()
         out: list[tuple[list[str], list[float]]] = []
@@ -366,10 +368,10 @@ class NERPredictor:
             for wi, st in enumerate(pl.starts):
                 win_idx = pl.owner[wi]
                 win = pl.windows[win_idx]
-                pr = results[(pl.sent, win_idx)][st - win.start + 1]
-                j = int(pr.argmax())
-                tags.append(self.labels[j])
-                scores.append(float(pr[j]))
+                idx, prob = results[(pl.sent, win_idx)]
+                pos = st - win.start + 1
+                tags.append(self.labels[idx[pos]])
+                scores.append(prob[pos])
             out.append((tags, scores))
         stats["words"] += sum(len(p.starts) for p in plans)
         return out
