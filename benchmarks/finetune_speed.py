@@ -38,7 +38,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--limit", type=int, default=0, help="use only the first N training sentences")
     ap.add_argument("--out", default="runs/bench/finetune_speed")
+    ap.add_argument("--threads", type=int, default=0, help="torch / onnxruntime threads (0: library default)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     train_docs = read_conll(expand_path(args.train), untyped_label="ENTITY")
     if args.limit:

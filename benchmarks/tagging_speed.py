@@ -37,7 +37,10 @@ def main() -> None:
     ap.add_argument("--eval-conll", default="{data}/ner/NCBI-disease/biobert/test.tsv", help="labelled file for the int8 F1 check")
     ap.add_argument("--eval-type", default="Disease")
     ap.add_argument("--skip-eval", action="store_true")
+    ap.add_argument("--threads", type=int, default=0, help="torch / onnxruntime threads (0: library default)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     docs = io.read(expand_path(args.texts))[: args.limit]
     texts = [d.text for d in docs]
@@ -52,7 +55,7 @@ def main() -> None:
     if work.exists():
         shutil.rmtree(work)
     shutil.copytree(args.model, work, ignore=shutil.ignore_patterns("checkpoints", "onnx"))
-    from biobert.export import export_onnx
+    from biobert.export import OnnxTokenClassifier, export_onnx, onnx_paths
     from biobert.io.conll import read_conll
 
     gold = read_conll(expand_path(args.eval_conll), untyped_label=args.eval_type)
@@ -60,11 +63,11 @@ def main() -> None:
     fp32 = Tagger.load(work)
     int8 = Tagger.load(work, backend="torch", quantize="int8")
     onnx32 = Tagger.load(work, backend="onnx")
+    if args.threads:
+        onnx32.predictor.model = OnnxTokenClassifier(onnx_paths(work)["fp32"], threads=args.threads)
     # the int8 gate may refuse this model (that is recorded below); speed is measured regardless
-    from biobert.export import OnnxTokenClassifier, onnx_paths
-
     onnx8 = Tagger.load(work, backend="onnx")
-    onnx8.predictor.model = OnnxTokenClassifier(onnx_paths(work)["int8"])
+    onnx8.predictor.model = OnnxTokenClassifier(onnx_paths(work)["int8"], threads=args.threads or None)
     from transformers import pipeline
 
     hf = pipeline("token-classification", model=fp32.model, tokenizer=fp32.tokenizer, aggregation_strategy="first", device=-1)

@@ -139,7 +139,7 @@ class Embedder:
     """
 
     def __init__(self, model: Any, tokenizer: Any, *, max_length: int | None = None, stride: int | None = None,
-                 batch_tokens: int = 8192, source: str = "") -> None:
+                 batch_tokens: int = 1024, source: str = "") -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.encoder = SubwordEncoder(tokenizer)
@@ -158,7 +158,7 @@ class Embedder:
 
     @classmethod
     def load(cls, name_or_path: str | os.PathLike[str] = "minilm", *, max_length: int | None = None,
-             stride: int | None = None, batch_tokens: int = 8192, device: str | None = None) -> "Embedder":
+             stride: int | None = None, batch_tokens: int = 1024, device: str | None = None) -> "Embedder":
         """Load an encoder by name (``"minilm"``), directory (a fine-tuned biobert model too: its head is
         ignored) or hub id.
 

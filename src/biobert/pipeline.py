@@ -51,7 +51,7 @@ class Tagger:
     """Named-entity tagger over raw text or :class:`Document` objects."""
 
     def __init__(self, model: Any, tokenizer: Any, labels: Sequence[str], *, max_length: int = 128, stride: int = 32,
-                 batch_tokens: int = 8192, source: str = "", meta: dict[str, Any] | None = None) -> None:
+                 batch_tokens: int = 1024, source: str = "", meta: dict[str, Any] | None = None) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.labels = list(labels)
@@ -68,7 +68,7 @@ class Tagger:
 
     @classmethod
     def load(cls, name_or_path: str | os.PathLike[str] | None = None, *, quantize: str | None = None,
-             backend: str | None = None, batch_tokens: int = 8192, max_length: int | None = None,
+             backend: str | None = None, batch_tokens: int = 1024, max_length: int | None = None,
              stride: int | None = None) -> "Tagger":
         """Load a tagger.
 
@@ -176,7 +176,7 @@ class Extractor:
 
     def __init__(self, model: Any, tokenizer: Any, spec: Any, *, source: str = "", meta: dict[str, Any] | None = None,
                  scope: str = "sentence", window_chars: int = 300, type_pairs: Iterable[Sequence[str]] | None = None,
-                 min_score: float = 0.0, batch_tokens: int = 8192) -> None:
+                 min_score: float = 0.0, batch_tokens: int = 1024) -> None:
         from biobert.tasks.re import REPredictor
 
         self.spec, self.source, self.meta = spec, source, meta or {}

@@ -66,7 +66,7 @@ def embed_cmd(
     input_format: Optional[str] = typer.Option(None, "--input-format", help="text | pubtator | bioc | conll | jsonl (default: from the file name)."),
     lines: bool = typer.Option(False, "--lines", help="Text input: one document per line."),
     max_length: Optional[int] = typer.Option(None, "--max-length", help="Window size in subwords (default: the model's, at most 512)."),
-    batch_tokens: int = typer.Option(8192, "--batch-tokens", help="Padded-token budget of one forward pass."),
+    batch_tokens: int = typer.Option(1024, "--batch-tokens", help="Padded-token budget of one forward pass."),
 ) -> None:
     """Document vectors (and word vectors with --words) from an encoder; long texts are windowed, never truncated."""
     from biobert.embed import POOLS, Embedder, save_npz

@@ -389,7 +389,7 @@ def re_loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
 class REPredictor:
     """Batched prediction for (text, head, tail) pairs under a padded-token budget."""
 
-    def __init__(self, model: nn.Module, tokenizer: Any, spec: RESpec, batch_tokens: int = 8192) -> None:
+    def __init__(self, model: nn.Module, tokenizer: Any, spec: RESpec, batch_tokens: int = 1024) -> None:
         self.model, self.tokenizer, self.spec, self.batch_tokens = model, tokenizer, spec, batch_tokens
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
