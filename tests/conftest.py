@@ -42,3 +42,21 @@ def tiny_bert(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def tagger_dir(tiny_bert, tmp_path_factory) -> Path:
+    """A tiny 'trained' tagger directory: random head biased towards Gene, so it tags something."""
+    import torch
+
+    from biobert.encoders import load_token_classifier, load_tokenizer
+    from biobert.modeldir import save_model_dir
+
+    labels = ["O", "B-Gene", "I-Gene"]
+    torch.manual_seed(0)
+    model = load_token_classifier(str(tiny_bert), labels)
+    with torch.no_grad():
+        model.classifier.bias[:] = torch.tensor([0.0, 0.3, 0.2])
+    out = tmp_path_factory.mktemp("tagger")
+    save_model_dir(out, model, load_tokenizer(str(tiny_bert)), {"task": "ner", "labels": labels, "max_length": 32, "stride": 8})
+    return out

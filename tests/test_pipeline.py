@@ -9,20 +9,6 @@ from biobert.errors import ModelLoadError
 from biobert.types import Document
 
 
-@pytest.fixture(scope="module")
-def tagger_dir(tiny_bert, tmp_path_factory):
-    """A tiny 'trained' tagger directory (random head biased towards entities)."""
-    from biobert.encoders import load_token_classifier, load_tokenizer
-    from biobert.modeldir import save_model_dir
-
-    labels = ["O", "B-Gene", "I-Gene"]
-    torch.manual_seed(0)
-    model = load_token_classifier(str(tiny_bert), labels)
-    with torch.no_grad():
-        model.classifier.bias[:] = torch.tensor([0.0, 0.3, 0.2])
-    out = tmp_path_factory.mktemp("tagger")
-    save_model_dir(out, model, load_tokenizer(str(tiny_bert)), {"task": "ner", "labels": labels, "max_length": 32, "stride": 8})
-    return out
 
 
 NASTY = "TNF-\u03b1 at 5.3\u00b10.2\u00a0ng/ml \x96 2\u00b2 [3H]-thymidine \u2013 BRCA1 (E. coli) "

@@ -27,20 +27,6 @@ CONLL = "BRCA1\tB-Gene\nmutations\tO\ncause\tO\ncancer\tO\n.\tO\n\nTP53\tB-Gene\
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def tagger_dir(tiny_bert, tmp_path_factory):
-    """A tiny 'trained' tagger directory (random head biased towards entities), as in test_pipeline."""
-    from biobert.encoders import load_token_classifier, load_tokenizer
-    from biobert.modeldir import save_model_dir
-
-    labels = ["O", "B-Gene", "I-Gene"]
-    torch.manual_seed(0)
-    model = load_token_classifier(str(tiny_bert), labels)
-    with torch.no_grad():
-        model.classifier.bias[:] = torch.tensor([0.0, 0.3, 0.2])
-    out = tmp_path_factory.mktemp("cli_tagger")
-    save_model_dir(out, model, load_tokenizer(str(tiny_bert)), {"task": "ner", "labels": labels, "max_length": 32, "stride": 8})
-    return out
 
 
 def run(*args):

@@ -45,3 +45,22 @@ def prepare_output(path: str | Path) -> Path:
     except OSError as exc:
         raise ConfigError(f"E427 cannot create the folder of output file {str(p)!r}: {exc.strerror or exc}") from None
     return p
+
+
+def emit_documents(docs: list, output: Path | None, fmt: str, single: bool = False) -> None:
+    """Write tagged documents as JSON (one object if ``single``) or any io format, to a file or stdout."""
+    import json
+
+    from biobert import io
+
+    if fmt == "json":
+        payload = [d.to_dict() for d in docs]
+        s = json.dumps(payload[0] if single and len(payload) == 1 else payload, indent=2, ensure_ascii=False)
+        if output:
+            output.write_text(s + "\n", encoding="utf-8")
+        else:
+            typer.echo(s)
+    elif output:
+        io.write(docs, output, fmt=fmt)
+    else:
+        typer.echo(io.writes(docs, fmt=fmt), nl=False)

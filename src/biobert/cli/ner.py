@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from biobert.cli.app import app, evaluate_app, finetune_app, prepare_output, require_file
+from biobert.cli.app import app, emit_documents, evaluate_app, finetune_app, prepare_output, require_file
 from biobert.errors import BiobertError, ConfigError
 
 
@@ -149,17 +149,8 @@ def tag_cmd(
                 output.write_text(s, encoding="utf-8")
             else:
                 typer.echo(s, nl=False)
-        elif output_format == "json":
-            payload = [d.to_dict() for d in tagged]
-            s = json.dumps(payload[0] if len(payload) == 1 and input is None else payload, indent=2, ensure_ascii=False)
-            if output:
-                output.write_text(s + "\n", encoding="utf-8")
-            else:
-                typer.echo(s)
-        elif output:
-            io.write(tagged, output, fmt=output_format)
         else:
-            typer.echo(io.writes(tagged, fmt=output_format), nl=False)
+            emit_documents(tagged, output, output_format, single=input is None)
     except BiobertError as exc:
         _fail(exc)
 

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import typer
 
-from biobert.cli.app import app, evaluate_app, finetune_app
+from biobert.cli.app import app, emit_documents, evaluate_app, finetune_app
 from biobert.errors import BiobertError
 
 cv_app = typer.Typer(help="Cross-validation: run every fold of a config and report mean ± sd (JSON).", no_args_is_help=True)
@@ -236,16 +236,7 @@ def extract_cmd(
             docs = [Document(id="0", text=sys.stdin.read())]
         tg = None if keep_spans else Tagger.load(tagger)
         out_docs = ex(docs, tagger=tg)
-        if output_format == "json":
-            s = json.dumps([d.to_dict() for d in out_docs], indent=2, ensure_ascii=False)
-            if output:
-                output.write_text(s + "\n", encoding="utf-8")
-            else:
-                typer.echo(s)
-        elif output:
-            io.write(out_docs, output, fmt=output_format)
-        else:
-            typer.echo(io.writes(out_docs, fmt=output_format), nl=False)
+        emit_documents(out_docs, output, output_format)
     except BiobertError as exc:
         _fail(exc)
     typer.echo(json.dumps({"documents": len(out_docs), **dict(ex.last_stats)}), err=True)
