@@ -104,7 +104,6 @@ def adapt_vocab(config: AdaptConfig | dict, log=print) -> dict[str, Any]:
 
     # 1. words -> temporary corpus file -> word2vec
     n_docs = n_words = 0
-    split_before = 0
     sample_words: list[str] = []
     with tempfile.TemporaryDirectory(prefix="biobert-adapt-") as tmp:
         corpus_file = Path(tmp) / "words.txt"

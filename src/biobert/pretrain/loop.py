@@ -587,7 +587,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
                 ev = evaluate(unwrapped, val, cfg, acc)
                 if ev:
                     state["evals"].append({"step": 0, **ev})
-                    log(f"step 0 validation: " + " ".join(f"{k} {v:.4f}" for k, v in ev.items()))
+                    log("step 0 validation: " + " ".join(f"{k} {v:.4f}" for k, v in ev.items()))
             while step < cfg.max_steps:
                 t_step = time.time()
                 step_loss = 0.0
