@@ -20,7 +20,7 @@ def serve_cmd(
     max_batch_docs: int = typer.Option(64, help="Most documents per forward batch."),
     embed_model: Optional[str] = typer.Option(None, "--embed-model", help="Also serve POST /embed with this encoder ('minilm', a directory or a hub id)."),
 ) -> None:
-    """Serve /tag, /health and /version (and /embed with --embed-model) over HTTP (needs `pip install biobert[serve]`)."""
+    """Serve /tag, /health and /version (and /embed with --embed-model) over HTTP (needs the optional "serve" dependencies of biobert)."""
     import uvicorn
 
     from biobert.pipeline import Tagger
