@@ -66,3 +66,28 @@ def test_int8_and_onnx_backends_agree_on_offsets(tagger_dir):
     rp.write_text(json.dumps({"int8_f1_drop": 2.0}))
     with pytest.raises(ModelLoadError, match="E308"):
         Tagger.load(tagger_dir, backend="onnx", quantize="int8")
+
+
+def test_int8_keeps_first_attention_layer_fp32(tagger_dir, tmp_path):
+    pytest.importorskip("onnxruntime")
+    import shutil
+
+    import onnx
+
+    from biobert.export import export_onnx, onnx_paths
+
+    d = tmp_path / "m"
+    shutil.copytree(tagger_dir, d, ignore=shutil.ignore_patterns("onnx", "checkpoints"))
+    report = export_onnx(d)
+    kept = report["int8_fp32_nodes"]
+    assert kept and all("layer.0/attention/" in n for n in kept)
+    graph = onnx.load(str(onnx_paths(d)["int8"])).graph
+    names = {n.name: n.op_type for n in graph.node}
+    assert all(names.get(n) == "MatMul" for n in kept)  # still float MatMuls
+    n_int = sum(t == "MatMulInteger" for t in names.values())
+    assert n_int > 0  # the rest is quantised
+    report = export_onnx(d, keep_fp32=())
+    assert report["int8_fp32_nodes"] == []
+    graph = onnx.load(str(onnx_paths(d)["int8"])).graph
+    # the 4 weight MatMuls of layer 0's attention (Q, K, V, output) are now quantised too
+    assert sum(n.op_type == "MatMulInteger" for n in graph.node) == n_int + 4

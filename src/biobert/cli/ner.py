@@ -182,8 +182,10 @@ def export_onnx_cmd(
     model: str = typer.Option(..., "--model", "-m", help="Model directory."),
     eval_data: Optional[Path] = typer.Option(None, "--eval-data", help="Labelled CoNLL file: report the F1 of fp32 vs int8."),
     eval_type: Optional[str] = typer.Option(None, "--eval-type", help="Type of untyped B/I tags in --eval-data, and the only type scored."),
+    keep_fp32: Optional[list[str]] = typer.Option(None, "--keep-fp32", help="MatMul node-name substring to leave fp32 in the int8 model (repeatable; default 'layer.0/attention/'; pass '' to quantise all)."),
 ) -> None:
     """Write onnx/model.onnx and onnx/model.int8.onnx; with --eval-data, the F1 change that int8 causes."""
+    from biobert.export import KEEP_FP32_DEFAULT
     from biobert.export import export_onnx
 
     try:
@@ -193,7 +195,8 @@ def export_onnx_cmd(
 
             docs = read_conll(eval_data, untyped_label=eval_type or "ENTITY")
             types = {eval_type} if eval_type else None
-        report = export_onnx(model, docs, types)
+        keep = KEEP_FP32_DEFAULT if keep_fp32 is None else tuple(k for k in keep_fp32 if k)
+        report = export_onnx(model, docs, types, keep_fp32=keep)
     except BiobertError as exc:
         _fail(exc)
     typer.echo(json.dumps(report, indent=2))
