@@ -1,8 +1,12 @@
-"""Render the NER accuracy table (Markdown) from runs/bench/<config>[-tag].json files written by ner_accuracy.py.
+"""Render NER accuracy tables (Markdown) from the runs/bench/<config>[-tag].json files of ner_accuracy.py.
 
-    python benchmarks/ner_table.py [--tag TAG]
+    python benchmarks/ner_table.py [--tag TAG]                        # one encoder against the paper
+    python benchmarks/ner_table.py --compare "" mlm700 green          # the BioBERT-effect table (issue 4)
 
-Paper figures (test F1, %): BioBERT v1.1 (+PubMed) and BERT-base, PROTOCOLS.md section 1.1.
+``--compare`` puts one column per tag (``""`` = the general encoder with the configs' settings) and the
+difference of each adapted encoder to the first column; only runs with the same fine-tuning settings
+(the same ``--set`` overrides) belong in one table. ChemProt comes from runs/bench/chemprot[-tag]/bench.json
+(re_bench.py). Paper figures (test F1, %): BioBERT v1.1 (+PubMed) and BERT-base, PROTOCOLS.md 1.1/1.2.
 """
 
 from __future__ import annotations
@@ -18,22 +22,67 @@ PAPER = {  # config stem: (dataset, BioBERT v1.1, BERT-base)
     "bc2gm": ("BC2GM", 84.72, 81.79),
     "jnlpba": ("JNLPBA", 77.49, 74.94),
 }
+CHEMPROT = ("ChemProt", 76.46, 73.74)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tag", default="")
-    args = ap.parse_args()
+def _ner(stem: str, tag: str) -> dict | None:
+    f = Path("runs/bench") / f"{stem}{'-' + tag if tag else ''}.json"
+    if not f.exists():
+        return None
+    r = json.loads(f.read_text())
+    f1s = [100 * x["f1"] for x in r["runs"]]
+    return {"mean": r["f1_mean"], "sd": r["f1_sd"], "runs": f1s, "overrides": r.get("overrides", [])}
+
+
+def _chemprot(tag: str) -> dict | None:
+    f = Path("runs/bench") / f"chemprot{'-' + tag if tag else ''}" / "bench.json"
+    if not f.exists():
+        return None
+    r = json.loads(f.read_text())
+    f1s = [100 * x["f1"] for x in r["runs"].values()]
+    m = r["mean"]["f1"]
+    return {"mean": 100 * m["mean"], "sd": 100 * m["sd"], "runs": f1s, "overrides": r.get("overrides", [])}
+
+
+def _cell(r: dict | None) -> str:
+    if r is None:
+        return "not run"
+    return f"{r['mean']:.2f} ± {r['sd']:.2f} (n={len(r['runs'])})"
+
+
+def single(tag: str) -> None:
     print("| dataset | ours: MiniLM-L6 test F1, mean ± sd | seeds | per-seed F1 | BioBERT v1.1 | BERT-base |")
     print("|---|---|---|---|---|---|")
     for stem, (name, bio, bert) in PAPER.items():
-        f = Path("runs/bench") / f"{stem}{'-' + args.tag if args.tag else ''}.json"
-        if not f.exists():
+        r = _ner(stem, tag)
+        if r is None:
             print(f"| {name} | not run | | | {bio} | {bert} |")
             continue
-        r = json.loads(f.read_text())
-        per = ", ".join(f"{100 * x['f1']:.2f}" for x in r["runs"])
-        print(f"| {name} | {r['f1_mean']:.2f} ± {r['f1_sd']:.2f} | {len(r['runs'])} | {per} | {bio} | {bert} |")
+        per = ", ".join(f"{x:.2f}" for x in r["runs"])
+        print(f"| {name} | {r['mean']:.2f} ± {r['sd']:.2f} | {len(r['runs'])} | {per} | {bio} | {bert} |")
+
+
+def compare(tags: list[str]) -> None:
+    names = [t or "general" for t in tags]
+    print("| dataset | " + " | ".join(names) + " | " + " | ".join(f"Δ {n}" for n in names[1:]) + " | BioBERT v1.1 | BERT-base |")
+    print("|---|" + "---|" * (2 * len(tags) - 1) + "---|---|")
+    rows = [(name, bio, bert, [_ner(stem, t) for t in tags]) for stem, (name, bio, bert) in PAPER.items()]
+    rows.append((*CHEMPROT, [_chemprot(t) for t in tags]))
+    for name, bio, bert, rs in rows:
+        base = rs[0]
+        deltas = [f"{r['mean'] - base['mean']:+.2f}" if r and base else "" for r in rs[1:]]
+        print(f"| {name} | " + " | ".join(_cell(r) for r in rs) + " | " + " | ".join(deltas) + f" | {bio} | {bert} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tag", default="")
+    ap.add_argument("--compare", nargs="+", default=None, metavar="TAG")
+    args = ap.parse_args()
+    if args.compare:
+        compare(args.compare)
+    else:
+        single(args.tag)
 
 
 if __name__ == "__main__":
