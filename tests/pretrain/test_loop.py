@@ -100,6 +100,31 @@ def test_continue_headless_checkpoint_and_output_loads(corpus_file, headless_ber
     assert (out / "curve.png").stat().st_size > 1000
 
 
+def test_head_warmup_holds_the_encoder_still(corpus_file, headless_bert, tmp_path):
+    from safetensors.torch import load_file
+
+    orig = load_file(str(headless_bert / "model.safetensors"))
+    key = "encoder.layer.0.attention.self.query.weight"
+    kw = dict(from_scratch=False, init=str(headless_bert), model_config=None, head_warmup_steps=4)
+    # stopped at the end of the warm-up: only the new head has moved
+    pretrain(_cfg(corpus_file, tmp_path / "w", halt_after=4, save_every=2, **kw))
+    w2, w4 = (torch.load(tmp_path / "w" / "checkpoints" / f"step-0000000{n}" / "model.pt") for n in (2, 4))
+    for w in (w2, w4):
+        assert torch.equal(w[f"model.bert.{key}"], orig[key])
+        assert torch.equal(w["model.bert.embeddings.word_embeddings.weight"], orig["embeddings.word_embeddings.weight"])
+    head = "model.cls.predictions.transform.dense.weight"
+    assert not torch.equal(w2[head], w4[head])
+    # after it, the encoder trains as usual
+    report = pretrain(_cfg(corpus_file, tmp_path / "w", **kw), resume=True)
+    _decreases(report)
+    from transformers import AutoModel
+
+    enc = AutoModel.from_pretrained(tmp_path / "w")
+    assert not torch.equal(enc.encoder.layer[0].attention.self.query.weight, orig[key])
+    with pytest.raises(ConfigError, match="E470"):
+        pretrain(_cfg(corpus_file, tmp_path / "x", head_warmup_steps=2))  # from scratch: nothing to protect
+
+
 def test_from_scratch_trains_its_own_vocabulary(corpus_file, tmp_path):
     from transformers import AutoModel, AutoTokenizer
 
@@ -134,6 +159,8 @@ def test_resume_after_kill_is_exact(corpus_file, vocab_dir, tmp_path, objective)
     for k in wa:
         assert torch.equal(wa[k], wb[k]), k
     assert len(b["sessions"]) == 2
+    # each session records its own optimizer time, so the sessions add up to the run's total
+    assert sum(x["train_seconds"] for x in b["sessions"]) == pytest.approx(b["train_seconds"], abs=0.02)
 
 
 def test_resume_guards(corpus_file, vocab_dir, tmp_path):

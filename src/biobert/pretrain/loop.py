@@ -128,6 +128,9 @@ class PretrainConfig:
     warmup_ratio: float = 0.06
     max_steps: int = 1000
     max_grad_norm: float = 1.0
+    # steps at the start during which only the newly created head learns (the encoder gets no update), so
+    # that a random MLM head does not send noise into a pre-trained encoder; counted inside max_steps
+    head_warmup_steps: int = 0
     mask_prob: float = 0.15
     seed: int = 42
     # bookkeeping
@@ -170,6 +173,10 @@ class PretrainConfig:
             raise ConfigError(f"E470 mask_prob must be in (0, 1), got {self.mask_prob}")
         if not 0 <= self.val_fraction < 0.5:
             raise ConfigError(f"E470 val_fraction must be in [0, 0.5), got {self.val_fraction}")
+        if self.head_warmup_steps < 0 or self.head_warmup_steps >= self.max_steps:
+            raise ConfigError(f"E470 head_warmup_steps must be in [0, max_steps), got {self.head_warmup_steps}")
+        if self.head_warmup_steps and self.from_scratch:
+            raise ConfigError("E470 head_warmup_steps needs a pre-trained encoder to protect; it does not apply with from_scratch")
         if self.precision not in ("no", "fp16", "bf16"):
             raise ConfigError(f"E470 precision must be no, fp16 or bf16, got {self.precision!r}")
 
@@ -198,6 +205,31 @@ def _now() -> str:
 def _no_decay(name: str) -> bool:
     n = name.lower()
     return n.endswith(".bias") or "layernorm" in n or "layer_norm" in n or n.endswith("norm.weight")
+
+
+def _head_warmup_frozen(objective: torch.nn.Module, created_head: list[str]) -> list[torch.nn.Parameter]:
+    """The parameters to hold still during the head warm-up: all but the newly created head's.
+
+    ``created_head`` names parameters of the wrapped model (``cls.predictions...``); the objective module
+    prefixes them (``model.cls.predictions...``). A head tied to the word embeddings (BERT's decoder
+    weight) is not "created", so it stays frozen with the encoder and the new layers learn to fit it.
+
+    Raises:
+        ConfigError: E470 when the start point brought its own head, so there is nothing to warm up.
+    """
+    created = set(created_head)
+    frozen, warm = [], 0
+    for name, p in objective.named_parameters():
+        if name.split(".", 1)[-1] in created:
+            warm += 1
+        else:
+            frozen.append(p)
+    if not warm:
+        raise ConfigError(
+            "E470 head_warmup_steps is set but the start point already has its pre-training head "
+            "(no newly created parameters to warm up); drop the setting"
+        )
+    return frozen
 
 
 def _make_optimizer(module: torch.nn.Module, cfg: PretrainConfig) -> torch.optim.Optimizer:
@@ -405,6 +437,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         generator_scale=cfg.generator_scale,
     )
     objective = _build_objective(cfg, bundle, tokenizer)
+    frozen_in_warmup = _head_warmup_frozen(objective, bundle.created_head) if cfg.head_warmup_steps else []
     optimizer = _make_optimizer(objective, cfg)
     scheduler = _make_scheduler(optimizer, cfg)
 
@@ -578,7 +611,10 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
     stopper = _Stopper()
     window = {"loss": 0.0, "n": 0, "tokens": 0, "t0": time.time()}
     session_tokens = 0
+    # train_time is the optimizer time since the last checkpoint (added to the run total there);
+    # session_train_time is this invocation's total, for the progress bar and the session record
     train_time = 0.0
+    session_train_time = 0.0
     halt_reason = None
     accum = cfg.grad_accum
     try:
@@ -604,6 +640,10 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
                     tokens_local += n_tok
                     window["tokens"] += n_tok
                     session_tokens += n_tok
+                if step < cfg.head_warmup_steps:
+                    # AdamW skips parameters without a gradient: no moment update, no weight decay
+                    for p in frozen_in_warmup:
+                        p.grad = None
                 if cfg.max_grad_norm and cfg.max_grad_norm > 0:
                     acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
                 optimizer.step()
@@ -617,7 +657,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
                 window["n"] += 1
 
                 if progress is not None:
-                    tps = session_tokens * world / max(train_time, 1e-9)
+                    tps = session_tokens * world / max(session_train_time + train_time, 1e-9)
                     progress.update(task, completed=step, loss=f"{step_loss:.3f}", tps=f"{tps:,.0f}")
 
                 if step % cfg.log_every == 0 or step == cfg.max_steps:
@@ -674,8 +714,12 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
                     state["step"] = step
                     state["train_seconds"] = state.get("train_seconds", 0.0) + train_time
                     state["wall_seconds"] = state.get("wall_seconds", 0.0) + (time.time() - session_start)
-                    session.update(ended=_now(), end_step=step, tokens=session_tokens * world, train_seconds=round(train_time, 2))
+                    session_train_time += train_time
                     train_time = 0.0
+                    session.update(
+                        ended=_now(), end_step=step, tokens=session_tokens * world,
+                        train_seconds=round(session_train_time, 2),
+                    )
                     session_start = time.time()
                     save_checkpoint()
                     log(f"checkpoint step {step} -> {ckpt_root / f'step-{step:08d}'}")
