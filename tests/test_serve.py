@@ -77,3 +77,113 @@ def test_pubtator_in_and_out():
             assert "123\t0\t5\tBRCA1\tGene" in r.text
 
     asyncio.run(go())
+
+
+class FakeExtractor:
+    """Relates each Gene span to each Disease span; records the tagger argument it got."""
+
+    source = "fake-re"
+
+    def __init__(self):
+        self.taggers = []
+
+    def __call__(self, docs, tagger=None):
+        from biobert.types import Relation
+
+        self.taggers.append(tagger)
+        out = []
+        for d in docs:
+            genes = [s for s in d.spans if s.label == "Gene"]
+            dis = [s for s in d.spans if s.label == "Disease"]
+            out.append(d.with_relations([Relation(g, x, "Association", 0.8) for g in genes for x in dis]))
+        return out
+
+
+def _client_with(tagger, **models):
+    from biobert.serve import ServeConfig, create_app
+
+    app = create_app(tagger, ServeConfig(max_chars=1000), **models)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+
+def test_extract_tags_then_relates_and_keeps_spans_on_request():
+    tagger, ex = FakeTagger(), FakeExtractor()
+    pt = "9|t|BRCA1 and breast cancer\n9|a|x\n9\t10\t23\tbreast cancer\tDisease\tD001943\n\n"
+
+    async def go():
+        async with _client_with(tagger, extractor=ex) as c:
+            # NER by the server's tagger replaces the file's annotations: BRCA1 found, the disease dropped
+            r = await c.post("/extract", json={"pubtator": pt})
+            assert r.status_code == 200, r.text
+            d = Document.from_dict(r.json()["documents"][0])
+            assert [s.label for s in d.spans] == ["Gene"] and d.relations == ()
+            # keep_spans: the file's Disease is kept (no NER on that document), so no Gene, no relation
+            r = await c.post("/extract", json={"pubtator": pt, "keep_spans": True})
+            d = Document.from_dict(r.json()["documents"][0])
+            assert [s.label for s in d.spans] == ["Disease"] and d.relations == ()
+            # a text without annotations is tagged even with keep_spans; relations point at its spans
+            r = await c.post("/extract", json={"text": "BRCA1 in breast cancer", "keep_spans": True})
+            d = Document.from_dict(r.json()["documents"][0])
+            assert [d.text[s.start:s.end] for s in d.spans] == ["BRCA1"]
+            r = await c.post("/extract", json={"text": "x", "keep_spans": "yes"})
+            assert r.status_code == 400 and r.json()["error"]["code"] == "E605"
+            r = await c.post("/extract", json={"text": "x", "output": "pubtator"})
+            assert r.status_code == 200 and r.text.startswith("0|t|x")
+            v = (await c.get("/version")).json()
+            assert v["endpoints"] == ["/tag", "/extract"] and v["re_model"] == "fake-re"
+
+    asyncio.run(go())
+    assert tagger.calls == [1, 1, 1]  # 4 requests; the keep_spans one with its own annotations skipped NER
+    assert ex.taggers and all(t is False for t in ex.taggers)  # the extractor never tags by itself
+
+
+def test_extract_relations_point_at_returned_spans():
+    class TwoTypes(FakeTagger):
+        def __call__(self, docs):
+            out = []
+            for d in super().__call__(docs):
+                i = d.text.find("cancer")
+                out.append(d.with_spans(list(d.spans) + ([Span(i, i + 6, "Disease", 0.9)] if i >= 0 else [])))
+            return out
+
+    async def go():
+        async with _client_with(TwoTypes(), extractor=FakeExtractor()) as c:
+            r = await c.post("/extract", json={"texts": ["±\u00a0BRCA1 cancer", "none here"]})
+            a, b = r.json()["documents"]
+            assert [(x["head"]["text"], x["tail"]["text"]) for x in a["relations"]] == [("BRCA1", "cancer")]
+            for x in a["relations"]:
+                for arg in (x["head"], x["tail"]):
+                    assert a["text"][arg["start"]:arg["end"]] == arg["text"]
+            assert b["relations"] == []
+
+    asyncio.run(go())
+
+
+def test_answer_validates_and_forwards():
+    class FakeReader:
+        source = "fake-qa"
+
+        def __call__(self, question, passages, qtype=None):
+            i = passages[0].find("CFTR")
+            return {"question": question, "type": qtype or "factoid",
+                    "answers": [{"text": "CFTR", "score": 0.9, "passage": 0, "start": i, "end": i + 4}]}
+
+    async def go():
+        async with _client_with(FakeTagger(), reader=FakeReader()) as c:
+            r = await c.post("/answer", json={"question": "Which gene?", "passages": "Mutations in CFTR."})
+            assert r.status_code == 200, r.text
+            assert r.json()["answers"][0]["start"] == 13 and r.json()["type"] == "factoid"
+            r = await c.post("/answer", json={"question": "Which gene?", "passages": ["CFTR"], "type": "list"})
+            assert r.json()["type"] == "list"
+            for bad, code in (({"passages": ["x"]}, "E605"), ({"question": "q", "passages": []}, "E605"),
+                              ({"question": "q", "passages": ["x"], "type": "summary"}, "E611"),
+                              ({"question": "q", "passages": ["x" * 2000]}, "E606")):
+                r = await c.post("/answer", json=bad)
+                assert r.status_code in (400, 413) and r.json()["error"]["code"] == code, bad
+            r = await c.post("/extract", json={"text": "x"})
+            assert r.status_code == 404 and r.json()["error"]["code"] == "E609"
+        async with _client_with(FakeTagger()) as c:
+            r = await c.post("/answer", json={"question": "q", "passages": ["x"]})
+            assert r.status_code == 404 and r.json()["error"]["code"] == "E610"
+
+    asyncio.run(go())

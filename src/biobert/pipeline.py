@@ -218,7 +218,8 @@ class Extractor:
             tagger: a :class:`Tagger`, a tagger directory, or ``None``: texts and
                 Documents without spans are tagged with the bundled default
                 tagger; Documents that already have spans keep them unless a
-                tagger is given.
+                tagger is given. ``False``: never tag; every Document's spans
+                are used as they are (a text has none, so no relations).
         """
         from biobert.tasks.re import candidate_pairs, shift_span
 
@@ -232,7 +233,10 @@ class Extractor:
                 docs.append(x)
             else:
                 raise TypeError(f"Extractor accepts str or Document, got {type(x).__name__}")
-        need = [i for i, d in enumerate(docs) if tagger is not None or not d.spans]
+        if tagger is False:
+            need = []
+        else:
+            need = [i for i, d in enumerate(docs) if tagger is not None or not d.spans]
         if need:
             tg = self._get_tagger(tagger)
             tagged = tg([docs[i] for i in need])

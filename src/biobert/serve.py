@@ -1,10 +1,16 @@
-"""HTTP service over a loaded :class:`~biobert.pipeline.Tagger` (one process, model loaded once).
+"""HTTP service over a loaded :class:`~biobert.pipeline.Tagger` (one process, models loaded once).
 
 Endpoints:
     GET  /health             -> {"status": "ok"}
-    GET  /version            -> versions, model source and labels
+    GET  /version            -> versions, model sources, labels and the endpoints this server offers
     POST /tag                -> {"text": str} | {"texts": [str]} | {"pubtator": str} | {"bioc": str}
                                 plus optional "output": "json" (default) | "pubtator" | "bioc"
+    POST /extract            -> the input of /tag, plus optional "keep_spans": true (use the input's own
+                                PubTator/BioC annotations instead of the tagger) -> documents with spans
+                                and relations (needs create_app(..., extractor=Extractor.load(dir)); else 404 E609)
+    POST /answer             -> {"question": str, "passages": str | [str]}, optional "type": "factoid" |
+                                "list" | "yesno" -> the answers of Reader (needs reader=Reader.load(dir);
+                                else 404 E610)
     POST /embed              -> {"text": str} | {"texts": [str]}, optional "pool": "mean" | "cls"
                                 -> {"vectors": [[float]]} (one document vector per text; needs an
                                 embedder: create_app(..., embedder=Embedder.load()); else 404 E607)
@@ -95,9 +101,17 @@ class _Batcher:
                 k += len(docs)
 
 
-def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None) -> Any:
-    """Build the FastAPI application around an already-loaded tagger (and optionally a
-    :class:`~biobert.embed.Embedder`, which enables ``POST /embed``)."""
+def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None, extractor: Any = None,
+               reader: Any = None) -> Any:
+    """Build the FastAPI application around an already-loaded tagger.
+
+    Args:
+        tagger: a :class:`~biobert.pipeline.Tagger` (``POST /tag``; also the NER step of ``/extract``).
+        cfg: request limits and batching.
+        embedder: a :class:`~biobert.embed.Embedder`, which enables ``POST /embed``.
+        extractor: a :class:`~biobert.pipeline.Extractor`, which enables ``POST /extract``.
+        reader: a :class:`~biobert.pipeline.Reader`, which enables ``POST /answer``.
+    """
     try:
         from fastapi import FastAPI, Request
         from fastapi.responses import JSONResponse, PlainTextResponse
@@ -122,19 +136,28 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
     async def version() -> dict[str, Any]:
         from biobert.report import environment
 
-        return {"model": getattr(tagger, "source", ""), "labels": getattr(tagger, "labels", []), "environment": environment()}
+        endpoints = ["/tag"] + [e for e, m in (("/extract", extractor), ("/answer", reader), ("/embed", embedder)) if m is not None]
+        return {
+            "model": getattr(tagger, "source", ""),
+            "labels": getattr(tagger, "labels", []),
+            "re_model": getattr(extractor, "source", None),
+            "qa_model": getattr(reader, "source", None),
+            "endpoints": endpoints,
+            "environment": environment(),
+        }
 
-    @app.post("/tag")
-    async def tag(request: Request) -> Any:
+    async def json_body(request: Request) -> Any:
+        """The request's JSON object, or an E602 error response."""
         try:
             body = await request.json()
         except Exception:  # noqa: BLE001 - any JSON decoding failure is the client's
             return error(400, "E602", "the request body must be JSON")
         if not isinstance(body, dict):
             return error(400, "E602", "the request body must be a JSON object")
-        output = body.get("output", "json")
-        if output not in ("json", "pubtator", "bioc"):
-            return error(400, "E603", f"output must be json, pubtator or bioc, got {output!r}")
+        return body
+
+    def documents(body: dict[str, Any]) -> Any:
+        """The documents of a /tag or /extract request, or an error response."""
         keys = [k for k in ("text", "texts", "pubtator", "bioc") if k in body]
         if len(keys) != 1:
             return error(400, "E604", "give exactly one of: text, texts, pubtator, bioc")
@@ -158,21 +181,84 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
         total = sum(len(d.text) for d in docs)
         if total > cfg.max_chars:
             return error(413, "E606", f"request holds {total} characters; the limit is {cfg.max_chars}")
-        tagged = await batcher.submit(docs)
+        return docs
+
+    def respond(docs: list[Document], output: str) -> Any:
         if output == "json":
-            return {"documents": [d.to_dict() for d in tagged]}
-        return PlainTextResponse(io.writes(tagged, fmt=output))
+            return {"documents": [d.to_dict() for d in docs]}
+        return PlainTextResponse(io.writes(docs, fmt=output))
+
+    @app.post("/tag")
+    async def tag(request: Request) -> Any:
+        body = await json_body(request)
+        if not isinstance(body, dict):
+            return body
+        output = body.get("output", "json")
+        if output not in ("json", "pubtator", "bioc"):
+            return error(400, "E603", f"output must be json, pubtator or bioc, got {output!r}")
+        docs = documents(body)
+        if not isinstance(docs, list):
+            return docs
+        return respond(await batcher.submit(docs), output)
+
+    @app.post("/extract")
+    async def extract(request: Request) -> Any:
+        if extractor is None:
+            return error(404, "E609", "this server has no relation model; start it with `biobert serve --re-model DIR`")
+        body = await json_body(request)
+        if not isinstance(body, dict):
+            return body
+        output = body.get("output", "json")
+        if output not in ("json", "pubtator", "bioc"):
+            return error(400, "E603", f"output must be json, pubtator or bioc, got {output!r}")
+        keep = body.get("keep_spans", False)
+        if not isinstance(keep, bool):
+            return error(400, "E605", "'keep_spans' must be true or false")
+        docs = documents(body)
+        if not isinstance(docs, list):
+            return docs
+        # NER goes through the batching worker (shared with /tag); documents that keep their own
+        # annotations skip it, and the extractor is told never to tag (tagger=False)
+        need = [i for i, d in enumerate(docs) if not (keep and d.spans)]
+        if need:
+            tagged = await batcher.submit([docs[i] for i in need])
+            for i, d in zip(need, tagged):
+                docs[i] = d
+        run = lambda: extractor(docs, tagger=False)  # noqa: E731
+        return respond(await asyncio.get_running_loop().run_in_executor(None, run), output)
+
+    @app.post("/answer")
+    async def answer(request: Request) -> Any:
+        if reader is None:
+            return error(404, "E610", "this server has no QA model; start it with `biobert serve --qa-model DIR`")
+        body = await json_body(request)
+        if not isinstance(body, dict):
+            return body
+        question, passages, qtype = body.get("question"), body.get("passages"), body.get("type")
+        if not isinstance(question, str) or not question.strip():
+            return error(400, "E605", "'question' must be a non-empty string")
+        if isinstance(passages, str):
+            passages = [passages]
+        if not isinstance(passages, list) or not passages or not all(isinstance(p, str) for p in passages):
+            return error(400, "E605", "'passages' must be a string or a non-empty list of strings")
+        if qtype not in (None, "factoid", "list", "yesno"):
+            return error(400, "E611", f"type must be factoid, list or yesno, got {qtype!r}")
+        total = len(question) + sum(len(p) for p in passages)
+        if total > cfg.max_chars:
+            return error(413, "E606", f"request holds {total} characters; the limit is {cfg.max_chars}")
+        run = lambda: reader(question, passages, qtype=qtype)  # noqa: E731
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, run)
+        except BiobertError as exc:
+            return error(422, str(exc).split(" ", 1)[0], str(exc))
 
     @app.post("/embed")
     async def embed(request: Request) -> Any:
         if embedder is None:
             return error(404, "E607", "this server has no embedder; start it with `biobert serve --embed-model minilm`")
-        try:
-            body = await request.json()
-        except Exception:  # noqa: BLE001 - any JSON decoding failure is the client's
-            return error(400, "E602", "the request body must be JSON")
+        body = await json_body(request)
         if not isinstance(body, dict):
-            return error(400, "E602", "the request body must be a JSON object")
+            return body
         keys = [k for k in ("text", "texts") if k in body]
         if len(keys) != 1:
             return error(400, "E604", "give exactly one of: text, texts")

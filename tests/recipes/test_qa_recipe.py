@@ -91,6 +91,22 @@ def test_reader_answers_with_offsets_into_passages(factoid):
     assert scores == sorted(scores, reverse=True)
     lst = reader("Which genes are involved?", passages, qtype="list")
     assert lst["type"] == "list" and len(lst["answers"]) <= reader.spec.list_top_k
+    # the same answers over HTTP
+    import asyncio
+
+    httpx = pytest.importorskip("httpx")
+    pytest.importorskip("fastapi")
+    from biobert.serve import create_app
+
+    app = create_app(lambda docs: docs, reader=reader)
+
+    async def go():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            r = await c.post("/answer", json={"question": "Which gene is involved?", "passages": passages})
+            assert r.status_code == 200, r.text
+            assert r.json()["answers"] == res["answers"]
+
+    asyncio.run(go())
     # the span head loads without biobert too
     from transformers import AutoModelForQuestionAnswering
 

@@ -164,6 +164,37 @@ def test_extractor_api_on_document_and_text(positive_model, tagger_dir):
     tagged = ex(text, tagger=Tagger.load(tagger_dir))
     _assert_relations_on_spans(tagged.to_dict())
     assert tagged.spans
+    # tagger=False: the document's own spans, never NER (a bare text has none, so no relations)
+    assert ex(doc, tagger=False).relations == out.relations
+    bare = ex(text, tagger=False)
+    assert not bare.spans and not bare.relations and ex._tagger is None
+
+
+def test_serve_extract_with_real_models(positive_model, tagger_dir):
+    import asyncio
+
+    httpx = pytest.importorskip("httpx")
+    pytest.importorskip("fastapi")
+    from biobert import Extractor, Tagger
+    from biobert.serve import create_app
+
+    app = create_app(Tagger.load(tagger_dir), extractor=Extractor.load(positive_model))
+    pt = ("1|t|BRCA1 mutations cause breast cancer.\n1|a|No more.\n"
+          "1\t0\t5\tBRCA1\tGene\t672\n1\t22\t35\tbreast cancer\tDisease\tD001943\n\n")
+
+    async def go():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            r = await c.post("/extract", json={"pubtator": pt, "keep_spans": True})
+            assert r.status_code == 200, r.text
+            (d,) = r.json()["documents"]
+            assert [(x["head"]["text"], x["tail"]["text"]) for x in d["relations"]] == [("BRCA1", "breast cancer")]
+            _assert_relations_on_spans(d)
+            r = await c.post("/extract", json={"text": "BRCA1 mutations cause hereditary breast cancer."})
+            (d,) = r.json()["documents"]
+            assert d["spans"]
+            _assert_relations_on_spans(d)
+
+    asyncio.run(go())
 
 
 def test_extract_cli_raw_text_and_pubtator(positive_model, tagger_dir, tmp_path):

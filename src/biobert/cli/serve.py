@@ -19,11 +19,14 @@ def serve_cmd(
     max_chars: int = typer.Option(1_000_000, help="Largest accepted request, in characters."),
     max_batch_docs: int = typer.Option(64, help="Most documents per forward batch."),
     embed_model: Optional[str] = typer.Option(None, "--embed-model", help="Also serve POST /embed with this encoder ('minilm', a directory or a hub id)."),
+    re_model: Optional[str] = typer.Option(None, "--re-model", help="Also serve POST /extract (NER with --model, then RE) with this `biobert finetune re` directory."),
+    qa_model: Optional[str] = typer.Option(None, "--qa-model", help="Also serve POST /answer with this `biobert finetune qa` directory."),
 ) -> None:
-    """Serve /tag, /health and /version (and /embed with --embed-model) over HTTP (needs the optional "serve" dependencies of biobert)."""
+    """Serve /tag, /health and /version over HTTP, plus /extract (--re-model), /answer (--qa-model) and /embed
+    (--embed-model); needs the optional "serve" dependencies of biobert."""
     import uvicorn
 
-    from biobert.pipeline import Tagger
+    from biobert.pipeline import Extractor, Reader, Tagger
     from biobert.serve import ServeConfig, create_app
 
     try:
@@ -33,6 +36,9 @@ def serve_cmd(
             from biobert.embed import Embedder
 
             embedder = Embedder.load(embed_model)
+        extractor = Extractor.load(re_model) if re_model is not None else None
+        reader = Reader.load(qa_model) if qa_model is not None else None
     except BiobertError as exc:
         fail(exc)
-    uvicorn.run(create_app(tagger, ServeConfig(max_chars=max_chars, max_batch_docs=max_batch_docs), embedder), host=host, port=port)
+    cfg = ServeConfig(max_chars=max_chars, max_batch_docs=max_batch_docs)
+    uvicorn.run(create_app(tagger, cfg, embedder, extractor=extractor, reader=reader), host=host, port=port)
