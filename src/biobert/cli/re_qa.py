@@ -214,7 +214,7 @@ def extract_cmd(
     input_format: Optional[str] = typer.Option(None, "--input-format", help="text | pubtator | bioc | jsonl (default: from the name)."),
     output_format: str = typer.Option("json", "--output-format", help="json | jsonl | pubtator | bioc"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
-    keep_spans: bool = typer.Option(False, "--keep-spans", help="Use the input's own entity spans instead of running NER."),
+    keep_spans: bool = typer.Option(False, "--keep-spans", help="Use the input's own entity spans instead of running NER (documents without any are still tagged)."),
     scope: str = typer.Option("sentence", help="Candidate pairs: sentence | window."),
     window_chars: int = typer.Option(300, "--window-chars", help="With --scope window: max distance of the two span starts."),
     type_pairs: Optional[str] = typer.Option(None, "--type-pairs", help="Override head×tail types, e.g. 'Chemical:Gene,Gene:Chemical'."),
@@ -234,8 +234,15 @@ def extract_cmd(
             docs = [Document(id="0", text=text)]
         else:
             docs = [Document(id="0", text=sys.stdin.read())]
-        tg = None if keep_spans else Tagger.load(tagger)
-        out_docs = ex(docs, tagger=tg)
+        # --keep-spans keeps each document's own annotations; documents that have none are still
+        # tagged, with --tagger (or the bundled tagger), never silently left without entities
+        docs = list(docs)
+        need = [i for i, d in enumerate(docs) if not (keep_spans and d.spans)]
+        if need:
+            tagged = Tagger.load(tagger)([docs[i] for i in need])
+            for i, d in zip(need, tagged):
+                docs[i] = d
+        out_docs = ex(docs, tagger=False)
         emit_documents(out_docs, output, output_format)
     except BiobertError as exc:
         _fail(exc)
