@@ -60,3 +60,22 @@ def tagger_dir(tiny_bert, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tagger")
     save_model_dir(out, model, load_tokenizer(str(tiny_bert)), {"task": "ner", "labels": labels, "max_length": 32, "stride": 8})
     return out
+
+
+def fake_hub_cache(cache: Path, repo_id: str, src: Path) -> dict[str, str]:
+    """Put directory ``src`` into a Hugging Face cache at ``cache`` as hub repo ``repo_id``.
+
+    Returns the environment under which a fresh process resolves ``repo_id`` from that
+    cache only (``HF_HUB_OFFLINE=1``), which exercises the real hub code path offline.
+    """
+    import os
+    import shutil
+
+    commit = "0" * 40
+    repo = cache / ("models--" + repo_id.replace("/", "--"))
+    shutil.copytree(src, repo / "snapshots" / commit, dirs_exist_ok=True)
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    (repo / "refs" / "main").write_text(commit)
+    env = dict(os.environ)
+    env.update(HF_HUB_CACHE=str(cache), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    return env

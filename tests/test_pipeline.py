@@ -1,6 +1,7 @@
 """Tagger: loading, batching, offsets on long/nasty input, int8 and ONNX backends."""
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -91,3 +92,32 @@ def test_int8_keeps_first_attention_layer_fp32(tagger_dir, tmp_path):
     graph = onnx.load(str(onnx_paths(d)["int8"])).graph
     # the 4 weight MatMuls of layer 0's attention (Q, K, V, output) are now quantised too
     assert sum(n.op_type == "MatMulInteger" for n in graph.node) == n_int + 4
+
+
+def test_load_by_hub_id_reads_the_repos_biobert_json(tagger_dir, tmp_path):
+    """The hub path is real code: a fresh process loads a hub id from an (offline) HF cache, with the
+    repo's window settings and labels; an id that is neither cached nor reachable fails with E301."""
+    import json
+    import subprocess
+    import sys
+
+    from .conftest import fake_hub_cache
+
+    src = tmp_path / "src"
+    shutil.copytree(tagger_dir, src)
+    meta = json.loads((src / "biobert.json").read_text())
+    meta["stride"] = 7  # a non-default value that can only come from the repo's biobert.json
+    (src / "biobert.json").write_text(json.dumps(meta))
+    env = fake_hub_cache(tmp_path / "hf", "biobert-test/tiny-tagger", src)
+    code = (
+        "import json; from biobert import Tagger; from biobert.errors import ModelLoadError\n"
+        "t = Tagger.load('biobert-test/tiny-tagger'); d = t('BRCA1 and TP53 genes.')\n"
+        "assert all(d.text[s.start:s.end] == s.text for s in d.spans)\n"
+        "try:\n    Tagger.load('biobert-test/not-cached'); code = None\n"
+        "except ModelLoadError as e:\n    code = str(e)[:4]\n"
+        "print(json.dumps({'stride': t.predictor.stride, 'labels': t.labels, 'missing': code}))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out == {"stride": 7, "labels": ["O", "B-Gene", "I-Gene"], "missing": "E301"}

@@ -18,7 +18,7 @@ from typing import Any
 
 from biobert.errors import ModelLoadError
 
-__all__ = ["save_model_dir", "read_meta", "META_FILE"]
+__all__ = ["save_model_dir", "read_meta", "load_meta", "local_model_dir", "META_FILE"]
 
 META_FILE = "biobert.json"
 
@@ -59,3 +59,52 @@ def read_meta(path: str | Path) -> dict[str, Any]:
         return json.loads(p.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ModelLoadError(f"E305 {p}: not valid JSON ({exc})") from exc
+
+
+def load_meta(ref: str) -> dict[str, Any]:
+    """``biobert.json`` of a model directory or of a hub repository (``{}`` when it has none).
+
+    For a hub id the file is fetched with ``huggingface_hub`` (or taken from its
+    cache when offline). A repository that cannot be reached is treated as
+    having no ``biobert.json``: loading its weights, which follows, raises the
+    real error (E301) with the offline hint.
+    """
+    if Path(ref).is_dir():
+        return read_meta(ref)
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError
+
+    try:
+        path = hf_hub_download(ref, META_FILE)
+    except (EntryNotFoundError, HfHubHTTPError, OSError, ValueError):
+        # no such file (a plain HF checkpoint), no such repo, or offline and not cached
+        return {}
+    return read_meta(Path(path).parent)
+
+
+#: files a biobert model directory consists of (what a hub snapshot needs to fetch)
+_MODEL_DIR_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.md", "onnx/*"]
+
+
+def local_model_dir(ref: str) -> str:
+    """A local directory for ``ref``: itself when it is one, else the snapshot of hub repository ``ref``.
+
+    Used for biobert model directories, whose task heads (``re_head.safetensors``,
+    ``qa_cls_head.safetensors``) and ONNX files sit beside the Hugging Face
+    weights and are not loaded by ``from_pretrained``.
+
+    Raises:
+        ModelLoadError: E301 when the repository cannot be downloaded or found in the cache.
+    """
+    if Path(ref).is_dir():
+        return ref
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        return snapshot_download(ref, allow_patterns=_MODEL_DIR_PATTERNS)
+    except (HfHubHTTPError, LocalEntryNotFoundError, OSError, ValueError) as exc:
+        raise ModelLoadError(
+            f"E301 could not download {ref!r} from the Hugging Face hub ({type(exc).__name__}: {exc}). "
+            "Offline, pass a local directory instead."
+        ) from exc

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Sequence, overload
 import torch
 
 from biobert.errors import ModelLoadError
-from biobert.modeldir import read_meta
+from biobert.modeldir import load_meta, local_model_dir, read_meta
 from biobert.tasks.ner import NERPredictor
 from biobert.types import Document
 
@@ -99,7 +99,7 @@ class Tagger:
             ref = str(path)
         else:
             ref = resolve_encoder(name_or_path)
-        meta = read_meta(ref) if Path(ref).is_dir() else {}
+        meta = load_meta(ref)  # a directory's or a hub repository's biobert.json ({} for plain checkpoints)
         tokenizer = load_tokenizer(ref)
         model = _from_pretrained(AutoModelForTokenClassification, ref, dtype=torch.float32)
         model.eval()
@@ -190,10 +190,11 @@ class Extractor:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], **kw: Any) -> "Extractor":
-        """Load a model directory written by ``biobert finetune re`` (keyword arguments as for the constructor)."""
-        from biobert.encoders import load_tokenizer
+        """Load a directory written by ``biobert finetune re``, or a hub id of one (keyword arguments as for the constructor)."""
+        from biobert.encoders import load_tokenizer, resolve_encoder
         from biobert.tasks.re import RelationModel, RESpec
 
+        path = local_model_dir(resolve_encoder(path))  # a hub id is fetched whole: the RE head is a file of its own
         meta = read_meta(path)
         if meta.get("task") != "re":
             raise ModelLoadError(f"E333 {path} is not a biobert relation-extraction model directory (biobert.json task != 're')")
@@ -294,12 +295,14 @@ class Reader:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], **kw: Any) -> "Reader":
-        """Load a directory written by ``biobert finetune qa`` (or any ``AutoModelForQuestionAnswering`` directory)."""
+        """Load a directory written by ``biobert finetune qa``, a hub id of one, or any ``AutoModelForQuestionAnswering`` checkpoint."""
         from biobert.encoders import load_tokenizer, resolve_encoder
         from biobert.tasks.qa import QAModel, QASpec
 
         ref = resolve_encoder(path)
-        meta = read_meta(ref) if Path(ref).is_dir() else {}
+        meta = load_meta(ref)
+        if meta:
+            ref = local_model_dir(ref)  # a biobert QA model from the hub: its yes/no head is a file of its own
         if meta and meta.get("task") != "qa":
             raise ModelLoadError(f"E333 {path} is a biobert {meta.get('task')!r} model, not a QA model")
         spec = QASpec.from_meta(meta) if meta else QASpec()

@@ -170,6 +170,24 @@ def test_extractor_api_on_document_and_text(positive_model, tagger_dir):
     assert not bare.spans and not bare.relations and ex._tagger is None
 
 
+def test_extractor_loads_by_hub_id(positive_model, tmp_path):
+    """A biobert RE model on the hub is fetched whole (its head is a file of its own): here from an offline cache."""
+    import subprocess
+    import sys
+
+    from ..conftest import fake_hub_cache
+
+    env = fake_hub_cache(tmp_path / "hf", "biobert-test/tiny-re", Path(positive_model))
+    code = (
+        "from biobert import Extractor; from biobert.types import Document, Span\n"
+        "d = Document('d', 'BRCA1 mutations cause breast cancer.').with_spans([Span(0, 5, 'Gene'), Span(22, 35, 'Disease')])\n"
+        "print([(r.head.text, r.label, r.tail.text) for r in Extractor.load('biobert-test/tiny-re')(d, tagger=False).relations])\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip().splitlines()[-1] == "[('BRCA1', 'Association', 'breast cancer')]"
+
+
 def test_serve_extract_with_real_models(positive_model, tagger_dir):
     import asyncio
 
