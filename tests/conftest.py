@@ -24,7 +24,10 @@ def build_tiny_bert(out: Path, seed: int = 0, lowercase: bool = False) -> Path:
     tok.train([str(FIXTURES / "abstracts.txt")], trainer)
     vocab = sorted(tok.get_vocab().items(), key=lambda kv: kv[1])
     (out / "vocab.txt").write_text("\n".join(t for t, _ in vocab) + "\n", encoding="utf-8")
-    fast = BertTokenizerFast(vocab_file=str(out / "vocab.txt"), do_lower_case=lowercase)
+    # transformers 5 takes the vocabulary as `vocab` (a path or a dict); `vocab_file=` is silently ignored
+    # and leaves a 5-token vocabulary that turns every word into [UNK]
+    fast = BertTokenizerFast(vocab=str(out / "vocab.txt"), do_lower_case=lowercase)
+    assert len(fast) == len(vocab), (len(fast), len(vocab))
     fast.save_pretrained(out)
     torch.manual_seed(seed)
     cfg = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,

@@ -49,6 +49,7 @@ def squad_file(path: Path, n_questions: int = 4) -> Path:
 @pytest.fixture(scope="module")
 def factoid(tiny_bert, tmp_path_factory):
     from biobert.config import load_config
+    from biobert.config import from_dict
     from biobert.recipes.qa import QAConfig, finetune_qa
 
     root = tmp_path_factory.mktemp("qa")
@@ -145,6 +146,7 @@ def test_pubmedqa_cv_by_question_via_cli(tiny_bert, tmp_path):
 def test_yaml_boolean_class_labels_are_rejected(tmp_path):
     from biobert.config import load_config
     from biobert.errors import ConfigError
+    from biobert.config import from_dict
     from biobert.recipes.qa import QAConfig, finetune_qa
 
     obj = {"1": {"QUESTION": "Q?", "CONTEXTS": ["C."], "final_decision": "yes"}, "2": {"QUESTION": "R?", "CONTEXTS": ["D."], "final_decision": "no"}}
@@ -152,3 +154,26 @@ def test_yaml_boolean_class_labels_are_rejected(tmp_path):
     (tmp_path / "c.yaml").write_text(f"task: yesno\nclass_labels: [yes, no]\ndata: {{format: pubmedqa, train: '{tmp_path / 'pq.json'}'}}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="E454"):
         finetune_qa(load_config(QAConfig, tmp_path / "c.yaml"), progress=False)
+
+
+def test_yesno_head_learns_a_learnable_signal(tiny_bert, tmp_path):
+    """The yes/no head must leave the class prior when the answer is in the text: a pipeline that
+    mixes up labels or feeds the head the wrong position stays at the majority class (58 % here)."""
+    from biobert.config import from_dict
+    from biobert.recipes.qa import QAConfig, finetune_qa
+
+    items = {}
+    for i in range(24):
+        yes = i % 12 < 7  # 14 yes, 10 no
+        word = "improved" if yes else "worsened"
+        items[str(200 + i)] = {"QUESTION": f"Does treatment {i} help patients?",
+                               "CONTEXTS": [f"Patients were treated. Outcomes {word} {word} {word}."],
+                               "final_decision": "yes" if yes else "no"}
+    (tmp_path / "pq.json").write_text(json.dumps(items), encoding="utf-8")
+    cfg = from_dict(QAConfig, {
+        "encoder": str(tiny_bert), "out": str(tmp_path / "m"), "task": "yesno", "class_labels": ["yes", "no"],
+        "max_length": 48, "max_query_length": 16, "stride": 16,
+        "data": {"format": "pubmedqa", "train": str(tmp_path / "pq.json"), "test": str(tmp_path / "pq.json")},
+        "train": {"epochs": 16, "batch_size": 8, "lr": 5e-3, "seed": 0}})
+    report = finetune_qa(cfg, resume=False, progress=False)
+    assert report["test"]["accuracy"] >= 0.9, report["test"]
