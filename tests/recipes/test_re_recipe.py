@@ -235,3 +235,19 @@ def test_extract_cli_raw_text_and_pubtator(positive_model, tagger_dir, tmp_path)
 
     back = io.read(tmp_path / "o.pubtator", fmt="pubtator")
     assert len(back[0].spans) == 2 and "1\tAssociation\t672\tD001943" in (tmp_path / "o.pubtator").read_text()
+
+
+@pytest.mark.parametrize("style,pooling", [("mask", "cls"), ("markers", "entity_start")])
+def test_re_fits_its_training_data(tiny_bert, tmp_path, style, pooling):
+    """RE fine-tuning must be able to learn: positives and negatives differ in their words, and the model
+    separates them on its own training rows. A head reading the wrong position stays at one class."""
+    from biobert.config import load_config
+    from biobert.recipes.re import REConfig, finetune_re
+
+    write_folds(tmp_path / "data")
+    cfg = load_config(REConfig, write_config(tmp_path / "c.yaml", tmp_path / "data", tmp_path / "m", tiny_bert,
+                                             style=style, pooling=pooling))
+    cfg.train.epochs, cfg.train.lr, cfg.train.batch_size = 25, 5e-3, 4
+    rep = finetune_re(cfg, progress=False, fold="1")
+    print(style, pooling, rep["test"])
+    assert rep["test"]["f1"] >= 0.9 and rep["test"]["precision"] >= 0.9, rep["test"]
