@@ -120,10 +120,17 @@ def tag_cmd(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
     lines: bool = typer.Option(False, "--lines", help="With text input: one document per line."),
     quantize: Optional[str] = typer.Option(None, help="int8: accuracy-checked ONNX int8 model (run `biobert export onnx` first)."),
+    chunk_docs: int = typer.Option(256, "--chunk-docs", help="Documents read, tagged and written at a time (PubTator, JSONL and --lines text stream: memory stays flat)."),
 ) -> None:
-    """Tag raw text or a file; every span's offsets index the original text."""
+    """Tag raw text or a file; every span's offsets index the original text.
+
+    Files are tagged in chunks of documents and written as they are done; a summary
+    (documents, spans, documents/s) goes to stderr as JSON.
+    """
     from biobert import io
     from biobert.pipeline import Tagger
+    from biobert.io._common import open_out
+    from biobert.tagging import OUTPUT_FORMATS, StreamWriter, tag_file
     from biobert.types import Document
 
     try:
@@ -131,38 +138,30 @@ def tag_cmd(
             require_file(input)
         if output is not None:
             prepare_output(output)
-        if output_format not in ("json", "table") and output_format not in io.FORMATS:  # fail before tagging, not after
-            raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: json, {', '.join(io.FORMATS)}")
+        if output_format not in OUTPUT_FORMATS:  # fail before tagging, not after
+            raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
         tagger = Tagger.load(model, quantize=quantize)
         if input is not None:
             fmt = input_format or io.guess_format(input)
             kw = {"lines": True} if (fmt == "text" and lines) else {}
-            docs = io.read(input, fmt=fmt, **kw)
-        elif text is not None:
+            stats = tag_file(tagger, input, output if output is not None else sys.stdout, input_format=fmt,
+                             output_format=output_format, chunk_docs=chunk_docs, **kw)
+            typer.echo(json.dumps(stats), err=True)
+            return
+        if text is not None:
             docs = [Document(id="0", text=text)]
         else:
             docs = [Document(id="0", text=sys.stdin.read())]
         tagged = tagger(docs)
-        if output_format == "table":
-            s = spans_table(tagged)
-            if output:
-                output.write_text(s, encoding="utf-8")
-            else:
-                typer.echo(s, nl=False)
+        if output_format == "json":
+            emit_documents(tagged, output, "json", single=True)  # one text in, one JSON object out
         else:
-            emit_documents(tagged, output, output_format, single=input is None)
+            with open_out(output if output is not None else sys.stdout) as f:
+                writer = StreamWriter(f, output_format)
+                writer.write(tagged)
+                writer.close()
     except BiobertError as exc:
         _fail(exc)
-
-
-def spans_table(docs: list) -> str:
-    """Tab-separated ``doc start end label score mention`` lines with a header."""
-    rows = ["doc\tstart\tend\tlabel\tscore\tmention"]
-    for d in docs:
-        for sp in d.spans:
-            score = "" if sp.score is None else f"{sp.score:.3f}"
-            rows.append(f"{d.id}\t{sp.start}\t{sp.end}\t{sp.label}\t{score}\t{d.text[sp.start:sp.end]}")
-    return "\n".join(rows) + "\n"
 
 
 @app.command("env")

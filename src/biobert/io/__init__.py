@@ -35,15 +35,15 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from biobert.errors import ConfigError
 from biobert.io._common import PathOrStream
 from biobert.io.bioc import read_bioc, write_bioc
 from biobert.io.conll import read_conll, write_conll
-from biobert.io.jsonl import read_jsonl, write_jsonl
-from biobert.io.pubtator import read_pubtator, write_pubtator
-from biobert.io.text import read_text, write_text
+from biobert.io.jsonl import iter_jsonl, read_jsonl, write_jsonl
+from biobert.io.pubtator import iter_pubtator, read_pubtator, write_pubtator
+from biobert.io.text import iter_text_lines, read_text, write_text
 from biobert.types import Document
 
 __all__ = [
@@ -51,6 +51,8 @@ __all__ = [
     "FORMATS",
     "guess_format",
     "read",
+    "iterate",
+    "streams",
     "write",
     "reads",
     "writes",
@@ -147,6 +149,32 @@ def read(path: PathOrStream, fmt: str | None = None, **kw: Any) -> list[Document
             raise ConfigError(f"E422 fmt is required when reading from a stream; accepted formats: {_accepted()}")
         fmt = guess_format(path)
     return _get(fmt).reader(path, **kw)
+
+
+def streams(fmt: str, **kw: Any) -> bool:
+    """Whether :func:`iterate` reads format ``fmt`` (with reader options ``kw``) one document at a time."""
+    return fmt in ("pubtator", "jsonl") or (fmt == "text" and bool(kw.get("lines")))
+
+
+def iterate(path: PathOrStream, fmt: str | None = None, **kw: Any) -> Iterator[Document]:
+    """Yield the documents of a file one at a time, so that files of any size can be processed.
+
+    PubTator, JSONL and text with ``lines=True`` are read record by record
+    (memory does not grow with the file); whole-file formats (BioC XML, CoNLL,
+    text as one document) are read first and then yielded. The documents are
+    those :func:`read` returns.
+    """
+    if fmt is None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise ConfigError(f"E422 fmt is required when reading from a stream; accepted formats: {_accepted()}")
+        fmt = guess_format(path)
+    if fmt == "pubtator":
+        return iter_pubtator(path)
+    if fmt == "jsonl":
+        return iter_jsonl(path)
+    if fmt == "text" and kw.get("lines"):
+        return iter_text_lines(path, doc_id=kw.get("doc_id"))
+    return iter(read(path, fmt=fmt, **kw))
 
 
 def write(docs: Iterable[Document], path: PathOrStream, fmt: str | None = None, **kw: Any) -> dict[str, Any]:

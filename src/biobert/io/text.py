@@ -7,13 +7,14 @@ itself; only a UTF-8 byte-order mark is dropped.
 
 from __future__ import annotations
 
-from typing import Iterable
+import os
+from typing import Iterable, Iterator
 
-from biobert.errors import ConfigError
+from biobert.errors import ConfigError, DataFormatError
 from biobert.io._common import PathOrStream, describe, open_out, read_all
 from biobert.types import Document
 
-__all__ = ["read_text", "write_text"]
+__all__ = ["read_text", "iter_text_lines", "write_text"]
 
 
 def read_text(path: PathOrStream, *, lines: bool = False, doc_id: str | None = None) -> list[Document]:
@@ -50,6 +51,37 @@ def read_text(path: PathOrStream, *, lines: bool = False, doc_id: str | None = N
         if line.strip():
             docs.append(Document(id=f"{stem}:{n}", text=line, metadata={"line": n, "offset": start}))
     return docs
+
+
+def iter_text_lines(path: PathOrStream, *, doc_id: str | None = None) -> Iterator[Document]:
+    """Yield one document per non-blank line, reading one line at a time (for files of any size).
+
+    The same documents, ids and metadata as ``read_text(path, lines=True)``.
+
+    Raises:
+        DataFormatError: E200 at the first line that is not UTF-8.
+    """
+    name, stem = describe(path)
+    stem = doc_id if doc_id is not None else stem
+    if not isinstance(path, (str, os.PathLike)):
+        yield from read_text(path, lines=True, doc_id=stem)
+        return
+    offset = 0
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                full = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise DataFormatError("E200", name, n, "UTF-8 text", found=repr(raw[max(0, e.start - 20) : e.end + 20])) from None
+            start = offset
+            offset += len(full)
+            line = full[:-1] if full.endswith("\n") else full
+            if line.endswith("\r"):
+                line = line[:-1]
+            if line.strip():
+                yield Document(id=f"{stem}:{n}", text=line, metadata={"line": n, "offset": start})
 
 
 def write_text(docs: Iterable[Document], path_or_stream: PathOrStream, *, lines: bool = False) -> dict[str, int]:

@@ -1,0 +1,164 @@
+"""Tag files of any size: read, tag and write in chunks of documents.
+
+    from biobert import Tagger
+    from biobert.tagging import tag_file
+    stats = tag_file(Tagger.load(), "pubmed24n0001.pubtator", "tagged.pubtator")
+    # {"documents": 30000, "spans": 412345, "characters": ..., "seconds": ..., "documents_per_second": ...}
+
+PubTator, JSONL and one-document-per-line text are read one record at a
+time (:func:`biobert.io.iterate`), tagged ``chunk_docs`` documents at a time
+(the tagger still batches their sentences by length) and written as each
+chunk is done, so memory stays flat however large the file is. JSON output
+is written as one array, incrementally. BioC XML and whole-file text output
+are single structures: those documents are kept until the end. Offsets are
+those of the tagger: ``doc.text[s.start:s.end] == s.text`` for every span.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any, Iterable, Iterator
+
+from biobert import io
+from biobert.errors import ConfigError
+from biobert.io._common import PathOrStream, open_out
+from biobert.types import Document
+
+__all__ = ["tag_file", "tag_stream", "StreamWriter", "OUTPUT_FORMATS"]
+
+#: output formats of :func:`tag_file`: every io format, JSON (one array) and a human-readable table
+OUTPUT_FORMATS = ("json", "table", *io.FORMATS)
+
+
+class StreamWriter:
+    """Write documents chunk by chunk in one output format, producing one valid file in the end."""
+
+    def __init__(self, out: IO[str], fmt: str) -> None:
+        if fmt not in OUTPUT_FORMATS:
+            raise ConfigError(f"E420 unknown output format {fmt!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
+        self.out, self.fmt = out, fmt
+        self.n = 0
+        self._held: list[Document] = []  # formats that are one structure (BioC collection, plain text)
+
+    def write(self, docs: list[Document]) -> None:
+        f = self.out
+        if self.fmt == "json":
+            for d in docs:
+                f.write(("[\n" if self.n == 0 else ",\n") + json.dumps(d.to_dict(), indent=2, ensure_ascii=False))
+                self.n += 1
+            return
+        if self.fmt == "table":
+            if self.n == 0:
+                f.write("doc\tstart\tend\tlabel\tscore\tmention\n")
+            for d in docs:
+                for sp in d.spans:
+                    score = "" if sp.score is None else f"{sp.score:.3f}"
+                    f.write(f"{d.id}\t{sp.start}\t{sp.end}\t{sp.label}\t{score}\t{d.text[sp.start:sp.end]}\n")
+        elif self.fmt in ("bioc", "text"):
+            self._held += docs
+        elif self.fmt == "conll":
+            # every document behind its own -DOCSTART- line, so that chunks concatenate into one valid file
+            io.write(docs, f, fmt="conll", docstart=True)
+        else:
+            io.write(docs, f, fmt=self.fmt)
+        self.n += len(docs)
+
+    def close(self) -> None:
+        """Finish the file (closing bracket, held structures); the stream itself is not closed."""
+        if self.fmt == "json":
+            self.out.write("[]\n" if self.n == 0 else "\n]\n")
+        elif self.fmt == "bioc":
+            io.write(self._held, self.out, fmt="bioc")
+        elif self.fmt == "text":
+            io.write(self._held, self.out, fmt="text", lines=len(self._held) != 1)
+        self.out.flush()
+
+
+def _chunks(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    it = iter(docs)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+def tag_stream(tagger: Any, docs: Iterable[Document], writer: StreamWriter, chunk_docs: int = 256,
+               progress: bool | None = None) -> dict[str, Any]:
+    """Tag ``docs`` (any iterable, consumed lazily) ``chunk_docs`` at a time into ``writer``; return counts and speed.
+
+    Args:
+        progress: a rich progress line on stderr (documents, documents/s); ``None``: only on a terminal.
+    """
+    if chunk_docs < 1:
+        raise ConfigError(f"E428 chunk_docs must be at least 1, got {chunk_docs}")
+    if progress is None:
+        progress = sys.stderr.isatty()
+    bar = task = None
+    if progress:
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        bar = Progress(SpinnerColumn(), TextColumn("tagged {task.completed:,} documents ({task.fields[rate]} docs/s)"),
+                       TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        bar.start()
+        task = bar.add_task("tag", total=None, rate="-")
+    t0 = time.perf_counter()
+    n_docs = n_spans = n_chars = 0
+    try:
+        for chunk in _chunks(docs, chunk_docs):
+            tagged = tagger(chunk)
+            writer.write(tagged)
+            n_docs += len(tagged)
+            n_spans += sum(len(d.spans) for d in tagged)
+            n_chars += sum(len(d.text) for d in tagged)
+            if bar is not None:
+                bar.update(task, completed=n_docs, rate=f"{n_docs / max(time.perf_counter() - t0, 1e-9):,.1f}")
+        writer.close()
+    finally:
+        if bar is not None:
+            bar.stop()
+    seconds = time.perf_counter() - t0
+    return {
+        "documents": n_docs,
+        "spans": n_spans,
+        "characters": n_chars,
+        "seconds": round(seconds, 3),
+        "documents_per_second": round(n_docs / seconds, 2) if seconds > 0 else None,
+    }
+
+
+def tag_file(tagger: Any, input: PathOrStream, output: PathOrStream, *, input_format: str | None = None,
+             output_format: str | None = None, chunk_docs: int = 256, progress: bool | None = None,
+             **reader_kw: Any) -> dict[str, Any]:
+    """Tag a file (or stream) into another, chunk by chunk; see the module docstring.
+
+    Args:
+        tagger: a :class:`~biobert.pipeline.Tagger` (or any callable list[Document] -> list[Document]).
+        input_format: an io format (guessed from the name when ``None``).
+        output_format: ``json``, ``table`` or an io format (guessed from the output name when ``None``).
+        chunk_docs: documents read, tagged and written at a time.
+        **reader_kw: reader options (``lines=True`` for one document per text line).
+
+    Returns:
+        ``{"documents", "spans", "characters", "seconds", "documents_per_second", "streamed"}``;
+        ``streamed`` says whether the input was read record by record.
+    """
+    if input_format is None:
+        if not isinstance(input, (str, Path)):
+            raise ConfigError("E422 input_format is required when reading from a stream")
+        input_format = io.guess_format(input)
+    if output_format is None:
+        if not isinstance(output, (str, Path)):
+            raise ConfigError("E422 output_format is required when writing to a stream")
+        output_format = "json" if str(output).endswith(".json") else io.guess_format(output, sniff=False)
+    if chunk_docs < 1:  # fail before the output file is created
+        raise ConfigError(f"E428 chunk_docs must be at least 1, got {chunk_docs}")
+    if output_format not in OUTPUT_FORMATS:  # fail before reading or tagging anything
+        raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
+    docs = io.iterate(input, fmt=input_format, **reader_kw)
+    with open_out(output) as f:
+        stats = tag_stream(tagger, docs, StreamWriter(f, output_format), chunk_docs=chunk_docs, progress=progress)
+    stats["streamed"] = io.streams(input_format, **reader_kw)
+    return stats

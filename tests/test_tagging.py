@@ -1,0 +1,76 @@
+"""Tagging files of any size: chunked read -> tag -> write gives the same documents as tagging all at once."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from biobert import io
+from biobert.errors import ConfigError, DataFormatError
+from biobert.tagging import tag_file
+from biobert.types import Document
+
+FIX = Path(__file__).parent / "io" / "fixtures"
+ABSTRACTS = Path(__file__).parent / "fixtures" / "abstracts.txt"
+
+
+@pytest.fixture(scope="module")
+def tagger(tagger_dir):
+    from biobert import Tagger
+
+    return Tagger.load(tagger_dir)
+
+
+def _spans(docs):
+    return [(d.id, [(s.start, s.end, s.label) for s in d.spans]) for d in docs]
+
+
+@pytest.mark.parametrize("fmt,reader_kw,src", [
+    ("pubtator", {}, FIX / "cdr_sample.PubTator.txt"),
+    ("text", {"lines": True}, ABSTRACTS),
+])
+@pytest.mark.parametrize("out_fmt", ["pubtator", "jsonl", "json", "bioc", "conll"])
+def test_chunked_output_equals_tagging_everything_at_once(tagger, tmp_path, fmt, reader_kw, src, out_fmt):
+    whole = tagger(io.read(src, fmt=fmt, **reader_kw))
+    assert any(d.spans for d in whole)
+    out = tmp_path / f"out.{out_fmt}"
+    stats = tag_file(tagger, src, out, input_format=fmt, output_format=out_fmt, chunk_docs=2, progress=False, **reader_kw)
+    assert stats["documents"] == len(whole) and stats["spans"] == sum(len(d.spans) for d in whole)
+    assert stats["streamed"] is True
+    if out_fmt == "json":
+        back = [Document.from_dict(x) for x in json.loads(out.read_text(encoding="utf-8"))]
+    else:
+        back = io.read(out, fmt=out_fmt)
+    for d in back:
+        assert all(d.text[s.start:s.end] == s.text for s in d.spans)
+    if out_fmt == "conll":  # CoNLL keeps tokens and tags, not ids or the exact whitespace
+        assert [len(d.spans) for d in back] == [len(d.spans) for d in whole]
+    else:
+        assert _spans(back) == _spans(whole)
+
+
+def test_text_lines_stream_lazily_and_fail_at_the_bad_line(tagger, tmp_path):
+    src = tmp_path / "big.txt"
+    good = [f"BRCA1 mutation number {i} in tumours." for i in range(10)]
+    src.write_bytes(("\n".join(good) + "\n").encode() + b"bad \xff line\n" + b"never read\n")
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(DataFormatError, match="E200") as err:
+        tag_file(tagger, src, out, input_format="text", output_format="jsonl", chunk_docs=4, progress=False, lines=True)
+    assert ":11" in str(err.value) or "line 11" in str(err.value)
+    # the chunks read before the bad line were already tagged and written
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 8
+
+
+def test_iterate_equals_read(tmp_path):
+    for src, fmt, kw in ((FIX / "cdr_sample.PubTator.txt", "pubtator", {}), (ABSTRACTS, "text", {"lines": True}),
+                         (FIX / "cdr_sample.BioC.xml", "bioc", {})):
+        assert list(io.iterate(src, fmt=fmt, **kw)) == io.read(src, fmt=fmt, **kw)
+    assert io.streams("pubtator") and io.streams("text", lines=True) and not io.streams("bioc") and not io.streams("text")
+
+
+def test_bad_settings_fail_before_tagging(tagger, tmp_path):
+    with pytest.raises(ConfigError, match="E420"):
+        tag_file(tagger, ABSTRACTS, tmp_path / "o", input_format="text", output_format="xml")
+    with pytest.raises(ConfigError, match="E428"):
+        tag_file(tagger, ABSTRACTS, tmp_path / "o.jsonl", input_format="text", chunk_docs=0, lines=True)
+    assert not (tmp_path / "o").exists() and not (tmp_path / "o.jsonl").exists()
