@@ -47,3 +47,24 @@ def test_adapt_vocab_adds_mapped_whole_word_tokens(corpus_file, headless_bert, t
     saved = json.loads((out / "adapt_report.json").read_text())
     assert saved["shared_words"] > 20 and np.isfinite(saved["map_r2"])
     assert (out / "vocab.txt").read_text().split("\n")[ids[0]] == new[0]
+
+
+def test_pieces_init_is_the_mean_of_the_old_pieces(corpus_file, headless_bert, tmp_path):
+    """new_init="pieces" (fast vocabulary transfer): no word2vec; each new row is the mean of the rows of
+    the pieces the old tokenizer used, and the same words are chosen as with word2vec's frequency order."""
+    from transformers import AutoModel, AutoTokenizer
+
+    kw = dict(corpus=[str(corpus_file)], init=str(headless_bert), num_new_tokens=15, min_count=3)
+    rep = adapt_vocab(AdaptConfig(output=str(tmp_path / "p"), new_init="pieces", **kw), log=lambda m: None)
+    assert rep["map_r2"] is None and rep["w2v_vocab"] is None and rep["new_tokens"] == 15
+    before_tok = AutoTokenizer.from_pretrained(headless_bert)
+    old = AutoModel.from_pretrained(headless_bert).get_input_embeddings().weight
+    tok = AutoTokenizer.from_pretrained(tmp_path / "p")
+    emb = AutoModel.from_pretrained(tmp_path / "p").get_input_embeddings().weight
+    for w, _ in rep["new_tokens_head"]:
+        pieces = before_tok.convert_tokens_to_ids(before_tok.tokenize(w))
+        assert len(pieces) > 1
+        assert torch.allclose(emb[tok.convert_tokens_to_ids(w)], old[pieces].mean(0), atol=1e-6)
+    w2v = adapt_vocab(AdaptConfig(output=str(tmp_path / "w"), w2v_dim=16, w2v_epochs=1, **kw), log=lambda m: None)
+    # both take the most frequent split words (ties at the cut may be broken differently)
+    assert sorted(c for _, c in w2v["new_tokens_head"]) == sorted(c for _, c in rep["new_tokens_head"])

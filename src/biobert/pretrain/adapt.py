@@ -11,12 +11,18 @@ Domain Adaptation of Pretrained Language Models", the GreenBioBERT recipe).
    embeddings ``W @ w2v(word)``.
 4. Save tokenizer and model: the directory loads with ``AutoTokenizer`` / ``AutoModel``
    anywhere (and can be the ``init`` of a continued-MLM run: "both").
+
+``new_init="pieces"`` replaces steps 1-2 by the "fast vocabulary transfer" initialisation
+(Gee et al. 2022): a new word's embedding is the mean of the input embeddings of the pieces the
+old vocabulary split it into, so the encoder first sees roughly what it saw before; words are
+then only counted (no word2vec), which takes seconds instead of minutes.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -56,6 +62,7 @@ class AdaptConfig:
     max_documents: int | None = None
     val_fraction: float = 0.0  # skip documents a pre-training run holds out (use its value)
     match_norm: bool = False  # rescale mapped vectors to the mean norm of the shared words' embeddings
+    new_init: str = "w2v"  # "w2v": word2vec + linear map (Poerner et al.); "pieces": mean of the old pieces' embeddings
 
 
 def word_splitter(tokenizer):
@@ -90,6 +97,9 @@ def adapt_vocab(config: AdaptConfig | dict, log=print) -> dict[str, Any]:
     cfg = config if isinstance(config, AdaptConfig) else AdaptConfig(**config)
     if cfg.num_new_tokens < 0:
         raise ConfigError("E474 num_new_tokens must be >= 0")
+    if cfg.new_init not in ("w2v", "pieces"):
+        raise ConfigError(f"E474 new_init must be 'w2v' or 'pieces', got {cfg.new_init!r}")
+    use_w2v = cfg.new_init == "w2v"
     t0 = time.time()
     init = resolve_init(cfg.init)
     files = resolve_corpus(cfg.corpus)
@@ -105,6 +115,7 @@ def adapt_vocab(config: AdaptConfig | dict, log=print) -> dict[str, Any]:
     # 1. words -> temporary corpus file -> word2vec
     n_docs = n_words = 0
     sample_words: list[str] = []
+    word_counts: Counter[str] = Counter()
     with tempfile.TemporaryDirectory(prefix="biobert-adapt-") as tmp:
         corpus_file = Path(tmp) / "words.txt"
         with open(corpus_file, "w", encoding="utf-8") as fh:
@@ -119,24 +130,34 @@ def adapt_vocab(config: AdaptConfig | dict, log=print) -> dict[str, Any]:
                 n_words += len(words)
                 if len(sample_words) < 200000:
                     sample_words.extend(words[: 200000 - len(sample_words)])
+                if not use_w2v:
+                    word_counts.update(words)
+                    continue
                 # gensim's corpus_file reader cuts lines at 10,000 words
                 for k in range(0, len(words), 10000):
                     fh.write(" ".join(words[k : k + 10000]) + "\n")
         if n_words == 0:
-            raise TrainingError("E553 the corpus has no words to train word2vec on")
-        log(f"adapt-vocab: {n_docs:,} documents, {n_words:,} words; training word2vec ({cfg.w2v_dim}d, {cfg.w2v_epochs} epochs)")
-        w2v = Word2Vec(
-            corpus_file=str(corpus_file),
-            vector_size=cfg.w2v_dim,
-            window=cfg.w2v_window,
-            min_count=cfg.min_count,
-            sg=1 if cfg.w2v_sg else 0,
-            workers=max(1, cfg.workers),
-            epochs=cfg.w2v_epochs,
-            seed=cfg.seed,
-        )
-    wv = w2v.wv
+            raise TrainingError("E553 the corpus has no words to adapt the vocabulary to")
+        wv = None
+        if use_w2v:
+            log(f"adapt-vocab: {n_docs:,} documents, {n_words:,} words; training word2vec ({cfg.w2v_dim}d, {cfg.w2v_epochs} epochs)")
+            w2v = Word2Vec(
+                corpus_file=str(corpus_file),
+                vector_size=cfg.w2v_dim,
+                window=cfg.w2v_window,
+                min_count=cfg.min_count,
+                sg=1 if cfg.w2v_sg else 0,
+                workers=max(1, cfg.workers),
+                epochs=cfg.w2v_epochs,
+                seed=cfg.seed,
+            )
+            wv = w2v.wv
+        else:
+            log(f"adapt-vocab: {n_docs:,} documents, {n_words:,} words counted (pieces initialisation, no word2vec)")
     t_w2v = time.time() - t0
+    # words by frequency (ties: first seen), with their counts; word2vec's vocabulary is already sorted so
+    ranked = ([(w, int(wv.get_vecattr(w, "count"))) for w in wv.index_to_key] if wv is not None
+              else [(w, c) for w, c in word_counts.most_common() if c >= cfg.min_count])
 
     # 2. linear map over words that are single wordpieces
     with quiet_transformers():
@@ -145,27 +166,32 @@ def adapt_vocab(config: AdaptConfig | dict, log=print) -> dict[str, Any]:
         has_head = any(a.endswith(("ForMaskedLM", "ForPreTraining")) for a in archs)
         model = (AutoModelForMaskedLM if has_head else AutoModel).from_pretrained(init)
     emb = model.get_input_embeddings().weight.detach().cpu().numpy().astype(np.float64)
-    shared = [w for w in wv.index_to_key if w in vocab and w not in special and not w.startswith(prefix)]
-    if len(shared) < 2 * cfg.w2v_dim and len(shared) < 50:
-        raise TrainingError(f"E554 only {len(shared)} corpus words are single wordpieces; too few to fit the map")
-    X = np.stack([wv[w] for w in shared]).astype(np.float64)
-    Y = emb[[vocab[w] for w in shared]]
-    W, *_ = np.linalg.lstsq(X, Y, rcond=None)
-    resid = Y - X @ W
-    r2 = 1.0 - float((resid**2).sum() / ((Y - Y.mean(0)) ** 2).sum())
-    log(f"adapt-vocab: linear map fitted on {len(shared):,} shared words (R^2 {r2:.3f})")
+    shared = [w for w, _ in ranked if w in vocab and w not in special and not w.startswith(prefix)]
+    r2 = W = Y = None
+    if use_w2v:
+        if len(shared) < 2 * cfg.w2v_dim and len(shared) < 50:
+            raise TrainingError(f"E554 only {len(shared)} corpus words are single wordpieces; too few to fit the map")
+        X = np.stack([wv[w] for w in shared]).astype(np.float64)
+        Y = emb[[vocab[w] for w in shared]]
+        W, *_ = np.linalg.lstsq(X, Y, rcond=None)
+        resid = Y - X @ W
+        r2 = 1.0 - float((resid**2).sum() / ((Y - Y.mean(0)) ** 2).sum())
+        log(f"adapt-vocab: linear map fitted on {len(shared):,} shared words (R^2 {r2:.3f})")
 
     # 3. new tokens: most frequent words the vocabulary splits
     new_words: list[str] = []
-    for w in wv.index_to_key:  # sorted by frequency
+    old_pieces: dict[str, list[int]] = {}
+    for w, _ in ranked:  # sorted by frequency
         if len(new_words) >= cfg.num_new_tokens:
             break
         if w in vocab or w in special or len(w) < cfg.min_length or not _HAS_LETTER.search(w):
             continue
-        if len(tokenizer.backend_tokenizer.model.tokenize(w)) <= 1:
+        pieces = tokenizer.backend_tokenizer.model.tokenize(w)
+        if len(pieces) <= 1:
             continue
         new_words.append(w)
-    counts = {w: int(wv.get_vecattr(w, "count")) for w in new_words}
+        old_pieces[w] = [p.id for p in pieces]
+    counts = dict(ranked)
 
     # 4a. tokenizer: append to the WordPiece vocabulary
     base_size = max(len(tokenizer), max(vocab.values()) + 1)
@@ -184,7 +210,11 @@ def adapt_vocab(config: AdaptConfig | dict, log=print) -> dict[str, Any]:
     new_size = base_size + len(new_words)
     with torch.no_grad():
         model.resize_token_embeddings(new_size, mean_resizing=False)
-        if new_words:
+        if new_words and not use_w2v:
+            # fast vocabulary transfer: the mean of the pieces the old vocabulary used for the word
+            mapped = np.stack([emb[old_pieces[w]].mean(0) for w in new_words])
+            model.get_input_embeddings().weight[base_size:new_size] = torch.from_numpy(mapped).to(model.dtype)
+        elif new_words:
             mapped = np.stack([wv[w] for w in new_words]).astype(np.float64) @ W
             if cfg.match_norm:
                 target = np.linalg.norm(Y, axis=1).mean()
@@ -208,14 +238,15 @@ def adapt_vocab(config: AdaptConfig | dict, log=print) -> dict[str, Any]:
         raise TrainingError(f"E555 new tokens are not single tokens after reloading: {bad[:5]}")
     report = {
         "kind": "biobert-adapt-vocab",
-        "method": "Poerner et al. 2020 (GreenBioBERT): word2vec + least-squares map to wordpiece embeddings",
+        "method": ("Poerner et al. 2020 (GreenBioBERT): word2vec + least-squares map to wordpiece embeddings" if use_w2v
+                   else "fast vocabulary transfer (Gee et al. 2022): mean of the old pieces' input embeddings"),
         "init": init,
         "settings": asdict(cfg),
         "documents": n_docs,
         "words": n_words,
-        "w2v_vocab": len(wv.index_to_key),
+        "w2v_vocab": len(wv.index_to_key) if wv is not None else None,
         "shared_words": len(shared),
-        "map_r2": round(r2, 4),
+        "map_r2": round(r2, 4) if r2 is not None else None,
         "vocab_size_before": base_size,
         "vocab_size_after": new_size,
         "new_tokens": len(new_words),
