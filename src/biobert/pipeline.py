@@ -51,13 +51,13 @@ class Tagger:
     """Named-entity tagger over raw text or :class:`Document` objects."""
 
     def __init__(self, model: Any, tokenizer: Any, labels: Sequence[str], *, max_length: int = 128, stride: int = 32,
-                 batch_tokens: int = 1024, source: str = "", meta: dict[str, Any] | None = None) -> None:
+                 batch_tokens: int = 1024, source: str = "", meta: dict[str, Any] | None = None, context: int = 0) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.labels = list(labels)
         self.source = source
         self.meta = meta or {}
-        self.predictor = NERPredictor(model, tokenizer, self.labels, max_length, stride, batch_tokens)
+        self.predictor = NERPredictor(model, tokenizer, self.labels, max_length, stride, batch_tokens, context)
         #: counters of the last call (windows, words without subwords, ...)
         self.last_stats: Counter = Counter()
 
@@ -127,6 +127,7 @@ class Tagger:
             max_length=max_length or int(meta.get("max_length", 128)),
             stride=stride if stride is not None else int(meta.get("stride", 32)),
             batch_tokens=batch_tokens, source=ref, meta=meta,
+            context=int(meta.get("context", 0)),  # neighbouring-sentence context, as the model was trained
         )
 
     @overload

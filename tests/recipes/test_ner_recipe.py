@@ -103,3 +103,27 @@ def test_ner_fits_its_training_data(tiny_bert, tmp_path):
     report = finetune_ner(cfg, progress=False)
     print("train-set F1", report["test"]["A"]["f1"])
     assert report["test"]["A"]["f1"] >= 0.9, report["test"]["A"]
+
+
+def test_ner_with_context_fits_and_tags_with_the_same_context(tiny_bert, tmp_path):
+    """Neighbouring-sentence context: labels stay on the sentence's own subwords (a shifted label would keep
+    the fit far below 0.9), the setting is saved, and Tagger.load uses it."""
+    from biobert import Tagger
+    from biobert.recipes.ner import NERConfig, finetune_ner
+
+    docs = gold_docs({"Chemical", "Disease"})[:12]
+    write_conll(docs, tmp_path / "train.tsv")
+    cfg = load_config(
+        NERConfig, None,
+        [f"encoder={tiny_bert}", f"out={tmp_path / 'model'}", "train.epochs=30", "train.batch_size=4", "train.lr=5e-3",
+         "train.seed=0", "max_length=64", "stride=16", "context=12"],
+        base={"corpora": [{"name": "A", "train": str(tmp_path / "train.tsv"), "test": str(tmp_path / "train.tsv")}]},
+    )
+    report = finetune_ner(cfg, progress=False)
+    assert report["data_changes"]["context_subwords"] > 0
+    assert report["test"]["A"]["f1"] >= 0.9, report["test"]["A"]
+    assert json.loads((tmp_path / "model" / "biobert.json").read_text())["context"] == 12
+    tagger = Tagger.load(tmp_path / "model")
+    assert tagger.predictor.context == 12
+    doc = tagger(docs[0].text)
+    assert all(doc.text[s.start:s.end] == s.text for s in doc.spans)

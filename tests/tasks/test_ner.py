@@ -118,3 +118,108 @@ def test_predictor_offsets_on_long_nasty_input(tiny_bert, tok):
     for a, b in doc.tokens:
         covered.update(range(a, b))
     assert covered == {i for i, c in enumerate(text) if not c.isspace()}
+
+
+# --- neighbouring-sentence context (FLERT) ------------------------------------------------------------
+
+
+def test_neighbour_context_stays_inside_a_group():
+    from biobert.tasks.ner import neighbour_context
+
+    ids = [[1, 2, 3], [4, 5], [6, 7, 8, 9], [10]]
+    ctx = neighbour_context(ids, ["a", "a", "a", "b"], 3)
+    assert ctx[0] == ([], [4, 5, 6])
+    assert ctx[1] == ([1, 2, 3], [6, 7, 8])
+    assert ctx[2] == ([3, 4, 5], [])  # sentence 3 is another text
+    assert ctx[3] == ([], [])
+    assert neighbour_context(ids, ["a"] * 4, 0) == [([], [])] * 4
+    assert neighbour_context(ids, None, 5) == [([], [])] * 4
+
+
+def test_window_input_shares_the_room_and_prefers_the_sentence_itself():
+    from biobert.text.windows import Window
+    from biobert.tasks.ner import window_input
+
+    ids = list(range(100, 110))
+    left, right = [1, 2, 3, 4, 5, 6], [7, 8]
+    # whole sentence, plenty of room: all wanted context, right side limited by what exists
+    inp, nl, nr = window_input(ids, Window(0, 10), left, right, max_length=64, context=4)
+    assert (nl, nr) == (4, 2) and inp == [3, 4, 5, 6] + ids + [7, 8]
+    # room for 4 context positions only (16 - 2 - 10): shared evenly
+    inp, nl, nr = window_input(ids, Window(0, 10), left, right, max_length=16, context=4)
+    assert (nl, nr) == (2, 2) and len(inp) == 14 and inp[nl:nl + 10] == ids
+    # right side has nothing: the left side takes all the room
+    inp, nl, nr = window_input(ids, Window(0, 10), left, [], max_length=16, context=4)
+    assert (nl, nr) == (4, 0)
+    # a middle window reads the sentence's own neighbouring subwords first
+    inp, nl, nr = window_input(ids, Window(3, 6), left, right, max_length=64, context=2)
+    assert inp == [101, 102, 103, 104, 105, 106, 107] and (nl, nr) == (2, 2)
+    # no context: the window alone
+    assert window_input(ids, Window(3, 6), left, right, max_length=64, context=0) == ([103, 104, 105], 0, 0)
+
+
+def test_context_features_label_only_the_sentence(tok):
+    from biobert.tasks.ner import sentence_groups
+
+    text = "BRCA1 mutations cause breast cancer. Tamoxifen lowers the risk. Aspirin helps."
+    doc = Document("d", text).with_spans([Span(0, 5, "Gene"), Span(22, 35, "Disease")])
+    labels = labels_for_types(["Disease", "Gene"])
+    l2i = {l: i for i, l in enumerate(labels)}
+    sents = document_sentences(doc, 0, with_gold=True)
+    assert len(sents) == 3
+    plain = build_features(sents, [text], SubwordEncoder(tok), l2i, max_length=64, stride=16)
+    stats = Counter()
+    ctx = build_features(sents, [text], SubwordEncoder(tok), l2i, max_length=64, stride=16, context=8,
+                         groups=sentence_groups(sents, [doc.metadata]), stats=stats)
+    assert stats["context_subwords"] > 0
+    for p, c in zip(plain, ctx):
+        assert len(c["input_ids"]) > len(p["input_ids"]) and len(c["input_ids"]) <= 64
+        assert [l for l in c["labels"] if l != -100] == [l for l in p["labels"] if l != -100]
+        # the sentence's own subwords sit inside the context, in order
+        core = p["input_ids"][1:-1]
+        k = c["labels"].index(next(l for l in c["labels"] if l != -100))
+        assert c["input_ids"][k:k + len(core)] == core
+    # the middle sentence sees the end of the first and the start of the last
+    first_ids = plain[0]["input_ids"][1:-1]
+    assert ctx[1]["input_ids"][1:1 + 8] == first_ids[-8:]
+
+
+def test_independent_texts_are_never_each_others_context():
+    from biobert.tasks.ner import Sentence, sentence_groups
+
+    sents = [Sentence(0, [(0, 1)]), Sentence(1, [(0, 1)]), Sentence(2, [(0, 1)]), Sentence(3, [(0, 1)])]
+    g = sentence_groups(sents, [{}, {}, {"context_group": "f.tsv"}, {"context_group": "f.tsv"}])
+    assert g[0] != g[1] and g[2] == g[3] and g[1] != g[2]
+
+
+def test_predictor_with_context_reads_each_word_at_its_own_position(tok):
+    """A fake model tags exactly the subword 'cancer'; with context the window starts after the left context."""
+    cancer = tok.convert_tokens_to_ids("cancer")
+    assert cancer != tok.unk_token_id
+    labels = labels_for_types(["Disease"])
+
+    class Fake(torch.nn.Module):
+        def forward(self, input_ids, attention_mask):
+            logits = torch.full((*input_ids.shape, 3), -5.0)
+            logits[..., 0] = 0.0
+            logits[..., 1] = torch.where(input_ids == cancer, 5.0, -5.0)
+            return type("O", (), {"logits": logits})
+
+    text = "Breast cancer is common. The cancer grows. Nothing here at all. Colon cancer too."
+    for context in (0, 6, 50):
+        pred = NERPredictor(Fake(), tok, labels, max_length=16, stride=4, context=context)
+        doc, = pred.predict_documents([Document("d", text)])
+        assert [s.text for s in doc.spans] == ["cancer"] * 3, context
+        assert all(doc.text[s.start:s.end] == s.text for s in doc.spans)
+
+
+def test_conll_files_without_docstart_are_one_running_text(tmp_path):
+    from biobert.io.conll import read_conll
+
+    p = tmp_path / "x.tsv"
+    p.write_text("A\tO\nb\tB\n\nC\tO\n\n", encoding="utf-8")
+    docs = read_conll(p)
+    assert len(docs) == 2 and docs[0].metadata["context_group"] == docs[1].metadata["context_group"]
+    q = tmp_path / "y.tsv"
+    q.write_text("-DOCSTART-\tO\n\nA\tO\n\n-DOCSTART-\tO\n\nC\tO\n\n", encoding="utf-8")
+    assert all("context_group" not in d.metadata for d in read_conll(q))

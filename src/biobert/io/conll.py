@@ -78,7 +78,11 @@ def read_conll(
         One document per ``-DOCSTART-`` section, or, in files without such
         lines, one per sentence. Ids are ``"<file stem>:<n>"`` (0-based).
         ``metadata`` holds ``scheme`` (detected), ``repaired_tags`` and, where
-        applicable, ``untyped`` and ``docstart``.
+        applicable, ``untyped`` and ``docstart``. Without ``-DOCSTART-`` lines,
+        ``context_group`` (the file name) marks the sentence documents as one
+        running text, whose neighbouring sentences context models use
+        (:func:`biobert.tasks.ner.sentence_groups`); put ``-DOCSTART-`` between
+        independent texts.
 
     Raises:
         DataFormatError: E201 missing tag column, E202 invalid tag, E203 empty
@@ -151,6 +155,9 @@ def read_conll(
         per_doc = [g for g in groups if g]
     else:
         per_doc = [[s] for g in groups for s in g]
+        # one document per sentence, but they are consecutive sentences of one text (BioBERT's files keep
+        # abstract order): models trained with neighbouring-sentence context may read each other's words
+        base_meta["context_group"] = name
 
     docs = [_make_document(f"{stem}:{i}", sents, base_meta, untyped_label, detected) for i, sents in enumerate(per_doc)]
     repaired = sum(d.metadata["repaired_tags"] for d in docs)

@@ -38,6 +38,7 @@ from biobert.tasks.ner import (
     labels_for_types,
     ner_collate,
     ner_loss,
+    sentence_groups,
 )
 from biobert.train import TrainConfig, Trainer, set_seed
 from biobert.types import Document
@@ -74,6 +75,10 @@ class NERConfig:
     max_length: int = 128
     stride: int = 32
     label_all_subwords: bool = False
+    #: subwords of neighbouring-sentence context added on each side of every window (FLERT; 0: sentences alone).
+    #: Saved with the model, so tagging uses the same context. Costs roughly (sentence + 2*context) / sentence
+    #: more compute per step; raise max_length with it.
+    context: int = 0
     train: TrainConfig = field(default_factory=TrainConfig)
     #: store fp16 weights in the final directory (halves its size)
     save_half: bool = False
@@ -144,7 +149,8 @@ def _model_card(cfg: NERConfig, labels: list[str], corpus_types: dict[str, list[
         "",
         f"* Encoder: `{cfg.encoder}`",
         f"* Labels: {', '.join(labels)}",
-        f"* Trained on: {cfg.train_on}; max_length {cfg.max_length}, stride {cfg.stride}; "
+        f"* Trained on: {cfg.train_on}; max_length {cfg.max_length}, stride {cfg.stride}, "
+        f"context {cfg.context} subwords each side; "
         f"lr {cfg.train.lr}, batch {cfg.train.batch_size}, epochs {cfg.train.epochs}, seed {cfg.train.seed}",
         "",
         "## Training data",
@@ -196,18 +202,23 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
     model = load_token_classifier(cfg.encoder, labels)
     encoder = SubwordEncoder(tokenizer)
 
+    if cfg.context < 0:
+        raise ConfigError(f"E409 context must be >= 0 subwords, got {cfg.context}")
     sentences = []
     doc_texts: list[str] = []
+    doc_meta: list[dict[str, Any]] = []
     for ci, c in enumerate(cfg.corpora):
         for d in splits[c.name]["train"]:
             sentences += document_sentences(d, len(doc_texts), with_gold=True, corpus=ci, stats=stats)
             doc_texts.append(d.text)
+            doc_meta.append(d.metadata)
     feats = build_features(
         sentences, doc_texts, encoder, label2id, max_length=cfg.max_length, stride=cfg.stride,
         label_all_subwords=cfg.label_all_subwords, stats=stats,
+        context=cfg.context, groups=sentence_groups(sentences, doc_meta) if cfg.context else None,
     )
     allowed = allowed_o_matrix(labels, [corpus_types[c.name] for c in cfg.corpora])
-    predictor = NERPredictor(model, tokenizer, labels, cfg.max_length, cfg.stride)
+    predictor = NERPredictor(model, tokenizer, labels, cfg.max_length, cfg.stride, context=cfg.context)
 
     def evaluate(m: torch.nn.Module) -> dict[str, Any]:
         per = {}
@@ -236,6 +247,7 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
         "labels": labels,
         "max_length": cfg.max_length,
         "stride": cfg.stride,
+        "context": cfg.context,
         "corpus_types": corpus_types,
         "encoder": cfg.encoder,
     }

@@ -6,7 +6,10 @@ The four steps every task implements:
    windows. Words map to subwords only through the tokenizer's ``word_ids``;
    a word that yields no subword (a control character such as ``\\x96``) is
    given ``[UNK]`` and counted, never dropped. Sentences longer than the model
-   are covered by overlapping windows, never truncated.
+   are covered by overlapping windows, never truncated. With ``context > 0``
+   each window is padded out with up to ``context`` subwords of the
+   neighbouring sentences on each side (document-level context, as in FLERT,
+   Schweter & Akbik 2020); context positions carry no label and no prediction.
 2. ``loss``: softmax cross-entropy on the first subword of each word (or on all
    subwords). With several corpora, a corpus that does not annotate a type
    must not teach that the type is ``O``: for an ``O`` word of such a corpus
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Hashable, Iterable, Sequence
 
 import torch
 
@@ -45,7 +48,15 @@ __all__ = [
     "iter_window_batches",
     "allowed_o_matrix",
     "labels_for_types",
+    "sentence_groups",
+    "neighbour_context",
+    "window_input",
+    "CONTEXT_GROUP",
 ]
+
+#: ``Document.metadata`` key: consecutive documents with the same value are consecutive sentences of one
+#: running text (a CoNLL file without ``-DOCSTART-``), so they may serve as each other's context.
+CONTEXT_GROUP = "context_group"
 
 
 @dataclass
@@ -188,6 +199,77 @@ def _window_plan(n_sub: int, max_length: int, stride: int) -> list[Window]:
     return make_windows(n_sub, capacity, min(stride, capacity - 1))
 
 
+def sentence_groups(sentences: Sequence[Sentence], docs_meta: Sequence[dict[str, Any]]) -> list[Hashable]:
+    """Context group of each sentence: its document, or the running text its document belongs to.
+
+    Sentences of one document are neighbours. Documents that are single
+    sentences of one running text (``metadata["context_group"]``, set by the
+    CoNLL reader for files without ``-DOCSTART-``) are neighbours too, in
+    their order; independent texts (a list given to a tagger) never are.
+    """
+    out: list[Hashable] = []
+    for s in sentences:
+        g = docs_meta[s.doc_index].get(CONTEXT_GROUP)
+        out.append((s.corpus, "text", g) if g is not None else (s.corpus, "doc", s.doc_index))
+    return out
+
+
+def neighbour_context(
+    ids: Sequence[Sequence[int]], groups: Sequence[Hashable] | None, context: int
+) -> list[tuple[list[int], list[int]]]:
+    """Up to ``context`` subwords before and after each sequence, from its neighbours in the same group.
+
+    ``ids[i]`` are the subwords of sentence ``i``, in text order; the left
+    context is the end of the preceding sentences, the right context the
+    start of the following ones, never crossing a change of group.
+    """
+    n = len(ids)
+    if context <= 0 or groups is None:
+        return [([], []) for _ in range(n)]
+    out: list[tuple[list[int], list[int]]] = []
+    for i in range(n):
+        left: list[int] = []
+        j = i - 1
+        while j >= 0 and len(left) < context and groups[j] == groups[i]:
+            left = list(ids[j][-(context - len(left)):]) + left
+            j -= 1
+        right: list[int] = []
+        j = i + 1
+        while j < n and len(right) < context and groups[j] == groups[i]:
+            right += list(ids[j][: context - len(right)])
+            j += 1
+        out.append((left, right))
+    return out
+
+
+def window_input(
+    ids: Sequence[int], win: Window, left: Sequence[int], right: Sequence[int], max_length: int, context: int
+) -> tuple[list[int], int, int]:
+    """Subwords of one window with up to ``context`` subwords of context on each side, within ``max_length - 2``.
+
+    Context is read from the sentence itself beyond the window first, then
+    from the neighbours (``left``/``right``). When the window leaves less room
+    than ``2 * context``, the room is shared evenly and a side with less
+    context available gives its share to the other.
+
+    Returns ``(subword ids without [CLS]/[SEP], n_left, n_right)``: the window's
+    own positions are ``n_left .. n_left + len(window) - 1``.
+    """
+    core = list(ids[win.start : win.end])
+    if context <= 0:
+        return core, 0, 0
+    room = max(0, max_length - 2 - len(core))
+    left_stream = list(left) + list(ids[: win.start])
+    right_stream = list(ids[win.end :]) + list(right)
+    lw, rw = min(context, len(left_stream)), min(context, len(right_stream))
+    if lw + rw > room:
+        nl = min(lw, max(room // 2, room - rw))
+        nr = min(rw, room - nl)
+    else:
+        nl, nr = lw, rw
+    return (left_stream[len(left_stream) - nl :] if nl else []) + core + right_stream[:nr], nl, nr
+
+
 def build_features(
     sentences: Sequence[Sentence],
     doc_texts: Sequence[str],
@@ -198,13 +280,21 @@ def build_features(
     stride: int = 32,
     label_all_subwords: bool = False,
     stats: Counter | None = None,
+    context: int = 0,
+    groups: Sequence[Hashable] | None = None,
 ) -> list[dict[str, Any]]:
-    """Training features (one per window) from gold-tagged sentences."""
+    """Training features (one per window) from gold-tagged sentences.
+
+    With ``context > 0`` every window also carries up to ``context`` subwords
+    of its neighbours (same ``groups`` value, see :func:`sentence_groups`) on
+    each side, unlabelled.
+    """
     stats = stats if stats is not None else Counter()
     word_lists = [[doc_texts[s.doc_index][a:b] for a, b in s.words] for s in sentences]
     encoded = encoder.encode(word_lists, stats)
+    ctx = neighbour_context([ids for ids, _ in encoded], groups, context)
     feats: list[dict[str, Any]] = []
-    for s, (ids, starts) in zip(sentences, encoded):
+    for s, (ids, starts), (left, right) in zip(sentences, encoded, ctx):
         assert s.tags is not None
         sub_labels = [-100] * len(ids)
         for w, st in enumerate(starts):
@@ -223,10 +313,13 @@ def build_features(
             stats["sentences_windowed"] += 1
             stats["extra_windows"] += len(windows) - 1
         for w in windows:
+            inp, nl, nr = window_input(ids, w, left, right, max_length, context)
+            if nl or nr:
+                stats["context_subwords"] += nl + nr
             feats.append(
                 {
-                    "input_ids": [encoder.cls_id] + ids[w.start : w.end] + [encoder.sep_id],
-                    "labels": [-100] + sub_labels[w.start : w.end] + [-100],
+                    "input_ids": [encoder.cls_id] + inp + [encoder.sep_id],
+                    "labels": [-100] * (1 + nl) + sub_labels[w.start : w.end] + [-100] * (nr + 1),
                     "corpus": s.corpus,
                 }
             )
@@ -289,32 +382,41 @@ class _Plan:
     ids: list[int]
     starts: list[int]
     owner: list[int] = field(default_factory=list)  # word -> window index
+    #: per window: input ids without [CLS]/[SEP] (window plus context), and the position of the window's start in them
+    inputs: list[list[int]] = field(default_factory=list)
+    shifts: list[int] = field(default_factory=list)
 
 
 def iter_window_batches(plans: Sequence[Any], jobs: list[tuple[int, int]], encoder: SubwordEncoder, batch_tokens: int):
     """Yield ``(jobs_of_batch, padded_batch)`` for windows ``(plan, window)``, shortest first.
 
-    ``plans[p]`` needs ``.ids`` (subword ids) and ``.windows``. Windows are
+    ``plans[p]`` needs ``.ids`` (subword ids) and ``.windows``, and may have
+    ``.inputs`` (per window, the ids to feed, context included). Windows are
     sorted by length and packed while ``longest * count <= batch_tokens``, so
     padding stays small; ``[CLS]``/``[SEP]`` are added here.
     """
-    jobs = sorted(jobs, key=lambda j: plans[j[0]].windows[j[1]].end - plans[j[0]].windows[j[1]].start)
+
+    def window_ids(p: int, w: int) -> Sequence[int]:
+        inputs = getattr(plans[p], "inputs", None)
+        if inputs:
+            return inputs[w]
+        win = plans[p].windows[w]
+        return plans[p].ids[win.start : win.end]
+
+    lengths = {j: len(window_ids(*j)) for j in jobs}
+    jobs = sorted(jobs, key=lengths.__getitem__)
     k = 0
     while k < len(jobs):
         longest = 0
         batch: list[tuple[int, int]] = []
         while k < len(jobs):
-            p, w = jobs[k]
-            n = plans[p].windows[w].end - plans[p].windows[w].start + 2
+            n = lengths[jobs[k]] + 2
             if batch and max(longest, n) * (len(batch) + 1) > batch_tokens:
                 break
             longest = max(longest, n)
             batch.append(jobs[k])
             k += 1
-        feats = []
-        for p, w in batch:
-            win = plans[p].windows[w]
-            feats.append({"input_ids": [encoder.cls_id] + plans[p].ids[win.start : win.end] + [encoder.sep_id]})
+        feats = [{"input_ids": [encoder.cls_id, *window_ids(p, w), encoder.sep_id]} for p, w in batch]
         yield batch, ner_collate(feats, encoder.pad_id)
 
 
@@ -327,27 +429,43 @@ class NERPredictor:
     window where its first subword is most central.
     """
 
-    def __init__(self, model: Any, tokenizer: Any, labels: Sequence[str], max_length: int = 128, stride: int = 32, batch_tokens: int = 1024):
+    def __init__(self, model: Any, tokenizer: Any, labels: Sequence[str], max_length: int = 128, stride: int = 32,
+                 batch_tokens: int = 1024, context: int = 0):
         self.model = model
         self.encoder = SubwordEncoder(tokenizer)
         self.labels = list(labels)
         self.max_length = max_length
         self.stride = stride
         self.batch_tokens = batch_tokens
+        #: subwords of neighbouring-sentence context on each side of a window (0: sentences alone)
+        self.context = context
 
     @torch.inference_mode()
-    def predict_words(self, word_lists: Sequence[Sequence[str]], stats: Counter | None = None) -> list[tuple[list[str], list[float]]]:
-        """Tags and tag probabilities for each word list."""
+    def predict_words(
+        self, word_lists: Sequence[Sequence[str]], stats: Counter | None = None, groups: Sequence[Hashable] | None = None
+    ) -> list[tuple[list[str], list[float]]]:
+        """Tags and tag probabilities for each word list.
+
+        ``groups`` (one key per word list) says which lists are neighbouring
+        sentences of one text, for models trained with context; without it
+        every list stands alone.
+        """
         stats = stats if stats is not None else Counter()
         encoded = self.encoder.encode(word_lists, stats)
+        ctx = neighbour_context([ids for ids, _ in encoded], groups, self.context)
         plans: list[_Plan] = []
         jobs: list[tuple[int, int]] = []  # (plan index, window index)
-        for i, (ids, starts) in enumerate(encoded):
+        for i, ((ids, starts), (left, right)) in enumerate(zip(encoded, ctx)):
             windows = _window_plan(len(ids), self.max_length, self.stride) if ids else []
             if len(windows) > 1:
                 stats["sentences_windowed"] += 1
             owner = [best_window(windows, st) for st in starts]
-            plans.append(_Plan(i, windows, ids, starts, owner))
+            inputs, shifts = [], []
+            for w in windows:
+                inp, nl, _ = window_input(ids, w, left, right, self.max_length, self.context)
+                inputs.append(inp)
+                shifts.append(nl)
+            plans.append(_Plan(i, windows, ids, starts, owner, inputs, shifts))
             jobs += [(i, w) for w in range(len(windows))]
         # one prob matrix per (plan, window), filled batch by batch
         results: dict[tuple[int, int], tuple[list[int], list[float]]] = {}
@@ -370,7 +488,7 @@ class NERPredictor:
                 win_idx = pl.owner[wi]
                 win = pl.windows[win_idx]
                 idx, prob = results[(pl.sent, win_idx)]
-                pos = st - win.start + 1
+                pos = st - win.start + 1 + pl.shifts[win_idx]
                 tags.append(self.labels[idx[pos]])
                 scores.append(prob[pos])
             out.append((tags, scores))
@@ -384,7 +502,8 @@ class NERPredictor:
         for i, d in enumerate(docs):
             sents += document_sentences(d, i, with_gold=False, stats=stats)
         words = [[docs[s.doc_index].text[a:b] for a, b in s.words] for s in sents]
-        preds = self.predict_words(words, stats)
+        groups = sentence_groups(sents, [d.metadata for d in docs]) if self.context > 0 else None
+        preds = self.predict_words(words, stats, groups)
         per_doc: list[list[Span]] = [[] for _ in docs]
         per_doc_tokens: list[list[tuple[int, int]]] = [[] for _ in docs]
         per_doc_sents: list[list[tuple[int, int]]] = [[] for _ in docs]
