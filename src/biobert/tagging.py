@@ -12,6 +12,10 @@ chunk is done, so memory stays flat however large the file is. JSON output
 is written as one array, incrementally. BioC XML and whole-file text output
 are single structures: those documents are kept until the end. Offsets are
 those of the tagger: ``doc.text[s.start:s.end] == s.text`` for every span.
+A model trained with neighbouring-sentence context (``context > 0``) sees the
+context inside each document; for sentence-per-document CoNLL input, the
+first and last sentence of each chunk lack their neighbour across the chunk
+boundary (one sentence in ``chunk_docs``).
 """
 
 from __future__ import annotations
