@@ -24,11 +24,15 @@ from biobert.labels import chunks_to_tags, split_tag, tags_to_chunks
 from biobert.text import split_sentences, tokenize_words
 from biobert.types import Document, Span
 
-__all__ = ["read_conll", "write_conll", "DOCSTART"]
+__all__ = ["read_conll", "write_conll", "DOCSTART", "CONTEXT_GROUP"]
 
 logger = logging.getLogger(__name__)
 
 DOCSTART = "-DOCSTART-"
+
+#: ``Document.metadata`` key: consecutive documents with the same value are consecutive sentences of one
+#: running text (a CoNLL file without ``-DOCSTART-``), so they may serve as each other's context.
+CONTEXT_GROUP = "context_group"
 
 # raw tag prefixes each scheme admits ("O" is always allowed)
 _ALLOWED = {
@@ -157,7 +161,7 @@ def read_conll(
         per_doc = [[s] for g in groups for s in g]
         # one document per sentence, but they are consecutive sentences of one text (BioBERT's files keep
         # abstract order): models trained with neighbouring-sentence context may read each other's words
-        base_meta["context_group"] = name
+        base_meta[CONTEXT_GROUP] = name
 
     docs = [_make_document(f"{stem}:{i}", sents, base_meta, untyped_label, detected) for i, sents in enumerate(per_doc)]
     repaired = sum(d.metadata["repaired_tags"] for d in docs)

@@ -180,6 +180,8 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
         raise ConfigError(f"E407 train_on must be 'train' or 'train+dev', got {cfg.train_on!r}")
     if not cfg.corpora:
         raise ConfigError("E408 at least one corpus is needed")
+    if cfg.context < 0:
+        raise ConfigError(f"E409 context must be >= 0 subwords, got {cfg.context}")
     t0 = time.time()
     set_seed(cfg.train.seed)
     stats: Counter = Counter()
@@ -202,8 +204,6 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
     model = load_token_classifier(cfg.encoder, labels)
     encoder = SubwordEncoder(tokenizer)
 
-    if cfg.context < 0:
-        raise ConfigError(f"E409 context must be >= 0 subwords, got {cfg.context}")
     sentences = []
     doc_texts: list[str] = []
     doc_meta: list[dict[str, Any]] = []

@@ -31,6 +31,7 @@ from typing import Any, Hashable, Iterable, Sequence
 
 import torch
 
+from biobert.io.conll import CONTEXT_GROUP
 from biobert.labels import bio_label_list, chunks_to_tags, split_tag, tags_to_chunks
 from biobert.text.sentences import split_sentences
 from biobert.text.windows import Window, best_window, make_windows
@@ -53,10 +54,6 @@ __all__ = [
     "window_input",
     "CONTEXT_GROUP",
 ]
-
-#: ``Document.metadata`` key: consecutive documents with the same value are consecutive sentences of one
-#: running text (a CoNLL file without ``-DOCSTART-``), so they may serve as each other's context.
-CONTEXT_GROUP = "context_group"
 
 
 @dataclass
