@@ -12,6 +12,7 @@ from biobert.tasks.ner import (
     labels_for_types,
     ner_collate,
     ner_loss,
+    trim_unseen_edges,
 )
 from biobert.types import Document, Span
 from tests.nerdata import gold_docs
@@ -223,3 +224,33 @@ def test_conll_files_without_docstart_are_one_running_text(tmp_path):
     q = tmp_path / "y.tsv"
     q.write_text("-DOCSTART-\tO\n\nA\tO\n\n-DOCSTART-\tO\n\nC\tO\n\n", encoding="utf-8")
     assert all("context_group" not in d.metadata for d in read_conll(q))
+
+
+def test_trim_unseen_edges_keeps_inner_unseen_words_and_drops_edges():
+    tags = ["B-Gene", "I-Gene", "I-Gene", "O", "B-Chem", "I-Chem", "O", "B-Gene"]
+    new, n = trim_unseen_edges(tags, {2, 4, 7})
+    assert new == ["B-Gene", "I-Gene", "O", "O", "O", "B-Chem", "O", "O"] and n == 3
+    inner = ["B-Gene", "I-Gene", "I-Gene"]
+    assert trim_unseen_edges(inner, {1}) == (inner, 0)  # inside an entity: kept
+    assert trim_unseen_edges(["O", "I", "I"], {0}) == (["O", "I", "I"], 0)  # untyped, I after O: unchanged
+
+
+def test_predictor_never_ends_an_entity_on_a_control_character(tok):
+    """A fake model tags every position as inside an entity; the \\x96 the tokenizer deletes must not join the span."""
+    gene = tok("BRCA1", add_special_tokens=False)["input_ids"][0]
+    assert gene != tok.unk_token_id
+    labels = labels_for_types(["Gene"])  # O, B-Gene, I-Gene
+
+    class Fake(torch.nn.Module):
+        def forward(self, input_ids, attention_mask):
+            logits = torch.full((*input_ids.shape, 3), -5.0)
+            logits[..., 0] = torch.where(input_ids == gene, -5.0, 0.0)
+            logits[..., 1] = torch.where(input_ids == gene, 5.0, -5.0)
+            logits[..., 2] = torch.where(input_ids == tok.unk_token_id, 5.0, -5.0)
+            return type("O", (), {"logits": logits})
+
+    text = "BRCA1\x96induced loss. \x96 alone."
+    stats = Counter()
+    doc, = NERPredictor(Fake(), tok, labels).predict_documents([Document("d", text)], stats)
+    assert [s.text for s in doc.spans] == ["BRCA1"]
+    assert stats["entity_edges_trimmed_unseen_word"] == 2

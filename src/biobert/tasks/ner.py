@@ -191,6 +191,39 @@ class SubwordEncoder:
         return out
 
 
+def unseen_words(ids: Sequence[int], starts: Sequence[int], unk_id: int | None) -> set[int]:
+    """Words whose subwords are all ``[UNK]``: the model saw nothing of them.
+
+    These are words the tokenizer deletes (control characters such as ``\\x96``,
+    a mis-decoded cp1252 en-dash) or cannot spell (an emoji).
+    """
+    bounds = list(starts) + [len(ids)]
+    return {w for w in range(len(starts)) if all(t == unk_id for t in ids[bounds[w] : bounds[w + 1]])}
+
+
+def trim_unseen_edges(tags: Sequence[str], unseen: set[int]) -> tuple[list[str], int]:
+    """Move entity boundaries off words the model could not see; return the new tags and the number of words untagged.
+
+    An ``[UNK]`` word may sit inside an entity (between two of its words), but
+    it cannot start or end one: ``IL-6\\x96induced`` must give ``IL-6``, not
+    ``IL-6\\x96``. A chunk made only of unseen words is dropped. Tags are
+    rewritten only when a boundary moves, so predictions are otherwise unchanged.
+    """
+    chunks, n = [], 0
+    for a, b, typ in tags_to_chunks(tags):
+        a2, b2 = a, b
+        while a2 < b2 and a2 in unseen:
+            a2 += 1
+        while b2 > a2 and (b2 - 1) in unseen:
+            b2 -= 1
+        n += (a2 - a) + (b - b2)
+        if b2 > a2:
+            chunks.append((a2, b2, typ))
+    if n == 0:
+        return list(tags), 0
+    return chunks_to_tags(chunks, len(tags)), n
+
+
 def _window_plan(n_sub: int, max_length: int, stride: int) -> list[Window]:
     capacity = max_length - 2  # [CLS] ... [SEP]
     return make_windows(n_sub, capacity, min(stride, capacity - 1))
@@ -488,6 +521,10 @@ class NERPredictor:
                 pos = st - win.start + 1 + pl.shifts[win_idx]
                 tags.append(self.labels[idx[pos]])
                 scores.append(prob[pos])
+            unseen = unseen_words(pl.ids, pl.starts, self.encoder.unk_id)
+            if unseen:
+                tags, n = trim_unseen_edges(tags, unseen)
+                stats["entity_edges_trimmed_unseen_word"] += n
             out.append((tags, scores))
         stats["words"] += sum(len(p.starts) for p in plans)
         return out
