@@ -254,3 +254,4 @@ def test_predictor_never_ends_an_entity_on_a_control_character(tok):
     doc, = NERPredictor(Fake(), tok, labels).predict_documents([Document("d", text)], stats)
     assert [s.text for s in doc.spans] == ["BRCA1"]
     assert stats["entity_edges_trimmed_unseen_word"] == 2
+    assert stats["words"] == 8 and stats["words_without_subwords"] == 2  # each word counted once

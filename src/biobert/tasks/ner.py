@@ -526,7 +526,6 @@ class NERPredictor:
                 tags, n = trim_unseen_edges(tags, unseen)
                 stats["entity_edges_trimmed_unseen_word"] += n
             out.append((tags, scores))
-        stats["words"] += sum(len(p.starts) for p in plans)
         return out
 
     def predict_documents(self, docs: Sequence[Document], stats: Counter | None = None, keep_types: set[str] | None = None) -> list[Document]:
