@@ -51,13 +51,14 @@ class Tagger:
     """Named-entity tagger over raw text or :class:`Document` objects."""
 
     def __init__(self, model: Any, tokenizer: Any, labels: Sequence[str], *, max_length: int = 128, stride: int = 32,
-                 batch_tokens: int = 1024, source: str = "", meta: dict[str, Any] | None = None, context: int = 0) -> None:
+                 batch_tokens: int = 1024, source: str = "", meta: dict[str, Any] | None = None, context: int = 0,
+                 abbreviations: bool = False) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.labels = list(labels)
         self.source = source
         self.meta = meta or {}
-        self.predictor = NERPredictor(model, tokenizer, self.labels, max_length, stride, batch_tokens, context)
+        self.predictor = NERPredictor(model, tokenizer, self.labels, max_length, stride, batch_tokens, context, abbreviations)
         #: counters of the last call (windows, words without subwords, ...)
         self.last_stats: Counter = Counter()
 
@@ -69,7 +70,7 @@ class Tagger:
     @classmethod
     def load(cls, name_or_path: str | os.PathLike[str] | None = None, *, quantize: str | None = None,
              backend: str | None = None, batch_tokens: int = 1024, max_length: int | None = None,
-             stride: int | None = None) -> "Tagger":
+             stride: int | None = None, abbreviations: bool = False) -> "Tagger":
         """Load a tagger.
 
         Args:
@@ -82,6 +83,9 @@ class Tagger:
                 accuracy-gated (it cost 2.96 F1 on NCBI-disease in BENCHMARKS.md) and logs a warning.
             batch_tokens: padded-token budget per forward pass.
             max_length, stride: override the window settings saved with the model.
+            abbreviations: make each document's spans agree with its ``long form (SF)`` definitions: the
+                short form of an entity's long form is tagged wherever it occurs, and a short form whose long
+                form is not an entity is untagged (:mod:`biobert.text.abbreviations`; counted in ``last_stats``).
         """
         from transformers import AutoModelForTokenClassification
 
@@ -128,6 +132,7 @@ class Tagger:
             stride=stride if stride is not None else int(meta.get("stride", 32)),
             batch_tokens=batch_tokens, source=ref, meta=meta,
             context=int(meta.get("context", 0)),  # neighbouring-sentence context, as the model was trained
+            abbreviations=abbreviations,
         )
 
     @overload

@@ -24,6 +24,7 @@ import itertools
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
@@ -110,9 +111,11 @@ def tag_stream(tagger: Any, docs: Iterable[Document], writer: StreamWriter, chun
         task = bar.add_task("tag", total=None, rate="-")
     t0 = time.perf_counter()
     n_docs = n_spans = n_chars = 0
+    counts: Counter = Counter()  # the tagger's counters (windowed sentences, unseen words, abbreviation changes)
     try:
         for chunk in _chunks(docs, chunk_docs):
             tagged = tagger(chunk)
+            counts.update(getattr(tagger, "last_stats", None) or {})
             writer.write(tagged)
             n_docs += len(tagged)
             n_spans += sum(len(d.spans) for d in tagged)
@@ -130,6 +133,7 @@ def tag_stream(tagger: Any, docs: Iterable[Document], writer: StreamWriter, chun
         "characters": n_chars,
         "seconds": round(seconds, 3),
         "documents_per_second": round(n_docs / seconds, 2) if seconds > 0 else None,
+        "counts": dict(counts),
     }
 
 
@@ -146,8 +150,9 @@ def tag_file(tagger: Any, input: PathOrStream, output: PathOrStream, *, input_fo
         **reader_kw: reader options (``lines=True`` for one document per text line).
 
     Returns:
-        ``{"documents", "spans", "characters", "seconds", "documents_per_second", "streamed"}``;
-        ``streamed`` says whether the input was read record by record.
+        ``{"documents", "spans", "characters", "seconds", "documents_per_second", "counts", "streamed"}``;
+        ``counts`` sums the tagger's ``last_stats`` over chunks; ``streamed`` says whether the input was read
+        record by record.
     """
     if input_format is None:
         if not isinstance(input, (str, Path)):

@@ -255,3 +255,22 @@ def test_predictor_never_ends_an_entity_on_a_control_character(tok):
     assert [s.text for s in doc.spans] == ["BRCA1"]
     assert stats["entity_edges_trimmed_unseen_word"] == 2
     assert stats["words"] == 8 and stats["words_without_subwords"] == 2  # each word counted once
+
+
+def test_predictor_with_abbreviations_tags_the_short_form_of_a_tagged_long_form(tok):
+    cancer = tok.convert_tokens_to_ids("cancer")
+    labels = labels_for_types(["Disease"])
+
+    class Fake(torch.nn.Module):
+        def forward(self, input_ids, attention_mask):
+            logits = torch.full((*input_ids.shape, 3), -5.0)
+            logits[..., 0] = 0.0
+            logits[..., 1] = torch.where(input_ids == cancer, 5.0, -5.0)
+            return type("O", (), {"logits": logits})
+
+    text = "Breast cancer (BC) is common. Many BC patients."
+    for on, expected in ((False, ["cancer"]), (True, ["cancer", "BC", "BC"])):
+        stats = Counter()
+        doc, = NERPredictor(Fake(), tok, labels, abbreviations=on).predict_documents([Document("d", text)], stats)
+        assert [s.text for s in doc.spans] == expected
+        assert stats["abbreviation_spans_added"] == (2 if on else 0)

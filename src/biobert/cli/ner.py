@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Optional
 
@@ -63,8 +64,9 @@ def evaluate_ner_cmd(
     ignore_types: bool = typer.Option(False, "--ignore-types", help="Score boundaries only (BioBERT's untyped protocol)."),
     types: Optional[str] = typer.Option(None, help="Comma-separated types to score (others are ignored)."),
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Write a 'token gold pred' file here."),
+    abbreviations: bool = typer.Option(False, "--abbreviations", help="Make spans agree with each document's 'long form (SF)' definitions (counted in the output)."),
 ) -> None:
-    """Strict entity-level P/R/F1 (conlleval semantics) as JSON."""
+    """Strict entity-level P/R/F1 (conlleval semantics) as JSON, with the inference counters."""
     from biobert import io
     from biobert.pipeline import Tagger
     from biobert.recipes.ner import evaluate_ner
@@ -73,14 +75,16 @@ def evaluate_ner_cmd(
         require_file(data, "data file")
         if predictions is not None:
             prepare_output(predictions)
-        tagger = Tagger.load(model)
+        tagger = Tagger.load(model, abbreviations=abbreviations)
         kw = {}
         fmt_ = fmt or io.guess_format(data)
         if fmt_ == "conll":
             kw["untyped_label"] = untyped_label or (tagger.types[0] if len(tagger.types) == 1 else "ENTITY")
         docs = io.read(data, fmt=fmt_, **kw)
         keep = set(types.split(",")) if types else None
-        metrics, pred_docs = evaluate_ner(tagger.predictor, docs, keep, ignore_types=ignore_types)
+        counts: Counter = Counter()
+        metrics, pred_docs = evaluate_ner(tagger.predictor, docs, keep, ignore_types=ignore_types, stats=counts)
+        metrics["counts"] = dict(counts)
         if predictions is not None:
             write_predictions(docs, pred_docs, predictions)
     except BiobertError as exc:
@@ -121,6 +125,7 @@ def tag_cmd(
     lines: bool = typer.Option(False, "--lines", help="With text input: one document per line."),
     quantize: Optional[str] = typer.Option(None, help="int8: accuracy-checked ONNX int8 model (run `biobert export onnx` first)."),
     chunk_docs: int = typer.Option(256, "--chunk-docs", help="Documents read, tagged and written at a time (PubTator, JSONL and --lines text stream: memory stays flat)."),
+    abbreviations: bool = typer.Option(False, "--abbreviations", help="Make spans agree with each document's 'long form (SF)' definitions: tag the short form of an entity everywhere, untag one whose long form is no entity."),
 ) -> None:
     """Tag raw text or a file; every span's offsets index the original text.
 
@@ -140,7 +145,7 @@ def tag_cmd(
             prepare_output(output)
         if output_format not in OUTPUT_FORMATS:  # fail before tagging, not after
             raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
-        tagger = Tagger.load(model, quantize=quantize)
+        tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations)
         if input is not None:
             fmt = input_format or io.guess_format(input)
             kw = {"lines": True} if (fmt == "text" and lines) else {}

@@ -33,6 +33,7 @@ import torch
 
 from biobert.io.conll import CONTEXT_GROUP
 from biobert.labels import bio_label_list, chunks_to_tags, split_tag, tags_to_chunks
+from biobert.text.abbreviations import propagate_abbreviations
 from biobert.text.sentences import split_sentences
 from biobert.text.windows import Window, best_window, make_windows
 from biobert.text.words import tokenize_words
@@ -460,7 +461,7 @@ class NERPredictor:
     """
 
     def __init__(self, model: Any, tokenizer: Any, labels: Sequence[str], max_length: int = 128, stride: int = 32,
-                 batch_tokens: int = 1024, context: int = 0):
+                 batch_tokens: int = 1024, context: int = 0, abbreviations: bool = False):
         self.model = model
         self.encoder = SubwordEncoder(tokenizer)
         self.labels = list(labels)
@@ -469,6 +470,8 @@ class NERPredictor:
         self.batch_tokens = batch_tokens
         #: subwords of neighbouring-sentence context on each side of a window (0: sentences alone)
         self.context = context
+        #: make spans agree with each document's ``long form (SF)`` definitions (biobert.text.abbreviations)
+        self.abbreviations = abbreviations
 
     @torch.inference_mode()
     def predict_words(
@@ -551,17 +554,18 @@ class NERPredictor:
                 per_doc[s.doc_index].append(Span(start, end, typ, round(score, 6), text=docs[s.doc_index].text[start:end]))
         out = []
         for i, d in enumerate(docs):
-            out.append(
-                Document(
-                    id=d.id,
-                    text=d.text,
-                    spans=tuple(sorted(per_doc[i], key=lambda s: (s.start, s.end))),
-                    relations=(),
-                    metadata=dict(d.metadata),
-                    sentences=d.sentences or tuple(per_doc_sents[i]),
-                    tokens=d.tokens or tuple(per_doc_tokens[i]),
-                )
+            doc = Document(
+                id=d.id,
+                text=d.text,
+                spans=tuple(sorted(per_doc[i], key=lambda s: (s.start, s.end))),
+                relations=(),
+                metadata=dict(d.metadata),
+                sentences=d.sentences or tuple(per_doc_sents[i]),
+                tokens=d.tokens or tuple(per_doc_tokens[i]),
             )
+            if self.abbreviations:
+                doc = propagate_abbreviations(doc, stats)  # adds spans only of types already kept
+            out.append(doc)
         return out
 
 

@@ -1,0 +1,68 @@
+from collections import Counter
+
+import pytest
+
+from biobert.text.abbreviations import find_abbreviations, propagate_abbreviations
+from biobert.types import Document, Span
+
+
+@pytest.mark.parametrize(
+    "text, pairs",
+    [
+        ("Mutations in Cowden disease (CD) are rare.", [("Cowden disease", "CD")]),
+        ("spinocerebellar ataxia type 2 (SCA2) is", [("spinocerebellar ataxia type 2", "SCA2")]),
+        ("T-cell prolymphocytic leukemia (T-PLL) and", [("T-cell prolymphocytic leukemia", "T-PLL")]),
+        ("hereditary nonpolyposis colorectal cancer (HNPCC; ref 3)", [("hereditary nonpolyposis colorectal cancer", "HNPCC")]),
+        ("the proopiomelanocortin (POMC) gene", [("proopiomelanocortin", "POMC")]),
+        ("in 20 patients (15%) with (p < 0.05) or (n = 3)", []),  # no letters / too many words / no match
+        ("G(M2) gangliosidosis (GM2)", [("G(M2) gangliosidosis", "GM2")]),  # "(M2)" has no long form before it
+        ("a tumour\n(TU) here", []),
+        ("in the\u00a0Duchenne muscular dystrophy (DMD)", [("Duchenne muscular dystrophy", "DMD")]),  # the long form never crosses a line
+        ("von Hippel-Lindau (VHL) disease and Duchenne\u00a0muscular dystrophy (DMD)",
+         [("von Hippel-Lindau", "VHL"), ("Duchenne\u00a0muscular dystrophy", "DMD")]),
+    ],
+)
+def test_find_abbreviations(text, pairs):
+    found = find_abbreviations(text)
+    assert [(a.long(text), a.short(text)) for a in found] == pairs
+    for a in found:  # ranges index the text itself
+        assert text[a.short_start - 1] == "(" or text[a.short_start - 1] == " "
+
+
+TEXT = (
+    "Cowden disease (CD) is rare. We saw CD in 3 families; CDs and CD4 are other words. "
+    "The proopiomelanocortin (POMC) gene: POMC was normal."
+)
+
+
+def _span(text, mention, label="Disease", nth=0, score=0.9):
+    i = -1
+    for _ in range(nth + 1):
+        i = text.index(mention, i + 1)
+    return Span(i, i + len(mention), label, score)
+
+
+def test_propagation_adds_short_forms_of_entities_and_removes_those_of_non_entities():
+    doc = Document("d", TEXT).with_spans([
+        _span(TEXT, "Cowden disease", score=0.8),
+        _span(TEXT, "POMC", nth=1, score=0.4),  # a gene tagged as a disease
+    ])
+    stats = Counter()
+    out = propagate_abbreviations(doc, stats)
+    got = [(s.text, s.label, s.score) for s in out.spans]
+    assert got == [("Cowden disease", "Disease", 0.8), ("CD", "Disease", 0.8), ("CD", "Disease", 0.8)]
+    assert all(out.text[s.start:s.end] == s.text for s in out.spans)
+    assert stats == Counter(abbreviation_definitions=2, abbreviation_spans_added=2, abbreviation_spans_removed=1)
+
+
+def test_propagation_keeps_spans_that_already_cover_a_short_form_and_uses_the_first_definition():
+    text = "Crohn disease (CD) and CD patients. cluster of differentiation (CD) markers, CD here."
+    doc = Document("d", text).with_spans([_span(text, "Crohn disease"), _span(text, "CD patients")])
+    out = propagate_abbreviations(doc, Counter())
+    # "CD patients" already covers that CD; the second definition of CD is ignored (one sense per document)
+    assert [s.text for s in out.spans] == ["Crohn disease", "CD", "CD patients", "CD", "CD"]
+
+
+def test_propagation_without_definitions_returns_the_document_unchanged():
+    doc = Document("d", "No abbreviations here.").with_spans([Span(3, 16, "Disease")])
+    assert propagate_abbreviations(doc) is doc
