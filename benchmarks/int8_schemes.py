@@ -49,7 +49,7 @@ def main() -> None:
         "first_attn": [n for n in layer(0) if "attention" in n],
         "first_two": layer(0) + layer(1),
     }
-    tagger = Tagger.load(args.model)
+    tagger = Tagger.load(args.model, abbreviations=False)
     splits = {s: read_conll(expand_path(p), untyped_label=args.type) for s, p in (("dev", args.dev), ("test", args.test))}
 
     def score(model) -> dict[str, float]:

@@ -52,7 +52,7 @@ def main() -> None:
     gold = tuples(docs, True)
     rows = []
     for model in args.models:
-        tagger = Tagger.load(model)
+        tagger = Tagger.load(model, abbreviations=False)  # raw predictions; propagated below
         t0 = time.time()
         pred = tagger(docs)
         if keep is not None and not args.ignore_types:

@@ -33,6 +33,18 @@ def test_single_and_batch_calls(tagger_dir):
         t([3])
 
 
+def test_abbreviations_are_on_by_default_and_can_be_turned_off(tagger_dir):
+    from biobert.pipeline import Tagger
+
+    text = "BRCA1 mutations cause breast cancer (BC). BC is common."
+    on, off = Tagger.load(tagger_dir), Tagger.load(tagger_dir, abbreviations=False)
+    d_on, d_off = on(text), off(text)
+    assert on.last_stats["abbreviation_definitions"] == 1 and "abbreviation_definitions" not in off.last_stats
+    changed = on.last_stats["abbreviation_spans_added"] + on.last_stats["abbreviation_spans_removed"]
+    assert len(d_on.spans) - len(d_off.spans) == on.last_stats["abbreviation_spans_added"] - on.last_stats["abbreviation_spans_removed"]
+    assert changed == len(set(d_on.spans) ^ set(d_off.spans))  # every difference is counted
+
+
 def test_missing_model_errors(tmp_path):
     from biobert.pipeline import Tagger
 

@@ -84,7 +84,7 @@ def export_onnx(model_dir: str | Path, eval_docs: list | None = None, eval_types
 
     paths = onnx_paths(model_dir)
     paths["dir"].mkdir(parents=True, exist_ok=True)
-    tagger = Tagger.load(model_dir)
+    tagger = Tagger.load(model_dir, abbreviations=False)  # the int8 gate scores the model alone
     ids = torch.tensor([[tagger.predictor.encoder.cls_id, 5, 6, 7, tagger.predictor.encoder.sep_id]] * 2)
     mask = torch.ones_like(ids)
     mask[1, 3:] = 0  # trace with padding present so the mask path is exported

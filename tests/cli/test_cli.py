@@ -92,13 +92,15 @@ def test_evaluate_ner(tagger_dir, tmp_path):
 def test_tag_and_evaluate_report_abbreviation_counts(tagger_dir, tmp_path):
     src = tmp_path / "x.PubTator.txt"
     src.write_text(PUBTATOR.replace("breast cancer.", "breast cancer (BC). BC again."), encoding="utf-8")
-    r = ok("tag", "--input", src, "--model", tagger_dir, "--output-format", "jsonl", "--abbreviations")
+    r = ok("tag", "--input", src, "--model", tagger_dir, "--output-format", "jsonl")  # on by default
     counts = json.loads(r.stderr.strip().splitlines()[-1])["counts"]
     assert counts["abbreviation_definitions"] == 1 and counts["words"] > 0
-    plain = ok("tag", "--input", src, "--model", tagger_dir, "--output-format", "jsonl")
+    plain = ok("tag", "--input", src, "--model", tagger_dir, "--output-format", "jsonl", "--no-abbreviations")
     assert "abbreviation_definitions" not in json.loads(plain.stderr.strip().splitlines()[-1])["counts"]
     m = json.loads(ok("evaluate", "ner", "--model", tagger_dir, "--data", src, "--abbreviations").stdout)
     assert m["counts"]["abbreviation_definitions"] == 1
+    m = json.loads(ok("evaluate", "ner", "--model", tagger_dir, "--data", src).stdout)  # off: the protocol
+    assert "abbreviation_definitions" not in m["counts"]
 
 
 def test_convert_round_trip(tmp_path):

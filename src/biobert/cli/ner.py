@@ -64,7 +64,7 @@ def evaluate_ner_cmd(
     ignore_types: bool = typer.Option(False, "--ignore-types", help="Score boundaries only (BioBERT's untyped protocol)."),
     types: Optional[str] = typer.Option(None, help="Comma-separated types to score (others are ignored)."),
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Write a 'token gold pred' file here."),
-    abbreviations: bool = typer.Option(False, "--abbreviations", help="Make spans agree with each document's 'long form (SF)' definitions (counted in the output)."),
+    abbreviations: bool = typer.Option(False, "--abbreviations", help="Make spans agree with each document's 'long form (SF)' definitions, as `biobert tag` does by default (off here: the BioBERT protocol scores the model alone)."),
 ) -> None:
     """Strict entity-level P/R/F1 (conlleval semantics) as JSON, with the inference counters."""
     from biobert import io
@@ -125,7 +125,7 @@ def tag_cmd(
     lines: bool = typer.Option(False, "--lines", help="With text input: one document per line."),
     quantize: Optional[str] = typer.Option(None, help="int8: accuracy-checked ONNX int8 model (run `biobert export onnx` first)."),
     chunk_docs: int = typer.Option(256, "--chunk-docs", help="Documents read, tagged and written at a time (PubTator, JSONL and --lines text stream: memory stays flat)."),
-    abbreviations: bool = typer.Option(False, "--abbreviations", help="Make spans agree with each document's 'long form (SF)' definitions: tag the short form of an entity everywhere, untag one whose long form is no entity."),
+    abbreviations: bool = typer.Option(True, "--abbreviations/--no-abbreviations", help="Make spans agree with each document's 'long form (SF)' definitions: tag the short form of an entity everywhere, untag one whose long form is no entity (--no-abbreviations: the model's raw predictions)."),
 ) -> None:
     """Tag raw text or a file; every span's offsets index the original text.
 
