@@ -25,6 +25,21 @@ def tok(tiny_bert):
     return load_tokenizer(str(tiny_bert))
 
 
+class _FakeTagger(torch.nn.Module):
+    """Labels O / B / I: a token id in ``label_of`` gets that label, every other token O."""
+
+    def __init__(self, label_of: dict[int, int]):
+        super().__init__()
+        self.label_of = label_of
+
+    def forward(self, input_ids, attention_mask):
+        logits = torch.full((*input_ids.shape, 3), -5.0)
+        logits[..., 0] = 0.0
+        for tid, label in self.label_of.items():
+            logits[..., label] = torch.where(input_ids == tid, 10.0, logits[..., label])
+        return type("O", (), {"logits": logits})
+
+
 def test_sentences_and_tags_from_raw_document():
     text = "BRCA1-associated cancer. Second p53mutant sentence about breast cancer."
     doc = Document("d", text).with_spans([Span(0, 5, "Gene"), Span(32, 35, "Gene"), Span(57, 70, "Disease"), Span(57, 63, "Disease")])
@@ -199,12 +214,7 @@ def test_predictor_with_context_reads_each_word_at_its_own_position(tok):
     assert cancer != tok.unk_token_id
     labels = labels_for_types(["Disease"])
 
-    class Fake(torch.nn.Module):
-        def forward(self, input_ids, attention_mask):
-            logits = torch.full((*input_ids.shape, 3), -5.0)
-            logits[..., 0] = 0.0
-            logits[..., 1] = torch.where(input_ids == cancer, 5.0, -5.0)
-            return type("O", (), {"logits": logits})
+    Fake = lambda: _FakeTagger({cancer: 1})  # noqa: E731
 
     text = "Breast cancer is common. The cancer grows. Nothing here at all. Colon cancer too."
     for context in (0, 6, 50):
@@ -241,13 +251,7 @@ def test_predictor_never_ends_an_entity_on_a_control_character(tok):
     assert gene != tok.unk_token_id
     labels = labels_for_types(["Gene"])  # O, B-Gene, I-Gene
 
-    class Fake(torch.nn.Module):
-        def forward(self, input_ids, attention_mask):
-            logits = torch.full((*input_ids.shape, 3), -5.0)
-            logits[..., 0] = torch.where(input_ids == gene, -5.0, 0.0)
-            logits[..., 1] = torch.where(input_ids == gene, 5.0, -5.0)
-            logits[..., 2] = torch.where(input_ids == tok.unk_token_id, 5.0, -5.0)
-            return type("O", (), {"logits": logits})
+    Fake = lambda: _FakeTagger({gene: 1, tok.unk_token_id: 2})  # noqa: E731
 
     text = "BRCA1\x96induced loss. \x96 alone."
     stats = Counter()
@@ -261,12 +265,7 @@ def test_predictor_with_abbreviations_tags_the_short_form_of_a_tagged_long_form(
     cancer = tok.convert_tokens_to_ids("cancer")
     labels = labels_for_types(["Disease"])
 
-    class Fake(torch.nn.Module):
-        def forward(self, input_ids, attention_mask):
-            logits = torch.full((*input_ids.shape, 3), -5.0)
-            logits[..., 0] = 0.0
-            logits[..., 1] = torch.where(input_ids == cancer, 5.0, -5.0)
-            return type("O", (), {"logits": logits})
+    Fake = lambda: _FakeTagger({cancer: 1})  # noqa: E731
 
     text = "Breast cancer (BC) is common. Many BC patients."
     for on, expected in ((False, ["cancer"]), (True, ["cancer", "BC", "BC"])):
