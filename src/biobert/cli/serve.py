@@ -21,6 +21,7 @@ def serve_cmd(
     embed_model: Optional[str] = typer.Option(None, "--embed-model", help="Also serve POST /embed with this encoder ('minilm', a directory or a hub id)."),
     re_model: Optional[str] = typer.Option(None, "--re-model", help="Also serve POST /extract (NER with --model, then RE) with this `biobert finetune re` directory."),
     qa_model: Optional[str] = typer.Option(None, "--qa-model", help="Also serve POST /answer with this `biobert finetune qa` directory."),
+    abbreviations: bool = typer.Option(True, "--abbreviations/--no-abbreviations", help="Make /tag spans agree with each document's 'long form (SF)' definitions (--no-abbreviations: the model's raw predictions)."),
 ) -> None:
     """Serve /tag, /health and /version over HTTP, plus /extract (--re-model), /answer (--qa-model) and /embed
     (--embed-model); needs the optional "serve" dependencies of biobert."""
@@ -30,7 +31,7 @@ def serve_cmd(
     from biobert.serve import ServeConfig, create_app
 
     try:
-        tagger = Tagger.load(model, quantize=quantize)
+        tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations)
         embedder = None
         if embed_model is not None:
             from biobert.embed import Embedder
