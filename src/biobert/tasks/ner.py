@@ -198,6 +198,8 @@ def unseen_words(ids: Sequence[int], starts: Sequence[int], unk_id: int | None) 
     These are words the tokenizer deletes (control characters such as ``\\x96``,
     a mis-decoded cp1252 en-dash) or cannot spell (an emoji).
     """
+    if unk_id not in ids:  # the usual case: skip the per-word scan on the inference path
+        return set()
     bounds = list(starts) + [len(ids)]
     return {w for w in range(len(starts)) if all(t == unk_id for t in ids[bounds[w] : bounds[w + 1]])}
 

@@ -149,7 +149,8 @@ def propagate_abbreviations(doc: Document, stats: Counter | None = None) -> Docu
                 spans.append(Span(a, b, lf.label, lf.score, text=text[a:b]))
                 stats["abbreviation_spans_added"] += 1
         elif not touching:
-            keep = [s for s in spans if (s.start, s.end) not in set(occ)]
+            exact = set(occ)
+            keep = [s for s in spans if (s.start, s.end) not in exact]
             stats["abbreviation_spans_removed"] += len(spans) - len(keep)
             spans = keep
     return replace(doc, spans=tuple(sorted(spans, key=lambda s: (s.start, s.end, s.label))))
