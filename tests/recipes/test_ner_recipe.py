@@ -127,3 +127,28 @@ def test_ner_with_context_fits_and_tags_with_the_same_context(tiny_bert, tmp_pat
     assert tagger.predictor.context == 12
     doc = tagger(docs[0].text)
     assert all(doc.text[s.start:s.end] == s.text for s in doc.spans)
+
+
+def test_train_plus_dev_trains_on_both_and_selects_nothing(tiny_bert, tmp_path):
+    """``train_on=train+dev`` (the final-model protocol): dev sentences join the training set, so the run takes
+    as many steps as one whose train file holds both, and no dev score is reported (none was used to select)."""
+    from biobert.recipes.ner import NERConfig, finetune_ner
+
+    docs = gold_docs({"Chemical", "Disease"})
+    write_conll(docs[:8], tmp_path / "train.tsv")
+    write_conll(docs[8:16], tmp_path / "dev.tsv")
+    write_conll(docs[:16], tmp_path / "both.tsv")
+    common = [f"encoder={tiny_bert}", "train.epochs=1", "train.batch_size=4", "max_length=32", "stride=8"]
+
+    def run(name: str, train: str, dev: str | None, extra: list[str]) -> dict:
+        corpus = {"name": "A", "train": str(tmp_path / train), "test": str(tmp_path / "dev.tsv")}
+        if dev:
+            corpus["dev"] = str(tmp_path / dev)
+        cfg = load_config(NERConfig, None, [*common, f"out={tmp_path / name}", *extra], base={"corpora": [corpus]})
+        return finetune_ner(cfg, progress=False)
+
+    merged = run("merged", "train.tsv", "dev.tsv", ["train_on=train+dev"])
+    single = run("single", "both.tsv", None, [])
+    only_train = run("train", "train.tsv", "dev.tsv", [])
+    assert merged["train_on"] == "train+dev" and merged["dev_f1"] is None
+    assert merged["train"]["steps"] == single["train"]["steps"] > only_train["train"]["steps"]
