@@ -315,7 +315,7 @@ class Reader:
             raise ModelLoadError(f"E333 {path} is a biobert {meta.get('task')!r} model, not a QA model")
         spec = QASpec.from_meta(meta) if meta else QASpec()
         tokenizer = load_tokenizer(ref)
-        model = QAModel.from_dir(ref, len(spec.class_labels))
+        model = QAModel.from_dir(ref, len(spec.class_labels), spec.cls_pooling)
         return cls(model, tokenizer, spec, source=str(ref), meta=meta, **kw)
 
     def __call__(self, question: str, passages: str | Sequence[str], qtype: str | None = None) -> dict[str, Any]:

@@ -156,9 +156,11 @@ def test_yaml_boolean_class_labels_are_rejected(tmp_path):
         finetune_qa(load_config(QAConfig, tmp_path / "c.yaml"), progress=False)
 
 
-def test_yesno_head_learns_a_learnable_signal(tiny_bert, tmp_path):
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_yesno_head_learns_a_learnable_signal(tiny_bert, tmp_path, pooling):
     """The yes/no head must leave the class prior when the answer is in the text: a pipeline that
-    mixes up labels or feeds the head the wrong position stays at the majority class (58 % here)."""
+    mixes up labels or feeds the head the wrong position stays at the majority class (58 % here).
+    The pooling is saved with the model and ``Reader.load`` rebuilds the same head."""
     from biobert.config import from_dict
     from biobert.recipes.qa import QAConfig, finetune_qa
 
@@ -172,8 +174,13 @@ def test_yesno_head_learns_a_learnable_signal(tiny_bert, tmp_path):
     (tmp_path / "pq.json").write_text(json.dumps(items), encoding="utf-8")
     cfg = from_dict(QAConfig, {
         "encoder": str(tiny_bert), "out": str(tmp_path / "m"), "task": "yesno", "class_labels": ["yes", "no"],
-        "max_length": 48, "max_query_length": 16, "stride": 16,
+        "max_length": 48, "max_query_length": 16, "stride": 16, "cls_pooling": pooling,
         "data": {"format": "pubmedqa", "train": str(tmp_path / "pq.json"), "test": str(tmp_path / "pq.json")},
         "train": {"epochs": 16, "batch_size": 8, "lr": 5e-3, "seed": 0}})
     report = finetune_qa(cfg, resume=False, progress=False)
     assert report["test"]["accuracy"] >= 0.9, report["test"]
+    from biobert import Reader
+
+    reader = Reader.load(tmp_path / "m")
+    assert reader.spec.cls_pooling == pooling and reader.predictor.model.pooling == pooling
+    assert reader("Does treatment 3 help patients?", "Patients were treated. Outcomes improved improved improved.")["answer"] == "yes"

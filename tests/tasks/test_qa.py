@@ -99,3 +99,28 @@ def test_predictor_offsets_index_the_passage_and_yesno_head(tiny_bert, tok, tmp_
     with torch.no_grad():
         x, y = model(b["input_ids"], b["attention_mask"], b["token_type_ids"]), back(b["input_ids"], b["attention_mask"], b["token_type_ids"])
     assert all(torch.allclose(u, v, atol=1e-5) for u, v in zip(x, y))
+
+
+def test_yesno_head_mean_pooling_roundtrip_and_ignores_padding(tiny_bert, tmp_path):
+    """``cls_pooling="mean"``: padding leaves the class logits unchanged, the choice is saved in the spec and
+    ``QAModel.from_dir`` rebuilds the same head; an unknown pooling is a typed error."""
+    from biobert.errors import ConfigError
+
+    model = new_qa_model(str(tiny_bert), 3, pooling="mean").eval()
+    ids = torch.tensor([[2, 40, 41, 42, 3]])
+    padded = torch.tensor([[2, 40, 41, 42, 3, 0, 0]])
+    mask = torch.tensor([[1, 1, 1, 1, 1, 0, 0]])
+    with torch.no_grad():
+        a = model(ids, torch.ones_like(ids))[2]
+        b = model(padded, mask)[2]
+        c = QAModel(model.span_model, 3, pooling="cls")
+        c.cls_head.load_state_dict(model.cls_head.state_dict())
+        assert not torch.allclose(a, c.eval()(ids, torch.ones_like(ids))[2])  # the setting is used
+    assert torch.allclose(a, b, atol=1e-5)
+    assert QASpec.from_meta(QASpec(cls_pooling="mean").to_meta()).cls_pooling == "mean"
+    model.save_pretrained(tmp_path)
+    back = QAModel.from_dir(tmp_path, 3, pooling="mean")
+    with torch.no_grad():
+        assert torch.allclose(a, back(ids, torch.ones_like(ids))[2], atol=1e-5)
+    with pytest.raises(ConfigError):
+        new_qa_model(str(tiny_bert), 3, pooling="max")

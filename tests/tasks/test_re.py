@@ -54,7 +54,7 @@ def test_bad_spec_values():
     with pytest.raises(ConfigError):
         spec(style="brackets")
     with pytest.raises(ConfigError):
-        spec(pooling="mean")
+        spec(pooling="max")
 
 
 def test_derive_masks_from_preanonymised_data():
@@ -129,7 +129,7 @@ def test_features_single_and_multi_label(tok):
         build_re_features([two], tok, spec(labels=["CPR:3", "CPR:4"]))  # two labels in single-label mode
 
 
-@pytest.mark.parametrize("pooling,multi", [("cls", False), ("entity_start", True)])
+@pytest.mark.parametrize("pooling,multi", [("cls", False), ("mean", False), ("entity_start", True)])
 def test_model_forward_loss_and_roundtrip(tiny_bert, tok, tmp_path, pooling, multi):
     from biobert.encoders import load_tokenizer
 
@@ -167,3 +167,16 @@ def test_candidate_pairs_respect_types_and_sentences():
     assert [(a, b) for h, t, a, b in w if (h.start, t.start) == (28, 13)] == [(0, 65)]
     anyp = candidate_pairs(doc, None)
     assert all(not (h.label == t.label and h.start > t.start) for h, t, _, _ in anyp)
+
+
+def test_mean_pooling_ignores_padding(tiny_bert, tok):
+    """Mean pooling averages the input's own tokens only: padding a sequence must not change its logits."""
+    sp = spec(pooling="mean")
+    model = new_relation_model(str(tiny_bert), tok, sp).eval()
+    ids = torch.tensor([[2, 40, 41, 42, 3]])
+    padded = torch.tensor([[2, 40, 41, 42, 3, 0, 0, 0]])
+    mask = torch.tensor([[1, 1, 1, 1, 1, 0, 0, 0]])
+    with torch.no_grad():
+        a = model(ids, torch.ones_like(ids))
+        b = model(padded, mask)
+    assert torch.allclose(a, b, atol=1e-5)

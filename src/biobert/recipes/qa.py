@@ -85,6 +85,8 @@ class QAConfig:
     list_threshold: float = 0.5
     list_top_k: int = 10
     dropout: float | None = None
+    #: what the yes/no head reads: "cls" ([CLS], BERT) or "mean" (mean over tokens; what sentence encoders learnt)
+    cls_pooling: str = "cls"
     pre_stage: QAStageConfig | None = None
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=5e-5, epochs=3, batch_size=16, select_metric="auto"))
     save_half: bool = False
@@ -174,7 +176,8 @@ def _spec_for(cfg: QAConfig, examples: Sequence[QAExample]) -> Any:
         )
     return QASpec(span=cfg.task != "yesno", class_labels=labels, max_length=cfg.max_length, stride=cfg.stride,
                   max_query_length=cfg.max_query_length, n_best=cfg.n_best, max_answer_length=cfg.max_answer_length,
-                  max_answer_chars=cfg.max_answer_chars, list_threshold=cfg.list_threshold, list_top_k=cfg.list_top_k)
+                  max_answer_chars=cfg.max_answer_chars, list_threshold=cfg.list_threshold, list_top_k=cfg.list_top_k,
+                  cls_pooling=cfg.cls_pooling)
 
 
 def _load_splits(cfg: QAConfig, stats: dict[str, Counter]) -> tuple[dict[str, list[QAExample]], list[Path]]:
@@ -224,7 +227,7 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
     if tcfg.select_metric in ("auto", "f1") and cfg.task != "list":
         tcfg.select_metric = DEFAULT_SELECT[cfg.task]
     tokenizer = load_tokenizer(cfg.encoder)
-    model = new_qa_model(cfg.encoder, len(spec.class_labels), cfg.dropout)
+    model = new_qa_model(cfg.encoder, len(spec.class_labels), cfg.dropout, spec.cls_pooling)
     pad = tokenizer.pad_token_id or 0
     collate = lambda b: qa_collate(b, pad)  # noqa: E731
     out = Path(cfg.out)

@@ -54,6 +54,7 @@ __all__ = [
 ]
 
 CLS_HEAD_FILE = "qa_cls_head.safetensors"
+CLS_POOLINGS = ("cls", "mean")
 
 
 @dataclass
@@ -69,6 +70,10 @@ class QASpec:
         factoid_top_k: answers returned for factoid questions (5).
         list_threshold / list_top_k: list answers within this fraction of the
             best pooled score, at most this many.
+        cls_pooling: what the classification head reads: ``cls`` (the [CLS] vector,
+            BERT's choice) or ``mean`` (the mean over the window's tokens; the
+            representation sentence-embedding encoders such as all-MiniLM-L6-v2
+            were trained to produce).
     """
 
     span: bool = True
@@ -82,6 +87,7 @@ class QASpec:
     factoid_top_k: int = 5
     list_threshold: float = 0.5
     list_top_k: int = 10
+    cls_pooling: str = "cls"
 
     def to_meta(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,9 +106,13 @@ class QAModel(nn.Module):
     (span head); the classification head is ``qa_cls_head.safetensors``.
     """
 
-    def __init__(self, span_model: nn.Module, num_classes: int = 0, dropout: float | None = None) -> None:
+    def __init__(self, span_model: nn.Module, num_classes: int = 0, dropout: float | None = None,
+                 pooling: str = "cls") -> None:
         super().__init__()
+        if pooling not in CLS_POOLINGS:
+            raise ConfigError(f"E455 QA cls_pooling must be one of {CLS_POOLINGS}, got {pooling!r}")
         self.span_model = span_model
+        self.pooling = pooling
         cfg = span_model.config
         self.dropout = nn.Dropout(dropout if dropout is not None else getattr(cfg, "hidden_dropout_prob", 0.1))
         self.cls_head = nn.Linear(cfg.hidden_size, num_classes) if num_classes else None
@@ -120,7 +130,13 @@ class QAModel(nn.Module):
         out = self.span_model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=self.cls_head is not None, **kw)
         cls_logits = None
         if self.cls_head is not None:
-            cls_logits = self.cls_head(self.dropout(out.hidden_states[-1][:, 0]))
+            hidden = out.hidden_states[-1]
+            if self.pooling == "mean":
+                m = attention_mask.unsqueeze(-1).to(hidden.dtype)
+                rep = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+            else:
+                rep = hidden[:, 0]
+            cls_logits = self.cls_head(self.dropout(rep))
         return out.start_logits, out.end_logits, cls_logits
 
     def save_pretrained(self, out: str | Path, **kw: Any) -> None:
@@ -132,14 +148,14 @@ class QAModel(nn.Module):
             save_file({k: v.detach().contiguous() for k, v in self.cls_head.state_dict().items()}, str(Path(out) / CLS_HEAD_FILE))
 
     @classmethod
-    def from_dir(cls, path: str | Path, num_classes: int = 0) -> "QAModel":
+    def from_dir(cls, path: str | Path, num_classes: int = 0, pooling: str = "cls") -> "QAModel":
         from safetensors.torch import load_file
         from transformers import AutoModelForQuestionAnswering
 
         from biobert.encoders import _from_pretrained
 
         span = _from_pretrained(AutoModelForQuestionAnswering, str(path), dtype=torch.float32)
-        model = cls(span, num_classes)
+        model = cls(span, num_classes, pooling=pooling)
         if num_classes:
             f = Path(path) / CLS_HEAD_FILE
             if not f.exists():
@@ -149,7 +165,7 @@ class QAModel(nn.Module):
         return model
 
 
-def new_qa_model(encoder_name: str, num_classes: int = 0, dropout: float | None = None) -> QAModel:
+def new_qa_model(encoder_name: str, num_classes: int = 0, dropout: float | None = None, pooling: str = "cls") -> QAModel:
     """A QA model on a pre-trained encoder, a fine-tuned QA directory or a SQuAD checkpoint (its span head is kept)."""
     from transformers import AutoModelForQuestionAnswering
 
@@ -157,7 +173,7 @@ def new_qa_model(encoder_name: str, num_classes: int = 0, dropout: float | None 
 
     ref = resolve_encoder(encoder_name)
     span = _from_pretrained(AutoModelForQuestionAnswering, ref)
-    model = QAModel(span, num_classes, dropout)
+    model = QAModel(span, num_classes, dropout, pooling)
     f = Path(ref) / CLS_HEAD_FILE
     if num_classes and f.exists():  # continuing from a biobert QA directory with the same head size
         from safetensors.torch import load_file

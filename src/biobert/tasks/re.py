@@ -29,7 +29,9 @@ The four task steps, as for NER:
    binary cross-entropy (``multi_label``; the negative label has no output and
    is predicted when no label passes ``threshold``).
 3. ``decode``: the [CLS] representation (BERT's pooler when the encoder has
-   one) or the concatenated hidden states at the two argument starts
+   one), the mean over the input's tokens (``mean``: what sentence-embedding
+   encoders such as the default all-MiniLM-L6-v2 were trained to produce) or
+   the concatenated hidden states at the two argument starts
    (``entity_start``: marker tokens with markers, first mask token otherwise)
    go through dropout and a linear layer.
 4. ``metrics``: :mod:`biobert.metrics` (ChemProt micro over CPR classes, DDI
@@ -68,7 +70,7 @@ __all__ = [
 ]
 
 STYLES = ("mask", "markers", "markers+mask")
-POOLINGS = ("cls", "entity_start")
+POOLINGS = ("cls", "mean", "entity_start")
 HEAD_FILE = "re_head.safetensors"
 
 
@@ -81,7 +83,7 @@ class RESpec:
             Multi-label: the positive classes only.
         negative_label: the "no relation" label (``"0"``, ``"false"``, ``"False"``).
         style: ``mask`` | ``markers`` | ``markers+mask``.
-        pooling: ``cls`` | ``entity_start``.
+        pooling: ``cls`` | ``mean`` | ``entity_start``.
         multi_label: sigmoid per label instead of one softmax.
         threshold: sigmoid threshold (multi-label).
         masks: entity type -> mask string (``mask`` styles).
@@ -223,6 +225,9 @@ class RelationModel(nn.Module):
         if self.pooling == "entity_start":
             rows = torch.arange(hidden.shape[0], device=hidden.device)
             rep = torch.cat([hidden[rows, head_pos], hidden[rows, tail_pos]], dim=-1)
+        elif self.pooling == "mean":
+            m = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            rep = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
         else:
             pooled = getattr(out, "pooler_output", None)
             rep = pooled if pooled is not None else hidden[:, 0]
