@@ -152,7 +152,7 @@ def test_yaml_boolean_class_labels_are_rejected(tmp_path):
     obj = {"1": {"QUESTION": "Q?", "CONTEXTS": ["C."], "final_decision": "yes"}, "2": {"QUESTION": "R?", "CONTEXTS": ["D."], "final_decision": "no"}}
     (tmp_path / "pq.json").write_text(json.dumps(obj), encoding="utf-8")
     (tmp_path / "c.yaml").write_text(f"task: yesno\nclass_labels: [yes, no]\ndata: {{format: pubmedqa, train: '{tmp_path / 'pq.json'}'}}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="E454"):
+    with pytest.raises(ConfigError, match="E484"):
         finetune_qa(load_config(QAConfig, tmp_path / "c.yaml"), progress=False)
 
 

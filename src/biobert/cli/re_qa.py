@@ -56,7 +56,7 @@ def _run_re(config: Optional[Path], overrides: list[str], cv: bool, fold: Option
 
     try:
         if config is None:
-            raise BiobertError("E453 give --config (see configs/re/)")
+            raise BiobertError("E483 give --config (see configs/re/)")
         cfg = load_config(REConfig, config, overrides)
         if cv:
             summary = cv_re(cfg, resume=not no_resume, command=_command())
@@ -135,7 +135,7 @@ def _run_qa(config: Optional[Path], overrides: list[str], cv: bool, no_resume: b
 
     try:
         if config is None:
-            raise BiobertError("E453 give --config (see configs/qa/)")
+            raise BiobertError("E483 give --config (see configs/qa/)")
         cfg = load_config(QAConfig, config, overrides)
         if cv or cfg.data.cv_folds:
             only = [int(x) for x in folds.split(",")] if folds else None

@@ -109,7 +109,7 @@ def read_qa(fmt: str, path: str | Path, types: Sequence[str] | None = None, stat
         from biobert.io.pubmedqa import read_pubmedqa
 
         return read_pubmedqa(p, stats=stats)
-    raise ConfigError(f"E450 unknown QA data format {fmt!r}; expected squad, bioasq or pubmedqa")
+    raise ConfigError(f"E480 unknown QA data format {fmt!r}; expected squad, bioasq or pubmedqa")
 
 
 def cv_folds_by_question(examples: Sequence[QAExample], k: int, seed: int = 0) -> list[list[str]]:
@@ -163,7 +163,7 @@ def _spec_for(cfg: QAConfig, examples: Sequence[QAExample]) -> Any:
     from biobert.tasks.qa import QASpec
 
     if cfg.task not in TASKS:
-        raise ConfigError(f"E451 QA task must be one of {TASKS}, got {cfg.task!r}")
+        raise ConfigError(f"E481 QA task must be one of {TASKS}, got {cfg.task!r}")
     labels: list[str] = []
     if cfg.task == "yesno":
         labels = list(cfg.class_labels) if cfg.class_labels else (
@@ -171,7 +171,7 @@ def _spec_for(cfg: QAConfig, examples: Sequence[QAExample]) -> Any:
     seen = {e.label for e in examples if e.label is not None}
     if labels and not seen <= set(labels):
         raise ConfigError(
-            f"E454 class_labels {labels} do not include the training labels {sorted(seen)} "
+            f"E484 class_labels {labels} do not include the training labels {sorted(seen)} "
             "(in YAML quote them: [\"yes\", \"no\"]; bare yes/no are read as booleans)"
         )
     return QASpec(span=cfg.task != "yesno", class_labels=labels, max_length=cfg.max_length, stride=cfg.stride,
@@ -287,9 +287,9 @@ def cv_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, progre
 
     k = cfg.data.cv_folds
     if not k or k < 2:
-        raise ConfigError("E452 cross-validation needs data.cv_folds >= 2")
+        raise ConfigError("E482 cross-validation needs data.cv_folds >= 2")
     if not cfg.data.train:
-        raise ConfigError("E452 cross-validation needs data.train")
+        raise ConfigError("E482 cross-validation needs data.train")
     t0 = time.time()
     stats: Counter = Counter()
     types = cfg.data.types or [cfg.task]

@@ -110,7 +110,7 @@ class QAModel(nn.Module):
                  pooling: str = "cls") -> None:
         super().__init__()
         if pooling not in CLS_POOLINGS:
-            raise ConfigError(f"E455 QA cls_pooling must be one of {CLS_POOLINGS}, got {pooling!r}")
+            raise ConfigError(f"E485 QA cls_pooling must be one of {CLS_POOLINGS}, got {pooling!r}")
         self.span_model = span_model
         self.pooling = pooling
         cfg = span_model.config
