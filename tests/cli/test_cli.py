@@ -130,6 +130,21 @@ def test_convert_round_trip(tmp_path):
     assert len((tmp_path / "t.txt").read_text(encoding="utf-8").splitlines()) == 2
 
 
+def test_convert_and_tag_brat_directories(tagger_dir, tmp_path):
+    """PubTator -> brat directory -> JSONL keeps text, spans and ids; a brat directory is a tagging input."""
+    src = tmp_path / "in.PubTator.txt"
+    src.write_text(PUBTATOR, encoding="utf-8")
+    r = ok("convert", src, tmp_path / "brat", "--to", "brat")
+    assert json.loads(r.stderr)["documents"] == 2 and sorted(p.name for p in (tmp_path / "brat").iterdir()) == [
+        "111.ann", "111.txt", "222.ann", "222.txt"]
+    ok("convert", tmp_path / "brat", tmp_path / "back.jsonl")  # the directory is recognised as brat
+    for a, b in zip(io.read(src), io.read(tmp_path / "back.jsonl")):
+        assert (a.id, a.text, [(s.key, s.ids) for s in a.spans]) == (b.id, b.text, [(s.key, s.ids) for s in b.spans])
+    r = ok("tag", "--input", tmp_path / "brat", "--model", tagger_dir, "--output-format", "jsonl")
+    docs = [Document.from_dict(json.loads(l)) for l in r.stdout.splitlines()]
+    assert [d.id for d in docs] == ["111", "222"] and all(d.text[s.start:s.end] == s.text for d in docs for s in d.spans)
+
+
 def test_embed_cli(tiny_bert, tmp_path):
     out = tmp_path / "v.npz"
     ok("embed", "--input", "BRCA1 mutations cause breast cancer.", "--model", tiny_bert, "--output", out, "--words")

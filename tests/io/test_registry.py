@@ -41,8 +41,8 @@ def test_unknown_extension_names_file_and_formats():
     assert "report.docx" in msg and all(name in msg for name in FORMATS)
     with pytest.raises(ConfigError, match="accepted formats"):
         read("x.csv")
-    with pytest.raises(ConfigError, match="unknown format 'brat'"):
-        reads("", "brat")
+    with pytest.raises(ConfigError, match="unknown format 'standoff-xml'"):
+        reads("", "standoff-xml")
 
 
 def test_txt_is_sniffed_for_pubtator(tmp_path):

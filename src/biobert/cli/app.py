@@ -35,6 +35,14 @@ def require_file(path: str | Path, what: str = "input file") -> Path:
     return p
 
 
+def require_input(path: str | Path, fmt: str | None = None) -> Path:
+    """Like :func:`require_file`, but a directory of brat ``.txt`` + ``.ann`` pairs is an input too."""
+    p = Path(path)
+    if p.is_dir() and (fmt == "brat" or (fmt is None and next(p.rglob("*.ann"), None) is not None)):
+        return p
+    return require_file(p)
+
+
 def prepare_output(path: str | Path) -> Path:
     """Create the folder of an output file (ConfigError E427 when that is impossible)."""
     from biobert.errors import ConfigError

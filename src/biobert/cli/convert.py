@@ -3,6 +3,7 @@
     biobert convert CDR_TestSet.PubTator.txt test.tsv            # formats from the file names
     biobert convert corpus.txt out.xml --from pubtator --to bioc
     biobert convert ncbi/test.tsv test.jsonl --untyped-label Disease
+    biobert convert corpus.jsonl brat_dir/ --to brat                # NAME.txt + NAME.ann per document
 
 The writer's report (documents, spans written, overlapping spans dropped, ...)
 is printed as JSON on stderr; stdout stays free when OUTPUT is ``-``.
@@ -16,7 +17,7 @@ from typing import Any, Optional
 
 import typer
 
-from biobert.cli.app import app, fail, prepare_output, require_file
+from biobert.cli.app import app, fail, prepare_output, require_input
 from biobert.errors import BiobertError, ConfigError
 
 SCHEMES = ("BIO", "IOBES", "BILOU")
@@ -29,7 +30,7 @@ def convert(input: str, output: str, *, from_fmt: str | None = None, to_fmt: str
 
     if output == "-" and to_fmt is None:
         raise ConfigError("E424 --to is required when writing to stdout ('-')")
-    src = require_file(input)
+    src = require_input(input, from_fmt)
     fmt_in = from_fmt or io.guess_format(src)
     fmt_out = to_fmt or io.guess_format(output, sniff=False)
     for f in (fmt_in, fmt_out):
@@ -63,10 +64,10 @@ def convert(input: str, output: str, *, from_fmt: str | None = None, to_fmt: str
 
 @app.command("convert")
 def convert_cmd(
-    input: str = typer.Argument(..., help="Input file."),
+    input: str = typer.Argument(..., help="Input file (or a directory of brat .txt + .ann pairs)."),
     output: str = typer.Argument(..., help="Output file ('-' for stdout, with --to)."),
-    from_fmt: Optional[str] = typer.Option(None, "--from", help="conll | pubtator | bioc | jsonl | text (default: from the input name)."),
-    to_fmt: Optional[str] = typer.Option(None, "--to", help="conll | pubtator | bioc | jsonl | text (default: from the output name)."),
+    from_fmt: Optional[str] = typer.Option(None, "--from", help="conll | pubtator | bioc | jsonl | text | brat (default: from the input name; a directory of .ann files is brat)."),
+    to_fmt: Optional[str] = typer.Option(None, "--to", help="conll | pubtator | bioc | jsonl | text | brat (a directory; default: from the output name)."),
     untyped_label: Optional[str] = typer.Option(None, "--untyped-label", help="Type given to untyped B/I tags of CoNLL input (default ENTITY)."),
     scheme: Optional[str] = typer.Option(None, "--scheme", help="Tag scheme of CoNLL output: BIO (default) | IOBES | BILOU."),
     lines: bool = typer.Option(False, "--lines", help="Plain text: one document per line (implied when writing several documents)."),

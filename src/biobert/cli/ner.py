@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from biobert.cli.app import app, emit_documents, evaluate_app, finetune_app, prepare_output, require_file
+from biobert.cli.app import app, emit_documents, evaluate_app, finetune_app, prepare_output, require_file, require_input
 from biobert.errors import BiobertError, ConfigError
 
 
@@ -119,7 +119,7 @@ def tag_cmd(
     text: Optional[str] = typer.Argument(None, help="Text to tag (or use --input)."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory or hub id (default: the bundled tagger)."),
     input: Optional[Path] = typer.Option(None, "--input", "-i", help="Input file."),
-    input_format: Optional[str] = typer.Option(None, "--input-format", help="text | pubtator | bioc | conll | jsonl."),
+    input_format: Optional[str] = typer.Option(None, "--input-format", help="text | pubtator | bioc | conll | jsonl | brat (a directory of .txt + .ann pairs)."),
     output_format: str = typer.Option("json", "--output-format", help="json | jsonl | pubtator | bioc | conll | table (human-readable: one span per line)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
     lines: bool = typer.Option(False, "--lines", help="With text input: one document per line."),
@@ -140,7 +140,7 @@ def tag_cmd(
 
     try:
         if input is not None:
-            require_file(input)
+            require_input(input, input_format)
         if output is not None:
             prepare_output(output)
         if output_format not in OUTPUT_FORMATS:  # fail before tagging, not after

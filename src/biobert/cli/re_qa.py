@@ -211,7 +211,7 @@ def extract_cmd(
     model: Path = typer.Option(..., "--model", "-m", help="RE model directory (biobert finetune re)."),
     tagger: Optional[str] = typer.Option(None, "--tagger", help="NER tagger directory (default: the bundled tagger)."),
     input: Optional[Path] = typer.Option(None, "--input", "-i", help="Input file: raw text, PubTator, BioC or JSONL."),
-    input_format: Optional[str] = typer.Option(None, "--input-format", help="text | pubtator | bioc | jsonl (default: from the name)."),
+    input_format: Optional[str] = typer.Option(None, "--input-format", help="text | pubtator | bioc | jsonl | brat (default: from the name; a directory of .ann files is brat)."),
     output_format: str = typer.Option("json", "--output-format", help="json | jsonl | pubtator | bioc"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
     keep_spans: bool = typer.Option(False, "--keep-spans", help="Use the input's own entity spans instead of running NER (documents without any are still tagged)."),

@@ -14,6 +14,7 @@ pubtator  .pubtator .pubtator.txt                             :mod:`biobert.io.p
 bioc      .xml                                                :mod:`biobert.io.bioc`
 jsonl     .jsonl                                              :mod:`biobert.io.jsonl`
 text      .txt                                                :mod:`biobert.io.text`
+brat      .ann (or a directory of .txt + .ann pairs)          :mod:`biobert.io.brat`
 ========  =================================================  =====================================
 
 A ``.txt`` file whose first non-blank line looks like ``PMID|t|...`` is read as
@@ -24,8 +25,10 @@ E200 not UTF-8; E201-E204 CoNLL (missing tag column, invalid tag, bad token,
 typed/untyped mix); E210-E212 PubTator (unexpected line, mention text
 mismatch, PMID mismatch); E220-E224 BioC (annotation text mismatch, bad
 offsets, no type, bad XML, no location); E230-E231 JSONL (bad JSON, not a
-document); :class:`~biobert.errors.OffsetError` E110-E112 when writing
-(span not on token boundaries, unwritable token, relation argument missing).
+document); E240-E243 brat (bad line, annotation text mismatch, unknown
+annotation id, missing .txt); :class:`~biobert.errors.OffsetError` E110-E113
+when writing (span not on token boundaries, unwritable token, relation
+argument missing, span of line breaks only).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from typing import Any, Callable, Iterable, Iterator
 from biobert.errors import ConfigError
 from biobert.io._common import PathOrStream
 from biobert.io.bioc import read_bioc, write_bioc
+from biobert.io.brat import read_brat, write_brat
 from biobert.io.conll import read_conll, write_conll
 from biobert.io.jsonl import iter_jsonl, read_jsonl, write_jsonl
 from biobert.io.pubtator import iter_pubtator, read_pubtator, write_pubtator
@@ -66,6 +70,8 @@ __all__ = [
     "write_jsonl",
     "read_text",
     "write_text",
+    "read_brat",
+    "write_brat",
 ]
 
 
@@ -87,6 +93,7 @@ FORMATS: dict[str, Format] = {
         Format("bioc", (".xml",), read_bioc, write_bioc),
         Format("jsonl", (".jsonl",), read_jsonl, write_jsonl),
         Format("text", (".txt",), read_text, write_text),
+        Format("brat", (".ann",), read_brat, write_brat),
     )
 }
 
@@ -119,13 +126,16 @@ def guess_format(path: str | os.PathLike[str], *, sniff: bool = True) -> str:
     """Format name for ``path`` from its file name ending (longest match, case-insensitive).
 
     With ``sniff``, an existing ``.txt`` file that starts like a PubTator
-    record is reported as ``"pubtator"``.
+    record is reported as ``"pubtator"``, and a directory that holds ``.ann``
+    files as ``"brat"``.
 
     Raises:
         ConfigError: the ending belongs to no format; the message names the
             file and the accepted formats.
     """
     p = Path(path)
+    if sniff and p.is_dir() and next(p.rglob("*.ann"), None) is not None:
+        return "brat"
     lower = p.name.lower()
     matches = [(len(ext), f.name) for f in FORMATS.values() for ext in f.extensions if lower.endswith(ext)]
     if not matches:

@@ -1,0 +1,112 @@
+"""brat standoff: reading, writing, round trips, line breaks and typed errors."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from biobert.errors import ConfigError, DataFormatError, OffsetError
+from biobert.io import guess_format, read, write
+from biobert.io.brat import read_brat, write_brat
+from biobert.types import Document, Relation, Span
+
+TEXT = "BRCA1 and BRCA 2 raise breast cancer risk.\r\nIL-6\x96induced TNF-α (±\u00a05 %) rose.\n"
+ANN = "\n".join([
+    "T1\tGene 0 5\tBRCA1",
+    "T2\tGene 10 14;15 16\tBRCA 2",
+    "T3\tDisease 23 36\tbreast cancer",
+    "T4\tGene 57 62\tTNF-α",
+    "R1\tAssociation Arg1:T1 Arg2:T3",
+    "N1\tReference T3 MESH:D001943\tbreast cancer",
+    "N2\tReference T1 NCBIGene:672\tBRCA1",
+    "A1\tNegated T4",
+    "#1\tAnnotatorNotes T1\tcheck",
+    "",
+])
+
+
+def pair(tmp_path: Path, name: str = "doc1", text: str = TEXT, ann: str = ANN) -> Path:
+    (tmp_path / f"{name}.txt").write_text(text, encoding="utf-8", newline="")
+    (tmp_path / f"{name}.ann").write_text(ann, encoding="utf-8", newline="")
+    return tmp_path / f"{name}.ann"
+
+
+def test_read_spans_fragments_ids_relations_and_kept_lines(tmp_path):
+    [d] = read_brat(pair(tmp_path))
+    assert d.id == "doc1" and d.text == TEXT  # \r\n kept: brat counts it as two characters
+    assert [(s.start, s.end, s.label, s.text) for s in d.spans] == [
+        (0, 5, "Gene", "BRCA1"), (10, 16, "Gene", "BRCA 2"), (23, 36, "Disease", "breast cancer"), (57, 62, "Gene", "TNF-α")]
+    assert all(d.text[s.start:s.end] == s.text for s in d.spans)
+    assert d.metadata["brat_fragments"] == {"10 16 Gene": [[10, 14], [15, 16]]}
+    assert d.spans[0].ids == (("NCBIGene", "672"),) and d.spans[2].ids == (("MESH", "D001943"),)
+    [r] = d.relations
+    assert (r.head, r.tail, r.label) == (d.spans[0], d.spans[2], "Association")
+    assert d.metadata["brat_other"] == ["A1\tNegated T4", "#1\tAnnotatorNotes T1\tcheck"]
+
+
+def test_round_trip_is_lossless(tmp_path):
+    (tmp_path / "in").mkdir()
+    docs = read_brat(pair(tmp_path / "in"))
+    counts = write_brat(docs, tmp_path / "out")
+    assert counts == {"documents": 1, "spans": 4, "relations": 1, "ids": 2, "fragmented_spans": 1,
+                      "spans_split_at_line_breaks": 0, "other_lines": 2}
+    back = read(tmp_path / "out")  # a directory of .ann files is recognised as brat
+    assert guess_format(tmp_path / "out") == "brat"
+    assert (tmp_path / "out" / "doc1.txt").read_bytes() == TEXT.encode("utf-8")
+    d, b = docs[0], back[0]
+    assert (b.text, b.spans, b.relations) == (d.text, d.spans, d.relations)
+    assert b.metadata["brat_fragments"] == d.metadata["brat_fragments"]
+    assert b.metadata["brat_other"] == d.metadata["brat_other"]
+
+
+def test_span_across_a_line_break_is_written_as_fragments(tmp_path):
+    text = "Familial adenomatous\npolyposis and colon cancer."
+    doc = Document("x", text).with_spans([Span(0, 30, "Disease")])
+    counts = write([doc], tmp_path, "brat")  # through the registry, by name
+    assert counts["spans_split_at_line_breaks"] == 1
+    assert (tmp_path / "x.ann").read_text(encoding="utf-8") == "T1\tDisease 0 20;21 30\tFamilial adenomatous polyposis\n"
+    [back] = read(tmp_path / "x.ann")
+    assert back.spans == doc.spans and back.spans[0].text == "Familial adenomatous\npolyposis"
+    with pytest.raises(OffsetError, match="E113"):
+        write_brat([Document("y", "a\n\nb").with_spans([Span(1, 3, "X")])], tmp_path / "y")
+
+
+def test_relation_with_a_foreign_argument_and_bad_ids_are_refused(tmp_path):
+    a, b = Span(0, 1, "X", text="a"), Span(2, 3, "X", text="b")
+    doc = Document("d", "a b").with_spans([a]).with_relations([Relation(a, b, "R")])
+    with pytest.raises(OffsetError, match="E112"):
+        write_brat([doc], tmp_path)
+    with pytest.raises(ConfigError, match="E426"):
+        write_brat([Document("../evil", "x")], tmp_path)
+    with pytest.raises(ConfigError, match="E429"):
+        write_brat([Document("d", "x")], io.StringIO())
+    with pytest.raises(ConfigError, match="E429"):
+        read_brat(io.StringIO(ANN))
+
+
+@pytest.mark.parametrize("line,code,expected", [
+    ("T1\tGene 0 5\tBRCX1", "E241", "'BRCX1' at 0 5"),
+    ("T1\tGene 0 500\tBRCA1", "E241", "offsets within"),
+    ("T1\tGene 0-5\tBRCA1", "E240", "<type> <start> <end>"),
+    ("R1\tAssociation Arg1:T1 Arg2:T9", "E242", "annotation id"),
+    ("N1\tReference T7 MESH:D1\tx", "E242", "annotation id"),
+    ("R1\tAssociation T1 T3", "E240", "Arg1:<id>"),
+    ("X1\tsomething", "E240", "a line starting with"),
+])
+def test_malformed_lines_name_file_line_and_expectation(tmp_path, line, code, expected):
+    ann = pair(tmp_path, ann="T1\tGene 0 5\tBRCA1\nT3\tDisease 23 36\tbreast cancer\n" + line + "\n")
+    with pytest.raises(DataFormatError) as e:
+        read_brat(ann)
+    err = e.value
+    assert err.code == code and err.path == str(ann) and err.line == 3 and expected in err.expected
+
+
+def test_missing_text_file_and_empty_directory(tmp_path):
+    (tmp_path / "lonely.ann").write_text("T1\tX 0 1\ta\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match="E243.*lonely.txt"):
+        read(tmp_path / "lonely.ann")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataFormatError, match="E243"):
+        read_brat(tmp_path / "empty")
