@@ -69,6 +69,10 @@ def test_span_across_a_line_break_is_written_as_fragments(tmp_path):
     assert (tmp_path / "x.ann").read_text(encoding="utf-8") == "T1\tDisease 0 20;21 30\tFamilial adenomatous polyposis\n"
     [back] = read(tmp_path / "x.ann")
     assert back.spans == doc.spans and back.spans[0].text == "Familial adenomatous\npolyposis"
+    ided = Document("z", "BRCA1").with_spans([Span(0, 5, "Gene", ids=(("OMIM", "OMIM:113705"), ("NCBIGene", "672")))])
+    write_brat([ided], tmp_path / "z")
+    assert "Reference T1 OMIM:113705\t" in (tmp_path / "z" / "z.ann").read_text(encoding="utf-8")
+    assert read_brat(tmp_path / "z")[0].spans[0].ids == (("OMIM", "113705"), ("NCBIGene", "672"))
     with pytest.raises(OffsetError, match="E113"):
         write_brat([Document("y", "a\n\nb").with_spans([Span(1, 3, "X")])], tmp_path / "y")
 

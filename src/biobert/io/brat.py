@@ -17,7 +17,8 @@ Nothing is dropped without a trace:
 * a discontinuous annotation becomes one span over the hull of its fragments;
   the fragments are kept in ``metadata["brat_fragments"]`` (``"start end label"``
   -> ``[[start, end], ...]``) and written back by :func:`write_brat`;
-* ``N`` lines become ``Span.ids`` (``("MESH", "D001943")``);
+* ``N`` lines become ``Span.ids`` (``MESH:D001943`` -> ``("MESH", "D001943")``; an id
+  that already starts with its db, as PubTator's ``OMIM:608089``, is written once);
 * lines the core types cannot hold (attributes, events, equivalences, notes)
   are kept verbatim in ``metadata["brat_other"]`` and written back; their
   number is logged.
@@ -209,7 +210,8 @@ def write_brat(docs: Iterable[Document], path: PathOrStream) -> dict[str, int]:
             counts["fragmented_spans"] += len(fr) > 1
             for db, ident in s.ids:
                 n_norm += 1
-                lines.append(f"N{n_norm}\tReference {key} {db}:{ident}\t{mention}")
+                ref = ident if ident.startswith(f"{db}:") else f"{db}:{ident}"  # PubTator keeps "OMIM:608089" whole
+                lines.append(f"N{n_norm}\tReference {key} {ref}\t{mention}")
         for j, r in enumerate(doc.relations, 1):
             if r.head.key not in tid or r.tail.key not in tid:
                 raise OffsetError(f"E112 relation {r.label!r} of {doc.id!r} has an argument that is not one of its spans")
