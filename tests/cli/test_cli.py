@@ -145,6 +145,27 @@ def test_convert_and_tag_brat_directories(tagger_dir, tmp_path):
     assert [d.id for d in docs] == ["111", "222"] and all(d.text[s.start:s.end] == s.text for d in docs for s in d.spans)
 
 
+def test_link_and_tag_with_link(tagger_dir, tmp_path):
+    """``biobert link`` gives another tool's spans ids (existing ids kept unless --overwrite); ``tag --link`` links
+    the tagger's spans and reports the linker's counts beside the tagger's."""
+    (tmp_path / "kb.tsv").write_text("MESH:D001943\tBreast Neoplasms\tbreast cancer\nMESH:D002945\tCisplatin\n", encoding="utf-8")
+    (tmp_path / "genes.tsv").write_text("NCBIGene:672\tBRCA1\n", encoding="utf-8")
+    src = tmp_path / "in.PubTator.txt"
+    src.write_text(PUBTATOR, encoding="utf-8")
+    r = ok("link", src, "--kb", f"Disease,Chemical={tmp_path / 'kb.tsv'}", "--overwrite", "--output-format", "jsonl")
+    docs = [Document.from_dict(json.loads(l)) for l in r.stdout.splitlines()]
+    ids = {s.text: s.ids for d in docs for s in d.spans}
+    assert ids == {"BRCA1": (("ID", "672"),), "breast cancer": (("MESH", "MESH:D001943"),), "Cisplatin": (("MESH", "MESH:D002945"),)}
+    assert json.loads(r.stderr)["counts"] == {"skipped_label": 1, "linked_exact": 2}
+    r = ok("tag", "--input", src, "--model", tagger_dir, "--output-format", "jsonl", "--link", tmp_path / "genes.tsv")
+    stats = json.loads(r.stderr.strip().splitlines()[-1])
+    link = {k: v for k, v in stats["counts"].items() if k.startswith("link_")}
+    assert sum(link.values()) == stats["spans"] > 0 and set(link) <= {"link_linked_exact", "link_unlinked", "link_linked_via_abbreviation"}
+    assert stats["counts"]["words"] > 0  # the tagger's own counters are still there
+    r = run("link", src, "--kb", tmp_path / "missing.tsv")
+    assert r.exit_code == 2 and "E423" in r.output
+
+
 def test_embed_cli(tiny_bert, tmp_path):
     out = tmp_path / "v.npz"
     ok("embed", "--input", "BRCA1 mutations cause breast cancer.", "--model", tiny_bert, "--output", out, "--words")

@@ -7,7 +7,7 @@ import shlex
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -126,6 +126,7 @@ def tag_cmd(
     quantize: Optional[str] = typer.Option(None, help="int8: accuracy-checked ONNX int8 model (run `biobert export onnx` first)."),
     chunk_docs: int = typer.Option(256, "--chunk-docs", help="Documents read, tagged and written at a time (PubTator, JSONL and --lines text stream: memory stays flat)."),
     abbreviations: bool = typer.Option(True, "--abbreviations/--no-abbreviations", help="Make spans agree with each document's 'long form (SF)' definitions: tag the short form of an entity everywhere, untag one whose long form is no entity (--no-abbreviations: the model's raw predictions)."),
+    link: Optional[list[str]] = typer.Option(None, "--link", help="Link spans to ids with a dictionary TSV (id, name, synonyms): KB.tsv for every type, or LABEL[,LABEL]=KB.tsv; repeatable."),
 ) -> None:
     """Tag raw text or a file; every span's offsets index the original text.
 
@@ -135,6 +136,7 @@ def tag_cmd(
     from biobert import io
     from biobert.pipeline import Tagger
     from biobert.io._common import open_out
+    from biobert.linking import LinkedTagger
     from biobert.tagging import OUTPUT_FORMATS, StreamWriter, tag_file
     from biobert.types import Document
 
@@ -146,6 +148,8 @@ def tag_cmd(
         if output_format not in OUTPUT_FORMATS:  # fail before tagging, not after
             raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
         tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations)
+        for linker in load_linkers(link or []):
+            tagger = LinkedTagger(tagger, linker)
         if input is not None:
             fmt = input_format or io.guess_format(input)
             kw = {"lines": True} if (fmt == "text" and lines) else {}
@@ -165,6 +169,55 @@ def tag_cmd(
                 writer = StreamWriter(f, output_format)
                 writer.write(tagged)
                 writer.close()
+    except BiobertError as exc:
+        _fail(exc)
+
+
+def load_linkers(options: list[str]) -> list[Any]:
+    """One :class:`~biobert.linking.DictionaryLinker` per ``--link`` value (``KB.tsv`` or ``LABEL[,LABEL]=KB.tsv``)."""
+    from biobert.linking import DictionaryLinker, parse_link_option
+
+    out = []
+    for value in options:
+        path, labels = parse_link_option(value)
+        out.append(DictionaryLinker.from_tsv(require_file(path, "dictionary file"), labels=labels))
+    return out
+
+
+@app.command("link")
+def link_cmd(
+    input: Path = typer.Argument(..., help="Annotated documents (PubTator, BioC, JSONL, CoNLL, brat), e.g. another tool's output."),
+    kb: list[str] = typer.Option(..., "--kb", help="Dictionary TSV (id, name, synonyms): KB.tsv for every type, or LABEL[,LABEL]=KB.tsv; repeatable."),
+    input_format: Optional[str] = typer.Option(None, "--input-format", help="pubtator | bioc | jsonl | conll | brat (default: from the name)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
+    output_format: str = typer.Option("jsonl", "--output-format", help="jsonl | json | pubtator | bioc | conll | table."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace ids the spans already have."),
+) -> None:
+    """Give the spans of annotated documents identifiers from dictionaries; counts of every outcome go to stderr."""
+
+    from biobert import io
+    from biobert.io._common import open_out
+    from biobert.tagging import OUTPUT_FORMATS, StreamWriter
+
+    try:
+        src = require_input(input, input_format)
+        if output_format not in OUTPUT_FORMATS:
+            raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
+        if output is not None:
+            prepare_output(output)
+        linkers = load_linkers(kb)
+        for lk in linkers:
+            lk.overwrite = overwrite
+        docs = io.read(src, fmt=input_format or io.guess_format(src))
+        counts: Counter = Counter()
+        for lk in linkers:
+            docs = lk(docs)
+            counts.update(lk.last_stats)
+        with open_out(output if output is not None else sys.stdout) as f:
+            writer = StreamWriter(f, output_format)
+            writer.write(docs)
+            writer.close()
+        typer.echo(json.dumps({"documents": len(docs), "spans": sum(len(d.spans) for d in docs), "counts": dict(counts)}), err=True)
     except BiobertError as exc:
         _fail(exc)
 

@@ -1,0 +1,248 @@
+"""Entity linking: give spans identifiers from a user-supplied dictionary (MeSH, NCBI Gene, CTD, UMLS subsets, ...).
+
+    from biobert import Tagger
+    from biobert.linking import DictionaryLinker
+
+    tagger = Tagger.load()
+    linker = DictionaryLinker.from_tsv("ctd_diseases.tsv", labels=["Disease"])
+    doc = linker(tagger("Familial adenomatous polyposis (FAP) predisposes to colon cancer."))
+    [(s.text, s.ids) for s in doc.spans]
+    # [('Familial adenomatous polyposis', (('MESH', 'D011125'),)), ('FAP', (('MESH', 'D011125'),)), ...]
+
+The linker works on spans from any source: a :class:`~biobert.pipeline.Tagger`,
+a PubTator or BioC file, another tool's output.
+
+**Dictionary file** (TSV, UTF-8; ``#`` starts a comment line)::
+
+    MESH:D011125<TAB>Adenomatous Polyposis Coli<TAB>Familial adenomatous polyposis|FAP
+    NCBIGene:672<TAB>BRCA1
+
+Column 1 is the identifier: ``prefix:local id`` (Bioregistry style; ``db`` is
+the prefix, the id is kept whole, as :func:`biobert.io._common.parse_ids` does)
+or a bare id that gets ``default_db``. Column 2 is the preferred name; further
+columns, or ``|``-separated names inside them, are synonyms.
+
+**Matching**, in this order; the first level that finds a name decides:
+
+1. ``exact``: the mention as written;
+2. ``normalised``: Unicode NFKC, case-folded, every run of characters that are
+   not letters or digits read as one space (``Non-Hodgkin's`` = ``non hodgkin s``);
+3. ``singular``: the normalised mention with a plural ``s`` / ``es`` removed
+   from its last word (``breast cancers`` -> ``breast cancer``).
+
+A name shared by several identifiers links the span to all of them, sorted
+(counted as ``ambiguous``); nothing is guessed. A short form defined in the
+document as ``long form (SF)`` (:mod:`biobert.text.abbreviations`) gets the
+identifiers of its long form when it has none of its own (``via_abbreviation``).
+Spans that already carry ids keep them unless ``overwrite=True``.
+
+Every outcome is counted in ``last_stats``: ``linked_exact``,
+``linked_normalised``, ``linked_singular``, ``linked_via_abbreviation``,
+``ambiguous``, ``unlinked``, ``kept_existing_ids``, ``skipped_label``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence, overload
+
+from biobert.errors import ConfigError, DataFormatError
+from biobert.io._common import iter_lines
+from biobert.text.abbreviations import find_abbreviations
+from biobert.types import Document, Span
+
+__all__ = ["DictionaryLinker", "normalise_name", "LinkedTagger"]
+
+_NON_ALNUM = re.compile(r"[^\w]+|_+")
+
+Ids = tuple[tuple[str, str], ...]
+
+
+def normalise_name(name: str) -> str:
+    """The form names are compared in: NFKC, case-folded, runs of non-alphanumerics -> one space, stripped."""
+    return _NON_ALNUM.sub(" ", unicodedata.normalize("NFKC", name).casefold()).strip()
+
+
+def _singulars(norm: str) -> list[str]:
+    """Singular candidates of a normalised name whose last word looks plural (``-s``, ``-es``, ``-ies``)."""
+    last = norm.rsplit(" ", 1)[-1]
+    if len(last) < 4 or not last.endswith("s") or last.endswith(("ss", "us", "is")):
+        return []
+    out = [norm[:-1]]  # diseases -> disease, cancers -> cancer
+    if last.endswith("es"):
+        out.append(norm[:-2])  # -ches, -shes, -xes: "boxes" -> "box"
+    if last.endswith("ies"):
+        out.append(norm[:-3] + "y")  # cardiomyopathies -> cardiomyopathy
+    return out
+
+
+class DictionaryLinker:
+    """Link spans to identifiers by dictionary look-up of their mention text (see the module docstring).
+
+    Args:
+        names: name -> identifiers as ``(db, id)`` pairs.
+        labels: link only spans with these labels (``None``: all).
+        overwrite: replace ids a span already has.
+        abbreviations: give a short form the ids of its long form (``long form (SF)``).
+    """
+
+    LEVELS = ("exact", "normalised", "singular")  # "singular" looks singular forms up among the normalised names
+
+    def __init__(self, names: Mapping[str, Iterable[tuple[str, str]]], *, labels: Sequence[str] | None = None,
+                 overwrite: bool = False, abbreviations: bool = True) -> None:
+        self.labels = set(labels) if labels is not None else None
+        self.overwrite = overwrite
+        self.abbreviations = abbreviations
+        self._tables: dict[str, dict[str, set[tuple[str, str]]]] = {"exact": {}, "normalised": {}}
+        for name, ids in names.items():
+            self._add(name, ids)
+        self.last_stats: Counter = Counter()
+
+    def _add(self, name: str, ids: Iterable[tuple[str, str]]) -> None:
+        ids = set(ids)
+        self._tables["exact"].setdefault(name, set()).update(ids)
+        norm = normalise_name(name)
+        if norm:
+            self._tables["normalised"].setdefault(norm, set()).update(ids)
+
+    @property
+    def size(self) -> int:
+        """Number of distinct names (as written) in the dictionary."""
+        return len(self._tables["exact"])
+
+    @classmethod
+    def from_tsv(cls, path: str | Path, *, default_db: str = "ID", **kw: Any) -> "DictionaryLinker":
+        """Read a dictionary file (see the module docstring).
+
+        Raises:
+            DataFormatError: E250 a line without an identifier and a name; the
+                error names the file and the line.
+        """
+        names: dict[str, set[tuple[str, str]]] = {}
+        for lineno, line in iter_lines(path):
+            if not line.strip() or line.startswith("#"):
+                continue
+            cols = line.split("\t")
+            ident = cols[0].strip()
+            syns = [n.strip() for c in cols[1:] for n in c.split("|") if n.strip()]
+            if not ident or not syns:
+                raise DataFormatError("E250", path, lineno, "'<id><TAB><name>[<TAB><synonym>|<synonym>...]'", found=line)
+            db = ident.split(":", 1)[0] if ":" in ident else default_db
+            for n in syns:
+                names.setdefault(n, set()).add((db, ident))
+        if not names:
+            raise DataFormatError("E250", path, None, "at least one '<id><TAB><name>' line", found="no entries")
+        return cls(names, **kw)
+
+    def lookup(self, mention: str) -> tuple[Ids, str | None]:
+        """Identifiers for ``mention`` and the level that matched (``None``: no match)."""
+        hit = self._tables["exact"].get(mention)
+        if hit:
+            return tuple(sorted(hit)), "exact"
+        norm = normalise_name(mention)
+        hit = self._tables["normalised"].get(norm)
+        if hit:
+            return tuple(sorted(hit)), "normalised"
+        for cand in _singulars(norm):
+            hit = self._tables["normalised"].get(cand)
+            if hit:
+                return tuple(sorted(hit)), "singular"
+        return (), None
+
+    @overload
+    def __call__(self, docs: Document) -> Document: ...
+    @overload
+    def __call__(self, docs: Sequence[Document]) -> list[Document]: ...
+
+    def __call__(self, docs: Document | Sequence[Document]) -> Document | list[Document]:
+        """Link the spans of one document or of a list; returns new documents (the inputs are frozen)."""
+        single = isinstance(docs, Document)
+        self.last_stats = Counter()
+        out = [self._link(d) for d in ([docs] if single else docs)]  # type: ignore[list-item]
+        return out[0] if single else out
+
+    def _link(self, doc: Document) -> Document:
+        st = self.last_stats
+        new: list[Span] = []
+        pending: list[int] = []
+        for s in doc.spans:
+            if self.labels is not None and s.label not in self.labels:
+                st["skipped_label"] += 1
+                new.append(s)
+                continue
+            if s.ids and not self.overwrite:
+                st["kept_existing_ids"] += 1
+                new.append(s)
+                continue
+            ids, level = self.lookup(doc.text[s.start:s.end])
+            if level is None:
+                pending.append(len(new))
+                new.append(s)  # with overwrite, ids the dictionary cannot replace are kept, never dropped
+                continue
+            st[f"linked_{level}"] += 1
+            if len(ids) > 1:
+                st["ambiguous"] += 1
+            new.append(Span(s.start, s.end, s.label, s.score, ids, text=s.text))
+        unmatched = {i: new[i] for i in pending}
+        if pending and self.abbreviations:
+            by_short: dict[tuple[str, str], Ids] = {}
+            for ab in find_abbreviations(doc.text):
+                short = ab.short(doc.text)
+                heads: dict[str, Ids] = {}
+                for x in new:  # spans are in text order: the last linked one of a type heads the long form
+                    if x.ids and x.start >= ab.long_start and x.end <= ab.long_end:
+                        heads[x.label] = x.ids
+                for label, ids in heads.items():
+                    by_short.setdefault((short, label), ids)  # the first definition of a short form decides
+            for i in pending:
+                s = new[i]
+                ids = by_short.get((doc.text[s.start:s.end], s.label), ())
+                if ids:
+                    new[i] = Span(s.start, s.end, s.label, s.score, ids, text=s.text)
+                    st["linked_via_abbreviation"] += 1
+        for i, s in unmatched.items():
+            if new[i] is s:  # neither the dictionary nor an abbreviation gave ids
+                st["kept_existing_ids" if s.ids else "unlinked"] += 1
+        rels = doc.relations
+        if rels:  # relations point at spans: re-point them at the linked copies
+            by_key = {s.key: s for s in new}
+            rels = tuple(replace(r, head=by_key.get(r.head.key, r.head), tail=by_key.get(r.tail.key, r.tail)) for r in rels)
+        return doc.with_spans(new).with_relations(rels)
+
+
+class LinkedTagger:
+    """A tagger followed by a linker, usable wherever a tagger is (``tag_file``, ``biobert tag --link``).
+
+    ``last_stats`` holds the counters of both steps.
+    """
+
+    def __init__(self, tagger: Any, linker: DictionaryLinker) -> None:
+        self.tagger, self.linker = tagger, linker
+        self.last_stats: Counter = Counter()
+
+    def __call__(self, docs: Any) -> Any:
+        tagged = self.tagger(docs)
+        linked = self.linker(tagged)
+        self.last_stats = Counter(getattr(self.tagger, "last_stats", None) or {}) + Counter(
+            {f"link_{k}": v for k, v in self.linker.last_stats.items()})
+        return linked
+
+    def __getattr__(self, name: str) -> Any:  # labels, source, ... of the tagger
+        if name in ("tagger", "linker"):
+            raise AttributeError(name)
+        return getattr(self.tagger, name)
+
+
+def parse_link_option(value: str) -> tuple[str, list[str] | None]:
+    """``"kb.tsv"`` -> ``("kb.tsv", None)``; ``"Disease,Chemical=kb.tsv"`` -> ``("kb.tsv", ["Disease", "Chemical"])``."""
+    if "=" in value and not Path(value).exists():
+        labels, path = value.split("=", 1)
+        names = [l.strip() for l in labels.split(",") if l.strip()]
+        if not names or not path:
+            raise ConfigError(f"E486 --link expects KB.tsv or LABEL[,LABEL]=KB.tsv, got {value!r}")
+        return path, names
+    return value, None

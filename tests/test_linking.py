@@ -1,0 +1,120 @@
+"""Dictionary linking: the TSV reader, the three match levels, abbreviations, what is kept, and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from biobert.errors import ConfigError, DataFormatError
+from biobert.linking import DictionaryLinker, LinkedTagger, normalise_name, parse_link_option
+from biobert.types import Document, Relation, Span
+
+KB = (
+    "# CTD-style disease vocabulary\n"
+    "MESH:D011125\tAdenomatous Polyposis Coli\tFamilial adenomatous polyposis|Polyposis, familial\n"
+    "MESH:D001943\tBreast Neoplasms\tbreast cancer\tmammary cancer\n"
+    "MESH:D009202\tCardiomyopathies\tcardiomyopathy\n"
+    "D003920\tDiabetes Mellitus\n"
+    "NCBIGene:324\tAPC\n"
+    "MESH:D011125\tAPC\n"
+)
+
+
+@pytest.fixture()
+def kb(tmp_path):
+    p = tmp_path / "kb.tsv"
+    p.write_text(KB, encoding="utf-8")
+    return p
+
+
+def spans(text, *pieces):
+    out = []
+    for piece, label in pieces:
+        i = text.index(piece)
+        out.append(Span(i, i + len(piece), label))
+    return out
+
+
+def test_normalise_name():
+    assert normalise_name("Non-Hodgkin's  LYMPHOMA") == "non hodgkin s lymphoma"
+    assert normalise_name("TNF\u2010\u03b1") == normalise_name("tnf-α") == "tnf α"  # NFKC + casefold; hyphen variants
+
+
+def test_tsv_reader_ids_synonyms_and_errors(kb, tmp_path):
+    lk = DictionaryLinker.from_tsv(kb, default_db="MESH")
+    assert lk.lookup("Polyposis, familial") == ((("MESH", "MESH:D011125"),), "exact")
+    assert lk.lookup("mammary cancer") == ((("MESH", "MESH:D001943"),), "exact")
+    assert lk.lookup("Diabetes Mellitus") == ((("MESH", "D003920"),), "exact")  # a bare id gets default_db
+    assert lk.lookup("APC")[0] == (("MESH", "MESH:D011125"), ("NCBIGene", "NCBIGene:324"))  # all ids, sorted
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("MESH:D1\tname\nMESH:D2\n", encoding="utf-8")
+    with pytest.raises(DataFormatError) as e:
+        DictionaryLinker.from_tsv(bad)
+    assert e.value.code == "E250" and e.value.line == 2 and e.value.path == str(bad)
+
+
+def test_levels_counts_and_offsets(kb):
+    text = "Breast Cancers and FAMILIAL adenomatous-polyposis, cardiomyopathies, breast cancer, APC and gout."
+    doc = Document("d", text).with_spans(spans(
+        text, ("Breast Cancers", "Disease"), ("FAMILIAL adenomatous-polyposis", "Disease"), ("cardiomyopathies", "Disease"),
+        ("breast cancer", "Disease"), ("APC", "Disease"), ("gout", "Disease")))
+    lk = DictionaryLinker.from_tsv(kb)
+    out = lk(doc)
+    got = {s.text: s.ids for s in out.spans}
+    assert got["Breast Cancers"] == got["breast cancer"] == (("MESH", "MESH:D001943"),)
+    assert got["FAMILIAL adenomatous-polyposis"] == (("MESH", "MESH:D011125"),)
+    assert got["cardiomyopathies"] == (("MESH", "MESH:D009202"),)  # the preferred name, case-folded
+    assert got["gout"] == ()
+    assert lk.last_stats == {"linked_exact": 2, "linked_normalised": 2, "linked_singular": 1, "ambiguous": 1, "unlinked": 1}
+    assert [(s.start, s.end, s.label) for s in out.spans] == [(s.start, s.end, s.label) for s in doc.spans]
+    assert all(text[s.start:s.end] == s.text for s in out.spans)
+
+
+def test_labels_existing_ids_overwrite_and_relations(kb):
+    text = "APC mutations cause breast cancer."
+    gene, dis = spans(text, ("APC", "Gene"), ("breast cancer", "Disease"))
+    dis = Span(dis.start, dis.end, dis.label, ids=(("OMIM", "114480"),))
+    doc = Document("d", text).with_spans([gene, dis]).with_relations([Relation(gene, dis, "Association")])
+    lk = DictionaryLinker.from_tsv(kb, labels=["Disease"])
+    out = lk(doc)
+    assert out.spans[0].ids == () and out.spans[1].ids == (("OMIM", "114480"),)
+    assert lk.last_stats == {"skipped_label": 1, "kept_existing_ids": 1}
+    over = DictionaryLinker.from_tsv(kb, overwrite=True)(doc)
+    assert over.spans[1].ids == (("MESH", "MESH:D001943"),)
+    assert over.relations[0].tail is over.spans[1] and over.relations[0].head is over.spans[0]  # re-pointed
+    nothing = Document("e", "gout").with_spans([Span(0, 4, "Disease", ids=(("OMIM", "138900"),))])
+    assert DictionaryLinker.from_tsv(kb, overwrite=True)(nothing).spans[0].ids == (("OMIM", "138900"),)  # never dropped
+
+
+def test_short_form_takes_the_ids_of_its_long_form(kb):
+    text = "Familial adenomatous polyposis (FAP) is inherited. FAP patients develop polyps."
+    doc = Document("d", text).with_spans(spans(text, ("Familial adenomatous polyposis", "Disease")) + [
+        Span(32, 35, "Disease"), Span(51, 54, "Disease")])
+    lk = DictionaryLinker.from_tsv(kb)
+    out = lk(doc)
+    assert [s.ids for s in out.spans] == [(("MESH", "MESH:D011125"),)] * 3
+    assert lk.last_stats["linked_via_abbreviation"] == 2
+    plain = DictionaryLinker.from_tsv(kb, abbreviations=False)
+    assert [s.ids for s in plain(doc).spans][1:] == [(), ()] and plain.last_stats["unlinked"] == 2
+
+
+def test_linked_tagger_merges_counts(kb):
+    class Fake:
+        labels = ["B-Disease"]
+
+        def __call__(self, docs):
+            self.last_stats = {"sentences": len(docs)}
+            return [d.with_spans([Span(0, 13, "Disease")]) for d in docs]
+
+    lt = LinkedTagger(Fake(), DictionaryLinker.from_tsv(kb))
+    [out] = lt([Document("a", "breast cancer is common")])
+    assert out.spans[0].ids == (("MESH", "MESH:D001943"),)
+    assert lt.last_stats == {"sentences": 1, "link_linked_exact": 1} and lt.labels == ["B-Disease"]
+
+
+def test_parse_link_option(tmp_path):
+    assert parse_link_option("kb.tsv") == ("kb.tsv", None)
+    assert parse_link_option("Disease,Chemical=kb.tsv") == ("kb.tsv", ["Disease", "Chemical"])
+    with pytest.raises(ConfigError, match="E486"):
+        parse_link_option("=kb.tsv")
