@@ -187,3 +187,18 @@ def test_answer_validates_and_forwards():
             assert r.status_code == 404 and r.json()["error"]["code"] == "E610"
 
     asyncio.run(go())
+
+
+def test_tag_with_a_linker_returns_ids():
+    """``serve --link``: the tagger is wrapped in a LinkedTagger, and /tag spans carry the dictionary's ids."""
+    from biobert.linking import DictionaryLinker, LinkedTagger
+
+    tagger = LinkedTagger(FakeTagger(), DictionaryLinker({"BRCA1": [("NCBIGene", "NCBIGene:672")]}))
+
+    async def go():
+        async with _client(tagger) as c:
+            r = await c.post("/tag", json={"text": "Carriers of BRCA1 mutations"})
+            d = Document.from_dict(r.json()["documents"][0])
+            assert [(d.text[s.start:s.end], s.ids) for s in d.spans] == [("BRCA1", (("NCBIGene", "NCBIGene:672"),))]
+
+    asyncio.run(go())

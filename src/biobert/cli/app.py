@@ -72,3 +72,14 @@ def emit_documents(docs: list, output: Path | None, fmt: str, single: bool = Fal
         io.write(docs, output, fmt=fmt)
     else:
         typer.echo(io.writes(docs, fmt=fmt), nl=False)
+
+
+def load_linkers(options: list[str]) -> list:
+    """One :class:`~biobert.linking.DictionaryLinker` per ``--link`` value (``KB.tsv`` or ``LABEL[,LABEL]=KB.tsv``)."""
+    from biobert.linking import DictionaryLinker, parse_link_option
+
+    out = []
+    for value in options:
+        path, labels = parse_link_option(value)
+        out.append(DictionaryLinker.from_tsv(require_file(path, "dictionary file"), labels=labels))
+    return out

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import typer
 
-from biobert.cli.app import app, emit_documents, evaluate_app, finetune_app, prepare_output, require_file, require_input
+from biobert.cli.app import app, emit_documents, evaluate_app, finetune_app, load_linkers, prepare_output, require_file, require_input
 from biobert.errors import BiobertError, ConfigError
 
 
@@ -171,17 +171,6 @@ def tag_cmd(
                 writer.close()
     except BiobertError as exc:
         _fail(exc)
-
-
-def load_linkers(options: list[str]) -> list[Any]:
-    """One :class:`~biobert.linking.DictionaryLinker` per ``--link`` value (``KB.tsv`` or ``LABEL[,LABEL]=KB.tsv``)."""
-    from biobert.linking import DictionaryLinker, parse_link_option
-
-    out = []
-    for value in options:
-        path, labels = parse_link_option(value)
-        out.append(DictionaryLinker.from_tsv(require_file(path, "dictionary file"), labels=labels))
-    return out
 
 
 @app.command("link")

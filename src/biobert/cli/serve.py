@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from biobert.cli.app import app, fail
+from biobert.cli.app import app, fail, load_linkers
 from biobert.errors import BiobertError
 
 
@@ -22,6 +22,7 @@ def serve_cmd(
     re_model: Optional[str] = typer.Option(None, "--re-model", help="Also serve POST /extract (NER with --model, then RE) with this `biobert finetune re` directory."),
     qa_model: Optional[str] = typer.Option(None, "--qa-model", help="Also serve POST /answer with this `biobert finetune qa` directory."),
     abbreviations: bool = typer.Option(True, "--abbreviations/--no-abbreviations", help="Make /tag spans agree with each document's 'long form (SF)' definitions (--no-abbreviations: the model's raw predictions)."),
+    link: Optional[list[str]] = typer.Option(None, "--link", help="Link /tag spans to ids with a dictionary TSV: KB.tsv or LABEL[,LABEL]=KB.tsv; repeatable."),
 ) -> None:
     """Serve /tag, /health and /version over HTTP, plus /extract (--re-model), /answer (--qa-model) and /embed
     (--embed-model); needs the optional "serve" dependencies of biobert."""
@@ -32,6 +33,10 @@ def serve_cmd(
 
     try:
         tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations)
+        from biobert.linking import LinkedTagger
+
+        for linker in load_linkers(link or []):
+            tagger = LinkedTagger(tagger, linker)
         embedder = None
         if embed_model is not None:
             from biobert.embed import Embedder
