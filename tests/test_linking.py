@@ -51,7 +51,7 @@ def test_tsv_reader_ids_synonyms_and_errors(kb, tmp_path):
     bad.write_text("MESH:D1\tname\nMESH:D2\n", encoding="utf-8")
     with pytest.raises(DataFormatError) as e:
         DictionaryLinker.from_tsv(bad)
-    assert e.value.code == "E250" and e.value.line == 2 and e.value.path == str(bad)
+    assert e.value.code == "E280" and e.value.line == 2 and e.value.path == str(bad)
 
 
 def test_levels_counts_and_offsets(kb):

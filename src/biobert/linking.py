@@ -119,7 +119,7 @@ class DictionaryLinker:
         """Read a dictionary file (see the module docstring).
 
         Raises:
-            DataFormatError: E250 a line without an identifier and a name; the
+            DataFormatError: E280 a line without an identifier and a name; the
                 error names the file and the line.
         """
         names: dict[str, set[tuple[str, str]]] = {}
@@ -130,12 +130,12 @@ class DictionaryLinker:
             ident = cols[0].strip()
             syns = [n.strip() for c in cols[1:] for n in c.split("|") if n.strip()]
             if not ident or not syns:
-                raise DataFormatError("E250", path, lineno, "'<id><TAB><name>[<TAB><synonym>|<synonym>...]'", found=line)
+                raise DataFormatError("E280", path, lineno, "'<id><TAB><name>[<TAB><synonym>|<synonym>...]'", found=line)
             db = ident.split(":", 1)[0] if ":" in ident else default_db
             for n in syns:
                 names.setdefault(n, set()).add((db, ident))
         if not names:
-            raise DataFormatError("E250", path, None, "at least one '<id><TAB><name>' line", found="no entries")
+            raise DataFormatError("E280", path, None, "at least one '<id><TAB><name>' line", found="no entries")
         return cls(names, **kw)
 
     def lookup(self, mention: str) -> tuple[Ids, str | None]:

@@ -78,3 +78,25 @@ def convert_cmd(
     except BiobertError as exc:
         fail(exc)
     typer.echo(json.dumps(report, ensure_ascii=False), err=True)
+
+
+@app.command("convert-tf")
+def convert_tf_cmd(
+    checkpoint: str = typer.Argument(..., help="TensorFlow checkpoint prefix, e.g. biobert_v1.1_pubmed/model.ckpt-1000000."),
+    out: str = typer.Option(..., "--out", "-o", help="Output directory (Hugging Face format)."),
+    config: Optional[str] = typer.Option(None, "--config", help="bert_config.json (default: beside the checkpoint)."),
+    vocab: Optional[str] = typer.Option(None, "--vocab", help="vocab.txt (default: beside the checkpoint)."),
+    cased: Optional[bool] = typer.Option(None, "--cased/--uncased", help="Tokenizer casing (default: decided from the vocabulary)."),
+) -> None:
+    """Convert an original (TensorFlow) BERT/BioBERT checkpoint to a Hugging Face directory, without TensorFlow.
+
+    Optimizer variables are left out and counted; every converted tensor is checked bit-identical after
+    reloading. The report (also in OUT/conversion.json) is printed as JSON.
+    """
+    from biobert.tfcheckpoint import convert_bert_checkpoint
+
+    try:
+        report = convert_bert_checkpoint(checkpoint, out, config=config, vocab=vocab, cased=cased)
+    except BiobertError as exc:
+        fail(exc)
+    typer.echo(json.dumps(report, ensure_ascii=False))

@@ -1,0 +1,105 @@
+"""TensorFlow BERT checkpoints -> Hugging Face, without TensorFlow, on a checkpoint written by TensorFlow's SaveV2.
+
+The fixture (tests/fixtures/tf_bert, made by make_checkpoint.py there) holds random weights under the original BERT
+variable names plus Adam slots and global_step, and a numpy reference forward pass computed from BERT's equations.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from biobert.errors import DataFormatError, ModelLoadError
+from biobert.tfcheckpoint import OPTIMIZER_VARIABLE, convert_bert_checkpoint, read_tf_checkpoint, tf_variable_to_hf
+from tests.cli.test_cli import ok
+from pathlib import Path
+
+FIX = Path(__file__).parent / "fixtures" / "tf_bert"
+PREFIX = FIX / "model.ckpt-7"
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return np.load(FIX / "reference.npz")
+
+
+def test_reader_returns_every_tensor_as_saved(ref):
+    stats = {}
+    t = read_tf_checkpoint(str(PREFIX) + ".index", stats=stats)  # the .index suffix is accepted too
+    assert stats["variables"] == stats["read"] == 139 == len(t)
+    weights = {k[2:]: ref[k] for k in ref.files if k.startswith("w:")}
+    assert all(np.array_equal(t[k], v) and t[k].dtype == np.float32 for k, v in weights.items())
+    assert t["global_step"] == 7 and t["global_step"].dtype == np.int64
+    assert sum(1 for k in t if OPTIMIZER_VARIABLE.search(k)) == 2 * len(weights) + 1
+    pytest.importorskip("google_crc32c")
+    assert stats["crc_checked"] == 139
+
+
+def test_name_mapping():
+    assert tf_variable_to_hf("bert/encoder/layer_11/attention/self/query/kernel") == ("bert.encoder.layer.11.attention.self.query.weight", True)
+    assert tf_variable_to_hf("bert/embeddings/LayerNorm/gamma") == ("bert.embeddings.LayerNorm.weight", False)
+    assert tf_variable_to_hf("cls/predictions/output_bias") == ("cls.predictions.bias", False)
+    assert tf_variable_to_hf("cls/seq_relationship/output_weights") == ("cls.seq_relationship.weight", False)
+    assert tf_variable_to_hf("output_weights") is None  # a fine-tuned task head: not BERT's
+    assert OPTIMIZER_VARIABLE.search("bert/pooler/dense/kernel/adam_m") and not OPTIMIZER_VARIABLE.search("bert/pooler/dense/kernel")
+
+
+def test_convert_matches_bert_equations_and_reports(tmp_path, ref):
+    out = tmp_path / "hf"
+    r = json.loads(ok("convert-tf", PREFIX, "--out", out).stdout)
+    assert (r["variables"], r["converted"], r["optimizer_variables_left_out"], r["other_variables_not_converted"]) == (139, 46, 93, [])
+    assert r["architecture"] == "BertForPreTraining" and r["lower_case"] is True
+    assert json.loads((out / "conversion.json").read_text()) == r and (out / "README.md").exists()
+    from transformers import AutoTokenizer, BertForPreTraining
+
+    m = BertForPreTraining.from_pretrained(out).eval()
+    with torch.no_grad():
+        o = m(input_ids=torch.tensor(ref["input_ids"]), token_type_ids=torch.tensor(ref["token_type_ids"]), output_hidden_states=True)
+    assert np.abs(o.hidden_states[-1].numpy() - ref["sequence_output"]).max() < 1e-5
+    assert np.abs(o.prediction_logits.numpy() - ref["mlm_logits"]).max() < 1e-5
+    tok = AutoTokenizer.from_pretrained(out)
+    assert tok.convert_tokens_to_ids(["[CLS]", "w12"]) == [2, 17]
+    from biobert.encoders import load_token_classifier, load_tokenizer
+
+    clf = load_token_classifier(str(out), ["O", "B-Gene", "I-Gene"])  # a fine-tuning start point, encoder kept
+    assert torch.equal(clf.bert.embeddings.word_embeddings.weight, m.bert.embeddings.word_embeddings.weight)
+    assert load_tokenizer(str(out)).tokenize("w12 w3") == ["w12", "w3"]
+
+
+def test_errors_name_the_file_and_what_was_expected(tmp_path):
+    bad = tmp_path / "bad.ckpt"
+    (tmp_path / "bad.ckpt.index").write_bytes(b"not a table" * 10)
+    with pytest.raises(DataFormatError, match="E290"):
+        read_tf_checkpoint(bad)
+    with pytest.raises(DataFormatError, match="E290"):
+        read_tf_checkpoint(tmp_path / "missing.ckpt")
+    lonely = tmp_path / "c"
+    lonely.mkdir()
+    for f in ("model.ckpt-7.index", "model.ckpt-7.data-00000-of-00001"):
+        shutil.copy(FIX / f, lonely / f)
+    with pytest.raises(ModelLoadError, match="E340 bert_config.json"):
+        convert_bert_checkpoint(lonely / "model.ckpt-7", tmp_path / "o")
+    cfg = json.loads((FIX / "bert_config.json").read_text())
+    (lonely / "bert_config.json").write_text(json.dumps({**cfg, "hidden_size": 32}))
+    shutil.copy(FIX / "vocab.txt", lonely / "vocab.txt")
+    with pytest.raises(ModelLoadError, match="E340 .*shape"):
+        convert_bert_checkpoint(lonely / "model.ckpt-7", tmp_path / "o")
+    (lonely / "model.ckpt-7.data-00000-of-00001").unlink()
+    with pytest.raises(DataFormatError, match="E290"):
+        read_tf_checkpoint(lonely / "model.ckpt-7")
+
+
+def test_fine_tuned_checkpoint_converts_its_encoder_and_lists_its_head(tmp_path, ref):
+    r = convert_bert_checkpoint(FIX / "finetuned.ckpt-3", tmp_path / "enc")
+    assert r["architecture"] == "BertModel" and r["converted"] == 39
+    assert r["other_variables_not_converted"] == ["output_bias", "output_weights"] and r["optimizer_variables_left_out"] == 42
+    from transformers import BertModel
+
+    m = BertModel.from_pretrained(tmp_path / "enc").eval()
+    with torch.no_grad():
+        h = m(input_ids=torch.tensor(ref["input_ids"]), token_type_ids=torch.tensor(ref["token_type_ids"])).last_hidden_state
+    assert np.abs(h.numpy() - ref["sequence_output"]).max() < 1e-5  # the same encoder weights as the pre-training fixture
