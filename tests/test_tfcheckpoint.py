@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from biobert.errors import DataFormatError, ModelLoadError
-from biobert.tfcheckpoint import OPTIMIZER_VARIABLE, convert_bert_checkpoint, read_tf_checkpoint, tf_variable_to_hf
+from biobert.tfcheckpoint import OPTIMIZER_VARIABLE, convert_bert_checkpoint, list_tf_variables, read_tf_checkpoint, tf_variable_to_hf
 from tests.cli.test_cli import ok
 from pathlib import Path
 
@@ -35,8 +35,23 @@ def test_reader_returns_every_tensor_as_saved(ref):
     assert all(np.array_equal(t[k], v) and t[k].dtype == np.float32 for k, v in weights.items())
     assert t["global_step"] == 7 and t["global_step"].dtype == np.int64
     assert sum(1 for k in t if OPTIMIZER_VARIABLE.search(k)) == 2 * len(weights) + 1
+    listed = list_tf_variables(PREFIX)
+    assert listed["bert/encoder/layer_1/intermediate/dense/kernel"] == ("float32", [16, 32]) and listed["global_step"] == ("int64", [])
     pytest.importorskip("google_crc32c")
     assert stats["crc_checked"] == 139
+
+
+def test_a_corrupted_data_file_fails_its_crc(tmp_path):
+    pytest.importorskip("google_crc32c")
+    for f in ("model.ckpt-7.index", "model.ckpt-7.data-00000-of-00001"):
+        shutil.copy(FIX / f, tmp_path / f)
+    data = tmp_path / "model.ckpt-7.data-00000-of-00001"
+    raw = bytearray(data.read_bytes())
+    raw[1000] ^= 0x40
+    data.write_bytes(bytes(raw))
+    with pytest.raises(DataFormatError, match="E292") as e:
+        read_tf_checkpoint(tmp_path / "model.ckpt-7")
+    assert e.value.path == str(data)
 
 
 def test_name_mapping():
@@ -53,6 +68,7 @@ def test_convert_matches_bert_equations_and_reports(tmp_path, ref):
     r = json.loads(ok("convert-tf", PREFIX, "--out", out).stdout)
     assert (r["variables"], r["converted"], r["optimizer_variables_left_out"], r["other_variables_not_converted"]) == (139, 46, 93, [])
     assert r["architecture"] == "BertForPreTraining" and r["lower_case"] is True
+    assert r["bytes_read"] == sum(v.nbytes for k, v in ref.items() if k.startswith("w:"))  # optimizer slots not read
     assert json.loads((out / "conversion.json").read_text()) == r and (out / "README.md").exists()
     from transformers import AutoTokenizer, BertForPreTraining
 

@@ -27,13 +27,13 @@ import json
 import re
 import struct
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from biobert.errors import DataFormatError, ModelLoadError
 
-__all__ = ["read_tf_checkpoint", "tf_variable_to_hf", "convert_bert_checkpoint", "OPTIMIZER_VARIABLE"]
+__all__ = ["read_tf_checkpoint", "list_tf_variables", "tf_variable_to_hf", "convert_bert_checkpoint", "OPTIMIZER_VARIABLE"]
 
 _MAGIC = 0xDB4775248B80FB57
 # tensorflow/core/framework/types.proto
@@ -150,67 +150,91 @@ def _unmask(crc: int) -> int:
     return ((rot >> 17) | (rot << 15)) & 0xFFFFFFFF
 
 
-def read_tf_checkpoint(prefix: str | Path, names: re.Pattern[str] | None = None,
-                       stats: dict[str, int] | None = None) -> dict[str, np.ndarray]:
-    """All tensors of a TF (V2) checkpoint as numpy arrays, by variable name.
-
-    Args:
-        prefix: the checkpoint prefix (``.../model.ckpt-1000000``); ``.index`` may be included.
-        names: read only variables whose name matches (``None``: all).
-        stats: filled with ``variables``, ``read``, ``crc_checked`` and ``skipped_string_tensors``.
-
-    Raises:
-        DataFormatError: E290 unreadable index/data file, E291 unsupported tensor type, E292 CRC mismatch.
-    """
-    stats = stats if stats is not None else {}
+def _open_index(prefix: str | Path) -> tuple[Path, list[tuple[str, bytes]], int]:
     p = Path(str(prefix).removesuffix(".index"))
     index = Path(f"{p}.index")
     if not index.is_file():
         raise DataFormatError("E290", index, None, "the .index file of a TensorFlow checkpoint", found="no such file")
     entries = _index_entries(index)
-    header = dict(entries[0:1]) if entries and entries[0][0] == "" else {}
     num_shards = 1
-    for num, _, val in _fields(header.get("", b"")):
-        if num == 1:
-            num_shards = val
-        elif num == 2 and val != 0:
-            raise DataFormatError("E290", index, None, "a little-endian checkpoint", found="big-endian")
-    crc = _crc32c_checker()
-    shards: dict[int, bytes] = {}
-    out: dict[str, np.ndarray] = {}
-    stats.update(variables=0, read=0, crc_checked=0, skipped_string_tensors=0)
+    if entries and entries[0][0] == "":  # the BundleHeaderProto
+        for num, _, val in _fields(entries[0][1]):
+            if num == 1:
+                num_shards = val
+            elif num == 2 and val != 0:
+                raise DataFormatError("E290", index, None, "a little-endian checkpoint", found="big-endian")
+    return p, [(k, v) for k, v in entries if k != ""], num_shards
+
+
+def list_tf_variables(prefix: str | Path) -> dict[str, tuple[str, list[int]]]:
+    """Name -> (dtype, shape) of every variable in a checkpoint, without reading any tensor data."""
+    _, entries, _ = _open_index(prefix)
+    names = {v: k for k, v in {"float32": 1, "float64": 2, "int32": 3, "uint8": 4, "int16": 5, "int8": 6, "string": 7,
+                               "int64": 9, "bool": 10, "bfloat16": 14, "uint16": 17, "float16": 19}.items()}
+    out = {}
     for name, raw in entries:
-        if name == "":
-            continue
-        stats["variables"] += 1
-        if names is not None and not names.search(name):
-            continue
         e = _entry(raw)
-        if e["dtype"] == 7:  # DT_STRING (e.g. a saved iterator state): not model weights
-            stats["skipped_string_tensors"] += 1
-            continue
-        if e["sliced"] or (e["dtype"] not in _DTYPES and e["dtype"] != _BFLOAT16):
-            raise DataFormatError("E291", index, None, "an unpartitioned numeric tensor", found=f"{name!r}: dtype {e['dtype']}, sliced {e['sliced']}")
-        shard = e["shard_id"]
-        if shard not in shards:
-            f = Path(f"{p}.data-{shard:05d}-of-{num_shards:05d}")
-            if not f.is_file():
-                raise DataFormatError("E290", f, None, f"data shard {shard} of {num_shards} of {p.name}", found="no such file")
-            shards[shard] = f.read_bytes()
-        buf = shards[shard][e["offset"]:e["offset"] + e["size"]]
-        if len(buf) != e["size"]:
-            raise DataFormatError("E290", f"{p}.data-{shard:05d}-of-{num_shards:05d}", None,
-                                  f"{e['size']} bytes for {name!r} at offset {e['offset']}", found=f"{len(buf)} bytes")
-        if crc is not None and e["crc32c"] is not None:
-            if crc(buf) != _unmask(e["crc32c"]):
-                raise DataFormatError("E292", index, None, f"the stored CRC32C of {name!r}", found="different bytes in the data file")
-            stats["crc_checked"] += 1
-        if e["dtype"] == _BFLOAT16:
-            arr = (np.frombuffer(buf, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
-        else:
-            arr = np.frombuffer(buf, dtype=np.dtype(_DTYPES[e["dtype"]]).newbyteorder("<"))
-        out[name] = arr.reshape(e["shape"]).copy()
-        stats["read"] += 1
+        out[name] = (names.get(e["dtype"], f"dtype {e['dtype']}"), e["shape"])
+    return out
+
+
+def read_tf_checkpoint(prefix: str | Path, select: Callable[[str], bool] | None = None,
+                       stats: dict[str, int] | None = None) -> dict[str, np.ndarray]:
+    """Tensors of a TF (V2) checkpoint as numpy arrays, by variable name.
+
+    Each tensor is read from its data shard with one seek, so variables left out by ``select``
+    (optimizer slots are two thirds of a pre-training checkpoint) cost nothing.
+
+    Args:
+        prefix: the checkpoint prefix (``.../model.ckpt-1000000``); ``.index`` may be included.
+        select: read only variables for which this returns true (``None``: all).
+        stats: filled with ``variables``, ``read``, ``bytes_read``, ``crc_checked`` and ``skipped_string_tensors``.
+
+    Raises:
+        DataFormatError: E290 unreadable index/data file, E291 unsupported tensor type, E292 CRC mismatch.
+    """
+    stats = stats if stats is not None else {}
+    p, entries, num_shards = _open_index(prefix)
+    index = f"{p}.index"
+    crc = _crc32c_checker()
+    files: dict[int, Any] = {}
+    out: dict[str, np.ndarray] = {}
+    stats.update(variables=len(entries), read=0, bytes_read=0, crc_checked=0, skipped_string_tensors=0)
+    try:
+        for name, raw in entries:
+            if select is not None and not select(name):
+                continue
+            e = _entry(raw)
+            if e["dtype"] == 7:  # DT_STRING (e.g. a saved iterator state): not model weights
+                stats["skipped_string_tensors"] += 1
+                continue
+            if e["sliced"] or (e["dtype"] not in _DTYPES and e["dtype"] != _BFLOAT16):
+                raise DataFormatError("E291", index, None, "an unpartitioned numeric tensor", found=f"{name!r}: dtype {e['dtype']}, sliced {e['sliced']}")
+            shard = e["shard_id"]
+            data_path = Path(f"{p}.data-{shard:05d}-of-{num_shards:05d}")
+            if shard not in files:
+                if not data_path.is_file():
+                    raise DataFormatError("E290", data_path, None, f"data shard {shard} of {num_shards} of {p.name}", found="no such file")
+                files[shard] = open(data_path, "rb")
+            f = files[shard]
+            f.seek(e["offset"])
+            buf = f.read(e["size"])
+            if len(buf) != e["size"]:
+                raise DataFormatError("E290", data_path, None, f"{e['size']} bytes for {name!r} at offset {e['offset']}", found=f"{len(buf)} bytes")
+            if crc is not None and e["crc32c"] is not None:
+                if crc(buf) != _unmask(e["crc32c"]):
+                    raise DataFormatError("E292", data_path, None, f"the bytes whose CRC32C {str(index)!r} stores for {name!r}", found="different bytes")
+                stats["crc_checked"] += 1
+            if e["dtype"] == _BFLOAT16:
+                arr = (np.frombuffer(buf, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+            else:
+                arr = np.frombuffer(buf, dtype=np.dtype(_DTYPES[e["dtype"]]).newbyteorder("<")).copy()
+            out[name] = arr.reshape(e["shape"])
+            stats["read"] += 1
+            stats["bytes_read"] += e["size"]
+    finally:
+        for f in files.values():
+            f.close()
     return out
 
 
@@ -272,15 +296,14 @@ def convert_bert_checkpoint(prefix: str | Path, out: str | Path, *, config: str 
         if not f.is_file():
             raise ModelLoadError(f"E340 {what} not found at {str(f)!r}; pass it with --config / --vocab")
     stats: dict[str, int] = {}
-    tensors = read_tf_checkpoint(p, stats=stats)
+    everything = list_tf_variables(p)
+    optimizer = sorted(n for n in everything if OPTIMIZER_VARIABLE.search(n))
+    tensors = read_tf_checkpoint(p, select=lambda n: not OPTIMIZER_VARIABLE.search(n), stats=stats)
     cfg = BertConfig(**json.loads(config.read_text(encoding="utf-8")))
     reference = BertForPreTraining(cfg).state_dict()
     new: dict[str, torch.Tensor] = {}
-    optimizer, unused = [], []
+    unused = []
     for name, arr in tensors.items():
-        if OPTIMIZER_VARIABLE.search(name):
-            optimizer.append(name)
-            continue
         m = tf_variable_to_hf(name)
         if m is None:
             unused.append(name)  # e.g. a fine-tuned task head ("output_weights"): listed, not converted
@@ -326,7 +349,7 @@ def convert_bert_checkpoint(prefix: str | Path, out: str | Path, *, config: str 
         "source": str(p), "config": str(config), "vocab": str(vocab), "output": str(out),
         "variables": stats["variables"], "converted": len(new), "optimizer_variables_left_out": len(optimizer),
         "other_variables_not_converted": sorted(unused), "string_tensors_skipped": stats["skipped_string_tensors"],
-        "crc32c_checked": stats["crc_checked"], "lower_case": lower, "architecture": type(model).__name__,
+        "bytes_read": stats["bytes_read"], "crc32c_checked": stats["crc_checked"], "lower_case": lower, "architecture": type(model).__name__,
         "verified": f"{len(new)} tensors bit-identical after reloading {out}",
     }
     (out / "conversion.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
