@@ -25,6 +25,7 @@ import json
 import sys
 import time
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
@@ -33,7 +34,7 @@ from biobert.errors import ConfigError
 from biobert.io._common import PathOrStream, open_out
 from biobert.types import Document
 
-__all__ = ["tag_file", "tag_stream", "StreamWriter", "OUTPUT_FORMATS"]
+__all__ = ["tag_file", "tag_stream", "StreamWriter", "BratDirWriter", "open_writer", "OUTPUT_FORMATS"]
 
 #: output formats of :func:`tag_file`: every io format, JSON (one array) and a human-readable table
 OUTPUT_FORMATS = ("json", "table", *io.FORMATS)
@@ -83,13 +84,47 @@ class StreamWriter:
         self.out.flush()
 
 
+class BratDirWriter:
+    """The :class:`StreamWriter` interface for brat output: each chunk's documents become ``<id>.txt`` + ``<id>.ann``
+    in a directory (brat is one file pair per document, so chunks need nothing held back)."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        if self.directory.exists() and not self.directory.is_dir():
+            raise ConfigError(f"E429 brat output is a directory of .txt + .ann pairs; {str(self.directory)!r} is a file")
+        self.counts: Counter = Counter()
+        self.n = 0
+
+    def write(self, docs: list[Document]) -> None:
+        self.counts.update(io.write(docs, self.directory, fmt="brat"))
+        self.n += len(docs)
+
+    def close(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)  # an empty input still gives its (empty) directory
+
+
+@contextmanager
+def open_writer(output: PathOrStream, fmt: str) -> Iterator[Any]:
+    """A chunk writer for ``fmt`` into ``output``: a :class:`BratDirWriter` for brat (``output`` is a directory),
+    else a :class:`StreamWriter` on the opened file or stream. Checks the format before anything is written."""
+    if fmt not in OUTPUT_FORMATS:
+        raise ConfigError(f"E420 unknown output format {fmt!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
+    if fmt == "brat":
+        if not isinstance(output, (str, Path)):
+            raise ConfigError("E429 brat output is a directory of .txt + .ann pairs; give --output DIR, not a stream")
+        yield BratDirWriter(output)
+        return
+    with open_out(output) as f:
+        yield StreamWriter(f, fmt)
+
+
 def _chunks(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
     it = iter(docs)
     while chunk := list(itertools.islice(it, size)):
         yield chunk
 
 
-def tag_stream(tagger: Any, docs: Iterable[Document], writer: StreamWriter, chunk_docs: int = 256,
+def tag_stream(tagger: Any, docs: Iterable[Document], writer: "StreamWriter | BratDirWriter", chunk_docs: int = 256,
                progress: bool | None = None) -> dict[str, Any]:
     """Tag ``docs`` (any iterable, consumed lazily) ``chunk_docs`` at a time into ``writer``; return counts and speed.
 
@@ -161,13 +196,14 @@ def tag_file(tagger: Any, input: PathOrStream, output: PathOrStream, *, input_fo
     if output_format is None:
         if not isinstance(output, (str, Path)):
             raise ConfigError("E422 output_format is required when writing to a stream")
-        output_format = "json" if str(output).endswith(".json") else io.guess_format(output, sniff=False)
+        output_format = "json" if str(output).endswith(".json") else (
+            "brat" if Path(output).is_dir() else io.guess_format(output, sniff=False))
     if chunk_docs < 1:  # fail before the output file is created
         raise ConfigError(f"E428 chunk_docs must be at least 1, got {chunk_docs}")
     if output_format not in OUTPUT_FORMATS:  # fail before reading or tagging anything
         raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
     docs = io.iterate(input, fmt=input_format, **reader_kw)
-    with open_out(output) as f:
-        stats = tag_stream(tagger, docs, StreamWriter(f, output_format), chunk_docs=chunk_docs, progress=progress)
+    with open_writer(output, output_format) as writer:
+        stats = tag_stream(tagger, docs, writer, chunk_docs=chunk_docs, progress=progress)
     stats["streamed"] = io.streams(input_format, **reader_kw)
     return stats

@@ -143,6 +143,13 @@ def test_convert_and_tag_brat_directories(tagger_dir, tmp_path):
     r = ok("tag", "--input", tmp_path / "brat", "--model", tagger_dir, "--output-format", "jsonl")
     docs = [Document.from_dict(json.loads(l)) for l in r.stdout.splitlines()]
     assert [d.id for d in docs] == ["111", "222"] and all(d.text[s.start:s.end] == s.text for d in docs for s in d.spans)
+    # brat output: a directory, written chunk by chunk (one document per chunk here)
+    ok("tag", "--input", src, "--model", tagger_dir, "--output-format", "brat", "--output", tmp_path / "tagged", "--chunk-docs", "1")
+    back = io.read(tmp_path / "tagged")
+    assert [(d.id, [s.key for s in d.spans]) for d in back] == [(d.id, [s.key for s in d.spans]) for d in docs]  # brat keeps no scores
+    assert all(b.text == d.text for b, d in zip(back, docs))
+    r = run("tag", "--input", src, "--model", tagger_dir, "--output-format", "brat")  # no directory given
+    assert r.exit_code == 2 and "E429" in r.output
 
 
 def test_link_and_tag_with_link(tagger_dir, tmp_path):

@@ -120,7 +120,7 @@ def tag_cmd(
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory or hub id (default: the bundled tagger)."),
     input: Optional[Path] = typer.Option(None, "--input", "-i", help="Input file."),
     input_format: Optional[str] = typer.Option(None, "--input-format", help="text | pubtator | bioc | conll | jsonl | brat (a directory of .txt + .ann pairs)."),
-    output_format: str = typer.Option("json", "--output-format", help="json | jsonl | pubtator | bioc | conll | table (human-readable: one span per line)."),
+    output_format: str = typer.Option("json", "--output-format", help="json | jsonl | pubtator | bioc | conll | brat (a directory: --output DIR) | table (human-readable: one span per line)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
     lines: bool = typer.Option(False, "--lines", help="With text input: one document per line."),
     quantize: Optional[str] = typer.Option(None, help="int8: accuracy-checked ONNX int8 model (run `biobert export onnx` first)."),
@@ -135,9 +135,8 @@ def tag_cmd(
     """
     from biobert import io
     from biobert.pipeline import Tagger
-    from biobert.io._common import open_out
     from biobert.linking import LinkedTagger
-    from biobert.tagging import OUTPUT_FORMATS, StreamWriter, tag_file
+    from biobert.tagging import OUTPUT_FORMATS, open_writer, tag_file
     from biobert.types import Document
 
     try:
@@ -165,8 +164,7 @@ def tag_cmd(
         if output_format == "json":
             emit_documents(tagged, output, "json", single=True)  # one text in, one JSON object out
         else:
-            with open_out(output if output is not None else sys.stdout) as f:
-                writer = StreamWriter(f, output_format)
+            with open_writer(output if output is not None else sys.stdout, output_format) as writer:
                 writer.write(tagged)
                 writer.close()
     except BiobertError as exc:
@@ -185,8 +183,7 @@ def link_cmd(
     """Give the spans of annotated documents identifiers from dictionaries; counts of every outcome go to stderr."""
 
     from biobert import io
-    from biobert.io._common import open_out
-    from biobert.tagging import OUTPUT_FORMATS, StreamWriter
+    from biobert.tagging import OUTPUT_FORMATS, open_writer
 
     try:
         src = require_input(input, input_format)
@@ -202,8 +199,7 @@ def link_cmd(
         for lk in linkers:
             docs = lk(docs)
             counts.update(lk.last_stats)
-        with open_out(output if output is not None else sys.stdout) as f:
-            writer = StreamWriter(f, output_format)
+        with open_writer(output if output is not None else sys.stdout, output_format) as writer:
             writer.write(docs)
             writer.close()
         typer.echo(json.dumps({"documents": len(docs), "spans": sum(len(d.spans) for d in docs), "counts": dict(counts)}), err=True)
