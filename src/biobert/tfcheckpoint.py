@@ -336,7 +336,7 @@ def convert_bert_checkpoint(prefix: str | Path, out: str | Path, *, config: str 
     # transformers 5 takes the vocabulary as a mapping (its ``vocab_file=`` keyword is silently ignored)
     tokens = vocab.read_text(encoding="utf-8").split("\n")
     ids = {t: i for i, t in enumerate(tokens[:-1] if tokens and tokens[-1] == "" else tokens)}
-    tok = BertTokenizerFast(vocab=ids, do_lower_case=lower)
+    tok = BertTokenizerFast(vocab=ids, do_lower_case=lower, model_max_length=cfg.max_position_embeddings)
     if len(tok) != len(ids):
         raise ModelLoadError(f"E340 the tokenizer built from {str(vocab)!r} has {len(tok)} tokens, the file {len(ids)}")
     tok.save_pretrained(out)
