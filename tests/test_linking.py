@@ -118,3 +118,23 @@ def test_parse_link_option(tmp_path):
     assert parse_link_option("Disease,Chemical=kb.tsv") == ("kb.tsv", ["Disease", "Chemical"])
     with pytest.raises(ConfigError, match="E486"):
         parse_link_option("=kb.tsv")
+
+
+def test_ctd_vocabulary_gz(tmp_path):
+    import gzip
+
+    rows = ("# Fields:\n# DiseaseName\tDiseaseID\tAltDiseaseIDs\tDefinition\tParentIDs\tTreeNumbers\tParentTreeNumbers\tSynonyms\tSlimMappings\n"
+            "Adenomatous Polyposis Coli\tMESH:D011125\tDO:DOID:0050424\tA polyposis...\tMESH:D044483\tC04.557\tC04\t"
+            "Adenomatous Polyposis, Familial|FAP|Familial adenomatous polyposis\tCancer\n"
+            "Breast Neoplasms\tMESH:D001943\t\t\t\t\t\tBreast Cancer|Mammary Cancer\tCancer\n")
+    p = tmp_path / "CTD_diseases.tsv.gz"
+    with gzip.open(p, "wt", encoding="utf-8") as f:
+        f.write(rows)
+    lk = DictionaryLinker.from_ctd(p, labels=["Disease"])
+    assert lk.size == 7 and lk.lookup("familial adenomatous polyposis") == ((("MESH", "MESH:D011125"),), "normalised")
+    assert lk.lookup("mammary cancers")[0] == (("MESH", "MESH:D001943"),)
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("Only a name\n", encoding="utf-8")
+    with pytest.raises(DataFormatError) as e:
+        DictionaryLinker.from_ctd(bad)
+    assert e.value.code == "E280" and e.value.line == 1

@@ -9,6 +9,7 @@
     [(s.text, s.ids) for s in doc.spans]
     # [('Familial adenomatous polyposis', (('MESH', 'D011125'),)), ('FAP', (('MESH', 'D011125'),)), ...]
 
+CTD's vocabularies load as published (``DictionaryLinker.from_ctd("CTD_diseases.tsv.gz")``).
 The linker works on spans from any source: a :class:`~biobert.pipeline.Tagger`,
 a PubTator or BioC file, another tool's output.
 
@@ -60,6 +61,18 @@ __all__ = ["DictionaryLinker", "normalise_name", "LinkedTagger"]
 _NON_ALNUM = re.compile(r"[^\w]+|_+")
 
 Ids = tuple[tuple[str, str], ...]
+
+
+def _lines(path: str | Path) -> Iterable[tuple[int, str]]:
+    """(line number, line) of a UTF-8 text file, gzip-compressed when its name ends in ``.gz``."""
+    if str(path).endswith(".gz"):
+        import gzip
+
+        with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
+            for i, line in enumerate(f, 1):
+                yield i, line.rstrip("\r\n")
+        return
+    yield from iter_lines(path)
 
 
 def normalise_name(name: str) -> str:
@@ -123,7 +136,7 @@ class DictionaryLinker:
                 error names the file and the line.
         """
         names: dict[str, set[tuple[str, str]]] = {}
-        for lineno, line in iter_lines(path):
+        for lineno, line in _lines(path):
             if not line.strip() or line.startswith("#"):
                 continue
             cols = line.split("\t")
@@ -136,6 +149,31 @@ class DictionaryLinker:
                 names.setdefault(n, set()).add((db, ident))
         if not names:
             raise DataFormatError("E280", path, None, "at least one '<id><TAB><name>' line", found="no entries")
+        return cls(names, **kw)
+
+    @classmethod
+    def from_ctd(cls, path: str | Path, **kw: Any) -> "DictionaryLinker":
+        """Read a CTD vocabulary as published (``CTD_diseases.tsv[.gz]``, ``CTD_chemicals.tsv[.gz]``): the MeSH/OMIM
+        vocabulary BC5CDR was annotated with. Columns used: name (1), id (2, ``MESH:D003920``), synonyms (8,
+        ``|``-separated); ``#`` header lines are skipped.
+
+        Raises:
+            DataFormatError: E280 a line with fewer than 2 columns or an empty id or name.
+        """
+        names: dict[str, set[tuple[str, str]]] = {}
+        for lineno, line in _lines(path):
+            if not line.strip() or line.startswith("#"):
+                continue
+            cols = line.split("\t")
+            if len(cols) < 2 or not cols[0].strip() or not cols[1].strip():
+                raise DataFormatError("E280", path, lineno, "a CTD row: name<TAB>id<TAB>...<TAB>synonyms", found=line)
+            ident = cols[1].strip()
+            db = ident.split(":", 1)[0] if ":" in ident else "MESH"
+            syns = [cols[0].strip()] + ([n.strip() for n in cols[7].split("|") if n.strip()] if len(cols) > 7 else [])
+            for n in syns:
+                names.setdefault(n, set()).add((db, ident))
+        if not names:
+            raise DataFormatError("E280", path, None, "at least one CTD row", found="no entries")
         return cls(names, **kw)
 
     def lookup(self, mention: str) -> tuple[Ids, str | None]:

@@ -169,6 +169,9 @@ def test_link_and_tag_with_link(tagger_dir, tmp_path):
     link = {k: v for k, v in stats["counts"].items() if k.startswith("link_")}
     assert sum(link.values()) == stats["spans"] > 0 and set(link) <= {"link_linked_exact", "link_unlinked", "link_linked_via_abbreviation"}
     assert stats["counts"]["words"] > 0  # the tagger's own counters are still there
+    (tmp_path / "CTD_chemicals.tsv").write_text("# ChemicalName\tChemicalID\nCisplatin\tMESH:D002945\t\t\t\t\t\tCDDP|cis-DDP\n", encoding="utf-8")
+    r = ok("link", src, "--kb", f"Chemical={tmp_path / 'CTD_chemicals.tsv'}", "--overwrite", "--output-format", "jsonl")  # CTD layout
+    assert {s.text: s.ids for l in r.stdout.splitlines() for s in Document.from_dict(json.loads(l)).spans}["Cisplatin"] == (("MESH", "MESH:D002945"),)
     r = run("link", src, "--kb", tmp_path / "missing.tsv")
     assert r.exit_code == 2 and "E423" in r.output
 

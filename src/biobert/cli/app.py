@@ -75,11 +75,14 @@ def emit_documents(docs: list, output: Path | None, fmt: str, single: bool = Fal
 
 
 def load_linkers(options: list[str]) -> list:
-    """One :class:`~biobert.linking.DictionaryLinker` per ``--link`` value (``KB.tsv`` or ``LABEL[,LABEL]=KB.tsv``)."""
+    """One :class:`~biobert.linking.DictionaryLinker` per ``--link`` value (``KB.tsv`` or ``LABEL[,LABEL]=KB.tsv``);
+    a file named ``CTD_*`` (``CTD_diseases.tsv.gz``) is read in CTD's own column layout."""
     from biobert.linking import DictionaryLinker, parse_link_option
 
     out = []
     for value in options:
         path, labels = parse_link_option(value)
-        out.append(DictionaryLinker.from_tsv(require_file(path, "dictionary file"), labels=labels))
+        f = require_file(path, "dictionary file")
+        read = DictionaryLinker.from_ctd if f.name.startswith("CTD_") else DictionaryLinker.from_tsv
+        out.append(read(f, labels=labels))
     return out
