@@ -74,3 +74,24 @@ def test_bad_settings_fail_before_tagging(tagger, tmp_path):
     with pytest.raises(ConfigError, match="E428"):
         tag_file(tagger, ABSTRACTS, tmp_path / "o.jsonl", input_format="text", chunk_docs=0, lines=True)
     assert not (tmp_path / "o").exists() and not (tmp_path / "o.jsonl").exists()
+
+
+def test_shards_partition_the_documents(tagger, tmp_path):
+    """``n`` processes with ``shard=(k, n)`` tag every document exactly once, with the same spans as one process."""
+    from biobert.tagging import parse_shard
+
+    whole = tagger(io.read(ABSTRACTS, fmt="text", lines=True))
+    assert len(whole) >= 6
+    parts = []
+    for k in range(3):
+        out = tmp_path / f"part{k}.jsonl"
+        stats = tag_file(tagger, ABSTRACTS, out, input_format="text", output_format="jsonl", chunk_docs=1, shard=(k, 3),
+                         progress=False, lines=True)
+        assert stats["shard"] == f"{k}/3"
+        parts.append(io.read(out))
+    assert sorted(_spans([d for p in parts for d in p])) == sorted(_spans(whole))
+    assert [d.id for d in parts[0]] == [d.id for d in whole][0::3]
+    assert parse_shard("1/2") == (1, 2)
+    for bad in ("2/2", "x", "1/0", "-1/2"):
+        with pytest.raises(ConfigError, match="E428"):
+            parse_shard(bad)

@@ -34,7 +34,7 @@ from biobert.errors import ConfigError
 from biobert.io._common import PathOrStream, open_out
 from biobert.types import Document
 
-__all__ = ["tag_file", "tag_stream", "StreamWriter", "BratDirWriter", "open_writer", "OUTPUT_FORMATS"]
+__all__ = ["tag_file", "tag_stream", "parse_shard", "StreamWriter", "BratDirWriter", "open_writer", "OUTPUT_FORMATS"]
 
 #: output formats of :func:`tag_file`: every io format, JSON (one array) and a human-readable table
 OUTPUT_FORMATS = ("json", "table", *io.FORMATS)
@@ -172,13 +172,27 @@ def tag_stream(tagger: Any, docs: Iterable[Document], writer: "StreamWriter | Br
     }
 
 
+def parse_shard(value: str) -> tuple[int, int]:
+    """``"2/4"`` -> ``(2, 4)``: the third of four shards (0-based), with a typed error for anything else."""
+    try:
+        k, n = (int(x) for x in value.split("/"))
+    except ValueError:
+        raise ConfigError(f"E428 --shard expects K/N with 0 <= K < N, e.g. 0/2, got {value!r}") from None
+    if not 0 <= k < n:
+        raise ConfigError(f"E428 --shard expects K/N with 0 <= K < N, e.g. 0/2, got {value!r}")
+    return k, n
+
+
 def tag_file(tagger: Any, input: PathOrStream, output: PathOrStream, *, input_format: str | None = None,
              output_format: str | None = None, chunk_docs: int = 256, progress: bool | None = None,
-             **reader_kw: Any) -> dict[str, Any]:
+             shard: tuple[int, int] | None = None, **reader_kw: Any) -> dict[str, Any]:
     """Tag a file (or stream) into another, chunk by chunk; see the module docstring.
 
     Args:
         tagger: a :class:`~biobert.pipeline.Tagger` (or any callable list[Document] -> list[Document]).
+        shard: ``(k, n)``: tag only documents ``k, k + n, k + 2n, ...`` (0-based), so that ``n`` processes
+            share one input file; their outputs together hold every document once (``cat`` them for
+            PubTator, JSONL, CoNLL or table output).
         input_format: an io format (guessed from the name when ``None``).
         output_format: ``json``, ``table`` or an io format (guessed from the output name when ``None``).
         chunk_docs: documents read, tagged and written at a time.
@@ -202,8 +216,15 @@ def tag_file(tagger: Any, input: PathOrStream, output: PathOrStream, *, input_fo
         raise ConfigError(f"E428 chunk_docs must be at least 1, got {chunk_docs}")
     if output_format not in OUTPUT_FORMATS:  # fail before reading or tagging anything
         raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
-    docs = io.iterate(input, fmt=input_format, **reader_kw)
+    docs: Iterable[Document] = io.iterate(input, fmt=input_format, **reader_kw)
+    if shard is not None:
+        k, n = shard
+        if not 0 <= k < n:
+            raise ConfigError(f"E428 shard must satisfy 0 <= k < n, got {k}/{n}")
+        docs = itertools.islice(docs, k, None, n)
     with open_writer(output, output_format) as writer:
         stats = tag_stream(tagger, docs, writer, chunk_docs=chunk_docs, progress=progress)
+    if shard is not None:
+        stats["shard"] = f"{shard[0]}/{shard[1]}"
     stats["streamed"] = io.streams(input_format, **reader_kw)
     return stats

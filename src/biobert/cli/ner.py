@@ -127,6 +127,7 @@ def tag_cmd(
     chunk_docs: int = typer.Option(256, "--chunk-docs", help="Documents read, tagged and written at a time (PubTator, JSONL and --lines text stream: memory stays flat)."),
     abbreviations: bool = typer.Option(True, "--abbreviations/--no-abbreviations", help="Make spans agree with each document's 'long form (SF)' definitions: tag the short form of an entity everywhere, untag one whose long form is no entity (--no-abbreviations: the model's raw predictions)."),
     link: Optional[list[str]] = typer.Option(None, "--link", help="Link spans to ids with a dictionary TSV (id, name, synonyms): KB.tsv for every type, or LABEL[,LABEL]=KB.tsv; repeatable."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="K/N: tag only every N-th document starting at the K-th (0-based), so N processes can share one input; concatenate their outputs."),
 ) -> None:
     """Tag raw text or a file; every span's offsets index the original text.
 
@@ -136,10 +137,13 @@ def tag_cmd(
     from biobert import io
     from biobert.pipeline import Tagger
     from biobert.linking import LinkedTagger
-    from biobert.tagging import OUTPUT_FORMATS, open_writer, tag_file
+    from biobert.tagging import OUTPUT_FORMATS, open_writer, parse_shard, tag_file
     from biobert.types import Document
 
     try:
+        shard_kn = parse_shard(shard) if shard is not None else None
+        if shard_kn is not None and input is None:
+            raise ConfigError("E428 --shard needs --input")
         if input is not None:
             require_input(input, input_format)
         if output is not None:
@@ -153,7 +157,7 @@ def tag_cmd(
             fmt = input_format or io.guess_format(input)
             kw = {"lines": True} if (fmt == "text" and lines) else {}
             stats = tag_file(tagger, input, output if output is not None else sys.stdout, input_format=fmt,
-                             output_format=output_format, chunk_docs=chunk_docs, **kw)
+                             output_format=output_format, chunk_docs=chunk_docs, shard=shard_kn, **kw)
             typer.echo(json.dumps(stats), err=True)
             return
         if text is not None:
