@@ -138,3 +138,17 @@ def test_ctd_vocabulary_gz(tmp_path):
     with pytest.raises(DataFormatError) as e:
         DictionaryLinker.from_ctd(bad)
     assert e.value.code == "E280" and e.value.line == 1
+
+
+def test_fuzzy_level_is_opt_in_and_thresholded():
+    names = {"hepatotoxicity": [("MESH", "D056486")], "breast cancer": [("MESH", "D001943")]}
+    assert DictionaryLinker(names).lookup("hepatotoxic") == ((), None)
+    lk = DictionaryLinker(names, fuzzy=0.8)
+    assert lk.lookup("hepatotoxic") == ((("MESH", "D056486"),), "fuzzy")  # trigram-set cosine 0.81
+    assert lk.lookup("carcinoma of the breast") == ((), None)  # 0.41: below the threshold
+    assert DictionaryLinker(names, fuzzy=0.9).lookup("hepatotoxic") == ((), None)
+    doc = Document("d", "Drug-induced hepatotoxic injury.").with_spans([Span(13, 24, "Disease")])
+    out = lk(doc)
+    assert out.spans[0].ids == (("MESH", "D056486"),) and lk.last_stats == {"linked_fuzzy": 1}
+    with pytest.raises(ConfigError, match="E487"):
+        DictionaryLinker(names, fuzzy=1.5)

@@ -29,7 +29,10 @@ columns, or ``|``-separated names inside them, are synonyms.
 2. ``normalised``: Unicode NFKC, case-folded, every run of characters that are
    not letters or digits read as one space (``Non-Hodgkin's`` = ``non hodgkin s``);
 3. ``singular``: the normalised mention with a plural ``s`` / ``es`` removed
-   from its last word (``breast cancers`` -> ``breast cancer``).
+   from its last word (``breast cancers`` -> ``breast cancer``);
+4. ``fuzzy`` (opt-in, ``fuzzy=0.8``): the name whose set of character trigrams is most similar (cosine of
+   the sets), if at least that similar (``carcinoma of the breast`` is not found this way; ``hepatotoxic``
+   -> ``hepatotoxicity`` is).
 
 A name shared by several identifiers links the span to all of them, sorted
 (counted as ``ambiguous``); nothing is guessed. A short form defined in the
@@ -38,12 +41,13 @@ identifiers of its long form when it has none of its own (``via_abbreviation``).
 Spans that already carry ids keep them unless ``overwrite=True``.
 
 Every outcome is counted in ``last_stats``: ``linked_exact``,
-``linked_normalised``, ``linked_singular``, ``linked_via_abbreviation``,
+``linked_normalised``, ``linked_singular``, ``linked_fuzzy``, ``linked_via_abbreviation``,
 ``ambiguous``, ``unlinked``, ``kept_existing_ids``, ``skipped_label``.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections import Counter
@@ -75,6 +79,11 @@ def _lines(path: str | Path) -> Iterable[tuple[int, str]]:
     yield from iter_lines(path)
 
 
+def _trigrams(norm: str) -> set[str]:
+    padded = f" {norm} "
+    return {padded[i:i + 3] for i in range(len(padded) - 2)}
+
+
 def normalise_name(name: str) -> str:
     """The form names are compared in: NFKC, case-folded, runs of non-alphanumerics -> one space, stripped."""
     return _NON_ALNUM.sub(" ", unicodedata.normalize("NFKC", name).casefold()).strip()
@@ -101,19 +110,53 @@ class DictionaryLinker:
         labels: link only spans with these labels (``None``: all).
         overwrite: replace ids a span already has.
         abbreviations: give a short form the ids of its long form (``long form (SF)``).
+        fuzzy: when no level matches, take the dictionary name whose character-trigram set is most similar
+            (cosine of the two sets) if that similarity is at least ``fuzzy``; ``None``: exact levels only.
+            Trades precision for recall; BENCHMARKS.md has the curve it was chosen from.
     """
 
-    LEVELS = ("exact", "normalised", "singular")  # "singular" looks singular forms up among the normalised names
+    LEVELS = ("exact", "normalised", "singular", "fuzzy")  # "singular" looks singular forms up among the normalised names
 
     def __init__(self, names: Mapping[str, Iterable[tuple[str, str]]], *, labels: Sequence[str] | None = None,
-                 overwrite: bool = False, abbreviations: bool = True) -> None:
+                 overwrite: bool = False, abbreviations: bool = True, fuzzy: float | None = None) -> None:
+        if fuzzy is not None and not 0 < fuzzy <= 1:
+            raise ConfigError(f"E487 fuzzy must be in (0, 1], got {fuzzy}")
         self.labels = set(labels) if labels is not None else None
         self.overwrite = overwrite
         self.abbreviations = abbreviations
+        self.fuzzy = fuzzy
         self._tables: dict[str, dict[str, set[tuple[str, str]]]] = {"exact": {}, "normalised": {}}
         for name, ids in names.items():
             self._add(name, ids)
+        self._grams: dict[str, list[int]] | None = None  # trigram -> normalised-name indices, built on first use
         self.last_stats: Counter = Counter()
+
+    def _fuzzy(self, norm: str) -> tuple[Ids, float]:
+        """Ids of the normalised names most similar to ``norm`` by trigram-set cosine, and that similarity."""
+        if self._grams is None:
+            self._names = list(self._tables["normalised"])
+            self._sizes = []
+            self._grams = {}
+            for i, n in enumerate(self._names):
+                g = _trigrams(n)
+                self._sizes.append(len(g))
+                for t in g:
+                    self._grams.setdefault(t, []).append(i)
+        q = _trigrams(norm)
+        if not q:
+            return (), 0.0
+        shared: Counter = Counter()
+        for t in q:
+            shared.update(self._grams.get(t, ()))
+        best, hits = 0.0, []
+        for i, c in shared.items():
+            sim = c / math.sqrt(len(q) * self._sizes[i])
+            if sim > best + 1e-12:
+                best, hits = sim, [i]
+            elif abs(sim - best) <= 1e-12:
+                hits.append(i)
+        ids = {x for i in hits for x in self._tables["normalised"][self._names[i]]}
+        return tuple(sorted(ids)), best
 
     def _add(self, name: str, ids: Iterable[tuple[str, str]]) -> None:
         ids = set(ids)
@@ -189,6 +232,10 @@ class DictionaryLinker:
             hit = self._tables["normalised"].get(cand)
             if hit:
                 return tuple(sorted(hit)), "singular"
+        if self.fuzzy is not None and norm:
+            ids, sim = self._fuzzy(norm)
+            if ids and sim >= self.fuzzy:
+                return ids, "fuzzy"
         return (), None
 
     @overload

@@ -127,6 +127,7 @@ def tag_cmd(
     chunk_docs: int = typer.Option(256, "--chunk-docs", help="Documents read, tagged and written at a time (PubTator, JSONL and --lines text stream: memory stays flat)."),
     abbreviations: bool = typer.Option(True, "--abbreviations/--no-abbreviations", help="Make spans agree with each document's 'long form (SF)' definitions: tag the short form of an entity everywhere, untag one whose long form is no entity (--no-abbreviations: the model's raw predictions)."),
     link: Optional[list[str]] = typer.Option(None, "--link", help="Link spans to ids with a dictionary TSV (id, name, synonyms): KB.tsv for every type, or LABEL[,LABEL]=KB.tsv; repeatable."),
+    link_fuzzy: Optional[float] = typer.Option(None, "--link-fuzzy", help="With --link: also match the most similar dictionary name by character trigrams at this similarity or above (0.8 was chosen on BC5CDR dev; see BENCHMARKS.md)."),
     shard: Optional[str] = typer.Option(None, "--shard", help="K/N: tag only every N-th document starting at the K-th (0-based), so N processes can share one input; concatenate their outputs."),
 ) -> None:
     """Tag raw text or a file; every span's offsets index the original text.
@@ -151,7 +152,7 @@ def tag_cmd(
         if output_format not in OUTPUT_FORMATS:  # fail before tagging, not after
             raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
         tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations)
-        for linker in load_linkers(link or []):
+        for linker in load_linkers(link or [], fuzzy=link_fuzzy):
             tagger = LinkedTagger(tagger, linker)
         if input is not None:
             fmt = input_format or io.guess_format(input)
@@ -183,6 +184,7 @@ def link_cmd(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
     output_format: str = typer.Option("jsonl", "--output-format", help="jsonl | json | pubtator | bioc | conll | table."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace ids the spans already have."),
+    fuzzy: Optional[float] = typer.Option(None, "--fuzzy", help="Also match the most similar dictionary name by character trigrams at this similarity or above (0.8 was chosen on BC5CDR dev)."),
 ) -> None:
     """Give the spans of annotated documents identifiers from dictionaries; counts of every outcome go to stderr."""
 
@@ -195,7 +197,7 @@ def link_cmd(
             raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
         if output is not None:
             prepare_output(output)
-        linkers = load_linkers(kb)
+        linkers = load_linkers(kb, fuzzy=fuzzy)
         for lk in linkers:
             lk.overwrite = overwrite
         docs = io.read(src, fmt=input_format or io.guess_format(src))

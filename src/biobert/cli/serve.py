@@ -23,6 +23,7 @@ def serve_cmd(
     qa_model: Optional[str] = typer.Option(None, "--qa-model", help="Also serve POST /answer with this `biobert finetune qa` directory."),
     abbreviations: bool = typer.Option(True, "--abbreviations/--no-abbreviations", help="Make /tag spans agree with each document's 'long form (SF)' definitions (--no-abbreviations: the model's raw predictions)."),
     link: Optional[list[str]] = typer.Option(None, "--link", help="Link /tag spans to ids with a dictionary TSV: KB.tsv or LABEL[,LABEL]=KB.tsv; repeatable."),
+    link_fuzzy: Optional[float] = typer.Option(None, "--link-fuzzy", help="With --link: also match by character-trigram similarity at this threshold or above."),
 ) -> None:
     """Serve /tag, /health and /version over HTTP, plus /extract (--re-model), /answer (--qa-model) and /embed
     (--embed-model); needs the optional "serve" dependencies of biobert."""
@@ -35,7 +36,7 @@ def serve_cmd(
         tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations)
         from biobert.linking import LinkedTagger
 
-        for linker in load_linkers(link or []):
+        for linker in load_linkers(link or [], fuzzy=link_fuzzy):
             tagger = LinkedTagger(tagger, linker)
         embedder = None
         if embed_model is not None:
