@@ -235,9 +235,18 @@ def test_extract_cli_raw_text_and_pubtator(positive_model, tagger_dir, tmp_path)
 
     back = io.read(tmp_path / "o.pubtator", fmt="pubtator")
     assert len(back[0].spans) == 2 and "1\tAssociation\t672\tD001943" in (tmp_path / "o.pubtator").read_text()
+    # --link: spans without ids get them from a dictionary, and the relation arguments are the linked spans
+    (tmp_path / "kb.tsv").write_text("NCBIGene:672\tBRCA1\nMESH:D001943\tbreast cancer\n", encoding="utf-8")
+    bare = tmp_path / "bare.pubtator"
+    bare.write_text("1|t|BRCA1 mutations cause breast cancer.\n1|a|No more.\n1\t0\t5\tBRCA1\tGene\n1\t22\t35\tbreast cancer\tDisease\n\n",
+                    encoding="utf-8")
+    r = ok("extract", "--model", positive_model, "--input", bare, "--keep-spans", "--link", tmp_path / "kb.tsv", "--output-format", "json")
+    (d,) = json.loads(r.stdout[r.stdout.index("["):r.stdout.rindex("]") + 1])
+    assert [(x["head"].get("ids"), x["tail"].get("ids")) for x in d["relations"]] == [([["NCBIGene", "NCBIGene:672"]], [["MESH", "MESH:D001943"]])]
+    assert json.loads(r.stderr.strip().splitlines()[-1])["link_linked_exact"] == 2
 
 
-@pytest.mark.parametrize("style,pooling", [("mask", "cls"), ("markers", "entity_start")])
+@pytest.mark.parametrize("style,pooling", [("mask", "cls"), ("mask", "mean"), ("markers", "entity_start")])
 def test_re_fits_its_training_data(tiny_bert, tmp_path, style, pooling):
     """RE fine-tuning must be able to learn: positives and negatives differ in their words, and the model
     separates them on its own training rows. A head reading the wrong position stays at one class."""

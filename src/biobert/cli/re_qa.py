@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import typer
 
-from biobert.cli.app import app, emit_documents, evaluate_app, finetune_app
+from biobert.cli.app import app, emit_documents, evaluate_app, finetune_app, load_linkers
 from biobert.errors import BiobertError
 
 cv_app = typer.Typer(help="Cross-validation: run every fold of a config and report mean ± sd (JSON).", no_args_is_help=True)
@@ -219,6 +219,8 @@ def extract_cmd(
     window_chars: int = typer.Option(300, "--window-chars", help="With --scope window: max distance of the two span starts."),
     type_pairs: Optional[str] = typer.Option(None, "--type-pairs", help="Override head×tail types, e.g. 'Chemical:Gene,Gene:Chemical'."),
     min_score: float = typer.Option(0.0, "--min-score", help="Drop relations scored below this."),
+    link: Optional[list[str]] = typer.Option(None, "--link", help="Link the spans (and so the relation arguments) to ids with a dictionary: KB.tsv or LABEL[,LABEL]=KB.tsv; repeatable."),
+    link_fuzzy: Optional[float] = typer.Option(None, "--link-fuzzy", help="With --link: also match by character-trigram similarity at this threshold or above."),
 ) -> None:
     """Run NER then RE on raw text or PubTator; every relation points at spans with exact offsets."""
     from biobert import io
@@ -243,7 +245,12 @@ def extract_cmd(
             for i, d in zip(need, tagged):
                 docs[i] = d
         out_docs = ex(docs, tagger=False)
+        link_counts: dict[str, int] = {}
+        for linker in load_linkers(link or [], fuzzy=link_fuzzy):  # re-points relations at the linked spans
+            out_docs = linker(out_docs)
+            for k, v in linker.last_stats.items():
+                link_counts[f"link_{k}"] = link_counts.get(f"link_{k}", 0) + v
         emit_documents(out_docs, output, output_format)
     except BiobertError as exc:
         _fail(exc)
-    typer.echo(json.dumps({"documents": len(out_docs), **dict(ex.last_stats)}), err=True)
+    typer.echo(json.dumps({"documents": len(out_docs), **dict(ex.last_stats), **link_counts}), err=True)
