@@ -129,13 +129,18 @@ class DictionaryLinker:
         for name, ids in names.items():
             self._add(name, ids)
         self._grams: dict[str, list[int]] | None = None  # trigram -> normalised-name indices, built on first use
+        self._names: list[str] = []
+        self._sizes: list[int] = []
+        self._fuzzy_cache: dict[str, tuple[Ids, float]] = {}  # mentions repeat across a corpus
         self.last_stats: Counter = Counter()
 
     def _fuzzy(self, norm: str) -> tuple[Ids, float]:
         """Ids of the normalised names most similar to ``norm`` by trigram-set cosine, and that similarity."""
+        hit = self._fuzzy_cache.get(norm)
+        if hit is not None:
+            return hit
         if self._grams is None:
             self._names = list(self._tables["normalised"])
-            self._sizes = []
             self._grams = {}
             for i, n in enumerate(self._names):
                 g = _trigrams(n)
@@ -156,7 +161,10 @@ class DictionaryLinker:
             elif abs(sim - best) <= 1e-12:
                 hits.append(i)
         ids = {x for i in hits for x in self._tables["normalised"][self._names[i]]}
-        return tuple(sorted(ids)), best
+        result = (tuple(sorted(ids)), best)
+        if len(self._fuzzy_cache) < 100_000:
+            self._fuzzy_cache[norm] = result
+        return result
 
     def _add(self, name: str, ids: Iterable[tuple[str, str]]) -> None:
         ids = set(ids)
