@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import statistics
 from pathlib import Path
 
 PAPER = {  # config stem: (dataset, BioBERT v1.1, BERT-base)
@@ -26,12 +28,28 @@ CHEMPROT = ("ChemProt", 76.46, 73.74)
 
 
 def _ner(stem: str, tag: str) -> dict | None:
-    f = Path("runs/bench") / f"{stem}{'-' + tag if tag else ''}.json"
-    if not f.exists():
+    """Test F1 per seed, from the summary JSON of the last invocation and from every per-seed run directory
+    (``runs/bench/<name>-s<N>/report.json``), so seeds run by separate invocations are combined."""
+    name = f"{stem}{'-' + tag if tag else ''}"
+    f = Path("runs/bench") / f"{name}.json"
+    seeds: dict[int, float] = {}
+    overrides: list = []
+    if f.exists():
+        r = json.loads(f.read_text())
+        seeds.update({int(x["seed"]): 100 * x["f1"] for x in r["runs"]})
+        overrides = r.get("overrides", [])
+    for d in Path("runs/bench").glob(f"{name}-s*"):
+        m = re.fullmatch(rf"{re.escape(name)}-s(\d+)", d.name)
+        rep = d / "report.json"
+        if m and rep.exists():
+            test = json.loads(rep.read_text()).get("test", {})
+            if len(test) == 1:
+                seeds[int(m.group(1))] = 100 * next(iter(test.values()))["f1"]
+    if not seeds:
         return None
-    r = json.loads(f.read_text())
-    f1s = [100 * x["f1"] for x in r["runs"]]
-    return {"mean": r["f1_mean"], "sd": r["f1_sd"], "runs": f1s, "overrides": r.get("overrides", [])}
+    f1s = [seeds[k] for k in sorted(seeds)]
+    sd = statistics.stdev(f1s) if len(f1s) > 1 else 0.0
+    return {"mean": statistics.mean(f1s), "sd": sd, "runs": f1s, "seeds": sorted(seeds), "overrides": overrides}
 
 
 def _chemprot(tag: str) -> dict | None:
