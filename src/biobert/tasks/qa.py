@@ -38,6 +38,7 @@ from torch import nn
 
 from biobert.errors import ConfigError, ModelLoadError
 from biobert.io.squad import QAExample
+from biobert.tasks.pooling import masked_mean
 from biobert.text.windows import Window, best_window, make_windows
 
 __all__ = [
@@ -132,8 +133,7 @@ class QAModel(nn.Module):
         if self.cls_head is not None:
             hidden = out.hidden_states[-1]
             if self.pooling == "mean":
-                m = attention_mask.unsqueeze(-1).to(hidden.dtype)
-                rep = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+                rep = masked_mean(hidden, attention_mask)
             else:
                 rep = hidden[:, 0]
             cls_logits = self.cls_head(self.dropout(rep))

@@ -50,6 +50,7 @@ import torch
 from torch import nn
 
 from biobert.errors import ConfigError, ModelLoadError, TrainingError
+from biobert.tasks.pooling import masked_mean
 from biobert.types import Document, Span
 
 __all__ = [
@@ -226,8 +227,7 @@ class RelationModel(nn.Module):
             rows = torch.arange(hidden.shape[0], device=hidden.device)
             rep = torch.cat([hidden[rows, head_pos], hidden[rows, tail_pos]], dim=-1)
         elif self.pooling == "mean":
-            m = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            rep = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+            rep = masked_mean(hidden, attention_mask)
         else:
             pooled = getattr(out, "pooler_output", None)
             rep = pooled if pooled is not None else hidden[:, 0]
