@@ -95,3 +95,19 @@ def test_shards_partition_the_documents(tagger, tmp_path):
     for bad in ("2/2", "x", "1/0", "-1/2"):
         with pytest.raises(ConfigError, match="E428"):
             parse_shard(bad)
+
+
+def test_what_the_output_format_drops_is_reported(tmp_path):
+    """CoNLL cannot hold overlapping spans: the writer drops one, and tag_file's summary says so."""
+    from biobert.types import Span
+
+    src = tmp_path / "in.txt"
+    src.write_text("breast cancer risk\n", encoding="utf-8")
+
+    def overlapping(docs):
+        return [d.with_spans([Span(0, 13, "Disease"), Span(7, 18, "Disease")]) for d in docs]
+
+    stats = tag_file(overlapping, src, tmp_path / "out.conll", input_format="text", output_format="conll", progress=False, lines=True)
+    assert stats["written"]["dropped_overlapping_spans"] == 1
+    stats = tag_file(overlapping, src, tmp_path / "out.jsonl", input_format="text", output_format="jsonl", progress=False, lines=True)
+    assert stats["written"].get("dropped_overlapping_spans", 0) == 0

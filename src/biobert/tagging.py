@@ -49,6 +49,11 @@ class StreamWriter:
         self.out, self.fmt = out, fmt
         self.n = 0
         self._held: list[Document] = []  # formats that are one structure (BioC collection, plain text)
+        #: the io writers' reports summed over chunks (spans written, overlapping spans dropped, ...)
+        self.counts: Counter = Counter()
+
+    def _count(self, report: dict[str, Any] | None) -> None:
+        self.counts.update({k: v for k, v in (report or {}).items() if isinstance(v, int) and not isinstance(v, bool)})
 
     def write(self, docs: list[Document]) -> None:
         f = self.out
@@ -68,9 +73,9 @@ class StreamWriter:
             self._held += docs
         elif self.fmt == "conll":
             # every document behind its own -DOCSTART- line, so that chunks concatenate into one valid file
-            io.write(docs, f, fmt="conll", docstart=True)
+            self._count(io.write(docs, f, fmt="conll", docstart=True))
         else:
-            io.write(docs, f, fmt=self.fmt)
+            self._count(io.write(docs, f, fmt=self.fmt))
         self.n += len(docs)
 
     def close(self) -> None:
@@ -78,9 +83,9 @@ class StreamWriter:
         if self.fmt == "json":
             self.out.write("[]\n" if self.n == 0 else "\n]\n")
         elif self.fmt == "bioc":
-            io.write(self._held, self.out, fmt="bioc")
+            self._count(io.write(self._held, self.out, fmt="bioc"))
         elif self.fmt == "text":
-            io.write(self._held, self.out, fmt="text", lines=len(self._held) != 1)
+            self._count(io.write(self._held, self.out, fmt="text", lines=len(self._held) != 1))
         self.out.flush()
 
 
@@ -96,7 +101,7 @@ class BratDirWriter:
         self.n = 0
 
     def write(self, docs: list[Document]) -> None:
-        self.counts.update(io.write(docs, self.directory, fmt="brat"))
+        self.counts.update(io.write(docs, self.directory, fmt="brat"))  # e.g. spans_split_at_line_breaks
         self.n += len(docs)
 
     def close(self) -> None:
@@ -169,6 +174,7 @@ def tag_stream(tagger: Any, docs: Iterable[Document], writer: "StreamWriter | Br
         "seconds": round(seconds, 3),
         "documents_per_second": round(n_docs / seconds, 2) if seconds > 0 else None,
         "counts": dict(counts),
+        "written": dict(writer.counts),  # what the output format's writer counted (e.g. overlapping spans it dropped)
     }
 
 
@@ -178,8 +184,12 @@ def parse_shard(value: str) -> tuple[int, int]:
         k, n = (int(x) for x in value.split("/"))
     except ValueError:
         raise ConfigError(f"E428 --shard expects K/N with 0 <= K < N, e.g. 0/2, got {value!r}") from None
+    return _check_shard(k, n)
+
+
+def _check_shard(k: int, n: int) -> tuple[int, int]:
     if not 0 <= k < n:
-        raise ConfigError(f"E428 --shard expects K/N with 0 <= K < N, e.g. 0/2, got {value!r}")
+        raise ConfigError(f"E428 --shard expects K/N with 0 <= K < N, e.g. 0/2, got {k}/{n}")
     return k, n
 
 
@@ -199,9 +209,10 @@ def tag_file(tagger: Any, input: PathOrStream, output: PathOrStream, *, input_fo
         **reader_kw: reader options (``lines=True`` for one document per text line).
 
     Returns:
-        ``{"documents", "spans", "characters", "seconds", "documents_per_second", "counts", "streamed"}``;
-        ``counts`` sums the tagger's ``last_stats`` over chunks; ``streamed`` says whether the input was read
-        record by record.
+        ``{"documents", "spans", "characters", "seconds", "documents_per_second", "counts", "written", "streamed"}``;
+        ``counts`` sums the tagger's ``last_stats`` over chunks, ``written`` the output writer's reports (what
+        the format could not hold, such as overlapping spans in CoNLL); ``streamed`` says whether the input was
+        read record by record.
     """
     if input_format is None:
         if not isinstance(input, (str, Path)):
@@ -218,9 +229,7 @@ def tag_file(tagger: Any, input: PathOrStream, output: PathOrStream, *, input_fo
         raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
     docs: Iterable[Document] = io.iterate(input, fmt=input_format, **reader_kw)
     if shard is not None:
-        k, n = shard
-        if not 0 <= k < n:
-            raise ConfigError(f"E428 shard must satisfy 0 <= k < n, got {k}/{n}")
+        k, n = _check_shard(*shard)
         docs = itertools.islice(docs, k, None, n)
     with open_writer(output, output_format) as writer:
         stats = tag_stream(tagger, docs, writer, chunk_docs=chunk_docs, progress=progress)
