@@ -60,7 +60,7 @@ from biobert.io._common import iter_lines
 from biobert.text.abbreviations import find_abbreviations
 from biobert.types import Document, Span
 
-__all__ = ["DictionaryLinker", "normalise_name", "LinkedTagger"]
+__all__ = ["DictionaryLinker", "normalise_name", "LinkedTagger", "apply_linkers"]
 
 _NON_ALNUM = re.compile(r"[^\w]+|_+")
 
@@ -307,25 +307,34 @@ class DictionaryLinker:
         return doc.with_spans(new).with_relations(rels)
 
 
-class LinkedTagger:
-    """A tagger followed by a linker, usable wherever a tagger is (``tag_file``, ``biobert tag --link``).
+def apply_linkers(linkers: Sequence[DictionaryLinker], docs: Any) -> tuple[Any, Counter]:
+    """Run ``linkers`` in turn on one document or a list; returns the linked documents and their counts summed."""
+    counts: Counter = Counter()
+    for lk in linkers:
+        docs = lk(docs)
+        counts.update(lk.last_stats)
+    return docs, counts
 
-    ``last_stats`` holds the counters of both steps.
+
+class LinkedTagger:
+    """A tagger followed by one or more linkers, usable wherever a tagger is (``tag_file``, ``biobert tag --link``).
+
+    ``last_stats`` holds the tagger's counters and the linkers' (prefixed ``link_``).
     """
 
-    def __init__(self, tagger: Any, linker: DictionaryLinker) -> None:
-        self.tagger, self.linker = tagger, linker
+    def __init__(self, tagger: Any, linkers: DictionaryLinker | Sequence[DictionaryLinker]) -> None:
+        self.tagger = tagger
+        self.linkers = [linkers] if isinstance(linkers, DictionaryLinker) else list(linkers)
         self.last_stats: Counter = Counter()
 
     def __call__(self, docs: Any) -> Any:
-        tagged = self.tagger(docs)
-        linked = self.linker(tagged)
+        linked, counts = apply_linkers(self.linkers, self.tagger(docs))
         self.last_stats = Counter(getattr(self.tagger, "last_stats", None) or {}) + Counter(
-            {f"link_{k}": v for k, v in self.linker.last_stats.items()})
+            {f"link_{k}": v for k, v in counts.items()})
         return linked
 
     def __getattr__(self, name: str) -> Any:  # labels, source, ... of the tagger
-        if name in ("tagger", "linker"):
+        if name in ("tagger", "linkers"):
             raise AttributeError(name)
         return getattr(self.tagger, name)
 

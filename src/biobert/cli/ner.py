@@ -152,8 +152,9 @@ def tag_cmd(
         if output_format not in OUTPUT_FORMATS:  # fail before tagging, not after
             raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
         tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations)
-        for linker in load_linkers(link or [], fuzzy=link_fuzzy):
-            tagger = LinkedTagger(tagger, linker)
+        linkers = load_linkers(link or [], fuzzy=link_fuzzy)
+        if linkers:
+            tagger = LinkedTagger(tagger, linkers)
         if input is not None:
             fmt = input_format or io.guess_format(input)
             kw = {"lines": True} if (fmt == "text" and lines) else {}
@@ -189,6 +190,7 @@ def link_cmd(
     """Give the spans of annotated documents identifiers from dictionaries; counts of every outcome go to stderr."""
 
     from biobert import io
+    from biobert.linking import apply_linkers
     from biobert.tagging import OUTPUT_FORMATS, open_writer
 
     try:
@@ -197,14 +199,8 @@ def link_cmd(
             raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
         if output is not None:
             prepare_output(output)
-        linkers = load_linkers(kb, fuzzy=fuzzy)
-        for lk in linkers:
-            lk.overwrite = overwrite
-        docs = io.read(src, fmt=input_format or io.guess_format(src))
-        counts: Counter = Counter()
-        for lk in linkers:
-            docs = lk(docs)
-            counts.update(lk.last_stats)
+        linkers = load_linkers(kb, fuzzy=fuzzy, overwrite=overwrite)
+        docs, counts = apply_linkers(linkers, io.read(src, fmt=input_format or io.guess_format(src)))
         with open_writer(output if output is not None else sys.stdout, output_format) as writer:
             writer.write(docs)
             writer.close()

@@ -224,6 +224,7 @@ def extract_cmd(
 ) -> None:
     """Run NER then RE on raw text or PubTator; every relation points at spans with exact offsets."""
     from biobert import io
+    from biobert.linking import apply_linkers
     from biobert.pipeline import Extractor, Tagger
     from biobert.types import Document
 
@@ -245,11 +246,8 @@ def extract_cmd(
             for i, d in zip(need, tagged):
                 docs[i] = d
         out_docs = ex(docs, tagger=False)
-        link_counts: dict[str, int] = {}
-        for linker in load_linkers(link or [], fuzzy=link_fuzzy):  # re-points relations at the linked spans
-            out_docs = linker(out_docs)
-            for k, v in linker.last_stats.items():
-                link_counts[f"link_{k}"] = link_counts.get(f"link_{k}", 0) + v
+        out_docs, counts = apply_linkers(load_linkers(link or [], fuzzy=link_fuzzy), out_docs)  # re-points relations
+        link_counts = {f"link_{k}": v for k, v in counts.items()}
         emit_documents(out_docs, output, output_format)
     except BiobertError as exc:
         _fail(exc)

@@ -36,8 +36,9 @@ def serve_cmd(
         tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations)
         from biobert.linking import LinkedTagger
 
-        for linker in load_linkers(link or [], fuzzy=link_fuzzy):
-            tagger = LinkedTagger(tagger, linker)
+        linkers = load_linkers(link or [], fuzzy=link_fuzzy)
+        if linkers:
+            tagger = LinkedTagger(tagger, linkers)
         embedder = None
         if embed_model is not None:
             from biobert.embed import Embedder
