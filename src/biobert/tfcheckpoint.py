@@ -169,8 +169,7 @@ def _open_index(prefix: str | Path) -> tuple[Path, list[tuple[str, bytes]], int]
 def list_tf_variables(prefix: str | Path) -> dict[str, tuple[str, list[int]]]:
     """Name -> (dtype, shape) of every variable in a checkpoint, without reading any tensor data."""
     _, entries, _ = _open_index(prefix)
-    names = {v: k for k, v in {"float32": 1, "float64": 2, "int32": 3, "uint8": 4, "int16": 5, "int8": 6, "string": 7,
-                               "int64": 9, "bool": 10, "bfloat16": 14, "uint16": 17, "float16": 19}.items()}
+    names = {code: np.dtype(t).name for code, t in _DTYPES.items()} | {7: "string", _BFLOAT16: "bfloat16"}
     out = {}
     for name, raw in entries:
         e = _entry(raw)
@@ -296,11 +295,18 @@ def convert_bert_checkpoint(prefix: str | Path, out: str | Path, *, config: str 
         if not f.is_file():
             raise ModelLoadError(f"E340 {what} not found at {str(f)!r}; pass it with --config / --vocab")
     stats: dict[str, int] = {}
-    everything = list_tf_variables(p)
-    optimizer = sorted(n for n in everything if OPTIMIZER_VARIABLE.search(n))
-    tensors = read_tf_checkpoint(p, select=lambda n: not OPTIMIZER_VARIABLE.search(n), stats=stats)
+    optimizer: list[str] = []
+
+    def model_variable(name: str) -> bool:  # optimizer slots are listed, never read
+        if OPTIMIZER_VARIABLE.search(name):
+            optimizer.append(name)
+            return False
+        return True
+
+    tensors = read_tf_checkpoint(p, select=model_variable, stats=stats)
     cfg = BertConfig(**json.loads(config.read_text(encoding="utf-8")))
-    reference = BertForPreTraining(cfg).state_dict()
+    with torch.device("meta"):  # names, shapes and dtypes only: no memory, no random initialisation
+        reference = BertForPreTraining(cfg).state_dict()
     new: dict[str, torch.Tensor] = {}
     unused = []
     for name, arr in tensors.items():
