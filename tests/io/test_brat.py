@@ -114,3 +114,16 @@ def test_missing_text_file_and_empty_directory(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataFormatError, match="E243"):
         read_brat(tmp_path / "empty")
+
+
+def test_non_utf8_files_give_a_typed_error_with_the_line(tmp_path):
+    (tmp_path / "d.txt").write_bytes(b"ok\nbad \xff byte\n")
+    (tmp_path / "d.ann").write_text("T1\tX 0 2\tok\n", encoding="utf-8")
+    with pytest.raises(DataFormatError) as e:
+        read_brat(tmp_path / "d.ann")
+    assert e.value.code == "E200" and e.value.line == 2 and e.value.path == str(tmp_path / "d.txt")
+    (tmp_path / "d.txt").write_text("ok\n", encoding="utf-8")
+    (tmp_path / "d.ann").write_bytes(b"T1\tX 0 2\tok\nT2\tX 0 2\t\xfe\n")
+    with pytest.raises(DataFormatError) as e:
+        read_brat(tmp_path / "d.ann")
+    assert e.value.code == "E200" and e.value.line == 2

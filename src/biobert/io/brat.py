@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from biobert.errors import ConfigError, DataFormatError, OffsetError
-from biobert.io._common import PathOrStream
+from biobert.io._common import PathOrStream, iter_lines, read_all
 from biobert.types import Document, Relation, Span
 
 __all__ = ["read_brat", "write_brat", "brat_files"]
@@ -98,17 +98,17 @@ def _read_pair(ann: Path) -> Document:
     txt = ann.with_suffix(".txt")
     if not txt.is_file():
         raise DataFormatError("E243", ann, None, f"the document text in {txt.name} next to it", found="no such file")
-    with open(txt, encoding="utf-8", newline="") as f:
-        text = f.read()
+    try:  # exactly as on disk: brat counts a byte-order mark or a \r as characters too
+        text = txt.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        read_all(txt)  # raises the typed E200 that names the line
+        raise
     spans: dict[str, Span] = {}
     fragments: dict[str, list[list[int]]] = {}
     rel_lines: list[tuple[int, str, str, str, str]] = []
     norms: list[tuple[int, str, str, str]] = []
     other: list[str] = []
-    with open(ann, encoding="utf-8", newline="") as f:
-        raw = f.read()
-    for lineno, line in enumerate(raw.split("\n"), 1):
-        line = line.rstrip("\r")
+    for lineno, line in iter_lines(ann):  # UTF-8 errors are typed (E200) and name the line
         if not line.strip():
             continue
         cols = line.split("\t")
