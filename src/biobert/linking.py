@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence, overload
 
 from biobert.errors import ConfigError, DataFormatError
-from biobert.io._common import iter_lines
+from biobert.io._common import iter_lines, parse_ids
 from biobert.text.abbreviations import find_abbreviations
 from biobert.types import Document, Span
 
@@ -73,8 +73,7 @@ def _lines(path: str | Path) -> Iterable[tuple[int, str]]:
         import gzip
 
         with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
-            for i, line in enumerate(f, 1):
-                yield i, line.rstrip("\r\n")
+            yield from iter_lines(f)
         return
     yield from iter_lines(path)
 
@@ -195,9 +194,8 @@ class DictionaryLinker:
             syns = [n.strip() for c in cols[1:] for n in c.split("|") if n.strip()]
             if not ident or not syns:
                 raise DataFormatError("E280", path, lineno, "'<id><TAB><name>[<TAB><synonym>|<synonym>...]'", found=line)
-            db = ident.split(":", 1)[0] if ":" in ident else default_db
             for n in syns:
-                names.setdefault(n, set()).add((db, ident))
+                names.setdefault(n, set()).update(parse_ids(ident, default_db))
         if not names:
             raise DataFormatError("E280", path, None, "at least one '<id><TAB><name>' line", found="no entries")
         return cls(names, **kw)
@@ -218,11 +216,10 @@ class DictionaryLinker:
             cols = line.split("\t")
             if len(cols) < 2 or not cols[0].strip() or not cols[1].strip():
                 raise DataFormatError("E280", path, lineno, "a CTD row: name<TAB>id<TAB>...<TAB>synonyms", found=line)
-            ident = cols[1].strip()
-            db = ident.split(":", 1)[0] if ":" in ident else "MESH"
+            ids = parse_ids(cols[1], "MESH")
             syns = [cols[0].strip()] + ([n.strip() for n in cols[7].split("|") if n.strip()] if len(cols) > 7 else [])
             for n in syns:
-                names.setdefault(n, set()).add((db, ident))
+                names.setdefault(n, set()).update(ids)
         if not names:
             raise DataFormatError("E280", path, None, "at least one CTD row", found="no entries")
         return cls(names, **kw)
