@@ -67,17 +67,6 @@ _NON_ALNUM = re.compile(r"[^\w]+|_+")
 Ids = tuple[tuple[str, str], ...]
 
 
-def _lines(path: str | Path) -> Iterable[tuple[int, str]]:
-    """(line number, line) of a UTF-8 text file, gzip-compressed when its name ends in ``.gz``."""
-    if str(path).endswith(".gz"):
-        import gzip
-
-        with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
-            yield from iter_lines(f)
-        return
-    yield from iter_lines(path)
-
-
 def _trigrams(norm: str) -> set[str]:
     padded = f" {norm} "
     return {padded[i:i + 3] for i in range(len(padded) - 2)}
@@ -186,7 +175,7 @@ class DictionaryLinker:
                 error names the file and the line.
         """
         names: dict[str, set[tuple[str, str]]] = {}
-        for lineno, line in _lines(path):
+        for lineno, line in iter_lines(path):
             if not line.strip() or line.startswith("#"):
                 continue
             cols = line.split("\t")
@@ -210,7 +199,7 @@ class DictionaryLinker:
             DataFormatError: E280 a line with fewer than 2 columns or an empty id or name.
         """
         names: dict[str, set[tuple[str, str]]] = {}
-        for lineno, line in _lines(path):
+        for lineno, line in iter_lines(path):
             if not line.strip() or line.startswith("#"):
                 continue
             cols = line.split("\t")

@@ -159,6 +159,21 @@ def test_scheme_restriction():
         reads("a\tO\n", "conll", scheme="IOB3")
 
 
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
+def test_compressed_files_read_like_plain_ones(tmp_path, suffix):
+    import bz2
+    import gzip
+    import lzma
+
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[suffix]
+    path = tmp_path / f"train.tsv{suffix}"
+    with opener(path, "wb") as f:
+        f.write(TYPED_BIO.encode("utf-8"))
+    plain = tmp_path / "train.tsv"
+    plain.write_text(TYPED_BIO, encoding="utf-8")
+    assert [d.to_dict() for d in read_conll(path)] == [d.to_dict() for d in read_conll(plain)]
+
+
 def test_not_utf8_reports_line(tmp_path):
     path = tmp_path / "latin1.conll"
     path.write_bytes("a\tO\nna\u00efve\tO\n".encode("latin-1"))

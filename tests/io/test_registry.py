@@ -28,6 +28,9 @@ FIX = Path(__file__).parent / "fixtures"
         ("CDR_TrainingSet.BioC.xml", "bioc"),
         ("docs.jsonl", "jsonl"),
         ("notes.txt", "text"),  # does not exist: no sniffing
+        ("train.tsv.gz", "conll"),  # compression is looked through; the readers decompress
+        ("CDR_TestSet.BioC.xml.bz2", "bioc"),
+        ("docs.jsonl.xz", "jsonl"),
     ],
 )
 def test_guess_from_extension(name, fmt):
@@ -50,6 +53,17 @@ def test_txt_is_sniffed_for_pubtator(tmp_path):
     plain = tmp_path / "abstract.txt"
     plain.write_text("12|x| not a record\n", encoding="utf-8")
     assert guess_format(plain) == "text"
+
+
+def test_compressed_files_read_like_plain_ones(tmp_path):
+    import gzip
+
+    for name in ("ncbi_sample.txt", "cdr_sample.PubTator.txt", "cdr_sample.BioC.xml"):
+        src = FIX / name
+        packed = tmp_path / (name + ".gz")
+        packed.write_bytes(gzip.compress(src.read_bytes()))
+        assert guess_format(packed) == guess_format(src)
+        assert [d.to_dict() for d in read(packed)] == [d.to_dict() for d in read(src)]
 
 
 def test_streams_need_a_format():

@@ -90,6 +90,28 @@ def test_malformed_inputs_name_file_and_line(tmp_path):
         list(iter_documents(badpt))
 
 
+CONLL = "Mutations\tO\nin\tO\nBRCA1\tB-Gene\n.\tO\n\nCisplatin\tB-Chemical\nworks\tO\n"
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_conll_training_text_is_a_corpus(tmp_path, gz):
+    # task-adaptive pre-training on a labelled NER file: the tokens, never the tags
+    sfx = ".gz" if gz else ""
+    tsv = _write(tmp_path / f"train.tsv{sfx}", CONLL, gz)  # BioBERT's name: recognised by content
+    assert detect_format(tsv) == "conll"
+    assert list(iter_documents(tsv)) == ["Mutations in BRCA1 .", "Cisplatin works"]
+    sections = _write(tmp_path / "s.conll", "-DOCSTART-\tO\n\n" + CONLL + "\n-DOCSTART-\tO\n\nAlone\tO\n")
+    assert detect_format(sections) == "conll"
+    assert list(iter_documents(sections)) == ["Mutations in BRCA1 .\nCisplatin works", "Alone"]
+    # a bad tag gets the NER reader's typed error, with its line
+    bad = _write(tmp_path / "bad.conll", "a\tO\nb\tQ-X\n")
+    with pytest.raises(DataFormatError) as e:
+        list(iter_documents(bad))
+    assert (e.value.code, e.value.line) == ("E202", 2) and "bad.conll" in str(e.value)
+    # text that merely contains tabs is not mistaken for CoNLL
+    assert detect_format(_write(tmp_path / "t.data", "a\tsentence with tabs\n")) == "text"
+
+
 def test_resolve_corpus_dirs_globs_and_missing(tmp_path):
     d = tmp_path / "c"
     (d / "sub").mkdir(parents=True)

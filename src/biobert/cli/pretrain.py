@@ -134,7 +134,7 @@ def vocab_cmd(
     size: int = typer.Option(30522, "--size", help="Vocabulary size (special tokens included)."),
     cased: bool = typer.Option(False, "--cased/--uncased", help="Cased or uncased (lower-cased, accents stripped)."),
     min_frequency: int = typer.Option(2, help="Minimum pair frequency for a merge."),
-    fmt: str = typer.Option("auto", "--format", help="auto | text | jsonl | pubtator | pubmed-xml."),
+    fmt: str = typer.Option("auto", "--format", help="auto | text | jsonl | pubtator | pubmed-xml | conll (NER training text, tags ignored)."),
     val_fraction: float = typer.Option(0.0, help="Skip the documents a pre-training run with this val_fraction holds out."),
     max_documents: Optional[int] = typer.Option(None, help="Use only the first N documents."),
 ) -> None:
@@ -163,7 +163,7 @@ def adapt_vocab_cmd(
     match_norm: bool = typer.Option(False, "--match-norm", help="Rescale mapped vectors to the mean embedding norm."),
     new_init: str = typer.Option("w2v", "--new-init", help="Embeddings of new tokens: w2v (word2vec + linear map, GreenBioBERT) | pieces (mean of the old pieces' embeddings; no word2vec)."),
     seed: int = typer.Option(42, help="Random seed."),
-    fmt: str = typer.Option("auto", "--format", help="auto | text | jsonl | pubtator | pubmed-xml."),
+    fmt: str = typer.Option("auto", "--format", help="auto | text | jsonl | pubtator | pubmed-xml | conll (NER training text, tags ignored)."),
     val_fraction: float = typer.Option(0.0, help="Skip the documents a pre-training run with this val_fraction holds out."),
     max_documents: Optional[int] = typer.Option(None, help="Use only the first N documents."),
 ) -> None:

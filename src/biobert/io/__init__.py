@@ -42,6 +42,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from biobert.errors import ConfigError
 from biobert.io._common import PathOrStream
+from biobert.io._common import open_bytes as _open_bytes
 from biobert.io.bioc import read_bioc, write_bioc
 from biobert.io.brat import read_brat, write_brat
 from biobert.io.conll import read_conll, write_conll
@@ -111,9 +112,12 @@ def _get(fmt: str) -> Format:
         raise ConfigError(f"E420 unknown format {fmt!r}; accepted formats: {_accepted()}") from None
 
 
+_COMPRESSED = (".gz", ".bz2", ".xz")
+
+
 def _looks_like_pubtator(path: Path) -> bool:
     try:
-        with open(path, "rb") as f:
+        with _open_bytes(path) as f:
             for _, line in zip(range(50), f):
                 if line.strip():
                     return bool(_PUBTATOR_HEAD.match(line))
@@ -125,7 +129,8 @@ def _looks_like_pubtator(path: Path) -> bool:
 def guess_format(path: str | os.PathLike[str], *, sniff: bool = True) -> str:
     """Format name for ``path`` from its file name ending (longest match, case-insensitive).
 
-    With ``sniff``, an existing ``.txt`` file that starts like a PubTator
+    A ``.gz``, ``.bz2`` or ``.xz`` ending is looked through (``train.tsv.gz`` is CoNLL; the readers
+    decompress). With ``sniff``, an existing ``.txt`` file that starts like a PubTator
     record is reported as ``"pubtator"``, and a directory that holds ``.ann``
     files as ``"brat"``.
 
@@ -137,6 +142,8 @@ def guess_format(path: str | os.PathLike[str], *, sniff: bool = True) -> str:
     if sniff and p.is_dir() and next(p.rglob("*.ann"), None) is not None:
         return "brat"
     lower = p.name.lower()
+    for ext in _COMPRESSED:  # read through the decompressor (io._common): name the format underneath
+        lower = lower.removesuffix(ext)
     matches = [(len(ext), f.name) for f in FORMATS.values() for ext in f.extensions if lower.endswith(ext)]
     if not matches:
         raise ConfigError(f"E421 cannot tell the format of {str(p)!r} from its name; pass fmt=, accepted formats: {_accepted()}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
 import os
 import re
 from contextlib import contextmanager
@@ -10,7 +13,7 @@ from typing import IO, Iterator, TextIO, Union
 
 from biobert.errors import DataFormatError
 
-__all__ = ["PathOrStream", "describe", "iter_lines", "read_all", "open_out", "parse_ids", "format_ids"]
+__all__ = ["PathOrStream", "describe", "open_bytes", "iter_lines", "read_all", "open_out", "parse_ids", "format_ids"]
 
 #: A file path, or an already opened text stream (``io.StringIO`` for in-memory data).
 PathOrStream = Union[str, "os.PathLike[str]", TextIO]
@@ -20,11 +23,22 @@ def describe(src: PathOrStream) -> tuple[str, str]:
     """Return ``(name used in error messages, stem used in document ids)`` of a path or stream."""
     if isinstance(src, (str, os.PathLike)):
         p = Path(src)
-        return str(p), p.stem
+        # the compression suffix is not part of the name: train.tsv.gz gives ids "train:<n>"
+        return str(p), (Path(p.stem).stem if p.suffix.lower() in _DECOMPRESS else p.stem)
     name = getattr(src, "name", None)
     if isinstance(name, str) and name:
         return name, Path(name).stem
     return "<string>", "string"
+
+
+#: Compressed files are read through these, chosen by the last extension (``corpus.tsv.gz``).
+_DECOMPRESS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+
+def open_bytes(path: str | os.PathLike[str]) -> IO[bytes]:
+    """Open a file for binary reading, through its decompressor when the name ends in ``.gz``,
+    ``.bz2`` or ``.xz``."""
+    return _DECOMPRESS.get(Path(path).suffix.lower(), open)(path, "rb")
 
 
 def _decode(raw: bytes, path: str, lineno: int) -> str:
@@ -42,10 +56,11 @@ def iter_lines(src: PathOrStream) -> Iterator[tuple[int, str]]:
     reported at its real line, and so that characters such as U+0085 or
     U+2028, which :meth:`str.splitlines` would treat as line breaks, stay
     inside the text where they belong. A UTF-8 byte-order mark is dropped.
+    Paths ending in ``.gz``, ``.bz2`` or ``.xz`` are decompressed on the fly.
     """
     if isinstance(src, (str, os.PathLike)):
         path = str(src)
-        with open(src, "rb") as f:
+        with open_bytes(src) as f:
             for lineno, raw in enumerate(f, 1):
                 if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
                     raw = raw[3:]
@@ -64,9 +79,11 @@ def _strip_eol(line: str) -> str:
 
 
 def read_all(src: PathOrStream) -> str:
-    """Read a whole path or stream as UTF-8 text, exactly (no newline translation, BOM dropped)."""
+    """Read a whole path or stream as UTF-8 text, exactly (no newline translation, BOM dropped);
+    ``.gz``, ``.bz2`` and ``.xz`` paths are decompressed."""
     if isinstance(src, (str, os.PathLike)):
-        raw = Path(src).read_bytes()
+        with open_bytes(src) as f:
+            raw = f.read()
         if raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         try:

@@ -36,7 +36,7 @@ import time
 from typing import TYPE_CHECKING, Any, Iterable
 
 from biobert.errors import DataFormatError, OffsetError
-from biobert.io._common import PathOrStream, describe, open_out, parse_ids
+from biobert.io._common import PathOrStream, describe, open_bytes, open_out, parse_ids
 from biobert.types import Document, Relation, Span
 
 if TYPE_CHECKING:  # the bioc package (and lxml) is imported only when BioC is read or written
@@ -93,7 +93,7 @@ def read_bioc(path: PathOrStream, *, individual_mentions: bool = False) -> list[
     name, _ = describe(path)
     try:
         if isinstance(path, (str, os.PathLike)):
-            with open(path, "rb") as f:
+            with open_bytes(path) as f:  # .xml.gz and the like are decompressed
                 collection = bioc.load(f)
         else:
             data = path.read()

@@ -8,7 +8,12 @@ Readers yield one document (a string) at a time and never load a file into memor
 * PubTator: ``PMID|t|title`` and ``PMID|a|abstract`` lines, annotation lines are ignored
   (``.pubtator``);
 * PubMed XML: ``ArticleTitle`` + every ``AbstractText`` of each ``PubmedArticle``
-  (``.xml``), parsed incrementally.
+  (``.xml``), parsed incrementally;
+* CoNLL/IOB: the tokens of a labelled NER file, tags ignored, one document per ``-DOCSTART-``
+  section or else per sentence (``.conll``, ``.iob``, ``.bio``; BioBERT's ``.tsv`` files are
+  recognised by their content). This is task-adaptive pre-training (Gururangan et al. 2020) on a
+  benchmark's own training text with no conversion step. The file is read whole, through the
+  NER reader, so a malformed line gets that reader's typed error.
 
 Any of them may be compressed (``.gz``, ``.bz2``, ``.xz``). The format is taken from the
 extension, or sniffed from the first line when the extension says nothing.
@@ -59,7 +64,7 @@ __all__ = [
     "file_fingerprints",
 ]
 
-FORMATS = ("text", "jsonl", "pubtator", "pubmed-xml")
+FORMATS = ("text", "jsonl", "pubtator", "pubmed-xml", "conll")
 _COMPRESSION = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 _EXT_FORMAT = {
     ".txt": "text",
@@ -69,8 +74,13 @@ _EXT_FORMAT = {
     ".json": "jsonl",
     ".pubtator": "pubtator",
     ".xml": "pubmed-xml",
+    ".conll": "conll",
+    ".iob": "conll",
+    ".bio": "conll",
 }
 _PUBTATOR_LINE = re.compile(r"^([^|\t]*)\|([ta])\|(.*)$")
+#: a CoNLL line: a token, a tab, ... and a B/I/O-style tag last (``-DOCSTART-`` lines too)
+_CONLL_LINE = re.compile(r"^(-DOCSTART-.*|[^\t]+(\t[^\t]*)*\t(O|[BIESLU](-\S+)?))$")
 
 
 # ---------------------------------------------------------------------------- files
@@ -159,6 +169,8 @@ def detect_format(path: str | os.PathLike) -> str:
                 return "pubmed-xml"
             if _PUBTATOR_LINE.match(s):
                 return "pubtator"
+            if _CONLL_LINE.match(s):
+                return "conll"
             return "text"
     return "text"
 
@@ -262,6 +274,14 @@ def _read_pubtator(path: Path) -> Iterator[str]:
         yield doc
 
 
+def _read_conll(path: Path) -> Iterator[str]:
+    from biobert.io.conll import read_conll  # the NER reader: its tag checks and typed errors
+
+    for doc in read_conll(path):
+        if doc.text.strip():
+            yield doc.text
+
+
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
@@ -316,6 +336,8 @@ def iter_documents(path: str | os.PathLike, fmt: str = "auto", text_field: str =
         return _read_pubtator(path)
     if fmt in ("pubmed-xml", "xml"):
         return _read_pubmed_xml(path)
+    if fmt == "conll":
+        return _read_conll(path)
     raise ConfigError(f"E451 unknown corpus format {fmt!r}; expected 'auto' or one of {', '.join(FORMATS)}")
 
 

@@ -33,6 +33,7 @@ import torch
 
 from biobert.io.conll import CONTEXT_GROUP
 from biobert.labels import bio_label_list, chunks_to_tags, split_tag, tags_to_chunks
+from biobert.tasks.batching import pad_field, pad_inputs
 from biobert.text.abbreviations import propagate_abbreviations
 from biobert.text.sentences import split_sentences
 from biobert.text.windows import Window, best_window, make_windows
@@ -361,18 +362,9 @@ def build_features(
 
 
 def ner_collate(features: list[dict[str, Any]], pad_id: int = 0) -> dict[str, torch.Tensor]:
-    """Pad to the longest feature of the batch (dynamic padding)."""
-    n = max(len(f["input_ids"]) for f in features)
-    ids = torch.full((len(features), n), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(features), n), dtype=torch.long)
-    labels = torch.full((len(features), n), -100, dtype=torch.long)
-    for i, f in enumerate(features):
-        k = len(f["input_ids"])
-        ids[i, :k] = torch.tensor(f["input_ids"])
-        mask[i, :k] = 1
-        if "labels" in f:
-            labels[i, :k] = torch.tensor(f["labels"])
-    batch = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    """Pad to the longest feature of the batch (dynamic padding); labels pad with -100 (ignored)."""
+    batch = pad_inputs(features, pad_id)
+    batch["labels"] = pad_field(features, "labels", -100)
     if "corpus" in features[0]:
         batch["corpus"] = torch.tensor([f["corpus"] for f in features], dtype=torch.long)
     return batch

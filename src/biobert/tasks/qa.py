@@ -38,6 +38,7 @@ from torch import nn
 
 from biobert.errors import ConfigError, ModelLoadError
 from biobert.io.squad import QAExample
+from biobert.tasks.batching import pad_field, pad_inputs
 from biobert.tasks.pooling import masked_mean
 from biobert.text.windows import Window, best_window, make_windows
 
@@ -279,19 +280,9 @@ def build_qa_features(examples: Sequence[QAExample], tokenizer: Any, spec: QASpe
 
 def qa_collate(features: list[dict[str, Any]], pad_id: int = 0) -> dict[str, torch.Tensor]:
     """Dynamic padding; targets are included when present."""
-    n = max(len(f["input_ids"]) for f in features)
-    ids = torch.full((len(features), n), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(features), n), dtype=torch.long)
-    tt = torch.zeros((len(features), n), dtype=torch.long)
-    for i, f in enumerate(features):
-        k = len(f["input_ids"])
-        ids[i, :k] = torch.tensor(f["input_ids"])
-        mask[i, :k] = 1
-        if "token_type_ids" in f:
-            tt[i, :k] = torch.tensor(f["token_type_ids"])
-    batch = {"input_ids": ids, "attention_mask": mask}
+    batch = pad_inputs(features, pad_id)
     if "token_type_ids" in features[0]:
-        batch["token_type_ids"] = tt
+        batch["token_type_ids"] = pad_field(features, "token_type_ids", 0)
     for key in ("start_positions", "end_positions", "class_label"):
         if key in features[0]:
             batch[key] = torch.tensor([f[key] for f in features], dtype=torch.long)

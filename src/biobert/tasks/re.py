@@ -50,6 +50,7 @@ import torch
 from torch import nn
 
 from biobert.errors import ConfigError, ModelLoadError, TrainingError
+from biobert.tasks.batching import pad_inputs
 from biobert.tasks.pooling import masked_mean
 from biobert.types import Document, Span
 
@@ -362,16 +363,8 @@ def build_re_features(docs: Sequence[Document], tokenizer: Any, spec: RESpec, st
 
 def re_collate(features: list[dict[str, Any]], pad_id: int = 0) -> dict[str, torch.Tensor]:
     """Dynamic padding plus argument positions and labels."""
-    n = max(len(f["input_ids"]) for f in features)
-    ids = torch.full((len(features), n), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(features), n), dtype=torch.long)
-    for i, f in enumerate(features):
-        k = len(f["input_ids"])
-        ids[i, :k] = torch.tensor(f["input_ids"])
-        mask[i, :k] = 1
     batch = {
-        "input_ids": ids,
-        "attention_mask": mask,
+        **pad_inputs(features, pad_id),
         "head_pos": torch.tensor([f["head_pos"] for f in features], dtype=torch.long),
         "tail_pos": torch.tensor([f["tail_pos"] for f in features], dtype=torch.long),
     }
