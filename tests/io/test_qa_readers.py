@@ -132,3 +132,23 @@ def test_pubmedqa(tmp_path):
     del obj["7"]["final_decision"]
     p.write_text(json.dumps(obj), encoding="utf-8")
     assert read_pubmedqa(p, labelled=False)[1].label is None
+
+
+def test_bioasq_submission_round_trip_and_errors(tmp_path):
+    from biobert.io.bioasq import bioasq_submission, read_bioasq_answers
+
+    answers = {"a" * 24: {"type": "factoid", "answers": [{"text": "CFTR", "score": 0.9}, {"text": "HTT", "score": 0.1}]},
+               "b" * 24: {"type": "yesno", "answer": "no", "probs": {"yes": 0.2, "no": 0.8}}}
+    sub = bioasq_submission(answers)
+    assert sub["questions"][0]["exact_answer"] == [["CFTR"], ["HTT"]] and sub["questions"][1]["exact_answer"] == "no"
+    path = tmp_path / "sub.json"
+    path.write_text(json.dumps(sub))
+    back = read_bioasq_answers(path)
+    assert [a["text"] for a in back["a" * 24]["answers"]] == ["CFTR", "HTT"] and back["b" * 24]["answer"] == "no"
+    # synonyms and plain strings are both entries; the first synonym names the entry
+    path.write_text(json.dumps({"questions": [{"id": "q1", "type": "list", "exact_answer": [["a", "a2"], "b"]}]}))
+    assert [a["text"] for a in read_bioasq_answers(path)["q1"]["answers"]] == ["a", "b"]
+    for bad in ({"answers": []}, {"questions": [{"exact_answer": []}]}, {"questions": [{"id": "q", "exact_answer": 3}]}):
+        path.write_text(json.dumps(bad))
+        with pytest.raises(DataFormatError, match="E275"):
+            read_bioasq_answers(path)

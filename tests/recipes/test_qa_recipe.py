@@ -121,6 +121,34 @@ def test_evaluate_qa_cli(factoid, tmp_path):
     assert res["n_questions"] == 4 and 0 <= res["mrr"] <= 1 and json.loads((tmp_path / "a.json").read_text())
 
 
+def test_answer_cli_submission_and_scoring_it(factoid, tmp_path):
+    root, _ = factoid
+    # one question from the command line: answers index their passage exactly
+    one = _json(ok("answer", "Which gene is mutated?", "--model", root / "model",
+                   "--passage", PASSAGES[0][0], "--passage", PASSAGES[1][0]))
+    ps = [PASSAGES[0][0], PASSAGES[1][0]]
+    assert one["type"] == "factoid" and 1 <= len(one["answers"]) <= 5
+    assert all(ps[a["passage"]][a["start"]:a["end"]] == a["text"] for a in one["answers"])
+    # a file of questions -> a BioASQ submission, which evaluate scores exactly as it scores the model
+    sub = tmp_path / "sub.json"
+    ok("answer", "--model", root / "model", "--input", root / "bioasq.json", "--format", "squad",
+       "--output", sub, "--output-format", "bioasq")
+    questions = json.loads(sub.read_text())["questions"]
+    assert len(questions) == 4 and all(len(q["id"]) == 24 and q["type"] == "factoid" for q in questions)
+    assert all(isinstance(e, list) and len(e) == 1 for q in questions for e in q["exact_answer"])
+    by_model = _json(ok("evaluate", "qa", "--model", root / "model", "--data", root / "bioasq.json", "--format", "squad"))
+    by_file = _json(ok("evaluate", "qa", "--predictions", sub, "--data", root / "bioasq.json", "--format", "squad"))
+    for k in ("strict_accuracy", "lenient_accuracy", "mrr"):
+        assert by_file[k] == pytest.approx(by_model[k])
+    # several test batches: each scored, then their mean
+    two = _json(ok("evaluate", "qa", "--predictions", sub, "--predictions", sub, "--data", root / "bioasq.json",
+                   "--data", root / "bioasq.json", "--format", "squad"))
+    assert len(two["batches"]) == 2 and two["mean_over_batches"]["mrr"] == pytest.approx(by_model["mrr"])
+    # neither or both of --model / --predictions is a typed error
+    r = runner.invoke(app, ["evaluate", "qa", "--data", str(root / "bioasq.json"), "--format", "squad"])
+    assert r.exit_code == 2 and "E488" in r.stderr
+
+
 def test_pubmedqa_cv_by_question_via_cli(tiny_bert, tmp_path):
     import yaml
 

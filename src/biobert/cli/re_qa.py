@@ -178,30 +178,101 @@ def cv_qa_cmd(
 
 @evaluate_app.command("qa")
 def evaluate_qa_cmd(
-    model: Path = typer.Option(..., "--model", "-m", help="Directory written by `biobert finetune qa`."),
-    data: Path = typer.Option(..., "--data", "-d", help="Gold questions."),
+    data: list[Path] = typer.Option(..., "--data", "-d", help="Gold questions; repeat for several test batches (each is scored, then the mean over batches)."),
     fmt: str = typer.Option(..., "--format", help="squad | bioasq | pubmedqa"),
-    task: Optional[str] = typer.Option(None, help="factoid | list | yesno (default: the model's)."),
-    answers: Optional[Path] = typer.Option(None, "--answers", help="Write the answers per question (JSON) here."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Directory written by `biobert finetune qa`."),
+    predictions: Optional[list[Path]] = typer.Option(None, "--predictions", help="Score a BioASQ submission JSON (any system's) instead of a model; one per --data."),
+    task: Optional[str] = typer.Option(None, help="factoid | list | yesno (default: the model's, or factoid)."),
+    answers: Optional[Path] = typer.Option(None, "--answers", help="Write the model's answers per question (JSON) here."),
 ) -> None:
-    """Score a QA model (BioASQ SAcc/LAcc/MRR, list P/R/F1, yes/no accuracy + macro-F1); prints JSON."""
-    from biobert.pipeline import Reader
-    from biobert.recipes.qa import evaluate_qa, read_qa
+    """Score a QA model, or a submission file, on gold questions (BioASQ SAcc/LAcc/MRR, list P/R/F1, yes/no accuracy + macro-F1); prints JSON."""
+    from biobert.io.bioasq import read_bioasq_answers
+    from biobert.recipes.qa import combine_batches, evaluate_qa, read_qa, score_answers
 
     try:
-        reader = Reader.load(model)
-        t = task or reader.default_type
-        stats: Counter = Counter()
-        exs = read_qa(fmt, data, [t], stats)
-        if fmt != "pubmedqa":
-            exs = [e for e in exs if e.qtype == t]
-        res, ans = evaluate_qa(reader.predictor, exs, t, stats)
-        if answers is not None:
-            answers.write_text(json.dumps(ans, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        if (model is None) == (not predictions):
+            raise BiobertError("E488 give either --model or --predictions")
+        if predictions and len(predictions) != len(data):
+            raise BiobertError(f"E488 --predictions must come once per --data ({len(data)}), got {len(predictions)}")
+        reader = None
+        if model is not None:
+            from biobert.pipeline import Reader
+
+            reader = Reader.load(model)
+        t = task or (reader.default_type if reader else "factoid")
+        results, all_answers = [], {}
+        for i, path in enumerate(data):
+            stats: Counter = Counter()
+            exs = read_qa(fmt, path, [t], stats)
+            if fmt != "pubmedqa":
+                exs = [e for e in exs if e.qtype == t]
+            if reader is not None:
+                res, ans = evaluate_qa(reader.predictor, exs, t, stats)
+                all_answers.update(ans)
+            else:
+                res = score_answers(exs, read_bioasq_answers(predictions[i]), t, stats=stats)
+                res["predictions"] = str(predictions[i])
+            res.update(data=str(path), counts=dict(stats))
+            results.append(res)
+        if answers is not None and reader is not None:
+            answers.write_text(json.dumps(all_answers, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     except BiobertError as exc:
         _fail(exc)
-    res.update(model=str(model), data=str(data), counts=dict(stats))
-    _echo(res)
+    if len(results) == 1:
+        out = results[0]
+    else:
+        out = {"task": t, "mean_over_batches": combine_batches(results), "batches": results}
+    if model is not None:
+        out["model"] = str(model)
+    _echo(out)
+
+
+@app.command("answer")
+def answer_cmd(
+    question: Optional[str] = typer.Argument(None, help="A question (with --passage), or use --input."),
+    model: Path = typer.Option(..., "--model", "-m", help="QA model directory (biobert finetune qa) or hub id."),
+    passage: Optional[list[str]] = typer.Option(None, "--passage", "-p", help="A passage to answer from (repeatable)."),
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help="Questions with their passages: BioASQ, SQuAD or PubMedQA JSON (gold answers, if any, are ignored)."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="squad | bioasq | pubmedqa (with --input)."),
+    qtype: Optional[str] = typer.Option(None, "--type", help="factoid | list | yesno: the question type for a single question, or the only type answered in --input (default: each question's own)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+    output_format: str = typer.Option("json", "--output-format", help="json (answers with scores and offsets) | bioasq (a phase B submission)."),
+) -> None:
+    """Answer questions from passages: factoid top 5, list answers, yes/no; every answer's offsets index its passage."""
+    from biobert.io.bioasq import bioasq_submission
+    from biobert.pipeline import Reader
+    from biobert.recipes.qa import read_qa
+
+    try:
+        if output_format not in ("json", "bioasq"):
+            raise BiobertError(f"E488 --output-format must be json or bioasq, got {output_format!r}")
+        if (question is None) == (input is None):
+            raise BiobertError("E488 give a question (with --passage) or --input, not both")
+        reader = Reader.load(model)
+        if question is not None:
+            if not passage:
+                raise BiobertError("E488 a question needs at least one --passage")
+            res = reader(question, passage, qtype)
+            result: dict[str, Any] = {"q": res}
+        else:
+            if fmt is None:
+                raise BiobertError("E488 --input needs --format squad|bioasq|pubmedqa")
+            stats: Counter = Counter()
+            exs = read_qa(fmt, input, [qtype] if qtype else None, stats)
+            exs = [e for e in exs if e.qtype != "summary"]
+            result = reader.predictor.answer(exs, stats)
+            questions = {e.question_id or e.id: e.question for e in exs}
+            for qid, res in result.items():
+                res["question"] = questions[qid]
+            typer.echo(json.dumps({"questions": len(result), "counts": dict(stats)}), err=True)
+    except BiobertError as exc:
+        _fail(exc)
+    obj = bioasq_submission(result) if output_format == "bioasq" else (result["q"] if question is not None else result)
+    text = json.dumps(obj, indent=1, ensure_ascii=False)
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
 
 
 # -- raw text: NER then RE --------------------------------------------------------------

@@ -26,14 +26,14 @@ shaped like BioASQ (no ``questions`` list, a question without ``body`` /
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, Mapping
 
 from biobert.errors import DataFormatError
 from biobert.io._common import PathOrStream
 from biobert.io.squad import QAExample, load_json
 from biobert.types import Span
 
-__all__ = ["read_bioasq", "normalise_exact_answer", "find_answers", "QTYPES"]
+__all__ = ["read_bioasq", "normalise_exact_answer", "find_answers", "QTYPES", "bioasq_submission", "read_bioasq_answers"]
 
 QTYPES = ("factoid", "list", "yesno", "summary")
 
@@ -128,4 +128,62 @@ def read_bioasq(path: PathOrStream, *, types: tuple[str, ...] | None = None, sta
                 meta["document"] = sn["document"]
             out.append(QAExample(f"{q['id']}_{si + 1:03d}", q["body"], ctx, q["id"], qtype, answers, gold, label, meta))
     stats["examples"] += len(out)
+    return out
+
+
+def bioasq_submission(answers: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Answers as ``{question id: {"type", "answers" | "answer"}}`` (``QAPredictor.answer``) -> the BioASQ
+    Task B phase B submission JSON, ``{"questions": [{"id", "type", "exact_answer"}]}``.
+
+    Factoid and list answers become ``[["first"], ["second"], ...]`` in rank order (one entity, no synonyms,
+    as BioBERT's ``transform_nbset2bioasqform`` wrote them); yes/no answers are ``"yes"`` / ``"no"``.
+    No ``ideal_answer`` is written: the models here do not generate one.
+    """
+    out = []
+    for qid, res in answers.items():
+        qtype = res.get("type", "factoid")
+        if "answer" in res:
+            exact: Any = res["answer"]
+        else:
+            exact = [[a["text"]] for a in res.get("answers", [])]
+        out.append({"id": qid, "type": qtype, "exact_answer": exact})
+    return {"questions": out}
+
+
+def read_bioasq_answers(path: PathOrStream) -> dict[str, dict[str, Any]]:
+    """Read a BioASQ phase B submission (any system's) into ``{question id: {"type", "answers" | "answer"}}``,
+    the shape :func:`biobert.recipes.qa.score_answers` scores.
+
+    A factoid or list entry may list synonyms (``[["a", "a2"], ["b"]]``) or be a plain string; each entry is one
+    ranked answer, named by its first synonym. Yes/no answers are read as the official evaluator reads them
+    (``yes`` if the lower-cased answer contains it, else ``no``).
+
+    Raises:
+        DataFormatError: E274 not JSON; E275 not a submission (no ``questions`` list, a question without a
+            string ``id``, an ``exact_answer`` of the wrong shape).
+    """
+    obj, name = load_json(path)
+    if not isinstance(obj, dict) or not isinstance(obj.get("questions"), list):
+        raise DataFormatError("E275", name, None, "a submission {'questions': [{'id', 'exact_answer'}]}", found=str(obj)[:120])
+    out: dict[str, dict[str, Any]] = {}
+    for qi, q in enumerate(obj["questions"]):
+        if not isinstance(q, dict) or not isinstance(q.get("id"), str):
+            raise DataFormatError("E275", name, None, f"questions[{qi}] with a string 'id'", found=str(q)[:120])
+        exact = q.get("exact_answer")
+        qtype = q.get("type")
+        if isinstance(exact, str) and qtype in (None, "yesno"):
+            out[q["id"]] = {"type": "yesno", "answer": _yesno(exact) or exact.lower()}
+            continue
+        if exact is None:
+            exact = []
+        if not isinstance(exact, list):
+            raise DataFormatError("E275", name, None, f"questions[{qi}].exact_answer as a list of answers or 'yes'/'no'", found=str(exact)[:120])
+        texts = []
+        for entry in exact:
+            if isinstance(entry, list):
+                entry = next((x for x in entry if isinstance(x, str)), None)
+            if not isinstance(entry, str):
+                raise DataFormatError("E275", name, None, f"questions[{qi}].exact_answer entries as strings or lists of strings", found=str(exact)[:120])
+            texts.append(entry)
+        out[q["id"]] = {"type": qtype or "factoid", "answers": [{"text": t} for t in texts]}
     return out

@@ -31,7 +31,8 @@ from biobert.io.squad import QAExample, group_by_question
 from biobert.settings import expand_path
 from biobert.train import TrainConfig
 
-__all__ = ["QADataConfig", "QAStageConfig", "QAConfig", "read_qa", "evaluate_qa", "finetune_qa", "cv_qa", "cv_folds_by_question"]
+__all__ = ["QADataConfig", "QAStageConfig", "QAConfig", "read_qa", "evaluate_qa", "score_answers", "combine_batches",
+           "finetune_qa", "cv_qa", "cv_folds_by_question"]
 
 TASKS = ("factoid", "list", "yesno")
 DEFAULT_SELECT = {"factoid": "mrr", "list": "f1", "yesno": "accuracy"}
@@ -124,24 +125,44 @@ def evaluate_qa(predictor: Any, examples: Sequence[QAExample], task: str, stats:
     from biobert import metrics as M
 
     answers = predictor.answer(examples, stats)
+    return score_answers(examples, answers, task, predictor.spec.class_labels), answers
+
+
+def score_answers(examples: Sequence[QAExample], answers: dict[str, Any], task: str,
+                  class_labels: Sequence[str] = ("yes", "no"), stats: Counter | None = None) -> dict[str, Any]:
+    """Question-level scores of ``answers`` (``{question id: {"answers": [{"text"}...]} | {"answer"}}``, from a
+    model or read from a submission with :func:`biobert.io.bioasq.read_bioasq_answers`) against the gold of
+    ``examples``. A gold question with no answer scores 0 and is counted (``stats["questions_unanswered"]``)."""
+    from biobert import metrics as M
+
+    stats = stats if stats is not None else Counter()
     groups = group_by_question(examples)
+    missing = [q for q in groups if q not in answers]
+    stats["questions_unanswered"] += len(missing)
     if task == "yesno":
         gold = [exs[0].label for exs in groups.values()]
-        pred = [answers[q]["answer"] for q in groups]
-        labels = predictor.spec.class_labels
-        out: dict[str, Any] = M.yesno_scores(gold, pred, None if len(labels) > 2 else labels)
-        out["metric"] = "accuracy; macro-F1 over " + ("the labels present (sklearn average='macro')" if len(labels) > 2 else "yes and no")
+        pred = [answers[q]["answer"] if q in answers else "" for q in groups]
+        out: dict[str, Any] = M.yesno_scores(gold, pred, None if len(class_labels) > 2 else class_labels)
+        out["metric"] = "accuracy; macro-F1 over " + ("the labels present (sklearn average='macro')" if len(class_labels) > 2 else "yes and no")
     else:
         gold = [exs[0].gold for exs in groups.values()]
-        pred = [[a["text"] for a in answers[q]["answers"]] for q in groups]
+        pred = [[a["text"] for a in answers[q]["answers"]] if q in answers else [] for q in groups]
         if task == "factoid":
             out = M.factoid_scores(gold, pred)
             out["metric"] = "BioASQ factoid: strict accuracy (top 1), lenient accuracy (top 5), MRR (top 5); lower-cased exact match"
         else:
             out = M.list_scores(gold, pred)
             out["metric"] = "BioASQ list: mean P/R/F1 over questions"
+    out["n_questions"] = len(groups)
     out["n_passages"] = len(examples)
-    return out, answers
+    return out
+
+
+def combine_batches(results: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Mean over test batches of every numeric score (how BioASQ results are reported per year); the batches
+    weigh equally, whatever their number of questions."""
+    keys = [k for k, v in results[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool) and not k.startswith("n_")]
+    return {k: sum(float(r[k]) for r in results) / len(results) for k in keys}
 
 
 def _card(cfg: QAConfig, spec: Any, test: dict[str, Any] | None, command: str | None) -> str:
