@@ -64,6 +64,14 @@ def test_compressed_files_read_like_plain_ones(tmp_path):
         packed.write_bytes(gzip.compress(src.read_bytes()))
         assert guess_format(packed) == guess_format(src)
         assert [d.to_dict() for d in read(packed)] == [d.to_dict() for d in read(src)]
+    # the streaming line reader (biobert tag --lines) too, with offsets into the decompressed text
+    from biobert.io.text import iter_text_lines
+
+    lines = tmp_path / "abstracts.txt"
+    lines.write_text("Cisplatin caused nephrotoxicity.\n\nAspirin \u00b1 caffeine.\n", encoding="utf-8")
+    (tmp_path / "abstracts.txt.gz").write_bytes(gzip.compress(lines.read_bytes()))
+    plain = [d.to_dict() for d in iter_text_lines(lines)]
+    assert [d.to_dict() for d in iter_text_lines(tmp_path / "abstracts.txt.gz")] == plain and len(plain) == 2
 
 
 def test_streams_need_a_format():

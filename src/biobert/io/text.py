@@ -11,7 +11,7 @@ import os
 from typing import Iterable, Iterator
 
 from biobert.errors import ConfigError, DataFormatError
-from biobert.io._common import PathOrStream, describe, open_out, read_all
+from biobert.io._common import PathOrStream, describe, open_bytes, open_out, read_all
 from biobert.types import Document
 
 __all__ = ["read_text", "iter_text_lines", "write_text"]
@@ -67,7 +67,7 @@ def iter_text_lines(path: PathOrStream, *, doc_id: str | None = None) -> Iterato
         yield from read_text(path, lines=True, doc_id=stem)
         return
     offset = 0
-    with open(path, "rb") as f:
+    with open_bytes(path) as f:  # .gz / .bz2 / .xz decompressed
         for n, raw in enumerate(f, 1):
             if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
