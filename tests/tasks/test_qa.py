@@ -124,3 +124,21 @@ def test_yesno_head_mean_pooling_roundtrip_and_ignores_padding(tiny_bert, tmp_pa
         assert torch.allclose(a, back(ids, torch.ones_like(ids))[2], atol=1e-5)
     with pytest.raises(ConfigError):
         new_qa_model(str(tiny_bert), 3, pooling="max")
+
+
+def test_biobert_answer_cleanup_keeps_offsets_exact():
+    from collections import Counter
+
+    from biobert.tasks.qa import biobert_trim, clean_answers
+
+    assert biobert_trim("CFTR.") == (0, 1) and biobert_trim("(CFTR)") == (1, 1) and biobert_trim("CFTR") == (0, 0)
+    assert biobert_trim("CFTR (gene") is None and biobert_trim("a) b") is None
+    assert biobert_trim("(a) (b)") == (0, 0)  # two pairs: kept as is, like the original
+    ctx = "The gene (CFTR) and TP53, (mutated in cancer"
+    items = [{"text": ctx[a:b], "start": a, "end": b, "probability": 0.1} for a, b in ((9, 15), (20, 25), (26, 44), (4, 8))]
+    stats = Counter()
+    out = clean_answers(items, "biobert", stats)
+    assert [o["text"] for o in out] == ["CFTR", "TP53", "gene"]
+    assert all(ctx[o["start"]:o["end"]] == o["text"] for o in out)
+    assert stats == Counter(answers_trimmed=2, answers_dropped_unbalanced=1)
+    assert clean_answers(items, "none") == items

@@ -88,6 +88,8 @@ class QAConfig:
     dropout: float | None = None
     #: what the yes/no head reads: "cls" ([CLS], BERT) or "mean" (mean over tokens; what sentence encoders learnt)
     cls_pooling: str = "cls"
+    #: "none" or "biobert" (BioBERT's textrip before pooling: trailing ,/./space, enclosing parentheses; see QASpec)
+    answer_cleanup: str = "none"
     pre_stage: QAStageConfig | None = None
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=5e-5, epochs=3, batch_size=16, select_metric="auto"))
     save_half: bool = False
@@ -181,10 +183,12 @@ def _card(cfg: QAConfig, spec: Any, test: dict[str, Any] | None, command: str | 
 
 
 def _spec_for(cfg: QAConfig, examples: Sequence[QAExample]) -> Any:
-    from biobert.tasks.qa import QASpec
+    from biobert.tasks.qa import ANSWER_CLEANUPS, QASpec
 
     if cfg.task not in TASKS:
         raise ConfigError(f"E481 QA task must be one of {TASKS}, got {cfg.task!r}")
+    if cfg.answer_cleanup not in ANSWER_CLEANUPS:
+        raise ConfigError(f"E489 answer_cleanup must be one of {ANSWER_CLEANUPS}, got {cfg.answer_cleanup!r}")
     labels: list[str] = []
     if cfg.task == "yesno":
         labels = list(cfg.class_labels) if cfg.class_labels else (
@@ -198,7 +202,7 @@ def _spec_for(cfg: QAConfig, examples: Sequence[QAExample]) -> Any:
     return QASpec(span=cfg.task != "yesno", class_labels=labels, max_length=cfg.max_length, stride=cfg.stride,
                   max_query_length=cfg.max_query_length, n_best=cfg.n_best, max_answer_length=cfg.max_answer_length,
                   max_answer_chars=cfg.max_answer_chars, list_threshold=cfg.list_threshold, list_top_k=cfg.list_top_k,
-                  cls_pooling=cfg.cls_pooling)
+                  cls_pooling=cfg.cls_pooling, answer_cleanup=cfg.answer_cleanup)
 
 
 def _load_splits(cfg: QAConfig, stats: dict[str, Counter]) -> tuple[dict[str, list[QAExample]], list[Path]]:

@@ -76,6 +76,10 @@ class QASpec:
             BERT's choice) or ``mean`` (the mean over the window's tokens; the
             representation sentence-embedding encoders such as all-MiniLM-L6-v2
             were trained to produce).
+        answer_cleanup: ``none`` (answers are the spans the model scored) or ``biobert``
+            (before pooling, as BioBERT's ``transform_nbset2bioasqform.textrip``: one trailing
+            ``,`` ``.`` or space is cut, one enclosing pair of parentheses is removed, and an
+            answer with an unbalanced parenthesis is dropped; offsets follow the cut).
     """
 
     span: bool = True
@@ -90,6 +94,7 @@ class QASpec:
     list_threshold: float = 0.5
     list_top_k: int = 10
     cls_pooling: str = "cls"
+    answer_cleanup: str = "none"
 
     def to_meta(self) -> dict[str, Any]:
         return asdict(self)
@@ -313,6 +318,48 @@ def _softmax(xs: Sequence[float]) -> list[float]:
     return [x / s for x in e]
 
 
+ANSWER_CLEANUPS = ("none", "biobert")
+
+
+def biobert_trim(text: str) -> tuple[int, int] | None:
+    """BioBERT's answer clean-up (``textrip``) as character cuts: ``(cut at start, cut at end)`` so that the
+    cleaned answer is ``text[a : len(text) - b]``, or ``None`` when the answer is dropped (unbalanced
+    parentheses). Like the original, only the first rule that applies is used."""
+    if text and text[-1] in ",. ":
+        return 0, 1
+    if len(text) > 2 and text[0] == "(" and text[-1] == ")" and text.count("(") == 1 and text.count(")") == 1:
+        return 1, 1
+    if ("(" in text) != (")" in text):
+        return None
+    return 0, 0
+
+
+def clean_answers(items: Sequence[dict[str, Any]], how: str, stats: Counter | None = None) -> list[dict[str, Any]]:
+    """Apply an ``answer_cleanup`` to n-best items (``text``/``start``/``end`` stay consistent); counts
+    ``answers_trimmed`` and ``answers_dropped_unbalanced``."""
+    if how == "none":
+        return list(items)
+    if how != "biobert":
+        raise ConfigError(f"E489 answer_cleanup must be one of {ANSWER_CLEANUPS}, got {how!r}")
+    out = []
+    for it in items:
+        cut = biobert_trim(it["text"])
+        if cut is None:
+            if stats is not None:
+                stats["answers_dropped_unbalanced"] += 1
+            continue
+        a, b = cut
+        if a or b:
+            if stats is not None:
+                stats["answers_trimmed"] += 1
+            it = {**it, "text": it["text"][a : len(it["text"]) - b]}
+            if it.get("start") is not None:
+                it["start"] += a
+                it["end"] -= b
+        out.append(it)
+    return out
+
+
 def pool_answers(nbests: Sequence[Sequence[dict[str, Any]]], max_chars: int = 100) -> list[dict[str, Any]]:
     """Pool per-passage n-best lists of one question (BioBERT's ``transform_nbset2bioasqform``).
 
@@ -469,7 +516,8 @@ class QAPredictor:
             else:
                 nbests = []
                 for local, i in enumerate(idx):
-                    nbests.append([{**a, "passage": local} for a in runs[i]["nbest"]])
+                    nb = clean_answers(runs[i]["nbest"], self.spec.answer_cleanup, stats)
+                    nbests.append([{**a, "passage": local} for a in nb])
                 pooled = pool_answers(nbests, self.spec.max_answer_chars)
                 res["answers"] = select_answers(pooled, qtype, self.spec)
             out[qid] = res
