@@ -491,14 +491,18 @@ class QAPredictor:
             it["probability"] = p
         return items
 
-    def answer(self, examples: Sequence[QAExample], stats: Counter | None = None) -> dict[str, dict[str, Any]]:
+    def answer(self, examples: Sequence[QAExample], stats: Counter | None = None,
+               runs: Sequence[dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
         """Question-level answers: ``{question_id: {"type", "answers" | "answer", "probs"}}``.
 
         ``answers`` items carry ``passage`` (index among that question's
         passages, in input order), ``start`` / ``end`` (offsets into that
-        passage) and ``text``.
+        passage) and ``text``. ``runs``: the output of :meth:`run` on the same
+        examples, to pool the same model outputs under other settings without
+        running the model again.
         """
-        runs = self.run(examples, stats)
+        if runs is None:
+            runs = self.run(examples, stats)
         groups: dict[str, list[int]] = {}
         for i, e in enumerate(examples):
             groups.setdefault(e.question_id or e.id, []).append(i)
