@@ -133,3 +133,20 @@ def test_load_by_hub_id_reads_the_repos_biobert_json(tagger_dir, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out == {"stride": 7, "labels": ["O", "B-Gene", "I-Gene"], "missing": "E301"}
+
+
+def test_device_and_precision_options(tagger_dir):
+    import torch
+
+    from biobert import Tagger
+    from biobert.errors import BiobertError
+
+    text = "BRCA1 and TP53 are mutated in breast cancer. " * 3
+    fp32 = Tagger.load(tagger_dir, device="cpu")(text)
+    bf16 = Tagger.load(tagger_dir, device="cpu", precision="bf16")
+    assert next(bf16.model.parameters()).dtype == torch.bfloat16
+    doc = bf16(text)
+    assert all(doc.text[s.start:s.end] == s.text for s in doc.spans)
+    assert {(s.start, s.end) for s in doc.spans} and fp32.spans
+    with pytest.raises(BiobertError, match="E311"):  # int8 runs on the CPU in fp32 only
+        Tagger.load(tagger_dir, quantize="int8", backend="torch", precision="bf16")

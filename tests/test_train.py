@@ -32,9 +32,10 @@ def test_length_grouped_batches_are_deterministic_and_complete():
     assert sorted(i for b in a for i in b) == list(range(len(lengths)))
 
 
-def _run(tiny_bert, out, max_steps, resume=True, kill_at=None):
+def _run(tiny_bert, out, max_steps, resume=True, kill_at=None, precision="fp32"):
     model, feats, enc = _setup(tiny_bert)
-    cfg = TrainConfig(lr=5e-3, epochs=6, batch_size=4, seed=1, checkpoint_every=3, max_steps=max_steps, log_every=1000)
+    cfg = TrainConfig(lr=5e-3, epochs=6, batch_size=4, seed=1, checkpoint_every=3, max_steps=max_steps, log_every=1000,
+                      precision=precision)
     losses = []
 
     def loss_fn(m, b):
@@ -65,3 +66,29 @@ def test_resume_matches_uninterrupted(tiny_bert, tmp_path):
     resumed, _ = _run(tiny_bert, tmp_path / "killed", 12)
     for (n, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
         assert torch.allclose(a, b, atol=1e-6), n
+
+
+def test_bf16_autocast_trains_and_keeps_fp32_weights(tiny_bert, tmp_path):
+    # the mixed-precision path that GPUs use, exercised on the CPU (where bf16 autocast also exists)
+    model, losses = _run(tiny_bert, tmp_path / "bf16", 24, precision="bf16")
+    assert sum(losses[-5:]) / 5 < 0.85 * sum(losses[:5]) / 5
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_device_and_precision_are_checked(tiny_bert, tmp_path):
+    from biobert.device import place, resolve_device
+    from biobert.errors import ConfigError
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    if not torch.cuda.is_available():
+        assert resolve_device("auto").type in ("cpu", "mps")
+        with pytest.raises(ConfigError, match="E560"):
+            resolve_device("cuda")
+    with pytest.raises(ConfigError, match="E560"):
+        resolve_device("tpu-please")
+    model, feats, enc = _setup(tiny_bert)
+    with pytest.raises(ConfigError, match="E561"):  # fp16 needs loss scaling on a GPU
+        Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), ner_loss, None, tmp_path, TrainConfig(device="cpu", precision="fp16"))
+    with pytest.raises(ConfigError, match="E561"):
+        Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), ner_loss, None, tmp_path, TrainConfig(precision="fp64"))
+    assert next(place(model, "cpu", "bf16").parameters()).dtype == torch.bfloat16

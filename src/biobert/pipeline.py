@@ -23,6 +23,7 @@ from typing import Any, Iterable, Sequence, overload
 
 import torch
 
+from biobert.device import place
 from biobert.errors import ModelLoadError
 from biobert.modeldir import load_meta, local_model_dir, read_meta
 from biobert.tasks.ner import NERPredictor
@@ -70,7 +71,8 @@ class Tagger:
     @classmethod
     def load(cls, name_or_path: str | os.PathLike[str] | None = None, *, quantize: str | None = None,
              backend: str | None = None, batch_tokens: int = 1024, max_length: int | None = None,
-             stride: int | None = None, abbreviations: bool = True) -> "Tagger":
+             stride: int | None = None, abbreviations: bool = True, device: str | None = None,
+             precision: str = "fp32") -> "Tagger":
         """Load a tagger.
 
         Args:
@@ -88,6 +90,9 @@ class Tagger:
                 form is not an entity is untagged (:mod:`biobert.text.abbreviations`; counted in ``last_stats``).
                 On by default: +0.4 to +2.4 F1 on whole abstracts, neutral on single sentences (BENCHMARKS.md);
                 ``False`` returns exactly what the model predicts.
+            device: ``"auto"``/``None`` (a GPU when there is one), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``
+                (:mod:`biobert.device`); the int8 and ONNX paths run on the CPU.
+            precision: ``"fp32"``, or ``"fp16"`` / ``"bf16"`` weights on a GPU (roughly twice the speed).
         """
         from transformers import AutoModelForTokenClassification
 
@@ -128,6 +133,10 @@ class Tagger:
             log.warning("W304 torch dynamic int8 is not accuracy-checked (it cost 2.96 F1 on NCBI-disease); "
                         "prefer `biobert export onnx` and backend='onnx'")
             model = _quantize_int8(model)
+        if backend == "torch" and quantize != "int8":
+            model = place(model, device, precision)
+        elif device not in (None, "auto", "cpu") or precision != "fp32":
+            raise ModelLoadError(f"E311 the int8 and ONNX paths run in fp32 on the CPU; got device={device!r}, precision={precision!r}")
         return cls(
             model, tokenizer, labels,
             max_length=max_length or int(meta.get("max_length", 128)),
@@ -197,8 +206,9 @@ class Extractor:
         self.last_stats: Counter = Counter()
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], **kw: Any) -> "Extractor":
-        """Load a directory written by ``biobert finetune re``, or a hub id of one (keyword arguments as for the constructor)."""
+    def load(cls, path: str | os.PathLike[str], *, device: str | None = None, precision: str = "fp32", **kw: Any) -> "Extractor":
+        """Load a directory written by ``biobert finetune re``, or a hub id of one, onto ``device`` (as in
+        :meth:`Tagger.load`); other keyword arguments as for the constructor."""
         from biobert.encoders import load_tokenizer, resolve_encoder
         from biobert.tasks.re import RelationModel, RESpec
 
@@ -208,7 +218,7 @@ class Extractor:
             raise ModelLoadError(f"E333 {path} is not a biobert relation-extraction model directory (biobert.json task != 're')")
         spec = RESpec.from_meta(meta)
         tokenizer = load_tokenizer(str(path))
-        model = RelationModel.from_dir(path, len(spec.labels), spec.pooling)
+        model = place(RelationModel.from_dir(path, len(spec.labels), spec.pooling), device, precision)
         return cls(model, tokenizer, spec, source=str(path), meta=meta, **kw)
 
     def _get_tagger(self, tagger: Any) -> "Tagger":
@@ -302,8 +312,9 @@ class Reader:
         return str(self.meta.get("qa_task") or ("factoid" if self.spec.span else "yesno"))
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], **kw: Any) -> "Reader":
-        """Load a directory written by ``biobert finetune qa``, a hub id of one, or any ``AutoModelForQuestionAnswering`` checkpoint."""
+    def load(cls, path: str | os.PathLike[str], *, device: str | None = None, precision: str = "fp32", **kw: Any) -> "Reader":
+        """Load a directory written by ``biobert finetune qa``, a hub id of one, or any ``AutoModelForQuestionAnswering``
+        checkpoint, onto ``device`` (as in :meth:`Tagger.load`)."""
         from biobert.encoders import load_tokenizer, resolve_encoder
         from biobert.tasks.qa import QAModel, QASpec
 
@@ -315,7 +326,7 @@ class Reader:
             raise ModelLoadError(f"E333 {path} is a biobert {meta.get('task')!r} model, not a QA model")
         spec = QASpec.from_meta(meta) if meta else QASpec()
         tokenizer = load_tokenizer(ref)
-        model = QAModel.from_dir(ref, len(spec.class_labels), spec.cls_pooling)
+        model = place(QAModel.from_dir(ref, len(spec.class_labels), spec.cls_pooling), device, precision)
         return cls(model, tokenizer, spec, source=str(ref), meta=meta, **kw)
 
     def __call__(self, question: str, passages: str | Sequence[str], qtype: str | None = None) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from biobert.device import autocast, grad_scaler, resolve_device, to_device
 from biobert.errors import TrainingError
 
 __all__ = ["TrainConfig", "Trainer", "set_seed", "length_grouped_batches"]
@@ -60,6 +61,10 @@ class TrainConfig:
     group_by_length: bool = True
     log_every: int = 50
     select_metric: str = "f1"
+    #: where to train: "auto" (a CUDA GPU if present, else MPS, else the CPU), "cpu", "cuda", "cuda:N", "mps"
+    device: str = "auto"
+    #: "fp32", "bf16" (autocast) or "fp16" (autocast + loss scaling, CUDA only); weights stay fp32 (biobert.device)
+    precision: str = "fp32"
 
 
 def set_seed(seed: int) -> None:
@@ -136,6 +141,9 @@ class Trainer:
         self.out = Path(out_dir)
         self.ckpt_dir = self.out / "checkpoints"
         self.progress = progress
+        self.device = resolve_device(config.device)
+        self.scaler = grad_scaler(self.device, config.precision)  # also checks the precision for this device
+        self.model.to(self.device)  # before the optimizer is built, so its state lives on the same device
         self.lengths = [len(f["input_ids"]) for f in features]
         self.batches_per_epoch = math.ceil(len(features) / config.batch_size)
         self.steps_per_epoch = math.ceil(self.batches_per_epoch / config.grad_accum)
@@ -178,7 +186,9 @@ class Trainer:
                     "python": random.getstate(),
                     "numpy": np.random.get_state(),
                     "torch": torch.get_rng_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
                 },
+                "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             },
             tmp / "training_state.pt",
         )
@@ -207,12 +217,16 @@ class Trainer:
         if not (last / "state.json").exists():
             return False
         load_model(self.model, str(last / "model.safetensors"))
-        blob = torch.load(last / "training_state.pt", weights_only=False)
+        blob = torch.load(last / "training_state.pt", weights_only=False, map_location="cpu")  # the optimizer moves its state to the parameters
         self.optimizer.load_state_dict(blob["optimizer"])
         self.scheduler.load_state_dict(blob["scheduler"])
         random.setstate(blob["rng"]["python"])
         np.random.set_state(blob["rng"]["numpy"])
         torch.set_rng_state(blob["rng"]["torch"])
+        if self.device.type == "cuda" and blob["rng"].get("cuda") is not None:
+            torch.cuda.set_rng_state_all(blob["rng"]["cuda"])
+        if self.scaler is not None and blob.get("scaler"):
+            self.scaler.load_state_dict(blob["scaler"])
         self.state = _State(**json.loads((last / "state.json").read_text()))
         log.info("resumed from step %d (epoch %d, batch %d)", self.state.global_step, self.state.epoch, self.state.batch_in_epoch)
         return True
@@ -233,7 +247,7 @@ class Trainer:
             self._save_best()
             return False
         self.model.eval()
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(self.device, self.cfg.precision):
             metrics = self.evaluate_fn(self.model)
         self.model.train()
         value = float(metrics[self.cfg.select_metric])
@@ -267,17 +281,24 @@ class Trainer:
         while st.epoch < cfg.epochs and not stop:
             batches = length_grouped_batches(self.lengths, cfg.batch_size, cfg.seed * 1000 + st.epoch, cfg.group_by_length)
             for bi in range(st.batch_in_epoch, len(batches)):
-                batch = self.collate([self.features[i] for i in batches[bi]])
-                loss = self.loss_fn(self.model, batch) / cfg.grad_accum
-                loss.backward()
+                batch = to_device(self.collate([self.features[i] for i in batches[bi]]), self.device)
+                with autocast(self.device, cfg.precision):
+                    loss = self.loss_fn(self.model, batch) / cfg.grad_accum
+                (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
                 st.tokens_seen += int(batch["attention_mask"].sum()) if "attention_mask" in batch else 0
                 running += float(loss.detach()) * cfg.grad_accum
                 n_running += 1
                 st.batch_in_epoch = bi + 1
                 if (bi + 1) % cfg.grad_accum and bi + 1 != len(batches):
                     continue
+                if self.scaler is not None:
+                    self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
-                self.optimizer.step()
+                if self.scaler is not None:
+                    self.scaler.step(self.optimizer)  # skips the step when a gradient overflowed
+                    self.scaler.update()
+                else:
+                    self.optimizer.step()
                 self.scheduler.step()
                 self.optimizer.zero_grad(set_to_none=True)
                 st.global_step += 1

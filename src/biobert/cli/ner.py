@@ -129,6 +129,8 @@ def tag_cmd(
     link: Optional[list[str]] = typer.Option(None, "--link", help="Link spans to ids with a dictionary TSV (id, name, synonyms): KB.tsv for every type, or LABEL[,LABEL]=KB.tsv; repeatable."),
     link_fuzzy: Optional[float] = typer.Option(None, "--link-fuzzy", help="With --link: also match the most similar dictionary name by character trigrams at this similarity or above (0.8 was chosen on BC5CDR dev; see BENCHMARKS.md)."),
     shard: Optional[str] = typer.Option(None, "--shard", help="K/N: tag only every N-th document starting at the K-th (0-based), so N processes can share one input; concatenate their outputs."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto (default: a GPU when there is one) | cpu | cuda | cuda:N | mps."),
+    precision: str = typer.Option("fp32", "--precision", help="fp32 | fp16 | bf16 (half-precision weights on a GPU)."),
 ) -> None:
     """Tag raw text or a file; every span's offsets index the original text.
 
@@ -151,7 +153,7 @@ def tag_cmd(
             prepare_output(output)
         if output_format not in OUTPUT_FORMATS:  # fail before tagging, not after
             raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
-        tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations)
+        tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations, device=device, precision=precision)
         linkers = load_linkers(link or [], fuzzy=link_fuzzy)
         if linkers:
             tagger = LinkedTagger(tagger, linkers)

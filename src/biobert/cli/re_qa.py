@@ -237,6 +237,8 @@ def answer_cmd(
     qtype: Optional[str] = typer.Option(None, "--type", help="factoid | list | yesno: the question type for a single question, or the only type answered in --input (default: each question's own)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
     output_format: str = typer.Option("json", "--output-format", help="json (answers with scores and offsets) | bioasq (a phase B submission)."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto (default: a GPU when there is one) | cpu | cuda | cuda:N | mps."),
+    precision: str = typer.Option("fp32", "--precision", help="fp32 | fp16 | bf16 (half-precision weights on a GPU)."),
 ) -> None:
     """Answer questions from passages: factoid top 5, list answers, yes/no; every answer's offsets index its passage."""
     from biobert.io.bioasq import bioasq_submission
@@ -248,7 +250,7 @@ def answer_cmd(
             raise BiobertError(f"E488 --output-format must be json or bioasq, got {output_format!r}")
         if (question is None) == (input is None):
             raise BiobertError("E488 give a question (with --passage) or --input, not both")
-        reader = Reader.load(model)
+        reader = Reader.load(model, device=device, precision=precision)
         if question is not None:
             if not passage:
                 raise BiobertError("E488 a question needs at least one --passage")
@@ -292,6 +294,8 @@ def extract_cmd(
     min_score: float = typer.Option(0.0, "--min-score", help="Drop relations scored below this."),
     link: Optional[list[str]] = typer.Option(None, "--link", help="Link the spans (and so the relation arguments) to ids with a dictionary: KB.tsv or LABEL[,LABEL]=KB.tsv; repeatable."),
     link_fuzzy: Optional[float] = typer.Option(None, "--link-fuzzy", help="With --link: also match by character-trigram similarity at this threshold or above."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto (default: a GPU when there is one) | cpu | cuda | cuda:N | mps."),
+    precision: str = typer.Option("fp32", "--precision", help="fp32 | fp16 | bf16 (half-precision weights on a GPU)."),
 ) -> None:
     """Run NER then RE on raw text or PubTator; every relation points at spans with exact offsets."""
     from biobert import io
@@ -301,7 +305,8 @@ def extract_cmd(
 
     try:
         tp = [p.split(":") for p in type_pairs.split(",")] if type_pairs else None
-        ex = Extractor.load(model, scope=scope, window_chars=window_chars, type_pairs=tp, min_score=min_score)
+        ex = Extractor.load(model, scope=scope, window_chars=window_chars, type_pairs=tp, min_score=min_score,
+                            device=device, precision=precision)
         if input is not None:
             docs = io.read(input, fmt=input_format or io.guess_format(input))
         elif text is not None:
@@ -313,7 +318,7 @@ def extract_cmd(
         docs = list(docs)
         need = [i for i, d in enumerate(docs) if not (keep_spans and d.spans)]
         if need:
-            tagged = Tagger.load(tagger)([docs[i] for i in need])
+            tagged = Tagger.load(tagger, device=device, precision=precision)([docs[i] for i in need])
             for i, d in zip(need, tagged):
                 docs[i] = d
         out_docs = ex(docs, tagger=False)

@@ -24,6 +24,8 @@ def serve_cmd(
     abbreviations: bool = typer.Option(True, "--abbreviations/--no-abbreviations", help="Make /tag spans agree with each document's 'long form (SF)' definitions (--no-abbreviations: the model's raw predictions)."),
     link: Optional[list[str]] = typer.Option(None, "--link", help="Link /tag spans to ids with a dictionary TSV: KB.tsv or LABEL[,LABEL]=KB.tsv; repeatable."),
     link_fuzzy: Optional[float] = typer.Option(None, "--link-fuzzy", help="With --link: also match by character-trigram similarity at this threshold or above."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto (default: a GPU when there is one) | cpu | cuda | cuda:N | mps."),
+    precision: str = typer.Option("fp32", "--precision", help="fp32 | fp16 | bf16 (half-precision weights on a GPU)."),
 ) -> None:
     """Serve /tag, /health and /version over HTTP, plus /extract (--re-model), /answer (--qa-model) and /embed
     (--embed-model); needs the optional "serve" dependencies of biobert."""
@@ -33,7 +35,7 @@ def serve_cmd(
     from biobert.serve import ServeConfig, create_app
 
     try:
-        tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations)
+        tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations, device=device, precision=precision)
         from biobert.linking import LinkedTagger
 
         linkers = load_linkers(link or [], fuzzy=link_fuzzy)
@@ -44,8 +46,8 @@ def serve_cmd(
             from biobert.embed import Embedder
 
             embedder = Embedder.load(embed_model)
-        extractor = Extractor.load(re_model) if re_model is not None else None
-        reader = Reader.load(qa_model) if qa_model is not None else None
+        extractor = Extractor.load(re_model, device=device, precision=precision) if re_model is not None else None
+        reader = Reader.load(qa_model, device=device, precision=precision) if qa_model is not None else None
     except BiobertError as exc:
         fail(exc)
     cfg = ServeConfig(max_chars=max_chars, max_batch_docs=max_batch_docs)

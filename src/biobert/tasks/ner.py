@@ -31,6 +31,7 @@ from typing import Any, Hashable, Iterable, Sequence
 
 import torch
 
+from biobert.device import model_device, to_device
 from biobert.io.conll import CONTEXT_GROUP
 from biobert.labels import bio_label_list, chunks_to_tags, split_tag, tags_to_chunks
 from biobert.tasks.batching import pad_field, pad_inputs
@@ -389,12 +390,12 @@ def ner_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], allowed_o: 
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
     labels = batch["labels"]
     sel = labels != -100
-    lg = logits[sel]
+    lg = logits[sel].float()  # the loss in fp32 under autocast too
     lab = labels[sel]
     if allowed_o is None or bool(allowed_o.sum(1).eq(1).all()):
         return torch.nn.functional.cross_entropy(lg, lab)
     n_labels = lg.shape[-1]
-    per_tok_allowed = allowed_o[batch["corpus"]].unsqueeze(1).expand(-1, labels.shape[1], -1)[sel]
+    per_tok_allowed = allowed_o.to(labels.device)[batch["corpus"]].unsqueeze(1).expand(-1, labels.shape[1], -1)[sel]
     onehot = torch.nn.functional.one_hot(lab, n_labels).bool()
     allowed = torch.where((lab == o_id).unsqueeze(-1), per_tok_allowed, onehot)
     return (torch.logsumexp(lg, -1) - torch.logsumexp(lg.masked_fill(~allowed, float("-inf")), -1)).mean()
@@ -499,7 +500,9 @@ class NERPredictor:
         was_training = getattr(self.model, "training", False)
         if hasattr(self.model, "eval"):
             self.model.eval()
+        device = model_device(self.model)
         for batch, b in iter_window_batches(plans, jobs, self.encoder, self.batch_tokens):
+            b = to_device(b, device)
             logits = self.model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits
             # argmax and its probability per position, moved to Python lists once per batch
             best_p, best_i = torch.softmax(logits.float(), -1).max(-1)

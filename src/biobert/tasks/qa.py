@@ -36,6 +36,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from biobert.device import model_device, to_device
 from biobert.errors import ConfigError, ModelLoadError
 from biobert.io.squad import QAExample
 from biobert.tasks.batching import pad_field, pad_inputs
@@ -420,6 +421,7 @@ class QAPredictor:
         jobs.sort(key=lambda j: len(inputs[j]["input_ids"]))
         results: dict[tuple[int, int], tuple[list[float], list[float], list[float] | None]] = {}
         was_training = self.model.training
+        device = model_device(self.model)
         self.model.eval()
         k = 0
         while k < len(jobs):
@@ -433,7 +435,7 @@ class QAPredictor:
                 batch.append(jobs[k])
                 longest = max(longest, n)
                 k += 1
-            b = qa_collate([inputs[j] for j in batch], self.layout.pad_id)
+            b = to_device(qa_collate([inputs[j] for j in batch], self.layout.pad_id), device)
             start, end, cls_logits = self.model(b["input_ids"], b["attention_mask"], b.get("token_type_ids"))
             cls_p = torch.softmax(cls_logits.float(), -1) if cls_logits is not None else None
             for row, j in enumerate(batch):

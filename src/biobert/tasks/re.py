@@ -49,6 +49,7 @@ from typing import Any, Iterable, Sequence
 import torch
 from torch import nn
 
+from biobert.device import model_device, to_device
 from biobert.errors import ConfigError, ModelLoadError, TrainingError
 from biobert.tasks.batching import pad_inputs
 from biobert.tasks.pooling import masked_mean
@@ -400,6 +401,7 @@ class REPredictor:
         order = sorted((i for i, f in enumerate(feats) if f is not None), key=lambda i: len(feats[i]["input_ids"]))  # type: ignore[index]
         probs: dict[int, list[float]] = {}
         was_training = self.model.training
+        device = model_device(self.model)
         self.model.eval()
         k = 0
         while k < len(order):
@@ -413,7 +415,7 @@ class REPredictor:
                 batch.append(order[k])
                 longest = max(longest, n)
                 k += 1
-            b = re_collate([feats[i] for i in batch], self.pad_id)  # type: ignore[misc]
+            b = to_device(re_collate([feats[i] for i in batch], self.pad_id), device)  # type: ignore[misc]
             logits = self.model(b["input_ids"], b["attention_mask"], b["head_pos"], b["tail_pos"]).float()
             p = torch.sigmoid(logits) if spec.multi_label else torch.softmax(logits, -1)
             for row, i in enumerate(batch):
