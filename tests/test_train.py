@@ -92,3 +92,16 @@ def test_device_and_precision_are_checked(tiny_bert, tmp_path):
     with pytest.raises(ConfigError, match="E561"):
         Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), ner_loss, None, tmp_path, TrainConfig(precision="fp64"))
     assert next(place(model, "cpu", "bf16").parameters()).dtype == torch.bfloat16
+
+
+def test_out_of_memory_names_the_batch_and_the_fix(tiny_bert, tmp_path):
+    from biobert.errors import TrainingError
+
+    model, feats, enc = _setup(tiny_bert)
+
+    def oom(m, b):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    tr = Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), oom, None, tmp_path, TrainConfig(batch_size=4, log_every=1000), progress=False)
+    with pytest.raises(TrainingError, match=r"E503 .*batch of 4 x \d+ tokens.*batch_size=2 --set train.grad_accum=2"):
+        tr.train(resume=False)

@@ -282,9 +282,17 @@ class Trainer:
             batches = length_grouped_batches(self.lengths, cfg.batch_size, cfg.seed * 1000 + st.epoch, cfg.group_by_length)
             for bi in range(st.batch_in_epoch, len(batches)):
                 batch = to_device(self.collate([self.features[i] for i in batches[bi]]), self.device)
-                with autocast(self.device, cfg.precision):
-                    loss = self.loss_fn(self.model, batch) / cfg.grad_accum
-                (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+                try:
+                    with autocast(self.device, cfg.precision):
+                        loss = self.loss_fn(self.model, batch) / cfg.grad_accum
+                    (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+                except torch.OutOfMemoryError:
+                    shape = tuple(batch["input_ids"].shape)
+                    raise TrainingError(
+                        f"E503 out of memory on {self.device} at a batch of {shape[0]} x {shape[1]} tokens; the same "
+                        f"optimisation in less memory: --set train.batch_size={max(1, cfg.batch_size // 2)} "
+                        f"--set train.grad_accum={cfg.grad_accum * 2} (or precision bf16/fp16 on a GPU); "
+                        "start it again with --no-resume: checkpoints count batches of the old size") from None
                 st.tokens_seen += int(batch["attention_mask"].sum()) if "attention_mask" in batch else 0
                 running += float(loss.detach()) * cfg.grad_accum
                 n_running += 1
