@@ -11,7 +11,8 @@ import importlib
 from biobert.cli.app import app
 
 # each module adds its commands to `app` (or to the `finetune` / `evaluate` groups) on import
-_COMMAND_MODULES = ["biobert.cli.ner", "biobert.cli.pretrain", "biobert.cli.re_qa", "biobert.cli.serve", "biobert.cli.embed", "biobert.cli.convert"]
+_COMMAND_MODULES = ["biobert.cli.ner", "biobert.cli.pretrain", "biobert.cli.re_qa", "biobert.cli.serve", "biobert.cli.embed", "biobert.cli.convert",
+                    "biobert.cli.reproduce"]
 for _name in _COMMAND_MODULES:
     try:
         importlib.import_module(_name)

@@ -1,0 +1,162 @@
+"""The BioBERT paper's tables, one row at a time: ``biobert reproduce ROW --seeds 1 2 3 [--encoder DIR]``.
+
+Each :class:`PaperRow` names a config under ``configs/`` (the protocol: data, split, metric), the settings that
+were measured for the default encoder (BENCHMARKS.md), and the published figures to compare with. Running a
+row fine-tunes and tests once per seed (GAD, EU-ADR and the QA rows cross-validate within each seed), then
+reports mean ± sd over seeds next to the paper. Swapping ``encoder`` is how a general encoder is compared with
+a domain-adapted one under identical settings. Runs resume: a finished seed is read back, not retrained.
+
+    from biobert.recipes.paper import ROWS, run_row
+    summary = run_row(ROWS["ner-ncbi"], seeds=[1, 2, 3], encoder="runs/pretrain/minilm-mlm")
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from biobert.errors import ConfigError
+
+__all__ = ["PaperRow", "ROWS", "run_row", "markdown_row", "config_path"]
+
+
+@dataclass(frozen=True)
+class PaperRow:
+    """One row of a paper table.
+
+    Args:
+        id: the row's name on the command line.
+        task: ``ner`` | ``re`` | ``qa``.
+        config: the config file, relative to the repository root.
+        overrides: ``key=value`` settings on top of the config (what was measured here).
+        metrics: the scores reported, as the recipes name them (fractions).
+        paper: published figures (percent), by system, e.g. ``{"BioBERT v1.1": {"f1": 89.71}}``.
+        note: how the row differs from the paper's protocol, if it does.
+    """
+
+    id: str
+    task: str
+    config: str
+    overrides: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ("precision", "recall", "f1")
+    paper: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    note: str = ""
+
+
+def _ner(id: str, cfg: str, biobert: float, bert: float, *over: str) -> PaperRow:
+    return PaperRow(id, "ner", f"configs/ner/{cfg}.yaml", over,
+                    paper={"BioBERT v1.1": {"f1": biobert}, "BERT-base": {"f1": bert}})
+
+
+#: Table 6 (NER), Table 7 (RE), Table 8 (QA) and the later benchmarks the users compare with (DDI, PubMedQA).
+ROWS: dict[str, PaperRow] = {r.id: r for r in (
+    _ner("ner-ncbi", "ncbi_disease", 89.71, 85.63),
+    _ner("ner-bc5cdr-chem", "bc5cdr_chem", 93.47, 91.16),
+    _ner("ner-bc5cdr-disease", "bc5cdr_disease", 87.15, 82.41),
+    _ner("ner-bc2gm", "bc2gm", 84.72, 81.79, "train.epochs=4"),
+    _ner("ner-jnlpba", "jnlpba", 77.49, 74.94, "train.epochs=3"),
+    PaperRow("re-chemprot", "re", "configs/re/chemprot.yaml", ("train.epochs=4", "train.lr=1e-4"),
+             paper={"BioBERT v1.1": {"f1": 76.46}, "BERT-base": {"f1": 73.74}}),
+    PaperRow("re-gad", "re", "configs/re/gad.yaml", ("train.epochs=1",),
+             paper={"BioBERT v1.1": {"f1": 79.83}, "BERT-base": {"f1": 79.29}}, note="10-fold CV; mean over folds"),
+    PaperRow("re-euadr", "re", "configs/re/euadr.yaml", (),
+             paper={"BioBERT v1.1": {"f1": 79.74}, "BERT-base": {"f1": 84.62}}, note="10-fold CV; mean over folds"),
+    PaperRow("re-ddi", "re", "configs/re/ddi.yaml", ("train.epochs=2", "train.lr=1e-4", "train.eval_every=1000"),
+             paper={"PubMedBERT (BLURB)": {"f1": 82.36}}),
+    PaperRow("qa-bioasq7b-factoid", "qa", "configs/qa/bioasq7b_factoid_cv.yaml", (),
+             metrics=("strict_accuracy", "lenient_accuracy", "mrr"),
+             paper={"BioBERT w/o SQuAD (PyTorch port, 7b test)": {"strict_accuracy": 31.48, "lenient_accuracy": 45.68, "mrr": 37.13}},
+             note="5-fold CV by question on the 7b training file: the 7b test batches are not public"),
+    PaperRow("qa-pubmedqa", "qa", "configs/qa/pubmedqa_cv.yaml", ("train.epochs=2",), metrics=("accuracy", "macro_f1"),
+             paper={"BioBERT (BLURB)": {"accuracy": 60.24}}, note="10-fold CV on the 500 labelled items"),
+)}
+
+
+def config_path(row: PaperRow, root: str | Path | None = None) -> Path:
+    """The row's config file: under ``root``, else the working directory, else this checkout's root.
+
+    Raises:
+        ConfigError: E490 when none of them has it (the configs live in the repository, not the wheel).
+    """
+    here = Path(__file__).resolve().parents[3]  # src/biobert/recipes/paper.py -> repository root
+    for base in ([Path(root)] if root else []) + [Path.cwd(), here]:
+        p = base / row.config
+        if p.is_file():
+            return p
+    raise ConfigError(f"E490 {row.config} not found (looked in {root or '.'} and {here}); "
+                      "run from a clone of the biobert repository or pass --configs DIR")
+
+
+def _tag(encoder: str | None) -> str:
+    return "default" if not encoder else re.sub(r"[^A-Za-z0-9._-]+", "_", str(encoder).strip("/")).strip("_")[-60:]
+
+
+def _one_seed(row: PaperRow, cfg_file: Path, overrides: list[str], out: Path, command: str, progress: bool) -> dict[str, float]:
+    from biobert.config import load_config
+
+    if row.task == "ner":
+        from biobert.recipes.ner import NERConfig, finetune_ner
+
+        cfg = load_config(NERConfig, cfg_file, [*overrides, f"out={out}"])
+        rep = finetune_ner(cfg, command=command, progress=progress)
+        return {m: rep["test"][cfg.corpora[0].name][m] for m in row.metrics}
+    if row.task == "re":
+        from biobert.recipes.re import REConfig, cv_re, finetune_re
+
+        cfg = load_config(REConfig, cfg_file, [*overrides, f"out={out}"])
+        if cfg.data.folds:
+            s = cv_re(cfg, command=command, progress=progress)
+            return {m: s["mean"][m]["mean"] for m in row.metrics}
+        rep = finetune_re(cfg, command=command, progress=progress)
+        return {m: rep["test"][m] for m in row.metrics}
+    if row.task == "qa":
+        from biobert.recipes.qa import QAConfig, cv_qa, finetune_qa
+
+        cfg = load_config(QAConfig, cfg_file, [*overrides, f"out={out}"])
+        if cfg.data.cv_folds:
+            s = cv_qa(cfg, command=command, progress=progress)
+            return {m: s["mean"][m]["mean"] for m in row.metrics}
+        rep = finetune_qa(cfg, command=command, progress=progress)
+        return {m: rep["test"][m] for m in row.metrics}
+    raise ConfigError(f"E491 unknown task {row.task!r} in row {row.id!r}")
+
+
+def run_row(row: PaperRow, seeds: Sequence[int] = (1, 2, 3), *, encoder: str | None = None, overrides: Sequence[str] = (),
+            out: str | Path = "runs/reproduce", configs: str | Path | None = None, progress: bool = True,
+            command: str | None = None) -> dict[str, Any]:
+    """Fine-tune and test ``row`` once per seed; mean ± sd over seeds beside the paper's figures.
+
+    Each seed runs in ``out/<row>-<encoder>/seed-<n>`` (resumable). ``overrides`` come after the row's own,
+    so ``train.lr=...`` changes a measured setting; ``encoder`` replaces the config's encoder.
+    """
+    from biobert.metrics import mean_sd
+
+    if not seeds:
+        raise ConfigError("E491 give at least one seed")
+    cfg_file = config_path(row, configs)
+    root = Path(out) / f"{row.id}-{_tag(encoder)}"
+    base = [*row.overrides, *([f"encoder={encoder}"] if encoder else []), *overrides]
+    command = command or f"biobert reproduce {row.id} --seeds {' '.join(map(str, seeds))}" + (f" --encoder {encoder}" if encoder else "")
+    t0 = time.time()
+    per_seed: dict[str, dict[str, float]] = {}
+    for seed in seeds:
+        per_seed[str(seed)] = _one_seed(row, cfg_file, [*base, f"train.seed={seed}"], root / f"seed-{seed}", command, progress)
+    summary = {
+        "row": row.id, "task": row.task, "config": str(cfg_file), "overrides": base, "encoder": encoder or "the config's",
+        "seeds": list(seeds), "per_seed": per_seed,
+        "mean": {m: mean_sd([v[m] for v in per_seed.values()]) for m in row.metrics},
+        "paper": {k: dict(v) for k, v in row.paper.items()}, "note": row.note, "out": str(root),
+        "wall_seconds": round(time.time() - t0, 1),
+    }
+    summary["markdown"] = markdown_row(summary)
+    return summary
+
+
+def markdown_row(summary: Mapping[str, Any]) -> str:
+    """``| row | encoder | ours: mean ± sd (n) per metric | paper figures |``, in percent."""
+    ours = "; ".join(f"{m} {100 * s['mean']:.2f} ± {100 * s['sd']:.2f} (n={s['n']})" for m, s in summary["mean"].items())
+    paper = "; ".join(f"{sys}: " + ", ".join(f"{m} {v:.2f}" for m, v in figs.items()) for sys, figs in summary["paper"].items())
+    return f"| {summary['row']} | {summary['encoder']} | {ours} | {paper} |"
