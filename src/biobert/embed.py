@@ -43,6 +43,7 @@ from typing import Any, Iterable, Sequence, overload
 import numpy as np
 import torch
 
+from biobert.device import place
 from biobert.errors import ConfigError
 from biobert.tasks.ner import Sentence, SubwordEncoder, document_sentences, iter_window_batches
 from biobert.text.windows import Window, make_windows
@@ -173,8 +174,7 @@ class Embedder:
         tokenizer = load_tokenizer(ref)
         model = _from_pretrained(AutoModel, ref, dtype=torch.float32)
         model.eval()
-        if device:
-            model.to(device)
+        model = place(model, device)  # "auto"/None: a GPU when there is one (biobert.device)
         return cls(model, tokenizer, max_length=max_length, stride=stride, batch_tokens=batch_tokens, source=ref)
 
     @property

@@ -45,7 +45,7 @@ def serve_cmd(
         if embed_model is not None:
             from biobert.embed import Embedder
 
-            embedder = Embedder.load(embed_model)
+            embedder = Embedder.load(embed_model, device=device)
         extractor = Extractor.load(re_model, device=device, precision=precision) if re_model is not None else None
         reader = Reader.load(qa_model, device=device, precision=precision) if qa_model is not None else None
     except BiobertError as exc:
