@@ -152,3 +152,21 @@ def test_bioasq_submission_round_trip_and_errors(tmp_path):
         path.write_text(json.dumps(bad))
         with pytest.raises(DataFormatError, match="E275"):
             read_bioasq_answers(path)
+
+
+def test_squad_reads_biobert_yesno_files(tmp_path):
+    # BioBERT's BioASQ yes/no files put the answer string where SQuAD has a list
+    data = {"data": [{"paragraphs": [
+        {"context": "Losartan did not reduce atrophy.", "qas": [{"id": "a" * 24 + "_001", "question": "Does losartan help?", "answers": "no", "is_impossible": True}]},
+        {"context": "Aspirin lowers risk.", "qas": [{"id": "b" * 24 + "_001", "question": "Does aspirin help?", "answers": "Yes"}]},
+    ]}]}
+    path = tmp_path / "yesno.json"
+    path.write_text(json.dumps(data))
+    stats = Counter()
+    exs = read_squad(path, stats=stats)
+    assert [(e.qtype, e.label, e.question_id) for e in exs] == [("yesno", "no", "a" * 24), ("yesno", "yes", "b" * 24)]
+    assert stats["yesno"] == 2 and stats["unanswerable"] == 0
+    data["data"][0]["paragraphs"][0]["qas"][0]["answers"] = "perhaps"
+    path.write_text(json.dumps(data))
+    with pytest.raises(DataFormatError, match="E270"):
+        read_squad(path)

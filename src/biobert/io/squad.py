@@ -121,7 +121,10 @@ def read_squad(
             and leaves other ids alone; a string splits every id at its last
             occurrence; ``None`` makes every id its own question.
         qtype: question type given to every example.
-        stats: counter receiving ``examples``, ``questions``, ``unanswerable``.
+        stats: counter receiving ``examples``, ``questions``, ``unanswerable``, ``yesno``.
+
+    BioBERT's yes/no files (``"answers": "yes"`` or ``"no"`` instead of a list) give ``yesno`` examples
+    whose ``label`` is the answer.
     """
     stats = stats if stats is not None else Counter()
     obj, name = load_json(path)
@@ -141,8 +144,16 @@ def read_squad(
                 if not isinstance(qa, dict) or not isinstance(qa.get("question"), str):
                     raise DataFormatError("E270", name, None, f"a 'question' string in data[{di}].paragraphs[{pi}].qas[{qi}]", found=str(qa)[:120])
                 qid = str(qa.get("id", f"{di}.{pi}.{qi}"))
+                raw_answers = qa.get("answers", []) or []
+                label = None
+                if isinstance(raw_answers, str):
+                    # BioBERT's BioASQ yes/no files: "answers": "yes" | "no" (with "is_impossible" = the answer is no)
+                    if raw_answers.lower() not in ("yes", "no"):
+                        raise DataFormatError("E270", name, None, f"answers of {qid} as a list of {{'text', 'answer_start'}} or 'yes'/'no'", found=raw_answers[:120])
+                    label, raw_answers = raw_answers.lower(), []
+                    stats["yesno"] += 1
                 answers = []
-                for a in qa.get("answers", []) or []:
+                for a in raw_answers:
                     try:
                         text, start = a["text"], int(a["answer_start"])
                     except (KeyError, TypeError, ValueError):
@@ -153,7 +164,7 @@ def read_squad(
                             found=ctx[start : start + len(text)],
                         )
                     answers.append(Span(start, start + len(text), "answer", text=text))
-                if not answers:
+                if not answers and label is None:
                     stats["unanswerable"] += 1
                 if question_id_sep == "auto":
                     group = qid.rsplit("_", 1)[0] if _BIOASQ_ID.match(qid) else qid
@@ -161,7 +172,8 @@ def read_squad(
                     group = qid.rsplit(question_id_sep, 1)[0]
                 else:
                     group = qid
-                out.append(QAExample(qid, qa["question"], ctx, group, qtype, tuple(dict.fromkeys(answers))))
+                out.append(QAExample(qid, qa["question"], ctx, group, "yesno" if label else qtype,
+                                     tuple(dict.fromkeys(answers)), label=label))
     stats["examples"] += len(out)
     stats["questions"] += len({e.question_id for e in out})
     return with_question_gold(out)
