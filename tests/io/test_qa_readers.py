@@ -170,3 +170,19 @@ def test_squad_reads_biobert_yesno_files(tmp_path):
     path.write_text(json.dumps(data))
     with pytest.raises(DataFormatError, match="E270"):
         read_squad(path)
+
+
+def test_squad_list_files_give_one_gold_entry_per_answer(tmp_path):
+    from biobert.recipes.qa import read_qa
+
+    qid = "c" * 24
+    data = {"data": [{"paragraphs": [
+        {"context": "BRCA1 and BRCA2 are genes.", "qas": [{"id": qid + "_001", "question": "Which genes?", "answers": [
+            {"text": "BRCA1", "answer_start": 0}, {"text": "BRCA2", "answer_start": 10}]}]},
+        {"context": "brca1 again.", "qas": [{"id": qid + "_002", "question": "Which genes?", "answers": [{"text": "brca1", "answer_start": 0}]}]},
+    ]}]}
+    path = tmp_path / "list.json"
+    path.write_text(json.dumps(data))
+    exs = read_qa("squad", path, ["list"])
+    assert {e.qtype for e in exs} == {"list"} and exs[0].gold == (("BRCA1",), ("BRCA2",))
+    assert read_qa("squad", path, ["factoid"])[0].gold == (("BRCA1", "BRCA2", "brca1"),)  # read as synonyms of one answer

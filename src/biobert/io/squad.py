@@ -95,15 +95,22 @@ def group_by_question(examples: Iterable[QAExample]) -> dict[str, list[QAExample
 
 
 def with_question_gold(examples: list[QAExample]) -> list[QAExample]:
-    """Fill empty ``gold`` of factoid examples with one entry: all answer strings of the question."""
+    """Fill empty ``gold`` from the answer strings of each question: a factoid question gets one entry (its
+    answer strings are synonyms), a list question one entry per answer string (case-insensitively distinct)."""
     from dataclasses import replace
 
     groups = group_by_question(examples)
-    gold = {}
+    gold: dict[str, tuple[tuple[str, ...], ...]] = {}
     for qid, exs in groups.items():
         syns = list(dict.fromkeys(a.text for e in exs for a in e.answers if a.text))
-        gold[qid] = (tuple(syns),) if syns else ()
-    return [e if e.gold or e.qtype != "factoid" else replace(e, gold=gold[e.question_id or e.id]) for e in examples]
+        if exs[0].qtype == "list":
+            firsts = {}
+            for t in syns:
+                firsts.setdefault(t.lower(), t)
+            gold[qid] = tuple((t,) for t in firsts.values())
+        else:
+            gold[qid] = (tuple(syns),) if syns else ()
+    return [e if e.gold or e.qtype not in ("factoid", "list") else replace(e, gold=gold[e.question_id or e.id]) for e in examples]
 
 
 def read_squad(

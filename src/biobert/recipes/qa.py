@@ -103,7 +103,10 @@ def read_qa(fmt: str, path: str | Path, types: Sequence[str] | None = None, stat
     if fmt == "squad":
         from biobert.io.squad import read_squad
 
-        return read_squad(p, stats=stats)
+        # SQuAD files carry no question type: a file read for list questions holds list questions (BioBERT's
+        # BioASQ-*-list-*.json); yes/no files are recognised by their "yes"/"no" answers
+        span_types = [t for t in (types or []) if t in ("factoid", "list")]
+        return read_squad(p, qtype=span_types[0] if len(span_types) == 1 else "factoid", stats=stats)
     if fmt == "bioasq":
         from biobert.io.bioasq import read_bioasq
 
