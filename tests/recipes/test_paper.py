@@ -60,3 +60,17 @@ def test_cli_lists_rows_and_rejects_unknown_ones(tmp_path):
 
     with pytest.raises(ConfigError, match="E490"):  # the configs live in the repository, not in the wheel
         config_path(PaperRow("x", "ner", "configs/ner/not_there.yaml"), tmp_path)
+
+
+def test_a_cross_validated_row_reports_the_mean_over_folds(tiny_bert, tmp_path):
+    from tests.recipes.test_qa_recipe import squad_file
+
+    (tmp_path / "configs").mkdir()
+    cfg = {"encoder": str(tiny_bert), "task": "factoid", "max_length": 48, "stride": 8, "max_query_length": 8,
+           "data": {"format": "squad", "train": str(squad_file(tmp_path / "q.json", 8)), "cv_folds": 2},
+           "train": {"epochs": 1, "batch_size": 4, "lr": 1e-3, "log_every": 1000}}
+    (tmp_path / "configs" / "qa.yaml").write_text(yaml.safe_dump(cfg))
+    row = PaperRow("qa-tiny", "qa", "configs/qa.yaml", metrics=("strict_accuracy", "mrr"), paper={"X": {"mrr": 1.0}})
+    s = run_row(row, [3], out=tmp_path / "runs", configs=tmp_path, progress=False)
+    folds = [tmp_path / "runs" / "qa-tiny-default" / "seed-3" / f"fold-{j}" / "biobert.json" for j in (0, 1)]
+    assert all(f.exists() for f in folds) and set(s["per_seed"]["3"]) == {"strict_accuracy", "mrr"}

@@ -104,24 +104,17 @@ def _one_seed(row: PaperRow, cfg_file: Path, overrides: list[str], out: Path, co
         rep = finetune_ner(cfg, command=command, progress=progress)
         return {m: rep["test"][cfg.corpora[0].name][m] for m in row.metrics}
     if row.task == "re":
-        from biobert.recipes.re import REConfig, cv_re, finetune_re
-
-        cfg = load_config(REConfig, cfg_file, [*overrides, f"out={out}"])
-        if cfg.data.folds:
-            s = cv_re(cfg, command=command, progress=progress)
-            return {m: s["mean"][m]["mean"] for m in row.metrics}
-        rep = finetune_re(cfg, command=command, progress=progress)
-        return {m: rep["test"][m] for m in row.metrics}
-    if row.task == "qa":
-        from biobert.recipes.qa import QAConfig, cv_qa, finetune_qa
-
-        cfg = load_config(QAConfig, cfg_file, [*overrides, f"out={out}"])
-        if cfg.data.cv_folds:
-            s = cv_qa(cfg, command=command, progress=progress)
-            return {m: s["mean"][m]["mean"] for m in row.metrics}
-        rep = finetune_qa(cfg, command=command, progress=progress)
-        return {m: rep["test"][m] for m in row.metrics}
-    raise ConfigError(f"E491 unknown task {row.task!r} in row {row.id!r}")
+        from biobert.recipes.re import REConfig as cls, cv_re as cv, finetune_re as finetune
+    elif row.task == "qa":
+        from biobert.recipes.qa import QAConfig as cls, cv_qa as cv, finetune_qa as finetune  # type: ignore[assignment]
+    else:
+        raise ConfigError(f"E491 unknown task {row.task!r} in row {row.id!r}")
+    cfg = load_config(cls, cfg_file, [*overrides, f"out={out}"])
+    if cfg.data.folds if row.task == "re" else cfg.data.cv_folds:  # GAD / EU-ADR folds; QA cross-validation by question
+        s = cv(cfg, command=command, progress=progress)
+        return {m: s["mean"][m]["mean"] for m in row.metrics}
+    rep = finetune(cfg, command=command, progress=progress)
+    return {m: rep["test"][m] for m in row.metrics}
 
 
 def run_row(row: PaperRow, seeds: Sequence[int] = (1, 2, 3), *, encoder: str | None = None, overrides: Sequence[str] = (),
