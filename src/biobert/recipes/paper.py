@@ -20,7 +20,7 @@ from typing import Any, Mapping, Sequence
 
 from biobert.errors import ConfigError
 
-__all__ = ["PaperRow", "ROWS", "run_row", "markdown_row", "config_path"]
+__all__ = ["PaperRow", "ROWS", "run_row", "markdown_row", "MARKDOWN_HEADER", "config_path"]
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,9 @@ def run_row(row: PaperRow, seeds: Sequence[int] = (1, 2, 3), *, encoder: str | N
     }
     summary["markdown"] = markdown_row(summary)
     return summary
+
+
+MARKDOWN_HEADER = "| row | encoder | ours (mean ± sd over seeds) | paper |\n|---|---|---|---|"
 
 
 def markdown_row(summary: Mapping[str, Any]) -> str:
