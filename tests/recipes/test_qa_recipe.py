@@ -136,6 +136,15 @@ def test_answer_cli_submission_and_scoring_it(factoid, tmp_path):
     questions = json.loads(sub.read_text())["questions"]
     assert len(questions) == 4 and all(len(q["id"]) == 24 and q["type"] == "factoid" for q in questions)
     assert all(isinstance(e, list) and len(e) == 1 for q in questions for e in q["exact_answer"])
+    # a BioASQ file with a yes/no and a summary question: this span model answers the factoid one, counts the rest
+    bioasq = tmp_path / "b.json"
+    bioasq.write_text(json.dumps({"questions": [
+        {"id": "f" * 24, "type": "factoid", "body": "Which gene?", "snippets": [{"text": PASSAGES[0][0]}]},
+        {"id": "y" * 24, "type": "yesno", "body": "Is it?", "snippets": [{"text": PASSAGES[1][0]}]},
+        {"id": "s" * 24, "type": "summary", "body": "Describe.", "snippets": [{"text": PASSAGES[2][0]}]}]}))
+    r = ok("answer", "--model", root / "model", "--input", bioasq, "--format", "bioasq")
+    assert list(_json(r)) == ["f" * 24]
+    assert '"passages_skipped_type=yesno": 1' in r.stderr and '"passages_skipped_type=summary": 1' in r.stderr
     by_model = _json(ok("evaluate", "qa", "--model", root / "model", "--data", root / "bioasq.json", "--format", "squad"))
     by_file = _json(ok("evaluate", "qa", "--predictions", sub, "--data", root / "bioasq.json", "--format", "squad"))
     for k in ("strict_accuracy", "lenient_accuracy", "mrr"):

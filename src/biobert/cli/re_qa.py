@@ -261,7 +261,13 @@ def answer_cmd(
                 raise BiobertError("E488 --input needs --format squad|bioasq|pubmedqa")
             stats: Counter = Counter()
             exs = read_qa(fmt, input, [qtype] if qtype else None, stats)
-            exs = [e for e in exs if e.qtype != "summary"]
+            # answer what this model can: span questions need the span head, yes/no ones the class head;
+            # the rest (summary questions too) are counted, not silently dropped
+            can = ({"factoid", "list"} if reader.spec.span else set()) | ({"yesno"} if reader.spec.class_labels else set())
+            for e in exs:
+                if e.qtype not in can:
+                    stats[f"passages_skipped_type={e.qtype}"] += 1
+            exs = [e for e in exs if e.qtype in can]
             result = reader.predictor.answer(exs, stats)
             questions = {e.question_id or e.id: e.question for e in exs}
             for qid, res in result.items():
