@@ -140,7 +140,7 @@ class PretrainConfig:
     log_every: int = 10
     threads: int | None = None  # torch intra-op threads per process
     cpu: bool = False  # force CPU even when a GPU is present
-    precision: str = "no"  # no | fp16 | bf16 (accelerate mixed precision)
+    precision: str = "no"  # fp32 (or accelerate's "no") | fp16 | bf16 (accelerate mixed precision)
     max_time: float | None = None  # seconds for this invocation, then checkpoint and stop
     halt_after: int | None = None  # stop this invocation after this step (checkpointed)
     progress: bool | None = None  # rich progress bar; None = only on a terminal
@@ -177,8 +177,8 @@ class PretrainConfig:
             raise ConfigError(f"E470 head_warmup_steps must be in [0, max_steps), got {self.head_warmup_steps}")
         if self.head_warmup_steps and self.from_scratch:
             raise ConfigError("E470 head_warmup_steps needs a pre-trained encoder to protect; it does not apply with from_scratch")
-        if self.precision not in ("no", "fp16", "bf16"):
-            raise ConfigError(f"E470 precision must be no, fp16 or bf16, got {self.precision!r}")
+        if self.precision not in ("no", "fp32", "fp16", "bf16"):
+            raise ConfigError(f"E470 precision must be fp32 (or no), fp16 or bf16, got {self.precision!r}")
 
 
 def load_run_config(output: str | os.PathLike) -> PretrainConfig:
@@ -397,7 +397,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
     cfg.validate()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    acc = Accelerator(cpu=cfg.cpu or not torch.cuda.is_available(), mixed_precision=cfg.precision)
+    acc = Accelerator(cpu=cfg.cpu or not torch.cuda.is_available(), mixed_precision="no" if cfg.precision == "fp32" else cfg.precision)
     rank, world = acc.process_index, acc.num_processes
     main = acc.is_main_process
     out = Path(expand_path(cfg.output))
