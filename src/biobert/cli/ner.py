@@ -65,6 +65,7 @@ def evaluate_ner_cmd(
     types: Optional[str] = typer.Option(None, help="Comma-separated types to score (others are ignored)."),
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Write a 'token gold pred' file here."),
     abbreviations: bool = typer.Option(False, "--abbreviations", help="Make spans agree with each document's 'long form (SF)' definitions, as `biobert tag` does by default (off here: the BioBERT protocol scores the model alone)."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto (default: a GPU when there is one) | cpu | cuda | cuda:N | mps."),
 ) -> None:
     """Strict entity-level P/R/F1 (conlleval semantics) as JSON, with the inference counters."""
     from biobert import io
@@ -75,7 +76,7 @@ def evaluate_ner_cmd(
         require_file(data, "data file")
         if predictions is not None:
             prepare_output(predictions)
-        tagger = Tagger.load(model, abbreviations=abbreviations)
+        tagger = Tagger.load(model, abbreviations=abbreviations, device=device)
         kw = {}
         fmt_ = fmt or io.guess_format(data)
         if fmt_ == "conll":

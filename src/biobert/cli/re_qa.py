@@ -103,6 +103,7 @@ def evaluate_re_cmd(
     metric: Optional[str] = typer.Option(None, help="binary | chemprot | ddi | micro (default: the model's)."),
     missing_mask: str = typer.Option("error", "--missing-mask", help="error | skip (skipped gold pairs count as missed)."),
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Write per-pair predictions (JSON lines) here."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto (default: a GPU when there is one) | cpu | cuda | cuda:N | mps."),
 ) -> None:
     """Score an RE model on gold pairs; prints JSON."""
     from biobert.pipeline import Extractor
@@ -110,7 +111,7 @@ def evaluate_re_cmd(
     from biobert.tasks.re import pair_of
 
     try:
-        ex = Extractor.load(model)
+        ex = Extractor.load(model, device=device)
         stats: Counter = Counter()
         skipped: list[dict] = []
         dcfg = REDataConfig(format=fmt or ex.meta.get("data_format", "jsonl"), test=str(data), missing_mask=missing_mask)
@@ -184,6 +185,7 @@ def evaluate_qa_cmd(
     predictions: Optional[list[Path]] = typer.Option(None, "--predictions", help="Score a BioASQ submission JSON (any system's) instead of a model; one per --data."),
     task: Optional[str] = typer.Option(None, help="factoid | list | yesno (default: the model's, or factoid)."),
     answers: Optional[Path] = typer.Option(None, "--answers", help="Write the model's answers per question (JSON) here."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto (default: a GPU when there is one) | cpu | cuda | cuda:N | mps."),
 ) -> None:
     """Score a QA model, or a submission file, on gold questions (BioASQ SAcc/LAcc/MRR, list P/R/F1, yes/no accuracy + macro-F1); prints JSON."""
     from biobert.io.bioasq import read_bioasq_answers
@@ -198,7 +200,7 @@ def evaluate_qa_cmd(
         if model is not None:
             from biobert.pipeline import Reader
 
-            reader = Reader.load(model)
+            reader = Reader.load(model, device=device)
         t = task or (reader.default_type if reader else "factoid")
         results, all_answers = [], {}
         for i, path in enumerate(data):
