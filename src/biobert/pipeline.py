@@ -49,8 +49,8 @@ def _quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def default_batch_tokens(model: Any) -> int:
-    """Padded tokens per forward pass: 1,024 on the CPU (the long-standing default there; small batches keep
-    the cache warm), 16,384 on an accelerator, where bigger batches fill the device."""
+    """Padded tokens per forward pass: 1,024 on the CPU (the setting every CPU speed in BENCHMARKS.md used),
+    16,384 on an accelerator, which needs bigger batches to be kept busy."""
     return 1024 if model_device(model).type == "cpu" else 16384
 
 
