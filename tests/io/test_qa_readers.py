@@ -148,6 +148,8 @@ def test_bioasq_submission_round_trip_and_errors(tmp_path):
     # synonyms and plain strings are both entries; the first synonym names the entry
     path.write_text(json.dumps({"questions": [{"id": "q1", "type": "list", "exact_answer": [["a", "a2"], "b"]}]}))
     assert [a["text"] for a in read_bioasq_answers(path)["q1"]["answers"]] == ["a", "b"]
+    path.write_text(json.dumps({"questions": [{"id": "q2", "type": "factoid", "exact_answer": "CFTR"}]}))
+    assert read_bioasq_answers(path)["q2"] == {"type": "factoid", "answers": [{"text": "CFTR"}]}
     for bad in ({"answers": []}, {"questions": [{"exact_answer": []}]}, {"questions": [{"id": "q", "exact_answer": 3}]}):
         path.write_text(json.dumps(bad))
         with pytest.raises(DataFormatError, match="E275"):

@@ -171,11 +171,13 @@ def read_bioasq_answers(path: PathOrStream) -> dict[str, dict[str, Any]]:
             raise DataFormatError("E275", name, None, f"questions[{qi}] with a string 'id'", found=str(q)[:120])
         exact = q.get("exact_answer")
         qtype = q.get("type")
-        if isinstance(exact, str) and qtype in (None, "yesno"):
+        if isinstance(exact, str) and (qtype == "yesno" or (qtype is None and _yesno(exact))):
             out[q["id"]] = {"type": "yesno", "answer": _yesno(exact) or exact.lower()}
             continue
         if exact is None:
             exact = []
+        elif isinstance(exact, str):  # a single factoid answer written as a bare string
+            exact = [exact]
         if not isinstance(exact, list):
             raise DataFormatError("E275", name, None, f"questions[{qi}].exact_answer as a list of answers or 'yes'/'no'", found=str(exact)[:120])
         texts = []
