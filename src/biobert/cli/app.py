@@ -18,6 +18,10 @@ evaluate_app = typer.Typer(help="Evaluate a fine-tuned model on labelled data; p
 app.add_typer(finetune_app, name="finetune")
 app.add_typer(evaluate_app, name="evaluate")
 
+#: ``--device`` and ``--precision`` of every command that runs a model (rules in :mod:`biobert.device`)
+DEVICE_OPTION = typer.Option(None, "--device", help="auto (default: a GPU when there is one) | cpu | cuda | cuda:N | mps.")
+PRECISION_OPTION = typer.Option("fp32", "--precision", help="fp32 | fp16 | bf16 (half-precision weights on a GPU).")
+
 
 def fail(exc: BaseException) -> NoReturn:
     """Print ``error: <message with its code>`` on stderr and exit with status 2 (no traceback)."""

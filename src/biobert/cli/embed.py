@@ -19,7 +19,7 @@ from typing import Optional
 
 import typer
 
-from biobert.cli.app import app, fail, prepare_output
+from biobert.cli.app import DEVICE_OPTION, app, fail, prepare_output
 from biobert.errors import BiobertError, ConfigError
 
 
@@ -67,7 +67,7 @@ def embed_cmd(
     lines: bool = typer.Option(False, "--lines", help="Text input: one document per line."),
     max_length: Optional[int] = typer.Option(None, "--max-length", help="Window size in subwords (default: the model's, at most 512)."),
     batch_tokens: int = typer.Option(1024, "--batch-tokens", help="Padded-token budget of one forward pass."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto (default: a GPU when there is one) | cpu | cuda | cuda:N | mps."),
+    device: Optional[str] = DEVICE_OPTION,
 ) -> None:
     """Document vectors (and word vectors with --words) from an encoder; long texts are windowed, never truncated."""
     from biobert.embed import POOLS, Embedder, save_npz

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import typer
 
-from biobert.cli.app import app, emit_documents, evaluate_app, finetune_app, load_linkers, prepare_output, require_file, require_input
+from biobert.cli.app import DEVICE_OPTION, PRECISION_OPTION, app, emit_documents, evaluate_app, finetune_app, load_linkers, prepare_output, require_file, require_input
 from biobert.errors import BiobertError, ConfigError
 
 
@@ -65,7 +65,7 @@ def evaluate_ner_cmd(
     types: Optional[str] = typer.Option(None, help="Comma-separated types to score (others are ignored)."),
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Write a 'token gold pred' file here."),
     abbreviations: bool = typer.Option(False, "--abbreviations", help="Make spans agree with each document's 'long form (SF)' definitions, as `biobert tag` does by default (off here: the BioBERT protocol scores the model alone)."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto (default: a GPU when there is one) | cpu | cuda | cuda:N | mps."),
+    device: Optional[str] = DEVICE_OPTION,
 ) -> None:
     """Strict entity-level P/R/F1 (conlleval semantics) as JSON, with the inference counters."""
     from biobert import io
@@ -130,8 +130,8 @@ def tag_cmd(
     link: Optional[list[str]] = typer.Option(None, "--link", help="Link spans to ids with a dictionary TSV (id, name, synonyms): KB.tsv for every type, or LABEL[,LABEL]=KB.tsv; repeatable."),
     link_fuzzy: Optional[float] = typer.Option(None, "--link-fuzzy", help="With --link: also match the most similar dictionary name by character trigrams at this similarity or above (0.8 was chosen on BC5CDR dev; see BENCHMARKS.md)."),
     shard: Optional[str] = typer.Option(None, "--shard", help="K/N: tag only every N-th document starting at the K-th (0-based), so N processes can share one input; concatenate their outputs."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto (default: a GPU when there is one) | cpu | cuda | cuda:N | mps."),
-    precision: str = typer.Option("fp32", "--precision", help="fp32 | fp16 | bf16 (half-precision weights on a GPU)."),
+    device: Optional[str] = DEVICE_OPTION,
+    precision: str = PRECISION_OPTION,
 ) -> None:
     """Tag raw text or a file; every span's offsets index the original text.
 

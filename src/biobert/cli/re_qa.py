@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import typer
 
-from biobert.cli.app import app, emit_documents, evaluate_app, finetune_app, load_linkers
+from biobert.cli.app import DEVICE_OPTION, PRECISION_OPTION, app, emit_documents, evaluate_app, finetune_app, load_linkers
 from biobert.errors import BiobertError
 
 cv_app = typer.Typer(help="Cross-validation: run every fold of a config and report mean ± sd (JSON).", no_args_is_help=True)
@@ -103,7 +103,7 @@ def evaluate_re_cmd(
     metric: Optional[str] = typer.Option(None, help="binary | chemprot | ddi | micro (default: the model's)."),
     missing_mask: str = typer.Option("error", "--missing-mask", help="error | skip (skipped gold pairs count as missed)."),
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Write per-pair predictions (JSON lines) here."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto (default: a GPU when there is one) | cpu | cuda | cuda:N | mps."),
+    device: Optional[str] = DEVICE_OPTION,
 ) -> None:
     """Score an RE model on gold pairs; prints JSON."""
     from biobert.pipeline import Extractor
@@ -185,7 +185,7 @@ def evaluate_qa_cmd(
     predictions: Optional[list[Path]] = typer.Option(None, "--predictions", help="Score a BioASQ submission JSON (any system's) instead of a model; one per --data."),
     task: Optional[str] = typer.Option(None, help="factoid | list | yesno (default: the model's, or factoid)."),
     answers: Optional[Path] = typer.Option(None, "--answers", help="Write the model's answers per question (JSON) here."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto (default: a GPU when there is one) | cpu | cuda | cuda:N | mps."),
+    device: Optional[str] = DEVICE_OPTION,
 ) -> None:
     """Score a QA model, or a submission file, on gold questions (BioASQ SAcc/LAcc/MRR, list P/R/F1, yes/no accuracy + macro-F1); prints JSON."""
     from biobert.io.bioasq import read_bioasq_answers
@@ -239,8 +239,8 @@ def answer_cmd(
     qtype: Optional[str] = typer.Option(None, "--type", help="factoid | list | yesno: the question type for a single question, or the only type answered in --input (default: each question's own)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
     output_format: str = typer.Option("json", "--output-format", help="json (answers with scores and offsets) | bioasq (a phase B submission)."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto (default: a GPU when there is one) | cpu | cuda | cuda:N | mps."),
-    precision: str = typer.Option("fp32", "--precision", help="fp32 | fp16 | bf16 (half-precision weights on a GPU)."),
+    device: Optional[str] = DEVICE_OPTION,
+    precision: str = PRECISION_OPTION,
 ) -> None:
     """Answer questions from passages: factoid top 5, list answers, yes/no; every answer's offsets index its passage."""
     from biobert.io.bioasq import bioasq_submission
@@ -302,8 +302,8 @@ def extract_cmd(
     min_score: float = typer.Option(0.0, "--min-score", help="Drop relations scored below this."),
     link: Optional[list[str]] = typer.Option(None, "--link", help="Link the spans (and so the relation arguments) to ids with a dictionary: KB.tsv or LABEL[,LABEL]=KB.tsv; repeatable."),
     link_fuzzy: Optional[float] = typer.Option(None, "--link-fuzzy", help="With --link: also match by character-trigram similarity at this threshold or above."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto (default: a GPU when there is one) | cpu | cuda | cuda:N | mps."),
-    precision: str = typer.Option("fp32", "--precision", help="fp32 | fp16 | bf16 (half-precision weights on a GPU)."),
+    device: Optional[str] = DEVICE_OPTION,
+    precision: str = PRECISION_OPTION,
 ) -> None:
     """Run NER then RE on raw text or PubTator; every relation points at spans with exact offsets."""
     from biobert import io

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from biobert.cli.app import app, fail, load_linkers
+from biobert.cli.app import DEVICE_OPTION, PRECISION_OPTION, app, fail, load_linkers
 from biobert.errors import BiobertError
 
 
@@ -24,8 +24,8 @@ def serve_cmd(
     abbreviations: bool = typer.Option(True, "--abbreviations/--no-abbreviations", help="Make /tag spans agree with each document's 'long form (SF)' definitions (--no-abbreviations: the model's raw predictions)."),
     link: Optional[list[str]] = typer.Option(None, "--link", help="Link /tag spans to ids with a dictionary TSV: KB.tsv or LABEL[,LABEL]=KB.tsv; repeatable."),
     link_fuzzy: Optional[float] = typer.Option(None, "--link-fuzzy", help="With --link: also match by character-trigram similarity at this threshold or above."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto (default: a GPU when there is one) | cpu | cuda | cuda:N | mps."),
-    precision: str = typer.Option("fp32", "--precision", help="fp32 | fp16 | bf16 (half-precision weights on a GPU)."),
+    device: Optional[str] = DEVICE_OPTION,
+    precision: str = PRECISION_OPTION,
 ) -> None:
     """Serve /tag, /health and /version over HTTP, plus /extract (--re-model), /answer (--qa-model) and /embed
     (--embed-model); needs the optional "serve" dependencies of biobert."""

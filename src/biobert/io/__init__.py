@@ -43,6 +43,7 @@ from typing import Any, Callable, Iterable, Iterator
 from biobert.errors import ConfigError
 from biobert.io._common import PathOrStream
 from biobert.io._common import open_bytes as _open_bytes
+from biobert.io._common import without_compression as _without_compression
 from biobert.io.bioc import read_bioc, write_bioc
 from biobert.io.brat import read_brat, write_brat
 from biobert.io.conll import read_conll, write_conll
@@ -112,9 +113,6 @@ def _get(fmt: str) -> Format:
         raise ConfigError(f"E420 unknown format {fmt!r}; accepted formats: {_accepted()}") from None
 
 
-_COMPRESSED = (".gz", ".bz2", ".xz")
-
-
 def _looks_like_pubtator(path: Path) -> bool:
     try:
         with _open_bytes(path) as f:
@@ -141,9 +139,7 @@ def guess_format(path: str | os.PathLike[str], *, sniff: bool = True) -> str:
     p = Path(path)
     if sniff and p.is_dir() and next(p.rglob("*.ann"), None) is not None:
         return "brat"
-    lower = p.name.lower()
-    for ext in _COMPRESSED:  # read through the decompressor (io._common): name the format underneath
-        lower = lower.removesuffix(ext)
+    lower = _without_compression(p).name.lower()  # the readers decompress: name the format underneath
     matches = [(len(ext), f.name) for f in FORMATS.values() for ext in f.extensions if lower.endswith(ext)]
     if not matches:
         raise ConfigError(f"E421 cannot tell the format of {str(p)!r} from its name; pass fmt=, accepted formats: {_accepted()}")

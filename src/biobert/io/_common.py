@@ -13,32 +13,37 @@ from typing import IO, Iterator, TextIO, Union
 
 from biobert.errors import DataFormatError
 
-__all__ = ["PathOrStream", "describe", "open_bytes", "iter_lines", "read_all", "open_out", "parse_ids", "format_ids"]
+__all__ = ["PathOrStream", "DECOMPRESSORS", "without_compression", "describe", "open_bytes", "iter_lines", "read_all", "open_out", "parse_ids", "format_ids"]
 
 #: A file path, or an already opened text stream (``io.StringIO`` for in-memory data).
 PathOrStream = Union[str, "os.PathLike[str]", TextIO]
 
 
+#: Compressed files are read through these, chosen by the last extension (``corpus.tsv.gz``).
+DECOMPRESSORS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+
+def without_compression(path: str | os.PathLike[str]) -> Path:
+    """The name of the data underneath a compressed file: ``train.tsv.gz`` -> ``train.tsv`` (others unchanged)."""
+    p = Path(path)
+    return p.with_suffix("") if p.suffix.lower() in DECOMPRESSORS else p
+
+
 def describe(src: PathOrStream) -> tuple[str, str]:
     """Return ``(name used in error messages, stem used in document ids)`` of a path or stream."""
     if isinstance(src, (str, os.PathLike)):
-        p = Path(src)
         # the compression suffix is not part of the name: train.tsv.gz gives ids "train:<n>"
-        return str(p), (Path(p.stem).stem if p.suffix.lower() in _DECOMPRESS else p.stem)
+        return str(Path(src)), without_compression(src).stem
     name = getattr(src, "name", None)
     if isinstance(name, str) and name:
         return name, Path(name).stem
     return "<string>", "string"
 
 
-#: Compressed files are read through these, chosen by the last extension (``corpus.tsv.gz``).
-_DECOMPRESS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
-
-
 def open_bytes(path: str | os.PathLike[str]) -> IO[bytes]:
     """Open a file for binary reading, through its decompressor when the name ends in ``.gz``,
     ``.bz2`` or ``.xz``."""
-    return _DECOMPRESS.get(Path(path).suffix.lower(), open)(path, "rb")
+    return DECOMPRESSORS.get(Path(path).suffix.lower(), open)(path, "rb")
 
 
 def _decode(raw: bytes, path: str, lineno: int) -> str:

@@ -31,12 +31,9 @@ falls below ``val_fraction``: the split does not depend on file order, world siz
 
 from __future__ import annotations
 
-import bz2
 import glob
-import gzip
 import hashlib
 import json
-import lzma
 import os
 import random
 import re
@@ -48,6 +45,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from biobert.errors import ConfigError, DataFormatError, TrainingError
+from biobert.io._common import DECOMPRESSORS, without_compression
 from biobert.text.sentences import split_sentences
 
 __all__ = [
@@ -65,7 +63,6 @@ __all__ = [
 ]
 
 FORMATS = ("text", "jsonl", "pubtator", "pubmed-xml", "conll")
-_COMPRESSION = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 _EXT_FORMAT = {
     ".txt": "text",
     ".text": "text",
@@ -87,7 +84,7 @@ _CONLL_LINE = re.compile(r"^(-DOCSTART-.*|[^\t]+(\t[^\t]*)*\t(O|[BIESLU](-\S+)?)
 
 
 def _open_text(path: Path):
-    opener = _COMPRESSION.get(path.suffix.lower())
+    opener = DECOMPRESSORS.get(path.suffix.lower())
     if opener is not None:
         return opener(path, "rt", encoding="utf-8", errors="replace")
     return open(path, encoding="utf-8", errors="replace")
@@ -95,10 +92,7 @@ def _open_text(path: Path):
 
 def _base_suffix(path: Path) -> str:
     """The extension that names the format: ``a.jsonl.gz`` -> ``.jsonl``."""
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in _COMPRESSION:
-        suffixes = suffixes[:-1]
-    return suffixes[-1] if suffixes else ""
+    return without_compression(path).suffix.lower()
 
 
 def _is_corpus_file(path: Path) -> bool:

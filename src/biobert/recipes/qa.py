@@ -127,8 +127,6 @@ def cv_folds_by_question(examples: Sequence[QAExample], k: int, seed: int = 0) -
 
 def evaluate_qa(predictor: Any, examples: Sequence[QAExample], task: str, stats: Counter | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Question-level scores of ``predictor`` (see the module docstring). Returns (metrics, answers by question id)."""
-    from biobert import metrics as M
-
     answers = predictor.answer(examples, stats)
     return score_answers(examples, answers, task, predictor.spec.class_labels), answers
 
