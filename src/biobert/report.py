@@ -59,7 +59,12 @@ def data_record(paths: list[str | Path]) -> list[dict[str, Any]]:
 
 
 def write_report(path: str | Path, report: dict[str, Any]) -> None:
-    """Write ``report`` (plus environment and timestamp) as indented JSON."""
+    """Write ``report`` (plus environment and timestamp) as indented JSON (in a data-parallel run, process 0
+    writes and the others do nothing)."""
+    from biobert import distributed
+
+    if not distributed.is_main():
+        return
     full = {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "environment": environment(), **report}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(full, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")

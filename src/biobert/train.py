@@ -12,6 +12,9 @@ Resume is exact: the batch order of an epoch is a pure function of
 ``(seed, epoch)``, so a resumed run skips the batches it has already seen and
 restores the optimizer, scheduler and RNG states; the result equals an
 uninterrupted run.
+
+Launched by ``torchrun`` as several processes, the same trainer runs data-parallel (DDP): the global batch
+is split across processes, process 0 evaluates, selects and checkpoints (:mod:`biobert.distributed`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import os
 import random
 import shutil
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -30,6 +34,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from biobert import distributed
 from biobert.device import autocast, grad_scaler, resolve_device, to_device
 from biobert.errors import TrainingError
 
@@ -140,10 +145,19 @@ class Trainer:
         self.loss_fn, self.evaluate_fn, self.cfg = loss_fn, evaluate, config
         self.out = Path(out_dir)
         self.ckpt_dir = self.out / "checkpoints"
-        self.progress = progress
-        self.device = resolve_device(config.device)
+        self.dist = distributed.setup(config.device)  # None unless launched as several processes
+        self.progress = progress and (self.dist is None or self.dist.rank == 0)
+        self.device = self.dist.device if self.dist else resolve_device(config.device)
         self.scaler = grad_scaler(self.device, config.precision)  # also checks the precision for this device
         self.model.to(self.device)  # before the optimizer is built, so its state lives on the same device
+        #: what the loss sees: the model itself, or its DDP wrapper (which all-reduces gradients in backward)
+        self.net: torch.nn.Module = self.model
+        if self.dist is not None:
+            from torch.nn.parallel import DistributedDataParallel
+
+            # unused parameters are normal here: a QA batch of factoid questions leaves the yes/no head idle
+            self.net = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                                               find_unused_parameters=True)
         self.lengths = [len(f["input_ids"]) for f in features]
         self.batches_per_epoch = math.ceil(len(features) / config.batch_size)
         self.steps_per_epoch = math.ceil(self.batches_per_epoch / config.grad_accum)
@@ -170,7 +184,12 @@ class Trainer:
 
     # -- checkpoints --------------------------------------------------------------
     def save_checkpoint(self) -> None:
-        """Write a resumable checkpoint atomically (tmp dir, then rename)."""
+        """Write a resumable checkpoint atomically (tmp dir, then rename); process 0 writes, the others wait."""
+        if distributed.is_main():
+            self._write_checkpoint()
+        distributed.barrier()  # nobody may read or resume from a half-written checkpoint
+
+    def _write_checkpoint(self) -> None:
         from safetensors.torch import save_model
 
         tmp = self.ckpt_dir / "last.tmp"
@@ -228,6 +247,9 @@ class Trainer:
         if self.scaler is not None and blob.get("scaler"):
             self.scaler.load_state_dict(blob["scaler"])
         self.state = _State(**json.loads((last / "state.json").read_text()))
+        if self.dist is not None and self.dist.rank:
+            # the checkpoint holds process 0's random state; the others need their own dropout masks
+            set_seed(self.cfg.seed + self.dist.rank + 7919 * self.state.global_step)
         log.info("resumed from step %d (epoch %d, batch %d)", self.state.global_step, self.state.epoch, self.state.batch_in_epoch)
         return True
 
@@ -244,8 +266,11 @@ class Trainer:
         """Evaluate, keep the best weights; return True when training should stop early."""
         st = self.state
         if self.evaluate_fn is None:
-            self._save_best()
+            if distributed.is_main():
+                self._save_best()
             return False
+        if not distributed.is_main():
+            return bool(distributed.broadcast(None))  # process 0's decision
         self.model.eval()
         with torch.inference_mode(), autocast(self.device, self.cfg.precision):
             metrics = self.evaluate_fn(self.model)
@@ -261,7 +286,7 @@ class Trainer:
         log.info("step %d dev %s=%.4f (best %.4f @ %d)", st.global_step, self.cfg.select_metric, value, st.best_metric, st.best_step)
         if self.progress:
             print(f"[eval] step {st.global_step} epoch {st.epoch} dev {self.cfg.select_metric}={value:.4f} best={st.best_metric:.4f}@{st.best_step}", flush=True)
-        return self.cfg.patience is not None and st.bad_evals >= self.cfg.patience
+        return bool(distributed.broadcast(self.cfg.patience is not None and st.bad_evals >= self.cfg.patience))
 
     def train(self, resume: bool = True) -> dict[str, Any]:
         """Run (or continue) training; returns a summary with the best dev metric and throughput."""
@@ -269,7 +294,8 @@ class Trainer:
         if resume and self.try_resume():
             st = self.state
         else:
-            set_seed(cfg.seed)
+            # each process its own dropout masks (the weights are already equal: DDP copied process 0's)
+            set_seed(cfg.seed + (self.dist.rank if self.dist else 0))
         if st.finished:
             self.load_best()
             return self._summary()
@@ -281,11 +307,17 @@ class Trainer:
         while st.epoch < cfg.epochs and not stop:
             batches = length_grouped_batches(self.lengths, cfg.batch_size, cfg.seed * 1000 + st.epoch, cfg.group_by_length)
             for bi in range(st.batch_in_epoch, len(batches)):
-                batch = to_device(self.collate([self.features[i] for i in batches[bi]]), self.device)
+                mine, weight = distributed.shard(batches[bi], self.dist.rank, self.dist.world) if self.dist else (batches[bi], 1.0)
+                batch = to_device(self.collate([self.features[i] for i in mine]), self.device)
+                steps_now = not (bi + 1) % cfg.grad_accum or bi + 1 == len(batches)
+                # between optimizer steps DDP need not all-reduce: gradients just accumulate locally
+                sync = nullcontext() if self.dist is None or steps_now else self.net.no_sync()
                 try:
-                    with autocast(self.device, cfg.precision):
-                        loss = self.loss_fn(self.model, batch) / cfg.grad_accum
-                    (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+                    with sync:
+                        with autocast(self.device, cfg.precision):
+                            loss = self.loss_fn(self.net, batch) / cfg.grad_accum
+                        scaled = loss * weight if self.dist else loss
+                        (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()
                 except torch.OutOfMemoryError:
                     shape = tuple(batch["input_ids"].shape)
                     raise TrainingError(
@@ -293,11 +325,12 @@ class Trainer:
                         f"optimisation in less memory: --set train.batch_size={max(1, cfg.batch_size // 2)} "
                         f"--set train.grad_accum={cfg.grad_accum * 2} (or precision bf16/fp16 on a GPU); "
                         "start it again with --no-resume: checkpoints count batches of the old size") from None
-                st.tokens_seen += int(batch["attention_mask"].sum()) if "attention_mask" in batch else 0
+                # tokens of the whole (global) batch: features are unpadded, so a length is a token count
+                st.tokens_seen += sum(self.lengths[i] for i in batches[bi])
                 running += float(loss.detach()) * cfg.grad_accum
                 n_running += 1
                 st.batch_in_epoch = bi + 1
-                if (bi + 1) % cfg.grad_accum and bi + 1 != len(batches):
+                if not steps_now:
                     continue
                 if self.scaler is not None:
                     self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
@@ -359,5 +392,7 @@ class Trainer:
             "tokens_seen": st.tokens_seen,
             "train_seconds": round(st.train_seconds, 2),
             "tokens_per_second": round(st.tokens_seen / st.train_seconds, 1) if st.train_seconds else None,
+            "processes": self.dist.world if self.dist else 1,
+            "device": str(self.device),
             "history": st.history,
         }

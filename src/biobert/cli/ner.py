@@ -52,7 +52,10 @@ def finetune_ner_cmd(
         report = finetune_ner(cfg, resume=not no_resume, command=" ".join(shlex.quote(a) for a in ["biobert", *sys.argv[1:]]))
     except BiobertError as exc:
         _fail(exc)
-    typer.echo(json.dumps({"out": cfg.out, "dev_f1": report["dev_f1"], "test": report["test"]}, indent=2))
+    from biobert import distributed
+
+    if distributed.is_main():  # torchrun: one printout, from process 0
+        typer.echo(json.dumps({"out": cfg.out, "dev_f1": report["dev_f1"], "test": report["test"]}, indent=2))
 
 
 @evaluate_app.command("ner")

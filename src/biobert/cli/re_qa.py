@@ -32,6 +32,10 @@ def _command() -> str:
 
 
 def _echo(obj: Any) -> None:
+    from biobert import distributed
+
+    if not distributed.is_main():  # torchrun: one printout, from process 0
+        return
     typer.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
 
 

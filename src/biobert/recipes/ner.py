@@ -23,6 +23,7 @@ from typing import Any, Sequence
 
 import torch
 
+from biobert import distributed
 from biobert.config import to_dict
 from biobert.errors import ConfigError, TrainingError
 from biobert.metrics import entity_scores
@@ -235,6 +236,8 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
         evaluate if has_dev else None, out, cfg.train, progress=progress,
     )
     summary = trainer.train(resume=resume)
+    if not distributed.is_main():  # data-parallel run: process 0 tests and saves
+        return distributed.wait_for_report(out / "report.json")
 
     test: dict[str, Any] = {}
     test_stats: Counter = Counter()
@@ -270,6 +273,7 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
         "wall_seconds": round(time.time() - t0, 1),
     }
     write_report(out / "report.json", report)
+    distributed.barrier()  # releases the other processes (distributed.wait_for_report)
     return report
 
 

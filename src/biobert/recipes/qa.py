@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from biobert import distributed
 from biobert.config import to_dict
 from biobert.errors import ConfigError, TrainingError
 from biobert.io.squad import QAExample, group_by_question
@@ -276,6 +277,8 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
         return evaluate_qa(predictor, splits["dev"], cfg.task)[0]
 
     summary = Trainer(model, feats, collate, qa_loss, evaluate if splits["dev"] else None, out, tcfg, progress=progress).train(resume=resume)
+    if not distributed.is_main():  # data-parallel run: process 0 tests and saves
+        return distributed.wait_for_report(out / "report.json")
     model.eval()
     test = None
     if splits["test"]:
@@ -302,6 +305,7 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
         "wall_seconds": round(time.time() - t0, 1),
     }
     write_report(out / "report.json", report)
+    distributed.barrier()  # releases the other processes (distributed.wait_for_report)
     return report
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from biobert import distributed
 from biobert.config import to_dict
 from biobert.errors import ConfigError, TrainingError
 from biobert.settings import expand_path
@@ -300,6 +301,8 @@ def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, 
     trainer = Trainer(model, feats, lambda b: re_collate(b, pad), re_loss, evaluate if splits["dev"] else None,
                       out, cfg.train, progress=progress)
     summary = trainer.train(resume=resume)
+    if not distributed.is_main():  # data-parallel run: process 0 tests and saves
+        return distributed.wait_for_report(out / "report.json")
     model.eval()
     test = None
     if splits["test"]:
@@ -330,6 +333,7 @@ def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, 
         "wall_seconds": round(time.time() - t0, 1),
     }
     write_report(out / "report.json", report)
+    distributed.barrier()  # releases the other processes (distributed.wait_for_report)
     return report
 
 

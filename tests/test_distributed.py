@@ -1,0 +1,117 @@
+"""Data-parallel fine-tuning (biobert.distributed + Trainer): two gloo processes on the CPU reach the same
+weights as one process with the same global batch, and ``torchrun -m biobert finetune ner`` writes one model."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from biobert.distributed import shard
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _torchrun(args: list[str], cwd: Path, timeout: int = 240) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+           "--master_port", str(_free_port()), *args]
+    env = dict(os.environ, OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def test_shard_weights_sum_to_the_process_count():
+    batch = [5, 1, 4, 9, 2]
+    parts = [shard(batch, r, 2) for r in range(2)]
+    assert parts[0][0] == [5, 4, 2] and parts[1][0] == [1, 9]
+    # DDP averages the processes' gradients: the average of the weighted shard means is the batch mean
+    assert sum(w * sum(m) / len(m) for m, w in parts) / 2 == pytest.approx(sum(batch) / len(batch))
+    assert sum(w for _, w in parts) == pytest.approx(2.0)
+    # a batch smaller than the process count: the idle process takes part with weight 0
+    assert shard([7], 1, 2) == ([7], 0.0) and shard([7], 0, 2) == ([7], 2.0)
+
+
+# A regression problem whose loss is a per-example mean, so data-parallel training must reproduce the
+# single-process weights up to float rounding: 21 examples in batches of 4 (the last batch has 1, which
+# leaves one process idle), gradient clipping active, warmup + decay, 3 epochs.
+_WORKER = textwrap.dedent('''
+    import sys, torch
+    from biobert.train import TrainConfig, Trainer
+
+    def run(out):
+        torch.manual_seed(0)
+        x = torch.randn(21, 6)
+        y = x @ torch.randn(6, 1) + 0.1 * torch.randn(21, 1)
+        feats = [{"input_ids": list(range(3 + i % 4)), "x": x[i].tolist(), "y": float(y[i])} for i in range(21)]
+        model = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+        collate = lambda b: {"x": torch.tensor([f["x"] for f in b]), "y": torch.tensor([[f["y"]] for f in b])}
+        loss = lambda m, b: torch.nn.functional.mse_loss(m(b["x"]), b["y"])
+        cfg = TrainConfig(lr=0.05, epochs=3, batch_size=4, seed=3, max_grad_norm=0.5, log_every=1000, device="cpu")
+        tr = Trainer(model, feats, collate, loss, None, out, cfg, progress=False)
+        summary = tr.train(resume=False)
+        return model, summary
+
+    if __name__ == "__main__":
+        from biobert import distributed
+        model, summary = run(sys.argv[1])
+        if distributed.is_main():
+            torch.save({"state": model.state_dict(), "summary": summary}, sys.argv[1] + "/result.pt")
+''')
+
+
+@pytest.mark.distributed
+def test_two_processes_match_one_process(tmp_path):
+    (tmp_path / "worker.py").write_text(_WORKER)
+    _torchrun([str(tmp_path / "worker.py"), str(tmp_path / "ddp")], cwd=tmp_path)
+    got = torch.load(tmp_path / "ddp" / "result.pt")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import worker  # noqa: PLC0415 - the same code, one process
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("worker", None)
+    model, summary = worker.run(str(tmp_path / "single"))
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(got["state"][k], v, rtol=1e-5, atol=1e-6, msg=k)
+    assert got["summary"]["processes"] == 2 and summary["processes"] == 1
+    assert got["summary"]["steps"] == summary["steps"] == 18  # 6 batches x 3 epochs: the global batch is kept
+    assert got["summary"]["tokens_seen"] == summary["tokens_seen"]  # counted over the global batch
+
+
+@pytest.mark.distributed
+def test_torchrun_finetune_ner_writes_one_model(tiny_bert, tmp_path):
+    from tests.nerdata import gold_docs
+    from tests.recipes.test_ner_recipe import write_conll
+
+    docs = gold_docs()
+    write_conll(docs[:12], tmp_path / "train.tsv")
+    write_conll(docs[12:], tmp_path / "dev.tsv")
+    out = tmp_path / "model"
+    proc = _torchrun([
+        "-m", "biobert", "finetune", "ner", "--train", str(tmp_path / "train.tsv"), "--dev", str(tmp_path / "dev.tsv"),
+        "--test", str(tmp_path / "dev.tsv"), "--encoder", str(tiny_bert), "--out", str(out),
+        "--set", "train.epochs=2", "--set", "train.batch_size=8", "--set", "train.lr=3e-3", "--set", "max_length=32",
+        "--set", "stride=8", "--set", "train.device=cpu",
+    ], cwd=tmp_path)
+    assert proc.stdout.count('"dev_f1"') == 1  # printed once, by process 0
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["train"]["processes"] == 2 and rep["train"]["device"] == "cpu"
+    assert rep["test"] and rep["dev_f1"] is not None
+    # the saved directory is a plain model directory, loadable in this (single) process
+    from biobert import Tagger
+
+    doc = Tagger.load(str(out))(docs[0].text)
+    assert all(doc.text[s.start:s.end] for s in doc.spans)
