@@ -79,6 +79,23 @@ def test_pubtator_in_and_out():
     asyncio.run(go())
 
 
+def test_bioc_json_in_and_out():
+    bioc = {"PubTator3": [{"id": "9", "passages": [{"offset": 0, "text": "β-BRCA1 study", "infons": {"type": "title"}}]}]}
+
+    async def go():
+        async with _client(FakeTagger()) as c:
+            r = await c.post("/tag", json={"biocjson": bioc, "output": "biocjson"})  # a JSON object, not a string
+            assert r.status_code == 200, r.text
+            (doc,) = r.json()["documents"]
+            (ann,) = doc["passages"][0]["annotations"]
+            assert ann["text"] == "BRCA1" and ann["locations"] == [{"offset": 2, "length": 5}]  # characters
+            assert ann["infons"]["type"] == "Gene"
+            r = await c.post("/tag", json={"biocjson": {"nothing": 1}})
+            assert r.status_code == 422 and r.json()["error"]["code"] == "E225"
+
+    asyncio.run(go())
+
+
 class FakeExtractor:
     """Relates each Gene span to each Disease span; records the tagger argument it got."""
 

@@ -3,8 +3,9 @@
 Endpoints:
     GET  /health             -> {"status": "ok"}
     GET  /version            -> versions, model sources, labels and the endpoints this server offers
-    POST /tag                -> {"text": str} | {"texts": [str]} | {"pubtator": str} | {"bioc": str}
-                                plus optional "output": "json" (default) | "pubtator" | "bioc"
+    POST /tag                -> {"text": str} | {"texts": [str]} | {"pubtator": str} | {"bioc": str} |
+                                {"biocjson": BioC JSON (object, or a string)}, plus optional "output":
+                                "json" (default) | "pubtator" | "bioc" | "biocjson"
     POST /extract            -> the input of /tag, plus optional "keep_spans": true (use the input's own
                                 PubTator/BioC annotations instead of the tagger) -> documents with spans
                                 and relations (needs create_app(..., extractor=Extractor.load(dir)); else 404 E609)
@@ -28,12 +29,16 @@ catch-all message.
 # no `from __future__ import annotations`: FastAPI must resolve the locally imported Request type
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from biobert.errors import BiobertError
 from biobert.types import Document
+
+#: output formats of /tag and /extract
+OUTPUTS = ("json", "pubtator", "bioc", "biocjson")
 
 __all__ = ["create_app", "ServeConfig"]
 
@@ -158,9 +163,9 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
 
     def documents(body: dict[str, Any]) -> Any:
         """The documents of a /tag or /extract request, or an error response."""
-        keys = [k for k in ("text", "texts", "pubtator", "bioc") if k in body]
+        keys = [k for k in ("text", "texts", "pubtator", "bioc", "biocjson") if k in body]
         if len(keys) != 1:
-            return error(400, "E604", "give exactly one of: text, texts, pubtator, bioc")
+            return error(400, "E604", "give exactly one of: text, texts, pubtator, bioc, biocjson")
         key = keys[0]
         value = body[key]
         try:
@@ -173,6 +178,8 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
                     return error(400, "E605", "'texts' must be a list of strings")
                 docs = [Document(id=str(i), text=t) for i, t in enumerate(value)]
             else:
+                if key == "biocjson" and isinstance(value, (dict, list)):
+                    value = json.dumps(value, ensure_ascii=False)  # BioC JSON may come as JSON, not as a string
                 if not isinstance(value, str):
                     return error(400, "E605", f"'{key}' must be a string holding the file content")
                 docs = io.reads(value, fmt=key)
@@ -186,6 +193,8 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
     def respond(docs: list[Document], output: str) -> Any:
         if output == "json":
             return {"documents": [d.to_dict() for d in docs]}
+        if output == "biocjson":
+            return json.loads(io.writes(docs, fmt=output))
         return PlainTextResponse(io.writes(docs, fmt=output))
 
     @app.post("/tag")
@@ -194,8 +203,8 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
         if not isinstance(body, dict):
             return body
         output = body.get("output", "json")
-        if output not in ("json", "pubtator", "bioc"):
-            return error(400, "E603", f"output must be json, pubtator or bioc, got {output!r}")
+        if output not in OUTPUTS:
+            return error(400, "E603", f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
         docs = documents(body)
         if not isinstance(docs, list):
             return docs
@@ -209,8 +218,8 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
         if not isinstance(body, dict):
             return body
         output = body.get("output", "json")
-        if output not in ("json", "pubtator", "bioc"):
-            return error(400, "E603", f"output must be json, pubtator or bioc, got {output!r}")
+        if output not in OUTPUTS:
+            return error(400, "E603", f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
         keep = body.get("keep_spans", False)
         if not isinstance(keep, bool):
             return error(400, "E605", "'keep_spans' must be true or false")

@@ -9,7 +9,7 @@ PubTator, JSONL and one-document-per-line text are read one record at a
 time (:func:`biobert.io.iterate`), tagged ``chunk_docs`` documents at a time
 (the tagger still batches their sentences by length) and written as each
 chunk is done, so memory stays flat however large the file is. JSON output
-is written as one array, incrementally. BioC XML and whole-file text output
+is written as one array, incrementally. BioC (XML, JSON) and whole-file text output
 are single structures: those documents are kept until the end. Offsets are
 those of the tagger: ``doc.text[s.start:s.end] == s.text`` for every span.
 A model trained with neighbouring-sentence context (``context > 0``) sees the
@@ -37,7 +37,7 @@ from biobert.types import Document
 __all__ = ["tag_file", "tag_stream", "parse_shard", "StreamWriter", "BratDirWriter", "open_writer", "OUTPUT_FORMATS"]
 
 #: output formats of :func:`tag_file`: every io format, JSON (one array) and a human-readable table
-OUTPUT_FORMATS = ("json", "table", *io.FORMATS)
+OUTPUT_FORMATS = tuple(dict.fromkeys(("json", "table", *io.FORMATS)))
 
 
 class StreamWriter:
@@ -69,7 +69,7 @@ class StreamWriter:
                 for sp in d.spans:
                     score = "" if sp.score is None else f"{sp.score:.3f}"
                     f.write(f"{d.id}\t{sp.start}\t{sp.end}\t{sp.label}\t{score}\t{d.text[sp.start:sp.end]}\n")
-        elif self.fmt in ("bioc", "text"):
+        elif self.fmt in ("bioc", "biocjson", "text"):
             self._held += docs
         elif self.fmt == "conll":
             # every document behind its own -DOCSTART- line, so that chunks concatenate into one valid file
@@ -82,8 +82,8 @@ class StreamWriter:
         """Finish the file (closing bracket, held structures); the stream itself is not closed."""
         if self.fmt == "json":
             self.out.write("[]\n" if self.n == 0 else "\n]\n")
-        elif self.fmt == "bioc":
-            self._count(io.write(self._held, self.out, fmt="bioc"))
+        elif self.fmt in ("bioc", "biocjson"):
+            self._count(io.write(self._held, self.out, fmt=self.fmt))
         elif self.fmt == "text":
             self._count(io.write(self._held, self.out, fmt="text", lines=len(self._held) != 1))
         self.out.flush()

@@ -66,8 +66,8 @@ def convert(input: str, output: str, *, from_fmt: str | None = None, to_fmt: str
 def convert_cmd(
     input: str = typer.Argument(..., help="Input file (or a directory of brat .txt + .ann pairs)."),
     output: str = typer.Argument(..., help="Output file ('-' for stdout, with --to)."),
-    from_fmt: Optional[str] = typer.Option(None, "--from", help="conll | pubtator | bioc | jsonl | text | brat (default: from the input name; a directory of .ann files is brat)."),
-    to_fmt: Optional[str] = typer.Option(None, "--to", help="conll | pubtator | bioc | jsonl | text | brat (a directory; default: from the output name)."),
+    from_fmt: Optional[str] = typer.Option(None, "--from", help="conll | pubtator | bioc | biocjson | jsonl | json | text | brat (default: from the input name; a directory of .ann files is brat)."),
+    to_fmt: Optional[str] = typer.Option(None, "--to", help="conll | pubtator | bioc | biocjson | jsonl | json | text | brat (a directory; default: from the output name)."),
     untyped_label: Optional[str] = typer.Option(None, "--untyped-label", help="Type given to untyped B/I tags of CoNLL input (default ENTITY)."),
     scheme: Optional[str] = typer.Option(None, "--scheme", help="Tag scheme of CoNLL output: BIO (default) | IOBES | BILOU."),
     lines: bool = typer.Option(False, "--lines", help="Plain text: one document per line (implied when writing several documents)."),

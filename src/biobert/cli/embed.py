@@ -63,7 +63,7 @@ def embed_cmd(
     pool: str = typer.Option("mean", "--pool", help="Sentence pooling: mean | cls."),
     layers: str = typer.Option("-1", "--layers", help="Hidden layers to average, e.g. -1 or -1,-2,-3,-4 (write --layers=-1,-2)."),
     words: bool = typer.Option(False, "--words", help="Also write one vector per word, with its character offsets."),
-    input_format: Optional[str] = typer.Option(None, "--input-format", help="text | pubtator | bioc | conll | jsonl (default: from the file name)."),
+    input_format: Optional[str] = typer.Option(None, "--input-format", help="text | pubtator | bioc | biocjson | conll | jsonl | json (default: from the file name)."),
     lines: bool = typer.Option(False, "--lines", help="Text input: one document per line."),
     max_length: Optional[int] = typer.Option(None, "--max-length", help="Window size in subwords (default: the model's, at most 512)."),
     batch_tokens: int = typer.Option(1024, "--batch-tokens", help="Padded-token budget of one forward pass."),

@@ -62,7 +62,7 @@ def finetune_ner_cmd(
 def evaluate_ner_cmd(
     model: str = typer.Option(..., "--model", "-m", help="Model directory or hub id."),
     data: Path = typer.Option(..., "--data", "-d", help="Gold file."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="conll | pubtator | bioc | jsonl (default: from extension)."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="conll | pubtator | bioc | biocjson | jsonl | json (default: from extension)."),
     untyped_label: Optional[str] = typer.Option(None, help="Type given to untyped B/I tags (default: the model's only type, else ENTITY)."),
     ignore_types: bool = typer.Option(False, "--ignore-types", help="Score boundaries only (BioBERT's untyped protocol)."),
     types: Optional[str] = typer.Option(None, help="Comma-separated types to score (others are ignored)."),
@@ -123,8 +123,8 @@ def tag_cmd(
     text: Optional[str] = typer.Argument(None, help="Text to tag (or use --input)."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory or hub id (default: the bundled tagger)."),
     input: Optional[Path] = typer.Option(None, "--input", "-i", help="Input file."),
-    input_format: Optional[str] = typer.Option(None, "--input-format", help="text | pubtator | bioc | conll | jsonl | brat (a directory of .txt + .ann pairs)."),
-    output_format: str = typer.Option("json", "--output-format", help="json | jsonl | pubtator | bioc | conll | brat (a directory: --output DIR) | table (human-readable: one span per line)."),
+    input_format: Optional[str] = typer.Option(None, "--input-format", help="text | pubtator | bioc | biocjson | conll | jsonl | json | brat (a directory of .txt + .ann pairs)."),
+    output_format: str = typer.Option("json", "--output-format", help="json | jsonl | pubtator | bioc | biocjson | conll | brat (a directory: --output DIR) | table (human-readable: one span per line)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
     lines: bool = typer.Option(False, "--lines", help="With text input: one document per line."),
     quantize: Optional[str] = typer.Option(None, help="int8: accuracy-checked ONNX int8 model (run `biobert export onnx` first)."),
@@ -187,9 +187,9 @@ def tag_cmd(
 def link_cmd(
     input: Path = typer.Argument(..., help="Annotated documents (PubTator, BioC, JSONL, CoNLL, brat), e.g. another tool's output."),
     kb: list[str] = typer.Option(..., "--kb", help="Dictionary TSV (id, name, synonyms): KB.tsv for every type, or LABEL[,LABEL]=KB.tsv; repeatable."),
-    input_format: Optional[str] = typer.Option(None, "--input-format", help="pubtator | bioc | jsonl | conll | brat (default: from the name)."),
+    input_format: Optional[str] = typer.Option(None, "--input-format", help="pubtator | bioc | biocjson | jsonl | json | conll | brat (default: from the name)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
-    output_format: str = typer.Option("jsonl", "--output-format", help="jsonl | json | pubtator | bioc | conll | table."),
+    output_format: str = typer.Option("jsonl", "--output-format", help="jsonl | json | pubtator | bioc | biocjson | conll | table."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace ids the spans already have."),
     fuzzy: Optional[float] = typer.Option(None, "--fuzzy", help="Also match the most similar dictionary name by character trigrams at this similarity or above (0.8 was chosen on BC5CDR dev)."),
 ) -> None:

@@ -12,6 +12,8 @@ name      extensions                                          module
 conll     .conll .tsv .iob .iob2 .bio .bioes .iobes           :mod:`biobert.io.conll`
 pubtator  .pubtator .pubtator.txt                             :mod:`biobert.io.pubtator`
 bioc      .xml                                                :mod:`biobert.io.bioc`
+biocjson  .bioc.json .biocjson                                :mod:`biobert.io.bioc`
+json      .json (documents, or BioC JSON: read either way)    :mod:`biobert.io.jsonl`
 jsonl     .jsonl                                              :mod:`biobert.io.jsonl`
 text      .txt                                                :mod:`biobert.io.text`
 brat      .ann (or a directory of .txt + .ann pairs)          :mod:`biobert.io.brat`
@@ -24,7 +26,8 @@ Error codes (:class:`~biobert.errors.DataFormatError` unless noted):
 E200 not UTF-8; E201-E204 CoNLL (missing tag column, invalid tag, bad token,
 typed/untyped mix); E210-E212 PubTator (unexpected line, mention text
 mismatch, PMID mismatch); E220-E224 BioC (annotation text mismatch, bad
-offsets, no type, bad XML, no location); E230-E231 JSONL (bad JSON, not a
+offsets, no type, bad XML, no location), E225 BioC JSON (not JSON, or a
+required field missing); E230-E231 JSONL (bad JSON, not a
 document); E240-E243 brat (bad line, annotation text mismatch, unknown
 annotation id, missing .txt); :class:`~biobert.errors.OffsetError` E110-E113
 when writing (span not on token boundaries, unwritable token, relation
@@ -44,10 +47,10 @@ from biobert.errors import ConfigError
 from biobert.io._common import PathOrStream
 from biobert.io._common import open_bytes as _open_bytes
 from biobert.io._common import without_compression as _without_compression
-from biobert.io.bioc import read_bioc, write_bioc
+from biobert.io.bioc import read_bioc, read_bioc_json, write_bioc, write_bioc_json
 from biobert.io.brat import read_brat, write_brat
 from biobert.io.conll import read_conll, write_conll
-from biobert.io.jsonl import iter_jsonl, read_jsonl, write_jsonl
+from biobert.io.jsonl import iter_jsonl, read_json, read_jsonl, write_json, write_jsonl
 from biobert.io.pubtator import iter_pubtator, read_pubtator, write_pubtator
 from biobert.io.text import iter_text_lines, read_text, write_text
 from biobert.types import Document
@@ -67,8 +70,12 @@ __all__ = [
     "read_pubtator",
     "write_pubtator",
     "read_bioc",
+    "read_bioc_json",
+    "write_bioc_json",
     "write_bioc",
     "read_jsonl",
+    "read_json",
+    "write_json",
     "write_jsonl",
     "read_text",
     "write_text",
@@ -93,6 +100,8 @@ FORMATS: dict[str, Format] = {
         Format("conll", (".conll", ".tsv", ".iob", ".iob2", ".bio", ".bioes", ".iobes"), read_conll, write_conll),
         Format("pubtator", (".pubtator", ".pubtator.txt"), read_pubtator, write_pubtator),
         Format("bioc", (".xml",), read_bioc, write_bioc),
+        Format("biocjson", (".bioc.json", ".biocjson"), read_bioc_json, write_bioc_json),
+        Format("json", (".json",), read_json, write_json),
         Format("jsonl", (".jsonl",), read_jsonl, write_jsonl),
         Format("text", (".txt",), read_text, write_text),
         Format("brat", (".ann",), read_brat, write_brat),
@@ -173,7 +182,7 @@ def iterate(path: PathOrStream, fmt: str | None = None, **kw: Any) -> Iterator[D
     """Yield the documents of a file one at a time, so that files of any size can be processed.
 
     PubTator, JSONL and text with ``lines=True`` are read record by record
-    (memory does not grow with the file); whole-file formats (BioC XML, CoNLL,
+    (memory does not grow with the file); whole-file formats (BioC XML and JSON, CoNLL,
     text as one document) are read first and then yielded. The documents are
     those :func:`read` returns.
     """

@@ -9,11 +9,11 @@ import os
 import re
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator, TextIO, Union
+from typing import IO, Any, Iterator, TextIO, Union
 
 from biobert.errors import DataFormatError
 
-__all__ = ["PathOrStream", "DECOMPRESSORS", "without_compression", "describe", "open_bytes", "iter_lines", "read_all", "open_out", "parse_ids", "format_ids"]
+__all__ = ["PathOrStream", "DECOMPRESSORS", "without_compression", "describe", "open_bytes", "iter_lines", "read_all", "load_json_values", "open_out", "parse_ids", "format_ids"]
 
 #: A file path, or an already opened text stream (``io.StringIO`` for in-memory data).
 PathOrStream = Union[str, "os.PathLike[str]", TextIO]
@@ -99,6 +99,33 @@ def read_all(src: PathOrStream) -> str:
                 "E200", str(src), line, "UTF-8 text", found=repr(raw[max(0, e.start - 20) : e.end + 20])
             ) from None
     return src.read()
+
+
+def load_json_values(src: PathOrStream, what: str) -> tuple[str, list[Any]]:
+    """The JSON value of a file (a one-element list), or its values when it holds one per line (JSON Lines).
+
+    Returns:
+        ``(name of the source, values)``.
+
+    Raises:
+        DataFormatError: E225 neither one JSON value nor one per line (the line and the parser's message).
+    """
+    import json
+
+    name, _ = describe(src)
+    raw = read_all(src)
+    try:
+        return name, [json.loads(raw)]
+    except json.JSONDecodeError as whole:
+        values = []
+        for i, line in enumerate(raw.split("\n"), 1):
+            if not line.strip():
+                continue
+            try:
+                values.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise DataFormatError("E225", name, whole.lineno, what, found=f"{whole.msg} at column {whole.colno}") from None
+        return name, values
 
 
 @contextmanager

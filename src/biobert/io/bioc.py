@@ -1,12 +1,14 @@
-"""BioC XML (via the ``bioc`` package).
+"""BioC XML and BioC JSON (via the ``bioc`` package).
 
 Each BioC document becomes one :class:`~biobert.types.Document` whose text
 holds every passage at its BioC offset; gaps between passages are filled with
 spaces (the CDR title/abstract gap is one space, which matches PubTator).
 
-Offsets are taken as *character* offsets, as in the BioCreative corpora
-(BC5CDR). Byte offsets, which some tools emit (notably in BioC JSON from
-PubTator Central for non-ASCII text), are not handled.
+Offsets are *character* offsets, as in the BioCreative corpora (BC5CDR).
+Some tools write UTF-8 *byte* offsets instead (notably PubTator Central's BioC
+JSON for non-ASCII text); with ``offsets="auto"`` (the default) a document whose
+annotations match their text only when its offsets are read as bytes is
+converted to characters and marked ``metadata["source_offsets"] = "utf-8 bytes"``.
 
 Annotations become spans (label from the ``type`` infon, ids from ``MESH`` /
 ``identifier`` / ``Identifier`` / ``NCBI Gene`` ...). An annotation with several
@@ -35,14 +37,17 @@ import os
 import time
 from typing import TYPE_CHECKING, Any, Iterable
 
-from biobert.errors import DataFormatError, OffsetError
-from biobert.io._common import PathOrStream, describe, open_bytes, open_out, parse_ids
+from biobert.errors import ConfigError, DataFormatError, OffsetError
+from biobert.io._common import PathOrStream, describe, load_json_values, open_bytes, open_out, parse_ids
 from biobert.types import Document, Relation, Span
 
 if TYPE_CHECKING:  # the bioc package (and lxml) is imported only when BioC is read or written
     import bioc as _bioc
 
-__all__ = ["read_bioc", "write_bioc"]
+__all__ = ["read_bioc", "write_bioc", "read_bioc_json", "bioc_json_documents", "write_bioc_json", "OFFSET_UNITS"]
+
+#: how BioC offsets are read: characters, UTF-8 bytes, or ``auto`` (characters unless only bytes fit the text)
+OFFSET_UNITS = ("auto", "chars", "bytes")
 
 logger = logging.getLogger(__name__)
 
@@ -63,13 +68,16 @@ _REL_KEYS = ("relation", "type", "Type", "relation type")
 _CONCEPT_KEYS = {"CID": ("Chemical", "Disease")}
 
 
-def read_bioc(path: PathOrStream, *, individual_mentions: bool = False) -> list[Document]:
+def read_bioc(path: PathOrStream, *, individual_mentions: bool = False, offsets: str = "auto") -> list[Document]:
     """Read a BioC XML collection.
 
     Args:
         path: file path or text stream.
         individual_mentions: also turn CDR ``IndividualMention`` annotations
             into spans (they overlap their composite mention).
+        offsets: ``chars`` (BioC's rule), ``bytes`` (UTF-8 byte offsets, which some tools write), or ``auto``:
+            characters, unless a document's annotations only match their text when read as bytes; such
+            documents are converted and marked ``metadata["source_offsets"] = "utf-8 bytes"``.
 
     Returns:
         One document per BioC document, id = BioC id. ``metadata``: ``passages``
@@ -106,7 +114,138 @@ def read_bioc(path: PathOrStream, *, individual_mentions: bool = False) -> list[
     coll_meta = {k: v for k, v in (("source", collection.source), ("date", collection.date), ("key", collection.key)) if v}
     if collection.infons:
         coll_meta["infons"] = dict(collection.infons)
-    return [_convert(d, name, coll_meta, individual_mentions) for d in collection.documents]
+    return [_convert(d, name, coll_meta, individual_mentions, offsets) for d in collection.documents]
+
+
+# -- BioC JSON ----------------------------------------------------------------
+
+#: top-level keys under which a service wraps a list of BioC documents (PubTator3's export API)
+_WRAPPERS = ("PubTator3", "documents")
+
+
+def read_bioc_json(path: PathOrStream, *, individual_mentions: bool = False, offsets: str = "auto") -> list[Document]:
+    """Read BioC JSON: a collection (``{"source", "date", "key", "infons", "documents": [...]}``), one document,
+    a list of documents, or a service's wrapper of them (PubTator3's export: ``{"PubTator3": [...]}``). Files
+    with one JSON object per line (PubTator Central's older export) are read too.
+
+    Documents become :class:`Document` objects exactly as :func:`read_bioc` makes them (same metadata, same
+    offset rules, ``offsets`` as there). Keys that BioC requires but JSON writers often leave out (``infons``,
+    ``sentences``, ``relations``, ``annotations``) default to empty.
+
+    Raises:
+        DataFormatError: E225 not JSON, or JSON that is not BioC (the message names the missing field and where);
+            E220-E224 as :func:`read_bioc`.
+    """
+    name, objs = load_json_values(path, "BioC JSON (a collection, a document or a list of documents)")
+    return bioc_json_documents(objs, name, individual_mentions=individual_mentions, offsets=offsets)
+
+
+def bioc_json_documents(objs: list[Any], name: str, *, individual_mentions: bool = False, offsets: str = "auto") -> list[Document]:
+    """:func:`read_bioc_json` on JSON values already parsed (``name`` is the file, for error messages)."""
+    coll_meta: dict[str, Any] = {}
+    bdocs: list[Any] = []
+    for obj in objs:
+        docs, meta = _json_documents(obj, name)
+        coll_meta = coll_meta or meta
+        bdocs += docs
+    return [_convert(d, name, coll_meta, individual_mentions, offsets) for d in bdocs]
+
+
+def _json_documents(obj: Any, name: str) -> tuple[list[Any], dict[str, Any]]:
+    """The BioC documents of one parsed JSON value, and the collection's metadata."""
+    if isinstance(obj, list):
+        return [_json_doc(d, name, f"[{i}]") for i, d in enumerate(obj)], {}
+    if not isinstance(obj, dict):
+        raise DataFormatError("E225", name, None, "a BioC JSON object or list", found=type(obj).__name__)
+    for key in _WRAPPERS:
+        if isinstance(obj.get(key), list):
+            meta = {k: obj[k] for k in ("source", "date", "key") if obj.get(k)}
+            if isinstance(obj.get("infons"), dict) and obj["infons"]:
+                meta["infons"] = dict(obj["infons"])
+            return [_json_doc(d, name, f"{key}[{i}]") for i, d in enumerate(obj[key])], meta
+    if "passages" in obj:
+        return [_json_doc(obj, name, "document")], {}
+    raise DataFormatError("E225", name, None, "BioC JSON: a collection with 'documents', a document with 'passages', or a list of documents",
+                          found="keys " + ", ".join(sorted(map(str, obj))[:8]))
+
+
+def _need(obj: Any, key: str, name: str, where: str, kind: type | tuple[type, ...]) -> Any:
+    if not isinstance(obj, dict) or key not in obj:
+        raise DataFormatError("E225", name, None, f"a {key!r} field in {where}", found=None if not isinstance(obj, dict) else "keys " + ", ".join(sorted(map(str, obj))[:8]))
+    val = obj[key]
+    if not isinstance(val, kind) or isinstance(val, bool):
+        raise DataFormatError("E225", name, None, f"{key!r} in {where} of type {getattr(kind, '__name__', kind)}", found=repr(val)[:60])
+    return val
+
+
+def _json_infons(obj: dict[str, Any]) -> dict[str, str]:
+    # BioC infons are strings; JSON writers put numbers, booleans and nulls there (PubTator3: "valid": true)
+    return {str(k): ("" if v is None else v if isinstance(v, str) else _json_scalar(v)) for k, v in (obj.get("infons") or {}).items()}
+
+
+def _json_scalar(v: Any) -> str:
+    """A JSON value as the string BioC XML would hold (``true`` and ``false``, not Python's ``True``)."""
+    import json
+
+    return json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v
+
+
+def _json_ann(obj: Any, name: str, where: str) -> Any:
+    import bioc
+
+    ann = bioc.BioCAnnotation()
+    ann.id = str(obj.get("id", "")) if isinstance(obj, dict) else ""
+    ann.infons = _json_infons(obj) if isinstance(obj, dict) else {}
+    ann.text = obj.get("text") if isinstance(obj, dict) else None
+    for j, loc in enumerate(_need(obj, "locations", name, where, list)):
+        ann.add_location(bioc.BioCLocation(_need(loc, "offset", name, f"{where}.locations[{j}]", int),
+                                           _need(loc, "length", name, f"{where}.locations[{j}]", int)))
+    return ann
+
+
+def _json_rel(obj: Any, name: str, where: str) -> Any:
+    import bioc
+
+    rel = bioc.BioCRelation()
+    rel.id = str(obj.get("id", "")) if isinstance(obj, dict) else ""
+    rel.infons = _json_infons(obj) if isinstance(obj, dict) else {}
+    for j, node in enumerate((obj.get("nodes") or []) if isinstance(obj, dict) else []):
+        rel.add_node(bioc.BioCNode(str(_need(node, "refid", name, f"{where}.nodes[{j}]", (str, int))), str(node.get("role", ""))))
+    return rel
+
+
+def _json_fill(target: Any, obj: dict[str, Any], name: str, where: str) -> None:
+    for i, a in enumerate(obj.get("annotations") or []):
+        target.add_annotation(_json_ann(a, name, f"{where}.annotations[{i}]"))
+    for i, r in enumerate(obj.get("relations") or []):
+        target.add_relation(_json_rel(r, name, f"{where}.relations[{i}]"))
+
+
+def _json_doc(obj: Any, name: str, where: str) -> Any:
+    import bioc
+
+    doc = bioc.BioCDocument()
+    doc.id = str(_need(obj, "id", name, where, (str, int)))
+    where = f"document {doc.id}"
+    doc.infons = _json_infons(obj)
+    for i, pobj in enumerate(_need(obj, "passages", name, where, list)):
+        pw = f"{where} passages[{i}]"
+        bp = bioc.BioCPassage()
+        bp.offset = _need(pobj, "offset", name, pw, int)
+        bp.infons = _json_infons(pobj)
+        bp.text = pobj.get("text")
+        for j, sobj in enumerate(pobj.get("sentences") or []):
+            sw = f"{pw}.sentences[{j}]"
+            bs = bioc.BioCSentence()
+            bs.offset = _need(sobj, "offset", name, sw, int)
+            bs.infons = _json_infons(sobj)
+            bs.text = sobj.get("text")
+            _json_fill(bs, sobj, name, sw)
+            bp.add_sentence(bs)
+        _json_fill(bp, pobj, name, pw)
+        doc.add_passage(bp)
+    _json_fill(doc, obj, name, where)
+    return doc
 
 
 def _ids(infons: dict[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -116,10 +255,48 @@ def _ids(infons: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     return ()
 
 
-def _convert(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], individual: bool) -> Document:
+def _ascii_only(bdoc: "_bioc.BioCDocument") -> bool:
+    texts = [p.text or "" for p in bdoc.passages] + [s.text or "" for p in bdoc.passages for s in p.sentences]
+    return all(t.isascii() for t in texts)
+
+
+def _convert(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], individual: bool, offsets: str = "auto") -> Document:
+    """One BioC document as a :class:`Document`, its offsets read as characters, UTF-8 bytes, or (``auto``)
+    characters unless only a byte reading makes every annotation match its text."""
+    if offsets not in OFFSET_UNITS:
+        raise ConfigError(f"E434 offsets must be one of {OFFSET_UNITS}, got {offsets!r}")
+    if offsets == "bytes":
+        return _convert_at(bdoc, name, coll_meta, individual, in_bytes=True)
+    try:
+        return _convert_at(bdoc, name, coll_meta, individual, in_bytes=False)
+    except DataFormatError as e:
+        if offsets == "chars" or e.code not in ("E220", "E221") or _ascii_only(bdoc):
+            raise
+        try:
+            doc = _convert_at(bdoc, name, coll_meta, individual, in_bytes=True)
+        except DataFormatError:
+            raise e from None  # neither reading fits: report the character reading's error
+    logger.info("%s: document %s: offsets are UTF-8 byte offsets; converted to character offsets", name, bdoc.id)
+    return doc
+
+
+def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], individual: bool, in_bytes: bool) -> Document:
     doc_id = str(bdoc.id)
     parts: list[str] = []
-    pos = 0
+    pos = 0  # in the file's offset unit (characters, or UTF-8 bytes)
+    cpos = 0  # in characters
+    #: byte offset -> character offset, at every character boundary (byte offsets only)
+    umap: dict[int, int] = {}
+    size = (lambda t: len(t.encode("utf-8"))) if in_bytes else len
+
+    def conv(u: int, what: str) -> int:
+        if not in_bytes:
+            return u
+        if u not in umap:
+            raise DataFormatError("E221", name, None, f"a UTF-8 byte offset on a character boundary inside the text ({what})",
+                                  found=f"document {doc_id} offset {u}")
+        return umap[u]
+
     passages: list[dict[str, Any]] = []
     sentences: list[tuple[int, int]] = []
     anns: list[Any] = list(bdoc.annotations)
@@ -137,15 +314,27 @@ def _convert(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], i
                 )
             parts.append(" " * (off - pos))
             parts.append(t)
-            pos = off + len(t)
-        passages.append({"type": p.infons.get("type"), "offset": start, "length": pos - start, "infons": dict(p.infons)})
+            if in_bytes:
+                for k in range(off - pos):  # the gap is spaces: one byte, one character each
+                    umap[pos + k] = cpos + k
+                cpos += off - pos
+                u = off
+                for ch in t:
+                    umap[u] = cpos
+                    u += len(ch.encode("utf-8"))
+                    cpos += 1
+                umap[u] = cpos
+            pos = off + size(t)
+        passages.append({"type": p.infons.get("type"), "offset": conv(start, "passage"), "length": conv(pos, "passage") - conv(start, "passage"),
+                         "infons": dict(p.infons)})
         anns.extend(p.annotations)
         rels.extend(p.relations)
         for s in p.sentences:
             anns.extend(s.annotations)
             rels.extend(s.relations)
             if s.text:
-                sentences.append((s.offset, s.offset + len(s.text)))
+                a = conv(s.offset, "sentence")
+                sentences.append((a, a + len(s.text)))
     text = "".join(parts)
 
     spans: list[Span] = []
@@ -157,7 +346,7 @@ def _convert(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], i
         label = next((ann.infons[k] for k in _TYPE_KEYS if ann.infons.get(k)), None)
         if label is None:
             raise DataFormatError("E222", name, None, "an annotation with a 'type' infon", found=f"document {doc_id} annotation {ann.id}")
-        locs = [(loc.offset, loc.offset + loc.length) for loc in ann.locations]
+        locs = [(conv(loc.offset, f"annotation {ann.id}"), conv(loc.offset + loc.length, f"annotation {ann.id}")) for loc in ann.locations]
         pieces = []
         for a, b in locs:
             if not (0 <= a <= b <= len(text)):
@@ -210,6 +399,8 @@ def _convert(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], i
             concept.append([label, *(str(v) for k, v in rel.infons.items() if k != used)])
 
     meta: dict[str, Any] = {"passages": passages, "discontinuous_annotations": len(groups)}
+    if in_bytes:
+        meta["source_offsets"] = "utf-8 bytes"  # converted: every offset in this Document counts characters
     if bdoc.infons:
         meta["infons"] = dict(bdoc.infons)
     if coll_meta:
@@ -256,6 +447,29 @@ def write_bioc(docs: Iterable[Document], path_or_stream: PathOrStream) -> dict[s
     """
     import bioc
 
+    coll, report = _collection(docs)
+    with open_out(path_or_stream) as f:
+        f.write(bioc.dumps(coll, pretty_print=True))
+    return report
+
+
+def write_bioc_json(docs: Iterable[Document], path_or_stream: PathOrStream) -> dict[str, int]:
+    """Write documents as one BioC JSON collection (character offsets), with what :func:`write_bioc` writes.
+
+    Returns:
+        ``{"docs", "annotations", "relations"}``.
+    """
+    import bioc.biocjson
+
+    coll, report = _collection(docs)
+    with open_out(path_or_stream) as f:
+        f.write(bioc.biocjson.dumps(coll, indent=1, ensure_ascii=False) + "\n")
+    return report
+
+
+def _collection(docs: Iterable[Document]) -> tuple["_bioc.BioCCollection", dict[str, int]]:
+    import bioc
+
     docs = list(docs)
     coll = bioc.BioCCollection()
     first = docs[0].metadata.get("collection", {}) if docs else {}
@@ -267,9 +481,7 @@ def write_bioc(docs: Iterable[Document], path_or_stream: PathOrStream) -> dict[s
     for doc in docs:
         coll.add_document(_to_bioc(doc, report))
         report["docs"] += 1
-    with open_out(path_or_stream) as f:
-        f.write(bioc.dumps(coll, pretty_print=True))
-    return report
+    return coll, report
 
 
 def _to_bioc(doc: Document, report: dict[str, int]) -> "_bioc.BioCDocument":

@@ -1,7 +1,8 @@
-"""JSON Lines of :class:`~biobert.types.Document`: one ``Document.to_dict()`` per line.
+"""JSON Lines of :class:`~biobert.types.Document` (one ``Document.to_dict()`` per line), and JSON: an array of
+them, as ``biobert tag`` prints and ``/tag`` answers (``{"documents": [...]}``).
 
-This is the lossless interchange format of the toolkit: every field,
-metadata included, survives a round trip.
+These are the lossless interchange formats of the toolkit: every field, metadata included, survives a round
+trip. A ``.json`` file that holds BioC JSON instead (a PubTator3 download) is read as BioC JSON.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ import json
 from typing import Iterable, Iterator
 
 from biobert.errors import BiobertError, DataFormatError
-from biobert.io._common import PathOrStream, describe, iter_lines, open_out
+from biobert.io._common import PathOrStream, describe, iter_lines, load_json_values, open_out
 from biobert.types import Document
 
-__all__ = ["read_jsonl", "iter_jsonl", "write_jsonl"]
+__all__ = ["read_jsonl", "iter_jsonl", "write_jsonl", "read_json", "write_json"]
 
 # only ever inside JSON strings (json.dumps escapes every other control character), where \uXXXX is equivalent
 _ESCAPE = {c: f"\\u{c:04x}" for c in (0x85, 0x2028, 0x2029)}
@@ -41,6 +42,53 @@ def iter_jsonl(path: PathOrStream) -> Iterator[Document]:
             # missing "text", wrong types, or offsets that do not fit the text
             detail = f"missing field {e}" if isinstance(e, KeyError) else str(e)
             raise DataFormatError("E231", name, lineno, "a document as written by Document.to_dict", found=detail) from None
+
+
+def _from_dict(obj: dict, name: str, where: str) -> Document:
+    try:
+        return Document.from_dict(obj)
+    except (KeyError, TypeError, ValueError, BiobertError) as e:
+        detail = f"missing field {e}" if isinstance(e, KeyError) else str(e)
+        raise DataFormatError("E231", name, None, f"a document as written by Document.to_dict ({where})", found=detail) from None
+
+
+def _is_document(obj: object) -> bool:
+    return isinstance(obj, dict) and isinstance(obj.get("text"), str) and "passages" not in obj
+
+
+def read_json(path: PathOrStream, **bioc_options: object) -> list[Document]:
+    """Read a JSON file of documents: an array of ``Document.to_dict()`` objects (what ``biobert tag`` prints),
+    ``{"documents": [...]}`` (what ``/tag`` answers), one document, or one per line; anything else is read as
+    BioC JSON (:func:`biobert.io.bioc.read_bioc_json`, which takes ``bioc_options``).
+
+    Raises:
+        DataFormatError: E225 not JSON (or not BioC JSON either), E231 a document that does not fit its text.
+    """
+    from biobert.io.bioc import bioc_json_documents
+
+    name, values = load_json_values(path, "JSON: documents (an array of Document objects) or BioC JSON")
+    docs: list[Document] = []
+    for v in values:
+        items = v.get("documents") if isinstance(v, dict) and isinstance(v.get("documents"), list) else v
+        if _is_document(items):
+            docs.append(_from_dict(items, name, "document"))
+        elif isinstance(items, list) and items and all(_is_document(x) for x in items):
+            docs += [_from_dict(x, name, f"item {i}") for i, x in enumerate(items)]
+        else:
+            docs += bioc_json_documents([v], name, **bioc_options)  # type: ignore[arg-type]
+    return docs
+
+
+def write_json(docs: Iterable[Document], path_or_stream: PathOrStream) -> dict[str, int]:
+    """Write documents as one JSON array of ``Document.to_dict()`` objects (what ``biobert tag`` prints).
+
+    Returns:
+        ``{"docs": n}``.
+    """
+    items = [doc.to_dict() for doc in docs]
+    with open_out(path_or_stream) as f:
+        f.write(json.dumps(items, indent=2, ensure_ascii=False) + "\n")
+    return {"docs": len(items)}
 
 
 def read_jsonl(path: PathOrStream) -> list[Document]:
