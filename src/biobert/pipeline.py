@@ -19,7 +19,7 @@ import os
 from collections import Counter
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Sequence, overload
+from typing import Any, Callable, Iterable, Sequence, overload
 
 import torch
 
@@ -27,6 +27,7 @@ from biobert.device import model_device, place
 from biobert.errors import ModelLoadError
 from biobert.modeldir import load_meta, local_model_dir, read_meta
 from biobert.tasks.ner import NERPredictor
+from biobert.text.sentences import get_splitter
 from biobert.types import Document
 
 __all__ = ["Tagger", "default_tagger_path"]
@@ -54,18 +55,26 @@ def default_batch_tokens(model: Any) -> int:
     return 1024 if model_device(model).type == "cpu" else 16384
 
 
+def _trained_splitter(meta: dict[str, Any]) -> str:
+    """The sentence splitter a model was trained with, as saved in its ``biobert.json`` (``rules`` for models
+    from before the option, and for custom callables, which cannot be saved)."""
+    name = meta.get("splitter") or "rules"
+    return "rules" if name == "custom" else str(name)
+
+
 class Tagger:
     """Named-entity tagger over raw text or :class:`Document` objects."""
 
     def __init__(self, model: Any, tokenizer: Any, labels: Sequence[str], *, max_length: int = 128, stride: int = 32,
                  batch_tokens: int = 1024, source: str = "", meta: dict[str, Any] | None = None, context: int = 0,
-                 abbreviations: bool = True) -> None:
+                 abbreviations: bool = True, splitter: str | Callable[[str], list[tuple[int, int]]] | None = None) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.labels = list(labels)
         self.source = source
         self.meta = meta or {}
         self.predictor = NERPredictor(model, tokenizer, self.labels, max_length, stride, batch_tokens, context, abbreviations)
+        self.predictor.splitter = get_splitter(splitter)
         #: counters of the last call (windows, words without subwords, ...)
         self.last_stats: Counter = Counter()
 
@@ -78,7 +87,7 @@ class Tagger:
     def load(cls, name_or_path: str | os.PathLike[str] | None = None, *, quantize: str | None = None,
              backend: str | None = None, batch_tokens: int | None = None, max_length: int | None = None,
              stride: int | None = None, abbreviations: bool = True, device: str | None = None,
-             precision: str = "fp32") -> "Tagger":
+             precision: str = "fp32", splitter: str | Callable[[str], list[tuple[int, int]]] | None = None) -> "Tagger":
         """Load a tagger.
 
         Args:
@@ -99,6 +108,9 @@ class Tagger:
             device: ``"auto"``/``None`` (a GPU when there is one), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``
                 (:mod:`biobert.device`); the int8 and ONNX paths run on the CPU.
             precision: ``"fp32"``, or ``"fp16"`` / ``"bf16"`` weights on a GPU (roughly twice the speed).
+            splitter: sentence splitter for text without sentences: ``"rules"``, ``"lines"``, ``"none"``,
+                ``"pysbd"``, ``"spacy:MODEL"`` or a callable (:func:`biobert.text.sentences.get_splitter`);
+                default: the one the model was trained with (its ``biobert.json``), else ``"rules"``.
         """
         from transformers import AutoModelForTokenClassification
 
@@ -150,6 +162,7 @@ class Tagger:
             batch_tokens=batch_tokens or default_batch_tokens(model), source=ref, meta=meta,
             context=int(meta.get("context", 0)),  # neighbouring-sentence context, as the model was trained
             abbreviations=abbreviations,
+            splitter=splitter if splitter is not None else _trained_splitter(meta),
         )
 
     @overload

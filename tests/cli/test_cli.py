@@ -48,7 +48,7 @@ def test_tag_text_json(tagger_dir):
     assert all(d.text[s.start : s.end] == s.text and s.label == "Gene" and 0 <= s.score <= 1 for s in d.spans)
 
 
-@pytest.mark.parametrize("fmt", ["pubtator", "bioc", "conll", "jsonl"])
+@pytest.mark.parametrize("fmt", ["pubtator", "bioc", "biocjson", "json", "conll", "jsonl"])
 def test_tag_file_output_formats(tagger_dir, tmp_path, fmt):
     src = tmp_path / "x.PubTator.txt"
     src.write_text(PUBTATOR, encoding="utf-8")
@@ -203,6 +203,7 @@ def test_env():
         (["tag", "--input", "{tmp}/missing.PubTator.txt", "--model", "{model}"], "E423"),
         (["tag", "text", "--model", "{tmp}/no-model"], "E303"),
         (["tag", "text", "--model", "{model}", "--output-format", "xml"], "E420"),
+        (["tag", "text", "--model", "{model}", "--splitter", "nltk"], "E435"),
         (["tag", "--input", "{tmp}/in.jsonl", "--input-format", "foo", "--model", "{model}"], "E420"),
         (["evaluate", "ner", "--model", "{model}", "--data", "{tmp}/missing.tsv"], "E423"),
         (["convert", "{tmp}/missing.jsonl", "{tmp}/out.xml"], "E423"),
@@ -222,6 +223,12 @@ def test_errors_exit_2_with_a_code(tagger_dir, tmp_path, args, code):
     assert r.exit_code == 2, (r.stdout, r.stderr, r.exception)
     assert code in r.stderr and "Traceback" not in r.stderr + r.stdout
     assert any(line.startswith(f"error: {code} ") for line in r.stderr.splitlines())
+
+
+def test_tag_with_another_sentence_splitter(tagger_dir):
+    text = "BRCA1 is a gene. TP53 too\nand a third line"
+    r = ok("tag", text, "--model", tagger_dir, "--splitter", "lines")
+    assert Document.from_dict(json.loads(r.stdout)).sentences == ((0, 25), (26, 42))
 
 
 def test_tag_table_output_offsets(tagger_dir, tmp_path):

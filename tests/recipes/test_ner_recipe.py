@@ -55,6 +55,7 @@ def test_model_directory_contents(trained):
     meta = json.loads((out / "biobert.json").read_text())
     assert meta["labels"] == ["O", "B-Chemical", "I-Chemical", "B-Disease", "I-Disease", "B-Gene", "I-Gene"]
     assert meta["corpus_types"] == {"A": ["Chemical", "Disease"], "B": ["Gene"]}
+    assert meta["splitter"] == "rules"  # tagging splits text as training did
     rep = json.loads((out / "report.json").read_text())
     assert rep["train_on"] == "train" and rep["seed"] == 42
     assert len(rep["data"]) == 5 and all(len(d["sha256"]) == 64 for d in rep["data"])

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import typer
 
-from biobert.cli.app import DEVICE_OPTION, PRECISION_OPTION, app, emit_documents, evaluate_app, finetune_app, load_linkers, prepare_output, require_file, require_input
+from biobert.cli.app import DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, app, emit_documents, evaluate_app, finetune_app, load_linkers, prepare_output, require_file, require_input
 from biobert.errors import BiobertError, ConfigError
 
 
@@ -133,6 +133,7 @@ def tag_cmd(
     link: Optional[list[str]] = typer.Option(None, "--link", help="Link spans to ids with a dictionary TSV (id, name, synonyms): KB.tsv for every type, or LABEL[,LABEL]=KB.tsv; repeatable."),
     link_fuzzy: Optional[float] = typer.Option(None, "--link-fuzzy", help="With --link: also match the most similar dictionary name by character trigrams at this similarity or above (0.8 was chosen on BC5CDR dev; see BENCHMARKS.md)."),
     shard: Optional[str] = typer.Option(None, "--shard", help="K/N: tag only every N-th document starting at the K-th (0-based), so N processes can share one input; concatenate their outputs."),
+    splitter: Optional[str] = SPLITTER_OPTION,
     device: Optional[str] = DEVICE_OPTION,
     precision: str = PRECISION_OPTION,
 ) -> None:
@@ -157,7 +158,7 @@ def tag_cmd(
             prepare_output(output)
         if output_format not in OUTPUT_FORMATS:  # fail before tagging, not after
             raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
-        tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations, device=device, precision=precision)
+        tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations, device=device, precision=precision, splitter=splitter)
         linkers = load_linkers(link or [], fuzzy=link_fuzzy)
         if linkers:
             tagger = LinkedTagger(tagger, linkers)

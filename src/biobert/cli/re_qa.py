@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import typer
 
-from biobert.cli.app import DEVICE_OPTION, PRECISION_OPTION, app, emit_documents, evaluate_app, finetune_app, load_linkers
+from biobert.cli.app import DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, app, emit_documents, evaluate_app, finetune_app, load_linkers
 from biobert.errors import BiobertError
 
 cv_app = typer.Typer(help="Cross-validation: run every fold of a config and report mean ± sd (JSON).", no_args_is_help=True)
@@ -306,6 +306,7 @@ def extract_cmd(
     min_score: float = typer.Option(0.0, "--min-score", help="Drop relations scored below this."),
     link: Optional[list[str]] = typer.Option(None, "--link", help="Link the spans (and so the relation arguments) to ids with a dictionary: KB.tsv or LABEL[,LABEL]=KB.tsv; repeatable."),
     link_fuzzy: Optional[float] = typer.Option(None, "--link-fuzzy", help="With --link: also match by character-trigram similarity at this threshold or above."),
+    splitter: Optional[str] = SPLITTER_OPTION,
     device: Optional[str] = DEVICE_OPTION,
     precision: str = PRECISION_OPTION,
 ) -> None:
@@ -330,7 +331,7 @@ def extract_cmd(
         docs = list(docs)
         need = [i for i, d in enumerate(docs) if not (keep_spans and d.spans)]
         if need:
-            tagged = Tagger.load(tagger, device=device, precision=precision)([docs[i] for i in need])
+            tagged = Tagger.load(tagger, device=device, precision=precision, splitter=splitter)([docs[i] for i in need])
             for i, d in zip(need, tagged):
                 docs[i] = d
         out_docs = ex(docs, tagger=False)

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from biobert.cli.app import DEVICE_OPTION, PRECISION_OPTION, app, fail, load_linkers
+from biobert.cli.app import DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, app, fail, load_linkers
 from biobert.errors import BiobertError
 
 
@@ -26,6 +26,7 @@ def serve_cmd(
     link_fuzzy: Optional[float] = typer.Option(None, "--link-fuzzy", help="With --link: also match by character-trigram similarity at this threshold or above."),
     device: Optional[str] = DEVICE_OPTION,
     precision: str = PRECISION_OPTION,
+    splitter: Optional[str] = SPLITTER_OPTION,
 ) -> None:
     """Serve /tag, /health and /version over HTTP, plus /extract (--re-model), /answer (--qa-model) and /embed
     (--embed-model); needs the optional "serve" dependencies of biobert."""
@@ -35,7 +36,7 @@ def serve_cmd(
     from biobert.serve import ServeConfig, create_app
 
     try:
-        tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations, device=device, precision=precision)
+        tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations, device=device, precision=precision, splitter=splitter)
         from biobert.linking import LinkedTagger
 
         linkers = load_linkers(link or [], fuzzy=link_fuzzy)

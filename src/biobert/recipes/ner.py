@@ -30,6 +30,7 @@ from biobert.metrics import entity_scores
 from biobert.modeldir import save_model_dir
 from biobert.report import data_record, write_report
 from biobert.settings import expand_path
+from biobert.text.sentences import get_splitter
 from biobert.tasks.ner import (
     NERPredictor,
     SubwordEncoder,
@@ -80,6 +81,9 @@ class NERConfig:
     #: Saved with the model, so tagging uses the same context. Costs roughly (sentence + 2*context) / sentence
     #: more compute per step; raise max_length with it.
     context: int = 0
+    #: sentence splitter for documents without sentences (PubTator, BioC, text; CoNLL brings its own):
+    #: rules | lines | none | pysbd | spacy:MODEL (biobert.text.sentences). Saved with the model for tagging.
+    splitter: str = "rules"
     train: TrainConfig = field(default_factory=TrainConfig)
     #: store fp16 weights in the final directory (halves its size)
     save_half: bool = False
@@ -201,6 +205,7 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
     labels = labels_for_types(all_types)
     label2id = {l: i for i, l in enumerate(labels)}
 
+    splitter = get_splitter(cfg.splitter)  # fails now, not after loading, if its package or model is missing
     tokenizer = load_tokenizer(cfg.encoder)
     model = load_token_classifier(cfg.encoder, labels)
     encoder = SubwordEncoder(tokenizer)
@@ -210,7 +215,7 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
     doc_meta: list[dict[str, Any]] = []
     for ci, c in enumerate(cfg.corpora):
         for d in splits[c.name]["train"]:
-            sentences += document_sentences(d, len(doc_texts), with_gold=True, corpus=ci, stats=stats)
+            sentences += document_sentences(d, len(doc_texts), with_gold=True, corpus=ci, stats=stats, splitter=splitter)
             doc_texts.append(d.text)
             doc_meta.append(d.metadata)
     feats = build_features(
@@ -220,6 +225,7 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
     )
     allowed = allowed_o_matrix(labels, [corpus_types[c.name] for c in cfg.corpora])
     predictor = NERPredictor(model, tokenizer, labels, cfg.max_length, cfg.stride, context=cfg.context)
+    predictor.splitter = splitter
 
     def evaluate(m: torch.nn.Module) -> dict[str, Any]:
         per = {}
@@ -251,6 +257,7 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
         "max_length": cfg.max_length,
         "stride": cfg.stride,
         "context": cfg.context,
+        "splitter": cfg.splitter,
         "corpus_types": corpus_types,
         "encoder": cfg.encoder,
     }

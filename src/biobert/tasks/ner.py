@@ -36,7 +36,7 @@ from biobert.io.conll import CONTEXT_GROUP
 from biobert.labels import bio_label_list, chunks_to_tags, split_tag, tags_to_chunks
 from biobert.tasks.batching import pad_field, pad_inputs
 from biobert.text.abbreviations import propagate_abbreviations
-from biobert.text.sentences import split_sentences
+from biobert.text.sentences import Splitter, split_sentences
 from biobert.text.windows import Window, best_window, make_windows
 from biobert.text.words import tokenize_words
 from biobert.types import Document, Span
@@ -97,19 +97,21 @@ def _spans_to_word_chunks(
 
 
 def document_sentences(
-    doc: Document, doc_index: int, *, with_gold: bool, corpus: int = 0, stats: Counter | None = None
+    doc: Document, doc_index: int, *, with_gold: bool, corpus: int = 0, stats: Counter | None = None,
+    splitter: Splitter | None = None,
 ) -> list[Sentence]:
     """Cut a document into word-tokenised sentences (with BIO tags from its spans if ``with_gold``).
 
     Uses the document's own sentences and tokens when present (CoNLL input),
-    otherwise splits sentences and words itself, forcing word boundaries at
+    otherwise splits sentences (with ``splitter``, default the rule-based
+    :func:`~biobert.text.sentences.split_sentences`) and words itself, forcing word boundaries at
     span boundaries. A gold span that crosses a sentence boundary merges the
     two sentences (counted as ``sentences_merged``): training data is never
     cut inside an entity.
     """
     stats = stats if stats is not None else Counter()
     text = doc.text
-    sents = list(doc.sentences) or split_sentences(text)
+    sents = list(doc.sentences) or (splitter or split_sentences)(text)
     if with_gold and doc.spans and len(sents) > 1:
         merged: list[tuple[int, int]] = [sents[0]]
         for a, b in sents[1:]:
@@ -467,6 +469,8 @@ class NERPredictor:
         self.context = context
         #: make spans agree with each document's ``long form (SF)`` definitions (biobert.text.abbreviations)
         self.abbreviations = abbreviations
+        #: sentence splitter for documents without sentences (None: the rule-based default)
+        self.splitter: Splitter | None = None
 
     @torch.inference_mode()
     def predict_words(
@@ -533,7 +537,7 @@ class NERPredictor:
         stats = stats if stats is not None else Counter()
         sents: list[Sentence] = []
         for i, d in enumerate(docs):
-            sents += document_sentences(d, i, with_gold=False, stats=stats)
+            sents += document_sentences(d, i, with_gold=False, stats=stats, splitter=self.splitter)
         words = [[docs[s.doc_index].text[a:b] for a, b in s.words] for s in sents]
         groups = sentence_groups(sents, [d.metadata for d in docs]) if self.context > 0 else None
         preds = self.predict_words(words, stats, groups)

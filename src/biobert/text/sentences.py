@@ -9,13 +9,25 @@ species initials like ``E. coli``). Newlines that separate blocks
 
 Over-splitting hurts NER more than under-splitting here because long
 sentences are windowed downstream anyway (``biobert.text.windows``).
+
+Other splitters plug in by name (:func:`get_splitter`): ``lines`` (one sentence per line), ``none`` (no
+splitting: windows only), ``pysbd`` (the pySBD rule set; ``pip install pysbd``) and ``spacy:MODEL`` (a spaCy or
+scispaCy pipeline such as ``spacy:en_core_sci_sm``), or any callable ``text -> [(start, end), ...]``. Every
+splitter runs inside the newline-separated blocks (title / abstract), and whatever it returns is checked:
+ranges must index the text, in order, without overlap (E106), so a splitter cannot move an offset.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any, Callable
 
-__all__ = ["split_sentences", "ABBREVIATIONS"]
+from biobert.errors import ModelLoadError, OffsetError
+
+__all__ = ["split_sentences", "ABBREVIATIONS", "Splitter", "SPLITTERS", "get_splitter", "splitter_name"]
+
+#: a sentence splitter: text -> sorted, non-overlapping ``(start, end)`` character ranges
+Splitter = Callable[[str], list[tuple[int, int]]]
 
 ABBREVIATIONS = frozenset(
     """
@@ -86,3 +98,141 @@ def _split_block(text: str, start: int, end: int) -> list[tuple[int, int]]:
         if a < b:
             stripped.append((a, b))
     return stripped
+
+
+# -- pluggable splitters ------------------------------------------------------------------------------------
+
+#: names :func:`get_splitter` accepts (plus ``spacy:MODEL``)
+SPLITTERS = ("rules", "lines", "none", "pysbd")
+
+
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """The newline-separated blocks of ``text`` (title, abstract, paragraphs)."""
+    out, start = [], 0
+    for m in _BLOCK.finditer(text):
+        out.append((start, m.start()))
+        start = m.end()
+    out.append((start, len(text)))
+    return [(a, b) for a, b in out if text[a:b].strip()]
+
+
+def _strip(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
+def _align(text: str, start: int, end: int, pieces: list[str], who: str) -> list[tuple[int, int]]:
+    """Character ranges of the sentence strings ``pieces`` inside ``text[start:end]``, found in order (a
+    splitter that returns strings cannot be trusted with offsets)."""
+    out, pos = [], start
+    for piece in pieces:
+        piece = piece.strip()
+        if not piece:
+            continue
+        at = text.find(piece, pos, end)
+        if at < 0:
+            raise OffsetError(f"E106 the {who} splitter returned a sentence that is not in the text at or after offset {pos}: {piece[:60]!r}")
+        out.append((at, at + len(piece)))
+        pos = at + len(piece)
+    return out
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    out, pos = [], 0
+    for line in text.split("\n"):
+        a, b = _strip(text, pos, pos + len(line))
+        if a < b:
+            out.append((a, b))
+        pos += len(line) + 1
+    return out
+
+
+def _none(text: str) -> list[tuple[int, int]]:
+    a, b = _strip(text, 0, len(text))
+    return [(a, b)] if a < b else []
+
+
+def _pysbd() -> Splitter:
+    try:
+        import pysbd
+    except ImportError:
+        raise ModelLoadError("E313 the pysbd splitter needs the pysbd package: pip install 'biobert[sentences]' (or pip install pysbd)") from None
+    seg = pysbd.Segmenter(language="en", clean=False)
+
+    def split(text: str) -> list[tuple[int, int]]:
+        return [r for a, b in _blocks(text) for r in _align(text, a, b, seg.segment(text[a:b]), "pysbd")]
+
+    return split
+
+
+def _spacy(model: str) -> Splitter:
+    try:
+        import spacy
+    except ImportError:
+        raise ModelLoadError(f"E313 the spacy:{model} splitter needs spaCy and the model: pip install spacy (scispaCy models: "
+                             "https://allenai.github.io/scispacy/)") from None
+    try:
+        nlp = spacy.load(model, exclude=["ner", "lemmatizer", "attribute_ruler"])
+    except OSError as e:
+        raise ModelLoadError(f"E313 spaCy cannot load {model!r}: {e}") from None
+
+    def split(text: str) -> list[tuple[int, int]]:
+        out = []
+        for a, b in _blocks(text):
+            for sent in nlp(text[a:b]).sents:  # spaCy's character offsets are exact: no alignment needed
+                x, y = _strip(text, a + sent.start_char, a + sent.end_char)
+                if x < y:
+                    out.append((x, y))
+        return out
+
+    return split
+
+
+def _checked(split: Callable[[str], Any], who: str) -> Splitter:
+    def run(text: str) -> list[tuple[int, int]]:
+        ranges, prev = [], 0
+        for a, b in split(text):
+            a, b = int(a), int(b)
+            if not (prev <= a <= b <= len(text)):
+                raise OffsetError(f"E106 the {who} splitter returned ({a}, {b}) after ({prev}, ...) for a text of "
+                                  f"{len(text)} characters; expected sorted, non-overlapping ranges inside the text")
+            prev = b
+            a, b = _strip(text, a, b)  # surrounding whitespace is no part of a sentence
+            if a < b:
+                ranges.append((a, b))
+        return ranges
+
+    run.splitter_name = who  # type: ignore[attr-defined]
+    return run
+
+
+def get_splitter(spec: str | Splitter | None = None) -> Splitter:
+    """A sentence splitter by name (``rules``, the default; ``lines``; ``none``; ``pysbd``; ``spacy:MODEL``) or a
+    callable, wrapped so that its ranges are checked (E106).
+
+    Raises:
+        ConfigError: E435 an unknown name. ModelLoadError: E313 a splitter whose package or model is missing.
+    """
+    from biobert.errors import ConfigError
+
+    if spec is None or spec == "rules":
+        return _checked(split_sentences, "rules")
+    if callable(spec):
+        return _checked(spec, getattr(spec, "splitter_name", getattr(spec, "__name__", "custom")))
+    if spec == "lines":
+        return _checked(_lines, "lines")
+    if spec == "none":
+        return _checked(_none, "none")
+    if spec == "pysbd":
+        return _checked(_pysbd(), "pysbd")
+    if isinstance(spec, str) and spec.startswith("spacy:") and len(spec) > 6:
+        return _checked(_spacy(spec[6:]), spec)
+    raise ConfigError(f"E435 unknown sentence splitter {spec!r}; expected one of {', '.join(SPLITTERS)}, spacy:MODEL, or a callable")
+
+
+def splitter_name(splitter: Splitter | None) -> str:
+    """The name a splitter was made from (recorded in model directories and run reports)."""
+    return "rules" if splitter is None else str(getattr(splitter, "splitter_name", "custom"))

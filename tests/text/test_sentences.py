@@ -1,0 +1,77 @@
+"""Pluggable sentence splitters: names, adapters (pySBD), checked ranges, and the Tagger using the model's own."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from biobert.errors import ConfigError, ModelLoadError, OffsetError
+from biobert.text.sentences import get_splitter, splitter_name
+
+TEXT = ("Effects of IL-2 on E. coli growth\n"
+        "We treated cells with 5\u00a0mg/kg (±SD) of β-lactam, i.e. penicillin. Growth fell by 40 %. "
+        "Dr. Smith et al. disagree!  Why?\n\n  Final line  ")
+
+
+def _check(text, ranges):
+    assert ranges == sorted(ranges)
+    for (a, b), (c, _) in zip(ranges, ranges[1:]):
+        assert b <= c
+    for a, b in ranges:
+        assert 0 <= a < b <= len(text) and text[a:b] == text[a:b].strip()
+    covered = {i for a, b in ranges for i in range(a, b)}
+    assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())  # nothing dropped
+
+
+@pytest.mark.parametrize("name", ["rules", "lines", "none", "pysbd"])
+def test_every_named_splitter_returns_exact_ranges_covering_the_text(name):
+    split = get_splitter(name)
+    ranges = split(TEXT)
+    _check(TEXT, ranges)
+    assert splitter_name(split) == name
+
+
+def test_what_each_splitter_cuts():
+    sents = lambda name: [TEXT[a:b] for a, b in get_splitter(name)(TEXT)]  # noqa: E731
+    assert sents("none") == [TEXT.strip()]
+    assert sents("lines") == ["Effects of IL-2 on E. coli growth",
+                              "We treated cells with 5\u00a0mg/kg (±SD) of β-lactam, i.e. penicillin. Growth fell by 40 %. Dr. Smith et al. disagree!  Why?",
+                              "Final line"]
+    rules = sents("rules")
+    assert rules[0] == "Effects of IL-2 on E. coli growth" and "Growth fell by 40 %." in rules and rules[-1] == "Final line"
+    pysbd = sents("pysbd")
+    assert pysbd[0] == "Effects of IL-2 on E. coli growth" and pysbd[-1] == "Final line"  # never across a line break
+    assert "Growth fell by 40 %." in pysbd and len(pysbd) >= 4
+
+
+def test_custom_splitters_are_checked():
+    _check(TEXT, get_splitter(lambda t: [(0, 7), (8, len(t))])(TEXT))
+    with pytest.raises(OffsetError, match="E106"):
+        get_splitter(lambda t: [(0, 10), (5, 20)])(TEXT)  # overlapping
+    with pytest.raises(OffsetError, match="E106"):
+        get_splitter(lambda t: [(0, len(t) + 1)])(TEXT)  # outside the text
+    with pytest.raises(ConfigError, match="E435"):
+        get_splitter("nltk")
+
+
+def test_a_missing_spacy_model_is_a_typed_error():
+    with pytest.raises(ModelLoadError, match="E313"):
+        get_splitter("spacy:no_such_model_here")
+
+
+def test_tagger_uses_the_splitter_the_model_was_trained_with(tagger_dir, tmp_path):
+    from biobert import Tagger
+
+    text = "BRCA1 is a gene. TP53 too\nand a third line"
+    assert Tagger.load(str(tagger_dir))(text).sentences[:1] == ((0, 16),)  # rules: "BRCA1 is a gene."
+    lines_dir = tmp_path / "model"
+    shutil.copytree(tagger_dir, lines_dir)
+    meta = json.loads((lines_dir / "biobert.json").read_text())
+    (lines_dir / "biobert.json").write_text(json.dumps({**meta, "splitter": "lines"}))
+    doc = Tagger.load(str(lines_dir))(text)
+    assert doc.sentences == ((0, 25), (26, 42))  # one sentence per line, as trained
+    doc = Tagger.load(str(lines_dir), splitter="none")(text)  # an explicit choice wins
+    assert doc.sentences == ((0, 42),)
+    assert all(doc.text[s.start:s.end] == s.text for s in doc.spans)
