@@ -173,3 +173,13 @@ def test_window_owners_match_best_window():
         for cap, stride in ((126, 31), (22, 6), (10, 0), (10, 9), (3, 1)):
             ws = make_windows(n, cap, stride)
             assert _owners(ws, n) == [best_window(ws, p) for p in range(n)]
+
+
+def test_sentence_splitter_is_pluggable(tiny_bert):
+    from biobert.embed import Embedder
+
+    text = "BRCA1 is a gene. TP53 too\nand a third line"
+    assert len(Embedder.load(str(tiny_bert))(text).sentences) == 3  # rules: two sentences, then a line
+    e = Embedder.load(str(tiny_bert), splitter="none")(text)
+    assert e.sentences == ((0, 42),)
+    assert e.sentence_vectors.shape == (1, 32)

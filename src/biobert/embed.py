@@ -46,6 +46,7 @@ import torch
 from biobert.device import place
 from biobert.errors import ConfigError
 from biobert.tasks.ner import Sentence, SubwordEncoder, document_sentences, iter_window_batches
+from biobert.text.sentences import get_splitter
 from biobert.text.windows import Window, make_windows
 from biobert.types import Document, Offsets
 
@@ -137,10 +138,12 @@ class Embedder:
             the tokenizer's ``model_max_length``).
         stride: overlap of consecutive windows (default ``max_length // 4``).
         batch_tokens: padded-token budget of one forward pass.
+        splitter: sentence splitter for documents without sentences (:func:`biobert.text.sentences.get_splitter`:
+            ``rules`` by default, ``lines``, ``none``, ``pysbd``, ``spacy:MODEL`` or a callable).
     """
 
     def __init__(self, model: Any, tokenizer: Any, *, max_length: int | None = None, stride: int | None = None,
-                 batch_tokens: int = 1024, source: str = "") -> None:
+                 batch_tokens: int = 1024, source: str = "", splitter: Any = None) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.encoder = SubwordEncoder(tokenizer)
@@ -154,12 +157,13 @@ class Embedder:
         self.stride = int(stride) if stride is not None else self.max_length // 4
         self.batch_tokens = batch_tokens
         self.source = source
+        self.splitter = get_splitter(splitter)
         #: counters of the last call (sentences, windows, words without subwords, ...)
         self.last_stats: Counter = Counter()
 
     @classmethod
     def load(cls, name_or_path: str | os.PathLike[str] = "minilm", *, max_length: int | None = None,
-             stride: int | None = None, batch_tokens: int = 1024, device: str | None = None) -> "Embedder":
+             stride: int | None = None, batch_tokens: int = 1024, device: str | None = None, splitter: Any = None) -> "Embedder":
         """Load an encoder by name (``"minilm"``), directory (a fine-tuned biobert model too: its head is
         ignored) or hub id.
 
@@ -175,7 +179,7 @@ class Embedder:
         model = _from_pretrained(AutoModel, ref, dtype=torch.float32)
         model.eval()
         model = place(model, device)  # "auto"/None: a GPU when there is one (biobert.device)
-        return cls(model, tokenizer, max_length=max_length, stride=stride, batch_tokens=batch_tokens, source=ref)
+        return cls(model, tokenizer, max_length=max_length, stride=stride, batch_tokens=batch_tokens, source=ref, splitter=splitter)
 
     @property
     def dim(self) -> int:
@@ -243,7 +247,7 @@ class Embedder:
     def _embed(self, docs: list[Document], pool: str, layer_idx: list[int], want_words: bool, stats: Counter) -> list[Embedding]:
         sents: list[Sentence] = []
         for i, d in enumerate(docs):
-            sents += document_sentences(d, i, with_gold=False, stats=stats)
+            sents += document_sentences(d, i, with_gold=False, stats=stats, splitter=self.splitter)
         word_lists = [[docs[s.doc_index].text[a:b] for a, b in s.words] for s in sents]
         encoded = self.encoder.encode(word_lists, stats)
         plans = []

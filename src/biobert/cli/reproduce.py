@@ -51,4 +51,7 @@ def reproduce_cmd(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     table = "\n".join([MARKDOWN_HEADER, *(s["markdown"] for s in summaries)])
-    typer.echo(json.dumps({"rows": summaries, "markdown": table}, indent=2, ensure_ascii=False))
+    from biobert import distributed
+
+    if distributed.is_main():  # torchrun: one printout, from process 0
+        typer.echo(json.dumps({"rows": summaries, "markdown": table}, indent=2, ensure_ascii=False))
