@@ -80,6 +80,11 @@ def load_tokenizer(name_or_path: str) -> Any:
     tok = _from_pretrained(AutoTokenizer, ref, use_fast=True)
     if not getattr(tok, "is_fast", False):
         raise ModelLoadError(f"E304 {ref!r} has no fast tokenizer (tokenizer.json); biobert needs one for exact offsets")
+    if getattr(tok, "add_prefix_space", None) is False:
+        # byte-level BPE (RoBERTa, BioMed-RoBERTa, GPT-2, BART, Longformer) spells a word differently at the start
+        # of a text ("BRCA1") than after a space ("ĠBRCA1"); NER feeds words one by one, so without a prefix space
+        # every word would look sentence-initial, which is not how the encoder was pre-trained
+        tok = _from_pretrained(AutoTokenizer, ref, use_fast=True, add_prefix_space=True)
     check_casing(ref, tok)
     return tok
 

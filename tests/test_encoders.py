@@ -1,0 +1,67 @@
+"""Encoder loading beyond BERT: a byte-level BPE (RoBERTa-style) encoder gets a prefix space for word-by-word
+input, fine-tunes, and tags with exact offsets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES
+
+
+@pytest.fixture(scope="module")
+def tiny_roberta(tmp_path_factory) -> Path:
+    import torch
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaConfig, RobertaModel, RobertaTokenizerFast
+
+    out = tmp_path_factory.mktemp("tiny_roberta")
+    bpe = ByteLevelBPETokenizer()
+    bpe.train([str(FIXTURES / "abstracts.txt")], vocab_size=500, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    bpe.save_model(str(out))
+    # transformers 5 reads the files as `vocab=` / `merges=` (`vocab_file=` is ignored silently)
+    tok = RobertaTokenizerFast(vocab=str(out / "vocab.json"), merges=str(out / "merges.txt"))
+    assert len(tok) > 300
+    tok.save_pretrained(out)
+    torch.manual_seed(0)
+    cfg = RobertaConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=130, pad_token_id=tok.pad_token_id)
+    RobertaModel(cfg).save_pretrained(out)
+    return out
+
+
+def test_byte_level_bpe_words_are_spelled_as_in_running_text(tiny_roberta):
+    from biobert.encoders import load_tokenizer
+    from biobert.tasks.ner import SubwordEncoder
+
+    tok = load_tokenizer(str(tiny_roberta))
+    assert tok.add_prefix_space is True
+    words = ["patients", "with", "cisplatin", "nephrotoxicity"]
+    (ids, starts), = SubwordEncoder(tok).encode([words])
+    running = tok(" " + " ".join(words), add_special_tokens=False)["input_ids"]
+    assert ids == running  # each word as it appears after a space, not as a text-initial word
+    assert starts[0] == 0 and len(starts) == 4
+
+
+def test_roberta_fine_tunes_and_tags_with_exact_offsets(tiny_roberta, tmp_path):
+    from biobert import Tagger
+    from biobert.config import load_config
+    from biobert.recipes.ner import NERConfig, finetune_ner
+    from tests.nerdata import gold_docs
+    from tests.recipes.test_ner_recipe import write_conll
+
+    docs = gold_docs()
+    write_conll(docs[:12], tmp_path / "train.tsv")
+    write_conll(docs[12:], tmp_path / "dev.tsv")
+    cfg = load_config(NERConfig, None, [f"encoder={tiny_roberta}", f"out={tmp_path / 'model'}", "train.epochs=2",
+                                        "train.batch_size=8", "train.lr=3e-3", "max_length=32", "stride=8"],
+                      base={"corpora": [{"name": "A", "train": str(tmp_path / "train.tsv"), "dev": str(tmp_path / "dev.tsv")}]})
+    report = finetune_ner(cfg, progress=False)
+    assert report["data_changes"].get("words_without_subwords", 0) == 0
+    tagger = Tagger.load(str(tmp_path / "model"))
+    assert tagger.tokenizer.add_prefix_space is True  # saved with the model directory
+    text = "BRCA1 mutations cause breast cancer; TNF-\u03b1 at 5\u00b10.2\u00a0ng/ml \x96 cisplatin. " * 12
+    doc = tagger(text)
+    assert all(doc.text[s.start:s.end] == s.text for s in doc.spans)
+    assert tagger.last_stats["sentences"] == 12
