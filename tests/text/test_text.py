@@ -52,3 +52,16 @@ def test_windows_cover_and_max_context():
     assert make_windows(10, 126, 32) == [make_windows(10, 126, 32)[0]]
     with pytest.raises(ValueError):
         make_windows(10, 5, 5)
+
+
+def test_invisible_format_characters_join_words_or_separate():
+    t = "cis\u00adplatin and BRCA\u200b1 \u200b in \ufeffmice\u00ad"
+    assert [t[a:b] for a, b in tokenize_words(t)] == ["cis\u00adplatin", "and", "BRCA\u200b1", "in", "mice"]
+
+
+def test_soft_hyphenated_chemical_is_tagged_whole(tagger_dir):
+    from biobert import Tagger
+
+    doc = Tagger.load(str(tagger_dir))("cis\u00adplatin nephrotoxicity")
+    assert doc.tokens[0] == (0, 10)  # one word, which the tokenizer reads as "cisplatin"
+    assert all(doc.text[s.start:s.end] == s.text for s in doc.spans)

@@ -3,7 +3,8 @@
 The rule mirrors BERT's basic tokenizer and the tokenisation of the BioBERT
 CoNLL files: runs of letters/digits form a word, every other non-space
 character is a word of its own, whitespace (any Unicode space, NBSP
-included) separates. Extra cut points (``boundaries``) force a split, which
+included) separates, and invisible format characters (soft hyphen,
+zero-width space, BOM) join letters around them or else separate. Extra cut points (``boundaries``) force a split, which
 readers use so that a gold mention boundary never falls inside a word.
 """
 
@@ -16,7 +17,11 @@ __all__ = ["tokenize_words"]
 
 # \w in Python's re is Unicode-aware: Greek letters and superscript digits are word characters.
 # Underscore is treated as punctuation like BERT does.
-_WORD = re.compile(r"[^\W_]+|[^\w\s]|_", re.UNICODE)
+# Invisible format characters (soft hyphen, zero-width space / joiners, word joiner, byte-order mark) are what
+# BERT's basic tokenizer deletes before it splits: inside a word they join it ("cis\u00adplatin" is one word, as
+# BERT sees "cisplatin"), and on their own they separate like whitespace instead of becoming empty words.
+_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_WORD = re.compile(rf"[^\W_]+(?:[{_INVISIBLE}]+[^\W_]+)*|[^\w\s{_INVISIBLE}]|_", re.UNICODE)
 
 
 def tokenize_words(
