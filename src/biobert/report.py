@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import sys
 import time
@@ -33,7 +34,8 @@ def environment() -> dict[str, Any]:
     import importlib.metadata as md
 
     versions = {}
-    for pkg in ("biobert", "torch", "transformers", "tokenizers", "safetensors", "numpy", "accelerate", "onnxruntime"):
+    for pkg in ("biobert", "torch", "transformers", "tokenizers", "safetensors", "numpy", "accelerate", "onnxruntime",
+                "bioc", "pysbd", "spacy", "fastapi"):
         try:
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -44,8 +46,15 @@ def environment() -> dict[str, Any]:
 
         info["torch_threads"] = torch.get_num_threads()
         info["cuda"] = torch.cuda.is_available()
+        if info["cuda"]:
+            info["cuda_devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        mps = getattr(torch.backends, "mps", None)
+        info["mps"] = bool(mps is not None and mps.is_available())
     except ImportError:
         pass
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # a data-parallel run (torchrun): which process wrote this
+        info["processes"] = int(os.environ["WORLD_SIZE"])
+        info["rank"] = int(os.environ.get("RANK", "0"))
     return info
 
 
