@@ -30,6 +30,7 @@ from collections import Counter
 
 from biobert import io
 from biobert.linking import DictionaryLinker
+from biobert.metrics import percent, prf
 from biobert.types import Document, Span
 
 
@@ -42,9 +43,7 @@ def _ids(span: Span) -> frozenset[str]:
 
 
 def _prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
-    p = tp / n_pred if n_pred else 0.0
-    r = tp / n_gold if n_gold else 0.0
-    return {"precision": round(100 * p, 2), "recall": round(100 * r, 2), "f1": round(100 * (2 * p * r / (p + r) if p + r else 0.0), 2)}
+    return percent(prf(tp, n_pred, n_gold))
 
 
 def build_names(docs: list[Document], types: set[str] | None) -> dict[str, set[tuple[str, str]]]:

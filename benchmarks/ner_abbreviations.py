@@ -20,13 +20,12 @@ import time
 from collections import Counter
 
 from biobert import Tagger, io
-from biobert.metrics import entity_scores
+from biobert.metrics import entity_scores, percent
 from biobert.text.abbreviations import propagate_abbreviations
 
 
 def _prf(gold, pred) -> dict[str, float]:
-    m = entity_scores(gold, pred)
-    return {k: round(100 * m[k], 2) for k in ("precision", "recall", "f1")}
+    return percent(entity_scores(gold, pred))
 
 
 def main() -> None:

@@ -54,3 +54,10 @@ def test_agrees_with_seqeval_default_mode_on_invalid_sequences():
 
 def test_empty():
     assert entity_scores([], [])["f1"] == 0.0
+
+
+def test_percent_rounds_the_table_figures():
+    from biobert.metrics import percent, prf
+
+    assert percent(prf(2, 3, 4)) == {"precision": 66.67, "recall": 50.0, "f1": 57.14}
+    assert percent({"accuracy": 0.5526}, keys=("accuracy",), digits=1) == {"accuracy": 55.3}

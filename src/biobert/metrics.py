@@ -10,11 +10,11 @@ All metrics return plain dicts of floats (fractions, not percentages).
 from __future__ import annotations
 
 from collections import Counter
-from typing import Hashable, Iterable, Sequence
+from typing import Any, Hashable, Iterable, Mapping, Sequence
 
 from biobert.labels import tags_to_chunks
 
-__all__ = ["prf", "entity_scores", "conlleval_scores"]
+__all__ = ["prf", "percent", "entity_scores", "conlleval_scores"]
 
 
 def prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
@@ -23,6 +23,11 @@ def prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
     r = tp / n_gold if n_gold else 0.0
     f = 2 * p * r / (p + r) if p + r else 0.0
     return {"precision": p, "recall": r, "f1": f, "tp": tp, "n_pred": n_pred, "n_gold": n_gold}
+
+
+def percent(scores: Mapping[str, Any], keys: Sequence[str] = ("precision", "recall", "f1"), digits: int = 2) -> dict[str, float]:
+    """``keys`` of a scores dict (fractions) as percentages rounded to ``digits``: what the tables print."""
+    return {k: round(100 * float(scores[k]), digits) for k in keys}
 
 
 def entity_scores(
