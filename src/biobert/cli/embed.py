@@ -19,7 +19,7 @@ from typing import Optional
 
 import typer
 
-from biobert.cli.app import DEVICE_OPTION, app, fail, prepare_output
+from biobert.cli.app import DEVICE_OPTION, SPLITTER_OPTION, app, fail, prepare_output
 from biobert.errors import BiobertError, ConfigError
 
 
@@ -67,6 +67,7 @@ def embed_cmd(
     lines: bool = typer.Option(False, "--lines", help="Text input: one document per line."),
     max_length: Optional[int] = typer.Option(None, "--max-length", help="Window size in subwords (default: the model's, at most 512)."),
     batch_tokens: int = typer.Option(1024, "--batch-tokens", help="Padded-token budget of one forward pass."),
+    splitter: Optional[str] = SPLITTER_OPTION,
     device: Optional[str] = DEVICE_OPTION,
 ) -> None:
     """Document vectors (and word vectors with --words) from an encoder; long texts are windowed, never truncated."""
@@ -89,7 +90,7 @@ def embed_cmd(
         else:
             raw = text if text is not None else sys.stdin.read()
             docs = _split_lines(raw) if lines else [Document(id="0", text=raw)]
-        embedder = Embedder.load(model, max_length=max_length, batch_tokens=batch_tokens, device=device)
+        embedder = Embedder.load(model, max_length=max_length, batch_tokens=batch_tokens, device=device, splitter=splitter)
         embs = embedder(docs, pool=pool, layers=layer_list, words=words)
     except BiobertError as exc:
         fail(exc)
