@@ -23,13 +23,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _torchrun(args: list[str], cwd: Path, timeout: int = 240) -> subprocess.CompletedProcess:
+def _torchrun(args: list[str], cwd: Path, timeout: int = 240, ok: bool = True, **env_extra: str) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
            "--master_port", str(_free_port()), *args]
-    env = dict(os.environ, OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
+    env = dict(os.environ, OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false", **env_extra)
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    if ok:
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
 
 
@@ -48,25 +49,34 @@ def test_shard_weights_sum_to_the_process_count():
 # single-process weights up to float rounding: 21 examples in batches of 4 (the last batch has 1, which
 # leaves one process idle), gradient clipping active, warmup + decay, 3 epochs.
 _WORKER = textwrap.dedent('''
-    import sys, torch
+    import os, sys, torch
     from biobert.train import TrainConfig, Trainer
 
-    def run(out):
+    def run(out, resume=False, kill_after=None):
         torch.manual_seed(0)
         x = torch.randn(21, 6)
         y = x @ torch.randn(6, 1) + 0.1 * torch.randn(21, 1)
         feats = [{"input_ids": list(range(3 + i % 4)), "x": x[i].tolist(), "y": float(y[i])} for i in range(21)]
         model = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
         collate = lambda b: {"x": torch.tensor([f["x"] for f in b]), "y": torch.tensor([[f["y"]] for f in b])}
-        loss = lambda m, b: torch.nn.functional.mse_loss(m(b["x"]), b["y"])
-        cfg = TrainConfig(lr=0.05, epochs=3, batch_size=4, seed=3, max_grad_norm=0.5, log_every=1000, device="cpu")
+        calls = []
+
+        def loss(m, b):
+            calls.append(1)
+            if kill_after is not None and len(calls) > kill_after:
+                raise SystemExit(3)  # a crash of every process, after the step-`kill_after` checkpoint
+            return torch.nn.functional.mse_loss(m(b["x"]), b["y"])
+
+        cfg = TrainConfig(lr=0.05, epochs=3, batch_size=4, seed=3, max_grad_norm=0.5, log_every=1000, device="cpu",
+                          checkpoint_every=3)
         tr = Trainer(model, feats, collate, loss, None, out, cfg, progress=False)
-        summary = tr.train(resume=False)
+        summary = tr.train(resume=resume)
         return model, summary
 
     if __name__ == "__main__":
         from biobert import distributed
-        model, summary = run(sys.argv[1])
+        kill = int(os.environ["KILL_AFTER"]) if os.environ.get("KILL_AFTER") else None
+        model, summary = run(sys.argv[1], resume=bool(os.environ.get("RESUME")), kill_after=kill)
         if distributed.is_main():
             torch.save({"state": model.state_dict(), "summary": summary}, sys.argv[1] + "/result.pt")
 ''')
@@ -89,6 +99,27 @@ def test_two_processes_match_one_process(tmp_path):
     assert got["summary"]["processes"] == 2 and summary["processes"] == 1
     assert got["summary"]["steps"] == summary["steps"] == 18  # 6 batches x 3 epochs: the global batch is kept
     assert got["summary"]["tokens_seen"] == summary["tokens_seen"]  # counted over the global batch
+
+
+@pytest.mark.distributed
+def test_a_killed_two_process_run_resumes_to_the_same_weights(tmp_path):
+    (tmp_path / "worker.py").write_text(_WORKER)
+    crashed = _torchrun([str(tmp_path / "worker.py"), str(tmp_path / "ddp")], cwd=tmp_path, ok=False, KILL_AFTER="8")
+    assert crashed.returncode != 0 and not (tmp_path / "ddp" / "result.pt").exists()
+    state = json.loads((tmp_path / "ddp" / "checkpoints" / "last" / "state.json").read_text())
+    assert state["global_step"] == 6 and not state["finished"]  # the last checkpoint before the crash
+    _torchrun([str(tmp_path / "worker.py"), str(tmp_path / "ddp")], cwd=tmp_path, RESUME="1")
+    got = torch.load(tmp_path / "ddp" / "result.pt")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import worker  # noqa: PLC0415
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("worker", None)
+    model, _ = worker.run(str(tmp_path / "single"))  # uninterrupted, one process
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(got["state"][k], v, rtol=1e-5, atol=1e-6, msg=k)
+    assert got["summary"]["steps"] == 18
 
 
 @pytest.mark.distributed
