@@ -212,7 +212,8 @@ class Extractor:
 
     def __init__(self, model: Any, tokenizer: Any, spec: Any, *, source: str = "", meta: dict[str, Any] | None = None,
                  scope: str = "sentence", window_chars: int = 300, type_pairs: Iterable[Sequence[str]] | None = None,
-                 min_score: float = 0.0, batch_tokens: int = 1024) -> None:
+                 min_score: float = 0.0, batch_tokens: int = 1024,
+                 splitter: str | Callable[[str], list[tuple[int, int]]] | None = None) -> None:
         from biobert.tasks.re import REPredictor
 
         self.spec, self.source, self.meta = spec, source, meta or {}
@@ -221,6 +222,9 @@ class Extractor:
         tp = type_pairs if type_pairs is not None else spec.type_pairs
         self.type_pairs = [tuple(p) for p in tp] if tp else None
         self._tagger: Tagger | None = None
+        #: sentences for candidate pairs in documents that bring spans but no sentences (keep_spans input);
+        #: tagged documents carry the tagger's sentences
+        self.splitter = get_splitter(splitter)
         #: counters of the last call (candidates, windowed / too long pairs, ...)
         self.last_stats: Counter = Counter()
 
@@ -284,7 +288,8 @@ class Extractor:
         jobs: list[tuple[int, Any, Any]] = []
         pairs = []
         for di, d in enumerate(docs):
-            for h, t, a, b in candidate_pairs(d, self.type_pairs, scope=self.scope, window_chars=self.window_chars):
+            for h, t, a, b in candidate_pairs(d, self.type_pairs, scope=self.scope, window_chars=self.window_chars,
+                                              splitter=self.splitter):
                 jobs.append((di, h, t))
                 pairs.append((d.text[a:b], shift_span(h, a), shift_span(t, a)))
         self.last_stats["candidates"] = len(pairs)

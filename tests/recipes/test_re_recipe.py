@@ -168,6 +168,9 @@ def test_extractor_api_on_document_and_text(positive_model, tagger_dir):
     assert ex(doc, tagger=False).relations == out.relations
     bare = ex(text, tagger=False)
     assert not bare.spans and not bare.relations and ex._tagger is None
+    # the splitter decides which spans share a sentence: none at all makes every Gene-Disease pair a candidate
+    one = Extractor.load(positive_model, splitter="none")(doc, tagger=False)
+    assert len(one.relations) == 4
 
 
 def test_extractor_loads_by_hub_id(positive_model, tmp_path):

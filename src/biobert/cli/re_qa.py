@@ -319,7 +319,7 @@ def extract_cmd(
     try:
         tp = [p.split(":") for p in type_pairs.split(",")] if type_pairs else None
         ex = Extractor.load(model, scope=scope, window_chars=window_chars, type_pairs=tp, min_score=min_score,
-                            device=device, precision=precision)
+                            device=device, precision=precision, splitter=splitter)
         if input is not None:
             docs = io.read(input, fmt=input_format or io.guess_format(input))
         elif text is not None:

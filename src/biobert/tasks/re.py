@@ -44,7 +44,7 @@ import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import torch
 from torch import nn
@@ -453,13 +453,14 @@ def candidate_pairs(
     *,
     scope: str = "sentence",
     window_chars: int = 300,
+    splitter: Callable[[str], list[tuple[int, int]]] | None = None,
 ) -> list[tuple[Span, Span, int, int]]:
     """Ordered candidate argument pairs from a document's spans.
 
     Args:
         type_pairs: allowed ``(head type, tail type)``; ``None`` allows any two different spans.
         scope: ``sentence`` (both spans in one sentence; the document's
-            sentences or the rule-based splitter) or ``window`` (span starts at
+            sentences, else ``splitter``, else the rule-based splitter) or ``window`` (span starts at
             most ``window_chars`` apart).
     Returns:
         ``(head, tail, context start, context end)``: the character range of
@@ -470,7 +471,7 @@ def candidate_pairs(
     if scope not in ("sentence", "window"):
         raise ConfigError(f"E443 candidate scope must be 'sentence' or 'window', got {scope!r}")
     allowed = {tuple(p) for p in type_pairs} if type_pairs is not None else None
-    sents = sorted(doc.sentences) or split_sentences(doc.text)
+    sents = sorted(doc.sentences) or (splitter or split_sentences)(doc.text)
     if not sents:
         sents = [(0, len(doc.text))]
 
