@@ -82,18 +82,23 @@ _WORKER = textwrap.dedent('''
 ''')
 
 
+def _single_process(tmp_path: Path):
+    """The worker's training, run here in one process (the reference for the data-parallel runs)."""
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import worker  # noqa: PLC0415 - written by the test into tmp_path
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("worker", None)
+    return worker.run(str(tmp_path / "single"))
+
+
 @pytest.mark.distributed
 def test_two_processes_match_one_process(tmp_path):
     (tmp_path / "worker.py").write_text(_WORKER)
     _torchrun([str(tmp_path / "worker.py"), str(tmp_path / "ddp")], cwd=tmp_path)
     got = torch.load(tmp_path / "ddp" / "result.pt")
-    sys.path.insert(0, str(tmp_path))
-    try:
-        import worker  # noqa: PLC0415 - the same code, one process
-    finally:
-        sys.path.remove(str(tmp_path))
-        sys.modules.pop("worker", None)
-    model, summary = worker.run(str(tmp_path / "single"))
+    model, summary = _single_process(tmp_path)
     for k, v in model.state_dict().items():
         torch.testing.assert_close(got["state"][k], v, rtol=1e-5, atol=1e-6, msg=k)
     assert got["summary"]["processes"] == 2 and summary["processes"] == 1
@@ -110,13 +115,7 @@ def test_a_killed_two_process_run_resumes_to_the_same_weights(tmp_path):
     assert state["global_step"] == 6 and not state["finished"]  # the last checkpoint before the crash
     _torchrun([str(tmp_path / "worker.py"), str(tmp_path / "ddp")], cwd=tmp_path, RESUME="1")
     got = torch.load(tmp_path / "ddp" / "result.pt")
-    sys.path.insert(0, str(tmp_path))
-    try:
-        import worker  # noqa: PLC0415
-    finally:
-        sys.path.remove(str(tmp_path))
-        sys.modules.pop("worker", None)
-    model, _ = worker.run(str(tmp_path / "single"))  # uninterrupted, one process
+    model, _ = _single_process(tmp_path)  # uninterrupted
     for k, v in model.state_dict().items():
         torch.testing.assert_close(got["state"][k], v, rtol=1e-5, atol=1e-6, msg=k)
     assert got["summary"]["steps"] == 18
