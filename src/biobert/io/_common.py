@@ -118,7 +118,7 @@ def load_json_values(src: PathOrStream, what: str) -> tuple[str, list[Any]]:
         return name, [json.loads(raw)]
     except json.JSONDecodeError as whole:
         values = []
-        for i, line in enumerate(raw.split("\n"), 1):
+        for line in raw.split("\n"):
             if not line.strip():
                 continue
             try:

@@ -180,7 +180,7 @@ def _need(obj: Any, key: str, name: str, where: str, kind: type | tuple[type, ..
 
 def _json_infons(obj: dict[str, Any]) -> dict[str, str]:
     # BioC infons are strings; JSON writers put numbers, booleans and nulls there (PubTator3: "valid": true)
-    return {str(k): ("" if v is None else v if isinstance(v, str) else _json_scalar(v)) for k, v in (obj.get("infons") or {}).items()}
+    return {str(k): ("" if v is None else _json_scalar(v)) for k, v in (obj.get("infons") or {}).items()}
 
 
 def _json_scalar(v: Any) -> str:

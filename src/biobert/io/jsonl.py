@@ -36,20 +36,18 @@ def iter_jsonl(path: PathOrStream) -> Iterator[Document]:
             raise DataFormatError("E230", name, lineno, f"a JSON object ({e.msg} at column {e.colno})", found=line) from None
         if not isinstance(obj, dict):
             raise DataFormatError("E231", name, lineno, "a JSON object holding a document", found=line)
-        try:
-            yield Document.from_dict(obj)
-        except (KeyError, TypeError, ValueError, BiobertError) as e:
-            # missing "text", wrong types, or offsets that do not fit the text
-            detail = f"missing field {e}" if isinstance(e, KeyError) else str(e)
-            raise DataFormatError("E231", name, lineno, "a document as written by Document.to_dict", found=detail) from None
+        yield _from_dict(obj, name, lineno)
 
 
-def _from_dict(obj: dict, name: str, where: str) -> Document:
+def _from_dict(obj: dict, name: str, line: int | None, where: str = "") -> Document:
+    """``Document.from_dict(obj)``, or E231 naming the file, the line (or ``where`` in it) and the problem."""
     try:
         return Document.from_dict(obj)
     except (KeyError, TypeError, ValueError, BiobertError) as e:
+        # missing "text", wrong types, or offsets that do not fit the text
         detail = f"missing field {e}" if isinstance(e, KeyError) else str(e)
-        raise DataFormatError("E231", name, None, f"a document as written by Document.to_dict ({where})", found=detail) from None
+        expected = "a document as written by Document.to_dict" + (f" ({where})" if where else "")
+        raise DataFormatError("E231", name, line, expected, found=detail) from None
 
 
 def _is_document(obj: object) -> bool:
@@ -71,9 +69,9 @@ def read_json(path: PathOrStream, **bioc_options: object) -> list[Document]:
     for v in values:
         items = v.get("documents") if isinstance(v, dict) and isinstance(v.get("documents"), list) else v
         if _is_document(items):
-            docs.append(_from_dict(items, name, "document"))
+            docs.append(_from_dict(items, name, None, "document"))
         elif isinstance(items, list) and items and all(_is_document(x) for x in items):
-            docs += [_from_dict(x, name, f"item {i}") for i, x in enumerate(items)]
+            docs += [_from_dict(x, name, None, f"item {i}") for i, x in enumerate(items)]
         else:
             docs += bioc_json_documents([v], name, **bioc_options)  # type: ignore[arg-type]
     return docs

@@ -64,15 +64,8 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
 
     Every non-space character of the region lies in exactly one returned range.
     """
-    end = len(text) if end is None else end
-    out: list[tuple[int, int]] = []
     # first, hard blocks separated by newlines
-    block_start = start
-    for m in _BLOCK.finditer(text, start, end):
-        out.extend(_split_block(text, block_start, m.start()))
-        block_start = m.end()
-    out.extend(_split_block(text, block_start, end))
-    return out
+    return [r for a, b in _blocks(text, start, end) for r in _split_block(text, a, b)]
 
 
 def _split_block(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -89,15 +82,8 @@ def _split_block(text: str, start: int, end: int) -> list[tuple[int, int]]:
         cur = nxt.start(1)
     out.append((cur, end))
     # strip whitespace at both ends, drop empty ranges
-    stripped = []
-    for a, b in out:
-        while a < b and text[a].isspace():
-            a += 1
-        while b > a and text[b - 1].isspace():
-            b -= 1
-        if a < b:
-            stripped.append((a, b))
-    return stripped
+    stripped = [_strip(text, a, b) for a, b in out]
+    return [(a, b) for a, b in stripped if a < b]
 
 
 # -- pluggable splitters ------------------------------------------------------------------------------------
@@ -106,13 +92,14 @@ def _split_block(text: str, start: int, end: int) -> list[tuple[int, int]]:
 SPLITTERS = ("rules", "lines", "none", "pysbd")
 
 
-def _blocks(text: str) -> list[tuple[int, int]]:
-    """The newline-separated blocks of ``text`` (title, abstract, paragraphs)."""
-    out, start = [], 0
-    for m in _BLOCK.finditer(text):
+def _blocks(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """The newline-separated blocks of ``text[start:end]`` (title, abstract, paragraphs) that hold any text."""
+    end = len(text) if end is None else end
+    out = []
+    for m in _BLOCK.finditer(text, start, end):
         out.append((start, m.start()))
         start = m.end()
-    out.append((start, len(text)))
+    out.append((start, end))
     return [(a, b) for a, b in out if text[a:b].strip()]
 
 
