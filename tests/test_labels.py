@@ -32,3 +32,64 @@ def test_iobes_chunks_and_roundtrip():
 def test_label_list():
     assert bio_label_list(["Disease", "Chemical"]) == ["O", "B-Chemical", "I-Chemical", "B-Disease", "I-Disease"]
     assert bio_label_list([""]) == ["O", "B", "I"]
+
+
+def _valid(path, labels, start_ok, follow_ok):
+    return start_ok[path[0]] and all(follow_ok[a][b] for a, b in zip(path, path[1:]))
+
+
+def test_allowed_transitions_bio_and_iobes():
+    from biobert.labels import allowed_transitions
+
+    labels = ["O", "B-A", "I-A", "B-B", "I-B"]
+    start, follow = allowed_transitions(labels)
+    assert start == [True, True, False, True, False]
+    i = labels.index
+    assert follow[i("B-A")][i("I-A")] and follow[i("I-A")][i("I-A")]
+    assert not follow[i("O")][i("I-A")] and not follow[i("B-B")][i("I-A")] and not follow[i("I-A")][i("I-B")]
+    assert all(follow[k][i("O")] and follow[k][i("B-B")] for k in range(len(labels)))
+    iobes = ["O", "B-A", "I-A", "E-A", "S-A"]
+    start, follow = allowed_transitions(iobes)
+    j = iobes.index
+    assert start == [True, True, False, False, True]
+    assert follow[j("B-A")][j("E-A")] and not follow[j("B-A")][j("O")] and not follow[j("I-A")][j("S-A")]
+    assert follow[j("E-A")][j("O")] and follow[j("S-A")][j("B-A")] and not follow[j("O")][j("E-A")]
+
+
+def test_viterbi_repairs_an_i_after_o_by_likelihood_not_by_rule():
+    import math
+
+    from biobert.labels import allowed_transitions, viterbi_decode
+
+    labels = ["O", "B-X", "I-X"]
+    lg = lambda *p: [math.log(x) for x in p]  # noqa: E731
+    start, follow = allowed_transitions(labels)
+    # word 2's argmax is I-X after O: conlleval would open an entity there; O is likelier than B-X
+    assert viterbi_decode([lg(.9, .05, .05), lg(.3, .2, .5)], start, follow) == [0, 0]
+    # ... and when B-X is likelier than O, it becomes B-X
+    assert viterbi_decode([lg(.9, .05, .05), lg(.2, .3, .5)], start, follow) == [0, 1]
+    # or the previous word becomes B-X when that costs less than giving up the I-X
+    assert viterbi_decode([lg(.5, .45, .05), lg(.01, .01, .98)], start, follow) == [1, 2]
+    assert viterbi_decode([], start, follow) == []
+
+
+def test_viterbi_equals_exhaustive_search_over_valid_paths():
+    import itertools
+    import random
+
+    from biobert.labels import allowed_transitions, viterbi_decode
+
+    rng = random.Random(0)
+    for labels in (["O", "B-A", "I-A", "B-B", "I-B"], ["O", "B-A", "I-A", "E-A", "S-A"]):
+        start, follow = allowed_transitions(labels)
+        for _ in range(30):
+            n = rng.randint(1, 5)
+            scores = [[rng.gauss(0, 2) for _ in labels] for _ in range(n)]
+            best = max((p for p in itertools.product(range(len(labels)), repeat=n) if _valid(p, labels, start, follow)),
+                       key=lambda p: sum(scores[i][j] for i, j in enumerate(p)))
+            got = viterbi_decode(scores, start, follow)
+            assert _valid(got, labels, start, follow)
+            assert sum(scores[i][j] for i, j in enumerate(got)) == pytest.approx(sum(scores[i][j] for i, j in enumerate(best)))
+            # with every transition allowed it is the per-word argmax
+            free = viterbi_decode(scores, [True] * len(labels), [[True] * len(labels)] * len(labels))
+            assert free == [max(range(len(labels)), key=row.__getitem__) for row in scores]

@@ -150,3 +150,21 @@ def test_device_and_precision_options(tagger_dir):
     assert {(s.start, s.end) for s in doc.spans} and fp32.spans
     with pytest.raises(BiobertError, match="E311"):  # int8 runs on the CPU in fp32 only
         Tagger.load(tagger_dir, quantize="int8", backend="torch", precision="bf16")
+
+
+def test_decode_comes_from_the_model_directory_and_can_be_overridden(tagger_dir, tmp_path):
+    from biobert.errors import ConfigError
+    from biobert.pipeline import Tagger
+
+    assert Tagger.load(tagger_dir).predictor.decode == "argmax"  # models saved before the setting
+    copy = tmp_path / "viterbi"
+    shutil.copytree(tagger_dir, copy)
+    meta = json.loads((copy / "biobert.json").read_text())
+    (copy / "biobert.json").write_text(json.dumps({**meta, "decode": "viterbi"}))
+    t = Tagger.load(copy)
+    assert t.predictor.decode == "viterbi"
+    doc = t(NASTY * 30)
+    assert all(doc.text[s.start:s.end] == s.text for s in doc.spans)
+    assert Tagger.load(copy, decode="argmax").predictor.decode == "argmax"
+    with pytest.raises(ConfigError, match="E492"):
+        Tagger.load(copy, decode="greedy")

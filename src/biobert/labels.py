@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-__all__ = ["split_tag", "tags_to_chunks", "chunks_to_tags", "bio_label_list", "UNTYPED"]
+__all__ = ["split_tag", "tags_to_chunks", "chunks_to_tags", "bio_label_list", "allowed_transitions", "viterbi_decode", "UNTYPED"]
 
 #: Internal type name used for untyped ``B``/``I`` tags (BioBERT's collapsed files).
 UNTYPED = ""
@@ -107,3 +107,62 @@ def bio_label_list(types: Iterable[str]) -> list[str]:
         suffix = f"-{t}" if t else ""
         labels += ["B" + suffix, "I" + suffix]
     return labels
+
+
+def allowed_transitions(labels: Sequence[str]) -> tuple[list[bool], list[list[bool]]]:
+    """Which labels may start a sentence and which may follow which, under BIO or IOBES.
+
+    Returns ``(start_ok, follow_ok)`` with ``follow_ok[i][j]`` true when label ``j`` may
+    come right after label ``i``. An ``I``/``E`` of type X may only continue a ``B``/``I``
+    of type X (conlleval would otherwise repair it into a new chunk); after a ``B``/``I``
+    of an IOBES label set, only ``I``/``E`` of the same type may follow. The last word's
+    label is not constrained (a BIO-trained model has no ``E``).
+    """
+    parsed = [split_tag(l) for l in labels]
+    iobes = any(p in ("E", "S") for p, _ in parsed)
+    start_ok = [p not in ("I", "E") for p, _ in parsed]
+    follow_ok: list[list[bool]] = []
+    for pp, pt in parsed:
+        row = []
+        for p, t in parsed:
+            if p in ("I", "E"):
+                ok = pp in ("B", "I") and pt == t
+            else:  # B, S, O start fresh; in IOBES an open chunk must be closed by E first
+                ok = not (iobes and pp in ("B", "I"))
+            row.append(ok)
+        follow_ok.append(row)
+    return start_ok, follow_ok
+
+
+def viterbi_decode(scores: Sequence[Sequence[float]], start_ok: Sequence[bool],
+                   follow_ok: Sequence[Sequence[bool]]) -> list[int]:
+    """The label sequence with the highest total score (e.g. summed log-probabilities)
+    among those :func:`allowed_transitions` permits.
+
+    ``scores`` has one row per word and one column per label. With no constraint this
+    is the per-word argmax; with them, an isolated ``I`` after ``O`` becomes whichever of
+    ``B`` or ``O`` the model finds likelier, instead of being repaired to ``B`` regardless.
+    """
+    n_labels = len(start_ok)
+    if not scores:
+        return []
+    neg = float("-inf")
+    best = [s if ok else neg for s, ok in zip(scores[0], start_ok)]
+    back: list[list[int]] = []
+    for row in scores[1:]:
+        prev_best, ptr = [], []
+        for j in range(n_labels):
+            k_best, v_best = 0, neg
+            for k in range(n_labels):
+                if follow_ok[k][j] and best[k] > v_best:
+                    k_best, v_best = k, best[k]
+            prev_best.append(v_best + row[j])
+            ptr.append(k_best)
+        best = prev_best
+        back.append(ptr)
+    j = max(range(n_labels), key=best.__getitem__)
+    path = [j]
+    for ptr in reversed(back):
+        j = ptr[j]
+        path.append(j)
+    return path[::-1]

@@ -67,13 +67,14 @@ class Tagger:
 
     def __init__(self, model: Any, tokenizer: Any, labels: Sequence[str], *, max_length: int = 128, stride: int = 32,
                  batch_tokens: int = 1024, source: str = "", meta: dict[str, Any] | None = None, context: int = 0,
-                 abbreviations: bool = True, splitter: str | Callable[[str], list[tuple[int, int]]] | None = None) -> None:
+                 abbreviations: bool = True, splitter: str | Callable[[str], list[tuple[int, int]]] | None = None,
+                 decode: str = "argmax") -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.labels = list(labels)
         self.source = source
         self.meta = meta or {}
-        self.predictor = NERPredictor(model, tokenizer, self.labels, max_length, stride, batch_tokens, context, abbreviations)
+        self.predictor = NERPredictor(model, tokenizer, self.labels, max_length, stride, batch_tokens, context, abbreviations, decode)
         self.predictor.splitter = get_splitter(splitter)
         #: counters of the last call (windows, words without subwords, ...)
         self.last_stats: Counter = Counter()
@@ -87,7 +88,8 @@ class Tagger:
     def load(cls, name_or_path: str | os.PathLike[str] | None = None, *, quantize: str | None = None,
              backend: str | None = None, batch_tokens: int | None = None, max_length: int | None = None,
              stride: int | None = None, abbreviations: bool = True, device: str | None = None,
-             precision: str = "fp32", splitter: str | Callable[[str], list[tuple[int, int]]] | None = None) -> "Tagger":
+             precision: str = "fp32", splitter: str | Callable[[str], list[tuple[int, int]]] | None = None,
+             decode: str | None = None) -> "Tagger":
         """Load a tagger.
 
         Args:
@@ -111,6 +113,8 @@ class Tagger:
             splitter: sentence splitter for text without sentences: ``"rules"``, ``"lines"``, ``"none"``,
                 ``"pysbd"``, ``"spacy:MODEL"`` or a callable (:func:`biobert.text.sentences.get_splitter`);
                 default: the one the model was trained with (its ``biobert.json``), else ``"rules"``.
+            decode: ``"argmax"`` (each word's likeliest tag) or ``"viterbi"`` (the likeliest tag sequence with
+                no ``I-`` after ``O`` or after another type); default: the model's ``biobert.json``, else argmax.
         """
         from transformers import AutoModelForTokenClassification
 
@@ -163,6 +167,7 @@ class Tagger:
             context=int(meta.get("context", 0)),  # neighbouring-sentence context, as the model was trained
             abbreviations=abbreviations,
             splitter=splitter if splitter is not None else _trained_splitter(meta),
+            decode=decode or str(meta.get("decode", "argmax")),
         )
 
     @overload

@@ -98,12 +98,13 @@ def test_ner_fits_its_training_data(tiny_bert, tmp_path):
     cfg = load_config(
         NERConfig, None,
         [f"encoder={tiny_bert}", f"out={tmp_path / 'model'}", "train.epochs=30", "train.batch_size=4", "train.lr=5e-3",
-         "train.seed=0", "max_length=64", "stride=16"],
+         "train.seed=0", "max_length=64", "stride=16", "decode=viterbi"],
         base={"corpora": [{"name": "A", "train": str(tmp_path / "train.tsv"), "test": str(tmp_path / "train.tsv")}]},
     )
     report = finetune_ner(cfg, progress=False)
     print("train-set F1", report["test"]["A"]["f1"])
     assert report["test"]["A"]["f1"] >= 0.9, report["test"]["A"]
+    assert json.loads((tmp_path / "model" / "biobert.json").read_text())["decode"] == "viterbi"  # tagging decodes the same way
 
 
 def test_ner_with_context_fits_and_tags_with_the_same_context(tiny_bert, tmp_path):

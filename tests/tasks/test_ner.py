@@ -28,15 +28,16 @@ def tok(tiny_bert):
 class _FakeTagger(torch.nn.Module):
     """Labels O / B / I: a token id in ``label_of`` gets that label, every other token O."""
 
-    def __init__(self, label_of: dict[int, int]):
+    def __init__(self, label_of: dict[int, int], strength: float = 10.0):
         super().__init__()
         self.label_of = label_of
+        self.strength = strength
 
     def forward(self, input_ids, attention_mask):
         logits = torch.full((*input_ids.shape, 3), -5.0)
         logits[..., 0] = 0.0
         for tid, label in self.label_of.items():
-            logits[..., label] = torch.where(input_ids == tid, 10.0, logits[..., label])
+            logits[..., label] = torch.where(input_ids == tid, self.strength, logits[..., label])
         return type("O", (), {"logits": logits})
 
 
@@ -273,3 +274,25 @@ def test_predictor_with_abbreviations_tags_the_short_form_of_a_tagged_long_form(
         doc, = NERPredictor(Fake(), tok, labels, abbreviations=on).predict_documents([Document("d", text)], stats)
         assert [s.text for s in doc.spans] == expected
         assert stats["abbreviation_spans_added"] == (2 if on else 0)
+
+
+def test_viterbi_decoding_drops_an_i_that_no_b_opens(tok):
+    """A fake model gives 'cancer' I-Disease (2) over O (0) and B (-5): argmax + conlleval make it an entity,
+    constrained Viterbi reads O, the likeliest valid sequence (B on 'The' would cost more than O on 'cancer');
+    a B before it keeps the entity whole."""
+    from biobert.errors import ConfigError
+
+    cancer = tok.convert_tokens_to_ids("cancer")
+    breast = tok.convert_tokens_to_ids("breast")
+    assert cancer != tok.unk_token_id and breast != tok.unk_token_id
+    labels = labels_for_types(["Disease"])  # O, B-Disease, I-Disease
+    text = "The cancer grows. And breast cancer too."
+    argmax, = NERPredictor(_FakeTagger({cancer: 2}, 2.0), tok, labels).predict_documents([Document("d", text)])
+    assert [s.text for s in argmax.spans] == ["cancer", "cancer"]
+    viterbi, = NERPredictor(_FakeTagger({cancer: 2}, 2.0), tok, labels, decode="viterbi").predict_documents([Document("d", text)])
+    assert viterbi.spans == ()
+    both, = NERPredictor(_FakeTagger({cancer: 2, breast: 1}, 2.0), tok, labels, decode="viterbi").predict_documents([Document("d", text)])
+    assert [s.text for s in both.spans] == ["breast cancer"]
+    assert both.spans[0].score == pytest.approx(0.880, abs=1e-3)  # the mean probability of the chosen tags
+    with pytest.raises(ConfigError, match="E492"):
+        NERPredictor(_FakeTagger({}), tok, labels, decode="beam")

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import typer
 
-from biobert.cli.app import DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, app, emit_documents, evaluate_app, finetune_app, load_linkers, prepare_output, require_file, require_input
+from biobert.cli.app import DECODE_OPTION, DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, app, emit_documents, evaluate_app, finetune_app, load_linkers, prepare_output, require_file, require_input
 from biobert.errors import BiobertError, ConfigError
 
 
@@ -68,6 +68,7 @@ def evaluate_ner_cmd(
     types: Optional[str] = typer.Option(None, help="Comma-separated types to score (others are ignored)."),
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Write a 'token gold pred' file here."),
     abbreviations: bool = typer.Option(False, "--abbreviations", help="Make spans agree with each document's 'long form (SF)' definitions, as `biobert tag` does by default (off here: the BioBERT protocol scores the model alone)."),
+    decode: Optional[str] = DECODE_OPTION,
     device: Optional[str] = DEVICE_OPTION,
 ) -> None:
     """Strict entity-level P/R/F1 (conlleval semantics) as JSON, with the inference counters."""
@@ -79,7 +80,7 @@ def evaluate_ner_cmd(
         require_file(data, "data file")
         if predictions is not None:
             prepare_output(predictions)
-        tagger = Tagger.load(model, abbreviations=abbreviations, device=device)
+        tagger = Tagger.load(model, abbreviations=abbreviations, device=device, decode=decode)
         kw = {}
         fmt_ = fmt or io.guess_format(data)
         if fmt_ == "conll":
@@ -134,6 +135,7 @@ def tag_cmd(
     link_fuzzy: Optional[float] = typer.Option(None, "--link-fuzzy", help="With --link: also match the most similar dictionary name by character trigrams at this similarity or above (0.8 was chosen on BC5CDR dev; see BENCHMARKS.md)."),
     shard: Optional[str] = typer.Option(None, "--shard", help="K/N: tag only every N-th document starting at the K-th (0-based), so N processes can share one input; concatenate their outputs."),
     splitter: Optional[str] = SPLITTER_OPTION,
+    decode: Optional[str] = DECODE_OPTION,
     device: Optional[str] = DEVICE_OPTION,
     precision: str = PRECISION_OPTION,
 ) -> None:
@@ -158,7 +160,7 @@ def tag_cmd(
             prepare_output(output)
         if output_format not in OUTPUT_FORMATS:  # fail before tagging, not after
             raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
-        tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations, device=device, precision=precision, splitter=splitter)
+        tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations, device=device, precision=precision, splitter=splitter, decode=decode)
         linkers = load_linkers(link or [], fuzzy=link_fuzzy)
         if linkers:
             tagger = LinkedTagger(tagger, linkers)

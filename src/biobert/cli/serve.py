@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from biobert.cli.app import DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, app, fail, load_linkers
+from biobert.cli.app import DECODE_OPTION, DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, app, fail, load_linkers
 from biobert.errors import BiobertError
 
 
@@ -27,6 +27,7 @@ def serve_cmd(
     device: Optional[str] = DEVICE_OPTION,
     precision: str = PRECISION_OPTION,
     splitter: Optional[str] = SPLITTER_OPTION,
+    decode: Optional[str] = DECODE_OPTION,
 ) -> None:
     """Serve /tag, /health and /version over HTTP, plus /extract (--re-model), /answer (--qa-model) and /embed
     (--embed-model); needs the optional "serve" dependencies of biobert."""
@@ -36,7 +37,7 @@ def serve_cmd(
     from biobert.serve import ServeConfig, create_app
 
     try:
-        tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations, device=device, precision=precision, splitter=splitter)
+        tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations, device=device, precision=precision, splitter=splitter, decode=decode)
         from biobert.linking import LinkedTagger
 
         linkers = load_linkers(link or [], fuzzy=link_fuzzy)

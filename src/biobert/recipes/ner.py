@@ -84,6 +84,10 @@ class NERConfig:
     #: sentence splitter for documents without sentences (PubTator, BioC, text; CoNLL brings its own):
     #: rules | lines | none | pysbd | spacy:MODEL (biobert.text.sentences). Saved with the model for tagging.
     splitter: str = "rules"
+    #: how word tags are read from the label distributions: "argmax" (each word alone) or "viterbi" (the
+    #: likeliest sequence with no I- after O or after another type). Used for dev selection and test, and saved
+    #: with the model so tagging decodes the same way.
+    decode: str = "argmax"
     train: TrainConfig = field(default_factory=TrainConfig)
     #: store fp16 weights in the final directory (halves its size)
     save_half: bool = False
@@ -224,7 +228,7 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
         context=cfg.context, groups=sentence_groups(sentences, doc_meta) if cfg.context else None,
     )
     allowed = allowed_o_matrix(labels, [corpus_types[c.name] for c in cfg.corpora])
-    predictor = NERPredictor(model, tokenizer, labels, cfg.max_length, cfg.stride, context=cfg.context)
+    predictor = NERPredictor(model, tokenizer, labels, cfg.max_length, cfg.stride, context=cfg.context, decode=cfg.decode)
     predictor.splitter = splitter
 
     def evaluate(m: torch.nn.Module) -> dict[str, Any]:
@@ -258,6 +262,7 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
         "stride": cfg.stride,
         "context": cfg.context,
         "splitter": cfg.splitter,
+        "decode": cfg.decode,
         "corpus_types": corpus_types,
         "encoder": cfg.encoder,
     }

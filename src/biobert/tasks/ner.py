@@ -17,14 +17,16 @@ The four steps every task implements:
    corpus does not annotate (partial-label likelihood), so the model is
    neither rewarded nor punished for tagging, say, a gene inside a
    chemical-only corpus.
-3. ``decode``: each word is read from the window where it is most central,
-   word tags are chunked with conlleval semantics and turned into character
-   spans of the original text.
+3. ``decode``: each word is read from the window where it is most central;
+   word tags are its likeliest label (``argmax``) or the likeliest valid
+   BIO sequence (``viterbi``), chunked with conlleval semantics and turned
+   into character spans of the original text.
 4. ``metrics``: strict entity-level P/R/F1 (``biobert.metrics``).
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Hashable, Iterable, Sequence
@@ -33,7 +35,8 @@ import torch
 
 from biobert.device import model_device, to_device
 from biobert.io.conll import CONTEXT_GROUP
-from biobert.labels import bio_label_list, chunks_to_tags, split_tag, tags_to_chunks
+from biobert.errors import ConfigError
+from biobert.labels import allowed_transitions, bio_label_list, chunks_to_tags, split_tag, tags_to_chunks, viterbi_decode
 from biobert.tasks.batching import pad_field, pad_inputs
 from biobert.text.abbreviations import propagate_abbreviations
 from biobert.text.sentences import Splitter, split_sentences
@@ -56,7 +59,11 @@ __all__ = [
     "neighbour_context",
     "window_input",
     "CONTEXT_GROUP",
+    "DECODERS",
 ]
+
+#: how word tags are read from the label distributions (NERPredictor ``decode``)
+DECODERS = ("argmax", "viterbi")
 
 
 @dataclass
@@ -458,7 +465,9 @@ class NERPredictor:
     """
 
     def __init__(self, model: Any, tokenizer: Any, labels: Sequence[str], max_length: int = 128, stride: int = 32,
-                 batch_tokens: int = 1024, context: int = 0, abbreviations: bool = False):
+                 batch_tokens: int = 1024, context: int = 0, abbreviations: bool = False, decode: str = "argmax"):
+        if decode not in DECODERS:
+            raise ConfigError(f"E492 unknown decode={decode!r}; expected one of {', '.join(DECODERS)}")
         self.model = model
         self.encoder = SubwordEncoder(tokenizer)
         self.labels = list(labels)
@@ -471,6 +480,9 @@ class NERPredictor:
         self.abbreviations = abbreviations
         #: sentence splitter for documents without sentences (None: the rule-based default)
         self.splitter: Splitter | None = None
+        #: "argmax" (each word's likeliest tag) or "viterbi" (the likeliest valid BIO/IOBES sequence)
+        self.decode = decode
+        self._transitions = allowed_transitions(self.labels)
 
     @torch.inference_mode()
     def predict_words(
@@ -500,7 +512,8 @@ class NERPredictor:
             plans.append(_Plan(i, windows, ids, starts, owner, inputs, shifts))
             jobs += [(i, w) for w in range(len(windows))]
         # one prob matrix per (plan, window), filled batch by batch
-        results: dict[tuple[int, int], tuple[list[int], list[float]]] = {}
+        results: dict[tuple[int, int], Any] = {}
+        viterbi = self.decode == "viterbi"
         was_training = getattr(self.model, "training", False)
         if hasattr(self.model, "eval"):
             self.model.eval()
@@ -508,6 +521,11 @@ class NERPredictor:
         for batch, b in iter_window_batches(plans, jobs, self.encoder, self.batch_tokens):
             b = to_device(b, device)
             logits = self.model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits
+            if viterbi:  # every label's log-probability, gathered per word below
+                logp = torch.log_softmax(logits.float(), -1).cpu()
+                for row, (p, w) in enumerate(batch):
+                    results[(p, w)] = logp[row]
+                continue
             # argmax and its probability per position, moved to Python lists once per batch
             best_p, best_i = torch.softmax(logits.float(), -1).max(-1)
             best_p, best_i = best_p.tolist(), best_i.tolist()
@@ -517,20 +535,30 @@ class NERPredictor:
             self.model.train()
         out: list[tuple[list[str], list[float]]] = []
         for pl in plans:
-            tags, scores = [], []
-            for wi, st in enumerate(pl.starts):
-                win_idx = pl.owner[wi]
-                win = pl.windows[win_idx]
-                idx, prob = results[(pl.sent, win_idx)]
-                pos = st - win.start + 1 + pl.shifts[win_idx]
-                tags.append(self.labels[idx[pos]])
-                scores.append(prob[pos])
+            positions = [(pl.owner[wi], st - pl.windows[pl.owner[wi]].start + 1 + pl.shifts[pl.owner[wi]])
+                         for wi, st in enumerate(pl.starts)]
+            if viterbi:
+                tags, scores = self._viterbi([results[(pl.sent, w)][pos] for w, pos in positions])
+            else:
+                tags, scores = [], []
+                for w, pos in positions:
+                    idx, prob = results[(pl.sent, w)]
+                    tags.append(self.labels[idx[pos]])
+                    scores.append(prob[pos])
             unseen = unseen_words(pl.ids, pl.starts, self.encoder.unk_id)
             if unseen:
                 tags, n = trim_unseen_edges(tags, unseen)
                 stats["entity_edges_trimmed_unseen_word"] += n
             out.append((tags, scores))
         return out
+
+    def _viterbi(self, rows: list[torch.Tensor]) -> tuple[list[str], list[float]]:
+        """Tags of the likeliest valid sequence, each with the probability the model gave it."""
+        if not rows:
+            return [], []
+        logp = torch.stack(rows).tolist()
+        path = viterbi_decode(logp, *self._transitions)
+        return [self.labels[j] for j in path], [math.exp(logp[i][j]) for i, j in enumerate(path)]
 
     def predict_documents(self, docs: Sequence[Document], stats: Counter | None = None, keep_types: set[str] | None = None) -> list[Document]:
         """Tag documents: returns copies with predicted spans, sentences and tokens."""

@@ -1,0 +1,72 @@
+"""Argmax against constrained Viterbi decoding: F1 of already fine-tuned NER models, same predictions, two decoders.
+
+    python benchmarks/ner_decoding.py --data ../shared/data/ner/NCBI-disease/biobert/test.tsv \
+        --models runs/bench/ncbi_disease-s1 runs/bench/ncbi_disease-s2 --ignore-types --threads 1
+
+``argmax`` reads each word's likeliest tag and lets conlleval repair invalid sequences (an ``I`` after ``O``
+starts an entity); ``viterbi`` picks the likeliest tag sequence in which every ``I-X`` continues a ``B-X``/``I-X``
+(:func:`biobert.labels.viterbi_decode` over the per-word log-probabilities). No retraining: the model, windows
+and data are identical, only the decoding differs, so the difference is the decoder alone. Scores are strict
+entity-level micro P/R/F1 (:func:`biobert.recipes.ner.evaluate_ner`, the scorer of ``biobert evaluate ner``).
+Prints one JSON object per model, then the mean ± sd of the paired differences and a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+from biobert import Tagger, io
+from biobert.metrics import percent
+from biobert.recipes.ner import evaluate_ner
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True, help="gold file (CoNLL, PubTator, BioC, JSONL)")
+    ap.add_argument("--format", default=None, help="input format (default: from the file)")
+    ap.add_argument("--untyped-label", default=None, help="type of untyped B/I tags (default: the model's only type)")
+    ap.add_argument("--models", nargs="+", required=True)
+    ap.add_argument("--ignore-types", action="store_true", help="score boundaries only (BioBERT's untyped protocol)")
+    ap.add_argument("--types", default=None, help="comma-separated gold types to score (others are ignored)")
+    ap.add_argument("--threads", type=int, default=0)
+    args = ap.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    fmt = args.format or io.guess_format(args.data)
+    keep = set(args.types.split(",")) if args.types else None
+    rows = []
+    for model in args.models:
+        tagger = Tagger.load(model, abbreviations=False)
+        kw = {}
+        if fmt == "conll":
+            kw["untyped_label"] = args.untyped_label or (tagger.types[0] if len(tagger.types) == 1 else "ENTITY")
+        docs = io.read(args.data, fmt=fmt, **kw)
+        row = {"model": model}
+        for decode in ("argmax", "viterbi"):
+            tagger.predictor.decode = decode
+            t0 = time.time()
+            m, _ = evaluate_ner(tagger.predictor, docs, keep, ignore_types=args.ignore_types)
+            row[decode] = {k: v for k, v in percent(m).items() if k in ("precision", "recall", "f1")}
+            row[decode]["seconds"] = round(time.time() - t0, 1)
+        row["delta_f1"] = round(row["viterbi"]["f1"] - row["argmax"]["f1"], 2)
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    deltas = [r["delta_f1"] for r in rows]
+    sd = statistics.stdev(deltas) if len(deltas) > 1 else 0.0
+    summary = {"data": args.data, "models": len(rows), "delta_f1_mean": round(statistics.mean(deltas), 2),
+               "delta_f1_sd": round(sd, 2), "better": sum(d > 0 for d in deltas), "worse": sum(d < 0 for d in deltas)}
+    print(json.dumps(summary))
+    print("\n| model | argmax P / R / F1 | viterbi P / R / F1 | ΔF1 |\n|---|---|---|---|")
+    for r in rows:
+        a, v = r["argmax"], r["viterbi"]
+        print(f"| {r['model']} | {a['precision']:.2f} / {a['recall']:.2f} / {a['f1']:.2f} | "
+              f"{v['precision']:.2f} / {v['recall']:.2f} / **{v['f1']:.2f}** | {r['delta_f1']:+.2f} |")
+
+
+if __name__ == "__main__":
+    main()
