@@ -93,3 +93,22 @@ def test_viterbi_equals_exhaustive_search_over_valid_paths():
             # with every transition allowed it is the per-word argmax
             free = viterbi_decode(scores, [True] * len(labels), [[True] * len(labels)] * len(labels))
             assert free == [max(range(len(labels)), key=row.__getitem__) for row in scores]
+
+
+def test_viterbi_batch_of_ragged_sequences_equals_one_by_one():
+    import random
+
+    import torch
+
+    from biobert.labels import allowed_transitions, viterbi_decode, viterbi_decode_batch
+
+    rng = random.Random(1)
+    labels = ["O", "B-A", "I-A", "B-B", "I-B"]
+    start, follow = allowed_transitions(labels)
+    seqs = [[[rng.gauss(0, 2) for _ in labels] for _ in range(n)] for n in (1, 7, 3, 12, 2)]
+    padded = torch.full((len(seqs), 12, len(labels)), 50.0)  # padding that would win if it were read
+    for b, s in enumerate(seqs):
+        padded[b, : len(s)] = torch.tensor(s)
+    got = viterbi_decode_batch(padded, [len(s) for s in seqs], start, follow)
+    assert got == [viterbi_decode(s, start, follow) for s in seqs]
+    assert viterbi_decode_batch(padded[:0], [], start, follow) == []

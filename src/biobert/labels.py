@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-__all__ = ["split_tag", "tags_to_chunks", "chunks_to_tags", "bio_label_list", "allowed_transitions", "viterbi_decode", "UNTYPED"]
+__all__ = ["split_tag", "tags_to_chunks", "chunks_to_tags", "bio_label_list", "allowed_transitions", "viterbi_decode", "viterbi_decode_batch", "UNTYPED"]
 
 #: Internal type name used for untyped ``B``/``I`` tags (BioBERT's collapsed files).
 UNTYPED = ""
@@ -143,26 +143,39 @@ def viterbi_decode(scores: Sequence[Sequence[float]], start_ok: Sequence[bool],
     is the per-word argmax; with them, an isolated ``I`` after ``O`` becomes whichever of
     ``B`` or ``O`` the model finds likelier, instead of being repaired to ``B`` regardless.
     """
-    n_labels = len(start_ok)
+    import torch
+
     if not scores:
         return []
-    neg = float("-inf")
-    best = [s if ok else neg for s, ok in zip(scores[0], start_ok)]
-    back: list[list[int]] = []
-    for row in scores[1:]:
-        prev_best, ptr = [], []
-        for j in range(n_labels):
-            k_best, v_best = 0, neg
-            for k in range(n_labels):
-                if follow_ok[k][j] and best[k] > v_best:
-                    k_best, v_best = k, best[k]
-            prev_best.append(v_best + row[j])
-            ptr.append(k_best)
-        best = prev_best
-        back.append(ptr)
-    j = max(range(n_labels), key=best.__getitem__)
-    path = [j]
+    t = torch.tensor([list(r) for r in scores], dtype=torch.float64)
+    return viterbi_decode_batch(t[None], [len(scores)], start_ok, follow_ok)[0]
+
+
+def viterbi_decode_batch(scores: "torch.Tensor", lengths: Sequence[int], start_ok: Sequence[bool],
+                         follow_ok: Sequence[Sequence[bool]]) -> list[list[int]]:
+    """:func:`viterbi_decode` for a batch: ``scores`` is ``(batch, words, labels)``, padded
+    after each sequence's ``lengths[b]`` words; returns one label path per sequence."""
+    import torch
+
+    n, t_max, n_labels = scores.shape
+    if n == 0:
+        return []
+    # a finite "impossible" keeps -inf - -inf = nan out of the sums; every real path scores far above it
+    impossible = torch.tensor(-1e9, dtype=scores.dtype)
+    trans = torch.where(torch.tensor(follow_ok), torch.tensor(0.0, dtype=scores.dtype), impossible)
+    best = scores[:, 0] + torch.where(torch.tensor(start_ok), torch.tensor(0.0, dtype=scores.dtype), impossible)
+    lengths_t = torch.tensor(list(lengths))
+    stay = torch.arange(n_labels).expand(n, n_labels)
+    back = []
+    for t in range(1, t_max):
+        value, prev = (best[:, :, None] + trans[None]).max(1)  # best previous label for each label
+        active = (lengths_t > t)[:, None]
+        best = torch.where(active, value + scores[:, t], best)
+        back.append(torch.where(active, prev, stay))  # finished sequences carry their last label along
+    cur = best.argmax(-1)
+    path = [cur]
     for ptr in reversed(back):
-        j = ptr[j]
-        path.append(j)
-    return path[::-1]
+        cur = ptr.gather(1, cur[:, None]).squeeze(1)
+        path.append(cur)
+    labels = torch.stack(path[::-1], 1).tolist()
+    return [labels[b][: lengths[b]] for b in range(n)]

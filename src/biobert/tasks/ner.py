@@ -26,7 +26,6 @@ The four steps every task implements:
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Hashable, Iterable, Sequence
@@ -36,7 +35,7 @@ import torch
 from biobert.device import model_device, to_device
 from biobert.io.conll import CONTEXT_GROUP
 from biobert.errors import ConfigError
-from biobert.labels import allowed_transitions, bio_label_list, chunks_to_tags, split_tag, tags_to_chunks, viterbi_decode
+from biobert.labels import allowed_transitions, bio_label_list, chunks_to_tags, split_tag, tags_to_chunks, viterbi_decode_batch
 from biobert.tasks.batching import pad_field, pad_inputs
 from biobert.text.abbreviations import propagate_abbreviations
 from biobert.text.sentences import Splitter, split_sentences
@@ -533,15 +532,17 @@ class NERPredictor:
                 results[(p, w)] = (best_i[row], best_p[row])
         if was_training and hasattr(self.model, "train"):
             self.model.train()
+        positions = [[(pl.owner[wi], st - pl.windows[pl.owner[wi]].start + 1 + pl.shifts[pl.owner[wi]])
+                      for wi, st in enumerate(pl.starts)] for pl in plans]
+        if viterbi:
+            decoded = self._viterbi([[results[(pl.sent, w)][pos] for w, pos in positions[k]] for k, pl in enumerate(plans)])
         out: list[tuple[list[str], list[float]]] = []
-        for pl in plans:
-            positions = [(pl.owner[wi], st - pl.windows[pl.owner[wi]].start + 1 + pl.shifts[pl.owner[wi]])
-                         for wi, st in enumerate(pl.starts)]
+        for k, pl in enumerate(plans):
             if viterbi:
-                tags, scores = self._viterbi([results[(pl.sent, w)][pos] for w, pos in positions])
+                tags, scores = decoded[k]
             else:
                 tags, scores = [], []
-                for w, pos in positions:
+                for w, pos in positions[k]:
                     idx, prob = results[(pl.sent, w)]
                     tags.append(self.labels[idx[pos]])
                     scores.append(prob[pos])
@@ -552,13 +553,23 @@ class NERPredictor:
             out.append((tags, scores))
         return out
 
-    def _viterbi(self, rows: list[torch.Tensor]) -> tuple[list[str], list[float]]:
-        """Tags of the likeliest valid sequence, each with the probability the model gave it."""
-        if not rows:
-            return [], []
-        logp = torch.stack(rows).tolist()
-        path = viterbi_decode(logp, *self._transitions)
-        return [self.labels[j] for j in path], [math.exp(logp[i][j]) for i, j in enumerate(path)]
+    def _viterbi(self, sentences: list[list[torch.Tensor]], chunk: int = 256) -> list[tuple[list[str], list[float]]]:
+        """For each sentence (one log-probability row per word): the tags of the likeliest valid sequence, each
+        with the probability the model gave it. Sentences of similar length are decoded together, so padding
+        stays small even beside a very long sentence."""
+        out: list[tuple[list[str], list[float]]] = [([], []) for _ in sentences]
+        order = sorted((k for k, rows in enumerate(sentences) if rows), key=lambda k: len(sentences[k]))
+        for i in range(0, len(order), chunk):
+            ks = order[i : i + chunk]
+            lengths = [len(sentences[k]) for k in ks]
+            scores = torch.nn.utils.rnn.pad_sequence([torch.stack(sentences[k]) for k in ks], batch_first=True)
+            paths = viterbi_decode_batch(scores, lengths, *self._transitions)
+            # the chosen labels' log-probabilities, gathered in one call
+            idx = torch.nn.utils.rnn.pad_sequence([torch.tensor(p) for p in paths], batch_first=True)
+            probs = scores.gather(2, idx[:, :, None]).squeeze(2).exp().tolist()
+            for b, (k, path) in enumerate(zip(ks, paths)):
+                out[k] = [self.labels[j] for j in path], probs[b][: len(path)]
+        return out
 
     def predict_documents(self, docs: Sequence[Document], stats: Counter | None = None, keep_types: set[str] | None = None) -> list[Document]:
         """Tag documents: returns copies with predicted spans, sentences and tokens."""
