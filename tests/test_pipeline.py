@@ -156,15 +156,28 @@ def test_decode_comes_from_the_model_directory_and_can_be_overridden(tagger_dir,
     from biobert.errors import ConfigError
     from biobert.pipeline import Tagger
 
-    assert Tagger.load(tagger_dir).predictor.decode == "argmax"  # models saved before the setting
-    copy = tmp_path / "viterbi"
+    assert Tagger.load(tagger_dir).predictor.decode == "viterbi"  # models saved before the setting
+    copy = tmp_path / "argmax"
     shutil.copytree(tagger_dir, copy)
     meta = json.loads((copy / "biobert.json").read_text())
-    (copy / "biobert.json").write_text(json.dumps({**meta, "decode": "viterbi"}))
+    (copy / "biobert.json").write_text(json.dumps({**meta, "decode": "argmax"}))
     t = Tagger.load(copy)
-    assert t.predictor.decode == "viterbi"
-    doc = t(NASTY * 30)
-    assert all(doc.text[s.start:s.end] == s.text for s in doc.spans)
-    assert Tagger.load(copy, decode="argmax").predictor.decode == "argmax"
+    assert t.predictor.decode == "argmax"
+    v = Tagger.load(copy, decode="viterbi")
+    assert v.predictor.decode == "viterbi"
+    for tagger in (t, v):
+        doc = tagger(NASTY * 30)
+        assert all(doc.text[s.start:s.end] == s.text for s in doc.spans)
     with pytest.raises(ConfigError, match="E492"):
         Tagger.load(copy, decode="greedy")
+
+
+def test_checkpoint_without_label_names_is_refused_at_load(tagger_dir, tmp_path):
+    from biobert.pipeline import Tagger
+
+    copy = tmp_path / "unnamed"
+    shutil.copytree(tagger_dir, copy)
+    meta = json.loads((copy / "biobert.json").read_text())
+    (copy / "biobert.json").write_text(json.dumps({**meta, "labels": ["LABEL_0", "LABEL_1", "LABEL_2"]}))
+    with pytest.raises(ModelLoadError, match="E314.*LABEL_0"):
+        Tagger.load(copy)

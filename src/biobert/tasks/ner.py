@@ -464,7 +464,7 @@ class NERPredictor:
     """
 
     def __init__(self, model: Any, tokenizer: Any, labels: Sequence[str], max_length: int = 128, stride: int = 32,
-                 batch_tokens: int = 1024, context: int = 0, abbreviations: bool = False, decode: str = "argmax"):
+                 batch_tokens: int = 1024, context: int = 0, abbreviations: bool = False, decode: str = "viterbi"):
         if decode not in DECODERS:
             raise ConfigError(f"E492 unknown decode={decode!r}; expected one of {', '.join(DECODERS)}")
         self.model = model
