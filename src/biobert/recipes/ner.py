@@ -154,8 +154,9 @@ def _model_card(cfg: NERConfig, labels: list[str], corpus_types: dict[str, list[
     lines = [
         f"# {cfg.name or 'biobert NER model'}",
         "",
-        "Token-classification model fine-tuned with `biobert` (BioBERT NER protocol: first-subword labels,",
-        "softmax head, strict entity-level F1 with conlleval semantics).",
+        "Token-classification model fine-tuned with `biobert` (BioBERT NER protocol: "
+        f"{'all-subword' if cfg.label_all_subwords else 'first-subword'} labels,",
+        f"softmax head, {cfg.decode} decoding, strict entity-level F1 with conlleval semantics).",
         "",
         f"* Encoder: `{cfg.encoder}`",
         f"* Labels: {', '.join(labels)}",
