@@ -87,6 +87,9 @@ def test_evaluate_ner(tagger_dir, tmp_path):
     assert len(rows) == 10 and all(len(x) == 3 for x in rows)
     assert [x[0] for x in rows[:2]] == ["BRCA1", "mutations"] and rows[0][1] == "B-Gene"
     assert all(x[2] in ("O", "B-Gene", "I-Gene") for x in rows)
+    assert m["decode"] == "viterbi"
+    argmax = json.loads(ok("evaluate", "ner", "--model", tagger_dir, "--data", data, "--decode", "argmax").stdout)
+    assert argmax["decode"] == "argmax"
 
 
 def test_tag_and_evaluate_report_abbreviation_counts(tagger_dir, tmp_path):

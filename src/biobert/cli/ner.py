@@ -90,6 +90,7 @@ def evaluate_ner_cmd(
         counts: Counter = Counter()
         metrics, pred_docs = evaluate_ner(tagger.predictor, docs, keep, ignore_types=ignore_types, stats=counts)
         metrics["counts"] = dict(counts)
+        metrics["decode"] = tagger.predictor.decode  # part of what was scored
         if predictions is not None:
             write_predictions(docs, pred_docs, predictions)
     except BiobertError as exc:
