@@ -219,3 +219,17 @@ def test_tag_with_a_linker_returns_ids():
             assert [(d.text[s.start:s.end], s.ids) for s in d.spans] == [("BRCA1", (("NCBIGene", "NCBIGene:672"),))]
 
     asyncio.run(go())
+
+
+def test_version_reports_how_the_real_tagger_reads_text(tagger_dir):
+    from biobert.pipeline import Tagger
+
+    async def go():
+        async with _client(Tagger.load(tagger_dir, decode="argmax", splitter="lines")) as c:
+            v = (await c.get("/version")).json()
+            assert v["tagging"] == {"decode": "argmax", "splitter": "lines", "abbreviations": True,
+                                    "max_length": 32, "stride": 8, "context": 0}
+        async with _client(FakeTagger()) as c:
+            assert (await c.get("/version")).json()["tagging"] == {}
+
+    asyncio.run(go())

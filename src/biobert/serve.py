@@ -106,6 +106,17 @@ class _Batcher:
                 k += len(docs)
 
 
+def _tagging_settings(tagger: Any) -> dict[str, Any]:
+    """How the served tagger reads text (so that a client can reproduce or report its output)."""
+    pred = getattr(tagger, "predictor", None)
+    if pred is None:
+        return {}
+    from biobert.text.sentences import splitter_name
+
+    return {"decode": pred.decode, "splitter": splitter_name(pred.splitter), "abbreviations": pred.abbreviations,
+            "max_length": pred.max_length, "stride": pred.stride, "context": pred.context}
+
+
 def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None, extractor: Any = None,
                reader: Any = None) -> Any:
     """Build the FastAPI application around an already-loaded tagger.
@@ -145,6 +156,7 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
         return {
             "model": getattr(tagger, "source", ""),
             "labels": getattr(tagger, "labels", []),
+            "tagging": _tagging_settings(tagger),
             "re_model": getattr(extractor, "source", None),
             "qa_model": getattr(reader, "source", None),
             "endpoints": endpoints,
