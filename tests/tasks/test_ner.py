@@ -297,3 +297,19 @@ def test_viterbi_decoding_drops_an_i_that_no_b_opens(tok):
     assert both.spans[0].score == pytest.approx(0.880, abs=1e-3)  # the mean probability of the chosen tags
     with pytest.raises(ConfigError, match="E492"):
         NERPredictor(_FakeTagger({}), tok, labels, decode="beam")
+
+
+def test_viterbi_over_windows_keeps_entities_that_cross_window_edges(tok):
+    """A sentence far longer than one window: every 'breast cancer' (B then I) is found whole by both decoders,
+    wherever the window edges fall, and Viterbi runs over the merged sentence, not per window."""
+    cancer = tok.convert_tokens_to_ids("cancer")
+    breast = tok.convert_tokens_to_ids("breast")
+    labels = labels_for_types(["Disease"])
+    text = " ".join(["and breast cancer with"] * 40)  # one sentence of 160 words
+    for decode in ("argmax", "viterbi"):
+        stats = Counter()
+        pred = NERPredictor(_FakeTagger({breast: 1, cancer: 2}, 2.0), tok, labels, max_length=16, stride=4, decode=decode)
+        doc, = pred.predict_documents([Document("d", text)], stats)
+        assert stats["sentences_windowed"] == 1
+        assert [s.text for s in doc.spans] == ["breast cancer"] * 40, decode
+        assert all(doc.text[s.start:s.end] == s.text for s in doc.spans)
