@@ -112,3 +112,18 @@ def test_viterbi_batch_of_ragged_sequences_equals_one_by_one():
     got = viterbi_decode_batch(padded, [len(s) for s in seqs], start, follow)
     assert got == [viterbi_decode(s, start, follow) for s in seqs]
     assert viterbi_decode_batch(padded[:0], [], start, follow) == []
+
+
+def test_io_tagged_types_are_not_constrained():
+    """A model tagged IO-style (no B- labels for a type) must still find entities: its I-X may open one."""
+    import math
+
+    from biobert.labels import allowed_transitions, tags_to_chunks, viterbi_decode
+
+    labels = ["O", "I-Gene", "B-Disease", "I-Disease"]
+    start, follow = allowed_transitions(labels)
+    assert start == [True, True, True, False]
+    assert all(follow[k][1] for k in range(4)) and not follow[0][3]
+    lg = lambda *p: [math.log(x) for x in p]  # noqa: E731
+    path = viterbi_decode([lg(.1, .8, .05, .05), lg(.1, .8, .05, .05), lg(.8, .1, .05, .05)], start, follow)
+    assert tags_to_chunks([labels[j] for j in path]) == [(0, 2, "Gene")]

@@ -116,17 +116,23 @@ def allowed_transitions(labels: Sequence[str]) -> tuple[list[bool], list[list[bo
     come right after label ``i``. An ``I``/``E`` of type X may only continue a ``B``/``I``
     of type X (conlleval would otherwise repair it into a new chunk); after a ``B``/``I``
     of an IOBES label set, only ``I``/``E`` of the same type may follow. The last word's
-    label is not constrained (a BIO-trained model has no ``E``).
+    label is not constrained (a BIO-trained model has no ``E``). A type that has no ``B-``
+    label at all (IO tagging) is not constrained either, so such models still find entities.
     """
     parsed = [split_tag(l) for l in labels]
     iobes = any(p in ("E", "S") for p, _ in parsed)
-    start_ok = [p not in ("I", "E") for p, _ in parsed]
+    # a type without B- labels is tagged IO-style (I-X opens an entity): it is left unconstrained
+    has_b = {t for p, t in parsed if p == "B"}
+    continues = [p in ("I", "E") and t in has_b for p, t in parsed]  # labels that must continue an entity
+    start_ok = [not c for c in continues]
     follow_ok: list[list[bool]] = []
     for pp, pt in parsed:
         row = []
-        for p, t in parsed:
-            if p in ("I", "E"):
+        for (p, t), must_continue in zip(parsed, continues):
+            if must_continue:
                 ok = pp in ("B", "I") and pt == t
+            elif p in ("I", "E"):  # IO-style type: I-X may follow anything
+                ok = True
             else:  # B, S, O start fresh; in IOBES an open chunk must be closed by E first
                 ok = not (iobes and pp in ("B", "I"))
             row.append(ok)
