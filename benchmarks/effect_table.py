@@ -1,0 +1,178 @@
+"""The BioBERT-effect table (issue 4, part 3): general encoder against domain-adapted encoders, paired by seed.
+
+    python benchmarks/effect_table.py [--spec benchmarks/effect_table.json] [--json OUT]
+
+The spec names, for every encoder column and every task, the run(s) of ``runs/bench`` that hold its results:
+``ner_accuracy.py`` run names (``<config>[-<tag>]``, seeds found as ``<name>-s<N>/report.json``) for the NER sets,
+``re_bench.py`` output folders (``<out>/seed-<N>/report.json``) for ChemProt. For each task the table gives every
+encoder's test F1 mean ± sd over its seeds and, for each adapted encoder, the *paired* difference to the baseline
+over the seeds both have (mean ± sd of the per-seed differences, and in how many seeds it is better).
+
+Only runs with the same fine-tuning settings belong in one cell pair: the script compares the saved configs of
+the two sides (everything but the encoder, the output folder and the seed; a report without ``decode`` was made
+before Viterbi decoding existed and decoded with argmax) and prints every difference it finds, so a mismatched
+pair cannot pass unnoticed. A seed whose report is missing is listed as missing, never filled in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+BENCH = Path("runs/bench")
+PAPER = {  # task: (name, BioBERT v1.1, BERT-base), PROTOCOLS.md
+    "ncbi_disease": ("NCBI-disease", 89.71, 85.63),
+    "bc5cdr_chem": ("BC5CDR-chem", 93.47, 91.16),
+    "bc5cdr_disease": ("BC5CDR-disease", 87.15, 82.41),
+    "bc2gm": ("BC2GM", 84.72, 81.79),
+    "jnlpba": ("JNLPBA", 77.49, 74.94),
+    "chemprot": ("ChemProt", 76.46, 73.74),
+}
+# Config fields that may differ between the two sides of a comparison.
+_FREE = {"encoder", "out", "name"}
+
+
+def _reports(task: str, runs: str | list[str]) -> dict[int, dict[str, Any]]:
+    """Seed -> report.json of every finished seed of the named run(s)."""
+    found: dict[int, dict[str, Any]] = {}
+    for run in [runs] if isinstance(runs, str) else runs:
+        paths = BENCH.glob(f"{run}/seed-*/report.json") if task == "chemprot" else BENCH.glob(f"{run}-s*/report.json")
+        for p in paths:
+            tail = p.parent.name.split("seed-")[-1] if task == "chemprot" else p.parent.name[len(run) + 2:]
+            if not tail.isdigit():
+                continue  # e.g. "ncbi_disease-s" matching "ncbi_disease-mlm2k-s1"
+            found[int(tail)] = json.loads(p.read_text())
+    return found
+
+
+def _f1(report: dict[str, Any]) -> float:
+    test = report["test"]
+    if "f1" in test:  # RE reports: micro scores at the top level of "test"
+        return 100 * test["f1"]
+    (only,) = test.values()  # NER: one corpus per benchmark run
+    return 100 * only["f1"]
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    """Default value of every field of a config dataclass that has one (nested dataclasses as dicts)."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            v = f.default_factory()  # type: ignore[misc]
+            out[f.name] = dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
+    return out
+
+
+def _settings(report: dict[str, Any]) -> dict[str, Any]:
+    """The fine-tuning settings of a run, flattened; fields added to the config after the run was made take
+    their default value (what the code did before the field existed), so old and new reports compare."""
+    from biobert.recipes.ner import NERConfig
+    from biobert.recipes.re import REConfig
+
+    defaults = _defaults(REConfig if report.get("task") == "re" else NERConfig)
+    cfg = {**defaults, **report["config"]}
+    cfg["train"] = {**defaults.get("train", {}), **report["config"].get("train", {})}
+    for k in _FREE:
+        cfg.pop(k, None)
+    train = dict(cfg.pop("train", {}))
+    train.pop("seed", None)
+    if report.get("task") != "re" and "decode" not in report["config"]:
+        cfg["decode"] = "argmax"  # reports made before Viterbi decoding existed
+    flat = {f"train.{k}": v for k, v in train.items()}
+    flat.update(cfg)
+    return flat
+
+
+def _differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    keys = sorted(set(a) | set(b))
+    return [f"{k}: {a.get(k, '<unset>')!r} vs {b.get(k, '<unset>')!r}" for k in keys if a.get(k) != b.get(k)]
+
+
+def _mean_sd(xs: list[float]) -> tuple[float, float]:
+    return statistics.mean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
+
+
+def build(spec: dict[str, Any]) -> dict[str, Any]:
+    """Collect every cell of the table; returns a JSON-able dict (tasks x encoders, paired deltas, warnings)."""
+    base = spec["baseline"]
+    encoders = list(spec["encoders"])
+    out: dict[str, Any] = {"baseline": base, "encoders": encoders, "tasks": {}, "warnings": []}
+    for task in PAPER:
+        row: dict[str, Any] = {}
+        reps = {e: _reports(task, spec["encoders"][e][task]) for e in encoders if task in spec["encoders"][e]}
+        for e, r in reps.items():
+            f1 = {s: _f1(x) for s, x in sorted(r.items())}
+            cell: dict[str, Any] = {"runs": spec["encoders"][e][task], "f1": f1}
+            if f1:
+                cell["mean"], cell["sd"] = _mean_sd(list(f1.values()))
+            if e != base and base in reps:
+                common = sorted(set(f1) & set(reps[base]))
+                d = [f1[s] - _f1(reps[base][s]) for s in common]
+                if d:
+                    m, sd = _mean_sd(d)
+                    cell["delta"] = {"seeds": common, "mean": m, "sd": sd, "better": sum(x > 0 for x in d)}
+                for s in common:
+                    diff = _differences(_settings(reps[base][s]), _settings(r[s]))
+                    if diff:
+                        out["warnings"].append(f"{task} seed {s}: {e} vs {base}: " + "; ".join(diff))
+            row[e] = cell
+        out["tasks"][task] = row
+    return out
+
+
+def markdown(t: dict[str, Any]) -> str:
+    base, encs = t["baseline"], t["encoders"]
+    others = [e for e in encs if e != base]
+    head = ["task", *[f"{e} F1" for e in encs], *[f"Δ {e} (paired)" for e in others], "BioBERT v1.1", "BERT-base"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    wins = {e: 0 for e in others}
+    for task, row in t["tasks"].items():
+        name, bio, bert = PAPER[task]
+        cells = []
+        for e in encs:
+            c = row.get(e)
+            if not c:
+                cells.append("")
+                continue
+            if not c["f1"]:
+                cells.append("no report")  # not run yet, or its run folder did not survive
+                continue
+            seeds = ", ".join(f"s{s} {v:.2f}" for s, v in c["f1"].items())
+            cells.append(f"{c['mean']:.2f} ± {c['sd']:.2f} ({seeds})")
+        for e in others:
+            d = (row.get(e) or {}).get("delta")
+            if d is None:
+                cells.append("")
+                continue
+            wins[e] += d["mean"] > 0
+            cells.append(f"{d['mean']:+.2f} ± {d['sd']:.2f} ({d['better']} of {len(d['seeds'])} seeds better)")
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {bio} | {bert} |")
+    lines.append("")
+    lines.append("Tasks where the adapted encoder's paired mean is higher: "
+                 + ", ".join(f"{e} {wins[e]} of {sum(1 for r in t['tasks'].values() if (r.get(e) or {}).get('delta'))}" for e in others))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--spec", default=str(Path(__file__).with_name("effect_table.json")))
+    ap.add_argument("--json", default=None, help="also write the collected table as JSON here")
+    args = ap.parse_args()
+    spec = json.loads(Path(args.spec).read_text())
+    t = build(spec)
+    print(markdown(t))
+    for w in t["warnings"]:
+        print(f"WARNING settings differ: {w}", file=sys.stderr)
+    if args.json:
+        Path(args.json).write_text(json.dumps(t, indent=1))
+
+
+if __name__ == "__main__":
+    main()
