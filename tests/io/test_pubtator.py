@@ -89,6 +89,8 @@ def test_round_trip_ncbi_fixture(tmp_path):
         ("1|t|T.\n1|a|A.\n1\t0\t1\tT\n", "E210", 3),  # mention line with too few columns
         ("1|t|T.\n1|a|A.\ngarbage\n", "E212", 3),
         ("1|t|T.\n1|a|A.\n1\tCID\n", "E210", 3),
+        ("1|t|T.\n1|a|A.\n1\t0\tfive\tT\tChemical\n", "E210", 3),  # end offset not a number: not a relation
+        ("1|t|T.\n1|a|A.\n1\n", "E210", 3),  # a bare PMID
         ("1\t0\t1\tT\tChemical\t-1\n", "E210", 1),  # mention before any title
     ],
 )

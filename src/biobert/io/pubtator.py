@@ -77,6 +77,10 @@ def iter_pubtator(path: PathOrStream) -> Iterator[Document]:
                     "E210", name, lineno, "a mention line PMID, start, end, mention, type, ids[, names] (6 or 7 columns)", found=line
                 )
             rec.mentions.append((lineno, cols))
+        elif len(cols) >= 2 and cols[1].isdigit():
+            # Relation types are words (CID, Association, ...); a number here is the start of a mention line
+            # whose end is not a number. Reading it as a relation would lose the mention without a word.
+            raise DataFormatError("E210", name, lineno, "a mention line with numeric start and end offsets", found=line)
         elif len(cols) >= 4:
             rec.relations.append(cols[1:])
         else:
