@@ -33,6 +33,35 @@ def test_single_and_batch_calls(tagger_dir):
         t([3])
 
 
+def test_long_sentences_do_not_warn_about_the_maximum_length(tagger_dir):
+    """A sentence longer than the encoder's maximum is windowed, so the tokenizer's 'indexing errors' warning
+    (printed once per tokenizer) would only frighten users; it must not appear."""
+    import logging
+
+    from biobert.pipeline import Tagger
+
+    class Records(logging.Handler):
+        def __init__(self):
+            super().__init__()
+            self.messages = []
+
+        def emit(self, record):
+            self.messages.append(record.getMessage())
+
+    t = Tagger.load(tagger_dir)
+    t.tokenizer.model_max_length = 16  # the tiny tokenizer has no maximum; BERT checkpoints say 512
+    seen = Records()
+    root = logging.getLogger("transformers")  # transformers' loggers stop propagating here
+    root.addHandler(seen)
+    try:
+        d = t("BRCA1 " * 200)
+    finally:
+        root.removeHandler(seen)
+    assert all(d.text[s.start:s.end] == s.text for s in d.spans)
+    assert t.last_stats["sentences_windowed"] >= 1
+    assert not [m for m in seen.messages if "maximum sequence length" in m]
+
+
 def test_abbreviations_are_on_by_default_and_can_be_turned_off(tagger_dir):
     from biobert.pipeline import Tagger
 

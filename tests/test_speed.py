@@ -12,7 +12,7 @@ from biobert.types import Document, Span
 
 
 class _Tok:
-    def __call__(self, texts, add_special_tokens=False):
+    def __call__(self, texts, add_special_tokens=False, verbose=True):
         return {"input_ids": [t.split() + ["x"] for t in texts]}  # one more "subword" than words per text
 
 

@@ -48,7 +48,7 @@ def measure_tagging(variants: dict[str, Any], docs: Sequence[Document], repeat: 
     words = sum(len(tokenize_words(d.text)) for d in texts)
     first = next(iter(variants.values()))
     tok = first.predictor.encoder.tok
-    subwords = sum(len(ids) for ids in tok([d.text for d in texts], add_special_tokens=False)["input_ids"])
+    subwords = sum(len(ids) for ids in tok([d.text for d in texts], add_special_tokens=False, verbose=False)["input_ids"])
     best: dict[str, float] = {name: float("inf") for name in variants}
     spans: dict[str, int] = {}
     for _ in range(repeat):

@@ -418,7 +418,7 @@ class ExampleBuilder:
         if not ranges:
             return []
         texts = [doc[a:b] for a, b in ranges]
-        enc = self.tokenizer(texts, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False)
+        enc = self.tokenizer(texts, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False, verbose=False)
         return [ids for ids in enc["input_ids"] if ids]
 
     def _wrap(self, ids: list[int]) -> Example:

@@ -182,7 +182,9 @@ class SubwordEncoder:
         out: list[tuple[list[int], list[int]]] = []
         for k in range(0, len(word_lists), batch):
             chunk = [list(w) for w in word_lists[k : k + batch]]
-            enc = self.tok(chunk, is_split_into_words=True, add_special_tokens=False)
+            # verbose=False: a sentence longer than the encoder's maximum is expected here (it is windowed below),
+            # so the tokenizer's 'longer than the specified maximum sequence length' warning would only mislead
+            enc = self.tok(chunk, is_split_into_words=True, add_special_tokens=False, verbose=False)
             for j, words in enumerate(chunk):
                 ids_in = enc["input_ids"][j]
                 wids = enc.word_ids(j)

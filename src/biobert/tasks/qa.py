@@ -209,8 +209,8 @@ class _Layout:
         self.use_tt = "token_type_ids" in getattr(tokenizer, "model_input_names", [])
 
     def encode(self, examples: Sequence[QAExample], stats: Counter) -> list[_Encoded]:
-        qs = self.tok([e.question for e in examples], add_special_tokens=False)["input_ids"] if examples else []
-        cs = self.tok([e.context for e in examples], add_special_tokens=False, return_offsets_mapping=True) if examples else None
+        qs = self.tok([e.question for e in examples], add_special_tokens=False, verbose=False)["input_ids"] if examples else []
+        cs = self.tok([e.context for e in examples], add_special_tokens=False, return_offsets_mapping=True, verbose=False) if examples else None
         out = []
         for i, e in enumerate(examples):
             q = qs[i]

@@ -302,7 +302,7 @@ def encode_pair(tokenizer: Any, text: str, head: Span, tail: Span, spec: RESpec,
     except ValueError:
         stats["pairs_overlapping"] += 1
         return None
-    enc = tokenizer(rendered, add_special_tokens=False, return_offsets_mapping=True)
+    enc = tokenizer(rendered, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     ids, offs = enc["input_ids"], enc["offset_mapping"]
     hs, ts = _first_token_at(offs, h0), _first_token_at(offs, t0)
     he, te = _last_token_before(offs, h1), _last_token_before(offs, t1)
