@@ -62,6 +62,20 @@ def test_long_sentences_do_not_warn_about_the_maximum_length(tagger_dir):
     assert not [m for m in seen.messages if "maximum sequence length" in m]
 
 
+def test_spans_and_relations_of_the_input_are_replaced_and_counted(tagger_dir):
+    from biobert.pipeline import Tagger
+    from biobert.types import Relation, Span
+
+    t = Tagger.load(tagger_dir)
+    text = "BRCA1 binds TP53."
+    a, b = Span(0, 5, "Gene", text="BRCA1"), Span(12, 16, "Gene", text="TP53")
+    d = t(Document("g", text, spans=(a, b), relations=(Relation(a, b, "binds"),), metadata={"source": "gold"}))
+    assert d.relations == () and d.metadata == {"source": "gold"}
+    assert t.last_stats["input_spans_replaced"] == 2 and t.last_stats["input_relations_dropped"] == 1
+    t("BRCA1 binds TP53.")
+    assert t.last_stats["input_spans_replaced"] == 0
+
+
 def test_abbreviations_are_on_by_default_and_can_be_turned_off(tagger_dir):
     from biobert.pipeline import Tagger
 

@@ -202,8 +202,9 @@ class Tagger:
             if not isinstance(x, (str, Document)):
                 raise TypeError(f"Tagger accepts str or Document, got {type(x).__name__}")
         self.last_stats = Counter()
+        # the input's metadata, sentences and tokens are kept; its spans and relations are replaced by the
+        # predictions (relations refer to the old spans) and counted in last_stats
         out = self.predictor.predict_documents(docs, stats=self.last_stats)
-        # keep the input's own annotations other than spans (relations refer to old spans, so they are dropped)
         return out[0] if single else out
 
 

@@ -574,7 +574,10 @@ class NERPredictor:
         return out
 
     def predict_documents(self, docs: Sequence[Document], stats: Counter | None = None, keep_types: set[str] | None = None) -> list[Document]:
-        """Tag documents: returns copies with predicted spans, sentences and tokens."""
+        """Tag documents: returns copies with predicted spans, sentences and tokens.
+
+        The input's spans and relations are replaced (counted as ``input_spans_replaced`` and
+        ``input_relations_dropped`` in ``stats``); its metadata, sentences and tokens are kept."""
         stats = stats if stats is not None else Counter()
         sents: list[Sentence] = []
         for i, d in enumerate(docs):
@@ -596,6 +599,12 @@ class NERPredictor:
                 per_doc[s.doc_index].append(Span(start, end, typ, round(score, 6), text=docs[s.doc_index].text[start:end]))
         out = []
         for i, d in enumerate(docs):
+            # a tagger's output replaces the spans a document came with (gold mentions of an annotated PubTator
+            # file, say) and the relations between them; counted, so the replacement is never silent
+            if d.spans:
+                stats["input_spans_replaced"] += len(d.spans)
+            if d.relations:
+                stats["input_relations_dropped"] += len(d.relations)
             doc = Document(
                 id=d.id,
                 text=d.text,
