@@ -233,3 +233,28 @@ def test_version_reports_how_the_real_tagger_reads_text(tagger_dir):
             assert (await c.get("/version")).json()["tagging"] == {}
 
     asyncio.run(go())
+
+
+def test_app_answers_when_each_request_runs_on_a_new_event_loop():
+    """Starlette's TestClient (outside a ``with`` block) runs every request on a fresh event loop; the
+    batcher must follow the loop instead of waiting on a queue of a loop that has ended (which hung)."""
+    import threading
+
+    from starlette.testclient import TestClient
+
+    from biobert.serve import create_app
+
+    tagger = FakeTagger()
+    c = TestClient(create_app(tagger))
+    answers = []
+
+    def go():
+        for _ in range(3):
+            answers.append(c.post("/tag", json={"text": "BRCA1 binds"}))
+
+    th = threading.Thread(target=go, daemon=True)  # a daemon, so a hang fails the test instead of the run
+    th.start()
+    th.join(timeout=30)
+    assert len(answers) == 3, f"only {len(answers)} of 3 requests answered"
+    assert all(r.status_code == 200 and r.json()["documents"][0]["spans"][0]["start"] == 0 for r in answers)
+    assert tagger.calls == [1, 1, 1]

@@ -60,24 +60,34 @@ class _Batcher:
 
     def __init__(self, tagger: Any, cfg: ServeConfig) -> None:
         self.tagger, self.cfg = tagger, cfg
-        self.queue: asyncio.Queue[tuple[list[Document], asyncio.Future]] = asyncio.Queue()
+        self.queue: asyncio.Queue[tuple[list[Document], asyncio.Future]] | None = None
         self.task: asyncio.Task | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.batches = 0
 
-    def start(self) -> None:
-        if self.task is None:
-            self.task = asyncio.get_running_loop().create_task(self._run())
+    def start(self) -> asyncio.Queue:
+        """The queue of the running event loop, with its batching task.
+
+        A queue and a task belong to one event loop. uvicorn runs one loop for the life of the server, but an
+        app mounted elsewhere may be driven by a new loop per request (Starlette's ``TestClient`` outside a
+        ``with`` block does exactly that); a batcher kept from a finished loop would never answer, so the
+        queue and the task are made anew whenever the loop changes."""
+        loop = asyncio.get_running_loop()
+        if self.loop is not loop or self.task is None or self.task.done() or self.queue is None:
+            self.loop, self.queue = loop, asyncio.Queue()
+            self.task = loop.create_task(self._run(self.queue))
+        return self.queue
 
     async def submit(self, docs: list[Document]) -> list[Document]:
-        self.start()
+        queue = self.start()
         fut: asyncio.Future = asyncio.get_running_loop().create_future()
-        await self.queue.put((docs, fut))
+        await queue.put((docs, fut))
         return await fut
 
-    async def _run(self) -> None:
+    async def _run(self, queue: asyncio.Queue) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            jobs = [await self.queue.get()]
+            jobs = [await queue.get()]
             n = len(jobs[0][0])
             deadline = loop.time() + self.cfg.batch_wait_ms / 1000
             while n < self.cfg.max_batch_docs:
@@ -85,7 +95,7 @@ class _Batcher:
                 if timeout <= 0:
                     break
                 try:
-                    job = await asyncio.wait_for(self.queue.get(), timeout)
+                    job = await asyncio.wait_for(queue.get(), timeout)
                 except asyncio.TimeoutError:
                     break
                 jobs.append(job)
