@@ -88,6 +88,7 @@ def test_evaluate_ner(tagger_dir, tmp_path):
     assert [x[0] for x in rows[:2]] == ["BRCA1", "mutations"] and rows[0][1] == "B-Gene"
     assert all(x[2] in ("O", "B-Gene", "I-Gene") for x in rows)
     assert m["decode"] == "viterbi"
+    assert m["counts"]["words"] == 10 and "input_spans_replaced" not in m["counts"]  # gold spans are not "replaced"
     argmax = json.loads(ok("evaluate", "ner", "--model", tagger_dir, "--data", data, "--decode", "argmax").stdout)
     assert argmax["decode"] == "argmax"
 
