@@ -73,7 +73,7 @@ class _Batcher:
         ``with`` block does exactly that); a batcher kept from a finished loop would never answer, so the
         queue and the task are made anew whenever the loop changes."""
         loop = asyncio.get_running_loop()
-        if self.loop is not loop or self.task is None or self.task.done() or self.queue is None:
+        if self.loop is not loop or self.task is None or self.task.done():  # the queue is made with the task
             self.loop, self.queue = loop, asyncio.Queue()
             self.task = loop.create_task(self._run(self.queue))
         return self.queue

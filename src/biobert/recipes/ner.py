@@ -13,7 +13,6 @@ count the types that corpus annotates.
 
 from __future__ import annotations
 
-
 import json
 import logging
 import time
