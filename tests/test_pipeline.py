@@ -224,3 +224,39 @@ def test_checkpoint_without_label_names_is_refused_at_load(tagger_dir, tmp_path)
     (copy / "biobert.json").write_text(json.dumps({**meta, "labels": ["LABEL_0", "LABEL_1", "LABEL_2"]}))
     with pytest.raises(ModelLoadError, match="E314.*LABEL_0"):
         Tagger.load(copy)
+
+
+def test_metadata_describing_the_input_annotations_is_dropped_and_counted(tagger_dir):
+    """Gold CID relation lines (PubTator) must not reach a prediction file, and an untyped CoNLL input must not make
+    the CoNLL writer drop the predicted types."""
+    from biobert.pipeline import Tagger
+
+    t = Tagger.load(tagger_dir)
+    meta = {"passages": [[0, 17]], "relations": [["CID", "D1", "D2"]], "untyped": True, "source": "gold"}
+    d = t(Document("g", "BRCA1 binds TP53.", metadata=meta))
+    assert d.metadata == {"passages": [[0, 17]], "source": "gold"}
+    assert t.last_stats["input_metadata_dropped:relations"] == 1 and t.last_stats["input_metadata_dropped:untyped"] == 1
+
+
+def test_lone_surrogates_do_not_fail_the_batch(tagger_dir):
+    from biobert.pipeline import Tagger
+
+    t = Tagger.load(tagger_dir)
+    docs = t(["BRCA1 \ud83d mutations in BRCA1", "TP53 alone"])
+    assert docs[0].text == "BRCA1 \ud83d mutations in BRCA1"
+    assert all(x.text[s.start:s.end] == s.text for x in docs for s in x.spans)
+    assert t.last_stats["surrogates_replaced"] == 1
+
+
+def test_text_outside_the_documents_sentences_is_still_tagged(tagger_dir):
+    from biobert.pipeline import Tagger
+
+    t = Tagger.load(tagger_dir)
+    text = "BRCA1 mutations. TP53 too. And BRCA2."
+    ref = t(Document("a", text))
+    # sentences that leave the last one out and overlap each other
+    d = t(Document("b", text, sentences=((0, 16), (6, 26))))
+    assert t.last_stats["sentences_added_for_uncovered_text"] == 1
+    assert t.last_stats["sentences_overlapping_merged"] == 1
+    assert d.tokens[-2:] == ref.tokens[-2:]  # the uncovered words were tagged
+    assert len({(s.start, s.end) for s in d.spans}) == len(d.spans)  # no duplicates from the overlap

@@ -111,3 +111,14 @@ def test_what_the_output_format_drops_is_reported(tmp_path):
     assert stats["written"]["dropped_overlapping_spans"] == 1
     stats = tag_file(overlapping, src, tmp_path / "out.jsonl", input_format="text", output_format="jsonl", progress=False, lines=True)
     assert stats["written"].get("dropped_overlapping_spans", 0) == 0
+
+
+def test_brat_output_refuses_a_document_id_repeated_in_a_later_chunk(tmp_path):
+    """brat writes one file pair per id: a repeat in a later chunk would overwrite the first document's files."""
+    from biobert.tagging import BratDirWriter
+
+    w = BratDirWriter(tmp_path / "out")
+    w.write([Document("a", "BRCA1"), Document("b", "TP53")])
+    with pytest.raises(DataFormatError, match="E246.*'a' again"):
+        w.write([Document("c", "x"), Document("a", "other text")])
+    assert (tmp_path / "out" / "a.txt").read_text(encoding="utf-8") == "BRCA1"

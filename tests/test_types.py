@@ -27,3 +27,40 @@ def test_frozen():
     s = Span(0, 1, "T")
     with pytest.raises(AttributeError):
         s.start = 3  # type: ignore[misc]
+
+
+def test_from_dict_refuses_what_it_would_have_to_convert():
+    from biobert.errors import DataFormatError
+
+    for bad, field in [
+        ({"id": "x", "text": "abc", "spans": [{"start": 0.7, "end": 2.9, "label": "X"}]}, "spans[0].start"),
+        ({"id": "x", "text": "abc", "spans": [{"start": 0, "end": False, "label": "X"}]}, "spans[0].end"),
+        ({"id": "x", "text": "abc", "spans": [{"start": 0, "end": 1, "label": None}]}, "spans[0].label"),
+        ({"id": None, "text": "abc"}, "'id'"),
+        ({"id": 1.5, "text": "abc"}, "'id'"),
+        ({"id": "x", "text": "abc", "sentences": [[0, True]]}, "sentences[0]"),
+    ]:
+        with pytest.raises(DataFormatError) as e:
+            Document.from_dict(bad)
+        assert e.value.code == "E232" and field in e.value.expected, bad
+    with pytest.raises(DataFormatError, match="E231.*'spans\\[0\\].label'"):
+        Document.from_dict({"text": "abc", "spans": [{"start": 0, "end": 1}]})
+    assert Document.from_dict({"text": "abc"}) == Document("", "abc")  # a missing id is still allowed
+    assert Document.from_dict({"id": 8638876, "text": "abc"}).id == "8638876"  # a PMID as a JSON number
+
+
+def test_relation_arguments_must_fit_the_text():
+    far = Span(0, 9, "X")
+    with pytest.raises(OffsetError, match="E102"):
+        Document("x", "abc", relations=(Relation(far, Span(0, 1, "X"), "R"),))
+    with pytest.raises(OffsetError, match="E103"):
+        Document("x", "abc", relations=(Relation(Span(0, 1, "X", text="b"), Span(0, 1, "X"), "R"),))
+    rel = {"head": far.to_dict(), "tail": Span(0, 1, "X").to_dict(), "label": "R"}
+    with pytest.raises(OffsetError, match="E102"):
+        Document.from_dict({"id": "x", "text": "abc", "relations": [rel]})
+
+
+def test_from_dict_fills_and_sorts_spans_like_with_spans():
+    d = Document.from_dict({"id": "x", "text": "abc", "spans": [{"start": 2, "end": 3, "label": "X"}, {"start": 0, "end": 1, "label": "X", "text": None}]})
+    assert d == Document("x", "abc").with_spans([Span(2, 3, "X"), Span(0, 1, "X")])
+    assert [s.text for s in d.spans] == ["a", "c"]

@@ -14,6 +14,7 @@ windowed, never truncated.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections import Counter
@@ -329,7 +330,16 @@ class Extractor:
             elif p["label"] != self.spec.negative_label and (p["score"] or 0.0) >= self.min_score:
                 rels[di].append(Relation(h, t, names.get(p["label"], p["label"]), round(float(p["score"]), 6)))
         self.last_stats["relations"] = sum(len(r) for r in rels)
-        out = [d.with_relations(r) for d, r in zip(docs, rels)]
+        out = []
+        for d, r in zip(docs, rels):
+            # predictions replace the input's relations, and its document-level gold relations (PubTator CID lines,
+            # BioC relations) go too, or a writer would print them beside the predictions; both counted
+            if d.relations:
+                self.last_stats["input_relations_replaced"] += len(d.relations)
+            if d.metadata.get("relations"):
+                self.last_stats["input_metadata_dropped:relations"] += 1
+                d = dataclasses.replace(d, metadata={k: v for k, v in d.metadata.items() if k != "relations"})
+            out.append(d.with_relations(r))
         return out[0] if single else out
 
 

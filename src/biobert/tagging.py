@@ -21,7 +21,6 @@ boundary (one sentence in ``chunk_docs``).
 from __future__ import annotations
 
 import itertools
-import json
 import sys
 import time
 from collections import Counter
@@ -30,7 +29,8 @@ from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
 from biobert import io
-from biobert.errors import ConfigError
+from biobert.errors import ConfigError, DataFormatError
+from biobert.io import jsonl
 from biobert.io._common import PathOrStream, open_out
 from biobert.types import Document
 
@@ -59,7 +59,7 @@ class StreamWriter:
         f = self.out
         if self.fmt == "json":
             for d in docs:
-                f.write(("[\n" if self.n == 0 else ",\n") + json.dumps(d.to_dict(), indent=2, ensure_ascii=False))
+                f.write(("[\n" if self.n == 0 else ",\n") + jsonl.dumps(d.to_dict(), indent=2))
                 self.n += 1
             return
         if self.fmt == "table":
@@ -99,9 +99,18 @@ class BratDirWriter:
             raise ConfigError(f"E429 brat output is a directory of .txt + .ann pairs; {str(self.directory)!r} is a file")
         self.counts: Counter = Counter()
         self.n = 0
+        self._ids: set[str] = set()  # write_brat refuses a repeated id within a chunk; this catches it across chunks
 
     def write(self, docs: list[Document]) -> None:
+        for k, d in enumerate(docs):
+            if d.id in self._ids:
+                raise DataFormatError(
+                    "E246", self.directory / f"{d.id}.ann", None,
+                    "each document id once (a document is written to <id>.txt + <id>.ann)",
+                    found=f"document {d.id!r} again, as document {self.n + k + 1} of the input",
+                )
         self.counts.update(io.write(docs, self.directory, fmt="brat"))  # e.g. spans_split_at_line_breaks
+        self._ids.update(d.id for d in docs)
         self.n += len(docs)
 
     def close(self) -> None:

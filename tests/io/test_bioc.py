@@ -140,3 +140,89 @@ def test_passages_that_leave_text_out_are_replaced_by_one_passage():
     (back,) = reads(writes([doc], "bioc"), "bioc")
     assert back.text == doc.text and back.spans == doc.spans
     assert [(p["offset"], p["length"]) for p in back.metadata["passages"]] == [(0, len(doc.text))]
+
+
+def test_composite_names_survive_pubtator_to_bioc_to_pubtator():
+    original = PUBTATOR.read_text(encoding="utf-8")  # has "ocular toxicity|auditory toxicity" in a 7th column
+    xml = writes(read_pubtator(PUBTATOR), "bioc")
+    # marked as CDR's BioC marks composite mentions, with the names in an infon of their own
+    assert '<infon key="CompositeRole">CompositeMention</infon>' in xml
+    assert '<infon key="CompositeNames">ocular toxicity|auditory toxicity</infon>' in xml
+    back = reads(xml, "bioc")
+    assert back[0].metadata["composite_names"] == [[180, 208, "Disease", "ocular toxicity|auditory toxicity"]]
+    assert writes(back, "pubtator") == original
+
+
+def test_cdr_individual_mentions_give_the_composite_names():
+    # CDR's own BioC spells the parts as IndividualMention annotations after the composite one
+    (d, _) = read_bioc(BIOC)
+    assert d.metadata["composite_names"] == [[180, 208, "Disease", "ocular toxicity|auditory toxicity"]]
+    line = "227508\t180\t208\tocular and auditory toxicity\tDisease\tD014786|D006311\tocular toxicity|auditory toxicity"
+    assert line in writes([d], "pubtator").split("\n")
+
+
+def test_composite_ids_with_a_missing_part_round_trip():
+    pub = "5|t|Artery and sinus occlusion\n5|a|x\n5\t0\t26\tArtery and sinus occlusion\tDisease\tD002544|-1\tartery occlusion|sinus occlusion\n\n"
+    xml = writes(reads(pub, "pubtator"), "bioc")
+    assert '<infon key="MESH">D002544|-1</infon>' in xml  # the placeholder does not turn MESH into "identifier"
+    (back,) = reads(xml, "bioc")
+    assert back.spans[0].ids == (("MESH", "D002544"), ("", "-1"))
+    assert writes([back], "pubtator") == pub
+
+
+@pytest.mark.parametrize("fmt", ["bioc", "biocjson"])
+def test_span_and_relation_scores_are_written_and_read_back(fmt):
+    from biobert.types import Document, Relation, Span
+
+    head, tail = Span(0, 7, "Chemical", score=0.875), Span(8, 12, "Disease", score=0.5)
+    doc = Document("s", "Aspirin pain").with_spans([head, tail]).with_relations([Relation(head, tail, "CID", score=0.25)])
+    (back,) = reads(writes([doc], fmt), fmt)
+    assert [s.score for s in back.spans] == [0.875, 0.5] and back.relations[0].score == 0.25
+    assert "span_infons" not in back.metadata  # a numeric score is the span's, not an extra infon
+
+
+def test_non_numeric_score_infon_stays_an_infon():
+    body = ("<passage><offset>0</offset><text>abc</text><annotation id='1'><infon key='type'>X</infon>"
+            "<infon key='score'>high</infon><location offset='0' length='1'/><text>a</text></annotation></passage>")
+    (d,) = reads(_doc(body), "bioc")
+    assert d.spans[0].score is None and d.metadata["span_infons"][0]["infons"] == {"score": "high"}
+
+
+def test_characters_xml_cannot_hold_are_replaced_one_for_one_and_counted(tmp_path):
+    from biobert.types import Document, Span
+
+    # form feed and NUL (PDF-extracted text), U+FFFF, a lone surrogate; also in an id and a label
+    text = "breast cancer.\x0cBRCA1\x00 \uffff \ud83d TP53."
+    doc = Document("d\x0b1", text).with_spans([Span(0, 13, "Dis\x01ease"), Span(15, 20, "Gene"), Span(26, 30, "Gene")])
+    out = tmp_path / "ff.xml"
+    report = write_bioc([doc], out)
+    assert report["replaced_characters"] == 6
+    (back,) = read_bioc(out)
+    assert back.id == "d 1" and back.text == "breast cancer. BRCA1    \ufffd TP53."
+    assert len(back.text) == len(text)
+    assert [(s.start, s.end, s.label, s.text) for s in back.spans] == [
+        (0, 13, "Dis ease", "breast cancer"), (15, 20, "Gene", "BRCA1"), (26, 30, "Gene", "TP53")]
+
+
+def test_bioc_json_keeps_what_xml_cannot_hold(tmp_path):
+    from biobert.types import Document, Span
+
+    doc = Document("j", "a\x0cb \ud83d TP53").with_spans([Span(6, 10, "Gene")])
+    out = tmp_path / "j.bioc.json"
+    assert write([doc], out, "biocjson")["replaced_characters"] == 0
+    (back,) = read(out, "biocjson")
+    assert back.text == doc.text and back.spans == doc.spans
+
+
+def test_tag_style_bioc_output_with_form_feed(tmp_path):
+    # biobert tag --output-format bioc: the file is opened first, the collection written at close
+    from biobert.tagging import open_writer
+    from biobert.types import Document, Span
+
+    out = tmp_path / "ff.xml"
+    with open_writer(out, "bioc") as writer:
+        writer.write([Document("0", "breast cancer.\x0cBRCA1.\n").with_spans([Span(15, 20, "Gene", score=0.9)])])
+        writer.close()
+    assert writer.counts["replaced_characters"] == 1
+    (back,) = read_bioc(out)
+    assert back.text == "breast cancer. BRCA1.\n" and back.spans[0].text == "BRCA1" and back.spans[0].score == 0.9

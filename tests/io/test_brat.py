@@ -51,7 +51,8 @@ def test_round_trip_is_lossless(tmp_path):
     docs = read_brat(pair(tmp_path / "in"))
     counts = write_brat(docs, tmp_path / "out")
     assert counts == {"documents": 1, "spans": 4, "relations": 1, "ids": 2, "fragmented_spans": 1,
-                      "spans_split_at_line_breaks": 0, "other_lines": 2}
+                      "spans_split_at_line_breaks": 0, "other_lines": 2, "missing_id_placeholders_not_written": 0,
+                      "document_relations_not_written": 0, "composite_names_not_written": 0}
     back = read(tmp_path / "out")  # a directory of .ann files is recognised as brat
     assert guess_format(tmp_path / "out") == "brat"
     assert (tmp_path / "out" / "doc1.txt").read_bytes() == TEXT.encode("utf-8")
@@ -71,8 +72,9 @@ def test_span_across_a_line_break_is_written_as_fragments(tmp_path):
     assert back.spans == doc.spans and back.spans[0].text == "Familial adenomatous\npolyposis"
     ided = Document("z", "BRCA1").with_spans([Span(0, 5, "Gene", ids=(("OMIM", "OMIM:113705"), ("NCBIGene", "672")))])
     write_brat([ided], tmp_path / "z")
-    assert "Reference T1 OMIM:113705\t" in (tmp_path / "z" / "z.ann").read_text(encoding="utf-8")
-    assert read_brat(tmp_path / "z")[0].spans[0].ids == (("OMIM", "113705"), ("NCBIGene", "672"))
+    # db:id for every pair, so PubTator's whole "OMIM:113705" comes back whole (see test_pubtator_ids_keep_their_prefix)
+    assert "Reference T1 OMIM:OMIM:113705\t" in (tmp_path / "z" / "z.ann").read_text(encoding="utf-8")
+    assert read_brat(tmp_path / "z")[0].spans[0].ids == (("OMIM", "OMIM:113705"), ("NCBIGene", "672"))
     with pytest.raises(OffsetError, match="E113"):
         write_brat([Document("y", "a\n\nb").with_spans([Span(1, 3, "X")])], tmp_path / "y")
 
@@ -127,3 +129,75 @@ def test_non_utf8_files_give_a_typed_error_with_the_line(tmp_path):
     with pytest.raises(DataFormatError) as e:
         read_brat(tmp_path / "d.ann")
     assert e.value.code == "E200" and e.value.line == 2
+
+
+@pytest.mark.parametrize("label", ["Gene or gene product", "Gene\tX", "", "Gene\n"])
+def test_writer_refuses_labels_the_reader_would_reject(tmp_path, label):
+    doc = Document("d", "BRCA1").with_spans([Span(0, 5, label)])
+    with pytest.raises(DataFormatError) as e:
+        write_brat([Document("ok", "x"), doc], tmp_path / "out")
+    assert e.value.code == "E245" and e.value.path == str(tmp_path / "out" / "d.ann") and repr(label) in e.value.found
+    assert not (tmp_path / "out").exists()  # checked before anything is written: no half-written corpus
+
+
+def test_writer_refuses_relation_labels_and_ids_a_line_cannot_hold(tmp_path):
+    a, b = Span(0, 1, "X"), Span(2, 3, "X")
+    doc = Document("d", "a b").with_spans([a, b])
+    with pytest.raises(DataFormatError, match="E245.*relation label"):
+        write_brat([doc.with_relations([Relation(doc.spans[0], doc.spans[1], "part of")])], tmp_path)
+    for ids in [(("MESH", "D00 1"),), (("ME:SH", "D001"),), (("MESH", ""),)]:
+        with pytest.raises(DataFormatError, match="E245"):
+            write_brat([Document("d", "a").with_spans([Span(0, 1, "X", ids=ids)])], tmp_path)
+
+
+def test_duplicate_annotation_id_is_an_error_not_an_overwrite(tmp_path):
+    ann = pair(tmp_path, text="ab cd", ann="T1\tX 0 2\tab\nR1\tRel Arg1:T1 Arg2:T1\nT1\tX 3 5\tcd\n")
+    with pytest.raises(DataFormatError) as e:
+        read_brat(ann)
+    assert (e.value.code, e.value.path, e.value.line) == ("E244", str(ann), 3) and "line 1" in e.value.expected
+
+
+def test_two_documents_with_one_id_are_refused(tmp_path):
+    with pytest.raises(DataFormatError) as e:
+        write_brat([Document("d", "first"), Document("e", "x"), Document("d", "second")], tmp_path / "out")
+    assert e.value.code == "E246" and e.value.path == str(tmp_path / "out" / "d.ann") and "0 and 2" in e.value.found
+    assert not (tmp_path / "out").exists()
+
+
+def test_pubtator_ids_keep_their_prefix_through_brat(tmp_path):
+    from biobert.io.pubtator import read_pubtator, write_pubtator
+
+    src = ("1|t|BRCA1 and breast cancer.\n1|a|Cisplatin helps.\n"
+           "1\t0\t5\tBRCA1\tGene\tOMIM:114480\n"
+           "1\t10\t23\tbreast cancer\tDisease\tD001943\n"
+           "1\t25\t34\tCisplatin\tChemical\tMESH:D002945|CHEBI:27899\n\n")
+    docs = read_pubtator(io.StringIO(src))
+    write_brat(docs, tmp_path)
+    ann = (tmp_path / "1.ann").read_text(encoding="utf-8")
+    assert "Reference T1 OMIM:OMIM:114480\tBRCA1" in ann and "Reference T2 MESH:D001943\t" in ann
+    back = read_brat(tmp_path)
+    assert [s.ids for s in back[0].spans] == [s.ids for s in docs[0].spans]
+    out = io.StringIO()
+    write_pubtator(back, out)
+    assert [l.split("\t")[-1] for l in out.getvalue().splitlines() if l.count("\t") >= 5] == [
+        "OMIM:114480", "D001943", "MESH:D002945|CHEBI:27899"]
+
+
+def test_missing_id_placeholders_are_counted_not_written(tmp_path):
+    doc = Document("d", "a b").with_spans([Span(0, 3, "Disease", ids=(("MESH", "D002544"), ("", "-1")))])
+    counts = write_brat([doc], tmp_path)
+    assert counts["ids"] == 1 and counts["missing_id_placeholders_not_written"] == 1
+    assert read_brat(tmp_path)[0].spans[0].ids == (("MESH", "D002544"),)
+
+
+def test_document_level_relations_and_composite_names_are_counted_not_written(tmp_path):
+    """PubTator CID lines join concept ids and composite names belong to mention parts: brat has no form for
+    either, so the writer says how many it left out."""
+    from biobert.io.pubtator import read_pubtator
+
+    src = ("7|t|Lithium and tremor or seizure.\n7|a|x\n"
+           "7\t0\t7\tLithium\tChemical\tD008094\n"
+           "7\t12\t29\ttremor or seizure\tDisease\tD014202|D012640\ttremor|seizure\n"
+           "7\tCID\tD008094\tD014202\n\n")
+    counts = write_brat(read_pubtator(io.StringIO(src)), tmp_path)
+    assert counts["document_relations_not_written"] == 1 and counts["composite_names_not_written"] == 1

@@ -214,7 +214,8 @@ def test_write_untokenised_document_cuts_at_span_boundaries():
         "BRCA1\tB-Gene\nmutations\tO\ncause\tO\nbreast\tB-Disease\ncancer\tI-Disease\n.\tO\n\n"
         "Cisplatin\tB-Chemical\n(\tO\nCDDP\tB-Chemical\n)\tO\nwas\tO\ngiven\tO\n.\tO\n\n"
     )
-    assert report == {"docs": 1, "sentences": 2, "tokens": 13, "spans": 4, "dropped_overlapping_spans": 0, "merged_sentence_breaks": 0}
+    assert report == {"docs": 1, "sentences": 2, "tokens": 13, "spans": 4, "dropped_overlapping_spans": 0, "merged_sentence_breaks": 0,
+                      "empty_docs_not_written": 0}
     (back,) = reads(buf.getvalue(), "conll")
     assert [s.text for s in back.spans] == ["BRCA1", "breast cancer", "Cisplatin", "CDDP"]
 
@@ -260,3 +261,69 @@ def test_extra_columns_give_conlleval_layout():
     assert out == "aspirin\tB-Chem\tB-Chem\nand\tO\tI-Chem\nheparin\tB-Chem\tO\n\n"
     assert [s.key for s in reads(out, "conll", column=1)[0].spans] == [s.key for s in gold.spans]
     assert [s.key for s in reads(out, "conll")[0].spans] == [s.key for s in pred.spans]
+
+
+# -- empty documents and stray carriage returns ------------------------------------------------------
+
+
+def _gene_doc(doc_id: str, text: str) -> Document:
+    return Document(doc_id, text).with_spans([Span(0, 5, "Gene")] if text.startswith("BRCA1") else [])
+
+
+def test_empty_documents_round_trip_as_empty_docstart_sections():
+    docs = [_gene_doc("a", "BRCA1"), _gene_doc("b", ""), _gene_doc("c", "  \n "), _gene_doc("d", "x")]
+    buf = io.StringIO()
+    report = write_conll(docs, buf)  # docstart=None: an empty document needs -DOCSTART- to exist at all
+    assert buf.getvalue() == "-DOCSTART-\tO\n\nBRCA1\tB-Gene\n\n-DOCSTART-\tO\n\n-DOCSTART-\tO\n\n-DOCSTART-\tO\n\nx\tO\n\n"
+    assert report["docs"] == 4 and report["empty_docs_not_written"] == 0
+    back = reads(buf.getvalue(), "conll")
+    # whitespace between tokens is never kept by CoNLL; the document count and order are
+    assert [d.text for d in back] == ["BRCA1", "", "", "x"]
+    assert [[s.text for s in d.spans] for d in back] == [["BRCA1"], [], [], []]
+    assert [d.id for d in back] == ["string:0", "string:1", "string:2", "string:3"]
+
+
+def test_consecutive_docstart_lines_are_an_empty_document():
+    text = "-DOCSTART-\tO\n-DOCSTART-\tO\n\na\tB-X\n\n-DOCSTART-\tO\n"
+    docs = reads(text, "conll")
+    assert [d.text for d in docs] == ["", "a", ""]
+    assert docs[0].tokens == () and docs[0].sentences == () and docs[0].metadata["docstart"] is True
+
+
+def test_conll2003_docstart_followed_by_blank_line_reads_as_before():
+    text = ("-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\nGerman JJ B-NP B-MISC\n\n"
+            "-DOCSTART- -X- -X- O\n\nPeter NNP B-NP B-PER\n\n")
+    docs = reads(text, "conll")
+    assert [d.text for d in docs] == ["EU rejects\nGerman", "Peter"]
+    assert [[(s.text, s.label) for s in d.spans] for d in docs] == [[("EU", "ORG"), ("German", "MISC")], [("Peter", "PER")]]
+
+
+def test_without_docstart_empty_documents_are_counted_not_claimed(caplog):
+    docs = [_gene_doc("a", "BRCA1"), _gene_doc("b", ""), _gene_doc("c", " "), _gene_doc("d", "x")]
+    buf = io.StringIO()
+    report = write_conll(docs, buf, docstart=False)
+    assert buf.getvalue() == "BRCA1\tB-Gene\n\nx\tO\n\n"
+    assert report["docs"] == 2 and report["empty_docs_not_written"] == 2
+    assert len(reads(buf.getvalue(), "conll")) == report["docs"]
+    assert "2 document(s) without tokens" in caplog.text
+
+
+@pytest.mark.parametrize("raw", [
+    b"BRCA1\tB-Gene\r\nx\tI-Gene\r",  # CRLF file whose last line lost its \n
+    b"BRCA1\tB-Gene\r\r\nx\tI-Gene\r\r\n",  # \r\r\n line ends
+    b"BRCA1\tB-Gene \t\r\nx\tI-Gene\r\n\r\r\n",  # trailing blanks before the CR, and a blank line holding a CR
+    b"BRCA1 B-Gene\r\r\nx I-Gene \r",  # whitespace-separated columns
+])
+def test_trailing_carriage_returns_do_not_end_up_in_tags(tmp_path, raw):
+    path = tmp_path / "cr.conll"
+    path.write_bytes(raw)
+    (doc,) = read_conll(path)
+    assert [(s.text, s.label) for s in doc.spans] == [("BRCA1 x", "Gene")]
+    assert doc.metadata["repaired_tags"] == 0
+
+
+def test_trailing_carriage_return_with_an_explicit_separator(tmp_path):
+    path = tmp_path / "cr.conll"
+    path.write_bytes(b"BRCA1\tB-Gene\r\r\nx\tI-Gene\r")
+    (doc,) = read_conll(path, sep="\t")
+    assert [(s.text, s.label) for s in doc.spans] == [("BRCA1 x", "Gene")]

@@ -61,3 +61,73 @@ def test_errors_carry_line_numbers(tmp_path, bad, code):
     with pytest.raises(DataFormatError) as e:
         read_jsonl(path)
     assert (e.value.code, e.value.line, e.value.path) == (code, 3, str(path))
+
+
+@pytest.mark.parametrize(
+    "span, field",
+    [
+        ({"start": 0.7, "end": 2.9, "label": "X"}, "spans[0].start"),  # int() would have truncated to (0, 2)
+        ({"start": 0, "end": 2.0, "label": "X"}, "spans[0].end"),
+        ({"start": True, "end": 2, "label": "X"}, "spans[0].start"),  # bool is not an offset
+        ({"start": 0, "end": 1, "label": None}, "spans[0].label"),  # not the string "None"
+        ({"start": 0, "end": 1, "label": 7}, "spans[0].label"),
+        ({"start": 0, "end": 1, "label": "X", "ids": [["MESH", None]]}, "spans[0].ids[0]"),
+        ({"start": 0, "end": 1, "label": "X", "score": "high"}, "spans[0].score"),
+    ],
+)
+def test_wrongly_typed_span_fields_name_file_line_and_field(tmp_path, span, field):
+    good = json.dumps(Document("ok", "fine").to_dict())
+    bad = json.dumps({"id": "x", "text": "abc", "spans": [span]})
+    path = tmp_path / "bad.jsonl"
+    path.write_text(f"{good}\n{bad}\n", encoding="utf-8")
+    with pytest.raises(DataFormatError) as e:
+        read_jsonl(path)
+    assert (e.value.code, e.value.line, e.value.path) == ("E232", 2, str(path))
+    assert field in e.value.expected
+
+
+@pytest.mark.parametrize("obj, field", [
+    ({"id": None, "text": "abc"}, "'id'"),
+    ({"id": "x", "text": None}, "'text'"),
+    ({"id": "x", "text": "abc", "tokens": [[0.5, 2]]}, "tokens[0]"),
+    ({"id": "x", "text": "abc", "metadata": None}, "'metadata'"),
+    ({"id": "x", "text": "abc", "relations": [{"head": {"start": 0, "end": 1, "label": "X"},
+                                              "tail": {"start": 0, "end": 1, "label": "X"}, "label": None}]}, "relations[0].label"),
+])
+def test_null_document_fields_are_typed_errors(tmp_path, obj, field):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(obj) + "\n", encoding="utf-8")
+    with pytest.raises(DataFormatError) as e:
+        read_jsonl(path)
+    assert (e.value.code, e.value.line, e.value.path) == ("E232", 1, str(path)) and field in e.value.expected
+
+
+def test_relation_arguments_outside_the_text_are_refused(tmp_path):
+    rel = {"head": {"start": 0, "end": 9, "label": "X"}, "tail": {"start": 0, "end": 1, "label": "X"}, "label": "R"}
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps({"id": "x", "text": "abc", "relations": [rel]}) + "\n", encoding="utf-8")
+    with pytest.raises(DataFormatError) as e:
+        read_jsonl(path)
+    assert (e.value.code, e.value.line) == ("E231", 1) and "E102" in e.value.found
+
+
+def test_spans_without_text_are_filled_and_sorted_like_with_spans():
+    line = json.dumps({"id": "x", "text": "abc", "spans": [{"start": 2, "end": 3, "label": "X"}, {"start": 0, "end": 1, "label": "X"}],
+                       "relations": [{"head": {"start": 2, "end": 3, "label": "X"}, "tail": {"start": 0, "end": 1, "label": "X"}, "label": "R"}]})
+    (doc,) = reads(line + "\n", "jsonl")
+    expected = Document("x", "abc").with_spans([Span(2, 3, "X"), Span(0, 1, "X")])
+    assert doc.spans == expected.spans and [s.text for s in doc.spans] == ["a", "c"]
+    [r] = doc.relations
+    assert (r.head, r.tail) == (expected.spans[1], expected.spans[0])
+
+
+def test_lone_surrogates_are_written_as_json_escapes_and_read_back(tmp_path):
+    """A JSON "\\ud83d" escape reads as a lone surrogate, which UTF-8 cannot encode: the JSON writers escape it
+    again instead of failing, so the document round-trips unchanged."""
+    from biobert.io.jsonl import read_json, read_jsonl, write_json, write_jsonl
+
+    doc = Document("d", "pain \ud83d relief").with_spans([Span(0, 4, "Disease")])
+    for write, read, name in [(write_jsonl, read_jsonl, "x.jsonl"), (write_json, read_json, "x.json")]:
+        write([doc], tmp_path / name)
+        assert "\\ud83d" in (tmp_path / name).read_text(encoding="utf-8")
+        assert read(tmp_path / name) == [doc]

@@ -75,7 +75,7 @@ def test_round_trip_ncbi_fixture(tmp_path):
     docs = read_pubtator(NCBI)
     out = tmp_path / "ncbi.PubTator"
     report = write(docs, out)
-    assert report == {"docs": 2, "mentions": 9, "relations": 0, "replaced_characters": 0}
+    assert report == {"docs": 2, "mentions": 9, "relations": 0, "replaced_characters": 0, "dropped_scores": 0}
     assert read(out) == docs
 
 
@@ -92,6 +92,11 @@ def test_round_trip_ncbi_fixture(tmp_path):
         ("1|t|T.\n1|a|A.\n1\t0\tfive\tT\tChemical\n", "E210", 3),  # end offset not a number: not a relation
         ("1|t|T.\n1|a|A.\n1\n", "E210", 3),  # a bare PMID
         ("1\t0\t1\tT\tChemical\t-1\n", "E210", 1),  # mention before any title
+        ("1|t|Title\n1\t-1\t5\tTitle\tX\t-1\n", "E213", 2),  # negative start: not a relation "-1"
+        ("1|t|Title\n1\t0\t-5\tTitle\tX\t-1\n", "E213", 2),  # negative end
+        ("1|t|Title\n1\t0\t²\tTitle\tX\t-1\n", "E214", 2),  # "²".isdigit() is True, int("²") fails
+        ("1|t|Title\n1\t٠\t5\tTitle\tX\t-1\n", "E214", 2),  # Arabic-Indic zero: int() would read it as 0
+        ("1|t|T.\r1|a|A.\r1\t0\t1\tX\tChemical\t-1\r", "E211", 3),  # CR-only lines, numbered as such
     ],
 )
 def test_malformed_records(tmp_path, content, code, line):
@@ -150,3 +155,57 @@ def test_write_plain_text_document_gets_empty_abstract():
 def test_write_rejects_ids_that_are_not_pmids():
     with pytest.raises(ConfigError):
         writes([Document("a|b", "x")], "pubtator")
+
+
+COMPOSITE = (
+    "8638876|t|Occlusion.\n"
+    "8638876|a|Coexistence of the cerebral artery and the venous sinus occlusion.\n"
+    "8638876\t0\t9\tOcclusion\tDisease\t-1\n"
+    "8638876\t30\t76\tcerebral artery and the venous sinus occlusion\tDisease\tD002544|-1\t"
+    "cerebral artery occlusion|the venous sinus occlusion\n"
+    "8638876\tCID\tD000001\tD002544\n\n"
+)
+
+
+def test_composite_ids_keep_the_position_of_a_missing_id():
+    (doc,) = reads(COMPOSITE, "pubtator")
+    plain, comp = doc.spans
+    # one pair per part, aligned with the names of the 7th column; "-1" alone still means "no id"
+    assert comp.ids == (("MESH", "D002544"), ("", "-1"))
+    assert plain.ids == ()
+    assert writes([doc], "pubtator") == COMPOSITE
+    # a relation argument is named by its first real id, never by the placeholder
+    rel_doc = doc.with_relations([Relation(Span(0, 9, "Disease", ids=(("", "-1"), ("MESH", "D1"))), comp, "R")])
+    assert writes([rel_doc], "pubtator").endswith("8638876\tR\tD1\tD002544\n\n")
+
+
+def test_cr_only_line_endings_read_like_lf(tmp_path):
+    lf = CDR.read_bytes()
+    path = tmp_path / "mac.PubTator.txt"
+    path.write_bytes(lf.replace(b"\r\n", b"\n").replace(b"\n", b"\r"))
+    assert read_pubtator(path) == read_pubtator(CDR)
+
+
+def test_scores_cannot_be_written_and_are_counted():
+    head, tail = Span(0, 7, "Chemical", score=0.9), Span(8, 12, "Disease", score=0.8)
+    doc = Document("3", "Aspirin pain").with_spans([head, tail]).with_relations([Relation(head, tail, "CID", score=0.7)])
+    report = write_pubtator([doc], io.StringIO())
+    assert report["dropped_scores"] == 3 and report["mentions"] == 2 and report["relations"] == 1
+
+
+def test_lone_surrogate_is_replaced_one_for_one_and_counted(tmp_path):
+    doc = Document("4", "Emoji \ud83d broken, aspirin.").with_spans([Span(16, 23, "Chemical")])
+    out = tmp_path / "s.pubtator"
+    report = write_pubtator([doc], out)
+    assert report["replaced_characters"] == 1
+    (back,) = read_pubtator(out)
+    assert back.text[6] == "\ufffd" and back.spans[0].text == "aspirin"
+
+
+def test_unencodable_text_in_other_writers_is_a_typed_error(tmp_path):
+    # CoNLL keeps tokens as they are and UTF-8 cannot hold a lone surrogate: E229 instead of UnicodeEncodeError
+    # (the JSON writers escape it instead: tests/io/test_jsonl.py)
+    out = tmp_path / "s.conll"
+    with pytest.raises(DataFormatError) as e:
+        write([Document("doc-7", "broken \ud83d here")], out)
+    assert e.value.code == "E229" and e.value.path == str(out) and "ud83d" in e.value.found

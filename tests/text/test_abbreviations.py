@@ -3,6 +3,7 @@ from collections import Counter
 import pytest
 
 from biobert.text.abbreviations import find_abbreviations, propagate_abbreviations
+from biobert.text.words import tokenize_words
 from biobert.types import Document, Span
 
 
@@ -66,3 +67,14 @@ def test_propagation_keeps_spans_that_already_cover_a_short_form_and_uses_the_fi
 def test_propagation_without_definitions_returns_the_document_unchanged():
     doc = Document("d", "No abbreviations here.").with_spans([Span(3, 16, "Disease")])
     assert propagate_abbreviations(doc) is doc
+
+
+def test_short_forms_inside_a_longer_word_are_not_added():
+    """'TNF' in 'TNF\u03b1' is inside one word (Greek letters are letters); a span there could not be written as CoNLL."""
+    text = "Tumor necrosis factor (TNF) was studied. The TNF\u03b1 and NO\u00b3 values, and TNF-\u03b1 too."
+    doc = Document("d", text).with_spans([_span(text, "Tumor necrosis factor", label="Gene")])
+    out = propagate_abbreviations(doc, Counter())
+    words = {(a, b) for a, b in tokenize_words(text)}
+    added = [s for s in out.spans if s.text == "TNF"]
+    assert [text[s.end] for s in added] == [")", "-"]  # the definition and "TNF-\u03b1", not "TNF\u03b1"
+    assert all((s.start in {a for a, _ in words}) and (s.end in {b for _, b in words}) for s in out.spans)

@@ -65,3 +65,25 @@ def test_soft_hyphenated_chemical_is_tagged_whole(tagger_dir):
     doc = Tagger.load(str(tagger_dir))("cis\u00adplatin nephrotoxicity")
     assert doc.tokens[0] == (0, 10)  # one word, which the tokenizer reads as "cisplatin"
     assert all(doc.text[s.start:s.end] == s.text for s in doc.spans)
+
+
+def test_combining_marks_stay_with_their_letter():
+    """NFD text ("Be\u0301hcet") must split like NFC text ("B\u00e9hcet"): a mark is not a word of its own."""
+    nfd, nfc = "Be\u0301hcet disease, na\u0308ive T-cells", "B\u00e9hcet disease, na\u00efve T-cells"
+    words = [nfd[a:b] for a, b in tokenize_words(nfd)]
+    assert words == ["Be\u0301hcet", "disease", ",", "na\u0308ive", "T", "-", "cells"]
+    assert len(words) == len(tokenize_words(nfc))
+    # a mark with no letter before it is still a word of its own, never dropped
+    assert [t[a:b] for t in [" \u0301x"] for a, b in tokenize_words(t)] == ["\u0301", "x"]
+
+
+def test_tokenizable_replaces_lone_surrogates_one_for_one():
+    from collections import Counter
+
+    from biobert.text.words import tokenizable
+
+    stats = Counter()
+    s = "breast cancer \ud83d and BRCA1"
+    out = tokenizable(s, stats)
+    assert len(out) == len(s) and out[14] == "\ufffd" and stats["surrogates_replaced"] == 1
+    assert tokenizable("no surrogates \U0001f600", stats) == "no surrogates \U0001f600" and stats["surrogates_replaced"] == 1

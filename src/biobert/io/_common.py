@@ -13,7 +13,7 @@ from typing import IO, Any, Iterator, TextIO, Union
 
 from biobert.errors import DataFormatError
 
-__all__ = ["PathOrStream", "DECOMPRESSORS", "without_compression", "describe", "open_bytes", "iter_lines", "read_all", "load_json_values", "open_out", "parse_ids", "format_ids"]
+__all__ = ["PathOrStream", "DECOMPRESSORS", "without_compression", "describe", "open_bytes", "iter_lines", "read_all", "load_json_values", "open_out", "parse_ids", "format_ids", "MISSING_DB"]
 
 #: A file path, or an already opened text stream (``io.StringIO`` for in-memory data).
 PathOrStream = Union[str, "os.PathLike[str]", TextIO]
@@ -130,19 +130,50 @@ def load_json_values(src: PathOrStream, what: str) -> tuple[str, list[Any]]:
 
 @contextmanager
 def open_out(dst: PathOrStream) -> Iterator[IO[str]]:
-    """Open a path for writing UTF-8 with ``\\n`` line ends, or pass a stream through (not closed)."""
+    """Open a path for writing UTF-8 with ``\\n`` line ends, or pass a stream through (not closed).
+
+    The file is written as the writer goes (not through a temporary file): streaming writers such as
+    ``biobert tag`` keep the chunks finished before an error. Writers that build one structure (BioC)
+    build it completely before they open the file.
+
+    Raises:
+        DataFormatError: E229 the text holds a character that UTF-8 cannot
+            encode (a lone surrogate such as ``"\\ud83d"``, left by a broken
+            decoder or a JSON ``\\ud83d`` escape). Writers that can represent
+            or replace such characters themselves (BioC, PubTator) do so and
+            count them; the others get this error naming the output file and
+            the text around the character (which names the document in JSON
+            output), instead of a bare ``UnicodeEncodeError``.
+    """
     if isinstance(dst, (str, os.PathLike)):
-        with open(dst, "w", encoding="utf-8", newline="\n") as f:
+        with open(dst, "w", encoding="utf-8", newline="\n") as f, _typed_encode_errors(str(dst)):
             yield f
     else:
         yield dst
+
+
+@contextmanager
+def _typed_encode_errors(path: str) -> Iterator[None]:
+    try:
+        yield
+    except UnicodeEncodeError as e:
+        text = e.object if isinstance(e.object, str) else ""
+        raise DataFormatError(
+            "E229", path, None, "text that UTF-8 can encode (no lone surrogate characters)",
+            found=repr(text[max(0, e.start - 30) : e.end + 30]),
+        ) from None
+
+
+#: how a component without an id (``-1``, or empty) of a ``|``-joined id field is kept by
+#: ``parse_ids(..., keep_missing=True)``: the database is ``""`` and the id is the field as written
+MISSING_DB = ""
 
 
 # MeSH descriptor (D...) and supplementary concept (C...) ids, possibly "+"-combined (NCBI-disease).
 _MESH = re.compile(r"[CD]\d")
 
 
-def parse_ids(raw: str, default_db: str | None = None) -> tuple[tuple[str, str], ...]:
+def parse_ids(raw: str, default_db: str | None = None, *, keep_missing: bool = False) -> tuple[tuple[str, str], ...]:
     """Parse a ``|``-joined identifier field into ``(db, id)`` pairs.
 
     The id string is kept as written (``"OMIM:608089"`` stays whole) so that it
@@ -150,11 +181,23 @@ def parse_ids(raw: str, default_db: str | None = None) -> tuple[tuple[str, str],
     a handful of NCBI-disease lines carry. ``db`` is the prefix before ``:``
     when there is one, else ``default_db``, else ``"MESH"`` for ``C``/``D``
     ids, else ``"ID"``. Empty fields and ``-1`` (not normalisable) give no id.
+
+    Args:
+        keep_missing: in a field of several components (``"D002544|-1"``, a
+            CDR composite mention whose second part has no id), keep each
+            ``-1`` or empty component as ``(MISSING_DB, "-1")`` /
+            ``(MISSING_DB, "")``, i.e. ``("", "-1")``, so that the n-th pair
+            still belongs to the n-th part (and to the n-th of the composite
+            names) and :func:`format_ids` gives the field back unchanged. A
+            field that is only ``-1`` still gives ``()``: the span has no id.
     """
+    parts = [part.strip() for part in raw.split("|")]
+    keep = keep_missing and len(parts) > 1
     out: list[tuple[str, str]] = []
-    for part in raw.split("|"):
-        p = part.strip()
+    for p in parts:
         if not p or p == "-1":
+            if keep:
+                out.append((MISSING_DB, p))
             continue
         if ":" in p:
             db = p.split(":", 1)[0]
@@ -169,5 +212,5 @@ def parse_ids(raw: str, default_db: str | None = None) -> tuple[tuple[str, str],
 
 
 def format_ids(ids: tuple[tuple[str, str], ...], empty: str = "-1") -> str:
-    """Inverse of :func:`parse_ids`: the raw id strings joined with ``|``."""
+    """Inverse of :func:`parse_ids`: the raw id strings joined with ``|`` (placeholders of missing ids included)."""
     return "|".join(i for _, i in ids) if ids else empty

@@ -23,6 +23,15 @@ appear in the PubTator release) are kept aside in
 whose text does not match their locations (three in CDR) are always kept
 aside, flagged ``"text_mismatch": True``, and logged.
 
+An annotation (or relation) ``score`` infon that holds a number becomes
+``Span.score`` (``Relation.score``), and the writer puts scores there. The
+names of the parts of a composite mention (PubTator's 7th column,
+``metadata["composite_names"]``) are written as a ``CompositeNames`` infon
+(``"name1|name2"``) beside ``CompositeRole = CompositeMention``, the infon by
+which the CDR BioC files mark composite mentions, and read back into
+``metadata["composite_names"]``. Ids keep their positions in composite
+fields (``MESH = D002544|-1``), as in PubTator.
+
 Relations whose nodes point at annotations become :class:`Relation` objects
 (first location of each argument). Relations between concepts (CDR ``CID``
 with ``Chemical``/``Disease`` infons) go to ``metadata["relations"]`` as
@@ -33,12 +42,14 @@ from __future__ import annotations
 
 import io as _io
 import logging
+import math
 import os
+import re
 import time
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from biobert.errors import ConfigError, DataFormatError, OffsetError
-from biobert.io._common import PathOrStream, describe, load_json_values, open_bytes, open_out, parse_ids
+from biobert.io._common import MISSING_DB, PathOrStream, describe, load_json_values, open_bytes, open_out, parse_ids
 from biobert.types import Document, Relation, Span
 
 if TYPE_CHECKING:  # the bioc package (and lxml) is imported only when BioC is read or written
@@ -66,6 +77,15 @@ _TYPE_KEYS = ("type", "Type")
 _REL_KEYS = ("relation", "type", "Type", "relation type")
 #: conventional infon keys of concept relations, by relation label (for writing PubTator-born relations)
 _CONCEPT_KEYS = {"CID": ("Chemical", "Disease")}
+#: infon holding a model's confidence (Span.score, Relation.score)
+SCORE_KEY = "score"
+#: infon holding the names of the parts of a composite mention, ``|``-joined (PubTator's 7th column)
+COMPOSITE_NAMES_KEY = "CompositeNames"
+#: characters XML 1.0 cannot hold, not even as character references: written as a space (form feeds and NULs
+#: are common in text extracted from PDF) ...
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: ... and lone surrogates, which no Unicode encoding can hold, written as U+FFFD (XML) or a \\udxxx escape (JSON)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def read_bioc(path: PathOrStream, *, individual_mentions: bool = False, offsets: str = "auto") -> list[Document]:
@@ -83,7 +103,11 @@ def read_bioc(path: PathOrStream, *, individual_mentions: bool = False, offsets:
         One document per BioC document, id = BioC id. ``metadata``: ``passages``
         (``type``, ``offset``, ``length``, ``infons``), ``discontinuous_annotations``,
         and when present ``infons`` (document infons), ``collection`` (source,
-        date, key), ``relations`` (concept relations), ``span_infons`` (other
+        date, key), ``relations`` (concept relations), ``composite_names``
+        (``[start, end, label, "name1|name2"]`` from ``CompositeNames``
+        infons, or from the texts of the ``IndividualMention`` annotations
+        that follow a ``CompositeMention`` inside its range, as in CDR; the
+        shape :func:`~biobert.io.pubtator.read_pubtator` gives), ``span_infons`` (other
         annotation infons such as ``CompositeRole``, as ``{"start", "end",
         "label", "ids", "infons"}``), ``discontinuous_groups`` (``[label,
         [[start, end], ...]]``) and ``individual_mentions`` (annotations kept
@@ -251,8 +275,18 @@ def _json_doc(obj: Any, name: str, where: str) -> Any:
 def _ids(infons: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     for key, db in ID_KEYS.items():
         if infons.get(key):
-            return parse_ids(infons[key], default_db=db)
+            # keep_missing: "D002544|-1" keeps its "-1" so that the ids stay aligned with the composite's parts
+            return parse_ids(infons[key], default_db=db, keep_missing=True)
     return ()
+
+
+def _score(infons: dict[str, Any]) -> float | None:
+    """The number in a ``score`` infon, or ``None`` (absent, or not a finite number: then it stays an infon)."""
+    try:
+        value = float(infons.get(SCORE_KEY))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _ascii_only(bdoc: "_bioc.BioCDocument") -> bool:
@@ -278,6 +312,12 @@ def _convert(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], i
             raise e from None  # neither reading fits: report the character reading's error
     logger.info("%s: document %s: offsets are UTF-8 byte offsets; converted to character offsets", name, bdoc.id)
     return doc
+
+
+def _close_composite(follow: list[Any] | None, composite: list[list[Any]]) -> None:
+    """Record the names of the parts of a followed composite mention (see :func:`_convert_at`), if it had parts."""
+    if follow is not None and follow[5]:
+        composite.append([follow[0], follow[1], follow[2], "|".join(follow[5])])
 
 
 def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], individual: bool, in_bytes: bool) -> Document:
@@ -340,8 +380,13 @@ def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any]
     spans: list[Span] = []
     by_ann: dict[str, Span] = {}
     span_infons: list[dict[str, Any]] = []
+    composite: list[list[Any]] = []
     groups: list[list[Any]] = []
     aside: list[dict[str, Any]] = []
+    # CDR lists the parts of a composite mention (IndividualMention) right after it; their texts are the
+    # names of PubTator's 7th column, which the PubTator writer would otherwise lose. Followed here as
+    # [start, end, label, lowest offset, highest offset, part texts] of the composite annotation.
+    follow: list[Any] | None = None
     for ann in anns:
         label = next((ann.infons[k] for k in _TYPE_KEYS if ann.infons.get(k)), None)
         if label is None:
@@ -360,6 +405,16 @@ def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any]
         # discontinuous CDR mentions spell their parts joined by a space ("Ocular ... toxicity" -> "Ocular toxicity")
         ok = ann.text is None or ann.text in (" ".join(pieces), "".join(pieces))
         is_part = ann.infons.get("CompositeRole") == "IndividualMention"
+        if is_part:
+            if follow is not None and ann.text is not None and all(follow[3] <= a and b <= follow[4] for a, b in locs):
+                follow[5].append(ann.text)
+            else:
+                follow = None  # a part that is not inside the composite before it: no names rather than wrong ones
+        else:
+            _close_composite(follow, composite)
+            follow = None
+            if ann.infons.get("CompositeRole") == "CompositeMention" and COMPOSITE_NAMES_KEY not in ann.infons:
+                follow = [locs[0][0], locs[0][1], label, min(a for a, _ in locs), max(b for _, b in locs), []]
         if not ok and not is_part:
             raise DataFormatError(
                 "E220", name, None, f"document {doc_id} annotation {ann.id} text {ann.text!r} at {locs}",
@@ -376,14 +431,20 @@ def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any]
             aside.append(entry)
             continue
         ids = _ids(ann.infons)
-        extra = {k: v for k, v in ann.infons.items() if k not in _TYPE_KEYS and k not in ID_KEYS}
-        made = [Span(a, b, label, ids=ids, text=text[a:b]) for a, b in locs]
+        score = _score(ann.infons)
+        extra = {k: v for k, v in ann.infons.items()
+                 if k not in _TYPE_KEYS and k not in ID_KEYS and not (k == SCORE_KEY and score is not None)}
+        if COMPOSITE_NAMES_KEY in extra:  # the shape the PubTator reader gives them, for the PubTator writer
+            # an empty 7th column (one CDR training record has them) is an empty infon, which reads as None
+            composite.append([locs[0][0], locs[0][1], label, extra.pop(COMPOSITE_NAMES_KEY) or ""])
+        made = [Span(a, b, label, score=score, ids=ids, text=text[a:b]) for a, b in locs]
         spans.extend(made)
         by_ann[ann.id] = made[0]
         if extra:  # other infons (CompositeRole, ...), for the writer; keyed by the first location
             span_infons.append({"start": locs[0][0], "end": locs[0][1], "label": label, "ids": [list(i) for i in ids], "infons": extra})
         if len(locs) > 1:
             groups.append([label, [list(x) for x in locs]])
+    _close_composite(follow, composite)
 
     relations: list[Relation] = []
     concept: list[list[str]] = []
@@ -391,7 +452,7 @@ def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any]
         label = next((rel.infons[k] for k in _REL_KEYS if rel.infons.get(k)), "")
         nodes = [by_ann.get(n.refid) for n in rel.nodes]
         if len(nodes) >= 2 and all(n is not None for n in nodes):
-            relations.append(Relation(nodes[0], nodes[1], label))
+            relations.append(Relation(nodes[0], nodes[1], label, score=_score(rel.infons)))
         elif rel.nodes:
             concept.append([label, *(n.refid for n in rel.nodes)])
         else:
@@ -408,6 +469,8 @@ def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any]
     if concept:
         meta["relations"] = concept
     # sorted by position rather than file order, so that writing and reading again gives equal lists
+    if composite:
+        meta["composite_names"] = sorted(composite)
     if span_infons:
         meta["span_infons"] = sorted(span_infons, key=lambda x: (x["start"], x["end"], x["label"], x["ids"], sorted(x["infons"].items())))
     if groups:
@@ -425,7 +488,7 @@ def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any]
 def _id_infons(ids: tuple[tuple[str, str], ...]) -> dict[str, str]:
     if not ids:
         return {}
-    dbs = {db for db, _ in ids}
+    dbs = {db for db, _ in ids if db != MISSING_DB}  # a "-1" placeholder does not make "D002544|-1" mixed
     key = _DB_TO_KEY.get(dbs.pop(), "identifier") if len(dbs) == 1 else "identifier"
     return {key: "|".join(i for _, i in ids)}
 
@@ -437,17 +500,25 @@ def write_bioc(docs: Iterable[Document], path_or_stream: PathOrStream) -> dict[s
     text when there are none, or when they would leave text out); each span goes into the passage that contains it, or to
     the document level. Metadata recorded by :func:`read_bioc` (infons,
     discontinuous groups, individual mentions, concept relations) is written
-    back, so reading the output gives equal documents.
+    back, so reading the output gives equal documents. Scores go into
+    ``score`` infons, composite names into ``CompositeNames`` infons.
+
+    XML 1.0 cannot hold control characters other than tab and line breaks
+    (a form feed or NUL from PDF-extracted text), U+FFFE, U+FFFF, or lone
+    surrogates, not even escaped: each is written as one space (a surrogate
+    as U+FFFD), so that every offset stays right, and counted in
+    ``replaced_characters``. The whole collection is built and serialised
+    before the file is opened, so that an error leaves no empty file behind.
 
     Returns:
-        ``{"docs", "annotations", "relations"}``.
+        ``{"docs", "annotations", "relations", "replaced_characters"}``.
 
     Raises:
         OffsetError: E112 when a relation argument is not one of the document's spans.
     """
     import bioc
 
-    coll, report = _collection(docs)
+    coll, report = _collection(docs, xml=True)
     with open_out(path_or_stream) as f:
         f.write(bioc.dumps(coll, pretty_print=True))
     return report
@@ -456,18 +527,26 @@ def write_bioc(docs: Iterable[Document], path_or_stream: PathOrStream) -> dict[s
 def write_bioc_json(docs: Iterable[Document], path_or_stream: PathOrStream) -> dict[str, int]:
     """Write documents as one BioC JSON collection (character offsets), with what :func:`write_bioc` writes.
 
+    JSON holds every character, control characters escaped; a lone surrogate is written as its
+    ``\\udxxx`` escape (UTF-8 cannot encode it raw), which reads back as the same character, so nothing
+    is replaced here (``replaced_characters`` is always 0, for the same keys as :func:`write_bioc`).
+
     Returns:
-        ``{"docs", "annotations", "relations"}``.
+        ``{"docs", "annotations", "relations", "replaced_characters"}``.
     """
     import bioc.biocjson
 
-    coll, report = _collection(docs)
+    coll, report = _collection(docs, xml=False)
+    out = bioc.biocjson.dumps(coll, indent=1, ensure_ascii=False)
+    # ensure_ascii=False leaves surrogates raw, and they can only be inside JSON strings: escape them there
+    out = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", out)
     with open_out(path_or_stream) as f:
-        f.write(bioc.biocjson.dumps(coll, indent=1, ensure_ascii=False) + "\n")
+        f.write(out + "\n")
     return report
 
 
-def _collection(docs: Iterable[Document]) -> tuple["_bioc.BioCCollection", dict[str, int]]:
+def _collection(docs: Iterable[Document], xml: bool) -> tuple["_bioc.BioCCollection", dict[str, int]]:
+    """The BioC collection of ``docs`` and the writer's report; ``xml``: replace what XML 1.0 cannot hold."""
     import bioc
 
     docs = list(docs)
@@ -477,16 +556,58 @@ def _collection(docs: Iterable[Document]) -> tuple["_bioc.BioCCollection", dict[
     coll.date = first.get("date", time.strftime("%Y-%m-%d"))
     coll.key = first.get("key", "")
     coll.infons.update(first.get("infons", {}))
-    report = {"docs": 0, "annotations": 0, "relations": 0}
+    report = {"docs": 0, "annotations": 0, "relations": 0, "replaced_characters": 0}
+
+    def clean(value: str) -> str:
+        if not isinstance(value, str):  # e.g. a None collection key from metadata: nothing to replace
+            return value
+        value, n = _XML_INVALID.subn(" ", value)
+        value, m = _SURROGATE.subn("\ufffd", value)
+        report["replaced_characters"] += n + m
+        return value
+
+    keep: Callable[[str], str] = lambda value: value  # noqa: E731
     for doc in docs:
-        coll.add_document(_to_bioc(doc, report))
+        bdoc = _to_bioc(doc, report, clean if xml else keep)
+        if xml:
+            _clean_strings(bdoc, clean)
+        coll.add_document(bdoc)
         report["docs"] += 1
+    if xml:
+        coll.source, coll.date, coll.key = clean(coll.source), clean(coll.date), clean(coll.key)
+        coll.infons = _clean_infons(coll.infons, clean)
     return coll, report
 
 
-def _to_bioc(doc: Document, report: dict[str, int]) -> "_bioc.BioCDocument":
+def _clean_infons(infons: dict[str, Any], clean: Callable[[str], str]) -> dict[str, str]:
+    return {clean(str(k)): clean(str(v)) for k, v in infons.items()}
+
+
+def _clean_strings(bdoc: "_bioc.BioCDocument", clean: Callable[[str], str]) -> None:
+    """Apply ``clean`` to every string of a BioC document except the text of its passages and of the
+    annotations taken from it (cleaned before, through the document text, so that they are counted once)."""
+    bdoc.id = clean(bdoc.id)
+    bdoc.infons = _clean_infons(bdoc.infons, clean)
+    holders = [bdoc, *bdoc.passages]
+    for p in bdoc.passages:
+        p.infons = _clean_infons(p.infons, clean)
+    for h in holders:
+        for ann in h.annotations:
+            ann.id = clean(ann.id)
+            ann.infons = _clean_infons(ann.infons, clean)
+            if ann.text is not None:
+                ann.text = clean(ann.text)
+        for rel in h.relations:
+            rel.id = clean(rel.id)
+            rel.infons = _clean_infons(rel.infons, clean)
+            for node in rel.nodes:
+                node.refid, node.role = clean(node.refid), clean(node.role)
+
+
+def _to_bioc(doc: Document, report: dict[str, int], clean: Callable[[str], str]) -> "_bioc.BioCDocument":
     import bioc
 
+    text = clean(doc.text)  # one character for one: offsets stay right
     bdoc = bioc.BioCDocument()
     bdoc.id = doc.id
     bdoc.infons.update(doc.metadata.get("infons", {}))
@@ -494,14 +615,14 @@ def _to_bioc(doc: Document, report: dict[str, int]) -> "_bioc.BioCDocument":
     covered = set()
     for p in plist:
         covered.update(range(int(p["offset"]), int(p["offset"]) + int(p["length"])))
-    if any(not c.isspace() and i not in covered for i, c in enumerate(doc.text)):
+    if any(not c.isspace() and i not in covered for i, c in enumerate(text)):
         # the passages would leave text out (or there are none): write the whole text as one passage
-        plist = [{"type": None, "offset": 0, "length": len(doc.text)}]
+        plist = [{"type": None, "offset": 0, "length": len(text)}]
     passages = []
     for p in plist:
         bp = bioc.BioCPassage()
         bp.offset = int(p["offset"])
-        bp.text = doc.text[bp.offset : bp.offset + int(p["length"])]
+        bp.text = text[bp.offset : bp.offset + int(p["length"])]
         infons = p.get("infons")
         bp.infons.update(infons if infons is not None else ({"type": p["type"]} if p.get("type") else {}))
         bdoc.add_passage(bp)
@@ -528,6 +649,7 @@ def _to_bioc(doc: Document, report: dict[str, int]) -> "_bioc.BioCDocument":
             units.append(([(a, b) for a, b in locs], taken[0]))
     units.extend(([(s.start, s.end)], s) for spans in pool.values() for s in spans)
 
+    names = {(a, b, label): nm for a, b, label, nm in doc.metadata.get("composite_names", ())}
     pending: list[tuple[int, int, Any, Any]] = []  # (start, end, annotation, span) sorted before ids are given out
     for locs, s in units:
         ann = bioc.BioCAnnotation()
@@ -535,9 +657,15 @@ def _to_bioc(doc: Document, report: dict[str, int]) -> "_bioc.BioCDocument":
         more = extra.get((*s.key, s.ids))
         ann.infons.update(more.pop(0) if more else {})
         ann.infons.update(_id_infons(s.ids))
+        if s.key in names:
+            # BioC has no field for them; without this infon PubTator -> BioC -> PubTator loses the 7th column
+            ann.infons.setdefault("CompositeRole", "CompositeMention")
+            ann.infons[COMPOSITE_NAMES_KEY] = str(names[s.key])
+        if s.score is not None:
+            ann.infons[SCORE_KEY] = repr(float(s.score))
         for a, b in locs:
             ann.add_location(bioc.BioCLocation(a, b - a))
-        ann.text = " ".join(doc.text[a:b] for a, b in locs)
+        ann.text = " ".join(text[a:b] for a, b in locs)
         pending.append((s.start, s.end, ann, s))
     for m in doc.metadata.get("individual_mentions", ()):
         ann = bioc.BioCAnnotation()
@@ -560,6 +688,8 @@ def _to_bioc(doc: Document, report: dict[str, int]) -> "_bioc.BioCDocument":
         rel = bioc.BioCRelation()
         rel.id = f"R{n}"
         rel.infons["relation"] = r.label
+        if r.score is not None:
+            rel.infons[SCORE_KEY] = repr(float(r.score))
         for span, role in ((r.head, "head"), (r.tail, "tail")):
             if span.key not in ann_id:
                 raise OffsetError(f"E112 relation argument {span.key} of document {doc.id!r} is not one of its spans")

@@ -17,8 +17,12 @@ Nothing is dropped without a trace:
 * a discontinuous annotation becomes one span over the hull of its fragments;
   the fragments are kept in ``metadata["brat_fragments"]`` (``"start end label"``
   -> ``[[start, end], ...]``) and written back by :func:`write_brat`;
-* ``N`` lines become ``Span.ids`` (``MESH:D001943`` -> ``("MESH", "D001943")``; an id
-  that already starts with its db, as PubTator's ``OMIM:608089``, is written once);
+* ``N`` lines become ``Span.ids``: the reference is split at its first colon
+  (``MESH:D001943`` -> ``("MESH", "D001943")``), and the writer writes ``db:id``
+  for every ``(db, id)`` pair, so the id string survives a round trip as it was.
+  PubTator keeps a prefixed id whole (``("OMIM", "OMIM:608089")``), which is
+  therefore written ``OMIM:OMIM:608089``: written once, it would read back as
+  ``608089`` and PubTator would lose the prefix;
 * lines the core types cannot hold (attributes, events, equivalences, notes)
   are kept verbatim in ``metadata["brat_other"]`` and written back; their
   number is logged.
@@ -26,8 +30,12 @@ Nothing is dropped without a trace:
 Error codes (:class:`~biobert.errors.DataFormatError`): E240 malformed line,
 E241 annotation text differs from the text at its offsets, E242 reference to
 an unknown annotation id, E243 ``.ann`` without its ``.txt`` (or a directory
-without ``.ann`` files); E429 (:class:`~biobert.errors.ConfigError`) brat
-needs files, not a stream.
+without ``.ann`` files), E244 an annotation id defined twice in one ``.ann``;
+when writing (the error names the ``.ann`` file that would be written, which is
+not written, nor is any other): E245 a span or relation label, or an id's db or
+id, that a ``.ann`` line cannot hold (empty, whitespace; a db with ``:``),
+E246 two documents with the same id (they would share one file pair);
+E429 (:class:`~biobert.errors.ConfigError`) brat needs files, not a stream.
 """
 
 from __future__ import annotations
@@ -50,6 +58,9 @@ _TEXTBOUND = re.compile(r"^(\S+) (\d+ \d+(?:;\d+ \d+)*)$")
 _RELATION = re.compile(r"^(\S+) Arg1:(\S+) Arg2:(\S+)$")
 _NORM = re.compile(r"^(\S+) (T\S+) ([^:\s]+):(\S+)$")
 _SAFE_ID = re.compile(r"^[^/\\\x00]+$")
+# what the reader's patterns accept for a type (label) and for the two halves of an N line's reference
+_TYPE = re.compile(r"^\S+$")
+_DB = re.compile(r"^[^:\s]+$")
 _BREAK = re.compile(r"[\r\n]+")
 
 
@@ -108,6 +119,7 @@ def _read_pair(ann: Path) -> Document:
     rel_lines: list[tuple[int, str, str, str, str]] = []
     norms: list[tuple[int, str, str, str]] = []
     other: list[str] = []
+    defined: dict[str, int] = {}  # T id -> the line that defines it
     for lineno, line in iter_lines(ann):  # UTF-8 errors are typed (E200) and name the line
         if not line.strip():
             continue
@@ -125,6 +137,11 @@ def _read_pair(ann: Path) -> Document:
             joined = " ".join(text[a:b] for a, b in frags)
             if joined != mention:
                 raise DataFormatError("E241", ann, lineno, f"{mention!r} at {m.group(2)} of {txt.name}", found=joined)
+            if cols[0] in defined:
+                # the second definition would silently replace the first span, and relations/N lines are ambiguous
+                raise DataFormatError("E244", ann, lineno, f"an annotation id not used before (line {defined[cols[0]]} defines {cols[0]})",
+                                      found=line)
+            defined[cols[0]] = lineno
             start, end = min(a for a, _ in frags), max(b for _, b in frags)
             span = Span(start, end, label, text=text[start:end])
             spans[cols[0]] = span
@@ -171,11 +188,21 @@ def write_brat(docs: Iterable[Document], path: PathOrStream) -> dict[str, int]:
     """Write each document as ``<dir>/<id>.txt`` + ``<id>.ann``; returns counts of what was written.
 
     Spans become ``T`` lines (with their fragments when ``metadata["brat_fragments"]``
-    has them), ids ``N`` lines, relations ``R`` lines, and ``metadata["brat_other"]``
-    is written back verbatim.
+    has them), ids ``N`` lines (``db:id``), relations ``R`` lines, and ``metadata["brat_other"]``
+    is written back verbatim. Placeholders of missing ids (db ``""``, the ``-1`` of
+    ``D002544|-1``) have no ``N`` form; they are counted in
+    ``missing_id_placeholders_not_written``. Every document is checked before any file is written,
+    so an error leaves no half-written corpus behind.
+
+    Labels are not rewritten: a label with a space ("Gene or gene product") is refused
+    (E245) rather than mapped to brat's ``Gene_or_gene_product``, which would read back
+    as a different label and no longer match the labels it came with; rename such
+    labels before writing if brat output is wanted.
 
     Raises:
         ConfigError: E429 for a stream; E426 for a document id that is not a file name.
+        DataFormatError: E245 a label, db or id that a ``.ann`` line cannot hold;
+            E246 two documents with the same id.
         OffsetError: E112 a relation argument is not one of the document's spans;
             E113 a span holds nothing but line breaks.
 
@@ -184,45 +211,89 @@ def write_brat(docs: Iterable[Document], path: PathOrStream) -> dict[str, int]:
     gives the same span.
     """
     out = _no_stream(path)
-    out.mkdir(parents=True, exist_ok=True)
     counts = {"documents": 0, "spans": 0, "relations": 0, "ids": 0, "fragmented_spans": 0, "spans_split_at_line_breaks": 0,
-              "other_lines": 0}
-    for doc in docs:
+              "other_lines": 0, "missing_id_placeholders_not_written": 0, "document_relations_not_written": 0,
+              "composite_names_not_written": 0}
+    rendered: list[tuple[Document, list[str]]] = []
+    seen: dict[str, int] = {}  # document id -> its position in docs
+    for n, doc in enumerate(docs):
         if not _SAFE_ID.match(doc.id) or doc.id in (".", ".."):
             raise ConfigError(f"E426 document id {doc.id!r} cannot be a brat file name")
-        frags = doc.metadata.get("brat_fragments", {})
-        lines: list[str] = []
-        tid: dict[tuple[int, int, str], str] = {}
-        n_norm = 0
-        for i, s in enumerate(doc.spans, 1):
-            key = f"T{i}"
-            tid[s.key] = key
-            fr = frags.get(f"{s.start} {s.end} {s.label}") or [[s.start, s.end]]
-            if any(_BREAK.search(doc.text, a, b) for a, b in fr):
-                # brat's own rule: an annotation that crosses a line break is stored as fragments around it
-                fr = [piece for a, b in fr for piece in _split_at_breaks(doc.text, a, b)]
-                counts["spans_split_at_line_breaks"] += 1
-                if not fr:
-                    raise OffsetError(f"E113 span {s.start}-{s.end} of {doc.id!r} holds only line breaks; brat cannot store it")
-            offs = ";".join(f"{a} {b}" for a, b in fr)
-            mention = " ".join(doc.text[a:b] for a, b in fr)
-            lines.append(f"{key}\t{s.label} {offs}\t{mention}")
-            counts["fragmented_spans"] += len(fr) > 1
-            for db, ident in s.ids:
-                n_norm += 1
-                ref = ident if ident.startswith(f"{db}:") else f"{db}:{ident}"  # PubTator keeps "OMIM:608089" whole
-                lines.append(f"N{n_norm}\tReference {key} {ref}\t{mention}")
-        for j, r in enumerate(doc.relations, 1):
-            if r.head.key not in tid or r.tail.key not in tid:
-                raise OffsetError(f"E112 relation {r.label!r} of {doc.id!r} has an argument that is not one of its spans")
-            lines.append(f"R{j}\t{r.label} Arg1:{tid[r.head.key]} Arg2:{tid[r.tail.key]}")
-        other = list(doc.metadata.get("brat_other", []))
-        lines += other
-        (out / f"{doc.id}.txt").write_text(doc.text, encoding="utf-8", newline="")
-        (out / f"{doc.id}.ann").write_text("".join(l + "\n" for l in lines), encoding="utf-8", newline="")
+        ann = out / f"{doc.id}.ann"
+        if doc.id in seen:
+            # the second pair of files would replace the first while the counts claim both were written
+            raise DataFormatError("E246", ann, None, "each document id once (a document is written to <id>.txt + <id>.ann)",
+                                  found=f"document {doc.id!r} at positions {seen[doc.id]} and {n}")
+        seen[doc.id] = n
+        rendered.append((doc, _ann_lines(doc, ann, counts)))
         counts["documents"] += 1
         counts["spans"] += len(doc.spans)
         counts["relations"] += len(doc.relations)
-        counts["ids"] += n_norm
-        counts["other_lines"] += len(other)
+        # brat relations join two T annotations; PubTator/BioC document-level relations join concept ids (CID
+        # D008750 D007022), and composite-mention part names have no .ann form either: counted, not written
+        counts["document_relations_not_written"] += len(doc.metadata.get("relations", ()))
+        counts["composite_names_not_written"] += len(doc.metadata.get("composite_names", ()))
+    for key in ("document_relations_not_written", "composite_names_not_written"):
+        if counts[key]:
+            logger.warning("brat output: %d %s (no brat form)", counts[key], key.replace("_", " "))
+    if counts["missing_id_placeholders_not_written"]:
+        logger.warning("%d placeholder(s) of missing ids ('-1' parts of composite mentions) have no brat form and were not written",
+                       counts["missing_id_placeholders_not_written"])
+    out.mkdir(parents=True, exist_ok=True)
+    for doc, lines in rendered:
+        (out / f"{doc.id}.txt").write_text(doc.text, encoding="utf-8", newline="")
+        (out / f"{doc.id}.ann").write_text("".join(l + "\n" for l in lines), encoding="utf-8", newline="")
     return counts
+
+
+def _unwritable(ann: Path, doc: Document, what: str, value: str, expected: str) -> DataFormatError:
+    return DataFormatError("E245", ann, None, expected, found=f"document {doc.id!r}: {what} {value!r}")
+
+
+def _ann_lines(doc: Document, ann: Path, counts: dict[str, int]) -> list[str]:
+    """The ``.ann`` lines of ``doc`` (to be written to ``ann``); adds to ``counts`` what it splits, ids and kept lines."""
+    frags = doc.metadata.get("brat_fragments", {})
+    lines: list[str] = []
+    tid: dict[tuple[int, int, str], str] = {}
+    n_norm = 0
+    for i, s in enumerate(doc.spans, 1):
+        if not _TYPE.fullmatch(s.label):
+            raise _unwritable(ann, doc, f"span ({s.start}, {s.end}) label", s.label,
+                              "a span label without whitespace (brat types are one word; e.g. Gene_or_gene_product)")
+        key = f"T{i}"
+        tid[s.key] = key
+        fr = frags.get(f"{s.start} {s.end} {s.label}") or [[s.start, s.end]]
+        if any(_BREAK.search(doc.text, a, b) for a, b in fr):
+            # brat's own rule: an annotation that crosses a line break is stored as fragments around it
+            fr = [piece for a, b in fr for piece in _split_at_breaks(doc.text, a, b)]
+            counts["spans_split_at_line_breaks"] += 1
+            if not fr:
+                raise OffsetError(f"E113 span {s.start}-{s.end} of {doc.id!r} holds only line breaks; brat cannot store it")
+        offs = ";".join(f"{a} {b}" for a, b in fr)
+        mention = " ".join(doc.text[a:b] for a, b in fr)
+        lines.append(f"{key}\t{s.label} {offs}\t{mention}")
+        counts["fragmented_spans"] += len(fr) > 1
+        for db, ident in s.ids:
+            if not db:
+                # PubTator/BioC keep a "-1" part of "D002544|-1" as ("", "-1") (biobert.io._common.MISSING_DB) to align
+                # ids with composite parts; an N line names an entry and cannot say "no id", so it is counted, not written
+                counts["missing_id_placeholders_not_written"] += 1
+                continue
+            if not _DB.fullmatch(db) or not _TYPE.fullmatch(ident):
+                raise _unwritable(ann, doc, f"span ({s.start}, {s.end}) id", f"{db}:{ident}",
+                                  "an id whose db has no ':' or whitespace and whose id has no whitespace (N line 'db:id')")
+            n_norm += 1
+            # always db:id, even when the id already starts with "db:" (PubTator's "OMIM:608089"): the reader splits at
+            # the first colon, so this is the only way the id string comes back as it was
+            lines.append(f"N{n_norm}\tReference {key} {db}:{ident}\t{mention}")
+    for j, r in enumerate(doc.relations, 1):
+        if r.head.key not in tid or r.tail.key not in tid:
+            raise OffsetError(f"E112 relation {r.label!r} of {doc.id!r} has an argument that is not one of its spans")
+        if not _TYPE.fullmatch(r.label):
+            raise _unwritable(ann, doc, "relation label", r.label, "a relation label without whitespace (brat types are one word)")
+        lines.append(f"R{j}\t{r.label} Arg1:{tid[r.head.key]} Arg2:{tid[r.tail.key]}")
+    other = list(doc.metadata.get("brat_other", []))
+    lines += other
+    counts["ids"] += n_norm
+    counts["other_lines"] += len(other)
+    return lines

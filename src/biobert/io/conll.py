@@ -34,6 +34,10 @@ DOCSTART = "-DOCSTART-"
 #: running text (a CoNLL file without ``-DOCSTART-``), so they may serve as each other's context.
 CONTEXT_GROUP = "context_group"
 
+# stripped from the end of every line: ASCII blanks and a stray \r (never part of a tag); other Unicode
+# whitespace is left alone, so that a line holding only U+00A0 stays an error rather than a sentence break
+_TRAILING = " \t\r\f\v"
+
 # raw tag prefixes each scheme admits ("O" is always allowed)
 _ALLOWED = {
     "BIO": frozenset("BI"),
@@ -79,8 +83,10 @@ def read_conll(
             else on runs of ASCII spaces.
 
     Returns:
-        One document per ``-DOCSTART-`` section, or, in files without such
-        lines, one per sentence. Ids are ``"<file stem>:<n>"`` (0-based).
+        One document per ``-DOCSTART-`` section (a section with no tokens, as
+        between two consecutive ``-DOCSTART-`` lines, is an empty document),
+        or, in files without such lines, one per sentence. Trailing blanks
+        and carriage returns on a line are not part of any column. Ids are ``"<file stem>:<n>"`` (0-based).
         ``metadata`` holds ``scheme`` (detected), ``repaired_tags`` and, where
         applicable, ``untyped`` and ``docstart``. Without ``-DOCSTART-`` lines,
         ``context_group`` (the file name) marks the sentence documents as one
@@ -98,14 +104,21 @@ def read_conll(
         raise ConfigError("column 0 holds the token; the tag column must be another one")
     name, stem = describe(path)
 
-    groups: list[list[_Sentence]] = [[]]  # sentences per -DOCSTART- section
+    # groups[0]: sentences before the first -DOCSTART- (a document only when it has any); groups[k]: the
+    # sentences of the k-th -DOCSTART- section, kept even when empty: two -DOCSTART- lines with nothing
+    # between them are an empty document (write_conll writes one that way), and dropping it would shift
+    # every later document
+    groups: list[list[_Sentence]] = [[]]
     has_docstart = False
     cur = _Sentence()
     prefixes: set[str] = set()
     typed_line = untyped_line = 0  # first line with a typed / untyped tag
 
     for lineno, line in iter_lines(path):
-        if not line.strip(" \t"):
+        # a \r left by "\r\r\n" or by a CRLF last line without its \n, or trailing blanks, belongs to no
+        # column: kept, it would end up in the tag ("B-Gene\r" is a label of its own)
+        line = line.rstrip(_TRAILING)
+        if not line:
             if cur.tokens:
                 groups[-1].append(cur)
                 cur = _Sentence()
@@ -116,8 +129,7 @@ def read_conll(
                 groups[-1].append(cur)
                 cur = _Sentence()
             has_docstart = True
-            if groups[-1]:
-                groups.append([])
+            groups.append([])
             continue
         token = fields[0]
         if not token or " " in token:
@@ -156,7 +168,7 @@ def read_conll(
         base_meta["untyped"] = True
     if has_docstart:
         base_meta["docstart"] = True
-        per_doc = [g for g in groups if g]
+        per_doc = ([groups[0]] if groups[0] else []) + groups[1:]
     else:
         per_doc = [[s] for g in groups for s in g]
         # one document per sentence, but they are consecutive sentences of one text (BioBERT's files keep
@@ -285,13 +297,18 @@ def write_conll(
             same texts) whose spans are written as further tag columns, giving
             the conlleval layout ``token gold pred``.
         docstart: write ``-DOCSTART-`` before every document. ``None``: when a
-            document came from a file with them or has several sentences, so
-            that reading the output gives the same documents back.
+            document came from a file with them, has several sentences or has
+            no tokens (empty or whitespace-only text), so that reading the
+            output gives the same documents back. With ``docstart=False`` a
+            document without tokens cannot be represented (it would be no
+            lines at all); it is not written and is counted in
+            ``empty_docs_not_written``, not in ``docs``.
         untyped: write plain ``B``/``I`` tags; ``None`` follows ``metadata["untyped"]``.
 
     Returns:
         ``{"docs", "sentences", "tokens", "spans", "dropped_overlapping_spans",
-        "merged_sentence_breaks"}`` (plus ``"dropped_overlapping_spans_extra"``,
+        "merged_sentence_breaks", "empty_docs_not_written"}`` (``docs``: the
+        documents in the output) (plus ``"dropped_overlapping_spans_extra"``,
         one count per extra column, when extra columns are given).
 
     Raises:
@@ -305,7 +322,8 @@ def write_conll(
     for col in extras:
         if len(col) != len(docs):
             raise ConfigError(f"an extra column has {len(col)} documents for {len(docs)} documents")
-    report = {"docs": 0, "sentences": 0, "tokens": 0, "spans": 0, "dropped_overlapping_spans": 0, "merged_sentence_breaks": 0}
+    report = {"docs": 0, "sentences": 0, "tokens": 0, "spans": 0, "dropped_overlapping_spans": 0, "merged_sentence_breaks": 0,
+              "empty_docs_not_written": 0}
     extra_dropped = [0] * len(extras)
 
     rendered: list[tuple[Document, list[tuple[int, int]], list[list[str]], list[int]]] = []
@@ -334,10 +352,15 @@ def write_conll(
         rendered.append((doc, tokens, columns, starts))
 
     if docstart is None:
-        docstart = any(d.metadata.get("docstart") or len(s) > 1 for d, _, _, s in rendered)
+        # an empty document is only representable as a -DOCSTART- section with no tokens
+        docstart = any(d.metadata.get("docstart") or len(s) != 1 for d, _, _, s in rendered)
 
     with open_out(path_or_stream) as f:
         for doc, tokens, columns, starts in rendered:
+            if not tokens and not docstart:
+                # without -DOCSTART- it would be no lines at all: reading back would lose it and shift every later document
+                report["empty_docs_not_written"] += 1
+                continue
             report["docs"] += 1
             if docstart:
                 f.write("\t".join([DOCSTART] + ["O"] * len(columns)) + "\n\n")
@@ -351,6 +374,9 @@ def write_conll(
                 report["tokens"] += b - a
     if extras:
         report["dropped_overlapping_spans_extra"] = extra_dropped  # type: ignore[assignment]
+    if report["empty_docs_not_written"]:
+        logger.warning("%d document(s) without tokens cannot be written as CoNLL without -DOCSTART- lines and were not written",
+                       report["empty_docs_not_written"])
     if report["dropped_overlapping_spans"]:
         logger.warning("%d overlapping span(s) cannot be encoded in %s tags and were not written", report["dropped_overlapping_spans"], scheme)
     return report

@@ -8,23 +8,32 @@ trip. A ``.json`` file that holds BioC JSON instead (a PubTator3 download) is re
 from __future__ import annotations
 
 import json
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from biobert.errors import BiobertError, DataFormatError
 from biobert.io._common import PathOrStream, describe, iter_lines, load_json_values, open_out
 from biobert.types import Document
 
-__all__ = ["read_jsonl", "iter_jsonl", "write_jsonl", "read_json", "write_json"]
+__all__ = ["read_jsonl", "iter_jsonl", "write_jsonl", "read_json", "write_json", "dumps"]
 
-# only ever inside JSON strings (json.dumps escapes every other control character), where \uXXXX is equivalent
-_ESCAPE = {c: f"\\u{c:04x}" for c in (0x85, 0x2028, 0x2029)}
+# only ever inside JSON strings (json.dumps escapes every other control character), where \uXXXX is equivalent:
+# the characters str.splitlines() treats as line breaks, so that line-oriented tools see one document per line, and
+# lone surrogates (U+D800-U+DFFF), which UTF-8 cannot encode but a JSON escape holds losslessly (and reads back)
+_ESCAPE = {c: f"\\u{c:04x}" for c in (0x85, 0x2028, 0x2029, *range(0xD800, 0xE000))}
+
+
+def dumps(obj: Any, indent: int | None = None) -> str:
+    """``json.dumps`` for our outputs: non-ASCII characters kept readable, line-break characters and lone
+    surrogates escaped (see ``_ESCAPE``)."""
+    return json.dumps(obj, indent=indent, ensure_ascii=False).translate(_ESCAPE)
 
 
 def iter_jsonl(path: PathOrStream) -> Iterator[Document]:
     """Yield documents from a JSON Lines file, one line at a time; blank lines are skipped.
 
     Raises:
-        DataFormatError: E230 a line is not valid JSON, E231 it is JSON but not a document.
+        DataFormatError: E230 a line is not valid JSON, E231 it is JSON but not a document (a missing field, offsets
+            that do not fit the text), E232 a field of the wrong type or null (``"start": 0.7``, ``"label": null``).
     """
     name, _ = describe(path)
     for lineno, line in iter_lines(path):
@@ -43,6 +52,10 @@ def _from_dict(obj: dict, name: str, line: int | None, where: str = "") -> Docum
     """``Document.from_dict(obj)``, or E231 naming the file, the line (or ``where`` in it) and the problem."""
     try:
         return Document.from_dict(obj)
+    except DataFormatError as e:
+        # from_dict names the field but cannot know the file: the same error, placed in the file
+        expected = e.expected + (f" ({where})" if where else "")
+        raise DataFormatError(e.code, name, line, expected, found=e.found) from None
     except (KeyError, TypeError, ValueError, BiobertError) as e:
         # missing "text", wrong types, or offsets that do not fit the text
         detail = f"missing field {e}" if isinstance(e, KeyError) else str(e)
@@ -60,7 +73,8 @@ def read_json(path: PathOrStream, **bioc_options: object) -> list[Document]:
     BioC JSON (:func:`biobert.io.bioc.read_bioc_json`, which takes ``bioc_options``).
 
     Raises:
-        DataFormatError: E225 not JSON (or not BioC JSON either), E231 a document that does not fit its text.
+        DataFormatError: E225 not JSON (or not BioC JSON either), E231 a document that does not fit its text,
+            E232 a field of the wrong type or null.
     """
     from biobert.io.bioc import bioc_json_documents
 
@@ -85,7 +99,7 @@ def write_json(docs: Iterable[Document], path_or_stream: PathOrStream) -> dict[s
     """
     items = [doc.to_dict() for doc in docs]
     with open_out(path_or_stream) as f:
-        f.write(json.dumps(items, indent=2, ensure_ascii=False) + "\n")
+        f.write(dumps(items, indent=2) + "\n")
     return {"docs": len(items)}
 
 
@@ -103,8 +117,6 @@ def write_jsonl(docs: Iterable[Document], path_or_stream: PathOrStream) -> dict[
     n = 0
     with open_out(path_or_stream) as f:
         for doc in docs:
-            # ensure_ascii=False keeps Greek letters readable; the characters str.splitlines() treats as
-            # line breaks are escaped so that line-oriented tools see one document per line
-            f.write(json.dumps(doc.to_dict(), ensure_ascii=False).translate(_ESCAPE) + "\n")
+            f.write(dumps(doc.to_dict()) + "\n")
             n += 1
     return {"docs": n}

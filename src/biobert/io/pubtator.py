@@ -13,8 +13,15 @@ blank lines (also accepted: a new ``|t|`` line right after the previous record).
 
 Identifiers are ``|``-joined (composite mentions carry one per part); each
 becomes an ``(db, raw id)`` pair, see :func:`biobert.io._common.parse_ids`.
-Relation lines refer to concept ids, not to mentions, so they are kept as
-lists in ``metadata["relations"]`` (``["CID", "D008750", "D007022"]``).
+A lone ``-1`` (not normalisable) gives no id; inside a composite field
+(``D002544|-1``) a ``-1`` part is kept as ``("", "-1")`` so that the pairs stay
+aligned with the parts and their names (the optional 7th column), and the
+field is written back exactly. Relation lines refer to concept ids, not to
+mentions, so they are kept as lists in ``metadata["relations"]``
+(``["CID", "D008750", "D007022"]``).
+
+Lines end at ``\\n``, ``\\r\\n`` or a lone ``\\r`` (old Mac files; PubTator text
+cannot hold a line break, so a ``\\r`` inside a line can only be one).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import re
 from typing import Any, Iterable, Iterator
 
 from biobert.errors import ConfigError, DataFormatError
-from biobert.io._common import PathOrStream, describe, format_ids, iter_lines, open_out, parse_ids
+from biobert.io._common import MISSING_DB, PathOrStream, describe, format_ids, iter_lines, open_out, parse_ids
 from biobert.types import Document, Span
 
 __all__ = ["read_pubtator", "iter_pubtator", "write_pubtator"]
@@ -32,6 +39,23 @@ __all__ = ["read_pubtator", "iter_pubtator", "write_pubtator"]
 logger = logging.getLogger(__name__)
 
 _HEAD = re.compile(r"([^|\t]+)\|([ta])\|")
+#: an offset as PubTator writes it; str.isdigit() would also accept "²" or "٣", which int() refuses or misreads
+_OFFSET = re.compile(r"[0-9]+")
+
+
+def _numeric(col: str) -> bool:
+    """Whether a column is meant as a number (``-1``, ``+5``, ``²``, ``1.5``), as opposed to a word such as ``CID``."""
+    t = col[1:] if col[:1] in "+-" else col
+    return t[:1].isnumeric()
+
+
+def _lines(path: PathOrStream) -> Iterator[tuple[int, str]]:
+    """:func:`iter_lines`, with a lone ``\\r`` also ending a line (CR-only files); numbered as an editor would."""
+    n = 0
+    for _, line in iter_lines(path):
+        for piece in line.split("\r"):
+            n += 1
+            yield n, piece
 
 
 class _Record:
@@ -48,7 +72,7 @@ def iter_pubtator(path: PathOrStream) -> Iterator[Document]:
     """Yield the documents of a PubTator file one record at a time (see :func:`read_pubtator`)."""
     name, _ = describe(path)
     rec: _Record | None = None
-    for lineno, line in iter_lines(path):
+    for lineno, line in _lines(path):
         if not line.strip():
             if rec is not None:
                 yield _finish(rec, name)
@@ -71,22 +95,35 @@ def iter_pubtator(path: PathOrStream) -> Iterator[Document]:
             raise DataFormatError("E210", name, lineno, "a title line 'PMID|t|title' to open the record", found=line)
         if cols[0] != rec.pmid:
             raise DataFormatError("E212", name, lineno, f"PMID {rec.pmid} of the current record", found=cols[0])
-        if len(cols) >= 3 and cols[1].isdigit() and cols[2].isdigit():
+        if len(cols) >= 3 and _OFFSET.fullmatch(cols[1]) and _OFFSET.fullmatch(cols[2]):
             if len(cols) not in (5, 6, 7):
                 raise DataFormatError(
                     "E210", name, lineno, "a mention line PMID, start, end, mention, type, ids[, names] (6 or 7 columns)", found=line
                 )
             rec.mentions.append((lineno, cols))
-        elif len(cols) >= 2 and cols[1].isdigit():
-            # Relation types are words (CID, Association, ...); a number here is the start of a mention line
-            # whose end is not a number. Reading it as a relation would lose the mention without a word.
-            raise DataFormatError("E210", name, lineno, "a mention line with numeric start and end offsets", found=line)
+        elif len(cols) >= 2 and _numeric(cols[1]):
+            # Relation types are words (CID, Association, ...); a number here ("-1", "²") is the start of a
+            # mention line with a bad offset. Reading it as a relation would lose the mention without a word.
+            _bad_offsets(cols, name, lineno, line)
         elif len(cols) >= 4:
             rec.relations.append(cols[1:])
         else:
             raise DataFormatError("E210", name, lineno, "a mention line or a relation line 'PMID<TAB>REL<TAB>id1<TAB>id2'", found=line)
     if rec is not None:
         yield _finish(rec, name)
+
+
+def _bad_offsets(cols: list[str], name: str, lineno: int, line: str) -> None:
+    """Raise the error that fits a mention line whose offsets are not both plain non-negative numbers."""
+    for col in cols[1:3]:
+        if _OFFSET.fullmatch(col):
+            continue
+        if col[:1] == "-" and _OFFSET.fullmatch(col[1:]):
+            raise DataFormatError("E213", name, lineno, "non-negative mention offsets", found=line)
+        if _numeric(col):
+            raise DataFormatError("E214", name, lineno, "mention offsets written in the ASCII digits 0-9", found=line)
+        break
+    raise DataFormatError("E210", name, lineno, "a mention line with numeric start and end offsets", found=line)
 
 
 def read_pubtator(path: PathOrStream) -> list[Document]:
@@ -98,13 +135,15 @@ def read_pubtator(path: PathOrStream) -> list[Document]:
         ``passages`` (``[{"type": "title", "offset": 0, "length": ...}, {"type": "abstract", ...}]``),
         and when present ``relations`` (lists of the columns after the PMID),
         ``composite_names`` (``[start, end, label, "name1|name2"]`` from
-        the 7th column of composite mentions), and ``padded_mentions``: the
+        the 7th column of composite mentions, in the order of the span's
+        ids), and ``padded_mentions``: the
         number of mention columns that matched the text only after removing
         surrounding spaces (accepted, since the offsets are right, and logged).
 
     Raises:
         DataFormatError: E210 unexpected line, E211 mention offsets do not
-            cover the mention text, E212 PMID differs from its record's.
+            cover the mention text, E212 PMID differs from its record's,
+            E213 negative mention offset, E214 offset not in ASCII digits.
     """
     return list(iter_pubtator(path))
 
@@ -132,7 +171,7 @@ def _finish(rec: _Record, name: str) -> Document:
                 f"mention {mention!r} at {start}-{end} of the text of PMID {rec.pmid} (title + ' ' + abstract)",
                 found=text[start:end] if start <= end else f"start {start} > end {end}",
             )
-        ids = parse_ids(cols[5]) if len(cols) > 5 else ()
+        ids = parse_ids(cols[5], keep_missing=True) if len(cols) > 5 else ()
         spans.append(Span(start, end, label, ids=ids, text=mention))
         if len(cols) == 7:
             composite.append([start, end, label, cols[6]])
@@ -150,6 +189,8 @@ def _finish(rec: _Record, name: str) -> Document:
 # -- writing ------------------------------------------------------------------
 
 _UNSAFE = re.compile(r"[\t\r\n]")
+#: lone surrogates (from a broken decoder or a JSON "\\ud83d" escape): UTF-8 cannot encode them
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _title_end(doc: Document) -> int | None:
@@ -176,15 +217,18 @@ def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> di
     an empty ``|a|`` line). The character between them is written as the
     PubTator space. Tabs and line breaks inside title or abstract cannot be
     represented; they are written as spaces (offsets are unchanged) and
-    counted. Span relations (``doc.relations``) are written as
-    ``PMID<TAB>label<TAB>head<TAB>tail`` using the first id of each span, or
-    its mention text when it has none; they read back into
-    ``metadata["relations"]``. Spans without ids get ``-1``.
+    counted, as are lone surrogates, written as U+FFFD. Span relations
+    (``doc.relations``) are written as ``PMID<TAB>label<TAB>head<TAB>tail``
+    using the first id of each span, or its mention text when it has none
+    (a ``-1`` placeholder is not an id); they read back into
+    ``metadata["relations"]``. Spans without ids get ``-1``. PubTator has no
+    place for confidence scores: spans and relations with a ``score`` are
+    written without it and counted in ``dropped_scores``.
 
     Returns:
-        ``{"docs", "mentions", "relations", "replaced_characters"}``.
+        ``{"docs", "mentions", "relations", "replaced_characters", "dropped_scores"}``.
     """
-    report = {"docs": 0, "mentions": 0, "relations": 0, "replaced_characters": 0}
+    report = {"docs": 0, "mentions": 0, "relations": 0, "replaced_characters": 0, "dropped_scores": 0}
     with open_out(path_or_stream) as f:
         for doc in docs:
             pmid = doc.id
@@ -200,7 +244,9 @@ def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> di
             text, replaced = _UNSAFE.subn(" ", doc.text)
             if n is not None and n < len(doc.text) and _UNSAFE.match(doc.text, n):
                 replaced -= 1  # the title/abstract separator is meant to become the space
-            report["replaced_characters"] += replaced
+            # one character for one, so that offsets stay right; the output file could not hold them at all
+            text, bad = _SURROGATE.subn("\ufffd", text)
+            report["replaced_characters"] += replaced + bad
             if n is None:
                 f.write(f"{pmid}|t|{text}\n")
             else:
@@ -212,14 +258,19 @@ def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> di
                     cols.append(names[(s.start, s.end, s.label)])
                 f.write("\t".join(cols) + "\n")
                 report["mentions"] += 1
+                report["dropped_scores"] += s.score is not None
             for rel in doc.metadata.get("relations", ()):
                 f.write("\t".join([pmid, *map(str, rel)]) + "\n")
                 report["relations"] += 1
             for r in doc.relations:
-                head = r.head.ids[0][1] if r.head.ids else text[r.head.start : r.head.end]
-                tail = r.tail.ids[0][1] if r.tail.ids else text[r.tail.start : r.tail.end]
-                f.write(f"{pmid}\t{r.label}\t{head}\t{tail}\n")
+                f.write(f"{pmid}\t{r.label}\t{_concept(r.head, text)}\t{_concept(r.tail, text)}\n")
                 report["relations"] += 1
+                report["dropped_scores"] += r.score is not None
             f.write("\n")
             report["docs"] += 1
     return report
+
+
+def _concept(span: Span, text: str) -> str:
+    """What a relation line names for a span: its first id (not a ``-1`` placeholder), else its mention text."""
+    return next((i for db, i in span.ids if db != MISSING_DB), text[span.start : span.end])

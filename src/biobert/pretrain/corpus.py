@@ -47,6 +47,7 @@ import numpy as np
 from biobert.errors import ConfigError, DataFormatError, TrainingError
 from biobert.io._common import DECOMPRESSORS, without_compression
 from biobert.text.sentences import split_sentences
+from biobert.text.words import tokenizable
 
 __all__ = [
     "FORMATS",
@@ -417,7 +418,7 @@ class ExampleBuilder:
         ranges = split_sentences(doc)
         if not ranges:
             return []
-        texts = [doc[a:b] for a, b in ranges]
+        texts = [tokenizable(doc[a:b]) for a, b in ranges]  # a lone surrogate would fail the whole batch
         enc = self.tokenizer(texts, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False, verbose=False)
         return [ids for ids in enc["input_ids"] if ids]
 

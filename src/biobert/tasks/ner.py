@@ -40,10 +40,11 @@ from biobert.tasks.batching import pad_field, pad_inputs
 from biobert.text.abbreviations import propagate_abbreviations
 from biobert.text.sentences import Splitter, split_sentences
 from biobert.text.windows import Window, best_window, make_windows
-from biobert.text.words import tokenize_words
+from biobert.text.words import tokenizable, tokenize_words
 from biobert.types import Document, Span
 
 __all__ = [
+    "ANNOTATION_METADATA",
     "Sentence",
     "document_sentences",
     "SubwordEncoder",
@@ -113,11 +114,13 @@ def document_sentences(
     :func:`~biobert.text.sentences.split_sentences`) and words itself, forcing word boundaries at
     span boundaries. A gold span that crosses a sentence boundary merges the
     two sentences (counted as ``sentences_merged``): training data is never
-    cut inside an entity.
+    cut inside an entity. A document's own sentences are made to cover its text
+    (:func:`_cover_text`), so no text is left untagged.
     """
     stats = stats if stats is not None else Counter()
     text = doc.text
-    sents = list(doc.sentences) or (splitter or split_sentences)(text)
+    split = splitter or split_sentences
+    sents = _cover_text(text, doc.sentences, split, stats) if doc.sentences else list(split(text))
     if with_gold and doc.spans and len(sents) > 1:
         merged: list[tuple[int, int]] = [sents[0]]
         for a, b in sents[1:]:
@@ -154,6 +157,50 @@ def document_sentences(
     return out
 
 
+#: Metadata keys that readers fill from a file's annotations rather than its text: gold relations (PubTator, BioC),
+#: composite-mention names and padded mentions (PubTator), per-annotation infons and discontinuous mentions (BioC),
+#: brat fragments and attribute/event lines, and CoNLL's untyped flag and repaired-tag count. A tagged document
+#: drops them with the gold spans they refer to.
+ANNOTATION_METADATA = (
+    "relations", "composite_names", "padded_mentions", "span_infons", "discontinuous_groups",
+    "discontinuous_annotations", "individual_mentions", "brat_fragments", "brat_other", "untyped", "repaired_tags",
+)
+
+
+def _has_surrogate(word_lists: Sequence[Sequence[str]]) -> bool:
+    """Whether any word holds a lone surrogate (one scan of the joined words; the usual answer is no)."""
+    return any(tokenizable(w) != w for w in ("".join(ws) for ws in word_lists))
+
+
+def _cover_text(
+    text: str, sentences: Sequence[tuple[int, int]], split: Splitter, stats: Counter
+) -> list[tuple[int, int]]:
+    """A document's own sentences, made to cover its text exactly once.
+
+    Overlapping sentences would tag the same words twice (duplicate spans) and are merged
+    (``sentences_overlapping_merged``); text outside every sentence would never be tagged (or, in training, its gold
+    mentions never seen), so each such gap is split into sentences of its own (``sentences_added_for_uncovered_text``).
+    """
+    merged: list[tuple[int, int]] = []
+    for a, b in sorted(sentences):
+        if merged and a < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+            stats["sentences_overlapping_merged"] += 1
+        else:
+            merged.append((a, b))
+    out: list[tuple[int, int]] = []
+    pos = 0
+    for a, b in [*merged, (len(text), len(text))]:
+        if text[pos:a].strip():
+            gap = [(pos + x, pos + y) for x, y in split(text[pos:a])]
+            stats["sentences_added_for_uncovered_text"] += len(gap)
+            out += gap
+        if b > a:
+            out.append((a, b))
+        pos = max(pos, b)
+    return out
+
+
 class SubwordEncoder:
     """Word lists -> subword ids with word alignment, using ``word_ids`` only.
 
@@ -182,6 +229,8 @@ class SubwordEncoder:
         out: list[tuple[list[int], list[int]]] = []
         for k in range(0, len(word_lists), batch):
             chunk = [list(w) for w in word_lists[k : k + batch]]
+            if _has_surrogate(chunk):
+                chunk = [[tokenizable(w, stats) for w in words] for words in chunk]
             # verbose=False: a sentence longer than the encoder's maximum is expected here (it is windowed below),
             # so the tokenizer's 'longer than the specified maximum sequence length' warning would only mislead
             enc = self.tok(chunk, is_split_into_words=True, add_special_tokens=False, verbose=False)
@@ -577,7 +626,9 @@ class NERPredictor:
         """Tag documents: returns copies with predicted spans, sentences and tokens.
 
         The input's spans and relations are replaced (counted as ``input_spans_replaced`` and
-        ``input_relations_dropped`` in ``stats``); its metadata, sentences and tokens are kept."""
+        ``input_relations_dropped`` in ``stats``), and so is the metadata that describes them
+        (:data:`ANNOTATION_METADATA`, counted per key as ``input_metadata_dropped:<key>``); the rest of its
+        metadata, its sentences and its tokens are kept."""
         stats = stats if stats is not None else Counter()
         sents: list[Sentence] = []
         for i, d in enumerate(docs):
@@ -605,12 +656,18 @@ class NERPredictor:
                 stats["input_spans_replaced"] += len(d.spans)
             if d.relations:
                 stats["input_relations_dropped"] += len(d.relations)
+            meta = dict(d.metadata)
+            for key in ANNOTATION_METADATA:
+                # these describe the input's annotations, not its text: kept, a PubTator writer would print the
+                # gold CID lines beside the predictions, and a CoNLL writer would drop the predicted types
+                if meta.pop(key, None):
+                    stats[f"input_metadata_dropped:{key}"] += 1
             doc = Document(
                 id=d.id,
                 text=d.text,
                 spans=tuple(sorted(per_doc[i], key=lambda s: (s.start, s.end))),
                 relations=(),
-                metadata=dict(d.metadata),
+                metadata=meta,
                 sentences=d.sentences or tuple(per_doc_sents[i]),
                 tokens=d.tokens or tuple(per_doc_tokens[i]),
             )

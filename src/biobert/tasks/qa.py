@@ -42,6 +42,7 @@ from biobert.io.squad import QAExample
 from biobert.tasks.batching import pad_field, pad_inputs
 from biobert.tasks.pooling import masked_mean
 from biobert.text.windows import Window, best_window, make_windows
+from biobert.text.words import tokenizable
 
 __all__ = [
     "QAExample",
@@ -209,8 +210,8 @@ class _Layout:
         self.use_tt = "token_type_ids" in getattr(tokenizer, "model_input_names", [])
 
     def encode(self, examples: Sequence[QAExample], stats: Counter) -> list[_Encoded]:
-        qs = self.tok([e.question for e in examples], add_special_tokens=False, verbose=False)["input_ids"] if examples else []
-        cs = self.tok([e.context for e in examples], add_special_tokens=False, return_offsets_mapping=True, verbose=False) if examples else None
+        qs = self.tok([tokenizable(e.question, stats) for e in examples], add_special_tokens=False, verbose=False)["input_ids"] if examples else []
+        cs = self.tok([tokenizable(e.context, stats) for e in examples], add_special_tokens=False, return_offsets_mapping=True, verbose=False) if examples else None
         out = []
         for i, e in enumerate(examples):
             q = qs[i]

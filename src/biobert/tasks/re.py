@@ -53,6 +53,7 @@ from biobert.device import model_device, to_device
 from biobert.errors import ConfigError, ModelLoadError, TrainingError
 from biobert.tasks.batching import pad_inputs
 from biobert.tasks.pooling import masked_mean
+from biobert.text.words import tokenizable
 from biobert.types import Document, Span
 
 __all__ = [
@@ -302,7 +303,8 @@ def encode_pair(tokenizer: Any, text: str, head: Span, tail: Span, spec: RESpec,
     except ValueError:
         stats["pairs_overlapping"] += 1
         return None
-    enc = tokenizer(rendered, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+    # surrogates replaced one for one: the offsets found below still index `rendered`
+    enc = tokenizer(tokenizable(rendered, stats), add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     ids, offs = enc["input_ids"], enc["offset_mapping"]
     hs, ts = _first_token_at(offs, h0), _first_token_at(offs, t0)
     he, te = _last_token_before(offs, h1), _last_token_before(offs, t1)

@@ -19,7 +19,7 @@ its definitions ("one sense per discourse"), using the first definition of each
 short form:
 
 * the long form is an entity of type T (a predicted span ends where it ends):
-  every whole-word occurrence of the short form that no span touches becomes a
+  every whole-word occurrence (on the document's word boundaries) of the short form that no span touches becomes a
   span of type T, with the long form's score;
 * no predicted span touches the long form: spans that are exactly an occurrence
   of the short form are removed.
@@ -34,6 +34,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, replace
 
+from biobert.text.words import tokenize_words
 from biobert.types import Document, Span
 
 __all__ = ["Abbreviation", "find_abbreviations", "propagate_abbreviations"]
@@ -117,10 +118,14 @@ def find_abbreviations(text: str) -> list[Abbreviation]:
     return out
 
 
-def _occurrences(text: str, sf: str) -> list[tuple[int, int]]:
-    """Whole-word, case-sensitive occurrences of ``sf`` (not inside a longer alphanumeric run)."""
-    pat = re.compile(r"(?<![0-9A-Za-z])" + re.escape(sf) + r"(?![0-9A-Za-z])")
-    return [(m.start(), m.end()) for m in pat.finditer(text)]
+def _occurrences(text: str, sf: str, starts: set[int], ends: set[int]) -> list[tuple[int, int]]:
+    """Case-sensitive occurrences of ``sf`` that start and end on word boundaries.
+
+    The boundaries are those of the document's words (``starts``/``ends``), not an ASCII notion of a word: "TNF"
+    in "TNF\u03b1" is inside a word for the tokenizer, and a span there could not be written as CoNLL (E110).
+    """
+    pat = re.compile(re.escape(sf))
+    return [(m.start(), m.end()) for m in pat.finditer(text) if m.start() in starts and m.end() in ends]
 
 
 def propagate_abbreviations(doc: Document, stats: Counter | None = None) -> Document:
@@ -132,6 +137,8 @@ def propagate_abbreviations(doc: Document, stats: Counter | None = None) -> Docu
         return doc
     stats["abbreviation_definitions"] += len(pairs)
     spans = list(doc.spans)
+    words = doc.tokens or tokenize_words(text)
+    starts, ends = {a for a, _ in words}, {b for _, b in words}
     seen: set[str] = set()
     for ab in pairs:
         sf = ab.short(text)
@@ -140,7 +147,7 @@ def propagate_abbreviations(doc: Document, stats: Counter | None = None) -> Docu
         seen.add(sf)
         touching = [s for s in spans if s.start < ab.long_end and ab.long_start < s.end]
         defining = [s for s in touching if s.end == ab.long_end and s.start >= ab.long_start]
-        occ = _occurrences(text, sf)
+        occ = _occurrences(text, sf, starts, ends)
         if defining:
             lf = max(defining, key=lambda s: s.end - s.start)
             for a, b in occ:
