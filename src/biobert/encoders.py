@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from biobert.errors import ModelLoadError
+from biobert.hub import hub_kwargs, hub_reachable
 
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
 
@@ -63,13 +64,14 @@ def _from_pretrained(loader: Any, ref: str, **kw: Any) -> Any:
     if Path(ref).is_dir() and not (Path(ref) / "config.json").exists() and not (Path(ref) / "tokenizer.json").exists():
         raise ModelLoadError(f"E311 {ref} is a directory but not a model directory (no config.json / tokenizer.json)")
     try:
-        return loader.from_pretrained(ref, **kw)
+        return loader.from_pretrained(ref, **{**hub_kwargs(ref), **kw})
     except ValueError as exc:
         raise ModelLoadError(f"E312 could not load {ref!r}: {exc}") from exc
     except OSError as exc:
-        offline = os.environ.get("HF_HUB_OFFLINE") == "1" or "offline" in str(exc).lower() or "connect" in str(exc).lower()
+        offline = (os.environ.get("HF_HUB_OFFLINE") == "1" or not hub_reachable()
+                   or "offline" in str(exc).lower() or "connect" in str(exc).lower())
         hint = " The hub is not reachable from here; pass a local directory instead." if offline else ""
-        raise ModelLoadError(f"E301 could not load {ref!r}: {exc}.{hint}") from exc
+        raise ModelLoadError(f"E301 could not load {ref!r}: {str(exc).rstrip('.')}.{hint}") from exc
 
 
 def load_tokenizer(name_or_path: str) -> Any:

@@ -72,10 +72,12 @@ def load_meta(ref: str) -> dict[str, Any]:
     if Path(ref).is_dir():
         return read_meta(ref)
     from huggingface_hub import hf_hub_download
+
+    from biobert.hub import hub_kwargs
     from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError
 
     try:
-        path = hf_hub_download(ref, META_FILE)
+        path = hf_hub_download(ref, META_FILE, **hub_kwargs(ref))
     except (EntryNotFoundError, HfHubHTTPError, OSError, ValueError):
         # no such file (a plain HF checkpoint), no such repo, or offline and not cached
         return {}
@@ -99,10 +101,12 @@ def local_model_dir(ref: str) -> str:
     if Path(ref).is_dir():
         return ref
     from huggingface_hub import snapshot_download
+
+    from biobert.hub import hub_kwargs
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
     try:
-        return snapshot_download(ref, allow_patterns=_MODEL_DIR_PATTERNS)
+        return snapshot_download(ref, allow_patterns=_MODEL_DIR_PATTERNS, **hub_kwargs(ref))
     except (HfHubHTTPError, LocalEntryNotFoundError, OSError, ValueError) as exc:
         raise ModelLoadError(
             f"E301 could not download {ref!r} from the Hugging Face hub ({type(exc).__name__}: {exc}). "

@@ -226,3 +226,14 @@ def test_tag_style_bioc_output_with_form_feed(tmp_path):
     assert writer.counts["replaced_characters"] == 1
     (back,) = read_bioc(out)
     assert back.text == "breast cancer. BRCA1.\n" and back.spans[0].text == "BRCA1" and back.spans[0].score == 0.9
+
+
+@pytest.mark.parametrize("xml, root", [("<html><body>x</body></html>", "html"),
+                                       ('<?xml version="1.0"?>\n<PubmedArticleSet><PubmedArticle/></PubmedArticleSet>', "PubmedArticleSet")])
+def test_xml_that_is_not_a_bioc_collection_is_refused(xml, root):
+    """The bioc package reads any XML as an empty collection; zero documents and no error would hide a wrong file."""
+    from biobert.io import reads
+
+    with pytest.raises(DataFormatError) as e:
+        reads(xml, "bioc")
+    assert e.value.code == "E226" and root in e.value.found

@@ -117,7 +117,7 @@ def read_bioc(path: PathOrStream, *, individual_mentions: bool = False, offsets:
         DataFormatError: E220 annotation text differs from the text at its
             location, E221 overlapping passages or a location outside the text,
             E222 annotation without a type, E223 not well-formed XML, E224
-            annotation without a location.
+            annotation without a location, E226 XML whose root is not a BioC ``<collection>``.
     """
     import bioc
     from lxml import etree
@@ -126,11 +126,15 @@ def read_bioc(path: PathOrStream, *, individual_mentions: bool = False, offsets:
     try:
         if isinstance(path, (str, os.PathLike)):
             with open_bytes(path) as f:  # .xml.gz and the like are decompressed
-                collection = bioc.load(f)
+                data = f.read()
         else:
             data = path.read()
-            # lxml refuses str input with an encoding declaration: give it bytes
-            collection = bioc.load(_io.BytesIO(data.encode("utf-8") if isinstance(data, str) else data))
+        # lxml refuses str input with an encoding declaration: give it bytes
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        _check_root(raw, name)
+        collection = bioc.load(_io.BytesIO(raw))
+    except DataFormatError:
+        raise
     except etree.XMLSyntaxError as e:
         raise DataFormatError("E223", name, e.lineno, "well-formed BioC XML", found=str(e)) from None
     except (KeyError, ValueError, TypeError) as e:  # missing attributes, non-integer offsets
@@ -139,6 +143,20 @@ def read_bioc(path: PathOrStream, *, individual_mentions: bool = False, offsets:
     if collection.infons:
         coll_meta["infons"] = dict(collection.infons)
     return [_convert(d, name, coll_meta, individual_mentions, offsets) for d in collection.documents]
+
+
+def _check_root(raw: bytes, name: str) -> None:
+    """E226 unless the XML's root element is a BioC ``<collection>``.
+
+    The ``bioc`` package reads any XML (an HTML page, a PubMed ``<PubmedArticleSet>``) as a collection with no
+    documents, so a wrong file would otherwise give zero documents and no error.
+    """
+    from lxml import etree
+
+    for _, elem in etree.iterparse(_io.BytesIO(raw), events=("start",)):
+        if elem.tag != "collection":
+            raise DataFormatError("E226", name, elem.sourceline, "a BioC XML file, whose root element is <collection>", found=f"<{elem.tag}>")
+        return
 
 
 # -- BioC JSON ----------------------------------------------------------------

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from biobert.errors import ConfigError, ModelLoadError
+from biobert.hub import hub_kwargs
 
 __all__ = [
     "SIZE_PRESETS",
@@ -75,7 +76,7 @@ def load_tokenizer(path: str | os.PathLike):
 
     try:
         with quiet_transformers():
-            tok = AutoTokenizer.from_pretrained(str(path))
+            tok = AutoTokenizer.from_pretrained(str(path), **hub_kwargs(path))
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"E302 cannot load a tokenizer from {str(path)!r}: {exc}") from exc
     if not getattr(tok, "is_fast", False):
@@ -181,7 +182,7 @@ def _load_with_head(cls, init: str) -> tuple[nn.Module, list[str]]:
     initialised. Any other missing weight is an error (wrong architecture)."""
     try:
         with quiet_transformers():
-            model, info = cls.from_pretrained(init, output_loading_info=True)
+            model, info = cls.from_pretrained(init, output_loading_info=True, **hub_kwargs(init))
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"E304 cannot load {init!r} as {cls.__name__}: {exc}") from exc
     prefix = model.base_model_prefix + "."
@@ -292,7 +293,7 @@ def build_models(
     else:
         init = resolve_init(init)
         try:
-            cfg = AutoConfig.from_pretrained(init)
+            cfg = AutoConfig.from_pretrained(init, **hub_kwargs(init))
         except (OSError, ValueError) as exc:
             raise ModelLoadError(f"E304 cannot load a model config from {init!r}: {exc}") from exc
         if objective == "mlm":
@@ -318,7 +319,7 @@ def build_models(
     if objective == "electra":
         if generator_init:
             with quiet_transformers():
-                gen = ElectraForMaskedLM.from_pretrained(generator_init)
+                gen = ElectraForMaskedLM.from_pretrained(generator_init, **hub_kwargs(generator_init))
         else:
             gcfg = _generator_config(bundle.model.config, generator_scale, overrides.get("generator", {}) if isinstance(overrides.get("generator"), dict) else {})
             with quiet_transformers():
