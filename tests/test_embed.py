@@ -183,3 +183,21 @@ def test_sentence_splitter_is_pluggable(tiny_bert):
     e = Embedder.load(str(tiny_bert), splitter="none")(text)
     assert e.sentences == ((0, 42),)
     assert e.sentence_vectors.shape == (1, 32)
+
+
+def test_window_settings_are_checked_against_the_model(embedder):
+    """A max_length over the model's 128 position embeddings, or a stride that cannot advance the windows,
+    is a typed error at construction, not a bare RuntimeError / ValueError on the first long sentence."""
+    from biobert.embed import Embedder
+
+    for ml in (129, 300, 1000):
+        with pytest.raises(ConfigError, match="E494"):
+            Embedder(embedder.model, embedder.tokenizer, max_length=ml)
+    for st in (-1, 30, 1000):
+        with pytest.raises(ConfigError, match="E498"):
+            Embedder(embedder.model, embedder.tokenizer, max_length=32, stride=st)
+    # the largest allowed settings work on text longer than one window
+    full = Embedder(embedder.model, embedder.tokenizer, max_length=128)
+    assert full(LONG).word_vectors.shape[0] == len(_words(LONG)) and full.last_stats["sentences_windowed"] == 1
+    edge = Embedder(embedder.model, embedder.tokenizer, max_length=32, stride=29)
+    assert edge(LONG).word_vectors.shape[0] == len(_words(LONG))

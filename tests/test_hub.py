@@ -37,22 +37,16 @@ def test_local_directories_never_need_the_hub(unreachable, tmp_path):
     assert hub.hub_kwargs(tmp_path) == {}
 
 
-def test_a_proxy_means_reachable_without_probing(monkeypatch):
+@pytest.mark.parametrize("env, answer", [({"HTTPS_PROXY": "http://proxy.invalid:3128"}, True), ({"HF_HUB_OFFLINE": "1"}, False)])
+def test_proxy_or_offline_setting_answers_without_probing(monkeypatch, env, answer):
+    """Behind a proxy only the proxy can reach the hub (a direct probe would say no); HF_HUB_OFFLINE=1 says no."""
     hub.hub_reachable.cache_clear()
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
-    monkeypatch.setattr(hub.socket, "create_connection", lambda *a, **k: pytest.fail("probed behind a proxy"))
+    for v in ("HF_HUB_OFFLINE", *hub._PROXY_VARS):
+        monkeypatch.delenv(v, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setattr(hub.socket, "create_connection", lambda *a, **k: pytest.fail(f"probed with {env}"))
     try:
-        assert hub.hub_reachable() is True
-    finally:
-        hub.hub_reachable.cache_clear()
-
-
-def test_hf_hub_offline_answers_no_without_probing(monkeypatch):
-    hub.hub_reachable.cache_clear()
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(hub.socket, "create_connection", lambda *a, **k: pytest.fail("probed although HF_HUB_OFFLINE=1"))
-    try:
-        assert hub.hub_reachable() is False
+        assert hub.hub_reachable() is answer
     finally:
         hub.hub_reachable.cache_clear()

@@ -260,3 +260,16 @@ def test_text_outside_the_documents_sentences_is_still_tagged(tagger_dir):
     assert t.last_stats["sentences_overlapping_merged"] == 1
     assert d.tokens[-2:] == ref.tokens[-2:]  # the uncovered words were tagged
     assert len({(s.start, s.end) for s in d.spans}) == len(d.spans)  # no duplicates from the overlap
+
+
+def test_window_settings_the_model_cannot_take_are_refused_at_load(tagger_dir):
+    """A max_length beyond the position embeddings failed on the first long sentence with a bare tensor error; a
+    stride of a whole window or more was clamped without a word."""
+    from biobert.errors import ConfigError
+    from biobert.pipeline import Tagger
+
+    with pytest.raises(ConfigError, match="E494 NER max_length 100000"):
+        Tagger.load(tagger_dir, max_length=100000)
+    with pytest.raises(ConfigError, match="E498"):
+        Tagger.load(tagger_dir, max_length=64, stride=62)
+    assert Tagger.load(tagger_dir, max_length=64, stride=61).predictor.stride == 61

@@ -1,6 +1,7 @@
 """The HTTP service: batching, structured errors, offsets preserved."""
 
 import asyncio
+import json
 
 import pytest
 
@@ -192,6 +193,8 @@ def test_answer_validates_and_forwards():
             assert r.json()["answers"][0]["start"] == 13 and r.json()["type"] == "factoid"
             r = await c.post("/answer", json={"question": "Which gene?", "passages": ["CFTR"], "type": "list"})
             assert r.json()["type"] == "list"
+            r = await c.post("/answer", json={"question": "Which gene?", "passages": ["CFTR"], "type": "Factoid"})
+            assert r.status_code == 200 and r.json()["type"] == "factoid"  # any case, as the CLI and Reader
             for bad, code in (({"passages": ["x"]}, "E605"), ({"question": "q", "passages": []}, "E605"),
                               ({"question": "q", "passages": ["x"], "type": "summary"}, "E611"),
                               ({"question": "q", "passages": ["x" * 2000]}, "E606")):
@@ -258,3 +261,190 @@ def test_app_answers_when_each_request_runs_on_a_new_event_loop():
     assert len(answers) == 3, f"only {len(answers)} of 3 requests answered"
     assert all(r.status_code == 200 and r.json()["documents"][0]["spans"][0]["start"] == 0 for r in answers)
     assert tagger.calls == [1, 1, 1]
+
+
+# -- lone surrogates, internal errors, size limits, counts ------------------------------------------------------------
+class FakeReader:
+    source = "fake-qa"
+
+    def __init__(self):
+        self.last_stats = {}
+
+    def __call__(self, question, passages, qtype=None):
+        self.last_stats = {"surrogates_replaced": sum(0xD800 <= ord(c) <= 0xDFFF for c in question)}
+        return {"question": question, "type": qtype or "factoid", "answers": []}
+
+
+def _ascii(obj) -> bytes:
+    """``obj`` as ASCII JSON: lone surrogates as escapes (httpx's ``json=`` cannot encode them)."""
+    return json.dumps(obj).encode()
+
+
+def _raw(c, path, body: bytes, **kw):
+    """POST ``body`` exactly as given (a JSON \\ud800 escape must reach the server as six ASCII bytes)."""
+    return c.post(path, content=body, headers={"content-type": "application/json"}, **kw)
+
+
+def test_lone_surrogates_come_back_as_json_escapes():
+    """A JSON ``\\ud800`` escape is valid JSON that decodes to a lone surrogate, which UTF-8 cannot encode: the answer
+    used to fail after tagging (a plain-text 500); it must hold the same escape, so that the text reads back equal."""
+    async def go():
+        async with _client_with(FakeTagger(), extractor=FakeExtractor(), reader=FakeReader()) as c:
+            r = await _raw(c, "/tag", rb'{"text": "a \ud800 BRCA1"}')
+            assert r.status_code == 200, r.text
+            assert rb"\ud800" in r.content
+            (d,) = r.json()["documents"]
+            assert d["text"] == "a \ud800 BRCA1" and d["spans"][0]["text"] == "BRCA1" and d["spans"][0]["start"] == 4
+            assert r.json()["counts"] == {"surrogates_replaced": 1}
+            r = await _raw(c, "/tag", rb'{"texts": ["x \udfff", "BRCA1 \ud83d"]}')
+            assert r.status_code == 200 and [d["text"] for d in r.json()["documents"]] == ["x \udfff", "BRCA1 \ud83d"]
+            r = await _raw(c, "/tag", rb'{"pubtator": "1|t|a \ud800 BRCA1\n1|a|x\n\n"}')
+            assert r.status_code == 200 and r.json()["documents"][0]["text"] == "a \ud800 BRCA1 x"
+            r = await _raw(c, "/tag", rb'{"text": "a \ud800 BRCA1", "output": "biocjson"}')
+            assert r.status_code == 200 and r.json()["documents"][0]["passages"][0]["text"] == "a \ud800 BRCA1"
+            r = await _raw(c, "/extract", rb'{"text": "a \ud800 BRCA1"}')
+            assert r.status_code == 200 and r.json()["documents"][0]["text"] == "a \ud800 BRCA1"
+            r = await _raw(c, "/answer", rb'{"question": "what \ud83d?", "passages": "BRCA1"}')
+            assert r.status_code == 200, r.text
+            assert r.json()["question"] == "what \ud83d?" and r.json()["counts"] == {"surrogates_replaced": 1}
+
+    asyncio.run(go())
+
+
+def test_unexpected_failures_are_structured_json_on_every_endpoint():
+    from biobert.errors import DataFormatError
+
+    class Broken:
+        source, labels = "broken", []
+
+        def __init__(self, exc):
+            self.exc = exc
+
+        def __call__(self, *args, **kw):
+            raise self.exc
+
+    async def go():
+        models = {"extractor": Broken(RuntimeError("boom")), "reader": Broken(KeyError("k")),
+                  "embedder": Broken(ZeroDivisionError())}
+        async with _client_with(Broken(ValueError("bad tagger")), **models) as c:
+            for path, body, typ in (("/tag", {"text": "x"}, "ValueError"), ("/tag", {"texts": ["x"], "output": "bioc"}, "ValueError"),
+                                    ("/answer", {"question": "q", "passages": "p"}, "KeyError"),
+                                    ("/embed", {"text": "x"}, "ZeroDivisionError")):
+                r = await c.post(path, json=body)
+                assert r.status_code == 500 and r.headers["content-type"].startswith("application/json"), (path, r.text)
+                assert r.json()["error"]["code"] == "E612" and r.json()["error"]["type"] == typ
+                assert typ in r.json()["error"]["message"]
+        async with _client_with(FakeTagger(), extractor=Broken(RuntimeError("boom"))) as c:
+            r = await c.post("/extract", json={"text": "BRCA1"})
+            assert r.status_code == 500 and r.json()["error"] == {"code": "E612", "type": "RuntimeError",
+                                                                 "message": "internal error (RuntimeError): boom"}
+        # a biobert error raised while tagging is the input's problem: 422 with its own code
+        async with _client_with(Broken(DataFormatError("E231", "<string>", None, "a document"))) as c:
+            r = await c.post("/tag", json={"text": "x"})
+            assert r.status_code == 422 and r.json()["error"]["code"] == "E231"
+
+    asyncio.run(go())
+
+
+def test_body_size_is_checked_before_the_body_is_parsed():
+    from biobert.serve import BODY_SLACK_BYTES, BYTES_PER_CHAR, ServeConfig
+
+    assert ServeConfig(max_chars=10).body_limit == 10 * BYTES_PER_CHAR + BODY_SLACK_BYTES
+    assert ServeConfig(max_chars=10, max_body_bytes=50).body_limit == 50
+
+    async def go():
+        async with _client(FakeTagger(), max_body_bytes=100) as c:
+            # not even JSON: refused for its size (E613) from the header, never parsed (which would say E602)
+            r = await _raw(c, "/tag", b"x" * 101)
+            assert r.status_code == 413 and r.json()["error"]["code"] == "E613", r.text
+            assert "Content-Length is 101" in r.json()["error"]["message"]
+
+            async def chunks():  # a chunked body declares no length: counted while it is read
+                for _ in range(50):
+                    yield b"x" * 10
+
+            r = await c.post("/tag", content=chunks(), headers={"content-type": "application/json"})
+            assert "content-length" not in r.request.headers
+            assert r.status_code == 413 and r.json()["error"]["code"] == "E613", r.text
+            r = await _raw(c, "/tag", b'{"text": "' + b"y" * 80 + b'"}')  # 92 bytes: within the limit
+            assert r.status_code == 200
+
+            async def small():
+                yield b'{"text": '
+                yield b'"BRCA1"}'
+
+            r = await c.post("/tag", content=small(), headers={"content-type": "application/json"})
+            assert r.status_code == 200 and r.json()["documents"][0]["spans"][0]["text"] == "BRCA1"
+
+    asyncio.run(go())
+
+
+def test_document_count_is_limited():
+    class FakeEmbedder:
+        def __call__(self, texts, pool="mean", words=False):
+            raise AssertionError("never reached")
+
+    pt = "".join(f"{i}|t|BRCA1\n{i}|a|x\n\n" for i in range(3))
+
+    async def go():
+        from biobert.serve import create_app, ServeConfig
+
+        app = create_app(FakeTagger(), ServeConfig(max_docs=2), extractor=FakeExtractor(), reader=FakeReader(),
+                         embedder=FakeEmbedder())
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+            for path, body in (("/tag", {"texts": [""] * 3}), ("/tag", {"pubtator": pt}), ("/extract", {"texts": ["a", "b", "c"]}),
+                               ("/answer", {"question": "q", "passages": ["a", "b", "c"]}), ("/embed", {"texts": ["a", "b", "c"]})):
+                r = await c.post(path, json=body)
+                assert r.status_code == 413 and r.json()["error"]["code"] == "E614", (path, r.text)
+            r = await c.post("/tag", json={"texts": ["BRCA1", ""]})
+            assert r.status_code == 200 and len(r.json()["documents"]) == 2
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize("kw", [{"max_docs": 0}, {"max_chars": -1}, {"max_body_bytes": 0}, {"max_batch_docs": 1.5},
+                                {"batch_wait_ms": -1}])
+def test_serve_config_rejects_bad_limits(kw):
+    from biobert.errors import ConfigError
+    from biobert.serve import ServeConfig
+
+    with pytest.raises(ConfigError, match="E478"):
+        ServeConfig(**kw)
+
+
+def test_answers_report_what_the_server_changed(tagger_dir):
+    """Each answer counts what the server changed in that request's documents, as the tagger itself counts it
+    (its own last_stats cover a whole batch of requests), plus the extractor's counters and the writer's."""
+    from biobert import io
+    from biobert.pipeline import Tagger
+
+    pt = ("7|t|BRCA1 in breast \ud800 cancer\n7|a|x\n7\t0\t5\tBRCA1\tGene\t672\n7\t9\t24\tbreast \ud800 cancer\tDisease\tD001943\n"
+          "7\tCID\t672\tD001943\n\n")
+    tagger = Tagger.load(tagger_dir)
+    tagged = tagger(io.reads(pt, fmt="pubtator"))
+    keys = ("input_spans_replaced", "input_relations_dropped", "surrogates_replaced")
+    want = {k: v for k, v in tagger.last_stats.items() if k in keys or k.startswith("input_metadata_dropped:")}
+    assert want == {"input_spans_replaced": 2, "input_metadata_dropped:relations": 1, "surrogates_replaced": 1}
+
+    class CountingExtractor(FakeExtractor):
+        def __call__(self, docs, tagger=None):
+            self.last_stats = {"candidates": 1, "pairs_overlapping_skipped": 2}
+            return super().__call__(docs, tagger)
+
+    async def go():
+        async with _client_with(tagger, extractor=CountingExtractor()) as c:
+            r = await _raw(c, "/tag", _ascii({"pubtator": pt}))
+            assert r.json()["counts"] == want
+            assert json.loads(r.headers["x-biobert-counts"]) == want
+            assert set(r.json()) == {"documents", "counts"}  # the documents are where they were
+            # a PubTator answer has no room for them: the header only, with what the writer changed
+            r = await _raw(c, "/tag", _ascii({"pubtator": pt, "output": "pubtator"}))
+            assert r.status_code == 200 and r.text.startswith("7|t|")
+            assert json.loads(r.headers["x-biobert-counts"]) == {**want, "output_dropped_scores": len(tagged[0].spans),
+                                                                 "output_replaced_characters": 1}
+            r = await _raw(c, "/extract", _ascii({"pubtator": pt}))
+            assert r.json()["counts"] == {**want, "candidates": 1, "pairs_overlapping_skipped": 2}
+            r = await _raw(c, "/extract", _ascii({"pubtator": pt, "keep_spans": True}))  # nothing tagged, nothing replaced
+            assert r.json()["counts"] == {"candidates": 1, "pairs_overlapping_skipped": 2}
+
+    asyncio.run(go())

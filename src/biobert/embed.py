@@ -46,6 +46,7 @@ import torch
 from biobert.device import place
 from biobert.errors import ConfigError
 from biobert.tasks.ner import Sentence, SubwordEncoder, document_sentences, iter_window_batches
+from biobert.encoders import check_window_settings, max_input_length
 from biobert.text.sentences import get_splitter
 from biobert.text.windows import Window, make_windows
 from biobert.types import Document, Offsets
@@ -135,8 +136,8 @@ class Embedder:
         tokenizer: its fast tokenizer.
         max_length: window size in subwords, ``[CLS]``/``[SEP]`` included
             (default: the smallest of 512, the model's position embeddings and
-            the tokenizer's ``model_max_length``).
-        stride: overlap of consecutive windows (default ``max_length // 4``).
+            the tokenizer's ``model_max_length``; more than the last two is E494).
+        stride: overlap of consecutive windows (default ``max_length // 4``); in ``[0, max_length - 2)``, else E498.
         batch_tokens: padded-token budget of one forward pass.
         splitter: sentence splitter for documents without sentences (:func:`biobert.text.sentences.get_splitter`:
             ``rules`` by default, ``lines``, ``none``, ``pysbd``, ``spacy:MODEL`` or a callable).
@@ -147,14 +148,10 @@ class Embedder:
         self.model = model
         self.tokenizer = tokenizer
         self.encoder = SubwordEncoder(tokenizer)
-        limits = [512, int(getattr(getattr(model, "config", None), "max_position_embeddings", 512) or 512)]
-        tml = getattr(tokenizer, "model_max_length", None)
-        if isinstance(tml, int) and 0 < tml < 100_000:
-            limits.append(tml)
-        self.max_length = int(max_length) if max_length else min(limits)
-        if self.max_length < 3:
-            raise ConfigError(f"E431 max_length must be at least 3 ([CLS] x [SEP]), got {self.max_length}")
+        limit = max_input_length(model, tokenizer)
+        self.max_length = int(max_length) if max_length else min(512, limit or 512)
         self.stride = int(stride) if stride is not None else self.max_length // 4
+        check_window_settings(self.max_length, self.stride, limit, "embedding")
         self.batch_tokens = batch_tokens
         self.source = source
         self.splitter = get_splitter(splitter)
@@ -169,6 +166,7 @@ class Embedder:
 
         Raises:
             ModelLoadError: the model cannot be found or loaded (E30x).
+            ConfigError: E431 / E494 ``max_length`` under 3 or longer than the model takes; E498 a bad ``stride``.
         """
         from transformers import AutoModel
 

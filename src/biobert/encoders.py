@@ -133,3 +133,52 @@ def load_token_classifier(name_or_path: str, labels: list[str] | None = None) ->
             "ignore_mismatched_sizes": True,
         }
     return _from_pretrained(AutoModelForTokenClassification, ref, **kw)
+
+
+# position ids of these encoders start after the padding index (RoBERTa: max_position_embeddings 514 -> 512 usable)
+_OFFSET_POSITIONS = {"roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "longformer", "roberta-prelayernorm",
+                     "data2vec-text", "ibert", "mpnet"}
+
+
+def max_input_length(model: Any, tokenizer: Any = None) -> int | None:
+    """The longest input (in subwords, special tokens included) ``model`` can take: its position embeddings
+    (less the padding offset of RoBERTa-style encoders) and the tokenizer's ``model_max_length`` when that is
+    a real value (not transformers' 1e30 sentinel). ``None`` when the model does not say."""
+    cfg = getattr(model, "config", None)
+    limits: list[int] = []
+    mpe = getattr(cfg, "max_position_embeddings", None)
+    if isinstance(mpe, int) and mpe > 0:
+        if getattr(cfg, "model_type", "") in _OFFSET_POSITIONS:
+            pad = getattr(cfg, "pad_token_id", None)
+            mpe -= (pad if isinstance(pad, int) else 1) + 1
+        limits.append(mpe)
+    tml = getattr(tokenizer, "model_max_length", None)
+    if isinstance(tml, int) and 0 < tml < 100_000:
+        limits.append(tml)
+    return min(limits) if limits else None
+
+
+def check_window_settings(max_length: int, stride: int, limit: int | None, what: str) -> None:
+    """Refuse window settings that would fail inside the encoder or never advance.
+
+    Args:
+        max_length: subwords per window, ``[CLS]`` and ``[SEP]`` included.
+        stride: subwords shared by consecutive windows.
+        limit: :func:`max_input_length` of the model (``None``: unknown, not checked).
+        what: who asks (``"NER"``, ``"embedding"``), named in the message.
+
+    Raises:
+        ConfigError: E431 ``max_length`` under 3; E494 longer than the model takes (the encoder would fail on
+            the first long sentence with a bare tensor-size error); E498 ``stride`` outside ``[0, max_length - 2)``
+            (windows of ``max_length - 2`` subwords must advance).
+    """
+    from biobert.errors import ConfigError
+
+    if max_length < 3:
+        raise ConfigError(f"E431 {what} max_length must be at least 3 ([CLS] x [SEP]), got {max_length}")
+    if limit is not None and max_length > limit:
+        raise ConfigError(f"E494 {what} max_length {max_length} is longer than the {limit} subwords this model can "
+                          f"take (its max_position_embeddings); use at most {limit}")
+    if not 0 <= stride < max_length - 2:
+        raise ConfigError(f"E498 {what} stride must be at least 0 and below max_length - 2 = {max_length - 2} "
+                          f"(the subwords of one window), got {stride}")

@@ -233,32 +233,97 @@ class Extractor:
     ``biobert.json`` (GAD / EU-ADR: ``"1"`` -> ``"Association"``).
     Every returned relation's head and tail are spans of the returned document,
     so ``doc.text[r.head.start:r.head.end] == r.head.text`` holds.
+
+    Nothing is skipped silently: ``last_stats`` counts zero-width spans and overlapping span pairs that cannot
+    be arguments (``spans_empty_skipped``, ``pairs_overlapping_skipped``; see
+    :func:`biobert.tasks.re.candidate_pairs`), and ``type_pairs_unmatched_by_tagger`` the type pairs that the
+    tagger last used (or given to :meth:`check_tagger`) can never fill.
     """
 
     def __init__(self, model: Any, tokenizer: Any, spec: Any, *, source: str = "", meta: dict[str, Any] | None = None,
                  scope: str = "sentence", window_chars: int = 300, type_pairs: Iterable[Sequence[str]] | None = None,
                  min_score: float = 0.0, batch_tokens: int = 1024,
                  splitter: str | Callable[[str], list[tuple[int, int]]] | None = None) -> None:
-        from biobert.tasks.re import REPredictor
+        """See the class docstring; ``type_pairs=None`` means the model's own pairs (all pairs for a model saved
+        without any), and an explicitly empty list is an error.
 
+        Raises:
+            ConfigError: E436 empty or malformed ``type_pairs``, E437 a negative ``window_chars``, E438 a
+                ``min_score`` outside [0, 1], E443 an unknown ``scope``.
+        """
+        from biobert.tasks.re import REPredictor, check_type_pairs
+
+        self.check_options(scope=scope, window_chars=window_chars, min_score=min_score)
+        if type_pairs is not None:
+            self.type_pairs: list[tuple[str, ...]] | None = list(check_type_pairs(type_pairs))
+        else:
+            # a model saved without type pairs (none seen in training) proposes every pair, as it always did
+            self.type_pairs = [tuple(p) for p in spec.type_pairs] if spec.type_pairs else None
         self.spec, self.source, self.meta = spec, source, meta or {}
         self.predictor = REPredictor(model, tokenizer, spec, batch_tokens)
         self.scope, self.window_chars, self.min_score = scope, window_chars, min_score
-        tp = type_pairs if type_pairs is not None else spec.type_pairs
-        self.type_pairs = [tuple(p) for p in tp] if tp else None
         self._tagger: Tagger | None = None
+        #: the tagger last checked by check_tagger, and how many type pairs its types cannot fill
+        self._checked_tagger: Any = None
+        self._unmatched_type_pairs = 0
         #: sentences for candidate pairs in documents that bring spans but no sentences (keep_spans input);
         #: tagged documents carry the tagger's sentences
         self.splitter = get_splitter(splitter)
         #: counters of the last call (candidates, windowed / too long pairs, ...)
         self.last_stats: Counter = Counter()
 
+    @staticmethod
+    def check_options(*, scope: str = "sentence", window_chars: int = 300, min_score: float = 0.0) -> None:
+        """Check the candidate and threshold options (before a model is loaded, by :meth:`load`).
+
+        Raises:
+            ConfigError: E443 an unknown ``scope``, E437 a ``window_chars`` that is not an integer of at least 0,
+                E438 a ``min_score`` outside [0, 1] (scores are probabilities: anything above 1 drops every relation).
+        """
+        from numbers import Integral, Real
+
+        from biobert.errors import ConfigError
+
+        if scope not in ("sentence", "window"):
+            raise ConfigError(f"E443 candidate scope must be 'sentence' or 'window', got {scope!r}")
+        if isinstance(window_chars, bool) or not isinstance(window_chars, Integral) or window_chars < 0:
+            raise ConfigError(f"E437 window_chars must be an integer of at least 0, got {window_chars!r}")
+        if isinstance(min_score, bool) or not isinstance(min_score, Real) or not 0.0 <= min_score <= 1.0:
+            raise ConfigError(f"E438 min_score must be a probability in [0, 1], got {min_score!r}")
+
+    def check_tagger(self, tagger: Any) -> int:
+        """Compare the tagger's entity types with the type pairs; returns how many pairs they can never fill.
+
+        When none of the pairs can be filled (a ChemProt model behind a Gene/Disease tagger), no span pair can
+        ever be a candidate and every call would return no relations: that is logged (W305), and the count is
+        reported as ``type_pairs_unmatched_by_tagger`` in ``last_stats`` of the calls that follow. A tagger
+        without a ``types`` attribute, or an extractor that takes every pair (``type_pairs`` None), is not checked.
+        """
+        self._checked_tagger = tagger
+        types = getattr(tagger, "types", None)
+        if self.type_pairs is None or types is None or isinstance(types, str):
+            self._unmatched_type_pairs = 0
+            return 0
+        known = set(types)
+        bad = [p for p in self.type_pairs if not set(p) <= known]
+        self._unmatched_type_pairs = len(bad)
+        if bad and len(bad) == len(self.type_pairs):
+            log.warning("W305 none of the relation model's type pairs %s can be filled by the tagger's entity types %s: "
+                        "no relation will ever be found (give type_pairs=, or a tagger of those types)",
+                        [":".join(p) for p in self.type_pairs], sorted(known))
+        return len(bad)
+
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, device: str | None = None, precision: str = "fp32", **kw: Any) -> "Extractor":
         """Load a directory written by ``biobert finetune re``, or a hub id of one, onto ``device`` (as in
-        :meth:`Tagger.load`); other keyword arguments as for the constructor."""
+        :meth:`Tagger.load`); other keyword arguments as for the constructor, whose options are checked before
+        the model is loaded."""
         from biobert.encoders import load_tokenizer, resolve_encoder
-        from biobert.tasks.re import RelationModel, RESpec
+        from biobert.tasks.re import RelationModel, RESpec, check_type_pairs
+
+        cls.check_options(**{k: kw[k] for k in ("scope", "window_chars", "min_score") if k in kw})
+        if kw.get("type_pairs") is not None:
+            check_type_pairs(kw["type_pairs"])
 
         path = local_model_dir(resolve_encoder(path))  # a hub id is fetched whole: the RE head is a file of its own
         meta = read_meta(path)
@@ -306,15 +371,20 @@ class Extractor:
             need = [i for i, d in enumerate(docs) if tagger is not None or not d.spans]
         if need:
             tg = self._get_tagger(tagger)
+            if tg is not self._checked_tagger:  # once per tagger: the warning is not repeated on every call
+                self.check_tagger(tg)
             tagged = tg([docs[i] for i in need])
             for i, d in zip(need, tagged):
                 docs[i] = d
         self.last_stats = Counter()
+        if self._unmatched_type_pairs:
+            self.last_stats["type_pairs_unmatched_by_tagger"] = self._unmatched_type_pairs
         jobs: list[tuple[int, Any, Any]] = []
         pairs = []
         for di, d in enumerate(docs):
+            # zero-width spans and overlapping pairs are skipped there and counted in last_stats
             for h, t, a, b in candidate_pairs(d, self.type_pairs, scope=self.scope, window_chars=self.window_chars,
-                                              splitter=self.splitter):
+                                              splitter=self.splitter, stats=self.last_stats):
                 jobs.append((di, h, t))
                 pairs.append((d.text[a:b], shift_span(h, a), shift_span(t, a)))
         self.last_stats["candidates"] = len(pairs)
@@ -355,6 +425,9 @@ class Reader:
     questions those within ``list_threshold`` of the best, yes/no questions
     ``{"answer": "yes", "probs": {...}}``. ``start`` / ``end`` index the
     passage number ``passage``: ``passages[a["passage"]][a["start"]:a["end"]] == a["text"]``.
+    Answers are whole words of their passage (a span never starts or ends inside a word).
+
+    Raises (constructor): ConfigError E494 when ``spec.max_length`` is longer than the model can take.
     """
 
     def __init__(self, model: Any, tokenizer: Any, spec: Any, *, source: str = "", meta: dict[str, Any] | None = None,
@@ -364,17 +437,30 @@ class Reader:
         self.spec, self.source, self.meta = spec, source, meta or {}
         self.predictor = QAPredictor(model, tokenizer, spec, batch_tokens)
         self.last_stats: Counter = Counter()
+        #: what :meth:`load` changed in the settings (``max_length_capped_to_model`` for a checkpoint without
+        #: ``biobert.json`` whose default max_length the model cannot take)
+        self.load_stats: Counter = Counter()
 
     @property
     def default_type(self) -> str:
+        """The question type answered when none is given: the model's ``qa_task``, else what its heads can do."""
         return str(self.meta.get("qa_task") or ("factoid" if self.spec.span else "yesno"))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, device: str | None = None, precision: str = "fp32", **kw: Any) -> "Reader":
         """Load a directory written by ``biobert finetune qa``, a hub id of one, or any ``AutoModelForQuestionAnswering``
-        checkpoint, onto ``device`` (as in :meth:`Tagger.load`)."""
+        checkpoint with a trained span head (SQuAD-fine-tuned), onto ``device`` (as in :meth:`Tagger.load`).
+
+        A checkpoint without ``biobert.json`` gets BioBERT's defaults (max_length 384, stride 128, 64-subword
+        questions), cut to what its position embeddings take (logged as W330, counted in ``load_stats``).
+
+        Raises:
+            ModelLoadError: E333 a biobert model of another task; E334 a checkpoint without a trained QA head
+                (a plain encoder such as ``minilm``, a tagger); E301/E311/E312 it cannot be loaded.
+            ConfigError: E494 its ``biobert.json`` max_length is longer than the model can take.
+        """
         from biobert.encoders import load_tokenizer, resolve_encoder
-        from biobert.tasks.qa import QAModel, QASpec
+        from biobert.tasks.qa import QAModel, QASpec, max_input_length
 
         ref = resolve_encoder(path)
         meta = load_meta(ref)
@@ -384,15 +470,43 @@ class Reader:
             raise ModelLoadError(f"E333 {path} is a biobert {meta.get('task')!r} model, not a QA model")
         spec = QASpec.from_meta(meta) if meta else QASpec()
         tokenizer = load_tokenizer(ref)
-        model = place(QAModel.from_dir(ref, len(spec.class_labels), spec.cls_pooling), device, precision)
-        return cls(model, tokenizer, spec, source=str(ref), meta=meta, **kw)
+        model = place(QAModel.from_dir(ref, len(spec.class_labels), spec.cls_pooling, span=spec.span), device, precision)
+        capped = None
+        limit = max_input_length(model, tokenizer)
+        if not meta and limit is not None and spec.max_length > limit:
+            # the defaults are BioBERT's (BERT-base, 512 positions); a smaller encoder would fail on the first long
+            # passage with a bare tensor-size error, so its windows shrink with the same proportions
+            capped = (spec.max_length, limit)
+            spec = dataclasses.replace(spec, max_length=limit, stride=min(spec.stride, limit // 3),
+                                       max_query_length=min(spec.max_query_length, limit // 2))
+            log.warning("W330 %s has no biobert.json and takes at most %d subwords: QA max_length %d -> %d "
+                        "(stride %d, max_query_length %d)", ref, limit, capped[0], limit, spec.stride, spec.max_query_length)
+        reader = cls(model, tokenizer, spec, source=str(ref), meta=meta, **kw)
+        if capped is not None:
+            reader.load_stats["max_length_capped_to_model"] += 1
+        return reader
 
     def __call__(self, question: str, passages: str | Sequence[str], qtype: str | None = None) -> dict[str, Any]:
-        """Answer ``question`` from ``passages`` (one string or several)."""
+        """Answer ``question`` from ``passages`` (one string or several).
+
+        Args:
+            qtype: ``factoid``, ``list`` or ``yesno`` in any case (default: :attr:`default_type`).
+
+        Raises:
+            TypeError: the question or a passage is not a string.
+            ConfigError: E493 another question type (``summary`` is not supported).
+            ModelLoadError: E332 / E335 the model lacks the head the type needs (yes/no head; span head).
+        """
         from biobert.io.squad import QAExample
 
+        if not isinstance(question, str):
+            raise TypeError(f"Reader's question must be a str, got {type(question).__name__}")
         ps = [passages] if isinstance(passages, str) else list(passages)
-        qt = qtype or self.default_type
+        for p in ps:
+            if not isinstance(p, str):
+                raise TypeError(f"Reader's passages must be str, got {type(p).__name__}")
+        # validated (and lower-cased) before anything runs, also when there are no passages
+        qt = self.predictor.check_can_answer(qtype if qtype is not None else self.default_type)
         exs = [QAExample(f"q_{i:03d}", question, p, "q", qt) for i, p in enumerate(ps)]
         self.last_stats = Counter()
         res = self.predictor.answer(exs, self.last_stats)["q"] if exs else {"type": qt, "answers": []}

@@ -20,7 +20,22 @@ Requests that arrive together are tagged in one batch (micro-batching: the
 worker waits ``batch_wait_ms`` for more requests, up to ``max_batch_docs``),
 which is what makes a busy server fast on CPU. Errors are structured:
 ``{"error": {"code": "E6xx", "message": ...}}`` with a 4xx status, never a
-catch-all message.
+catch-all message; an unexpected failure is a 500 with code E612 and the
+exception's type (``{"error": {"code": "E612", "type": "KeyError", ...}}``),
+never a plain-text page.
+
+Limits (:class:`ServeConfig`): a body larger than :attr:`ServeConfig.body_limit`
+bytes is refused (413 E613) from its Content-Length header, or while a chunked
+body is read, before anything is parsed; more than ``max_docs`` documents
+(texts, records, passages) is 413 E614; more than ``max_chars`` characters is
+413 E606.
+
+What the server changed is reported, never silent: JSON answers carry a
+``counts`` object (``input_spans_replaced``, ``input_metadata_dropped:<key>``,
+``surrogates_replaced``, the relation extractor's counters, ...), and every
+/tag and /extract answer, PubTator and BioC ones too, the same counts as JSON
+in the ``X-Biobert-Counts`` header. Lone UTF-16 surrogates (a JSON ``\\ud800``
+escape in the request) come back as the same JSON escapes.
 
     biobert serve --model DIR --port 8080
     curl -s localhost:8080/tag -d '{"text": "BRCA1 mutations cause breast cancer."}' -H 'content-type: application/json'
@@ -29,30 +44,71 @@ catch-all message.
 # no `from __future__ import annotations`: FastAPI must resolve the locally imported Request type
 
 import asyncio
+import io as _stdio
 import json
 import logging
+import re
+import threading
+from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
-from biobert.errors import BiobertError
+from biobert.errors import BiobertError, ConfigError
 from biobert.types import Document
 
 #: output formats of /tag and /extract
 OUTPUTS = ("json", "pubtator", "bioc", "biocjson")
 
-__all__ = ["create_app", "ServeConfig"]
+#: the question types of /answer (``biobert answer --type`` accepts the same)
+QUESTION_TYPES = ("factoid", "list", "yesno")
+#: bytes of request body allowed per character of ``max_chars``: the longest JSON spelling of one character is an
+#: escaped surrogate pair (``\ud83d\ude00``, 12 bytes), so no body within the character limit is refused
+BYTES_PER_CHAR = 12
+#: and on top of that, room for the JSON keys, ids and PubTator / BioC markup
+BODY_SLACK_BYTES = 1 << 20
+
+__all__ = ["create_app", "ServeConfig", "QUESTION_TYPES"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class ServeConfig:
-    #: largest accepted request body text, in characters (all documents together)
+    """Request limits and batching of the HTTP service (every limit is a 413 with its own code).
+
+    Raises:
+        ConfigError: E478 a limit that is not a positive integer, or a negative ``batch_wait_ms``.
+    """
+
+    #: largest accepted request body text, in characters (all documents together); E606
     max_chars: int = 1_000_000
     #: most documents tagged in one forward batch
     max_batch_docs: int = 64
     #: how long the batching worker waits for more requests
     batch_wait_ms: float = 5.0
+    #: most documents in one request (texts, PubTator / BioC records, /answer passages); E614
+    max_docs: int = 1_000
+    #: largest accepted request body, in bytes; ``None``: derived from ``max_chars`` (see :attr:`body_limit`); E613
+    max_body_bytes: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_chars", "max_batch_docs", "max_docs", "max_body_bytes"):
+            v = getattr(self, name)
+            if v is None and name == "max_body_bytes":
+                continue
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ConfigError(f"E478 {name} must be an integer of at least 1, got {v!r}")
+        if not (isinstance(self.batch_wait_ms, (int, float)) and self.batch_wait_ms >= 0):
+            raise ConfigError(f"E478 batch_wait_ms must be a number of at least 0, got {self.batch_wait_ms!r}")
+
+    @property
+    def body_limit(self) -> int:
+        """Largest accepted body in bytes: ``max_body_bytes``, else ``BYTES_PER_CHAR`` per character of ``max_chars``
+        plus ``BODY_SLACK_BYTES``. Checked before the body is parsed, so that an oversized request is refused
+        without being held in memory whole (the character limit can only be checked after parsing)."""
+        if self.max_body_bytes is not None:
+            return self.max_body_bytes
+        return BYTES_PER_CHAR * self.max_chars + BODY_SLACK_BYTES
 
 
 class _Batcher:
@@ -116,6 +172,73 @@ class _Batcher:
                 k += len(docs)
 
 
+def _tagging_changes(before: Sequence[Document], after: Sequence[Document]) -> Counter:
+    """What tagging changed in one request's documents, counted as the :class:`~biobert.pipeline.Tagger` does.
+
+    The tagger's own ``last_stats`` covers a whole batch, which mixes requests, so each request's counts are
+    taken from its documents: the input's spans and relations (always replaced by the predictions), annotation
+    metadata the output no longer has (``input_metadata_dropped:<key>``), and lone surrogates, which the model
+    reads as U+FFFD (``surrogates_replaced``; the returned text keeps them)."""
+    from biobert.text.words import tokenizable
+
+    counts: Counter = Counter()
+    for b, a in zip(before, after):
+        if b.spans:
+            counts["input_spans_replaced"] += len(b.spans)
+        if b.relations:
+            counts["input_relations_dropped"] += len(b.relations)
+        for key, value in b.metadata.items():
+            if value and not a.metadata.get(key):
+                counts[f"input_metadata_dropped:{key}"] += 1
+        tokenizable(b.text, counts)
+    return counts
+
+
+def _code_of(exc: BiobertError) -> str:
+    """The ``E###`` code a biobert error message starts with; E615 for the few messages without one."""
+    head = str(exc).split(" ", 1)[0]
+    return head if re.fullmatch(r"E\d{3}", head) else "E615"
+
+
+class _CatchAll:
+    """ASGI middleware: an exception that escapes an endpoint becomes a structured JSON error.
+
+    A :class:`~biobert.errors.BiobertError` (raised while tagging, say) is the input's problem: 422 with its own
+    code. Anything else is a 500 with code E612 and the exception's type, logged with its traceback here, since it is
+    not re-raised (Starlette's fallback would answer a plain-text "Internal Server Error")."""
+
+    def __init__(self, app: Any, response_class: Any) -> None:
+        self.app, self.response_class = app, response_class
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:  # noqa: BLE001 - every failure gets a structured answer
+            if started:  # half an answer is on the wire: nothing else can be sent
+                raise
+            if isinstance(exc, BiobertError):
+                status, content = 422, {"error": {"code": _code_of(exc), "message": str(exc)}}
+            else:
+                log.exception("E612 %s %s failed", scope.get("method"), scope.get("path"))
+                name = type(exc).__name__
+                detail = str(exc)
+                detail = detail if len(detail) <= 200 else detail[:197] + "..."
+                status, content = 500, {"error": {"code": "E612", "type": name,
+                                                  "message": f"internal error ({name}): {detail}" if detail else f"internal error ({name})"}}
+            await self.response_class(status_code=status, content=content)(scope, receive, send)
+
+
 def _tagging_settings(tagger: Any) -> dict[str, Any]:
     """How the served tagger reads text (so that a client can reproduce or report its output)."""
     pred = getattr(tagger, "predictor", None)
@@ -145,14 +268,43 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
         raise BiobertError("E601 the HTTP service needs the serve extra: pip install 'biobert[serve]'") from exc
 
     from biobert import io
+    from biobert.io.jsonl import dumps
+
+    class SafeJSONResponse(JSONResponse):
+        """JSON with lone surrogates written as ``\\udxxx`` escapes, which read back as the same characters
+        (:func:`biobert.io.jsonl.dumps`); Starlette's JSONResponse writes them raw, and UTF-8 cannot encode
+        them, so a request holding a JSON ``\\ud800`` escape used to fail while its answer was sent."""
+
+        def render(self, content: Any) -> bytes:
+            return dumps(content).encode("utf-8")
 
     cfg = cfg or ServeConfig()
-    app = FastAPI(title="biobert", description="Biomedical NER with exact character offsets.")
+    app = FastAPI(title="biobert", description="Biomedical NER with exact character offsets.",
+                  default_response_class=SafeJSONResponse)
+    app.add_middleware(_CatchAll, response_class=SafeJSONResponse)
     batcher = _Batcher(tagger, cfg)
     app.state.batcher = batcher
+    # one call at a time per model: its last_stats then belong to that call (they are read right after it), and
+    # threads running one model side by side would only compete for the same cores
+    locks = {name: threading.Lock() for name in ("extractor", "reader", "embedder")}
+    if extractor is not None and hasattr(extractor, "check_tagger"):
+        extractor.check_tagger(tagger)  # warns when the tagger's types can never fill the model's type pairs
 
     def error(status: int, code: str, message: str) -> JSONResponse:
-        return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+        return SafeJSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+
+    def counts_header(counts: Counter) -> dict[str, str]:
+        # ASCII JSON: header values must be latin-1
+        return {"X-Biobert-Counts": json.dumps(dict(sorted(counts.items())), separators=(",", ":"))}
+
+    async def run_locked(name: str, model: Any, fn: Any) -> tuple[Any, Counter]:
+        """``fn()`` in a worker thread, holding the model's lock; returns its result and the model's counters."""
+        def call() -> tuple[Any, Counter]:
+            with locks[name]:
+                res = fn()
+                return res, Counter(getattr(model, "last_stats", None) or {})
+
+        return await asyncio.get_running_loop().run_in_executor(None, call)
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -173,15 +325,38 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
             "environment": environment(),
         }
 
+    def too_large(size: int, declared: bool) -> JSONResponse:
+        got = f"its Content-Length is {size}" if declared else f"{size} bytes arrived before reading stopped"
+        return error(413, "E613", f"request body larger than the limit of {cfg.body_limit} bytes ({got}); the limit follows "
+                                  f"from --max-chars {cfg.max_chars} unless --max-body-bytes sets it")
+
     async def json_body(request: Request) -> Any:
-        """The request's JSON object, or an E602 error response."""
+        """The request's JSON object, or an E602 / E613 error response.
+
+        The size is checked before anything is parsed: the declared Content-Length first, then the bytes as they
+        arrive (a chunked body declares none, and a client may send more than it declared)."""
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            if not declared.strip().isdigit():
+                return error(400, "E602", f"invalid Content-Length header {declared[:40]!r}")
+            if int(declared) > cfg.body_limit:
+                return too_large(int(declared), True)
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > cfg.body_limit:
+                return too_large(size, False)
+            chunks.append(chunk)
         try:
-            body = await request.json()
+            body = json.loads(b"".join(chunks))
         except Exception:  # noqa: BLE001 - any JSON decoding failure is the client's
             return error(400, "E602", "the request body must be JSON")
         if not isinstance(body, dict):
             return error(400, "E602", "the request body must be a JSON object")
         return body
+
+    def too_many(n: int, what: str) -> JSONResponse:
+        return error(413, "E614", f"request holds {n} {what}; the limit is {cfg.max_docs} (biobert serve --max-docs)")
 
     def documents(body: dict[str, Any]) -> Any:
         """The documents of a /tag or /extract request, or an error response."""
@@ -198,6 +373,8 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
             elif key == "texts":
                 if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
                     return error(400, "E605", "'texts' must be a list of strings")
+                if len(value) > cfg.max_docs:
+                    return too_many(len(value), "documents")
                 docs = [Document(id=str(i), text=t) for i, t in enumerate(value)]
             else:
                 if key == "biocjson" and isinstance(value, (dict, list)):
@@ -206,18 +383,34 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
                     return error(400, "E605", f"'{key}' must be a string holding the file content")
                 docs = io.reads(value, fmt=key)
         except BiobertError as exc:
-            return error(422, str(exc).split(" ", 1)[0], str(exc))
+            return error(422, _code_of(exc), str(exc))
+        if len(docs) > cfg.max_docs:
+            return too_many(len(docs), "documents")
         total = sum(len(d.text) for d in docs)
         if total > cfg.max_chars:
             return error(413, "E606", f"request holds {total} characters; the limit is {cfg.max_chars}")
         return docs
 
-    def respond(docs: list[Document], output: str) -> Any:
+    def respond(docs: list[Document], output: str, counts: Counter) -> Any:
+        """The documents in ``output`` format, with ``counts`` (what the server changed) as a ``counts`` field of a
+        JSON answer and, for every format, as JSON in the ``X-Biobert-Counts`` header."""
         if output == "json":
-            return {"documents": [d.to_dict() for d in docs]}
+            content = {"documents": [d.to_dict() for d in docs], "counts": dict(sorted(counts.items()))}
+            return SafeJSONResponse(content, headers=counts_header(counts))
+        buf = _stdio.StringIO()
+        report = io.write(docs, buf, fmt=output)
+        # what the writer had to replace (tabs in PubTator text, characters XML cannot hold) or leave out (scores)
+        for key in ("replaced_characters", "dropped_scores"):
+            if report.get(key):
+                counts[f"output_{key}"] += report[key]
         if output == "biocjson":
-            return json.loads(io.writes(docs, fmt=output))
-        return PlainTextResponse(io.writes(docs, fmt=output))
+            return SafeJSONResponse(json.loads(buf.getvalue()), headers=counts_header(counts))
+        return PlainTextResponse(buf.getvalue(), headers=counts_header(counts))
+
+    async def tag_docs(docs: list[Document]) -> tuple[list[Document], Counter]:
+        """``docs`` through the batching worker, with what tagging changed in them."""
+        tagged = await batcher.submit(docs)
+        return tagged, _tagging_changes(docs, tagged)
 
     @app.post("/tag")
     async def tag(request: Request) -> Any:
@@ -230,7 +423,8 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
         docs = documents(body)
         if not isinstance(docs, list):
             return docs
-        return respond(await batcher.submit(docs), output)
+        tagged, counts = await tag_docs(docs)
+        return respond(tagged, output, counts)
 
     @app.post("/extract")
     async def extract(request: Request) -> Any:
@@ -251,12 +445,13 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
         # NER goes through the batching worker (shared with /tag); documents that keep their own
         # annotations skip it, and the extractor is told never to tag (tagger=False)
         need = [i for i, d in enumerate(docs) if not (keep and d.spans)]
+        counts: Counter = Counter()
         if need:
-            tagged = await batcher.submit([docs[i] for i in need])
+            tagged, counts = await tag_docs([docs[i] for i in need])
             for i, d in zip(need, tagged):
                 docs[i] = d
-        run = lambda: extractor(docs, tagger=False)  # noqa: E731
-        return respond(await asyncio.get_running_loop().run_in_executor(None, run), output)
+        out, stats = await run_locked("extractor", extractor, lambda: extractor(docs, tagger=False))
+        return respond(out, output, counts + stats)
 
     @app.post("/answer")
     async def answer(request: Request) -> Any:
@@ -272,16 +467,20 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
             passages = [passages]
         if not isinstance(passages, list) or not passages or not all(isinstance(p, str) for p in passages):
             return error(400, "E605", "'passages' must be a string or a non-empty list of strings")
-        if qtype not in (None, "factoid", "list", "yesno"):
-            return error(400, "E611", f"type must be factoid, list or yesno, got {qtype!r}")
+        if isinstance(qtype, str):
+            qtype = qtype.strip().lower()  # any case, as the CLI and Reader accept (BioASQ files say "factoid")
+        if qtype is not None and qtype not in QUESTION_TYPES:
+            return error(400, "E611", f"type must be factoid, list or yesno (any case), got {body.get('type')!r}")
+        if len(passages) > cfg.max_docs:
+            return too_many(len(passages), "passages")
         total = len(question) + sum(len(p) for p in passages)
         if total > cfg.max_chars:
             return error(413, "E606", f"request holds {total} characters; the limit is {cfg.max_chars}")
-        run = lambda: reader(question, passages, qtype=qtype)  # noqa: E731
         try:
-            return await asyncio.get_running_loop().run_in_executor(None, run)
+            res, stats = await run_locked("reader", reader, lambda: reader(question, passages, qtype=qtype))
         except BiobertError as exc:
-            return error(422, str(exc).split(" ", 1)[0], str(exc))
+            return error(422, _code_of(exc), str(exc))
+        return {**res, "counts": dict(sorted(stats.items()))}
 
     @app.post("/embed")
     async def embed(request: Request) -> Any:
@@ -300,11 +499,12 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
         pool = body.get("pool", "mean")
         if pool not in ("mean", "cls"):
             return error(400, "E608", f"pool must be mean or cls, got {pool!r}")
+        if len(texts) > cfg.max_docs:
+            return too_many(len(texts), "documents")
         total = sum(len(t) for t in texts)
         if total > cfg.max_chars:
             return error(413, "E606", f"request holds {total} characters; the limit is {cfg.max_chars}")
-        run = lambda: embedder(texts, pool=pool, words=False)  # noqa: E731
-        embs = await asyncio.get_running_loop().run_in_executor(None, run)
-        return {"vectors": [e.vector.tolist() for e in embs]}
+        embs, stats = await run_locked("embedder", embedder, lambda: embedder(texts, pool=pool, words=False))
+        return {"vectors": [e.vector.tolist() for e in embs], "counts": dict(sorted(stats.items()))}
 
     return app

@@ -218,6 +218,23 @@ def test_env():
         (["embed", "--input", "{tmp}/missing.txt", "--model", "{model}"], "E423"),
         (["embed", "--input", "x", "--model", "{model}", "--pool", "max"], "E430"),
         (["embed", "--input", "x", "--model", "{model}", "--output", "{tmp}/v.csv"], "E433"),
+        # RE / QA: a missing input is E423 before any model is loaded (so any model directory will do here)
+        (["extract", "--model", "{model}", "--input", "{tmp}/missing.txt"], "E423"),
+        (["answer", "--model", "{model}", "--input", "{tmp}/missing.json", "--format", "bioasq"], "E423"),
+        (["evaluate", "qa", "--data", "{tmp}/missing.json", "--format", "bioasq", "--model", "{model}"], "E423"),
+        (["evaluate", "qa", "--data", "{tmp}/in.jsonl", "--format", "bioasq", "--predictions", "{tmp}/missing.json"], "E423"),
+        (["evaluate", "re", "--model", "{model}", "--data", "{tmp}/missing.tsv"], "E423"),
+        # options that used to be accepted and then ignored, or answered nothing
+        (["answer", "Which gene?", "--passage", "x", "--model", "{model}", "--type", "bogus"], "E439"),
+        (["evaluate", "qa", "--data", "{tmp}/in.jsonl", "--format", "bioasq", "--model", "{model}", "--task", "summary"], "E439"),
+        (["extract", "text", "--model", "{model}", "--type-pairs", "Gene"], "E436"),
+        (["extract", "text", "--model", "{model}", "--type-pairs", "Gene:Disease,"], "E436"),
+        (["extract", "text", "--model", "{model}", "--window-chars", "-5"], "E437"),
+        (["extract", "text", "--model", "{model}", "--min-score", "5"], "E438"),
+        (["extract", "text", "--model", "{model}", "--scope", "document"], "E443"),
+        (["serve", "--model", "{model}", "--max-docs", "0"], "E478"),
+        (["extract", "text", "--model", "{model}", "--output", "{tmp}/in.jsonl/out.json"], "E427"),
+        (["answer", "Which gene?", "--passage", "x", "--model", "{model}", "--output", "{tmp}/in.jsonl/a.json"], "E427"),
     ],
 )
 def test_errors_exit_2_with_a_code(tagger_dir, tmp_path, args, code):
@@ -245,3 +262,14 @@ def test_tag_table_output_offsets(tagger_dir, tmp_path):
     for row in lines[1:]:
         _, a, b, label, _, mention = row.split("\t")
         assert text[int(a):int(b)] == mention and label == "Gene"
+
+
+def test_question_types_are_case_insensitive():
+    from biobert.cli.re_qa import _question_type
+    from biobert.errors import ConfigError
+    from biobert.serve import QUESTION_TYPES
+
+    assert [_question_type(t.upper()) for t in QUESTION_TYPES] == list(QUESTION_TYPES)
+    assert _question_type(None) is None
+    with pytest.raises(ConfigError, match="E439"):
+        _question_type("summary")

@@ -188,3 +188,63 @@ def test_squad_list_files_give_one_gold_entry_per_answer(tmp_path):
     exs = read_qa("squad", path, ["list"])
     assert {e.qtype for e in exs} == {"list"} and exs[0].gold == (("BRCA1",), ("BRCA2",))
     assert read_qa("squad", path, ["factoid"])[0].gold == (("BRCA1", "BRCA2", "brca1"),)  # read as synonyms of one answer
+
+
+def _bioasq(tmp_path, **q):
+    base = {"id": "q1", "body": "Which gene?", "type": "factoid", "snippets": [{"text": "CFTR causes CF."}]}
+    p = tmp_path / "gold.json"
+    p.write_text(json.dumps({"questions": [{**base, **q}]}), encoding="utf-8")
+    return p
+
+
+def test_bioasq_yesno_gold_as_a_one_element_list(tmp_path):
+    """``"exact_answer": ["yes"]`` used to give label None (scored as wrong); case and spaces do not matter."""
+    for raw, label in ((["yes"], "yes"), ([" No "], "no"), ("YES", "yes"), (["Yes, it is."], "yes")):
+        assert read_bioasq(_bioasq(tmp_path, type="yesno", exact_answer=raw))[0].label == label
+    stats = Counter()
+    for raw in (None, []):  # test files: no gold, counted
+        kw = {} if raw is None else {"exact_answer": raw}
+        assert read_bioasq(_bioasq(tmp_path, type="yesno", **kw), stats=stats)[0].label is None
+    assert stats["questions_without_gold"] == 2
+    for raw in (["yes", "no"], [["yes"]], 5, "maybe", {"yes": 1}):
+        with pytest.raises(DataFormatError, match="E276") as ei:
+            read_bioasq(_bioasq(tmp_path, type="yesno", exact_answer=raw))
+        assert ei.value.path.endswith("gold.json") and "'q1'" in str(ei.value)
+
+
+def test_bioasq_unreadable_gold_is_a_typed_error_not_text(tmp_path):
+    """Numbers, dicts, non-string synonyms and over-nested lists used to crash (TypeError) or become text
+    ("None", "['CFTR']")."""
+    for qtype, raw in (("factoid", 5), ("factoid", {"CFTR": 1}), ("factoid", [["CFTR", None]]), ("list", [[["CFTR"]]]),
+                       ("list", [["CFTR"], []]), ("factoid", [[]]), ("list", [1, 2])):
+        with pytest.raises(DataFormatError, match="E276") as ei:
+            read_bioasq(_bioasq(tmp_path, type=qtype, exact_answer=raw))
+        assert ei.value.code == "E276" and ei.value.path.endswith("gold.json") and "'q1'" in str(ei.value)
+    with pytest.raises(DataFormatError, match="E276"):
+        normalise_exact_answer("factoid", 5)
+    # an empty exact_answer is no gold (not a gold entry without synonyms), counted
+    stats = Counter()
+    ex = read_bioasq(_bioasq(tmp_path, exact_answer=[]), stats=stats)[0]
+    assert ex.gold == () and ex.answers == () and stats["questions_without_gold"] == 1
+    assert normalise_exact_answer("list", [["a", "a2"], "b"]) == (("a", "a2"), ("b",))
+
+
+def test_bioasq_submission_yesno_list_form_and_bad_synonyms(tmp_path):
+    from biobert.io.bioasq import read_bioasq_answers
+
+    path = tmp_path / "sub.json"
+    path.write_text(json.dumps({"questions": [
+        {"id": "y1", "type": "yesno", "exact_answer": ["yes"]},
+        {"id": "y2", "type": "yesno", "exact_answer": [" No"]},
+        {"id": "y3", "exact_answer": ["no"]},  # untyped: read as yes/no when it is exactly yes or no
+        {"id": "f1", "exact_answer": [["CFTR"]]}]}))
+    back = read_bioasq_answers(path)
+    assert back["y1"] == {"type": "yesno", "answer": "yes"} and back["y2"]["answer"] == "no" and back["y3"]["answer"] == "no"
+    assert back["f1"] == {"type": "factoid", "answers": [{"text": "CFTR"}]}
+    for bad in ([{"id": "q", "type": "factoid", "exact_answer": [["CFTR", None]]}],
+                [{"id": "q", "type": "list", "exact_answer": [[["CFTR"]]]}],
+                [{"id": "q", "type": "yesno", "exact_answer": ["yes", "no"]}],
+                [{"id": "q", "type": "yesno", "exact_answer": 1}]):
+        path.write_text(json.dumps({"questions": bad}))
+        with pytest.raises(DataFormatError, match="E275"):
+            read_bioasq_answers(path)

@@ -263,3 +263,21 @@ def test_re_fits_its_training_data(tiny_bert, tmp_path, style, pooling):
     rep = finetune_re(cfg, progress=False, fold="1")
     print(style, pooling, rep["test"])
     assert rep["test"]["f1"] >= 0.9 and rep["test"]["precision"] >= 0.9, rep["test"]
+
+
+def test_extract_cli_reports_type_pairs_the_tagger_cannot_fill(positive_model, tagger_dir, tmp_path):
+    """The tagger tags Gene and Disease: a Chemical:Gene model could never find a relation, which is counted
+    (and logged as W305) instead of a silent empty result."""
+    r = ok("extract", "BRCA1 mutations cause breast cancer.", "--model", positive_model, "--tagger", tagger_dir,
+           "--type-pairs", "Chemical:Gene")
+    stats = json.loads(r.stderr.strip().splitlines()[-1])
+    assert stats["type_pairs_unmatched_by_tagger"] == 1 and stats["candidates"] == 0
+    r = ok("extract", "BRCA1 mutations cause breast cancer.", "--model", positive_model, "--tagger", tagger_dir)
+    assert "type_pairs_unmatched_by_tagger" not in json.loads(r.stderr.strip().splitlines()[-1])
+
+
+def test_evaluate_re_cli_needs_a_data_file(positive_model, tmp_path):
+    r = runner.invoke(app, ["evaluate", "re", "--model", str(positive_model), "--data", str(tmp_path)])  # biobert_tsv: no directory
+    assert r.exit_code == 2 and "Traceback" not in r.stderr
+    assert [line for line in r.stderr.splitlines() if line.startswith("error: ")] == [
+        f"error: E423 data file {str(tmp_path)!r} is a directory"]

@@ -15,8 +15,8 @@ from typing import Any, Optional
 
 import typer
 
-from biobert.cli.app import DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, app, emit_documents, evaluate_app, finetune_app, load_linkers
-from biobert.errors import BiobertError
+from biobert.cli.app import DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, app, emit_documents, evaluate_app, finetune_app, load_linkers, prepare_output, require_file, require_input
+from biobert.errors import BiobertError, ConfigError
 
 cv_app = typer.Typer(help="Cross-validation: run every fold of a config and report mean ± sd (JSON).", no_args_is_help=True)
 app.add_typer(cv_app, name="cv")
@@ -45,6 +45,28 @@ def _overrides(set_: list[str], **kv: Any) -> list[str]:
         if val is not None:
             out.append(f"{key.replace('__', '.')}={val}")
     return out
+
+
+def _question_type(value: Optional[str], option: str = "--type") -> Optional[str]:
+    """``value`` lower-cased if it is a question type the service also accepts (factoid, list, yesno), else E439."""
+    from biobert.serve import QUESTION_TYPES
+
+    if value is None:
+        return None
+    if value.lower() not in QUESTION_TYPES:
+        raise ConfigError(f"E439 {option} must be one of {', '.join(QUESTION_TYPES)}, got {value!r}")
+    return value.lower()
+
+
+def _data_path(path: Path, allow_dir: bool = False, what: str = "data file") -> Path:
+    """A data path as the recipes read it (``{data}``, ``~`` and variables expanded), or E423 when it does not
+    exist (or is a directory where a file is needed) instead of a traceback."""
+    from biobert.settings import expand_path
+
+    p = expand_path(path)
+    if allow_dir and p.is_dir():
+        return p
+    return require_file(p, what)
 
 
 def _brief(test: Optional[dict]) -> Optional[dict]:
@@ -115,10 +137,14 @@ def evaluate_re_cmd(
     from biobert.tasks.re import pair_of
 
     try:
+        _data_path(data, allow_dir=True)  # before the model loads; a directory only for DDI (checked below)
         ex = Extractor.load(model, device=device)
         stats: Counter = Counter()
         skipped: list[dict] = []
         dcfg = REDataConfig(format=fmt or ex.meta.get("data_format", "jsonl"), test=str(data), missing_mask=missing_mask)
+        _data_path(data, allow_dir=dcfg.format == "ddi")
+        if predictions is not None:
+            prepare_output(predictions)
         docs, _ = load_re_split(dcfg, "test", None, stats, skipped)
         res, preds = evaluate_re(ex.predictor, docs, metric or ex.meta.get("metric", "micro"),
                                  positive_label=ex.meta.get("positive_label", "1"),
@@ -200,6 +226,13 @@ def evaluate_qa_cmd(
             raise BiobertError("E488 give either --model or --predictions")
         if predictions and len(predictions) != len(data):
             raise BiobertError(f"E488 --predictions must come once per --data ({len(data)}), got {len(predictions)}")
+        task = _question_type(task, "--task")
+        for path in data:
+            _data_path(path)
+        for path in predictions or []:
+            _data_path(path, what="predictions file")
+        if answers is not None:
+            prepare_output(answers)
         reader = None
         if model is not None:
             from biobert.pipeline import Reader
@@ -256,6 +289,11 @@ def answer_cmd(
             raise BiobertError(f"E488 --output-format must be json or bioasq, got {output_format!r}")
         if (question is None) == (input is None):
             raise BiobertError("E488 give a question (with --passage) or --input, not both")
+        qtype = _question_type(qtype)
+        if input is not None:
+            require_file(input)
+        if output is not None:
+            prepare_output(output)
         reader = Reader.load(model, device=device, precision=precision)
         if question is not None:
             if not passage:
@@ -316,8 +354,16 @@ def extract_cmd(
     from biobert.pipeline import Extractor, Tagger
     from biobert.types import Document
 
+    from biobert.tasks.re import parse_type_pairs
+
     try:
-        tp = [p.split(":") for p in type_pairs.split(",")] if type_pairs else None
+        # every option and the input are checked before a model is loaded
+        tp = parse_type_pairs(type_pairs) if type_pairs is not None else None
+        Extractor.check_options(scope=scope, window_chars=window_chars, min_score=min_score)
+        if input is not None:
+            require_input(input, input_format)
+        if output is not None:
+            prepare_output(output)
         ex = Extractor.load(model, scope=scope, window_chars=window_chars, type_pairs=tp, min_score=min_score,
                             device=device, precision=precision, splitter=splitter)
         if input is not None:
@@ -331,7 +377,9 @@ def extract_cmd(
         docs = list(docs)
         need = [i for i, d in enumerate(docs) if not (keep_spans and d.spans)]
         if need:
-            tagged = Tagger.load(tagger, device=device, precision=precision, splitter=splitter)([docs[i] for i in need])
+            tg = Tagger.load(tagger, device=device, precision=precision, splitter=splitter)
+            ex.check_tagger(tg)  # W305 and a counter when its entity types can fill none of the model's type pairs
+            tagged = tg([docs[i] for i in need])
             for i, d in zip(need, tagged):
                 docs[i] = d
         out_docs = ex(docs, tagger=False)

@@ -18,6 +18,8 @@ def serve_cmd(
     quantize: Optional[str] = typer.Option(None, help="int8: accuracy-checked ONNX int8 model (run `biobert export onnx` first)."),
     max_chars: int = typer.Option(1_000_000, help="Largest accepted request, in characters."),
     max_batch_docs: int = typer.Option(64, help="Most documents per forward batch."),
+    max_docs: int = typer.Option(1_000, "--max-docs", help="Most documents (texts, records, /answer passages) in one request; more is refused with 413 E614."),
+    max_body_bytes: Optional[int] = typer.Option(None, "--max-body-bytes", help="Largest request body in bytes, refused with 413 E613 before it is read whole (default: 12 bytes per --max-chars character, plus 1 MiB)."),
     embed_model: Optional[str] = typer.Option(None, "--embed-model", help="Also serve POST /embed with this encoder ('minilm', a directory or a hub id)."),
     re_model: Optional[str] = typer.Option(None, "--re-model", help="Also serve POST /extract (NER with --model, then RE) with this `biobert finetune re` directory."),
     qa_model: Optional[str] = typer.Option(None, "--qa-model", help="Also serve POST /answer with this `biobert finetune qa` directory."),
@@ -37,6 +39,8 @@ def serve_cmd(
     from biobert.serve import ServeConfig, create_app
 
     try:
+        # options are checked before any model is loaded (E478: a limit below 1)
+        cfg = ServeConfig(max_chars=max_chars, max_batch_docs=max_batch_docs, max_docs=max_docs, max_body_bytes=max_body_bytes)
         tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations, device=device, precision=precision, splitter=splitter, decode=decode)
         from biobert.linking import LinkedTagger
 
@@ -52,5 +56,4 @@ def serve_cmd(
         reader = Reader.load(qa_model, device=device, precision=precision) if qa_model is not None else None
     except BiobertError as exc:
         fail(exc)
-    cfg = ServeConfig(max_chars=max_chars, max_batch_docs=max_batch_docs)
     uvicorn.run(create_app(tagger, cfg, embedder, extractor=extractor, reader=reader), host=host, port=port)

@@ -9,10 +9,18 @@ extractive model reads every snippet and pools the answers per question.
 * factoid: ``["a", "b"]`` (older years: synonyms of one answer) or
   ``[["a", "b"], ...]`` (newer years) -> ``(("a", "b"), ...)``;
 * list: ``[["a", "a2"], ["b"]]`` -> ``(("a", "a2"), ("b",))``;
-* yesno: ``"yes"`` / ``"no"`` -> ``label`` (the official evaluator keeps
-  ``"yes"`` if the lower-cased answer contains ``yes``, else ``"no"`` if it
-  contains ``no``);
+* yesno: ``"yes"`` / ``"no"``, or a one-element list ``["yes"]`` (some BioASQ
+  files), in any case -> ``label`` (the official evaluator keeps ``"yes"`` if
+  the lower-cased answer contains ``yes``, else ``"no"`` if it contains ``no``);
 * summary: no exact answer; ``ideal_answer`` is kept in ``metadata``.
+
+No ``exact_answer`` (test files) or an empty one (``[]``) means no gold: ``gold``
+is ``()`` / ``label`` is ``None``, counted as ``questions_without_gold``; the
+question is still read (for prediction), and :func:`biobert.recipes.qa.score_answers`
+leaves it out of the scores and counts it. Anything else that is not one of the
+shapes above (a number, a dict, a synonym that is not a string, a list nested too
+deep, an empty entry, a yes/no answer that is neither) is an E276 error naming the
+question, never turned into text.
 
 Training targets (``answers``) are the case-insensitive whole-word occurrences of every
 gold synonym in the snippet (leftmost first); snippets without one are kept
@@ -20,7 +28,9 @@ for prediction and counted (``snippets_without_answer``).
 
 Errors (:class:`~biobert.errors.DataFormatError`): E274 not JSON; E272 not
 shaped like BioASQ (no ``questions`` list, a question without ``body`` /
-``type`` / ``id``, a snippet without ``text``, an unknown type).
+``type`` / ``id``, a snippet without ``text``, an unknown type); E276 an
+``exact_answer`` that cannot be read as gold (see above); E275 a submission
+(:func:`read_bioasq_answers`) of the wrong shape.
 """
 
 from __future__ import annotations
@@ -38,20 +48,42 @@ __all__ = ["read_bioasq", "normalise_exact_answer", "find_answers", "QTYPES", "b
 QTYPES = ("factoid", "list", "yesno", "summary")
 
 
-def normalise_exact_answer(qtype: str, exact: Any) -> tuple[tuple[str, ...], ...]:
-    """BioASQ ``exact_answer`` -> entries of synonyms (empty for yes/no and summary)."""
+def normalise_exact_answer(qtype: str, exact: Any, *, path: str = "<string>",
+                           qid: str | None = None) -> tuple[tuple[str, ...], ...]:
+    """BioASQ ``exact_answer`` -> entries of synonyms (empty for yes/no and summary, and for no gold: ``None``
+    or ``[]``).
+
+    Args:
+        path, qid: the file and question named by an error.
+
+    Raises:
+        DataFormatError: E276 ``exact_answer`` is neither a string, a list of strings nor a list whose entries
+            are strings or non-empty lists of strings (nothing is turned into text with ``str()``).
+    """
     if qtype not in ("factoid", "list") or exact is None:
         return ()
+
+    def bad() -> DataFormatError:
+        return DataFormatError("E276", path, None, f"exact_answer of {qtype} question {qid!r} as a string, a list of "
+                               "strings or a list of non-empty lists of strings", found=repr(exact))
+
     if isinstance(exact, str):
         return ((exact,),)
+    if not isinstance(exact, list):
+        raise bad()
+    if not exact:
+        return ()  # no gold answer: the question is left out of scoring (and counted) by score_answers
     if all(isinstance(x, str) for x in exact):
         # factoid before BioASQ 3: a flat list of synonyms of one answer; list: one item per entry
         return (tuple(exact),) if qtype == "factoid" else tuple((x,) for x in exact)
     out = []
     for entry in exact:
-        syns = (entry,) if isinstance(entry, str) else tuple(str(s) for s in entry)
-        if syns:
-            out.append(syns)
+        if isinstance(entry, str):
+            out.append((entry,))
+        elif isinstance(entry, list) and entry and all(isinstance(x, str) for x in entry):
+            out.append(tuple(entry))
+        else:
+            raise bad()
     return tuple(out)
 
 
@@ -80,9 +112,13 @@ def find_answers(context: str, gold: tuple[tuple[str, ...], ...]) -> tuple[Span,
 
 
 def _yesno(raw: Any) -> str | None:
+    """``"yes"`` / ``"no"`` from a yes/no ``exact_answer``: a string or a one-element list of one (``["Yes "]``),
+    read as the official evaluator reads it (contains ``yes``, else contains ``no``); ``None`` when unreadable."""
+    if isinstance(raw, list) and len(raw) == 1:
+        raw = raw[0]
     if not isinstance(raw, str):
         return None
-    low = raw.lower()
+    low = raw.strip().lower()
     return "yes" if "yes" in low else "no" if "no" in low else None
 
 
@@ -92,7 +128,11 @@ def read_bioasq(path: PathOrStream, *, types: tuple[str, ...] | None = None, sta
     Args:
         types: keep only these question types (default: all).
         stats: counter with ``questions``, ``questions_type=X``, ``examples``,
-            ``snippets_without_answer``, ``questions_without_snippets`` (skipped).
+            ``snippets_without_answer``, ``questions_without_snippets`` (skipped),
+            ``questions_without_gold`` (factoid/list/yes-no questions with no or an empty ``exact_answer``; kept).
+
+    Raises:
+        DataFormatError: E274 / E272 (module docstring); E276 an unreadable ``exact_answer``.
     """
     stats = stats if stats is not None else Counter()
     obj, name = load_json(path)
@@ -109,8 +149,16 @@ def read_bioasq(path: PathOrStream, *, types: tuple[str, ...] | None = None, sta
             continue
         stats["questions"] += 1
         stats[f"questions_type={qtype}"] += 1
-        gold = normalise_exact_answer(qtype, q.get("exact_answer"))
-        label = _yesno(q.get("exact_answer")) if qtype == "yesno" else None
+        exact = q.get("exact_answer")
+        gold = normalise_exact_answer(qtype, exact, path=name, qid=q["id"])
+        label = None
+        if qtype == "yesno" and exact not in (None, []):
+            label = _yesno(exact)
+            if label is None:
+                raise DataFormatError("E276", name, None, f"exact_answer of yesno question {q['id']!r} as 'yes' or 'no' "
+                                      "(or a one-element list of it)", found=repr(exact))
+        if (qtype in ("factoid", "list") and not gold) or (qtype == "yesno" and label is None):
+            stats["questions_without_gold"] += 1
         snippets = q.get("snippets") or []
         if not snippets:
             stats["questions_without_snippets"] += 1
@@ -155,12 +203,13 @@ def read_bioasq_answers(path: PathOrStream) -> dict[str, dict[str, Any]]:
     the shape :func:`biobert.recipes.qa.score_answers` scores.
 
     A factoid or list entry may list synonyms (``[["a", "a2"], ["b"]]``) or be a plain string; each entry is one
-    ranked answer, named by its first synonym. Yes/no answers are read as the official evaluator reads them
-    (``yes`` if the lower-cased answer contains it, else ``no``).
+    ranked answer, named by its first synonym. Yes/no answers (``"yes"`` or a one-element list ``["yes"]``) are read
+    as the official evaluator reads them (``yes`` if the lower-cased answer contains it, else ``no``); an untyped
+    question is yes/no when its answer reads so (a one-element list only when it is exactly yes or no).
 
     Raises:
         DataFormatError: E274 not JSON; E275 not a submission (no ``questions`` list, a question without a
-            string ``id``, an ``exact_answer`` of the wrong shape).
+            string ``id``, an ``exact_answer`` of the wrong shape, a synonym that is not a string).
     """
     obj, name = load_json(path)
     if not isinstance(obj, dict) or not isinstance(obj.get("questions"), list):
@@ -171,8 +220,17 @@ def read_bioasq_answers(path: PathOrStream) -> dict[str, dict[str, Any]]:
             raise DataFormatError("E275", name, None, f"questions[{qi}] with a string 'id'", found=str(q)[:120])
         exact = q.get("exact_answer")
         qtype = q.get("type")
-        if isinstance(exact, str) and (qtype == "yesno" or (qtype is None and _yesno(exact))):
-            out[q["id"]] = {"type": "yesno", "answer": _yesno(exact) or exact.lower()}
+        one = exact[0] if isinstance(exact, list) and len(exact) == 1 else exact
+        if qtype == "yesno" and exact not in (None, []):  # no answer: scored as such by score_answers
+            if not isinstance(one, str):
+                raise DataFormatError("E275", name, None, f"questions[{qi}] ({q['id']}) yes/no exact_answer as 'yes'/'no' "
+                                      "or a one-element list of it", found=str(exact)[:120])
+            # an unreadable answer is kept as written: it is scored as wrong, like the official evaluator does
+            out[q["id"]] = {"type": "yesno", "answer": _yesno(one) or one.strip().lower()}
+            continue
+        if qtype is None and ((isinstance(exact, str) and _yesno(exact))
+                              or (exact is not one and isinstance(one, str) and one.strip().lower() in ("yes", "no"))):
+            out[q["id"]] = {"type": "yesno", "answer": _yesno(one)}
             continue
         if exact is None:
             exact = []
@@ -182,10 +240,11 @@ def read_bioasq_answers(path: PathOrStream) -> dict[str, dict[str, Any]]:
             raise DataFormatError("E275", name, None, f"questions[{qi}].exact_answer as a list of answers or 'yes'/'no'", found=str(exact)[:120])
         texts = []
         for entry in exact:
-            if isinstance(entry, list):
-                entry = next((x for x in entry if isinstance(x, str)), None)
+            if isinstance(entry, list) and entry and all(isinstance(x, str) for x in entry):
+                entry = entry[0]
             if not isinstance(entry, str):
-                raise DataFormatError("E275", name, None, f"questions[{qi}].exact_answer entries as strings or lists of strings", found=str(exact)[:120])
+                raise DataFormatError("E275", name, None, f"questions[{qi}] ({q['id']}) exact_answer entries as strings or "
+                                      "non-empty lists of strings", found=str(exact)[:120])
             texts.append(entry)
         out[q["id"]] = {"type": qtype or "factoid", "answers": [{"text": t} for t in texts]}
     return out

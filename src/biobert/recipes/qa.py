@@ -136,21 +136,45 @@ def score_answers(examples: Sequence[QAExample], answers: dict[str, Any], task: 
                   class_labels: Sequence[str] = ("yes", "no"), stats: Counter | None = None) -> dict[str, Any]:
     """Question-level scores of ``answers`` (``{question id: {"answers": [{"text"}...]} | {"answer"}}``, from a
     model or read from a submission with :func:`biobert.io.bioasq.read_bioasq_answers`) against the gold of
-    ``examples``. A gold question with no answer scores 0 and is counted (``stats["questions_unanswered"]``)."""
+    ``examples``.
+
+    A gold question with no answer scores 0 and is counted (``stats["questions_unanswered"]``). A question
+    without gold (a factoid/list question with an empty or no ``exact_answer``, a yes/no question without a
+    label) cannot be scored: it is left out of every score and of ``n_questions``, and counted
+    (``stats["questions_without_gold_skipped"]``, ``n_questions_without_gold``). A prediction of the wrong shape
+    for ``task`` (no ``answer`` for yes/no, no ``answers`` for factoid/list) scores 0 and is counted
+    (``predictions_without_yesno_answer`` / ``predictions_without_span_answers``).
+
+    Raises:
+        ConfigError: E481 ``task`` is not factoid, list or yesno.
+    """
     from biobert import metrics as M
 
+    if task not in TASKS:
+        raise ConfigError(f"E481 QA task must be one of {TASKS}, got {task!r}")
     stats = stats if stats is not None else Counter()
-    groups = group_by_question(examples)
+    all_groups = group_by_question(examples)
+    if task == "yesno":
+        groups = {q: exs for q, exs in all_groups.items() if exs[0].label is not None}
+    else:
+        groups = {q: exs for q, exs in all_groups.items() if exs[0].gold}
+    # nothing to compare with: scoring these as wrong would understate every score
+    n_without_gold = len(all_groups) - len(groups)
+    stats["questions_without_gold_skipped"] += n_without_gold
     missing = [q for q in groups if q not in answers]
     stats["questions_unanswered"] += len(missing)
+    needed = "answer" if task == "yesno" else "answers"
+    bad_shape = [q for q in groups if q in answers and needed not in answers[q]]
+    if bad_shape:
+        stats["predictions_without_yesno_answer" if task == "yesno" else "predictions_without_span_answers"] += len(bad_shape)
     if task == "yesno":
         gold = [exs[0].label for exs in groups.values()]
-        pred = [answers[q]["answer"] if q in answers else "" for q in groups]
+        pred = [answers[q].get("answer") or "" if q in answers else "" for q in groups]
         out: dict[str, Any] = M.yesno_scores(gold, pred, None if len(class_labels) > 2 else class_labels)
         out["metric"] = "accuracy; macro-F1 over " + ("the labels present (sklearn average='macro')" if len(class_labels) > 2 else "yes and no")
     else:
         gold = [exs[0].gold for exs in groups.values()]
-        pred = [[a["text"] for a in answers[q]["answers"]] if q in answers else [] for q in groups]
+        pred = [[a["text"] for a in answers[q].get("answers", [])] if q in answers else [] for q in groups]
         if task == "factoid":
             out = M.factoid_scores(gold, pred)
             out["metric"] = "BioASQ factoid: strict accuracy (top 1), lenient accuracy (top 5), MRR (top 5); lower-cased exact match"
@@ -158,6 +182,7 @@ def score_answers(examples: Sequence[QAExample], answers: dict[str, Any], task: 
             out = M.list_scores(gold, pred)
             out["metric"] = "BioASQ list: mean P/R/F1 over questions"
     out["n_questions"] = len(groups)
+    out["n_questions_without_gold"] = n_without_gold
     out["n_passages"] = len(examples)
     return out
 
@@ -236,7 +261,7 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
     from biobert.encoders import load_tokenizer
     from biobert.modeldir import save_model_dir
     from biobert.report import data_record, write_report
-    from biobert.tasks.qa import QAPredictor, build_qa_features, new_qa_model, qa_collate, qa_loss
+    from biobert.tasks.qa import QAPredictor, build_qa_features, check_max_length, new_qa_model, qa_collate, qa_loss
     from biobert.train import Trainer, set_seed
 
     t0 = time.time()
@@ -255,6 +280,7 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
         tcfg.select_metric = DEFAULT_SELECT[cfg.task]
     tokenizer = load_tokenizer(cfg.encoder)
     model = new_qa_model(cfg.encoder, len(spec.class_labels), cfg.dropout, spec.cls_pooling)
+    check_max_length(spec, model, tokenizer)  # before any training, not at the first long passage
     pad = tokenizer.pad_token_id or 0
     collate = lambda b: qa_collate(b, pad)  # noqa: E731
     out = Path(cfg.out)

@@ -33,6 +33,7 @@ from typing import Any, Hashable, Iterable, Sequence
 import torch
 
 from biobert.device import model_device, to_device
+from biobert.encoders import check_window_settings, max_input_length
 from biobert.io.conll import CONTEXT_GROUP
 from biobert.errors import ConfigError
 from biobert.labels import allowed_transitions, bio_label_list, chunks_to_tags, split_tag, tags_to_chunks, viterbi_decode_batch
@@ -518,6 +519,9 @@ class NERPredictor:
                  batch_tokens: int = 1024, context: int = 0, abbreviations: bool = False, decode: str = "viterbi"):
         if decode not in DECODERS:
             raise ConfigError(f"E492 unknown decode={decode!r}; expected one of {', '.join(DECODERS)}")
+        # before the first long sentence meets the encoder (a bare tensor-size error) or a window that cannot
+        # advance; the stride used to be clamped without a word
+        check_window_settings(max_length, stride, max_input_length(model, tokenizer), "NER")
         self.model = model
         self.encoder = SubwordEncoder(tokenizer)
         self.labels = list(labels)

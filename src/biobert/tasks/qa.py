@@ -16,7 +16,12 @@
    are combined into spans inside the passage, no longer than
    ``max_answer_length`` subwords and read from the window where their start
    is most central; the ``n_best`` spans (score = start + end logit) get a
-   softmax. Across all passages of a question (:func:`pool_answers`),
+   softmax. A span is widened to whole words of the passage
+   (:func:`biobert.text.words.tokenize_words`), as BERT's ``run_squad`` maps
+   predictions back to whole original tokens: an answer never starts or ends
+   inside a word (``s breast cancer`` -> ``patients breast cancer``); spans
+   that become equal keep their best score (both counted in the stats).
+   Across all passages of a question (:func:`pool_answers`),
    probabilities of case-insensitive duplicates are summed, empty answers and
    answers over 100 characters are dropped; factoid questions return the top
    5, list questions those within ``list_threshold`` of the best (at most
@@ -28,6 +33,7 @@
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,11 +44,12 @@ from torch import nn
 
 from biobert.device import model_device, to_device
 from biobert.errors import ConfigError, ModelLoadError
+from biobert.encoders import max_input_length
 from biobert.io.squad import QAExample
 from biobert.tasks.batching import pad_field, pad_inputs
 from biobert.tasks.pooling import masked_mean
 from biobert.text.windows import Window, best_window, make_windows
-from biobert.text.words import tokenizable
+from biobert.text.words import tokenizable, tokenize_words
 
 __all__ = [
     "QAExample",
@@ -55,7 +62,15 @@ __all__ = [
     "QAPredictor",
     "pool_answers",
     "select_answers",
+    "QTYPES",
+    "check_qtype",
+    "max_input_length",
+    "check_max_length",
+    "snap_to_words",
 ]
+
+#: the BioASQ question types a QA model answers (summary questions need a generated ideal answer: not supported)
+QTYPES = ("factoid", "list", "yesno")
 
 CLS_HEAD_FILE = "qa_cls_head.safetensors"
 CLS_POOLINGS = ("cls", "mean")
@@ -107,6 +122,36 @@ class QASpec:
         return cls(**{k: v for k, v in meta.items() if k in names})
 
 
+def check_qtype(qtype: str) -> str:
+    """A question type as the predictor uses it: ``factoid``, ``list`` or ``yesno``, accepted in any case and
+    with surrounding spaces (``"Factoid"`` -> ``"factoid"``).
+
+    Raises:
+        ConfigError: E493 anything else; ``summary`` questions are named as unsupported (they need a
+            generated ideal answer, which an extractive or yes/no model does not produce).
+    """
+    norm = qtype.strip().lower() if isinstance(qtype, str) else qtype
+    if norm in QTYPES:
+        return norm  # type: ignore[return-value]
+    if norm == "summary":
+        raise ConfigError("E493 summary questions are not supported: the QA models here extract answer spans "
+                          f"(factoid, list) or classify yes/no; they do not write ideal answers. Use one of {QTYPES}")
+    raise ConfigError(f"E493 unknown question type {qtype!r}; expected one of {QTYPES} (any case)")
+
+
+def check_max_length(spec: QASpec, model: Any, tokenizer: Any = None) -> None:
+    """Refuse a ``spec.max_length`` longer than the model's positions, which would otherwise fail inside the
+    encoder with a bare tensor-size error on the first long passage.
+
+    Raises:
+        ConfigError: E494.
+    """
+    limit = max_input_length(model, tokenizer)
+    if limit is not None and spec.max_length > limit:
+        raise ConfigError(f"E494 QA max_length {spec.max_length} is longer than the {limit} subwords this model "
+                          f"can take (its max_position_embeddings); set max_length to at most {limit}")
+
+
 # -- model -----------------------------------------------------------------------
 class QAModel(nn.Module):
     """``AutoModelForQuestionAnswering`` plus an optional classification head on the [CLS] vector.
@@ -156,14 +201,38 @@ class QAModel(nn.Module):
             save_file({k: v.detach().contiguous() for k, v in self.cls_head.state_dict().items()}, str(Path(out) / CLS_HEAD_FILE))
 
     @classmethod
-    def from_dir(cls, path: str | Path, num_classes: int = 0, pooling: str = "cls") -> "QAModel":
+    def from_dir(cls, path: str | Path, num_classes: int = 0, pooling: str = "cls", span: bool = True) -> "QAModel":
+        """Load a QA model saved by :meth:`save_pretrained` (or any ``AutoModelForQuestionAnswering`` checkpoint).
+
+        Args:
+            num_classes: size of the classification head in ``qa_cls_head.safetensors`` (0: none).
+            span: the model must bring a trained span head (``qa_outputs``); ``False`` for yes/no-only models.
+
+        Raises:
+            ModelLoadError: E334 ``span`` and the checkpoint has no span-head weights (an encoder or a model of
+                another task, whose head transformers would initialise at random); E331 no class-head file.
+        """
         from safetensors.torch import load_file
         from transformers import AutoModelForQuestionAnswering
 
         from biobert.encoders import _from_pretrained
 
-        span = _from_pretrained(AutoModelForQuestionAnswering, str(path), dtype=torch.float32)
-        model = cls(span, num_classes, pooling=pooling)
+        span_model, info = _from_pretrained(AutoModelForQuestionAnswering, str(path), dtype=torch.float32,
+                                            output_loading_info=True)
+        if span:
+            # transformers only prints a "MISSING qa_outputs" load report and answers from a random head; the
+            # encoder's own keys live under base_model_prefix, so a missing key outside it is a missing head
+            prefix = getattr(span_model, "base_model_prefix", "") + "."
+            bad = sorted({k for k in info.get("missing_keys", ()) if not k.startswith(prefix)}
+                         | {m[0] if isinstance(m, tuple) else str(m) for m in info.get("mismatched_keys", ())})
+            if bad:
+                raise ModelLoadError(
+                    f"E334 {path} has no trained question-answering head (missing or mismatched: {', '.join(bad[:4])}); "
+                    "it is a plain encoder or a model for another task, and its span head would be random. Fine-tune "
+                    "a QA model from it with `biobert finetune qa` (encoder: this directory) and load the result, or "
+                    "load a SQuAD/BioASQ-fine-tuned checkpoint"
+                )
+        model = cls(span_model, num_classes, pooling=pooling)
         if num_classes:
             f = Path(path) / CLS_HEAD_FILE
             if not f.exists():
@@ -404,10 +473,30 @@ def select_answers(pooled: Sequence[dict[str, Any]], qtype: str, spec: QASpec) -
     return list(pooled[: spec.factoid_top_k])
 
 
+def snap_to_words(words: Sequence[tuple[int, int]], start: int, end: int,
+                  starts: Sequence[int] | None = None) -> tuple[int, int]:
+    """Widen ``[start, end)`` so that it neither starts nor ends inside one of ``words`` (sorted, disjoint
+    ``(start, end)`` ranges, e.g. :func:`biobert.text.words.tokenize_words`); the range is only ever widened.
+    ``starts``: the words' start offsets, when the caller snaps many spans of one text."""
+    starts = starts if starts is not None else [a for a, _ in words]
+    i = bisect_right(starts, start) - 1  # the word starting at or before `start`
+    if i >= 0 and start < words[i][1]:
+        start = words[i][0]
+    j = bisect_left(starts, end) - 1  # the word starting before `end`
+    if j >= 0 and end < words[j][1]:
+        end = words[j][1]
+    return start, end
+
+
 class QAPredictor:
-    """Batched inference: n-best spans per passage and class probabilities per passage."""
+    """Batched inference: n-best spans per passage and class probabilities per passage.
+
+    Raises:
+        ConfigError: E494 ``spec.max_length`` is longer than the model can take (:func:`check_max_length`).
+    """
 
     def __init__(self, model: nn.Module, tokenizer: Any, spec: QASpec, batch_tokens: int = 16384) -> None:
+        check_max_length(spec, model, tokenizer)
         self.model, self.tokenizer, self.spec, self.batch_tokens = model, tokenizer, spec, batch_tokens
         self.layout = _Layout(tokenizer, spec)
 
@@ -447,7 +536,7 @@ class QAPredictor:
             self.model.train()
         out = []
         for i, (e, enc) in enumerate(zip(examples, encs)):
-            nbest = self._nbest(e, enc, [results[(i, wi)] for wi in range(len(enc.windows))], i) if spec.span else []
+            nbest = self._nbest(e, enc, [results[(i, wi)] for wi in range(len(enc.windows))], i, stats) if spec.span else []
             class_probs = None
             if spec.class_labels:
                 ps = [results[(i, wi)][2] for wi in range(len(enc.windows))]
@@ -456,7 +545,9 @@ class QAPredictor:
             out.append({"nbest": nbest, "class_probs": class_probs})
         return out
 
-    def _nbest(self, e: QAExample, enc: _Encoded, res: list[tuple[list[float], list[float], Any]], passage: int) -> list[dict[str, Any]]:
+    def _nbest(self, e: QAExample, enc: _Encoded, res: list[tuple[list[float], list[float], Any]], passage: int,
+               stats: Counter | None = None) -> list[dict[str, Any]]:
+        stats = stats if stats is not None else Counter()
         spec = self.spec
         cands: dict[tuple[int, int], float] = {}
         off = len(enc.q_ids) + 2
@@ -479,20 +570,52 @@ class QAPredictor:
                     if score > cands.get(key, -math.inf):
                         cands[key] = score
         ranked = sorted(cands.items(), key=lambda kv: -kv[1])
-        # distinct character spans only (several subword spans can map to the same text range)
+        # a subword span can start or end inside a word ("s breast cancer"): widen it to whole words, as BERT's
+        # run_squad maps predictions to whole original tokens
+        words = tokenize_words(e.context)
+        starts = [a for a, _ in words]
+        # distinct character spans only (several subword spans can map to the same text range, more so after
+        # snapping); `ranked` is best first, so a duplicate keeps the best score
         seen: set[tuple[int, int]] = set()
+        seen_raw: set[tuple[int, int]] = set()
         items = []
         for (s, t), score in ranked:
-            a, b = enc.offsets[s][0], enc.offsets[t][1]
-            if (a, b) in seen or b <= a:
+            raw = (enc.offsets[s][0], enc.offsets[t][1])
+            if raw[1] <= raw[0]:
+                continue
+            a, b = snap_to_words(words, raw[0], raw[1], starts)
+            if (a, b) in seen:
+                if raw not in seen_raw:
+                    stats["answer_spans_merged_after_snapping"] += 1
+                seen_raw.add(raw)
                 continue
             seen.add((a, b))
+            seen_raw.add(raw)
+            if (a, b) != raw:
+                stats["answer_spans_snapped_to_words"] += 1
             items.append({"text": e.context[a:b], "start": a, "end": b, "score": score, "passage": passage})
             if len(items) >= spec.n_best:
                 break
         for it, p in zip(items, _softmax([x["score"] for x in items])):
             it["probability"] = p
         return items
+
+    def check_can_answer(self, qtype: str) -> str:
+        """``qtype`` normalised by :func:`check_qtype`, once the model is known to have the head it needs.
+
+        Raises:
+            ConfigError: E493 not factoid, list or yesno.
+            ModelLoadError: E332 yes/no without a yes/no head; E335 factoid or list without a span head.
+        """
+        qtype = check_qtype(qtype)
+        if qtype == "yesno" and not self.spec.class_labels:
+            raise ModelLoadError("E332 this QA model has no yes/no head; it cannot answer yes/no questions")
+        if qtype != "yesno" and not self.spec.span:
+            # a yes/no-only model would otherwise answer yes/no to a factoid or list question
+            raise ModelLoadError(f"E335 this QA model has no span head (it only answers {'/'.join(self.spec.class_labels)}); "
+                                 f"it cannot answer {qtype} questions. Fine-tune one with `biobert finetune qa` and task "
+                                 "factoid or list")
+        return qtype
 
     def answer(self, examples: Sequence[QAExample], stats: Counter | None = None,
                runs: Sequence[dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
@@ -503,17 +626,24 @@ class QAPredictor:
         passage) and ``text``. ``runs``: the output of :meth:`run` on the same
         examples, to pool the same model outputs under other settings without
         running the model again.
+
+        Raises:
+            ConfigError: E493 an example's ``qtype`` is not factoid, list or yesno (:func:`check_qtype`).
+            ModelLoadError: E332 a yes/no question for a model without a yes/no head; E335 a factoid or
+                list question for a model without a trained span head (a yes/no-only model).
         """
-        if runs is None:
-            runs = self.run(examples, stats)
         groups: dict[str, list[int]] = {}
         for i, e in enumerate(examples):
             groups.setdefault(e.question_id or e.id, []).append(i)
+        # checked before the model runs: a question this model cannot answer fails fast
+        qtypes = {qid: self.check_can_answer(examples[idx[0]].qtype) for qid, idx in groups.items()}
+        if runs is None:
+            runs = self.run(examples, stats)
         out: dict[str, dict[str, Any]] = {}
         for qid, idx in groups.items():
-            qtype = examples[idx[0]].qtype
+            qtype = qtypes[qid]
             res: dict[str, Any] = {"type": qtype}
-            if qtype == "yesno" or (not self.spec.span and self.spec.class_labels):
+            if qtype == "yesno":
                 probs = [runs[i]["class_probs"] for i in idx if runs[i]["class_probs"] is not None]
                 if not probs:
                     raise ModelLoadError("E332 this QA model has no yes/no head; it cannot answer yes/no questions")

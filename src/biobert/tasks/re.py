@@ -71,6 +71,8 @@ __all__ = [
     "re_loss",
     "REPredictor",
     "candidate_pairs",
+    "parse_type_pairs",
+    "check_type_pairs",
 ]
 
 STYLES = ("mask", "markers", "markers+mask")
@@ -449,6 +451,45 @@ class REPredictor:
 
 
 # -- candidates for raw text ------------------------------------------------------
+def check_type_pairs(type_pairs: Iterable[Sequence[str]]) -> list[tuple[str, str]]:
+    """``type_pairs`` as a list of ``(head type, tail type)`` tuples, checked.
+
+    Raises:
+        ConfigError: E436 an empty list (it would allow no candidate at all; ``None`` is the way to say "the
+            model's own pairs") or an item that is not two non-empty strings.
+    """
+    if isinstance(type_pairs, (str, bytes)):
+        raise ConfigError(f"E436 type_pairs must be a list of (head type, tail type) pairs, got the string {type_pairs!r}")
+    out = []
+    for p in type_pairs:
+        if isinstance(p, (str, bytes)) or not isinstance(p, Sequence) or len(p) != 2 \
+                or not all(isinstance(t, str) and t for t in p):
+            raise ConfigError(f"E436 each type pair must be two non-empty type names (head, tail), got {p!r}")
+        out.append((p[0], p[1]))
+    if not out:
+        raise ConfigError("E436 type_pairs is empty, so no pair of spans could ever be a candidate; give at least one "
+                          "(head type, tail type) pair, or None for the model's own pairs")
+    return out
+
+
+def parse_type_pairs(value: str) -> list[tuple[str, str]]:
+    """Parse ``--type-pairs``: ``"Chemical:Gene,Gene:Chemical"`` -> ``[("Chemical", "Gene"), ("Gene", "Chemical")]``.
+
+    Spaces around the names are ignored (``"Chemical:Gene, Gene:Chemical"``); type names hold none at their ends.
+
+    Raises:
+        ConfigError: E436 an item that is not ``HEAD:TAIL`` with two non-empty names, or no item at all.
+    """
+    pairs = []
+    for item in value.split(","):
+        parts = [x.strip() for x in item.split(":")]
+        if len(parts) != 2 or not all(parts):
+            raise ConfigError(f"E436 --type-pairs expects HEAD:TAIL[,HEAD:TAIL...] such as 'Chemical:Gene,Gene:Chemical', "
+                              f"got {item.strip()!r} in {value!r}")
+        pairs.append((parts[0], parts[1]))
+    return check_type_pairs(pairs)
+
+
 def candidate_pairs(
     doc: Document,
     type_pairs: Iterable[Sequence[str]] | None,
@@ -456,14 +497,25 @@ def candidate_pairs(
     scope: str = "sentence",
     window_chars: int = 300,
     splitter: Callable[[str], list[tuple[int, int]]] | None = None,
+    stats: Counter | None = None,
 ) -> list[tuple[Span, Span, int, int]]:
     """Ordered candidate argument pairs from a document's spans.
+
+    Pairs that cannot be shown to the model are skipped and counted in ``stats``, never dropped silently:
+
+    * ``spans_empty_skipped``: a zero-width span (``start == end``) names no text, so it is no relation argument;
+      it is counted once per span (skipped rather than an error: one such span, from a file's annotations,
+      should not stop the other documents of a batch);
+    * ``pairs_overlapping_skipped``: two spans that share characters (nested, crossing, or the same range with
+      two labels) cannot both be marked or masked in one text (:func:`render_pair`); counted per ordered pair
+      that the types and the scope would otherwise have allowed.
 
     Args:
         type_pairs: allowed ``(head type, tail type)``; ``None`` allows any two different spans.
         scope: ``sentence`` (both spans in one sentence; the document's
             sentences, else ``splitter``, else the rule-based splitter) or ``window`` (span starts at
             most ``window_chars`` apart).
+        stats: counters for the skipped spans and pairs (above).
     Returns:
         ``(head, tail, context start, context end)``: the character range of
         the sentence(s) to show the model.
@@ -472,6 +524,7 @@ def candidate_pairs(
 
     if scope not in ("sentence", "window"):
         raise ConfigError(f"E443 candidate scope must be 'sentence' or 'window', got {scope!r}")
+    stats = stats if stats is not None else Counter()
     allowed = {tuple(p) for p in type_pairs} if type_pairs is not None else None
     sents = sorted(doc.sentences) or (splitter or split_sentences)(doc.text)
     if not sents:
@@ -485,10 +538,12 @@ def candidate_pairs(
         return next((i for i, (a, _) in enumerate(sents) if a > x), len(sents) - 1)
 
     out = []
-    spans = list(doc.spans)
+    spans = [s for s in doc.spans if s.end > s.start]
+    if len(spans) < len(doc.spans):
+        stats["spans_empty_skipped"] += len(doc.spans) - len(spans)
     for h in spans:
         for t in spans:
-            if h is t or (h.start < t.end and t.start < h.end):
+            if h is t:
                 continue
             if allowed is not None and (h.label, t.label) not in allowed:
                 continue
@@ -498,6 +553,9 @@ def candidate_pairs(
             if scope == "sentence" and sh != st:
                 continue
             if scope == "window" and abs(h.start - t.start) > window_chars:
+                continue
+            if h.start < t.end and t.start < h.end:
+                stats["pairs_overlapping_skipped"] += 1
                 continue
             a = min(sents[min(sh, st)][0], h.start, t.start)
             b = max(sents[max(sh, st)][1], h.end, t.end)

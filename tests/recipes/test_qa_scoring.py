@@ -1,0 +1,53 @@
+"""score_answers on BioASQ gold and submissions: yes/no list forms, questions without gold, wrong shapes."""
+
+import json
+from collections import Counter
+
+import pytest
+
+from biobert.errors import ConfigError
+from biobert.io.bioasq import read_bioasq, read_bioasq_answers
+from biobert.recipes.qa import score_answers
+
+
+def _write(path, questions):
+    path.write_text(json.dumps({"questions": questions}), encoding="utf-8")
+    return path
+
+
+def test_perfect_yesno_submission_in_list_form_scores_one(tmp_path):
+    """Gold and submission both write ``["yes"]``: a perfect submission used to score 0.5 (gold label None) or
+    crash with KeyError 'answer' (submission)."""
+    gold = _write(tmp_path / "gold.json", [
+        {"id": "a", "type": "yesno", "body": "Is it?", "exact_answer": ["yes"], "snippets": [{"text": "It is."}]},
+        {"id": "b", "type": "yesno", "body": "Is it?", "exact_answer": ["no"], "snippets": [{"text": "It is not."}]}])
+    sub = _write(tmp_path / "sub.json", [{"id": "a", "type": "yesno", "exact_answer": ["yes"]},
+                                         {"id": "b", "type": "yesno", "exact_answer": ["no"]}])
+    res = score_answers(read_bioasq(gold), read_bioasq_answers(sub), "yesno")
+    assert res["accuracy"] == 1.0 and res["macro_f1"] == 1.0 and res["n_questions"] == 2
+
+
+def test_questions_without_gold_are_skipped_and_counted(tmp_path):
+    gold = _write(tmp_path / "gold.json", [
+        {"id": "f1", "type": "factoid", "body": "Which?", "exact_answer": [["CFTR"]], "snippets": [{"text": "CFTR."}]},
+        {"id": "f2", "type": "factoid", "body": "Which?", "exact_answer": [], "snippets": [{"text": "HTT."}]},
+        {"id": "f3", "type": "factoid", "body": "Which?", "snippets": [{"text": "APOE."}]}])
+    answers = {"f1": {"answers": [{"text": "CFTR"}]}, "f2": {"answers": [{"text": "HTT"}]}}
+    stats = Counter()
+    res = score_answers(read_bioasq(gold), answers, "factoid", stats=stats)
+    # f2 and f3 have no gold: left out (scoring them as wrong would give 1/3)
+    assert res["strict_accuracy"] == 1.0 and res["n_questions"] == 1 and res["n_questions_without_gold"] == 2
+    assert stats["questions_without_gold_skipped"] == 2 and stats["questions_unanswered"] == 0
+
+
+def test_predictions_of_the_wrong_shape_score_zero_and_are_counted(tmp_path):
+    gold = read_bioasq(_write(tmp_path / "gold.json", [
+        {"id": "y", "type": "yesno", "body": "Is it?", "exact_answer": "yes", "snippets": [{"text": "It is."}]},
+        {"id": "f", "type": "factoid", "body": "Which?", "exact_answer": "CFTR", "snippets": [{"text": "CFTR."}]}]))
+    stats = Counter()
+    res = score_answers([e for e in gold if e.qtype == "yesno"], {"y": {"answers": [{"text": "yes"}]}}, "yesno", stats=stats)
+    assert res["accuracy"] == 0.0 and stats["predictions_without_yesno_answer"] == 1
+    res = score_answers([e for e in gold if e.qtype == "factoid"], {"f": {"answer": "yes"}}, "factoid", stats=stats)
+    assert res["mrr"] == 0.0 and stats["predictions_without_span_answers"] == 1
+    with pytest.raises(ConfigError, match="E481"):
+        score_answers(gold, {}, "summary")
