@@ -273,3 +273,29 @@ def test_window_settings_the_model_cannot_take_are_refused_at_load(tagger_dir):
     with pytest.raises(ConfigError, match="E498"):
         Tagger.load(tagger_dir, max_length=64, stride=62)
     assert Tagger.load(tagger_dir, max_length=64, stride=61).predictor.stride == 61
+
+
+def test_an_onnx_export_of_other_weights_is_refused_or_removed(tagger_dir, tmp_path):
+    """Fine-tuning again into a directory used to leave its onnx/ behind: --backend onnx served the old model."""
+    pytest.importorskip("onnxruntime")
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from biobert.export import export_onnx, onnx_paths
+    from biobert.modeldir import read_meta, save_model_dir
+    from biobert.pipeline import Tagger
+
+    d = tmp_path / "m"
+    shutil.copytree(tagger_dir, d, ignore=shutil.ignore_patterns("onnx", "checkpoints"))
+    export_onnx(d)
+    Tagger.load(d, backend="onnx")  # made from these weights: accepted
+    w = load_file(d / "model.safetensors")
+    k = next(iter(w))
+    w[k] = w[k] + 1  # the weights change behind the export's back (copied in by hand, say)
+    save_file(w, d / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(ModelLoadError, match="E315"):
+        Tagger.load(d, backend="onnx", quantize="int8")
+    t = Tagger.load(d)
+    save_model_dir(d, t.model, t.tokenizer, read_meta(d))  # what fine-tuning into d does at the end
+    assert not onnx_paths(d)["dir"].exists()

@@ -12,6 +12,7 @@ when it is given, stores the difference in ``onnx/export_report.json``, and
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -23,7 +24,7 @@ import torch
 
 from biobert.errors import ModelLoadError
 
-__all__ = ["export_onnx", "OnnxTokenClassifier", "MAX_F1_DROP", "onnx_paths"]
+__all__ = ["export_onnx", "OnnxTokenClassifier", "MAX_F1_DROP", "onnx_paths", "weights_sha256", "check_export_current"]
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,8 @@ def export_onnx(model_dir: str | Path, eval_docs: list | None = None, eval_types
     quantize_dynamic(str(paths["fp32"]), str(paths["int8"]), weight_type=QuantType.QInt8, per_channel=True,
                      nodes_to_exclude=excluded)
     report: dict[str, Any] = {"model": str(model_dir), "fp32": str(paths["fp32"]), "int8": str(paths["int8"]), "max_f1_drop": MAX_F1_DROP,
-                              "int8_keep_fp32": list(keep_fp32), "int8_fp32_nodes": excluded}
+                              "int8_keep_fp32": list(keep_fp32), "int8_fp32_nodes": excluded,
+                              "weights_sha256": weights_sha256(model_dir)}
     if eval_docs:
         from biobert.recipes.ner import evaluate_ner
 
@@ -124,6 +126,38 @@ def int8_excluded_nodes(onnx_path: str | Path, keep_fp32: tuple[str, ...] | list
         return []
     graph = onnx.load(str(onnx_path), load_external_data=False).graph
     return [n.name for n in graph.node if n.op_type in ("MatMul", "Gemm") and any(k in n.name for k in keep_fp32)]
+
+
+def weights_sha256(model_dir: str | Path) -> str:
+    """sha256 over the directory's ``*.safetensors`` weight files (sorted by name): what an export was made from."""
+    h = hashlib.sha256()
+    for f in sorted(Path(model_dir).glob("*.safetensors")):
+        h.update(f.name.encode())
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def check_export_current(model_dir: str | Path) -> None:
+    """Refuse an ONNX export made from other weights than the directory holds now.
+
+    Fine-tuning again into the same directory replaced the PyTorch weights but used to leave ``onnx/`` behind, so
+    ``--backend onnx`` / ``--quantize int8`` served the old model, and the int8 gate read the old model's report.
+
+    Raises:
+        ModelLoadError: E315 the export report names other weights. An export without a report, or from before
+            reports recorded the weights, cannot be checked and is used with a warning (W306).
+    """
+    rp = onnx_paths(model_dir)["report"]
+    rep = json.loads(rp.read_text()) if rp.exists() else {}
+    made_from = rep.get("weights_sha256")
+    if made_from is None:
+        log.warning("W306 cannot tell whether the ONNX export of %s matches its weights (no weights_sha256 in %s); "
+                    "re-run `biobert export onnx` to be sure", model_dir, rp.name)
+    elif made_from != weights_sha256(model_dir):
+        raise ModelLoadError(f"E315 the ONNX export in {onnx_paths(model_dir)['dir']} was made from other weights than "
+                             f"{model_dir} holds now (it was fine-tuned again since); re-run `biobert export onnx --model {model_dir}`")
 
 
 def check_int8_allowed(model_dir: str | Path) -> None:

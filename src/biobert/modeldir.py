@@ -13,10 +13,14 @@ A fine-tuned model directory holds
 from __future__ import annotations
 
 import json
+import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
 from biobert.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
 
 __all__ = ["save_model_dir", "read_meta", "load_meta", "local_model_dir", "META_FILE"]
 
@@ -38,6 +42,11 @@ def save_model_dir(
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    stale = out / "onnx"
+    if stale.is_dir():
+        # exported from the weights about to be replaced: left in place, `--backend onnx` would serve the old model
+        shutil.rmtree(stale)
+        log.warning("W307 removed %s: it was exported from the previous weights; run `biobert export onnx` again", stale)
     if half:
         import copy
 

@@ -159,12 +159,13 @@ class Tagger:
         if backend is None:
             backend = "onnx" if quantize == "int8" else "torch"
         if backend == "onnx":
-            from biobert.export import OnnxTokenClassifier, check_int8_allowed, onnx_paths
+            from biobert.export import OnnxTokenClassifier, check_export_current, check_int8_allowed, onnx_paths
 
             paths = onnx_paths(ref)
             onnx_file = paths["int8" if quantize == "int8" else "fp32"]
             if not onnx_file.exists():
                 raise ModelLoadError(f"E309 {onnx_file} does not exist; run `biobert export onnx --model {ref}` first")
+            check_export_current(ref)
             if quantize == "int8":
                 check_int8_allowed(ref)
             model = OnnxTokenClassifier(onnx_file)
