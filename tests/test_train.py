@@ -105,3 +105,32 @@ def test_out_of_memory_names_the_batch_and_the_fix(tiny_bert, tmp_path):
     tr = Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), oom, None, tmp_path, TrainConfig(batch_size=4, log_every=1000), progress=False)
     with pytest.raises(TrainingError, match=r"E503 .*batch of 4 x \d+ tokens.*batch_size=2 --set train.grad_accum=2"):
         tr.train(resume=False)
+
+
+def test_resume_with_other_labels_or_batches_is_a_typed_error(tiny_bert, tmp_path):
+    # an unfinished checkpoint resumed with another label set used to fail with a raw size-mismatch RuntimeError,
+    # and with another batch size it silently skipped the wrong batches
+    from biobert.errors import TrainingError
+
+    model, feats, enc = _setup(tiny_bert)
+    cfg = TrainConfig(lr=5e-3, epochs=2, batch_size=4, seed=1, checkpoint_every=2, max_steps=2, log_every=1000)
+    Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), ner_loss, None, tmp_path, cfg, progress=False,
+            fingerprint={"labels": ["O", "B-A", "I-A"]}).train()
+    assert (tmp_path / "checkpoints" / "last" / "fingerprint.json").exists()
+
+    def again(fingerprint, **kw):
+        m, f, e = _setup(tiny_bert)
+        c = TrainConfig(**{**cfg.__dict__, "max_steps": 4, **kw})
+        return Trainer(m, f, lambda b: ner_collate(b, e.pad_id), ner_loss, None, tmp_path, c, progress=False, fingerprint=fingerprint)
+
+    with pytest.raises(TrainingError, match=r"E504 .*labels: .*--no-resume"):
+        again({"labels": ["O", "B-A", "I-A", "B-B", "I-B"]}).train()
+    with pytest.raises(TrainingError, match=r"E504 .*train\.batch_size: 4 -> 2"):
+        again({"labels": ["O", "B-A", "I-A"]}, batch_size=2).train()
+    # how often it logs or checkpoints does not change what it learns
+    s = again({"labels": ["O", "B-A", "I-A"]}, max_steps=2, log_every=7, checkpoint_every=5).train()
+    assert s["resume_check"] == "verified"
+    # a checkpoint from before fingerprints: resumed, but the summary says it was not verified
+    (tmp_path / "checkpoints" / "last" / "fingerprint.json").unlink()
+    s = again({"labels": ["O", "B-A", "I-A"]}, max_steps=2).train()
+    assert s["resume_check"].startswith("unverified")

@@ -2,14 +2,21 @@
 
     cfg = load_config(NERConfig, "configs/ner/ncbi_disease.yaml", ["train.lr=3e-5", "train.seed=2"])
 
-Unknown keys are errors (E401) so that a typo never silently falls back to a default.
+Unknown keys are errors (E401) so that a typo never silently falls back to a default. Values are
+converted strictly (E402): an int field refuses ``2.7`` and ``true``, a bool field refuses ``2`` and
+``"false"``, a str field refuses lists. A dataclass with a ``validate(where)`` method is checked as soon
+as it is built (E415: out of range or not one of the allowed values), so a bad setting stops the run
+before any data or model is loaded.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,63 +24,203 @@ import yaml
 
 from biobert.errors import ConfigError
 
-__all__ = ["from_dict", "load_config", "apply_overrides", "to_dict"]
+__all__ = ["from_dict", "load_config", "apply_overrides", "to_dict", "convert", "check_range", "check_choice"]
 
 T = TypeVar("T")
 
+_INT_STR = re.compile(r"[+-]?\d+")
 
-def _convert(tp: Any, value: Any, where: str) -> Any:
+
+def _key(where: str, key: str | int) -> str:
+    """Dotted path of ``key`` under ``where`` (``""`` is the top level)."""
+    return f"{where}.{key}" if where else str(key)
+
+
+def _type_name(tp: Any) -> str:
+    """Readable name of a type annotation for error messages."""
+    return tp.__name__ if isinstance(tp, type) else str(tp).replace("typing.", "")
+
+
+def _bad(where: str, expected: str, value: Any) -> ConfigError:
+    return ConfigError(f"E402 {where or 'config'}: expected {expected}, got {value!r}")
+
+
+def _to_int(value: Any, where: str) -> int:
+    # bool is a subclass of int: `patience: true` must not become 1
+    if isinstance(value, bool):
+        raise _bad(where, "an integer", value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # `epochs: 3.0` is exactly 3; only a fraction would be lost
+    if isinstance(value, str) and _INT_STR.fullmatch(value.strip()):
+        return int(value.strip())
+    raise _bad(where, "an integer", value)
+
+
+def _to_float(value: Any, where: str) -> float:
+    if isinstance(value, bool):
+        raise _bad(where, "a number", value)
+    if isinstance(value, (int, float)):
+        out = float(value)
+    elif isinstance(value, str):
+        # PyYAML (YAML 1.1) reads `lr: 2e-5` (no dot in the mantissa) as the string "2e-5"
+        try:
+            out = float(value.strip())
+        except ValueError:
+            raise _bad(where, "a number", value) from None
+    else:
+        raise _bad(where, "a number", value)
+    if math.isnan(out):
+        raise _bad(where, "a number", value)
+    return out
+
+
+def _to_bool(value: Any, where: str) -> bool:
+    # only real booleans: YAML and --set already turn true/false/yes/no into them, so a string here was
+    # quoted on purpose ('false'), and bool('false') is True
+    if isinstance(value, bool):
+        return value
+    raise _bad(where, "true or false (unquoted)", value)
+
+
+def _to_str(value: Any, where: str) -> str:
+    if isinstance(value, str):
+        return value
+    # YAML reads a name or fold like 2010 or 1 as an int; str() gives back exactly what was written
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    # floats (1.10 -> "1.1") and booleans (yes -> True) would not round-trip: ask for quotes instead
+    hint = " (quote it in YAML)" if isinstance(value, (bool, float)) else ""
+    raise _bad(where, f"a string{hint}", value)
+
+
+def convert(tp: Any, value: Any, where: str) -> Any:
+    """``value`` read as type annotation ``tp``, strictly, or E402 naming ``where``.
+
+    Args:
+        tp: the field's annotation: int, float, bool, str, list[X], dict[K, V], a dataclass, ``X | None``
+            or a union of these (tried in order).
+        value: the raw value from YAML, JSON or a ``--set`` override.
+        where: the dotted key, e.g. ``"train.epochs"``, used in the message.
+
+    Returns:
+        The converted value. Only lossless conversions happen: an integral float or an integer string for
+        int, an int or a numeric string for float (YAML 1.1 reads ``2e-5`` as a string), an int for str.
+
+    Raises:
+        ConfigError: E402 when the value does not have the expected type; E401/E403 from nested dataclasses.
+    """
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
-    if value is None:
-        return None
+    if tp is Any:
+        return value
     if origin in (typing.Union, types.UnionType):
         non_none = [a for a in args if a is not type(None)]
-        last: Exception | None = None
+        if value is None:
+            if len(non_none) < len(args):
+                return None
+            raise _bad(where, _type_name(tp), value)
+        # a value that already has one of the types is kept as it is (no str -> int detour in `int | str`)
+        for a in non_none:
+            a_origin = typing.get_origin(a) or a
+            if isinstance(a_origin, type) and isinstance(value, a_origin) and not (a_origin is int and isinstance(value, bool)):
+                return convert(a, value, where)
+        errors: list[ConfigError] = []
         for a in non_none:
             try:
-                return _convert(a, value, where)
-            except (ConfigError, TypeError, ValueError) as exc:
-                last = exc
-        raise ConfigError(f"E402 {where}: cannot read {value!r} as {tp}") from last
+                return convert(a, value, where)
+            except ConfigError as exc:
+                errors.append(exc)
+        if len(errors) == 1:
+            raise errors[0]
+        raise _bad(where, " or ".join(_type_name(a) for a in non_none), value)
+    if value is None:
+        raise _bad(where, _type_name(tp), value)
     if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ConfigError(f"E402 {where}: expected a mapping for {tp.__name__}, got {value!r}")
-        return from_dict(tp, value, where)
-    if origin is list:
+        if not isinstance(value, Mapping):
+            raise _bad(where, f"a mapping for {tp.__name__}", value)
+        return from_dict(tp, dict(value), where)
+    if origin is list or tp is list:
         if not isinstance(value, list):
-            raise ConfigError(f"E402 {where}: expected a list, got {value!r}")
-        return [_convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        return dict(value)
+            raise _bad(where, "a list", value)
+        if not args:
+            return list(value)
+        return [convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict or tp is dict:
+        if not isinstance(value, Mapping):
+            raise _bad(where, "a mapping", value)
+        if not args:
+            return dict(value)
+        return {convert(args[0], k, f"{where} key {k!r}"): convert(args[1], v, _key(where, str(k))) for k, v in value.items()}
     if tp is bool:
-        if isinstance(value, str):
-            if value.lower() in ("true", "1", "yes"):
-                return True
-            if value.lower() in ("false", "0", "no"):
-                return False
-            raise ConfigError(f"E402 {where}: expected true/false, got {value!r}")
-        return bool(value)
-    if tp in (int, float, str):
-        try:
-            return tp(value)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"E402 {where}: expected {tp.__name__}, got {value!r}") from exc
+        return _to_bool(value, where)
+    if tp is int:
+        return _to_int(value, where)
+    if tp is float:
+        return _to_float(value, where)
+    if tp is str:
+        return _to_str(value, where)
     return value
 
 
-def from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
-    """Build dataclass ``cls`` from a nested dict, checking keys and types."""
+def check_range(value: float | int | None, where: str, *, ge: float | None = None, gt: float | None = None,
+                lt: float | None = None, le: float | None = None, note: str = "") -> None:
+    """E415 unless ``value`` lies in the given bounds (``None`` passes: optional settings stay unset).
+
+    Args:
+        value: the setting's value.
+        where: its dotted key, e.g. ``"train.epochs"``.
+        ge, gt, lt, le: the bounds (>=, >, <, <=).
+        note: what the setting means, appended to the message.
+    """
+    if value is None:
+        return
+    ok = not (isinstance(value, float) and math.isnan(value))
+    parts: list[str] = []
+    for bound, op, test in ((ge, ">=", lambda b: value >= b), (gt, ">", lambda b: value > b),
+                            (lt, "<", lambda b: value < b), (le, "<=", lambda b: value <= b)):
+        if bound is not None:
+            parts.append(f"{op} {bound}")
+            ok = ok and bool(test(bound))
+    if not ok:
+        raise ConfigError(f"E415 {where}: expected a value {' and '.join(parts)}, got {value!r}{note and f' ({note})'}")
+
+
+def check_choice(value: Any, where: str, choices: Iterable[Any]) -> None:
+    """E415 unless ``value`` is one of ``choices``."""
+    allowed = list(choices)
+    if value not in allowed:
+        raise ConfigError(f"E415 {where}: expected one of {', '.join(map(str, allowed))}; got {value!r}")
+
+
+def from_dict(cls: type[T], data: dict[str, Any], where: str = "") -> T:
+    """Build dataclass ``cls`` from a nested dict, checking keys, types and (via ``cls.validate``) values.
+
+    Args:
+        cls: the dataclass.
+        data: its settings (unknown keys are an error).
+        where: dotted key of ``data`` inside the whole config (``""`` at the top), used in messages.
+
+    Raises:
+        ConfigError: E401 unknown key, E402 wrong type, E403 missing required key, E415 value out of range.
+    """
+    if not isinstance(data, Mapping):
+        raise _bad(where, f"a mapping for {cls.__name__}", data)
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = set(data) - names
     if unknown:
-        raise ConfigError(f"E401 {where}: unknown key(s) {sorted(unknown)}; expected some of {sorted(names)}")
-    kwargs = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in data.items()}
+        raise ConfigError(f"E401 {where or 'config'}: unknown key(s) {sorted(map(str, unknown))}; expected some of {sorted(names)}")
+    kwargs = {k: convert(hints[k], v, _key(where, k)) for k, v in data.items()}
     try:
-        return cls(**kwargs)
+        obj = cls(**kwargs)
     except TypeError as exc:
-        raise ConfigError(f"E403 {where}: {exc}") from exc
+        raise ConfigError(f"E403 {where or 'config'}: {exc}") from exc
+    check = getattr(obj, "validate", None)
+    if callable(check):
+        check(where)
+    return obj
 
 
 def to_dict(obj: Any) -> dict[str, Any]:
@@ -81,29 +228,61 @@ def to_dict(obj: Any) -> dict[str, Any]:
     return dataclasses.asdict(obj)
 
 
+def _bad_path(item: str, key: str, why: str) -> ConfigError:
+    return ConfigError(f"E416 override {item!r}: {key!r} {why}")
+
+
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply ``a.b.c=value`` overrides (values parsed as YAML scalars) to a nested dict."""
+    """Apply ``a.b.c=value`` overrides (values parsed as YAML scalars) to a nested dict.
+
+    List items are addressed by index (``corpora.0.train=...``).
+
+    Raises:
+        ConfigError: E404 an override without ``=``; E416 a path that does not lead to a setting (into a
+            scalar, a list index that is not a number or is out of range).
+    """
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"E404 override {item!r} must look like key.subkey=value")
         key, raw = item.split("=", 1)
-        node = data
         parts = key.strip().split(".")
-        for p in parts[:-1]:
+        if any(not p for p in parts):
+            raise _bad_path(item, key.strip(), "has an empty part")
+        node: Any = data
+        for depth, p in enumerate(parts):
+            here = ".".join(parts[: depth + 1])
+            last = depth == len(parts) - 1
             if isinstance(node, list):
-                node = node[int(p)]
+                if not _INT_STR.fullmatch(p):
+                    raise _bad_path(item, here, f"is not a list index (the list has {len(node)} item(s))")
+                i = int(p)
+                if not -len(node) <= i < len(node):
+                    raise _bad_path(item, here, f"is out of range (the list has {len(node)} item(s))")
+                if last:
+                    node[i] = yaml.safe_load(raw)
+                else:
+                    node = node[i]
+            elif isinstance(node, dict):
+                if last:
+                    node[p] = yaml.safe_load(raw)
+                else:
+                    child = node.setdefault(p, {})
+                    if child is None:  # an optional section left empty (`pre_stage:`): fill it
+                        child = node[p] = {}
+                    node = child
             else:
-                node = node.setdefault(p, {})
-        value = yaml.safe_load(raw)
-        if isinstance(node, list):
-            node[int(parts[-1])] = value
-        else:
-            node[parts[-1]] = value
+                parent = ".".join(parts[:depth])
+                raise _bad_path(item, parent, f"is a single value ({node!r}), so it has no {p!r} inside")
     return data
 
 
 def load_config(cls: type[T], path: str | Path | None = None, overrides: list[str] | None = None, base: dict[str, Any] | None = None) -> T:
-    """Read YAML ``path`` (optional), merge over ``base``, apply overrides, build ``cls``."""
+    """Read YAML ``path`` (optional), merge over ``base``, apply overrides, build and validate ``cls``.
+
+    Raises:
+        ConfigError: E405/E406 for the file, E404/E416 for overrides, E401-E403/E415 for the settings
+            (with the file named).
+    """
     data: dict[str, Any] = dict(base or {})
     if path is not None:
         p = Path(path)
@@ -114,4 +293,9 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: list[st
             raise ConfigError(f"E406 {p}: the top level of a config must be a mapping")
         data.update(loaded)
     data = apply_overrides(data, overrides or [])
-    return from_dict(cls, data, str(path or "config"))
+    try:
+        return from_dict(cls, data)
+    except ConfigError as exc:
+        if path is None:
+            raise
+        raise ConfigError(f"{exc} (in {path})") from exc

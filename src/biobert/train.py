@@ -38,7 +38,7 @@ from biobert import distributed
 from biobert.device import autocast, grad_scaler, resolve_device, to_device
 from biobert.errors import TrainingError
 
-__all__ = ["TrainConfig", "Trainer", "set_seed", "length_grouped_batches"]
+__all__ = ["TrainConfig", "Trainer", "set_seed", "length_grouped_batches", "run_fingerprint", "require_data_path"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,39 @@ class TrainConfig:
     #: "fp32", "bf16" (autocast) or "fp16" (autocast + loss scaling, CUDA only); weights stay fp32 (biobert.device)
     precision: str = "fp32"
 
+    def validate(self, where: str = "train", metrics: Sequence[str] | None = None) -> None:
+        """Check the values (types are checked by :func:`biobert.config.from_dict`) before anything loads.
+
+        Args:
+            where: dotted key of this section in the run config, used in messages.
+            metrics: the dev metrics the task reports; ``select_metric`` must be one of them (unchecked if None).
+
+        Raises:
+            ConfigError: E415 naming the key, e.g. ``train.epochs: expected a value >= 1, got -1``.
+        """
+        from biobert.config import check_choice, check_range
+        from biobert.device import PRECISIONS
+
+        where = where or "train"
+        # 0 or negative epochs would "train" no step and save an untrained model
+        check_range(self.epochs, f"{where}.epochs", ge=1)
+        check_range(self.batch_size, f"{where}.batch_size", ge=1)
+        check_range(self.grad_accum, f"{where}.grad_accum", ge=1)
+        check_range(self.lr, f"{where}.lr", gt=0, lt=math.inf)
+        check_range(self.warmup_ratio, f"{where}.warmup_ratio", ge=0, lt=1, note="fraction of the optimizer steps")
+        check_range(self.weight_decay, f"{where}.weight_decay", ge=0, lt=math.inf)
+        # gradients are always clipped to this norm: 0 would zero every update
+        check_range(self.max_grad_norm, f"{where}.max_grad_norm", gt=0)
+        check_range(self.eval_every, f"{where}.eval_every", ge=1, note="optimizer steps; leave unset for once per epoch")
+        # the trainer stops when bad evaluations >= patience, so 0 would stop at the first evaluation
+        check_range(self.patience, f"{where}.patience", ge=1, note="evaluations without improvement; leave unset to never stop early")
+        check_range(self.checkpoint_every, f"{where}.checkpoint_every", ge=1)
+        check_range(self.max_steps, f"{where}.max_steps", ge=1)
+        check_range(self.log_every, f"{where}.log_every", ge=1)
+        check_choice(self.precision, f"{where}.precision", PRECISIONS)
+        if metrics is not None:
+            check_choice(self.select_metric, f"{where}.select_metric", metrics)
+
 
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and torch."""
@@ -101,6 +134,76 @@ def length_grouped_batches(lengths: Sequence[int], batch_size: int, seed: int, g
     return batches
 
 
+#: settings that change where or how often a run writes or logs, never what it learns: left out of fingerprints
+FINGERPRINT_EXCLUDE = ("out", "name", "save_half", "label_names", "train.log_every", "train.checkpoint_every", "train.device")
+
+
+def _data_hash(p: Path) -> str:
+    """SHA-256 of a file, or of a directory's files (relative names and bytes); ``missing`` when absent."""
+    import hashlib
+
+    from biobert.report import file_sha256
+
+    if p.is_file():
+        return file_sha256(p)
+    if p.is_dir():
+        h = hashlib.sha256()
+        for f in sorted(x for x in p.rglob("*") if x.is_file()):
+            h.update(f"{f.relative_to(p)}\0{file_sha256(f)}\n".encode())
+        return "dir:" + h.hexdigest()
+    return "missing"
+
+
+def require_data_path(path: str | Path, key: str, allow_dir: bool = False) -> Path:
+    """``path`` if it is an existing file (or directory, with ``allow_dir``), else ConfigError E423 naming the
+    config ``key``: checked before any model loads, instead of a FileNotFoundError / IsADirectoryError later."""
+    from biobert.errors import ConfigError
+
+    p = Path(path)
+    if p.is_file() or (allow_dir and p.is_dir()):
+        return p
+    want = "a file or a directory" if allow_dir else "a file"
+    got = "is a directory" if p.is_dir() else "does not exist"
+    raise ConfigError(f"E423 {key}: data path {str(p)!r} {got}; expected {want} (fix the config or --set {key}=PATH)")
+
+
+def run_fingerprint(config: dict[str, Any], data: dict[str, str | Path | None] | None = None,
+                    exclude: Sequence[str] = (), **extra: Any) -> dict[str, Any]:
+    """The settings that determine a fine-tuning run, as flat ``key -> value`` (JSON-normalised).
+
+    ``config`` is flattened (``train.lr``, ``corpora.0.train``); keys matching :data:`FINGERPRINT_EXCLUDE` or
+    ``exclude`` (fnmatch patterns; a pattern also drops everything under it) are left out. ``data`` maps a
+    config key to its resolved path: the value becomes the file's SHA-256 (so moving the data is fine,
+    changing it is not). ``extra`` (labels, ...) is added as is.
+    """
+    from fnmatch import fnmatchcase
+
+    flat: dict[str, Any] = {}
+
+    def walk(prefix: str, v: Any) -> None:
+        if isinstance(v, dict) and v:
+            for k, x in v.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), x)
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            for i, x in enumerate(v):
+                walk(f"{prefix}.{i}", x)
+        else:
+            flat[prefix] = v
+
+    walk("", config)
+    pats = [*FINGERPRINT_EXCLUDE, *exclude]
+
+    def dropped(k: str) -> bool:
+        return any(fnmatchcase(k, pat) or fnmatchcase(k, pat + ".*") for pat in pats)
+
+    fp = {k: v for k, v in flat.items() if not dropped(k)}
+    for k, path in (data or {}).items():
+        if path is not None and not dropped(k):
+            fp[k] = "sha256:" + _data_hash(Path(path))
+    fp.update(extra)
+    return json.loads(json.dumps(fp, default=str, sort_keys=True))
+
+
 @dataclass
 class _State:
     epoch: int = 0
@@ -126,6 +229,8 @@ class Trainer:
         evaluate: dev evaluation returning a metrics dict (``None`` disables selection).
         out_dir: where checkpoints (``out_dir/checkpoints``) go.
         config: optimisation settings.
+        fingerprint: the settings that determine the run (:func:`run_fingerprint`), saved with every checkpoint;
+            resuming from a checkpoint made with other settings raises E504 (``train.*`` are always included).
     """
 
     def __init__(
@@ -138,9 +243,14 @@ class Trainer:
         out_dir: str | Path,
         config: TrainConfig,
         progress: bool = True,
+        fingerprint: dict[str, Any] | None = None,
     ) -> None:
         if not features:
             raise TrainingError("E501 no training examples")
+        # what a checkpoint must have been made with to be resumed (the batch positions and shapes depend on it)
+        self.fingerprint = run_fingerprint({"train": asdict(config)}, n_train_features=len(features), **(fingerprint or {}))
+        #: how the last resume was checked ("verified", "unverified: ..."); None when nothing was resumed
+        self.resume_check: str | None = None
         self.model, self.features, self.collate = model, features, collate
         self.loss_fn, self.evaluate_fn, self.cfg = loss_fn, evaluate, config
         self.out = Path(out_dir)
@@ -212,6 +322,7 @@ class Trainer:
             tmp / "training_state.pt",
         )
         (tmp / "state.json").write_text(json.dumps(asdict(self.state), indent=1))
+        (tmp / "fingerprint.json").write_text(json.dumps(self.fingerprint, indent=1, sort_keys=True))
         final = self.ckpt_dir / "last"
         old = self.ckpt_dir / "last.old"
         if final.exists():
@@ -235,6 +346,7 @@ class Trainer:
         last = self.ckpt_dir / "last"
         if not (last / "state.json").exists():
             return False
+        self._check_fingerprint(last)  # before loading: a different label set would not even load
         load_model(self.model, str(last / "model.safetensors"))
         blob = torch.load(last / "training_state.pt", weights_only=False, map_location="cpu")  # the optimizer moves its state to the parameters
         self.optimizer.load_state_dict(blob["optimizer"])
@@ -252,6 +364,27 @@ class Trainer:
             set_seed(self.cfg.seed + self.dist.rank + 7919 * self.state.global_step)
         log.info("resumed from step %d (epoch %d, batch %d)", self.state.global_step, self.state.epoch, self.state.batch_in_epoch)
         return True
+
+    def _check_fingerprint(self, last: Path) -> None:
+        fp_file = last / "fingerprint.json"
+        if not fp_file.exists():
+            self.resume_check = "unverified: the checkpoint has no fingerprint (made by an older biobert)"
+            log.warning("resuming %s without checking its settings: %s", self.out, self.resume_check)
+            return
+        saved = json.loads(fp_file.read_text())
+        changed = sorted(k for k in set(saved) | set(self.fingerprint) if saved.get(k, "<unset>") != self.fingerprint.get(k, "<unset>"))
+        if changed:
+            def show(v: Any) -> str:
+                r = repr(v)
+                return r if len(r) <= 80 else r[:77] + "..."
+
+            detail = "; ".join(f"{k}: {show(saved.get(k, '<unset>'))} -> {show(self.fingerprint.get(k, '<unset>'))}" for k in changed[:12])
+            more = f" (+{len(changed) - 12} more)" if len(changed) > 12 else ""
+            raise TrainingError(
+                f"E504 cannot resume the run in {str(self.out)!r}: its checkpoint was made with different settings "
+                f"({detail}{more}); keep the saved settings, or start over with --no-resume (resume=False; this "
+                "overwrites it) or choose a new out")
+        self.resume_check = "verified"
 
     def load_best(self) -> None:
         """Load the best weights seen so far (or keep the current ones if none were saved)."""
@@ -394,5 +527,7 @@ class Trainer:
             "tokens_per_second": round(st.tokens_seen / st.train_seconds, 1) if st.train_seconds else None,
             "processes": self.dist.world if self.dist else 1,
             "device": str(self.device),
+            "resumed": self.resume_check is not None,
+            "resume_check": self.resume_check,
             "history": st.history,
         }

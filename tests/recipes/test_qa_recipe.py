@@ -189,7 +189,8 @@ def test_yaml_boolean_class_labels_are_rejected(tmp_path):
     obj = {"1": {"QUESTION": "Q?", "CONTEXTS": ["C."], "final_decision": "yes"}, "2": {"QUESTION": "R?", "CONTEXTS": ["D."], "final_decision": "no"}}
     (tmp_path / "pq.json").write_text(json.dumps(obj), encoding="utf-8")
     (tmp_path / "c.yaml").write_text(f"task: yesno\nclass_labels: [yes, no]\ndata: {{format: pubmedqa, train: '{tmp_path / 'pq.json'}'}}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="E484"):
+    # bare yes/no are YAML booleans: refused when the config is read, with a hint to quote them
+    with pytest.raises(ConfigError, match=r"E402 class_labels\[0\].*quote"):
         finetune_qa(load_config(QAConfig, tmp_path / "c.yaml"), progress=False)
 
 
@@ -221,3 +222,16 @@ def test_yesno_head_learns_a_learnable_signal(tiny_bert, tmp_path, pooling):
     reader = Reader.load(tmp_path / "m")
     assert reader.spec.cls_pooling == pooling and reader.predictor.model.pooling == pooling
     assert reader("Does treatment 3 help patients?", "Patients were treated. Outcomes improved improved improved.")["answer"] == "yes"
+
+
+def test_list_task_selects_on_its_f1_by_default(tiny_bert, tmp_path):
+    """select_metric 'auto' stayed 'auto' for list questions and failed with a KeyError at the first dev evaluation."""
+    from biobert.config import load_config
+    from biobert.recipes.qa import QAConfig, finetune_qa
+
+    f = squad_file(tmp_path / "q.json")
+    cfg = load_config(QAConfig, None, [f"encoder={tiny_bert}", f"out={tmp_path / 'm'}", "task=list", "max_length=48", "stride=8",
+                                       "max_query_length=8", "train.epochs=1", "train.batch_size=4", "train.log_every=1000"],
+                      base={"data": {"format": "squad", "train": str(f), "dev": str(f)}})
+    report = finetune_qa(cfg, progress=False)
+    assert report["select_metric"] == "f1"

@@ -87,6 +87,14 @@ def evaluate_ner_cmd(
             kw["untyped_label"] = untyped_label or (tagger.types[0] if len(tagger.types) == 1 else "ENTITY")
         docs = io.read(data, fmt=fmt_, **kw)
         keep = set(types.split(",")) if types else None
+        if not ignore_types:
+            # typed scoring of gold types the model never predicts can only give 0: say so instead of scoring
+            gold_types = {s.label for d in docs for s in d.spans if keep is None or s.label in keep}
+            if gold_types and not gold_types & set(tagger.types):
+                raise ConfigError(
+                    f"E499 the gold types {sorted(gold_types)} and the model's types {sorted(tagger.types)} do not "
+                    "overlap, so typed scores would all be 0; score boundaries only with --ignore-types, or name "
+                    "the type of untyped gold tags with --untyped-label TYPE")
         counts: Counter = Counter()
         metrics, pred_docs = evaluate_ner(tagger.predictor, docs, keep, ignore_types=ignore_types, stats=counts)
         metrics["counts"] = dict(counts)

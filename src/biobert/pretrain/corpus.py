@@ -31,6 +31,7 @@ falls below ``val_fraction``: the split does not depend on file order, world siz
 
 from __future__ import annotations
 
+import codecs
 import glob
 import hashlib
 import json
@@ -61,6 +62,8 @@ __all__ = [
     "PretrainStream",
     "validation_examples",
     "file_fingerprints",
+    "scan_encoding",
+    "encoding_warning",
 ]
 
 FORMATS = ("text", "jsonl", "pubtator", "pubmed-xml", "conll")
@@ -85,6 +88,7 @@ _CONLL_LINE = re.compile(r"^(-DOCSTART-.*|[^\t]+(\t[^\t]*)*\t(O|[BIESLU](-\S+)?)
 
 
 def _open_text(path: Path):
+    # invalid UTF-8 becomes U+FFFD here; :func:`scan_encoding` counts it for the run's report
     opener = DECOMPRESSORS.get(path.suffix.lower())
     if opener is not None:
         return opener(path, "rt", encoding="utf-8", errors="replace")
@@ -192,6 +196,63 @@ def file_fingerprints(files: Iterable[Path], full_hash_limit: int = 2 << 30) -> 
                 kind = "sha256-head-tail-1MiB"
         out.append({"path": str(f), "bytes": size, kind: h.hexdigest()})
     return out
+
+
+def _scan_file_encoding(path: Path) -> dict[str, Any] | None:
+    opener = DECOMPRESSORS.get(path.suffix.lower())
+
+    def open_bytes():
+        return opener(path, "rb") if opener is not None else open(path, "rb")
+
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    try:  # fast path: the whole file is valid UTF-8
+        with open_bytes() as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        return None
+    except UnicodeDecodeError:
+        pass
+    replacements = lines = 0
+    first = None
+    with open_bytes() as fh:
+        for lineno, raw in enumerate(fh, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                # the readers decode with errors="replace": one U+FFFD per invalid sequence
+                n = raw.decode("utf-8", "replace").count("\ufffd") - raw.count(b"\xef\xbf\xbd")
+                replacements += max(1, n)
+                lines += 1
+                if first is None:
+                    first = lineno
+    return {"path": str(path), "replacements": replacements, "lines": lines, "first_line": first}
+
+
+def scan_encoding(files: Iterable[Path]) -> dict[str, Any]:
+    """Invalid UTF-8 in the corpus files. The readers replace each invalid byte sequence with
+    U+FFFD (web corpora often hold a few); this counts them so that a run can report them.
+
+    Returns ``{"replacements": n, "lines": n, "first": "file:line" | None, "files": [...]}``
+    where ``files`` lists only the files with invalid bytes (line numbers count ``\\n``)."""
+    per_file = [r for r in (_scan_file_encoding(Path(f)) for f in files) if r is not None]
+    return {
+        "replacements": sum(r["replacements"] for r in per_file),
+        "lines": sum(r["lines"] for r in per_file),
+        "first": f"{per_file[0]['path']}:{per_file[0]['first_line']}" if per_file else None,
+        "files": per_file,
+    }
+
+
+def encoding_warning(scan: dict[str, Any]) -> str | None:
+    """The warning to log for a :func:`scan_encoding` result, or ``None`` when the corpus is clean."""
+    if not scan.get("replacements"):
+        return None
+    return (
+        f"W496 {scan['replacements']} invalid UTF-8 byte sequence(s) on {scan['lines']} line(s) of "
+        f"{len(scan['files'])} corpus file(s) were replaced with U+FFFD (first at {scan['first']}); "
+        "they are counted in the report"
+    )
 
 
 # ---------------------------------------------------------------------------- readers
@@ -550,6 +611,7 @@ class PretrainStream:
         text_field: str = "text",
         cross_document: bool = True,
         swap_prob: float = 0.5,
+        fingerprints: list[dict[str, Any]] | None = None,
     ):
         if not files:
             raise ConfigError("E450 empty corpus: no files given")
@@ -563,6 +625,7 @@ class PretrainStream:
         self.fmt = fmt
         self.text_field = text_field
         self.rng = random.Random(f"stream:{seed}:{rank}")
+        self._fingerprints = fingerprints  # content hashes, computed on first need
         # position
         self.epoch = 0
         self.file_pos = 0  # index into this epoch's file order
@@ -637,10 +700,17 @@ class PretrainStream:
         return [next(self) for _ in range(n)]
 
     # -- exact position
+    def fingerprints(self) -> list[dict[str, Any]]:
+        """Size and sha256 of each file (:func:`file_fingerprints`), saved with the position."""
+        if self._fingerprints is None:
+            self._fingerprints = file_fingerprints(self.files)
+        return self._fingerprints
+
     def state_dict(self) -> dict[str, Any]:
         return {
             "version": 1,
             "files": [str(f) for f in self.files],
+            "fingerprints": self.fingerprints(),
             "seed": self.seed,
             "rank": self.rank,
             "world_size": self.world_size,
@@ -658,6 +728,18 @@ class PretrainStream:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if [str(f) for f in self.files] != list(state["files"]):
             raise ConfigError("E455 the corpus files differ from the ones of the saved data position; resume with the same corpus")
+        saved = state.get("fingerprints")  # absent in positions saved before content hashes were kept
+        if saved is not None:
+            now = {fp["path"]: fp for fp in self.fingerprints()}
+            for old in saved:
+                new = now.get(old["path"], {})
+                strip = lambda fp: {k: v for k, v in fp.items() if k != "path"}  # noqa: E731
+                if strip(old) != strip(new):
+                    raise ConfigError(
+                        f"E495 corpus file {old['path']!r} changed since the saved data position "
+                        f"({_fp_text(old)} -> {_fp_text(new)}); the position and the validation slice would not "
+                        "match: restore the file or start a new run"
+                    )
         if state["world_size"] != self.world_size or state["rank"] != self.rank:
             raise ConfigError(
                 f"E456 the data position was saved with {state['world_size']} processes (rank {state['rank']}), "
@@ -674,6 +756,11 @@ class PretrainStream:
         self.buffer = [Example(np.asarray(i, dtype=np.int32), n, lab) for i, n, lab in state["buffer"]]
         self._order = _epoch_order(len(self.files), self.seed, self.epoch)
         self._reader = None
+
+
+def _fp_text(fp: dict[str, Any]) -> str:
+    digest = fp.get("sha256") or fp.get("sha256-head-tail-1MiB") or "?"
+    return f"{fp.get('bytes', '?')} bytes, sha256 {digest[:12]}"
 
 
 def validation_examples(

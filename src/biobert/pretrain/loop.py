@@ -30,6 +30,7 @@ import shutil
 import signal
 import sys
 import time
+import typing
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -40,7 +41,15 @@ import numpy as np
 import torch
 
 from biobert.errors import ConfigError, TrainingError
-from biobert.pretrain.corpus import PretrainStream, expand_path, file_fingerprints, resolve_corpus, validation_examples
+from biobert.pretrain.corpus import (
+    PretrainStream,
+    encoding_warning,
+    expand_path,
+    file_fingerprints,
+    resolve_corpus,
+    scan_encoding,
+    validation_examples,
+)
 from biobert.pretrain.models import ModelBundle, build_models, load_tokenizer, resolve_init, save_encoder
 from biobert.pretrain.objectives import ElectraObjective, MLMObjective, SOPObjective, make_mask_spec
 from biobert.pretrain.report import plot_curve, versions, write_report
@@ -79,6 +88,10 @@ CRITICAL_FIELDS = (
     "grad_accum",
     "lr",
     "weight_decay",
+    # restored from the optimizer state on resume: a new value would be reported but not used
+    "adam_beta1",
+    "adam_beta2",
+    "adam_eps",
     "mask_prob",
     "val_fraction",
     "shuffle_buffer",
@@ -154,7 +167,16 @@ class PretrainConfig:
         d = dict(d)
         if isinstance(d.get("corpus"), str):
             d["corpus"] = [d["corpus"]]
-        return cls(**d)
+        # model_config is a mapping or a file path; the shared converter would turn a stray number into a path
+        mc = d.get("model_config")
+        if mc is not None and not isinstance(mc, (dict, str)):
+            raise ConfigError(f"E402 model_config: expected a mapping or the path of a JSON/YAML file, got {mc!r}")
+        # the same strict conversion as the fine-tuning configs: lr "2e-5" (a string to PyYAML) -> 2e-05,
+        # but whole_word_mask 'false' or batch_size 2.5 are refused instead of silently changing meaning
+        from biobert.config import convert
+
+        hints = typing.get_type_hints(cls)
+        return cls(**{k: convert(hints[k], v, k) for k, v in d.items()})
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -169,6 +191,15 @@ class PretrainConfig:
         for name in ("batch_size", "grad_accum", "max_steps", "max_length", "save_every", "eval_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"E470 {name} must be at least 1, got {getattr(self, name)}")
+        # checked here rather than left to torch.optim.AdamW, whose ValueError would come after the model loads
+        if not 0 < self.lr < math.inf:
+            raise ConfigError(f"E470 lr must be > 0, got {self.lr}")
+        if not 0 <= self.weight_decay < math.inf:
+            raise ConfigError(f"E470 weight_decay must be >= 0, got {self.weight_decay}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ConfigError(f"E470 warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.warmup_steps is not None and self.warmup_steps < 0:
+            raise ConfigError(f"E470 warmup_steps must be >= 0, got {self.warmup_steps}")
         if not 0 < self.mask_prob < 1:
             raise ConfigError(f"E470 mask_prob must be in (0, 1), got {self.mask_prob}")
         if not 0 <= self.val_fraction < 0.5:
@@ -388,7 +419,9 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
 
     Raises:
         ConfigError: E468 when ``output`` already holds checkpoints and neither ``resume`` nor
-            ``overwrite`` is set; E472 when resuming with different defining settings.
+            ``overwrite`` is set; E472 when resuming with different defining settings (optimizer
+            hyper-parameters included: the saved optimizer state would override them); E495 when a
+            corpus file's content changed since the checkpoint.
     """
     from accelerate import Accelerator
 
@@ -426,6 +459,9 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
     # ---- model, tokenizer, objective (same seed on every process: identical initial weights)
     _seed_all(cfg.seed)
     tokenizer = _build_tokenizer(cfg, files, out, acc)
+    from biobert.pretrain.vocab import tokenizer_vocab_sha256
+
+    vocab_digest = tokenizer_vocab_sha256(tokenizer)  # equal to sha256(vocab.txt) of a `biobert vocab` directory
     bundle = build_models(
         cfg.objective,
         tokenizer,
@@ -466,6 +502,9 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
     unwrapped = acc.unwrap_model(model)
 
     kind = "sop" if cfg.objective == "sop" else "mlm"
+    # content hashes: in the report, and saved with the data position so that a resume on rewritten files fails (E495)
+    fingerprints = file_fingerprints(files)
+    encoding = scan_encoding(files) if main else None  # invalid UTF-8 the readers replace with U+FFFD
     stream = PretrainStream(
         files,
         tokenizer,
@@ -479,6 +518,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         fmt=cfg.format,
         text_field=cfg.text_field,
         cross_document=cfg.cross_document,
+        fingerprints=fingerprints,
     )
     tokens_local = 0
     if rank_state is not None:
@@ -490,7 +530,6 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
     val_all = validation_examples(files, tokenizer, cfg.max_length, kind, cfg.val_fraction, cfg.val_max_examples, cfg.seed, cfg.format, cfg.text_field)
     val = val_all[rank::world]
 
-    fingerprints = file_fingerprints(files) if main else []
     start_step = state["step"]
     step = start_step
     session = {"started": _now(), "start_step": start_step, "processes": world, "threads": torch.get_num_threads(), "device": str(acc.device)}
@@ -515,9 +554,10 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
             "model_type": bundle.model.config.model_type,
             "parameters": sum(p.numel() for p in unwrapped.parameters()),
             "vocab_size": len(tokenizer),
+            "vocab_sha256": vocab_digest,
             "settings": cfg.to_dict(),
             "versions": versions(),
-            "data": {"files": fingerprints, "val_fraction": cfg.val_fraction, "val_examples": len(val_all)},
+            "data": {"files": fingerprints, "val_fraction": cfg.val_fraction, "val_examples": len(val_all), "invalid_utf8": encoding},
             "processes": world,
             "distributed": acc.distributed_type.value if hasattr(acc.distributed_type, "value") else str(acc.distributed_type),
             "replicas_in_sync": state.get("replicas_in_sync"),
@@ -607,6 +647,8 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         f"| step {step}/{cfg.max_steps} | {world} process(es) on {acc.device} ({type(model).__name__}) | {len(files)} file(s) | "
         f"{len(val_all)} validation sequences | params {sum(p.numel() for p in unwrapped.parameters()):,} | pid {os.getpid()}"
     )
+    if encoding is not None and encoding_warning(encoding):
+        log(encoding_warning(encoding))
 
     stopper = _Stopper()
     window = {"loss": 0.0, "n": 0, "tokens": 0, "t0": time.time()}

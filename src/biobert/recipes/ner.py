@@ -42,7 +42,7 @@ from biobert.tasks.ner import (
     ner_loss,
     sentence_groups,
 )
-from biobert.train import TrainConfig, Trainer, set_seed
+from biobert.train import TrainConfig, Trainer, require_data_path, run_fingerprint, set_seed
 from biobert.types import Document
 
 __all__ = ["CorpusConfig", "NERConfig", "finetune_ner", "evaluate_ner", "load_corpus"]
@@ -95,13 +95,37 @@ class NERConfig:
     #: optional name recorded in the model card
     name: str | None = None
 
+    def validate(self, where: str = "") -> None:
+        """Check the values at config load, before any data or model is read (see :mod:`biobert.config`).
+
+        Raises:
+            ConfigError: E407 train_on, E408 no corpus, E409 context, E415 any other value out of range.
+        """
+        from biobert.config import check_choice, check_range
+        from biobert.tasks.ner import DECODERS
+
+        def key(k: str) -> str:
+            return f"{where}.{k}" if where else k
+
+        if self.train_on not in ("train", "train+dev"):
+            raise ConfigError(f"E407 {key('train_on')} must be 'train' or 'train+dev', got {self.train_on!r}")
+        if not self.corpora:
+            raise ConfigError(f"E408 {key('corpora')}: at least one corpus is needed")
+        if self.context < 0:
+            raise ConfigError(f"E409 {key('context')} must be >= 0 subwords, got {self.context}")
+        check_range(self.max_length, key("max_length"), ge=1)
+        check_range(self.stride, key("stride"), ge=0)
+        check_choice(self.decode, key("decode"), DECODERS)
+        # the NER dev evaluation reports entity-level precision, recall and f1 (recipes.ner._combine)
+        self.train.validate(key("train"), metrics=("precision", "recall", "f1"))
+
 
 def load_corpus(c: CorpusConfig, split: str) -> list[Document]:
     """Read one split (``train``/``dev``/``test``) of a corpus (``[]`` if not configured)."""
     path = getattr(c, split)
     if not path:
         return []
-    p = expand_path(path)
+    p = require_data_path(expand_path(path), f"corpora[{c.name}].{split}", allow_dir=c.format != "conll")
     if c.format == "conll":
         from biobert.io.conll import read_conll
 
@@ -201,9 +225,21 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
     stats: Counter = Counter()
     splits: dict[str, dict[str, list[Document]]] = {}
     files: list[str] = []
+    # every configured path is checked before anything is read or loaded (E423 names the config key)
+    for ci, c in enumerate(cfg.corpora):
+        for s in ("train", "dev", "test"):
+            if getattr(c, s):
+                require_data_path(expand_path(getattr(c, s)), f"corpora.{ci}.{s}", allow_dir=c.format != "conll")
+    if cfg.train_on == "train+dev" and not any(c.dev for c in cfg.corpora):
+        raise ConfigError("E497 train_on is 'train+dev' but no corpus has a dev file; set corpora.N.dev or use "
+                          "train_on: train")
+    notes: dict[str, Any] = {}  # what the report must say about data that was not used as configured
     for c in cfg.corpora:
         splits[c.name] = {s: load_corpus(c, s) for s in ("train", "dev", "test")}
         files += [str(expand_path(p)) for p in (c.train, c.dev, c.test) if p]
+        if c.dev and not splits[c.name]["dev"]:
+            log.warning("corpus %s: dev file %s holds no documents; it takes no part in model selection", c.name, c.dev)
+            notes.setdefault("empty_dev_files", []).append({"corpus": c.name, "path": str(c.dev)})
         if cfg.train_on == "train+dev":
             splits[c.name]["train"] = splits[c.name]["train"] + splits[c.name]["dev"]
             splits[c.name]["dev"] = []
@@ -213,6 +249,15 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
         raise TrainingError("E502 the training data contains no entity spans")
     labels = labels_for_types(all_types)
     label2id = {l: i for i, l in enumerate(labels)}
+    # dev/test spans of a type the corpus does not train are not scored: count them, per type, and say so
+    unscored: dict[str, dict[str, dict[str, int]]] = {}
+    for c in cfg.corpora:
+        for s in ("dev", "test"):
+            n = Counter(sp.label for d in splits[c.name][s] for sp in d.spans if sp.label not in corpus_types[c.name])
+            if n:
+                unscored.setdefault(c.name, {})[s] = dict(sorted(n.items()))
+                log.warning("corpus %s: %d %s span(s) of types not in its training types %s are left out of the "
+                            "scores: %s", c.name, sum(n.values()), s, corpus_types[c.name], dict(n))
 
     splitter = get_splitter(cfg.splitter)  # fails now, not after loading, if its package or model is missing
     tokenizer = load_tokenizer(cfg.encoder)
@@ -244,11 +289,23 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
         return _combine(per)
 
     has_dev = any(splits[c.name]["dev"] for c in cfg.corpora)
+    if not has_dev:
+        why = "train_on is train+dev" if cfg.train_on == "train+dev" else "no dev documents"
+        if cfg.train_on == "train":
+            log.warning("no dev documents: no model selection; the weights after the last epoch are kept")
+        notes["model_selection"] = f"none ({why}): the weights after the last epoch are kept"
+    else:
+        notes["model_selection"] = f"best dev {cfg.train.select_metric}"
     out = Path(cfg.out)
+    # what the run is: a checkpoint made with anything else is not resumed (E504); the test files only score it
+    fingerprint = run_fingerprint(
+        to_dict(cfg), {f"corpora.{ci}.{s}": expand_path(getattr(c, s)) for ci, c in enumerate(cfg.corpora)
+                       for s in ("train", "dev") if getattr(c, s)},
+        exclude=("corpora.*.test",), labels=labels, corpus_types=corpus_types)
     trainer = Trainer(
         model, feats, lambda b: ner_collate(b, encoder.pad_id),
         lambda m, b: ner_loss(m, b, allowed, label2id["O"]),
-        evaluate if has_dev else None, out, cfg.train, progress=progress,
+        evaluate if has_dev else None, out, cfg.train, progress=progress, fingerprint=fingerprint,
     )
     summary = trainer.train(resume=resume)
     if not distributed.is_main():  # data-parallel run: process 0 tests and saves
@@ -283,6 +340,8 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
         "labels": labels,
         "corpus_types": corpus_types,
         "data_changes": dict(stats),
+        "unscored_spans": unscored,
+        **notes,
         "test_inference_counts": dict(test_stats),
         "train": summary,
         "dev_f1": summary["best_dev"],

@@ -55,6 +55,21 @@ class QADataConfig:
     #: use only the first N training questions (quick runs; recorded in the report)
     limit_questions: int | None = None
 
+    def validate(self, where: str = "data") -> None:
+        """Check the values at config load, before any file is read.
+
+        Raises:
+            ConfigError: E480 unknown format, E482 cv_folds below 2, E415 any other value out of range.
+        """
+        from biobert.config import check_range
+
+        where = where or "data"
+        if self.format not in ("squad", "bioasq", "pubmedqa"):
+            raise ConfigError(f"E480 {where}.format: unknown QA data format {self.format!r}; expected squad, bioasq or pubmedqa")
+        if self.cv_folds is not None and self.cv_folds < 2:
+            raise ConfigError(f"E482 {where}.cv_folds: cross-validation needs at least 2 folds, got {self.cv_folds}")
+        check_range(self.limit_questions, f"{where}.limit_questions", ge=1)
+
 
 @dataclass
 class QAStageConfig:
@@ -66,6 +81,18 @@ class QAStageConfig:
     lr: float = 3e-5
     batch_size: int = 12
     max_steps: int | None = None
+
+    def validate(self, where: str = "pre_stage") -> None:
+        """Check the values at config load (E480 format, E415 out of range)."""
+        from biobert.config import check_range
+
+        where = where or "pre_stage"
+        if self.format not in ("squad", "bioasq", "pubmedqa"):
+            raise ConfigError(f"E480 {where}.format: unknown QA data format {self.format!r}; expected squad, bioasq or pubmedqa")
+        check_range(self.epochs, f"{where}.epochs", ge=1)
+        check_range(self.lr, f"{where}.lr", gt=0, lt=float("inf"))
+        check_range(self.batch_size, f"{where}.batch_size", ge=1)
+        check_range(self.max_steps, f"{where}.max_steps", ge=1)
 
 
 @dataclass
@@ -95,6 +122,38 @@ class QAConfig:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=5e-5, epochs=3, batch_size=16, select_metric="auto"))
     save_half: bool = False
     name: str | None = None
+
+    def validate(self, where: str = "") -> None:
+        """Check the values at config load, before any data or model is read (see :mod:`biobert.config`).
+
+        Raises:
+            ConfigError: E481 task, E485 cls_pooling, E489 answer_cleanup, E480/E482 data, E415 any other value
+                out of range.
+        """
+        from biobert.config import check_range
+        from biobert.tasks.qa import ANSWER_CLEANUPS, CLS_POOLINGS
+
+        def key(k: str) -> str:
+            return f"{where}.{k}" if where else k
+
+        if self.task not in TASKS:
+            raise ConfigError(f"E481 {key('task')}: QA task must be one of {TASKS}, got {self.task!r}")
+        if self.answer_cleanup not in ANSWER_CLEANUPS:
+            raise ConfigError(f"E489 {key('answer_cleanup')} must be one of {ANSWER_CLEANUPS}, got {self.answer_cleanup!r}")
+        if self.cls_pooling not in CLS_POOLINGS:
+            raise ConfigError(f"E485 {key('cls_pooling')}: QA cls_pooling must be one of {CLS_POOLINGS}, got {self.cls_pooling!r}")
+        self.data.validate(key("data"))
+        if self.pre_stage is not None:
+            self.pre_stage.validate(key("pre_stage"))
+        for name in ("max_length", "max_query_length", "n_best", "max_answer_length", "max_answer_chars", "list_top_k"):
+            check_range(getattr(self, name), key(name), ge=1)
+        check_range(self.stride, key("stride"), ge=0)
+        check_range(self.list_threshold, key("list_threshold"), ge=0, le=1)
+        check_range(self.dropout, key("dropout"), ge=0, lt=1)
+        # "auto" and "f1" pick the task's usual metric (DEFAULT_SELECT); the rest are what score_answers reports
+        reported = {"factoid": ("strict_accuracy", "lenient_accuracy", "mrr"), "list": ("precision", "recall"),
+                    "yesno": ("accuracy", "macro_f1")}[self.task]
+        self.train.validate(key("train"), metrics=("auto", "f1", *reported))
 
 
 def read_qa(fmt: str, path: str | Path, types: Sequence[str] | None = None, stats: Counter | None = None) -> list[QAExample]:
@@ -235,6 +294,11 @@ def _spec_for(cfg: QAConfig, examples: Sequence[QAExample]) -> Any:
 def _load_splits(cfg: QAConfig, stats: dict[str, Counter]) -> tuple[dict[str, list[QAExample]], list[Path]]:
     types = cfg.data.types or [cfg.task]
     splits, files = {}, []
+    from biobert.train import require_data_path
+
+    for s in ("train", "dev", "test"):  # every configured path is checked before any is read (E423)
+        if getattr(cfg.data, s):
+            require_data_path(expand_path(getattr(cfg.data, s)), f"data.{s}")
     for s in ("train", "dev", "test"):
         p = getattr(cfg.data, s)
         if p:
@@ -262,10 +326,12 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
     from biobert.modeldir import save_model_dir
     from biobert.report import data_record, write_report
     from biobert.tasks.qa import QAPredictor, build_qa_features, check_max_length, new_qa_model, qa_collate, qa_loss
-    from biobert.train import Trainer, set_seed
+    from biobert.train import Trainer, require_data_path, run_fingerprint, set_seed
 
     t0 = time.time()
     set_seed(cfg.train.seed)
+    if cfg.pre_stage is not None:  # checked before any model loads (E423)
+        require_data_path(expand_path(cfg.pre_stage.train), "pre_stage.train")
     stats: dict[str, Counter] = {s: Counter() for s in ("pre_stage", "train", "dev", "test")}
     files: list[Path] = []
     if splits is None:
@@ -276,7 +342,7 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
         raise TrainingError("E534 no QA training examples were read")
     spec = _spec_for(cfg, splits["train"])
     tcfg = copy.deepcopy(cfg.train)
-    if tcfg.select_metric in ("auto", "f1") and cfg.task != "list":
+    if tcfg.select_metric in ("auto", "f1"):  # list questions: "auto" is their f1 (it was left "auto": KeyError)
         tcfg.select_metric = DEFAULT_SELECT[cfg.task]
     tokenizer = load_tokenizer(cfg.encoder)
     model = new_qa_model(cfg.encoder, len(spec.class_labels), cfg.dropout, spec.cls_pooling)
@@ -284,6 +350,15 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
     pad = tokenizer.pad_token_id or 0
     collate = lambda b: qa_collate(b, pad)  # noqa: E731
     out = Path(cfg.out)
+    # what the run is: a checkpoint made with anything else is not resumed (E504); the test file only scores it.
+    # The training questions are named too: cross-validation passes its folds' splits, not files.
+    import hashlib
+
+    qids = hashlib.sha256("\n".join(sorted({str(e.question_id or e.id) for e in splits["train"]})).encode()).hexdigest()
+    fingerprint = run_fingerprint(
+        to_dict(cfg), {f"data.{s}": expand_path(getattr(cfg.data, s)) if getattr(cfg.data, s) else None for s in ("train", "dev")}
+        | ({"pre_stage.train": expand_path(cfg.pre_stage.train)} if cfg.pre_stage is not None else {}),
+        exclude=("data.test",), train_questions=qids, class_labels=list(spec.class_labels), select_metric=tcfg.select_metric)
     stage_summary = None
     if cfg.pre_stage is not None:
         st = cfg.pre_stage
@@ -293,7 +368,8 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
         stage_cfg = TrainConfig(lr=st.lr, epochs=st.epochs, batch_size=st.batch_size, max_steps=st.max_steps,
                                 seed=cfg.train.seed, warmup_ratio=cfg.train.warmup_ratio, log_every=cfg.train.log_every,
                                 checkpoint_every=cfg.train.checkpoint_every)
-        stage_summary = Trainer(model, stage_feats, collate, qa_loss, None, out / "stage-pre", stage_cfg, progress=progress).train(resume=resume)
+        stage_summary = Trainer(model, stage_feats, collate, qa_loss, None, out / "stage-pre", stage_cfg, progress=progress,
+                                fingerprint=fingerprint).train(resume=resume)
     feats = build_qa_features(splits["train"], tokenizer, spec, stats["train"])
     if not feats:
         raise TrainingError("E534 no QA training features could be built (no answers found in the passages?)")
@@ -302,7 +378,8 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
     def evaluate(m: Any) -> dict[str, Any]:
         return evaluate_qa(predictor, splits["dev"], cfg.task)[0]
 
-    summary = Trainer(model, feats, collate, qa_loss, evaluate if splits["dev"] else None, out, tcfg, progress=progress).train(resume=resume)
+    summary = Trainer(model, feats, collate, qa_loss, evaluate if splits["dev"] else None, out, tcfg, progress=progress,
+                      fingerprint=fingerprint).train(resume=resume)
     if not distributed.is_main():  # data-parallel run: process 0 tests and saves
         return distributed.wait_for_report(out / "report.json")
     model.eval()

@@ -68,6 +68,22 @@ class REDataConfig:
     #: use only the first N training pairs (quick runs; recorded in the report)
     limit_train: int | None = None
 
+    def validate(self, where: str = "data") -> None:
+        """Check the values at config load, before any file is read.
+
+        Raises:
+            ConfigError: E444 unknown format, E415 any other value out of range.
+        """
+        from biobert.config import check_choice, check_range
+
+        where = where or "data"
+        if self.format not in FORMAT_DEFAULTS:
+            raise ConfigError(f"E444 {where}.format: unknown RE data format {self.format!r}; expected one of {sorted(FORMAT_DEFAULTS)}")
+        check_choice(self.missing_mask, f"{where}.missing_mask", ("error", "skip"))
+        check_choice(self.discontinuous, f"{where}.discontinuous", ("hull", "drop"))
+        check_range(self.dev_from_train, f"{where}.dev_from_train", ge=0, lt=1, note="fraction of the training documents")
+        check_range(self.limit_train, f"{where}.limit_train", ge=1)
+
 
 @dataclass
 class REConfig:
@@ -98,6 +114,33 @@ class REConfig:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=5e-5, epochs=3, batch_size=32))
     save_half: bool = False
     name: str | None = None
+
+    def validate(self, where: str = "") -> None:
+        """Check the values at config load, before any data or model is read (see :mod:`biobert.config`).
+
+        Raises:
+            ConfigError: E440 style, E441 pooling, E444 format, E446 metric, E415 any other value out of range.
+        """
+        from biobert.config import check_range
+        from biobert.tasks.re import POOLINGS, STYLES
+
+        def key(k: str) -> str:
+            return f"{where}.{k}" if where else k
+
+        self.data.validate(key("data"))
+        if self.style not in STYLES:
+            raise ConfigError(f"E440 {key('style')}: RE input style must be one of {STYLES}, got {self.style!r}")
+        if self.pooling not in POOLINGS:
+            raise ConfigError(f"E441 {key('pooling')}: RE pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        metric = self.metric or FORMAT_DEFAULTS[self.data.format][1]
+        if metric not in ("binary", "chemprot", "ddi", "micro"):
+            raise ConfigError(f"E446 {key('metric')}: unknown RE metric {metric!r}; expected binary, chemprot, ddi or micro")
+        check_range(self.threshold, key("threshold"), gt=0, lt=1)
+        check_range(self.max_length, key("max_length"), ge=1)
+        check_range(self.dropout, key("dropout"), ge=0, lt=1)
+        # what evaluate_re reports: P/R/F1 for every metric, plus accuracy and specificity for binary
+        metrics = ("precision", "recall", "f1") + (("accuracy", "specificity") if metric == "binary" else ())
+        self.train.validate(key("train"), metrics=metrics)
 
 
 def _read(fmt: str, path: Path, cfg: REDataConfig, stats: Counter, skipped: list[dict]) -> list[Document]:
@@ -140,6 +183,9 @@ def load_re_split(cfg: REDataConfig, split: str, fold: str | None = None, stats:
     p = _path(getattr(cfg, split), fold)
     if p is None:
         return [], None
+    from biobert.train import require_data_path
+
+    require_data_path(p, f"data.{split}", allow_dir=cfg.format == "ddi")  # E423 instead of a raw OSError
     if p.is_file() and p.stat().st_size == 0:  # BioBERT's GAD / EU-ADR dev.tsv files are empty
         return [], p
     return _read(cfg.format, p, cfg, stats if stats is not None else Counter(), skipped if skipped is not None else []), p
@@ -248,7 +294,7 @@ def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, 
     from biobert.modeldir import save_model_dir
     from biobert.report import data_record, write_report
     from biobert.tasks.re import REPredictor, RESpec, build_re_features, derive_masks, new_relation_model, pair_of, re_collate, re_loss
-    from biobert.train import Trainer, set_seed
+    from biobert.train import Trainer, require_data_path, run_fingerprint, set_seed
 
     if cfg.data.format not in FORMAT_DEFAULTS:
         raise ConfigError(f"E444 unknown RE data format {cfg.data.format!r}; expected one of {sorted(FORMAT_DEFAULTS)}")
@@ -263,6 +309,9 @@ def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, 
     skipped: dict[str, list[dict]] = {s: [] for s in ("train", "dev", "test")}
     splits: dict[str, list[Document]] = {}
     files: list[Path] = []
+    for s in ("train", "dev", "test"):  # every configured path is checked before any is read (E423)
+        if getattr(cfg.data, s):
+            require_data_path(_path(getattr(cfg.data, s), fold), f"data.{s}", allow_dir=cfg.data.format == "ddi")
     for s in ("train", "dev", "test"):
         splits[s], p = load_re_split(cfg.data, s, fold, stats[s], skipped[s])
         if p is not None:
@@ -298,8 +347,13 @@ def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, 
         return res
 
     out = Path(cfg.out)
+    # what the run is: a checkpoint made with anything else is not resumed (E504); the test file only scores it
+    fingerprint = run_fingerprint(
+        to_dict(cfg), {f"data.{s}": _path(getattr(cfg.data, s), fold) for s in ("train", "dev")},
+        exclude=("data.test",), fold=fold, labels=labels, negative_label=negative, metric=metric,
+        type_pairs=[list(p) for p in type_pairs])
     trainer = Trainer(model, feats, lambda b: re_collate(b, pad), re_loss, evaluate if splits["dev"] else None,
-                      out, cfg.train, progress=progress)
+                      out, cfg.train, progress=progress, fingerprint=fingerprint)
     summary = trainer.train(resume=resume)
     if not distributed.is_main():  # data-parallel run: process 0 tests and saves
         return distributed.wait_for_report(out / "report.json")

@@ -1,0 +1,114 @@
+"""A run is resumed only with the settings it was made with (E504); data paths are checked up front (E423);
+what NER scoring leaves out is counted (dev/test types not trained, empty dev files); typed scoring of
+types the model does not know is refused (E499)."""
+
+import json
+
+import pytest
+import torch
+
+from biobert.config import load_config
+from biobert.errors import ConfigError, TrainingError
+from tests.nerdata import gold_docs
+from tests.recipes.test_ner_recipe import write_conll
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fp")
+    chem = gold_docs({"Chemical", "Disease"})
+    write_conll(chem[:8], root / "train.tsv")
+    write_conll(chem[8:12], root / "train2.tsv")
+    write_conll(chem[12:], root / "dev.tsv")
+    write_conll(gold_docs({"Gene"})[12:], root / "gene.tsv")
+    (root / "empty.tsv").write_text("", encoding="utf-8")
+    return root
+
+
+def _cfg(tiny_bert, data, out, *extra, train="train.tsv", dev="dev.tsv", test="dev.tsv"):
+    from biobert.recipes.ner import NERConfig
+
+    corpus = {"name": "A", "train": str(data / train), "test": str(data / test)}
+    if dev:
+        corpus["dev"] = str(data / dev)
+    return load_config(NERConfig, None, [f"encoder={tiny_bert}", f"out={out}", "train.epochs=1", "train.batch_size=8",
+                                         "train.lr=3e-3", "max_length=32", "stride=8", *extra],
+                       base={"corpora": [corpus]})
+
+
+def test_changed_settings_or_data_are_not_silently_reused(tiny_bert, data, tmp_path):
+    from biobert.recipes.ner import finetune_ner
+
+    out = tmp_path / "run"
+    first = finetune_ner(_cfg(tiny_bert, data, out), progress=False)
+    assert first["train"]["resume_check"] is None
+    again = finetune_ner(_cfg(tiny_bert, data, out), progress=False)  # same settings: the finished run is reused
+    assert again["train"]["resume_check"] == "verified" and again["train"]["steps"] == first["train"]["steps"]
+    # the test file only scores the run: changing it is fine
+    finetune_ner(_cfg(tiny_bert, data, out, test="gene.tsv"), progress=False)
+    with pytest.raises(TrainingError, match=r"E504.*train\.epochs: 1 -> 2.*train\.lr.*--no-resume"):
+        finetune_ner(_cfg(tiny_bert, data, out, "train.epochs=2", "train.lr=5e-3"), progress=False)
+    with pytest.raises(TrainingError, match=r"E504.*corpora\.0\.train"):
+        finetune_ner(_cfg(tiny_bert, data, out, train="train2.tsv"), progress=False)
+    with pytest.raises(TrainingError, match=r"E504.*train\.batch_size"):
+        finetune_ner(_cfg(tiny_bert, data, out, "train.batch_size=4"), progress=False)
+    rep = finetune_ner(_cfg(tiny_bert, data, out, "train.epochs=2"), resume=False, progress=False)
+    assert rep["train"]["epochs_completed"] == 2 and rep["config"]["train"]["epochs"] == 2
+
+
+def test_missing_or_directory_data_paths_are_typed_errors_before_the_model_loads(data, tmp_path):
+    from biobert.recipes.ner import finetune_ner
+
+    # the encoder does not exist either: the data paths must be checked first
+    with pytest.raises(ConfigError, match=r"E423 corpora\.0\.dev: .*nope\.tsv.*does not exist"):
+        finetune_ner(_cfg(tmp_path / "no-encoder", data, tmp_path / "o", dev="nope.tsv"), progress=False)
+    (data / "adir").mkdir(exist_ok=True)
+    with pytest.raises(ConfigError, match=r"E423 corpora\.0\.train: .*is a directory"):
+        finetune_ner(_cfg(tmp_path / "no-encoder", data, tmp_path / "o", train="adir"), progress=False)
+
+
+def test_re_and_qa_data_paths_are_checked(tmp_path):
+    from biobert.recipes.qa import QAConfig, QADataConfig, finetune_qa
+    from biobert.recipes.re import REConfig, REDataConfig, finetune_re
+
+    with pytest.raises(ConfigError, match=r"E423 data\.train: .*missing\.tsv"):
+        finetune_re(REConfig(data=REDataConfig(format="biobert_tsv", train=str(tmp_path / "missing.tsv")),
+                             encoder=str(tmp_path / "no-encoder"), out=str(tmp_path / "re")), progress=False)
+    (tmp_path / "train.json").write_text('{"data": []}', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"E423 data\.dev: .*is a directory"):
+        finetune_qa(QAConfig(data=QADataConfig(format="squad", train=str(tmp_path / "train.json"), dev=str(tmp_path)),
+                             encoder=str(tmp_path / "no-encoder"), out=str(tmp_path / "qa")), progress=False)
+
+
+def test_train_plus_dev_without_dev_is_refused(tiny_bert, data, tmp_path):
+    from biobert.recipes.ner import finetune_ner
+
+    with pytest.raises(ConfigError, match="E497"):
+        finetune_ner(_cfg(tiny_bert, data, tmp_path / "o", "train_on=train+dev", dev=None), progress=False)
+
+
+def test_unscored_types_and_empty_dev_are_counted(tiny_bert, data, tmp_path, caplog):
+    from biobert.recipes.ner import finetune_ner
+
+    n_gene = sum(1 for d in gold_docs({"Gene"})[12:] for s in d.spans)
+    with caplog.at_level("WARNING"):
+        rep = finetune_ner(_cfg(tiny_bert, data, tmp_path / "g", dev="gene.tsv", test="gene.tsv"), progress=False)
+    assert rep["unscored_spans"] == {"A": {"dev": {"Gene": n_gene}, "test": {"Gene": n_gene}}}
+    assert "left out of the scores" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        rep = finetune_ner(_cfg(tiny_bert, data, tmp_path / "e", dev="empty.tsv"), progress=False)
+    assert rep["empty_dev_files"] == [{"corpus": "A", "path": str(data / "empty.tsv")}]
+    assert rep["model_selection"].startswith("none") and rep["dev_f1"] is None
+    assert "no model selection" in caplog.text
+
+
+def test_evaluate_refuses_disjoint_types(tagger_dir, tmp_path):
+    from tests.cli.test_cli import run
+
+    gold = tmp_path / "g.tsv"
+    gold.write_text("aspirin\tB-Chemical\nhelps\tO\n.\tO\n", encoding="utf-8")
+    r = run("evaluate", "ner", "--model", tagger_dir, "--data", gold)
+    assert r.exit_code == 2 and "E499" in r.stderr and "--ignore-types" in r.stderr
+    r = run("evaluate", "ner", "--model", tagger_dir, "--data", gold, "--ignore-types")
+    assert r.exit_code == 0, r.stderr
