@@ -448,3 +448,16 @@ def test_answers_report_what_the_server_changed(tagger_dir):
             assert r.json()["counts"] == {"candidates": 1, "pairs_overlapping_skipped": 2}
 
     asyncio.run(go())
+
+
+def test_unknown_paths_and_methods_get_the_coded_error_format():
+    """The router's own 404/405 replies were {"detail": ...}, unlike every other error of the service."""
+
+    async def go():
+        async with _client_with(FakeTagger()) as c:
+            r = await c.post("/tagg", json={"text": "x"})
+            assert r.status_code == 404 and r.json()["error"]["code"] == "E616" and "/tagg" in r.json()["error"]["message"]
+            r = await c.get("/tag")
+            assert r.status_code == 405 and r.json()["error"]["code"] == "E617" and "POST" in r.json()["error"]["message"]
+
+    asyncio.run(go())

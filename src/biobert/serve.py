@@ -22,7 +22,7 @@ which is what makes a busy server fast on CPU. Errors are structured:
 ``{"error": {"code": "E6xx", "message": ...}}`` with a 4xx status, never a
 catch-all message; an unexpected failure is a 500 with code E612 and the
 exception's type (``{"error": {"code": "E612", "type": "KeyError", ...}}``),
-never a plain-text page.
+never a plain-text page; an unknown path is 404 E616 and a wrong method 405 E617.
 
 Limits (:class:`ServeConfig`): a body larger than :attr:`ServeConfig.body_limit`
 bytes is refused (413 E613) from its Content-Length header, or while a chunked
@@ -292,6 +292,17 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
 
     def error(status: int, code: str, message: str) -> JSONResponse:
         return SafeJSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Any, exc: StarletteHTTPException) -> JSONResponse:
+        # the router's own replies (unknown path, wrong method) in the same coded format as ours, not {"detail": ...}
+        code = {404: "E616", 405: "E617"}.get(exc.status_code, "E618")
+        allowed = (exc.headers or {}).get("Allow") if exc.status_code == 405 else None
+        message = f"{request.method} {request.url.path}: {exc.detail}" + (f" (allowed: {allowed})" if allowed else "")
+        return SafeJSONResponse(status_code=exc.status_code, content={"error": {"code": code, "message": message}},
+                                headers=exc.headers)
 
     def counts_header(counts: Counter) -> dict[str, str]:
         # ASCII JSON: header values must be latin-1
