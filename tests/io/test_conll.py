@@ -327,3 +327,12 @@ def test_trailing_carriage_return_with_an_explicit_separator(tmp_path):
     path.write_bytes(b"BRCA1\tB-Gene\r\r\nx\tI-Gene\r")
     (doc,) = read_conll(path, sep="\t")
     assert [(s.text, s.label) for s in doc.spans] == [("BRCA1 x", "Gene")]
+
+
+def test_a_carriage_return_inside_a_token_is_refused():
+    """The writer refuses such a token (E111), so reading it would make a corpus that cannot be written back."""
+    from biobert.io import reads
+
+    with pytest.raises(DataFormatError) as e:
+        reads("BRCA\r1\tB-Gene\nx\tO\n", "conll")
+    assert e.value.code == "E203" and e.value.line == 1

@@ -132,8 +132,10 @@ def read_conll(
             groups.append([])
             continue
         token = fields[0]
-        if not token or " " in token:
-            raise DataFormatError("E203", name, lineno, "a non-empty token without spaces in the first column", found=line)
+        # a carriage return inside a token (a stray CR of a CRLF file edited by hand) would be a token the
+        # writer cannot write back (E111) and a line break inside the rebuilt text
+        if not token or " " in token or "\r" in token:
+            raise DataFormatError("E203", name, lineno, "a non-empty token without spaces or carriage returns in the first column", found=line)
         idx = column if column >= 0 else len(fields) + column
         if not (0 < idx < len(fields)):
             raise DataFormatError("E201", name, lineno, f"a tag in column {column} after the token", found=line)
