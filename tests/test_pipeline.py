@@ -299,3 +299,22 @@ def test_an_onnx_export_of_other_weights_is_refused_or_removed(tagger_dir, tmp_p
     t = Tagger.load(d)
     save_model_dir(d, t.model, t.tokenizer, read_meta(d))  # what fine-tuning into d does at the end
     assert not onnx_paths(d)["dir"].exists()
+
+
+def test_onnx_export_refuses_evaluation_types_the_model_does_not_predict(tagger_dir, tmp_path):
+    """Scoring a Gene tagger on 'Disease' gave F1 0 for fp32 and int8 alike, and the gate then offered int8."""
+    pytest.importorskip("onnxruntime")
+    import shutil
+
+    from biobert.errors import ConfigError
+    from biobert.export import export_onnx, onnx_paths
+    from biobert.types import Span
+
+    d = tmp_path / "m"
+    shutil.copytree(tagger_dir, d, ignore=shutil.ignore_patterns("onnx", "checkpoints"))
+    gold = [Document("g", "BRCA1 mutations").with_spans([Span(0, 5, "Disease")])]
+    with pytest.raises(ConfigError, match="E417"):
+        export_onnx(d, gold, {"Disease"})
+    with pytest.raises(ConfigError, match="E417"):
+        export_onnx(d, gold)  # no --eval-type: the data's own types
+    assert not onnx_paths(d)["dir"].exists()  # refused before anything was written

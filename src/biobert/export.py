@@ -84,8 +84,16 @@ def export_onnx(model_dir: str | Path, eval_docs: list | None = None, eval_types
     from biobert.pipeline import Tagger
 
     paths = onnx_paths(model_dir)
-    paths["dir"].mkdir(parents=True, exist_ok=True)
     tagger = Tagger.load(model_dir, abbreviations=False)  # the int8 gate scores the model alone
+    if eval_docs:
+        scored = set(eval_types) if eval_types else {sp.label for d in eval_docs for sp in d.spans}
+        if scored and not scored & set(tagger.types):
+            # every F1 would be 0, and a gate comparing two zeros would offer int8 whatever it costs
+            from biobert.errors import ConfigError
+
+            raise ConfigError(f"E417 the evaluation data's types {sorted(scored)} are none of the model's {tagger.types}; "
+                              "pass --eval-type with a type the model predicts (untyped B/I files are read as that type)")
+    paths["dir"].mkdir(parents=True, exist_ok=True)
     ids = torch.tensor([[tagger.predictor.encoder.cls_id, 5, 6, 7, tagger.predictor.encoder.sep_id]] * 2)
     mask = torch.ones_like(ids)
     mask[1, 3:] = 0  # trace with padding present so the mask path is exported

@@ -7,7 +7,7 @@
     linker = DictionaryLinker.from_tsv("ctd_diseases.tsv", labels=["Disease"])
     doc = linker(tagger("Familial adenomatous polyposis (FAP) predisposes to colon cancer."))
     [(s.text, s.ids) for s in doc.spans]
-    # [('Familial adenomatous polyposis', (('MESH', 'D011125'),)), ('FAP', (('MESH', 'D011125'),)), ...]
+    # [('Familial adenomatous polyposis', (('MESH', 'MESH:D011125'),)), ('FAP', (('MESH', 'MESH:D011125'),)), ...]
 
 CTD's vocabularies load as published (``DictionaryLinker.from_ctd("CTD_diseases.tsv.gz")``).
 The linker works on spans from any source: a :class:`~biobert.pipeline.Tagger`,

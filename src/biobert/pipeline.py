@@ -420,7 +420,7 @@ class Reader:
         from biobert import Reader
         reader = Reader.load("runs/qa/bioasq")
         reader("Which gene is mutated in cystic fibrosis?", ["Mutations in the CFTR gene cause cystic fibrosis."])
-        # {'question': ..., 'type': 'factoid', 'answers': [{'text': 'CFTR', 'score': 0.93, 'passage': 0, 'start': 13, 'end': 17, ...}]}
+        # {'question': ..., 'type': 'factoid', 'answers': [{'text': 'CFTR', 'score': 0.93, 'passage': 0, 'start': 17, 'end': 21, ...}]}
 
     Factoid questions return the top 5 answers pooled over all passages, list
     questions those within ``list_threshold`` of the best, yes/no questions
