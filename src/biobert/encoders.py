@@ -158,6 +158,17 @@ def max_input_length(model: Any, tokenizer: Any = None) -> int | None:
     return min(limits) if limits else None
 
 
+def check_fits(max_length: int, limit: int | None, what: str) -> None:
+    """E494 (:class:`~biobert.errors.ConfigError`) when ``max_length`` exceeds the model's ``limit``
+    (:func:`max_input_length`; ``None``: unknown, not checked): the encoder would otherwise fail on the first long
+    input with a bare tensor-size error."""
+    from biobert.errors import ConfigError
+
+    if limit is not None and max_length > limit:
+        raise ConfigError(f"E494 {what} max_length {max_length} is longer than the {limit} subwords this model can "
+                          f"take (its max_position_embeddings); use at most {limit}")
+
+
 def check_window_settings(max_length: int, stride: int, limit: int | None, what: str) -> None:
     """Refuse window settings that would fail inside the encoder or never advance.
 
@@ -176,9 +187,7 @@ def check_window_settings(max_length: int, stride: int, limit: int | None, what:
 
     if max_length < 3:
         raise ConfigError(f"E431 {what} max_length must be at least 3 ([CLS] x [SEP]), got {max_length}")
-    if limit is not None and max_length > limit:
-        raise ConfigError(f"E494 {what} max_length {max_length} is longer than the {limit} subwords this model can "
-                          f"take (its max_position_embeddings); use at most {limit}")
+    check_fits(max_length, limit, what)
     if not 0 <= stride < max_length - 2:
         raise ConfigError(f"E498 {what} stride must be at least 0 and below max_length - 2 = {max_length - 2} "
                           f"(the subwords of one window), got {stride}")

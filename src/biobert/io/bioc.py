@@ -50,6 +50,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from biobert.errors import ConfigError, DataFormatError, OffsetError
 from biobert.io._common import MISSING_DB, PathOrStream, describe, load_json_values, open_bytes, open_out, parse_ids
+from biobert.io.jsonl import escape_json
+from biobert.text.words import replace_surrogates
 from biobert.types import Document, Relation, Span
 
 if TYPE_CHECKING:  # the bioc package (and lxml) is imported only when BioC is read or written
@@ -84,8 +86,7 @@ COMPOSITE_NAMES_KEY = "CompositeNames"
 #: characters XML 1.0 cannot hold, not even as character references: written as a space (form feeds and NULs
 #: are common in text extracted from PDF) ...
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-#: ... and lone surrogates, which no Unicode encoding can hold, written as U+FFFD (XML) or a \\udxxx escape (JSON)
-_SURROGATE = re.compile("[\ud800-\udfff]")
+#: ... and lone surrogates, which no Unicode encoding can hold, are written as U+FFFD (XML) or a \\udxxx escape (JSON)
 
 
 def read_bioc(path: PathOrStream, *, individual_mentions: bool = False, offsets: str = "auto") -> list[Document]:
@@ -557,7 +558,7 @@ def write_bioc_json(docs: Iterable[Document], path_or_stream: PathOrStream) -> d
     coll, report = _collection(docs, xml=False)
     out = bioc.biocjson.dumps(coll, indent=1, ensure_ascii=False)
     # ensure_ascii=False leaves surrogates raw, and they can only be inside JSON strings: escape them there
-    out = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", out)
+    out = escape_json(out)
     with open_out(path_or_stream) as f:
         f.write(out + "\n")
     return report
@@ -580,7 +581,7 @@ def _collection(docs: Iterable[Document], xml: bool) -> tuple["_bioc.BioCCollect
         if not isinstance(value, str):  # e.g. a None collection key from metadata: nothing to replace
             return value
         value, n = _XML_INVALID.subn(" ", value)
-        value, m = _SURROGATE.subn("\ufffd", value)
+        value, m = replace_surrogates(value)
         report["replaced_characters"] += n + m
         return value
 

@@ -14,7 +14,7 @@ from biobert.errors import BiobertError, DataFormatError
 from biobert.io._common import PathOrStream, describe, iter_lines, load_json_values, open_out
 from biobert.types import Document
 
-__all__ = ["read_jsonl", "iter_jsonl", "write_jsonl", "read_json", "write_json", "dumps"]
+__all__ = ["read_jsonl", "iter_jsonl", "write_jsonl", "read_json", "write_json", "dumps", "escape_json"]
 
 # only ever inside JSON strings (json.dumps escapes every other control character), where \uXXXX is equivalent:
 # the characters str.splitlines() treats as line breaks, so that line-oriented tools see one document per line, and
@@ -22,10 +22,16 @@ __all__ = ["read_jsonl", "iter_jsonl", "write_jsonl", "read_json", "write_json",
 _ESCAPE = {c: f"\\u{c:04x}" for c in (0x85, 0x2028, 0x2029, *range(0xD800, 0xE000))}
 
 
+def escape_json(text: str) -> str:
+    """JSON text written with ``ensure_ascii=False``, its line-break characters and lone surrogates escaped
+    (see ``_ESCAPE``); for serialisers other than :func:`dumps` (BioC JSON)."""
+    return text.translate(_ESCAPE)
+
+
 def dumps(obj: Any, indent: int | None = None) -> str:
     """``json.dumps`` for our outputs: non-ASCII characters kept readable, line-break characters and lone
     surrogates escaped (see ``_ESCAPE``)."""
-    return json.dumps(obj, indent=indent, ensure_ascii=False).translate(_ESCAPE)
+    return escape_json(json.dumps(obj, indent=indent, ensure_ascii=False))
 
 
 def iter_jsonl(path: PathOrStream) -> Iterator[Document]:

@@ -32,6 +32,7 @@ from typing import Any, Iterable, Iterator
 
 from biobert.errors import ConfigError, DataFormatError
 from biobert.io._common import MISSING_DB, PathOrStream, describe, format_ids, iter_lines, open_out, parse_ids
+from biobert.text.words import replace_surrogates
 from biobert.types import Document, Span
 
 __all__ = ["read_pubtator", "iter_pubtator", "write_pubtator"]
@@ -189,8 +190,6 @@ def _finish(rec: _Record, name: str) -> Document:
 # -- writing ------------------------------------------------------------------
 
 _UNSAFE = re.compile(r"[\t\r\n]")
-#: lone surrogates (from a broken decoder or a JSON "\\ud83d" escape): UTF-8 cannot encode them
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _title_end(doc: Document) -> int | None:
@@ -245,7 +244,7 @@ def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> di
             if n is not None and n < len(doc.text) and _UNSAFE.match(doc.text, n):
                 replaced -= 1  # the title/abstract separator is meant to become the space
             # one character for one, so that offsets stay right; the output file could not hold them at all
-            text, bad = _SURROGATE.subn("\ufffd", text)
+            text, bad = replace_surrogates(text)
             report["replaced_characters"] += replaced + bad
             if n is None:
                 f.write(f"{pmid}|t|{text}\n")

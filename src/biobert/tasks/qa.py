@@ -44,7 +44,7 @@ from torch import nn
 
 from biobert.device import model_device, to_device
 from biobert.errors import ConfigError, ModelLoadError
-from biobert.encoders import max_input_length
+from biobert.encoders import check_fits, max_input_length
 from biobert.io.squad import QAExample
 from biobert.tasks.batching import pad_field, pad_inputs
 from biobert.tasks.pooling import masked_mean
@@ -146,10 +146,7 @@ def check_max_length(spec: QASpec, model: Any, tokenizer: Any = None) -> None:
     Raises:
         ConfigError: E494.
     """
-    limit = max_input_length(model, tokenizer)
-    if limit is not None and spec.max_length > limit:
-        raise ConfigError(f"E494 QA max_length {spec.max_length} is longer than the {limit} subwords this model "
-                          f"can take (its max_position_embeddings); set max_length to at most {limit}")
+    check_fits(spec.max_length, max_input_length(model, tokenizer), "QA")
 
 
 # -- model -----------------------------------------------------------------------

@@ -19,7 +19,7 @@ from functools import lru_cache
 from collections import Counter
 from typing import Iterable
 
-__all__ = ["tokenize_words", "tokenizable"]
+__all__ = ["tokenize_words", "tokenizable", "replace_surrogates"]
 
 # \w in Python's re is Unicode-aware: Greek letters and superscript digits are word characters.
 # Underscore is treated as punctuation like BERT does.
@@ -82,13 +82,19 @@ def tokenize_words(
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def replace_surrogates(text: str) -> tuple[str, int]:
+    """``text`` with each lone surrogate replaced by U+FFFD, one character for one (offsets stay valid), and how
+    many were replaced."""
+    return _SURROGATE.subn("\ufffd", text)
+
+
 def tokenizable(text: str, stats: Counter | None = None) -> str:
     """Return ``text`` with each lone surrogate replaced by U+FFFD, one character for one.
 
     Only what the tokenizer reads changes: the length is kept, so character offsets into the original text
     stay valid. Replacements are counted in ``stats["surrogates_replaced"]``.
     """
-    new, n = _SURROGATE.subn("\ufffd", text)
+    new, n = replace_surrogates(text)
     if n and stats is not None:
         stats["surrogates_replaced"] += n
     return new
