@@ -145,3 +145,19 @@ def test_torchrun_finetune_ner_writes_one_model(tiny_bert, tmp_path):
 
     doc = Tagger.load(str(out))(docs[0].text)
     assert all(doc.text[s.start:s.end] for s in doc.spans)
+
+
+def test_more_processes_than_gpus_is_a_clear_error(monkeypatch):
+    # torchrun --nproc_per_node 2 on a one-GPU node: process 1 has no GPU 1 (torch says only "invalid device ordinal")
+    import torch
+
+    from biobert import distributed
+    from biobert.errors import ConfigError
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda i: pytest.fail("set_device reached"))
+    with pytest.raises(ConfigError, match="E563 process 1 of this node needs GPU 1, but the node has 1"):
+        distributed.setup("auto")

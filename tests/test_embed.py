@@ -60,10 +60,10 @@ def test_matches_a_plain_forward_pass(embedder, tiny_bert):
     """Short sentence: mean pool = mean of non-special subword vectors; cls = [CLS]; layers are averaged."""
     text = "Tamoxifen lowers the risk"
     words = [text[a:b] for a, b in tokenize_words(text)]
-    enc = embedder.tokenizer(words, is_split_into_words=True, return_tensors="pt")
+    enc = embedder.tokenizer(words, is_split_into_words=True, return_tensors="pt").to(embedder.model.device)  # a GPU where there is one
     with torch.no_grad():
         hs = embedder.model(**enc, output_hidden_states=True).hidden_states
-    last, prev = hs[-1][0], hs[-2][0]
+    last, prev = hs[-1][0].cpu(), hs[-2][0].cpu()
     assert np.allclose(embedder(text).vector, last[1:-1].mean(0).numpy(), atol=1e-5)
     assert np.allclose(embedder(text, pool="cls").vector, last[0].numpy(), atol=1e-5)
     both = embedder(text, pool="cls", layers=(-1, -2)).vector

@@ -65,3 +65,32 @@ def test_roberta_fine_tunes_and_tags_with_exact_offsets(tiny_roberta, tmp_path):
     doc = tagger(text)
     assert all(doc.text[s.start:s.end] == s.text for s in doc.spans)
     assert tagger.last_stats["sentences"] == 12
+
+
+def test_half_precision_checkpoints_load_in_fp32_for_training(tiny_bert, tmp_path):
+    # transformers 5 loads a checkpoint in the dtype it was saved in; an fp16 checkpoint (our bundled tagger, many
+    # hub models) then trained half-precision weights, and bf16 autocast on the CPU failed in LayerNorm
+    import shutil
+
+    import torch
+    from transformers import BertModel
+
+    from biobert.device import autocast
+    from biobert.encoders import load_token_classifier
+    from biobert.pretrain.models import build_models
+
+    half = tmp_path / "half"
+    shutil.copytree(tiny_bert, half)
+    BertModel.from_pretrained(str(tiny_bert)).half().save_pretrained(half)
+    assert BertModel.from_pretrained(str(half)).dtype == torch.float16  # the premise: saved and reloaded as fp16
+
+    model = load_token_classifier(str(half), ["O", "B-X", "I-X"])
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+    ids = torch.tensor([[2, 10, 11, 3]])
+    with autocast(torch.device("cpu"), "bf16"):
+        model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits.float().sum().backward()
+
+    from biobert.encoders import load_tokenizer
+
+    bundle = build_models("mlm", load_tokenizer(str(half)), init=str(half))
+    assert {p.dtype for p in bundle.model.parameters()} == {torch.float32}

@@ -70,6 +70,18 @@ def _check(precision: str, device: torch.device) -> None:
         raise ConfigError(f"E561 fp16 needs a CUDA device (loss scaling); on {device.type} use bf16 or fp32")
 
 
+def half_precision_attention(device: torch.device) -> None:
+    """Keep half-precision attention off cuDNN on CUDA (a process-wide switch, set once).
+
+    PyTorch's scaled-dot-product attention picks its cuDNN backend for bf16/fp16 on recent GPUs, and that backend
+    builds a new cuDNN graph for every new input shape: on an H200 a MiniLM training step with an unseen
+    sequence length cost 212 ms in bf16 against 15 ms in fp32, and length-grouped batches make most shapes new,
+    so bf16 fine-tuning ran 4.6x slower than fp32 (BENCHMARKS.md, "GPU"). The memory-efficient and flash
+    backends need no per-shape setup."""
+    if device.type == "cuda" and hasattr(torch.backends.cuda, "enable_cudnn_sdp"):
+        torch.backends.cuda.enable_cudnn_sdp(False)
+
+
 @contextlib.contextmanager
 def autocast(device: torch.device, precision: str = "fp32") -> Iterator[None]:
     """Mixed-precision context for forward passes (and their losses) on ``device``; fp32 does nothing."""
@@ -78,6 +90,7 @@ def autocast(device: torch.device, precision: str = "fp32") -> Iterator[None]:
         yield
         return
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    half_precision_attention(device)
     with torch.autocast(device_type=device.type, dtype=dtype):
         yield
 
@@ -97,4 +110,6 @@ def place(model: torch.nn.Module, device: str | torch.device | None = "auto", pr
     if precision == "fp16" and dev.type == "cpu":
         raise ConfigError("E561 fp16 inference needs a GPU; on the CPU use fp32 (or bf16)")
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    if precision != "fp32":
+        half_precision_attention(dev)
     return model.to(device=dev, dtype=dtype)

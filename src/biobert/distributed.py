@@ -54,7 +54,8 @@ def setup(device: str = "auto") -> Dist | None:
     ``LOCAL_RANK`` (NCCL) when CUDA is present, else on the CPU (gloo); ``cpu`` forces gloo.
 
     Raises:
-        ConfigError: E562 a fixed GPU (``cuda:N``) or MPS was asked for in a multi-process run.
+        ConfigError: E562 a fixed GPU (``cuda:N``) or MPS was asked for in a multi-process run; E563 more
+            processes on this node than it has GPUs.
     """
     if not launched():
         return None
@@ -68,6 +69,11 @@ def setup(device: str = "auto") -> Dist | None:
     use_cuda = device != "cpu" and torch.cuda.is_available()
     if device == "cuda" and not use_cuda:
         raise ConfigError("E560 device 'cuda' asked for, but this machine has no CUDA device")
+    if use_cuda and local >= torch.cuda.device_count():
+        # torch.cuda.set_device would fail with a bare "invalid device ordinal"
+        raise ConfigError(
+            f"E563 process {local} of this node needs GPU {local}, but the node has {torch.cuda.device_count()}; "
+            "start at most one process per GPU (torchrun --nproc_per_node) or use --set train.device=cpu")
     if use_cuda:
         torch.cuda.set_device(local)
     backend = "nccl" if use_cuda else "gloo"

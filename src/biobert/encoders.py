@@ -61,6 +61,13 @@ def resolve_encoder(name_or_path: str | os.PathLike[str]) -> str:
 
 
 def _from_pretrained(loader: Any, ref: str, **kw: Any) -> Any:
+    if not getattr(loader, "__name__", "").endswith("Tokenizer"):
+        # weights in fp32 whatever dtype the checkpoint was saved in: transformers 5 loads an fp16 / bf16 checkpoint
+        # (our bundled tagger, many hub models) in that dtype, and training it would then update half-precision
+        # weights (and fail on the CPU: LayerNorm under bf16 autocast wants fp32 parameters). fp16 -> fp32 is exact.
+        import torch
+
+        kw.setdefault("dtype", torch.float32)
     if Path(ref).is_dir() and not (Path(ref) / "config.json").exists() and not (Path(ref) / "tokenizer.json").exists():
         raise ModelLoadError(f"E311 {ref} is a directory but not a model directory (no config.json / tokenizer.json)")
     try:

@@ -84,7 +84,7 @@ def export_onnx(model_dir: str | Path, eval_docs: list | None = None, eval_types
     from biobert.pipeline import Tagger
 
     paths = onnx_paths(model_dir)
-    tagger = Tagger.load(model_dir, abbreviations=False)  # the int8 gate scores the model alone
+    tagger = Tagger.load(model_dir, abbreviations=False, device="cpu")  # the int8 gate scores the model alone, where ONNX runs
     if eval_docs:
         scored = set(eval_types) if eval_types else {sp.label for d in eval_docs for sp in d.spans}
         if scored and not scored & set(tagger.types):

@@ -51,3 +51,19 @@ def test_two_process_gloo_run(corpus_file, vocab_dir, tmp_path):
     # tokens are summed over both processes
     per_rank = [torch.load(ck / f"rank-{r}.pt", weights_only=False)["tokens_local"] for r in (0, 1)]
     assert report["tokens_seen"] == sum(per_rank)
+
+
+def test_cpu_runs_meet_at_a_cpu_barrier(monkeypatch):
+    # accelerate's barrier names GPU LOCAL_RANK even in a gloo run; on a one-GPU machine process 1 then failed
+    from types import SimpleNamespace
+
+    from biobert.pretrain import loop
+
+    calls = []
+    monkeypatch.setattr(torch.distributed, "barrier", lambda *a, **k: calls.append(("torch", a, k)))
+    cpu = SimpleNamespace(num_processes=2, device=torch.device("cpu"), wait_for_everyone=lambda: calls.append("accelerate"))
+    loop._barrier(cpu)
+    assert calls == [("torch", (), {})]  # no device_ids: gloo keeps it on the CPU
+    gpu = SimpleNamespace(num_processes=2, device=torch.device("cuda", 1), wait_for_everyone=lambda: calls.append("accelerate"))
+    loop._barrier(gpu)
+    assert calls[-1] == "accelerate"

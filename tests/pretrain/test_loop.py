@@ -108,7 +108,7 @@ def test_head_warmup_holds_the_encoder_still(corpus_file, headless_bert, tmp_pat
     kw = dict(from_scratch=False, init=str(headless_bert), model_config=None, head_warmup_steps=4)
     # stopped at the end of the warm-up: only the new head has moved
     pretrain(_cfg(corpus_file, tmp_path / "w", halt_after=4, save_every=2, **kw))
-    w2, w4 = (torch.load(tmp_path / "w" / "checkpoints" / f"step-0000000{n}" / "model.pt") for n in (2, 4))
+    w2, w4 = (torch.load(tmp_path / "w" / "checkpoints" / f"step-0000000{n}" / "model.pt", map_location="cpu") for n in (2, 4))
     for w in (w2, w4):
         assert torch.equal(w[f"model.bert.{key}"], orig[key])
         assert torch.equal(w["model.bert.embeddings.word_embeddings.weight"], orig["embeddings.word_embeddings.weight"])

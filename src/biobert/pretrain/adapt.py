@@ -165,7 +165,7 @@ def adapt_vocab(config: AdaptConfig | dict, log=print) -> dict[str, Any]:
         mcfg = AutoConfig.from_pretrained(init, **hub_kwargs(init))
         archs = mcfg.architectures or []
         has_head = any(a.endswith(("ForMaskedLM", "ForPreTraining")) for a in archs)
-        model = (AutoModelForMaskedLM if has_head else AutoModel).from_pretrained(init, **hub_kwargs(init))
+        model = (AutoModelForMaskedLM if has_head else AutoModel).from_pretrained(init, dtype=torch.float32, **hub_kwargs(init))
     emb = model.get_input_embeddings().weight.detach().cpu().numpy().astype(np.float64)
     shared = [w for w, _ in ranked if w in vocab and w not in special and not w.startswith(prefix)]
     r2 = W = Y = None

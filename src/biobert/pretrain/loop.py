@@ -212,6 +212,15 @@ class PretrainConfig:
             raise ConfigError(f"E470 precision must be fp32 (or no), fp16 or bf16, got {self.precision!r}")
 
 
+def _barrier(acc: Any) -> None:
+    """Every process waits here. In a CPU (gloo) run on a machine that has GPUs, accelerate's own barrier names
+    the GPU of this process's local rank (torch then runs the barrier there), which fails where there are fewer
+    GPUs than processes (seen: 2 gloo processes on a one-GPU machine); torch's plain barrier stays on the CPU."""
+    if acc.num_processes > 1 and acc.device.type == "cpu":
+        torch.distributed.barrier()
+    else:
+        acc.wait_for_everyone()
+
 def load_run_config(output: str | os.PathLike) -> PretrainConfig:
     """The configuration saved by a run in ``output`` (to resume it with no other options)."""
     p = Path(output) / "pretrain_config.json"
@@ -340,7 +349,7 @@ def _build_tokenizer(cfg: PretrainConfig, files: list[Path], out: Path, acc) -> 
         from biobert.pretrain.vocab import train_wordpiece
 
         train_wordpiece(files, vocab_dir, vocab_size=cfg.vocab_size, lowercase=cfg.lowercase, fmt=cfg.format, text_field=cfg.text_field, val_fraction=cfg.val_fraction)
-    acc.wait_for_everyone()
+    _barrier(acc)
     return load_tokenizer(vocab_dir)
 
 
@@ -431,6 +440,10 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     acc = Accelerator(cpu=cfg.cpu or not torch.cuda.is_available(), mixed_precision="no" if cfg.precision == "fp32" else cfg.precision)
+    if cfg.precision not in ("fp32", "no"):
+        from biobert.device import half_precision_attention
+
+        half_precision_attention(acc.device)  # cuDNN attention rebuilds per shape (biobert.device)
     rank, world = acc.process_index, acc.num_processes
     main = acc.is_main_process
     out = Path(expand_path(cfg.output))
@@ -445,7 +458,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         ckpt = None
     if ckpt is not None:
         _check_resume(cfg, out)
-    acc.wait_for_everyone()
+    _barrier(acc)
 
     invocation_start = session_start = time.time()
     files = resolve_corpus(cfg.corpus)
@@ -454,7 +467,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         saved = cfg.to_dict()
         saved.update(halt_after=None, max_time=None)  # limits of this invocation only
         (out / "pretrain_config.json").write_text(json.dumps(saved, indent=2))
-    acc.wait_for_everyone()
+    _barrier(acc)
 
     # ---- model, tokenizer, objective (same seed on every process: identical initial weights)
     _seed_all(cfg.seed)
@@ -596,14 +609,14 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
             if tmp.exists():
                 shutil.rmtree(tmp)
             tmp.mkdir(parents=True)
-        acc.wait_for_everyone()
+        _barrier(acc)
         torch.save({"rng": _rng_state(), "data": stream.state_dict(), "tokens_local": tokens_local}, tmp / f"rank-{rank}.pt")
         if main:
             torch.save(unwrapped.state_dict(), tmp / "model.pt")
             torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
             torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
             (tmp / "trainer_state.json").write_text(json.dumps(state, default=str))
-        acc.wait_for_everyone()
+        _barrier(acc)
         if main:
             (tmp / "COMPLETE").write_text(_now())
             final = ckpt_root / name
@@ -618,7 +631,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
             if time.time() - last_plot[0] > 120:  # plotting costs ~0.3 s; the final plot is always drawn
                 plot_curve(out / "curve.png", state["curve"], state["evals"], f"{cfg.objective} · {out.name}")
                 last_plot[0] = time.time()
-        acc.wait_for_everyone()
+        _barrier(acc)
 
     # ---- progress display
     from rich.console import Console
@@ -776,5 +789,5 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
     if main:
         write_report(out / "report.json", report)
         plot_curve(out / "curve.png", state["curve"], state["evals"], f"{cfg.objective} · {out.name}")
-    acc.wait_for_everyone()
+    _barrier(acc)
     return report
