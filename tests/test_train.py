@@ -134,3 +134,20 @@ def test_resume_with_other_labels_or_batches_is_a_typed_error(tiny_bert, tmp_pat
     (tmp_path / "checkpoints" / "last" / "fingerprint.json").unlink()
     s = again({"labels": ["O", "B-A", "I-A"]}, max_steps=2).train()
     assert s["resume_check"].startswith("unverified")
+
+
+def test_half_precision_attention_is_kept_off_cudnn_on_gpus():
+    # cuDNN attention rebuilt a graph per new batch shape: bf16 fine-tuning ran 4x slower than fp32 on an H200
+    import torch
+
+    from biobert.device import half_precision_attention
+
+    before = torch.backends.cuda.cudnn_sdp_enabled()
+    try:
+        torch.backends.cuda.enable_cudnn_sdp(True)
+        half_precision_attention(torch.device("cpu"))
+        assert torch.backends.cuda.cudnn_sdp_enabled()  # the CPU has no such backend: nothing to change
+        half_precision_attention(torch.device("cuda"))
+        assert not torch.backends.cuda.cudnn_sdp_enabled()
+    finally:
+        torch.backends.cuda.enable_cudnn_sdp(before)
