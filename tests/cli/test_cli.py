@@ -48,6 +48,19 @@ def test_tag_text_json(tagger_dir):
     assert all(d.text[s.start : s.end] == s.text and s.label == "Gene" and 0 <= s.score <= 1 for s in d.spans)
 
 
+def test_text_argument_that_names_a_file_warns_and_text_with_input_is_refused(tagger_dir, tmp_path, monkeypatch):
+    # `biobert tag abstracts.txt` tagged the 13 characters of the name, silently
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "abstracts.txt").write_text("BRCA1 mutations cause breast cancer.\n", encoding="utf-8")
+    r = ok("tag", "abstracts.txt", "--model", tagger_dir)
+    assert json.loads(r.stdout)["text"] == "abstracts.txt"  # processed as asked...
+    assert "W419 'abstracts.txt' is a file" in r.stderr and "--input abstracts.txt" in r.stderr  # ...with the hint
+    assert "W419" not in run("tag", "BRCA1 mutations", "--model", tagger_dir).stderr
+    for cmd in (["tag"], ["extract"], ["embed"]):
+        r = run(*cmd, "some text", "--input", tmp_path / "abstracts.txt", "--model", tagger_dir)
+        assert r.exit_code == 2 and "E418 give the text or --input, not both" in r.stderr, (cmd, r.stderr)
+
+
 @pytest.mark.parametrize("fmt", ["pubtator", "bioc", "biocjson", "json", "conll", "jsonl"])
 def test_tag_file_output_formats(tagger_dir, tmp_path, fmt):
     src = tmp_path / "x.PubTator.txt"

@@ -50,6 +50,31 @@ def require_input(path: str | Path, fmt: str | None = None) -> Path:
     return require_file(p)
 
 
+def check_text_argument(text: str | None, input: object | None) -> None:
+    """The text argument of ``tag`` / ``extract`` / ``embed`` against ``--input``.
+
+    Raises ConfigError E418 when both are given (the text would be ignored). A text that names an existing file
+    (``biobert tag abstracts.txt``) is almost always meant as ``--input``: it is still processed as text, as
+    asked, with warning W419 on stderr saying how to read the file instead.
+    """
+    from biobert.errors import ConfigError
+
+    if text is None:
+        return
+    if input is not None:
+        raise ConfigError("E418 give the text or --input, not both (the text would be ignored)")
+    if "\n" not in text and len(text) < 4096:
+        try:
+            is_file = Path(text).is_file()
+        except (OSError, ValueError):  # a name too long for the file system, or with a NUL
+            is_file = False
+        if is_file:
+            import typer
+
+            typer.echo(f"W419 {text!r} is a file, but it is processed as the text {text!r}; to read the file, "
+                       f"use --input {text}", err=True)
+
+
 def prepare_output(path: str | Path) -> Path:
     """Create the folder of an output file (ConfigError E427 when that is impossible)."""
     from biobert.errors import ConfigError

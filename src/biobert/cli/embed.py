@@ -19,7 +19,7 @@ from typing import Optional
 
 import typer
 
-from biobert.cli.app import DEVICE_OPTION, SPLITTER_OPTION, app, fail, prepare_output
+from biobert.cli.app import check_text_argument, DEVICE_OPTION, SPLITTER_OPTION, app, fail, prepare_output
 from biobert.errors import BiobertError, ConfigError
 
 
@@ -75,6 +75,7 @@ def embed_cmd(
     from biobert.types import Document
 
     try:
+        check_text_argument(text, input)
         if pool not in POOLS:
             raise ConfigError(f"E430 unknown pool={pool!r}; expected one of {', '.join(POOLS)}")
         layer_list = _parse_layers(layers)

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import typer
 
-from biobert.cli.app import DECODE_OPTION, DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, app, emit_documents, evaluate_app, finetune_app, load_linkers, prepare_output, require_file, require_input
+from biobert.cli.app import check_text_argument, DECODE_OPTION, DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, app, emit_documents, evaluate_app, finetune_app, load_linkers, prepare_output, require_file, require_input
 from biobert.errors import BiobertError, ConfigError
 
 
@@ -160,6 +160,7 @@ def tag_cmd(
     from biobert.types import Document
 
     try:
+        check_text_argument(text, input)
         shard_kn = parse_shard(shard) if shard is not None else None
         if shard_kn is not None and input is None:
             raise ConfigError("E428 --shard needs --input")

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import typer
 
-from biobert.cli.app import DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, app, emit_documents, evaluate_app, finetune_app, load_linkers, prepare_output, require_file, require_input
+from biobert.cli.app import check_text_argument, DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, app, emit_documents, evaluate_app, finetune_app, load_linkers, prepare_output, require_file, require_input
 from biobert.errors import BiobertError, ConfigError
 
 cv_app = typer.Typer(help="Cross-validation: run every fold of a config and report mean ± sd (JSON).", no_args_is_help=True)
@@ -358,6 +358,7 @@ def extract_cmd(
 
     try:
         # every option and the input are checked before a model is loaded
+        check_text_argument(text, input)
         tp = parse_type_pairs(type_pairs) if type_pairs is not None else None
         Extractor.check_options(scope=scope, window_chars=window_chars, min_score=min_score)
         if input is not None:
