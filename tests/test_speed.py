@@ -57,3 +57,16 @@ def test_benchmark_cli(tagger_dir, tmp_path):
     src.write_text(PUBTATOR, encoding="utf-8")
     r = json.loads(ok("benchmark", "--input", src, "--model", tagger_dir, "--repeat", "1", "--limit", "1").stdout)
     assert r["documents"] == 1 and r["variants"]["fp32"]["documents_per_second"] > 0 and r["machine"]["torch"]
+
+
+def test_benchmark_cli_times_half_precision_against_fp32(tagger_dir, tmp_path):
+    from tests.cli.test_cli import PUBTATOR, ok, run
+
+    src = tmp_path / "x.PubTator.txt"
+    src.write_text(PUBTATOR, encoding="utf-8")
+    r = json.loads(ok("benchmark", "--input", src, "--model", tagger_dir, "--repeat", "1", "--device", "cpu",
+                      "--precision", "bf16").stdout)
+    assert set(r["variants"]) == {"fp32", "bf16"} and r["variants"]["bf16"]["ratio_to_fp32"] > 0
+    assert r["variants"]["bf16"]["device"] == "cpu"
+    bad = run("benchmark", "--input", src, "--model", tagger_dir, "--device", "cpu", "--precision", "fp16")
+    assert bad.exit_code != 0 and "E561" in bad.stderr  # fp16 needs a GPU

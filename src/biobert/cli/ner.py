@@ -238,6 +238,8 @@ def benchmark_cmd(
     repeat: int = typer.Option(3, help="Passes per variant, interleaved; the fastest is kept."),
     threads: int = typer.Option(0, help="torch threads (0: the library default)."),
     lines: bool = typer.Option(False, "--lines", help="Text input: one document per line."),
+    device: Optional[str] = DEVICE_OPTION,
+    precision: Optional[str] = typer.Option(None, "--precision", help="bf16 | fp16: also time the model with half-precision weights on --device, as a ratio to fp32 (bf16 was 2.9x fp32 at the same F1 on CPUs with native bf16; see BENCHMARKS.md)."),
 ) -> None:
     """Measure tagging speed on this machine and these texts: documents/s, words/s, subwords/s (JSON)."""
     from biobert import io
@@ -259,7 +261,9 @@ def benchmark_cmd(
             import torch
 
             torch.set_num_threads(threads)
-        variants = {"fp32": Tagger.load(model, abbreviations=False)}
+        variants = {"fp32": Tagger.load(model, abbreviations=False, device=device)}
+        if precision is not None and precision != "fp32":
+            variants[precision] = Tagger.load(model, abbreviations=False, device=device, precision=precision)
         if quantize:
             variants[quantize] = Tagger.load(model, quantize=quantize, abbreviations=False)
         typer.echo(json.dumps(measure_tagging(variants, docs, repeat=repeat), indent=1))
