@@ -71,7 +71,7 @@ def _check(precision: str, device: torch.device) -> None:
 
 
 def half_precision_attention(device: torch.device) -> None:
-    """Keep half-precision attention off cuDNN on CUDA (a process-wide switch, set once).
+    """Keep half-precision attention off cuDNN on CUDA (a process-wide torch switch; idempotent).
 
     PyTorch's scaled-dot-product attention picks its cuDNN backend for bf16/fp16 on recent GPUs, and that backend
     builds a new cuDNN graph for every new input shape: on an H200 a MiniLM training step with an unseen

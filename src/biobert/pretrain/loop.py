@@ -221,6 +221,7 @@ def _barrier(acc: Any) -> None:
     else:
         acc.wait_for_everyone()
 
+
 def load_run_config(output: str | os.PathLike) -> PretrainConfig:
     """The configuration saved by a run in ``output`` (to resume it with no other options)."""
     p = Path(output) / "pretrain_config.json"
