@@ -94,3 +94,16 @@ def test_half_precision_checkpoints_load_in_fp32_for_training(tiny_bert, tmp_pat
 
     bundle = build_models("mlm", load_tokenizer(str(half)), init=str(half))
     assert {p.dtype for p in bundle.model.parameters()} == {torch.float32}
+
+
+def test_fp32_keyword_follows_the_transformers_version(monkeypatch):
+    # transformers < 4.56 calls it torch_dtype; an unknown `dtype` would land in the config and break saving it
+    import torch
+    import transformers
+
+    from biobert.encoders import fp32_kwargs
+
+    monkeypatch.setattr(transformers, "__version__", "4.44.2")
+    assert fp32_kwargs() == {"torch_dtype": torch.float32}
+    monkeypatch.setattr(transformers, "__version__", "5.17.0.dev0")
+    assert fp32_kwargs() == {"dtype": torch.float32}

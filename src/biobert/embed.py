@@ -174,7 +174,7 @@ class Embedder:
 
         ref = resolve_encoder(name_or_path)
         tokenizer = load_tokenizer(ref)
-        model = _from_pretrained(AutoModel, ref, dtype=torch.float32)
+        model = _from_pretrained(AutoModel, ref)
         model.eval()
         model = place(model, device)  # "auto"/None: a GPU when there is one (biobert.device)
         return cls(model, tokenizer, max_length=max_length, stride=stride, batch_tokens=batch_tokens, source=ref, splitter=splitter)

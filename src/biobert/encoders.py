@@ -60,14 +60,24 @@ def resolve_encoder(name_or_path: str | os.PathLike[str]) -> str:
     return s  # hub id
 
 
-def _from_pretrained(loader: Any, ref: str, **kw: Any) -> Any:
-    if not getattr(loader, "__name__", "").endswith("Tokenizer"):
-        # weights in fp32 whatever dtype the checkpoint was saved in: transformers 5 loads an fp16 / bf16 checkpoint
-        # (our bundled tagger, many hub models) in that dtype, and training it would then update half-precision
-        # weights (and fail on the CPU: LayerNorm under bf16 autocast wants fp32 parameters). fp16 -> fp32 is exact.
-        import torch
+def fp32_kwargs() -> dict[str, Any]:
+    """``from_pretrained`` keywords that load the weights in fp32 whatever dtype the checkpoint was saved in.
 
-        kw.setdefault("dtype", torch.float32)
+    transformers 5 loads an fp16 / bf16 checkpoint (our bundled tagger, many hub models) in that dtype, so
+    training from it would update half-precision weights (and fail on the CPU: LayerNorm under bf16 autocast
+    wants fp32 parameters); fp16 -> fp32 is exact. The keyword is ``dtype`` from transformers 4.56 on and
+    ``torch_dtype`` before (where an unknown ``dtype`` would land in the config and break saving it).
+    """
+    import torch
+    import transformers
+
+    major, minor = (int(x) for x in re.findall(r"\d+", transformers.__version__)[:2])
+    return {"dtype": torch.float32} if (major, minor) >= (4, 56) else {"torch_dtype": torch.float32}
+
+
+def _from_pretrained(loader: Any, ref: str, **kw: Any) -> Any:
+    if not getattr(loader, "__name__", "").endswith("Tokenizer") and "dtype" not in kw and "torch_dtype" not in kw:
+        kw.update(fp32_kwargs())  # models load in fp32 (fp32_kwargs)
     if Path(ref).is_dir() and not (Path(ref) / "config.json").exists() and not (Path(ref) / "tokenizer.json").exists():
         raise ModelLoadError(f"E311 {ref} is a directory but not a model directory (no config.json / tokenizer.json)")
     try:

@@ -146,7 +146,7 @@ class Tagger:
             ref = resolve_encoder(name_or_path)
         meta = load_meta(ref)  # a directory's or a hub repository's biobert.json ({} for plain checkpoints)
         tokenizer = load_tokenizer(ref)
-        model = _from_pretrained(AutoModelForTokenClassification, ref, dtype=torch.float32)
+        model = _from_pretrained(AutoModelForTokenClassification, ref)
         model.eval()
         labels = meta.get("labels") or [model.config.id2label[i] for i in range(model.config.num_labels)]
         bad = [l for l in labels if not _is_tag(l)]

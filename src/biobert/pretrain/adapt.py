@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from biobert.errors import ConfigError, TrainingError
+from biobert.encoders import fp32_kwargs
 from biobert.hub import hub_kwargs
 from biobert.pretrain.corpus import file_fingerprints, iter_corpus, resolve_corpus
 from biobert.pretrain.models import _pooler_aside, load_tokenizer, quiet_transformers, resolve_init
@@ -165,7 +166,7 @@ def adapt_vocab(config: AdaptConfig | dict, log=print) -> dict[str, Any]:
         mcfg = AutoConfig.from_pretrained(init, **hub_kwargs(init))
         archs = mcfg.architectures or []
         has_head = any(a.endswith(("ForMaskedLM", "ForPreTraining")) for a in archs)
-        model = (AutoModelForMaskedLM if has_head else AutoModel).from_pretrained(init, dtype=torch.float32, **hub_kwargs(init))
+        model = (AutoModelForMaskedLM if has_head else AutoModel).from_pretrained(init, **fp32_kwargs(), **hub_kwargs(init))
     emb = model.get_input_embeddings().weight.detach().cpu().numpy().astype(np.float64)
     shared = [w for w, _ in ranked if w in vocab and w not in special and not w.startswith(prefix)]
     r2 = W = Y = None

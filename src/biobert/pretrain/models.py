@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from biobert.errors import ConfigError, ModelLoadError
+from biobert.encoders import fp32_kwargs
 from biobert.hub import hub_kwargs
 
 __all__ = [
@@ -182,7 +183,7 @@ def _load_with_head(cls, init: str) -> tuple[nn.Module, list[str]]:
     initialised. Any other missing weight is an error (wrong architecture)."""
     try:
         with quiet_transformers():
-            model, info = cls.from_pretrained(init, output_loading_info=True, dtype=torch.float32, **hub_kwargs(init))
+            model, info = cls.from_pretrained(init, output_loading_info=True, **fp32_kwargs(), **hub_kwargs(init))
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"E304 cannot load {init!r} as {cls.__name__}: {exc}") from exc
     prefix = model.base_model_prefix + "."
@@ -319,7 +320,7 @@ def build_models(
     if objective == "electra":
         if generator_init:
             with quiet_transformers():
-                gen = ElectraForMaskedLM.from_pretrained(generator_init, dtype=torch.float32, **hub_kwargs(generator_init))
+                gen = ElectraForMaskedLM.from_pretrained(generator_init, **fp32_kwargs(), **hub_kwargs(generator_init))
         else:
             gcfg = _generator_config(bundle.model.config, generator_scale, overrides.get("generator", {}) if isinstance(overrides.get("generator"), dict) else {})
             with quiet_transformers():

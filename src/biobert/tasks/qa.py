@@ -214,7 +214,7 @@ class QAModel(nn.Module):
 
         from biobert.encoders import _from_pretrained
 
-        span_model, info = _from_pretrained(AutoModelForQuestionAnswering, str(path), dtype=torch.float32,
+        span_model, info = _from_pretrained(AutoModelForQuestionAnswering, str(path),
                                             output_loading_info=True)
         if span:
             # transformers only prints a "MISSING qa_outputs" load report and answers from a random head; the

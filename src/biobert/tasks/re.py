@@ -256,7 +256,7 @@ class RelationModel(nn.Module):
         head_file = Path(path) / HEAD_FILE
         if not head_file.exists():
             raise ModelLoadError(f"E330 {path} has no {HEAD_FILE}; it is not a biobert RE model directory")
-        enc = _from_pretrained(AutoModel, str(path), dtype=torch.float32)
+        enc = _from_pretrained(AutoModel, str(path))
         model = cls(enc, num_labels, pooling)
         model.classifier.load_state_dict({k: v.float() for k, v in load_file(str(head_file)).items()})
         model.eval()
