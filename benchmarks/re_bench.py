@@ -5,7 +5,7 @@
 One torch thread (the benchmark machine is a shared 2-core CPU). For CV configs
 (GAD / EU-ADR) the score of a seed is the mean over its folds (BioBERT's protocol);
 the reported sd is over seeds, and the sd over the folds of each seed is kept too.
-Writes ``<out>/bench.json``.
+Writes ``<out>/bench.json`` (keeping the seeds an earlier command with the same config and overrides wrote there).
 """
 
 from __future__ import annotations
@@ -55,12 +55,21 @@ def main() -> None:
             runs[seed] = {m: r["test"][m] for m in ("precision", "recall", "f1")}
             runs[seed].update(dev=r["dev_f1"], train_seconds=r["train"]["train_seconds"], tokens_per_second=r["train"]["tokens_per_second"])
         print(json.dumps({"seed": seed, **runs[seed]}), flush=True)
+    # seeds run earlier into the same --out with the same config and overrides are kept (seeds are often run
+    # one at a time, in separate lanes or sessions); other settings replace the file
+    prev = root / "bench.json"
+    if prev.exists():
+        p = json.loads(prev.read_text())
+        if p.get("config") == args.config and p.get("overrides") == args.overrides:
+            runs = {**{int(k): v for k, v in p.get("runs", {}).items()}, **runs}
+    runs = dict(sorted(runs.items()))
     summary = {
         "command": command,
         "config": args.config,
         "overrides": args.overrides,
         "threads": args.threads,
-        "seeds": args.seeds,
+        "seeds": sorted(runs),
+        "seeds_this_command": args.seeds,
         "runs": runs,
         "mean": {m: mean_sd([r[m] for r in runs.values()]) for m in ("precision", "recall", "f1")},
         "wall_seconds": round(time.time() - t0, 1),
