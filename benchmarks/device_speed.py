@@ -136,6 +136,10 @@ def main() -> None:
 
     device = resolve_device(args.device)
     precisions = [p for p in args.precisions.split(",") if p]
+    if device.type != "cuda" and "fp16" in precisions:
+        # fp16 needs a GPU (loss scaling; CPU fp16 kernels are missing): leave it out, and say so
+        precisions.remove("fp16")
+        print(f"fp16 left out: it runs on CUDA only, and this run is on {device}", flush=True)
     result: dict = {"device": str(device), "environment": environment()}
     if device.type == "cuda":
         result["gpu"] = torch.cuda.get_device_name(device)

@@ -60,7 +60,7 @@ def main() -> None:
     prev = root / "bench.json"
     if prev.exists():
         p = json.loads(prev.read_text())
-        if p.get("config") == args.config and p.get("overrides") == args.overrides:
+        if p.get("config") == args.config and p.get("overrides") == args.overrides and p.get("threads") == args.threads:
             runs = {**{int(k): v for k, v in p.get("runs", {}).items()}, **runs}
     runs = dict(sorted(runs.items()))
     summary = {

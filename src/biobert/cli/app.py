@@ -69,10 +69,12 @@ def check_text_argument(text: str | None, input: object | None) -> None:
         except (OSError, ValueError):  # a name too long for the file system, or with a NUL
             is_file = False
         if is_file:
+            import shlex
+
             import typer
 
             typer.echo(f"W419 {text!r} is a file, but it is processed as the text {text!r}; to read the file, "
-                       f"use --input {text}", err=True)
+                       f"use --input {shlex.quote(text)}", err=True)
 
 
 def prepare_output(path: str | Path) -> Path:
