@@ -19,7 +19,7 @@ from typing import Optional
 
 import typer
 
-from biobert.cli.app import check_text_argument, DEVICE_OPTION, SPLITTER_OPTION, app, fail, prepare_output
+from biobert.cli.app import DEVICE_OPTION, SPLITTER_OPTION, app, check_text_argument, fail, prepare_output
 from biobert.errors import BiobertError, ConfigError
 
 

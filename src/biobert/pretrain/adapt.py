@@ -32,8 +32,8 @@ from typing import Any, Iterable
 import numpy as np
 import torch
 
-from biobert.errors import ConfigError, TrainingError
 from biobert.encoders import fp32_kwargs
+from biobert.errors import ConfigError, TrainingError
 from biobert.hub import hub_kwargs
 from biobert.pretrain.corpus import file_fingerprints, iter_corpus, resolve_corpus
 from biobert.pretrain.models import _pooler_aside, load_tokenizer, quiet_transformers, resolve_init

@@ -21,8 +21,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from biobert.errors import ConfigError, ModelLoadError
 from biobert.encoders import fp32_kwargs
+from biobert.errors import ConfigError, ModelLoadError
 from biobert.hub import hub_kwargs
 
 __all__ = [
