@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["file_sha256", "environment", "write_report"]
+__all__ = ["file_sha256", "cpu_model", "environment", "write_report"]
 
 
 def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -27,6 +27,22 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, where ``platform.processor()`` is often empty).
+
+    Recorded because speed figures, and which fast kernels (AMX, AVX-512 bf16) exist, depend on it, and the
+    machines a project runs on can change model from one session to the next.
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def environment() -> dict[str, Any]:
@@ -40,7 +56,9 @@ def environment() -> dict[str, Any]:
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
             pass
-    info: dict[str, Any] = {"python": sys.version.split()[0], "platform": platform.platform(), "packages": versions}
+    info: dict[str, Any] = {"python": sys.version.split()[0], "platform": platform.platform(), "cpu": cpu_model(),
+                            "cpu_count": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+                            "packages": versions}
     try:
         import torch
 

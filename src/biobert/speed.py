@@ -15,6 +15,7 @@ import platform
 import time
 from typing import Any, Sequence
 
+from biobert.report import cpu_model
 from biobert.types import Document
 
 __all__ = ["measure_tagging"]
@@ -69,7 +70,7 @@ def measure_tagging(variants: dict[str, Any], docs: Sequence[Document], repeat: 
     return {
         "documents": len(texts), "words": words, "subwords": subwords, "characters": sum(len(d.text) for d in texts),
         "repeat": repeat,
-        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+        "machine": {"platform": platform.platform(), "processor": cpu_model(),
                     "torch_threads": torch.get_num_threads(), "torch": torch.__version__},
         "variants": rows,
     }

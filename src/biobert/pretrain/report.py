@@ -13,7 +13,10 @@ __all__ = ["versions", "write_report", "plot_curve"]
 
 
 def versions() -> dict[str, str]:
-    out = {"python": sys.version.split()[0], "platform": platform.platform()}
+    """Python, platform, CPU model and the versions of the libraries a pre-training result depends on."""
+    from biobert.report import cpu_model
+
+    out = {"python": sys.version.split()[0], "platform": platform.platform(), "cpu": cpu_model()}
     for name in ("biobert", "torch", "transformers", "tokenizers", "accelerate", "numpy", "gensim"):
         try:
             mod = __import__(name)
