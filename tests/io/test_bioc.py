@@ -93,7 +93,7 @@ def test_annotation_text_mismatch_names_document_and_annotation():
             "</passage>")
     with pytest.raises(DataFormatError) as e:
         reads(_doc(body), "bioc")
-    assert e.value.code == "E220" and e.value.line is None
+    assert e.value.code == "E220" and e.value.line == 1  # the line of the <annotation> (this XML is one line)
     assert "D1" in e.value.expected and "A7" in e.value.expected and e.value.found == "TNF-"
 
 
@@ -237,3 +237,40 @@ def test_xml_that_is_not_a_bioc_collection_is_refused(xml, root):
     with pytest.raises(DataFormatError) as e:
         reads(xml, "bioc")
     assert e.value.code == "E226" and root in e.value.found
+
+
+@pytest.mark.parametrize("annotation, code", [
+    ("<infon key='type'>Gene</infon><location offset='0' length='4'/><text>TNF-α</text>", "E220"),  # text mismatch
+    ("<infon key='type'>Gene</infon><location offset='0' length='99'/><text>TNF-α</text>", "E221"),  # beyond the text
+    ("<location offset='0' length='5'/><text>TNF-α</text>", "E222"),  # no type
+    ("<infon key='type'>Gene</infon><text>TNF-α</text>", "E224"),  # no location
+])
+def test_annotation_errors_name_the_line_of_the_annotation(tmp_path, annotation, code):
+    """Errors in the content of a BioC file name its line, as the other readers' errors do: the annotation
+    ids alone are ambiguous across passages and hard to find in a large collection."""
+    xml = "\n".join([
+        "<?xml version='1.0' encoding='UTF-8'?>",
+        "<!DOCTYPE collection SYSTEM 'BioC.dtd'>",
+        "<collection><source>s</source><date>d</date><key>k</key>",
+        "<document><id>D0</id><passage><offset>0</offset><text>fine</text></passage></document>",
+        "<document><id>D1</id>",
+        "<passage><offset>0</offset><text>TNF-α blockade</text>",
+        "<annotation id='A1'><infon key='type'>Gene</infon><location offset='0' length='5'/><text>TNF-α</text></annotation>",
+        f"<annotation id='A7'>{annotation}</annotation>",
+        "</passage></document></collection>",
+    ])
+    path = tmp_path / "c.xml"
+    path.write_text(xml, encoding="utf-8")
+    with pytest.raises(DataFormatError) as e:
+        read(path)
+    assert (e.value.code, e.value.path, e.value.line) == (code, str(path), 8)
+    assert "A7" in str(e.value) and "D1" in str(e.value)
+
+
+def test_overlapping_passages_name_the_line_of_their_document(tmp_path):
+    xml = ("<?xml version='1.0' encoding='UTF-8'?>\n<collection><source>s</source><date>d</date><key>k</key>\n"
+           "<document><id>D1</id>\n<passage><offset>0</offset><text>abcdef</text></passage>\n"
+           "<passage><offset>3</offset><text>def</text></passage></document></collection>\n")
+    with pytest.raises(DataFormatError) as e:
+        reads(xml, "bioc")
+    assert e.value.code == "E221" and e.value.line == 3

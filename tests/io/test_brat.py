@@ -201,3 +201,32 @@ def test_document_level_relations_and_composite_names_are_counted_not_written(tm
            "7\tCID\tD008094\tD014202\n\n")
     counts = write_brat(read_pubtator(io.StringIO(src)), tmp_path)
     assert counts["document_relations_not_written"] == 1 and counts["composite_names_not_written"] == 1
+
+
+def test_annotation_ids_are_kept_so_attribute_note_and_equivalence_lines_keep_their_targets(tmp_path):
+    """T ids out of text order (as brat numbers them when annotating): renumbering them in text order made
+    ``A1 Negated T1`` name another span, and the notes / equivalences too, without a word."""
+    text = "BRCA1 binds BARD1 in human cells.\n"
+    ann = "\n".join([
+        "T3\tGene 12 17\tBARD1",
+        "T1\tSpecies 21 26\thuman",
+        "T2\tGene 0 5\tBRCA1",
+        "R5\tBinds Arg1:T2 Arg2:T3",
+        "A1\tNegated T1",
+        "#1\tAnnotatorNotes T3\tcheck",
+        "#2\tAnnotatorNotes R5\tcheck too",
+        "*\tEquiv T2 T3",
+        "",
+    ])
+    (tmp_path / "in").mkdir()
+    [d] = read_brat(pair(tmp_path / "in", text=text, ann=ann))
+    assert d.metadata["brat_ids"] == {"12 17 Gene": ["T3"], "21 26 Species": ["T1"], "0 5 Gene": ["T2"]}
+    assert d.metadata["brat_relation_ids"] == {"Binds 0 5 Gene 12 17 Gene": ["R5"]}
+    write_brat([d], tmp_path / "out")
+    lines = (tmp_path / "out" / "doc1.ann").read_text(encoding="utf-8").splitlines()
+    assert sorted(lines) == sorted(ann.splitlines())  # the same lines, ids included
+    # a span without a kept id gets a new one that no kept line refers to
+    new = d.with_spans([*d.spans, Span(27, 32, "Cell")])
+    write_brat([new], tmp_path / "out2")
+    written = (tmp_path / "out2" / "doc1.ann").read_text(encoding="utf-8").splitlines()
+    assert "T4\tCell 27 32\tcells" in written and "A1\tNegated T1" in written and "T1\tSpecies 21 26\thuman" in written

@@ -336,3 +336,33 @@ def test_a_carriage_return_inside_a_token_is_refused():
     with pytest.raises(DataFormatError) as e:
         reads("BRCA\r1\tB-Gene\nx\tO\n", "conll")
     assert e.value.code == "E203" and e.value.line == 1
+
+
+# the original JNLPBA 2004 files (Genia4ERtask*.iob2, Genia4EReval*.iob2): a "###MEDLINE:<id>" line and a blank
+# line open every abstract; typed labels hold underscores (cell_line, cell_type)
+JNLPBA = (
+    "###MEDLINE:96077708\n\n"
+    "IL-2\tB-DNA\ngene\tI-DNA\nexpression\tO\nin\tO\nJurkat\tB-cell_line\nT\tI-cell_line\ncells\tI-cell_line\n.\tO\n\n"
+    "NF-kappa\tB-protein\nB\tI-protein\n.\tO\n\n"
+    "###MEDLINE:95343554\n\n"
+    "Human\tB-cell_type\nT\tI-cell_type\ncells\tI-cell_type\n\n"
+)
+
+
+def test_jnlpba_medline_headers_open_documents_and_are_written_back(tmp_path):
+    path = tmp_path / "Genia4ERtask1.iob2"
+    path.write_bytes(JNLPBA.replace("\n", "\r\n").encode("utf-8"))
+    docs = read(path)  # .iob2 is CoNLL
+    _check_spans(docs)
+    assert [d.metadata["medline"] for d in docs] == ["96077708", "95343554"]
+    assert [d.text for d in docs] == ["IL-2 gene expression in Jurkat T cells .\nNF-kappa B .", "Human T cells"]
+    assert [[(s.text, s.label) for s in d.spans] for d in docs] == [
+        [("IL-2 gene", "DNA"), ("Jurkat T cells", "cell_line"), ("NF-kappa B", "protein")], [("Human T cells", "cell_type")]]
+    assert all(d.metadata["docstart"] and "context_group" not in d.metadata for d in docs)  # separate abstracts
+    assert writes(docs, "conll") == JNLPBA  # the headers, not -DOCSTART- lines, so the abstract ids survive
+
+
+def test_a_token_starting_like_a_medline_header_is_still_a_token():
+    [doc] = reads("###MEDLINE:1\tB-X\nx\tO\n", "conll")
+    assert doc.text == "###MEDLINE:1 x" and [s.text for s in doc.spans] == ["###MEDLINE:1"]
+    assert "medline" not in doc.metadata

@@ -119,6 +119,8 @@ def read_bioc(path: PathOrStream, *, individual_mentions: bool = False, offsets:
             location, E221 overlapping passages or a location outside the text,
             E222 annotation without a type, E223 not well-formed XML, E224
             annotation without a location, E226 XML whose root is not a BioC ``<collection>``.
+            E220-E224 name the line of the ``<annotation>`` (or, for passage
+            offsets, of the ``<document>``) besides the document and annotation ids.
     """
     import bioc
     from lxml import etree
@@ -143,7 +145,40 @@ def read_bioc(path: PathOrStream, *, individual_mentions: bool = False, offsets:
     coll_meta = {k: v for k, v in (("source", collection.source), ("date", collection.date), ("key", collection.key)) if v}
     if collection.infons:
         coll_meta["infons"] = dict(collection.infons)
-    return [_convert(d, name, coll_meta, individual_mentions, offsets) for d in collection.documents]
+    locate = _xml_locator(raw)
+    return [_convert(d, name, coll_meta, individual_mentions, offsets, locate) for d in collection.documents]
+
+
+#: ``locate(document id, annotation id or None)``: the line of that ``<annotation>`` (else of the ``<document>``) in
+#: the file, for error messages; ``None`` where the source has no lines to name (BioC JSON)
+Locator = Callable[[str, "str | None"], "int | None"]
+
+
+def _no_lines(doc_id: str, ann_id: str | None = None) -> int | None:
+    return None
+
+
+def _xml_locator(raw: bytes) -> Locator:
+    """A :data:`Locator` for the BioC XML ``raw``. The ``bioc`` package keeps no line numbers, so the XML is parsed
+    again for them, once, and only when an error needs one (the files that read without error pay nothing)."""
+    table: dict[Any, int] | None = None
+
+    def locate(doc_id: str, ann_id: str | None = None) -> int | None:
+        nonlocal table
+        if table is None:
+            from lxml import etree
+
+            table = {}
+            parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+            for doc in etree.parse(_io.BytesIO(raw), parser).getroot().iter("document"):
+                did = str(doc.findtext("id"))  # as the bioc package reads it
+                table.setdefault(did, doc.sourceline)
+                for ann in doc.iter("annotation"):
+                    table.setdefault((did, ann.get("id")), ann.sourceline)
+        found = table.get((doc_id, ann_id)) if ann_id is not None else None
+        return found if found is not None else table.get(doc_id)
+
+    return locate
 
 
 def _check_root(raw: bytes, name: str) -> None:
@@ -313,20 +348,21 @@ def _ascii_only(bdoc: "_bioc.BioCDocument") -> bool:
     return all(t.isascii() for t in texts)
 
 
-def _convert(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], individual: bool, offsets: str = "auto") -> Document:
+def _convert(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], individual: bool, offsets: str = "auto",
+             locate: Locator = _no_lines) -> Document:
     """One BioC document as a :class:`Document`, its offsets read as characters, UTF-8 bytes, or (``auto``)
-    characters unless only a byte reading makes every annotation match its text."""
+    characters unless only a byte reading makes every annotation match its text. ``locate`` gives errors their line."""
     if offsets not in OFFSET_UNITS:
         raise ConfigError(f"E434 offsets must be one of {OFFSET_UNITS}, got {offsets!r}")
     if offsets == "bytes":
-        return _convert_at(bdoc, name, coll_meta, individual, in_bytes=True)
+        return _convert_at(bdoc, name, coll_meta, individual, in_bytes=True, locate=locate)
     try:
-        return _convert_at(bdoc, name, coll_meta, individual, in_bytes=False)
+        return _convert_at(bdoc, name, coll_meta, individual, in_bytes=False, locate=locate)
     except DataFormatError as e:
         if offsets == "chars" or e.code not in ("E220", "E221") or _ascii_only(bdoc):
             raise
         try:
-            doc = _convert_at(bdoc, name, coll_meta, individual, in_bytes=True)
+            doc = _convert_at(bdoc, name, coll_meta, individual, in_bytes=True, locate=locate)
         except DataFormatError:
             raise e from None  # neither reading fits: report the character reading's error
     logger.info("%s: document %s: offsets are UTF-8 byte offsets; converted to character offsets", name, bdoc.id)
@@ -339,7 +375,8 @@ def _close_composite(follow: list[Any] | None, composite: list[list[Any]]) -> No
         composite.append([follow[0], follow[1], follow[2], "|".join(follow[5])])
 
 
-def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], individual: bool, in_bytes: bool) -> Document:
+def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], individual: bool, in_bytes: bool,
+                locate: Locator = _no_lines) -> Document:
     doc_id = str(bdoc.id)
     parts: list[str] = []
     pos = 0  # in the file's offset unit (characters, or UTF-8 bytes)
@@ -348,11 +385,11 @@ def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any]
     umap: dict[int, int] = {}
     size = (lambda t: len(t.encode("utf-8"))) if in_bytes else len
 
-    def conv(u: int, what: str) -> int:
+    def conv(u: int, what: str, ann_id: str | None = None) -> int:
         if not in_bytes:
             return u
         if u not in umap:
-            raise DataFormatError("E221", name, None, f"a UTF-8 byte offset on a character boundary inside the text ({what})",
+            raise DataFormatError("E221", name, locate(doc_id, ann_id), f"a UTF-8 byte offset on a character boundary inside the text ({what})",
                                   found=f"document {doc_id} offset {u}")
         return umap[u]
 
@@ -368,7 +405,7 @@ def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any]
         for off, t in pieces:
             if off < pos:
                 raise DataFormatError(
-                    "E221", name, None, f"passages and sentences at increasing, non-overlapping offsets (document {doc_id})",
+                    "E221", name, locate(doc_id, None), f"passages and sentences at increasing, non-overlapping offsets (document {doc_id})",
                     found=f"offset {off} < {pos}",
                 )
             parts.append(" " * (off - pos))
@@ -409,18 +446,19 @@ def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any]
     for ann in anns:
         label = next((ann.infons[k] for k in _TYPE_KEYS if ann.infons.get(k)), None)
         if label is None:
-            raise DataFormatError("E222", name, None, "an annotation with a 'type' infon", found=f"document {doc_id} annotation {ann.id}")
-        locs = [(conv(loc.offset, f"annotation {ann.id}"), conv(loc.offset + loc.length, f"annotation {ann.id}")) for loc in ann.locations]
+            raise DataFormatError("E222", name, locate(doc_id, ann.id), "an annotation with a 'type' infon", found=f"document {doc_id} annotation {ann.id}")
+        locs = [(conv(loc.offset, f"annotation {ann.id}", ann.id), conv(loc.offset + loc.length, f"annotation {ann.id}", ann.id))
+                for loc in ann.locations]
         pieces = []
         for a, b in locs:
             if not (0 <= a <= b <= len(text)):
                 raise DataFormatError(
-                    "E221", name, None, f"a location inside the text (length {len(text)})",
+                    "E221", name, locate(doc_id, ann.id), f"a location inside the text (length {len(text)})",
                     found=f"document {doc_id} annotation {ann.id} at {a}-{b}",
                 )
             pieces.append(text[a:b])
         if not locs:
-            raise DataFormatError("E224", name, None, "an annotation with a location", found=f"document {doc_id} annotation {ann.id}")
+            raise DataFormatError("E224", name, locate(doc_id, ann.id), "an annotation with a location", found=f"document {doc_id} annotation {ann.id}")
         # discontinuous CDR mentions spell their parts joined by a space ("Ocular ... toxicity" -> "Ocular toxicity")
         ok = ann.text is None or ann.text in (" ".join(pieces), "".join(pieces))
         is_part = ann.infons.get("CompositeRole") == "IndividualMention"
@@ -436,7 +474,7 @@ def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any]
                 follow = [locs[0][0], locs[0][1], label, min(a for a, _ in locs), max(b for _, b in locs), []]
         if not ok and not is_part:
             raise DataFormatError(
-                "E220", name, None, f"document {doc_id} annotation {ann.id} text {ann.text!r} at {locs}",
+                "E220", name, locate(doc_id, ann.id), f"document {doc_id} annotation {ann.id} text {ann.text!r} at {locs}",
                 found=" ".join(pieces),
             )
         if is_part and (not individual or not ok):

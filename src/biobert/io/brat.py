@@ -25,7 +25,14 @@ Nothing is dropped without a trace:
   ``608089`` and PubTator would lose the prefix;
 * lines the core types cannot hold (attributes, events, equivalences, notes)
   are kept verbatim in ``metadata["brat_other"]`` and written back; their
-  number is logged.
+  number is logged;
+* the annotation ids of the file are kept, because those lines refer to them
+  (``A1<TAB>Negated T5``): ``metadata["brat_ids"]`` maps ``"start end label"``
+  to the ``T`` ids of such spans and ``metadata["brat_relation_ids"]`` maps
+  ``"label start end label start end label"`` (relation label, then head and
+  tail) to ``R`` ids, in file order. The writer gives every span and relation
+  its id back, and new ones ids that no kept id uses, so that a kept line
+  never comes to point at another annotation.
 
 Error codes (:class:`~biobert.errors.DataFormatError`): E240 malformed line,
 E241 annotation text differs from the text at its offsets, E242 reference to
@@ -44,7 +51,7 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from biobert.errors import ConfigError, DataFormatError, OffsetError
 from biobert.io._common import PathOrStream, iter_lines, read_all
@@ -120,6 +127,8 @@ def _read_pair(ann: Path) -> Document:
     norms: list[tuple[int, str, str, str]] = []
     other: list[str] = []
     defined: dict[str, int] = {}  # T id -> the line that defines it
+    # the ids of the file, for the writer: attribute, note, equivalence and event lines refer to them
+    t_ids: dict[str, list[str]] = {}
     for lineno, line in iter_lines(ann):  # UTF-8 errors are typed (E200) and name the line
         if not line.strip():
             continue
@@ -145,6 +154,7 @@ def _read_pair(ann: Path) -> Document:
             start, end = min(a for a, _ in frags), max(b for _, b in frags)
             span = Span(start, end, label, text=text[start:end])
             spans[cols[0]] = span
+            t_ids.setdefault(_span_key(span), []).append(cols[0])
             if len(frags) > 1:
                 fragments[f"{start} {end} {label}"] = frags
         elif kind == "R":
@@ -175,7 +185,14 @@ def _read_pair(ann: Path) -> Document:
         s = spans[key]
         spans[key] = Span(s.start, s.end, s.label, s.score, tuple(pairs), text=s.text)
     relations = [Relation(ref(n, a1), ref(n, a2), label) for n, _, label, a1, a2 in rel_lines]
+    r_ids: dict[str, list[str]] = {}
+    for r, (_, rid, *_) in zip(relations, rel_lines):
+        r_ids.setdefault(_relation_key(r), []).append(rid)
     meta: dict[str, Any] = {"source": str(ann)}
+    if t_ids:
+        meta["brat_ids"] = t_ids
+    if r_ids:
+        meta["brat_relation_ids"] = r_ids
     if fragments:
         meta["brat_fragments"] = fragments
     if other:
@@ -184,13 +201,48 @@ def _read_pair(ann: Path) -> Document:
     return Document(id=ann.stem, text=text, metadata=meta).with_spans(list(spans.values())).with_relations(relations)
 
 
+def _span_key(s: Span) -> str:
+    """Key of a span in ``metadata["brat_fragments"]`` and ``metadata["brat_ids"]``."""
+    return f"{s.start} {s.end} {s.label}"
+
+
+def _relation_key(r: Relation) -> str:
+    """Key of a relation in ``metadata["brat_relation_ids"]``: its label, then the keys of head and tail."""
+    return f"{r.label} {_span_key(r.head)} {_span_key(r.tail)}"
+
+
+def _id_source(kept: Any, prefix: str) -> Callable[[str], str]:
+    """Ids for one kind of annotation (``T`` or ``R``) of a document: for a key, the next id it had in the ``.ann``
+    file it was read from (``kept``: key -> ids in file order), else a new ``<prefix><n>`` that no kept id uses
+    (a kept line such as ``A1<TAB>Negated T5`` must not come to name another annotation)."""
+    pools: dict[str, list[str]] = {}
+    for key, ids in (kept.items() if isinstance(kept, dict) else ()):
+        # only ids a line can hold and that name this kind (metadata edited by hand must not break the file)
+        pools[key] = [i for i in ids if isinstance(i, str) and i.startswith(prefix) and _TYPE.fullmatch(i)]
+    taken = {i for ids in pools.values() for i in ids}
+    n = 0
+
+    def next_id(key: str) -> str:
+        nonlocal n
+        if pools.get(key):
+            return pools[key].pop(0)
+        n += 1
+        while f"{prefix}{n}" in taken:
+            n += 1
+        taken.add(f"{prefix}{n}")
+        return f"{prefix}{n}"
+
+    return next_id
+
+
 def write_brat(docs: Iterable[Document], path: PathOrStream) -> dict[str, int]:
     """Write each document as ``<dir>/<id>.txt`` + ``<id>.ann``; returns counts of what was written.
 
     Spans become ``T`` lines (with their fragments when ``metadata["brat_fragments"]``
     has them), ids ``N`` lines (``db:id``), relations ``R`` lines, and ``metadata["brat_other"]``
-    is written back verbatim. Placeholders of missing ids (db ``""``, the ``-1`` of
-    ``D002544|-1``) have no ``N`` form; they are counted in
+    is written back verbatim. Spans and relations read from brat keep their ids (``metadata["brat_ids"]``,
+    ``metadata["brat_relation_ids"]``), to which those lines refer; others get new ids. Placeholders of
+    missing ids (db ``""``, the ``-1`` of ``D002544|-1``) have no ``N`` form; they are counted in
     ``missing_id_placeholders_not_written``. Every document is checked before any file is written,
     so an error leaves no half-written corpus behind.
 
@@ -255,14 +307,16 @@ def _ann_lines(doc: Document, ann: Path, counts: dict[str, int]) -> list[str]:
     frags = doc.metadata.get("brat_fragments", {})
     lines: list[str] = []
     tid: dict[tuple[int, int, str], str] = {}
+    t_ids = _id_source(doc.metadata.get("brat_ids"), "T")
+    r_ids = _id_source(doc.metadata.get("brat_relation_ids"), "R")
     n_norm = 0
-    for i, s in enumerate(doc.spans, 1):
+    for s in doc.spans:
         if not _TYPE.fullmatch(s.label):
             raise _unwritable(ann, doc, f"span ({s.start}, {s.end}) label", s.label,
                               "a span label without whitespace (brat types are one word; e.g. Gene_or_gene_product)")
-        key = f"T{i}"
+        key = t_ids(_span_key(s))
         tid[s.key] = key
-        fr = frags.get(f"{s.start} {s.end} {s.label}") or [[s.start, s.end]]
+        fr = frags.get(_span_key(s)) or [[s.start, s.end]]
         if any(_BREAK.search(doc.text, a, b) for a, b in fr):
             # brat's own rule: an annotation that crosses a line break is stored as fragments around it
             fr = [piece for a, b in fr for piece in _split_at_breaks(doc.text, a, b)]
@@ -286,12 +340,12 @@ def _ann_lines(doc: Document, ann: Path, counts: dict[str, int]) -> list[str]:
             # always db:id, even when the id already starts with "db:" (PubTator's "OMIM:608089"): the reader splits at
             # the first colon, so this is the only way the id string comes back as it was
             lines.append(f"N{n_norm}\tReference {key} {db}:{ident}\t{mention}")
-    for j, r in enumerate(doc.relations, 1):
+    for r in doc.relations:
         if r.head.key not in tid or r.tail.key not in tid:
             raise OffsetError(f"E112 relation {r.label!r} of {doc.id!r} has an argument that is not one of its spans")
         if not _TYPE.fullmatch(r.label):
             raise _unwritable(ann, doc, "relation label", r.label, "a relation label without whitespace (brat types are one word)")
-        lines.append(f"R{j}\t{r.label} Arg1:{tid[r.head.key]} Arg2:{tid[r.tail.key]}")
+        lines.append(f"{r_ids(_relation_key(r))}\t{r.label} Arg1:{tid[r.head.key]} Arg2:{tid[r.tail.key]}")
     other = list(doc.metadata.get("brat_other", []))
     lines += other
     counts["ids"] += n_norm

@@ -10,6 +10,11 @@ repairs them and counted in ``metadata["repaired_tags"]``.
 Tag schemes: BIO (IOB2), IOBES and BILOU, typed (``B-Disease``) or untyped
 (``B``, as in BioBERT's files). Untyped documents carry
 ``metadata["untyped"] = True`` and are written back untyped.
+
+Document boundaries: ``-DOCSTART-`` lines (CoNLL-2003), and the
+``###MEDLINE:<id>`` header lines of the original JNLPBA files
+(``Genia4ERtask*.iob2``, ``Genia4EReval*.iob2``), whose id is kept in
+``metadata["medline"]`` and written back as the same header.
 """
 
 from __future__ import annotations
@@ -24,11 +29,15 @@ from biobert.labels import chunks_to_tags, split_tag, tags_to_chunks
 from biobert.text import split_sentences, tokenize_words
 from biobert.types import Document, Span
 
-__all__ = ["read_conll", "write_conll", "DOCSTART", "CONTEXT_GROUP"]
+__all__ = ["read_conll", "write_conll", "DOCSTART", "MEDLINE", "CONTEXT_GROUP"]
 
 logger = logging.getLogger(__name__)
 
 DOCSTART = "-DOCSTART-"
+
+#: prefix of the abstract header lines of the original JNLPBA 2004 files (``###MEDLINE:96077708``): a line that
+#: holds only such a header opens a document, like ``-DOCSTART-``; the id goes to ``metadata["medline"]``
+MEDLINE = "###MEDLINE:"
 
 #: ``Document.metadata`` key: consecutive documents with the same value are consecutive sentences of one
 #: running text (a CoNLL file without ``-DOCSTART-``), so they may serve as each other's context.
@@ -84,7 +93,8 @@ def read_conll(
 
     Returns:
         One document per ``-DOCSTART-`` section (a section with no tokens, as
-        between two consecutive ``-DOCSTART-`` lines, is an empty document),
+        between two consecutive ``-DOCSTART-`` lines, is an empty document)
+        or ``###MEDLINE:<id>`` section (JNLPBA; ``metadata["medline"]`` holds the id),
         or, in files without such lines, one per sentence. Trailing blanks
         and carriage returns on a line are not part of any column. Ids are ``"<file stem>:<n>"`` (0-based).
         ``metadata`` holds ``scheme`` (detected), ``repaired_tags`` and, where
@@ -109,6 +119,7 @@ def read_conll(
     # between them are an empty document (write_conll writes one that way), and dropping it would shift
     # every later document
     groups: list[list[_Sentence]] = [[]]
+    medline: list[str | None] = [None]  # per group: the id of its ###MEDLINE: header (JNLPBA), if it has one
     has_docstart = False
     cur = _Sentence()
     prefixes: set[str] = set()
@@ -124,12 +135,15 @@ def read_conll(
                 cur = _Sentence()
             continue
         fields = _fields(line, sep)
-        if fields[0] == DOCSTART:
+        # a JNLPBA header is a line of its own; a token that merely starts with "###MEDLINE:" has a tag column
+        header = len(fields) == 1 and fields[0].startswith(MEDLINE)
+        if fields[0] == DOCSTART or header:
             if cur.tokens:
                 groups[-1].append(cur)
                 cur = _Sentence()
             has_docstart = True
             groups.append([])
+            medline.append(fields[0][len(MEDLINE) :] if header else None)
             continue
         token = fields[0]
         # a carriage return inside a token (a stray CR of a CRLF file edited by hand) would be a token the
@@ -170,14 +184,20 @@ def read_conll(
         base_meta["untyped"] = True
     if has_docstart:
         base_meta["docstart"] = True
-        per_doc = ([groups[0]] if groups[0] else []) + groups[1:]
+        first = 0 if groups[0] else 1  # sentences before the first boundary line are a document only when there are any
+        per_doc = groups[first:]
+        headers = medline[first:]
     else:
         per_doc = [[s] for g in groups for s in g]
+        headers = [None] * len(per_doc)
         # one document per sentence, but they are consecutive sentences of one text (BioBERT's files keep
         # abstract order): models trained with neighbouring-sentence context may read each other's words
         base_meta[CONTEXT_GROUP] = name
 
-    docs = [_make_document(f"{stem}:{i}", sents, base_meta, untyped_label, detected) for i, sents in enumerate(per_doc)]
+    docs = [
+        _make_document(f"{stem}:{i}", sents, base_meta if head is None else dict(base_meta, medline=head), untyped_label, detected)
+        for i, (sents, head) in enumerate(zip(per_doc, headers))
+    ]
     repaired = sum(d.metadata["repaired_tags"] for d in docs)
     if repaired:
         logger.warning("%s: %d tag(s) did not follow the %s scheme and were read as conlleval reads them", name, repaired, detected)
@@ -275,6 +295,18 @@ def _sentence_starts(doc: Document, tokens: list[tuple[int, int]], kept: list[tu
     return [0, *kept_breaks] if tokens else [], len(breaks) - len(kept_breaks)
 
 
+def _boundary_line(doc: Document, n_columns: int) -> str:
+    """The line that opens ``doc``: its JNLPBA ``###MEDLINE:<id>`` header when it was read with one, so that the
+    abstract ids survive a round trip, else ``-DOCSTART-`` with an ``O`` in every tag column."""
+    head = doc.metadata.get("medline")
+    if isinstance(head, str):
+        if any(c.isspace() for c in head):
+            # the reader takes a header to be one field: a blank inside would read back as a token line
+            raise ConfigError(f"document {doc.id!r}: MEDLINE id {head!r} holds whitespace and cannot be written as a ###MEDLINE: line")
+        return MEDLINE + head
+    return "\t".join([DOCSTART] + ["O"] * n_columns)
+
+
 def write_conll(
     docs: Iterable[Document],
     path_or_stream: PathOrStream,
@@ -298,7 +330,8 @@ def write_conll(
         extra_columns: parallel lists of documents (e.g. predictions for the
             same texts) whose spans are written as further tag columns, giving
             the conlleval layout ``token gold pred``.
-        docstart: write ``-DOCSTART-`` before every document. ``None``: when a
+        docstart: write ``-DOCSTART-`` before every document (``###MEDLINE:<id>``
+            for a document with ``metadata["medline"]``, read from a JNLPBA file). ``None``: when a
             document came from a file with them, has several sentences or has
             no tokens (empty or whitespace-only text), so that reading the
             output gives the same documents back. With ``docstart=False`` a
@@ -365,7 +398,7 @@ def write_conll(
                 continue
             report["docs"] += 1
             if docstart:
-                f.write("\t".join([DOCSTART] + ["O"] * len(columns)) + "\n\n")
+                f.write(_boundary_line(doc, len(columns)) + "\n\n")
             bounds = [*starts, len(tokens)]
             for a, b in zip(bounds, bounds[1:]):
                 for i in range(a, b):

@@ -164,7 +164,8 @@ def document_sentences(
 #: drops them with the gold spans they refer to.
 ANNOTATION_METADATA = (
     "relations", "composite_names", "padded_mentions", "span_infons", "discontinuous_groups",
-    "discontinuous_annotations", "individual_mentions", "brat_fragments", "brat_other", "untyped", "repaired_tags",
+    "discontinuous_annotations", "individual_mentions", "brat_fragments", "brat_other", "brat_ids",
+    "brat_relation_ids", "untyped", "repaired_tags",
 )
 
 
