@@ -1,4 +1,4 @@
-"""RE readers: BioBERT / BLUE masked TSV, SciBERT ChemProt JSONL, DDI-2013 XML."""
+"""RE readers: BioBERT / BLUE masked TSV (GAD, ChemProt, DDI), SciBERT ChemProt JSONL, DDI-2013 XML."""
 
 import io as stdio
 import json
@@ -9,7 +9,7 @@ import pytest
 from biobert.errors import DataFormatError
 from biobert.io.chemprot_jsonl import read_chemprot_jsonl, strip_markers
 from biobert.io.ddi import read_ddi
-from biobert.io.re_tsv import read_biobert_re_tsv, read_chemprot_tsv
+from biobert.io.re_tsv import read_biobert_re_tsv, read_chemprot_tsv, read_ddi_tsv
 
 
 def _check(doc):
@@ -44,7 +44,7 @@ def test_euadr_test_with_header(tmp_path):
     "content,code",
     [
         ("only one column\n", "E250"),
-        ("index\tsentence\tlabel\nx\tA @GENE$ @DISEASE$\t1\n", "E253"),
+        ("index\tsentence\tlabel\n \tA @GENE$ @DISEASE$\t1\n", "E253"),  # an empty index (string ids are BLUE's)
         ("A @GENE$ without disease\t1\n", "E251"),
         ("A @GENE$ and @DISEASE$\tmaybe\n", "E252"),
         ("Two @GENE$ @GENE$ @DISEASE$\t1\n", "E251"),
@@ -79,6 +79,63 @@ def test_chemprot_tsv_labels_and_skipped_rows(tmp_path):
     assert r.tail.start == 0  # the head (chemical) comes after the tail here
     for d in docs:
         _check(d)
+
+
+def test_chemprot_tsv_blue_and_biobert_spellings(tmp_path):
+    """BLUE's test.tsv (string pair ids, @CHEMICAL$ / @GENE$, "false", one @CHEM-GENE$ mask for overlapping
+    arguments) and BioBERT's header-less train.tsv ("cpr:4"): labels come out as the ChemProt metric
+    spells them, so no gold positive is silently scored as an unknown class."""
+    blue = tmp_path / "test.tsv"
+    blue.write_text(
+        "index\tsentence\tlabel\n"
+        "23264615.T19.T41\t@CHEMICAL$ inhibits @GENE$ activity .\tCPR:4\n"
+        "23264615.T20.T41\t@GENE$ was not bound by @CHEMICAL$ .\tfalse\n"
+        "10064839.T1.T2\t@CHEM-GENE$ levels rose .\tCPR:3\n",
+        encoding="utf-8",
+    )
+    stats, skipped = Counter(), []
+    docs = read_chemprot_tsv(blue, missing_mask="skip", stats=stats, skipped=skipped)
+    assert [d.id for d in docs] == ["test:23264615.T19.T41", "test:23264615.T20.T41"]
+    assert [d.relations[0].label for d in docs] == ["CPR:4", "False"]
+    r = docs[1].relations[0]
+    assert (r.head.label, r.head.text, r.tail.label, r.tail.text) == ("Chemical", "@CHEMICAL$", "Gene", "@GENE$")
+    assert docs[0].metadata["group"] == docs[1].metadata["group"] == "23264615"  # one abstract: one side of a dev split
+    assert skipped == [{"line": 4, "label": "CPR:3", "sentence": "@CHEM-GENE$ levels rose ."}]
+    assert stats["labels_renamed_false_to_False"] == 1
+    for d in docs:
+        _check(d)
+    biobert = tmp_path / "train.tsv"
+    biobert.write_text("@CHEMICAL$ inhibits @GENE$ .\tcpr:4\n@GENE$ and @CHEMICAL$ .\tfalse\n", encoding="utf-8")
+    assert [d.relations[0].label for d in read_chemprot_tsv(biobert)] == ["CPR:4", "False"]
+    with pytest.raises(DataFormatError) as ei:
+        read_chemprot_tsv(stdio.StringIO("@CHEMICAL$ x @GENE$ .\tcpr:7\n"))
+    assert ei.value.code == "E252" and ei.value.line == 1
+
+
+def test_ddi_tsv_biobert_and_blue_masks():
+    """DDI in the BioBERT (@DRUG$ twice, "DDI-effect") and BLUE (typed @drug$ / @brand$ ...) TSV layouts."""
+    text = (
+        "index\tsentence\tlabel\n"
+        "DDI-DrugBank.d519.s3.p3\t@DRUG$ increases the levels of @DRUG$ .\tDDI-mechanism\n"
+        "DDI-DrugBank.d519.s3.p4\t@drug$ and @drug_n$ together .\tDDI-false\n"
+        "DDI-MedLine.d12.s0.p0\tAvoid @group$ with @BRAND$ .\tDDI-advise\n"
+        "DDI-MedLine.d12.s1.p0\t@drug-drug$ toxicity .\tDDI-effect\n"
+    )
+    with pytest.raises(DataFormatError) as ei:
+        read_ddi_tsv(stdio.StringIO(text))
+    assert ei.value.code == "E251" and ei.value.line == 5
+    stats, skipped = Counter(), []
+    docs = read_ddi_tsv(stdio.StringIO(text), missing_mask="skip", stats=stats, skipped=skipped)
+    assert [d.relations[0].label for d in docs] == ["mechanism", "false", "advise"]  # as the DDI metric spells them
+    assert [(d.relations[0].head.label, d.relations[0].tail.label) for d in docs] == [("drug", "drug"), ("drug", "drug_n"), ("group", "brand")]
+    assert docs[0].relations[0].head.start == 0 and docs[0].relations[0].tail.text == "@DRUG$"
+    assert [d.metadata["group"] for d in docs] == ["DDI-DrugBank.d519", "DDI-DrugBank.d519", "DDI-MedLine.d12"]
+    assert skipped == [{"line": 5, "label": "effect", "sentence": "@drug-drug$ toxicity ."}]
+    for d in docs:
+        _check(d)
+    with pytest.raises(DataFormatError) as ei:
+        read_ddi_tsv(stdio.StringIO("@DRUG$ and @DRUG$\tDDI-maybe\n"))
+    assert ei.value.code == "E252"
 
 
 def test_strip_markers_nested_and_greater_than():

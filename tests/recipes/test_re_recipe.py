@@ -281,3 +281,57 @@ def test_evaluate_re_cli_needs_a_data_file(positive_model, tmp_path):
     assert r.exit_code == 2 and "Traceback" not in r.stderr
     assert [line for line in r.stderr.splitlines() if line.startswith("error: ")] == [
         f"error: E423 data file {str(tmp_path)!r} is a directory"]
+
+
+def test_dev_from_train_splits_a_single_tsv_file(tmp_path):
+    """Every row of a TSV file has the same source: split by it, the whole file went to dev (or stayed in
+    train), so a GAD fold with an empty dev.tsv could not hold out any dev pairs. Rows split by sentence."""
+    from biobert.recipes.re import REDataConfig, _split_dev, load_re_split
+
+    rows = [f"Row {i} says @GENE$ is tied to @DISEASE$.\t{i % 2}" for i in range(200)]
+    (tmp_path / "train.tsv").write_text("\n".join(rows + rows[:20]) + "\n", encoding="utf-8")  # 20 repeated sentences
+    docs, _ = load_re_split(REDataConfig(format="biobert_tsv", train=str(tmp_path / "train.tsv")), "train")
+    train, dev = _split_dev(docs, 0.2)
+    assert len(train) + len(dev) == 220 and 20 <= len(dev) <= 70
+    assert not {d.text for d in train} & {d.text for d in dev}  # a repeated sentence stays on one side
+
+
+def test_blue_and_ddi_tsv_formats_load(tmp_path):
+    from collections import Counter
+
+    from biobert.recipes.re import FORMAT_DEFAULTS, REDataConfig, load_re_split
+
+    (tmp_path / "ddi.tsv").write_text("index\tsentence\tlabel\nDDI-MedLine.d1.s0.p0\t@DRUG$ raises @DRUG$ .\tDDI-effect\n"
+                                      "DDI-MedLine.d1.s0.p1\t@drug-drug$ .\tDDI-int\n", encoding="utf-8")
+    stats, skipped = Counter(), []
+    docs, _ = load_re_split(REDataConfig(format="ddi_tsv", test=str(tmp_path / "ddi.tsv"), missing_mask="skip"), "test", None, stats, skipped)
+    assert [d.relations[0].label for d in docs] == ["effect"] and [s["label"] for s in skipped] == ["int"]
+    assert FORMAT_DEFAULTS["ddi_tsv"] == ("false", "ddi") and FORMAT_DEFAULTS["chemprot_bc6"] == ("False", "chemprot")
+
+
+def test_chemprot_release_finetune_and_evaluate(tiny_bert, tmp_path):
+    """The original BioCreative VI files: a split directory per data path, pairs from the entities, CPR groups as
+    labels; the cross-sentence gold relation is scored as a miss (test n_gold counts it)."""
+    from biobert.config import load_config
+    from biobert.recipes.re import REConfig, finetune_re
+
+    from ..io.test_chemprot_bc6 import write_split
+
+    for split in ("training", "development", "test"):
+        write_split(tmp_path / "cp", split)
+    cfg = load_config(REConfig, None, [f"encoder={tiny_bert}", f"out={tmp_path / 'm'}", "max_length=32", "train.epochs=1",
+                                        "train.batch_size=4", "train.lr=1e-3", "style=markers", "pooling=entity_start"],
+                      base={"data": {"format": "chemprot_bc6", "train": str(tmp_path / "cp" / "chemprot_training"),
+                                     "dev": str(tmp_path / "cp" / "chemprot_development"),
+                                     "test": str(tmp_path / "cp" / "chemprot_test_gs")}})
+    rep = finetune_re(cfg, progress=False)
+    assert rep["spec"]["labels"] == ["CPR:4", "False"] and rep["spec"]["negative_label"] == "False"
+    assert rep["spec"]["type_pairs"] == [["Chemical", "Gene"]] and rep["pairs"] == {"train": 3, "dev": 3, "test": 3}
+    assert rep["test"]["metric"].startswith("micro P/R/F1 over CPR:3")
+    assert rep["test"]["n_gold"] == 3 and rep["test"]["n_missed_gold_scored_negative"] == 1
+    assert rep["counts"]["test"]["gold_not_a_candidate"] == 1 and rep["skipped_gold"]["test"] == 1
+    r = ok("evaluate", "re", "--model", tmp_path / "m", "--data", tmp_path / "cp" / "chemprot_test_gs" / "chemprot_test_abstracts_gs.tsv")
+    res = _json(r)
+    assert res["n_pairs"] == 3 and res["n_gold"] == 3 and res["counts"]["abstracts"] == 1
+    r = ok("evaluate", "re", "--model", tmp_path / "m", "--data", tmp_path / "cp" / "chemprot_test_gs")  # the directory too
+    assert _json(r)["n_gold"] == 3

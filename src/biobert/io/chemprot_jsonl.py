@@ -96,7 +96,9 @@ def read_chemprot_jsonl(path: PathOrStream, *, labels: Sequence[str] | None = No
         tail = Span(t0, t1, "ARG2", text=clean[t0:t1])
         docs.append(
             Document(f"{stem}:{lineno}", clean, spans=tuple(sorted((head, tail), key=lambda s: (s.start, s.end))),
-                     relations=(Relation(head, tail, label),), metadata={"source": name, "line": lineno})
+                     relations=(Relation(head, tail, label),),
+                     # the pairs of one sentence stay on one side of a train / dev split (recipes.re._split_dev)
+                     metadata={"source": name, "line": lineno, "group": clean})
         )
         stats["rows"] += 1
     return docs

@@ -7,14 +7,16 @@
     report = finetune_re(load_config(REConfig, "configs/re/chemprot.yaml"))
 
 Formats (``data.format``): ``biobert_tsv`` (GAD / EU-ADR), ``chemprot_tsv``
-(BLUE), ``chemprot_jsonl`` (SciBERT), ``ddi`` (DDI-2013 XML file or
-directory) and ``jsonl`` (biobert Documents whose first relation names the
-pair). Metrics (``metric``): ``binary`` (positive-class P/R/F1), ``chemprot``
+(BLUE, BioBERT or bio_electra masks), ``chemprot_jsonl`` (SciBERT), ``chemprot_bc6``
+(the original BioCreative VI release: a split's directory or one of its files; every
+Chemical-Gene pair of a sentence is an example), ``ddi`` (DDI-2013 XML file or
+directory), ``ddi_tsv`` (DDI in the BioBERT / BLUE TSV layouts) and ``jsonl`` (biobert
+Documents whose first relation names the pair). Metrics (``metric``): ``binary`` (positive-class P/R/F1), ``chemprot``
 (micro over CPR:3/4/5/6/9), ``ddi`` (micro over the 4 DDI types) and
 ``micro`` (micro over every label but the negative one).
 
 Gold pairs that the reader had to drop (ChemProt rows missing a mask, DDI
-pairs with overlapping arguments) and test pairs whose arguments overlap are
+pairs with overlapping arguments, ChemProt gold relations across sentences) and test pairs whose arguments overlap are
 scored as predicted negative, so a test score never silently loses gold
 positives; their numbers are in the report.
 """
@@ -37,7 +39,7 @@ from biobert.settings import expand_path
 from biobert.train import TrainConfig
 from biobert.types import Document
 
-__all__ = ["REDataConfig", "REConfig", "load_re_split", "evaluate_re", "finetune_re", "cv_re", "FORMAT_DEFAULTS"]
+__all__ = ["REDataConfig", "REConfig", "load_re_split", "evaluate_re", "finetune_re", "cv_re", "FORMAT_DEFAULTS", "DIR_FORMATS"]
 
 #: format -> (negative label, metric, positive label for "binary")
 FORMAT_DEFAULTS: dict[str, tuple[str, str]] = {
@@ -45,8 +47,12 @@ FORMAT_DEFAULTS: dict[str, tuple[str, str]] = {
     "chemprot_tsv": ("False", "chemprot"),
     "chemprot_jsonl": ("", "micro"),
     "ddi": ("false", "ddi"),
+    "ddi_tsv": ("false", "ddi"),
+    "chemprot_bc6": ("False", "chemprot"),
     "jsonl": ("", "micro"),
 }
+#: formats whose data path may be a directory
+DIR_FORMATS = ("ddi", "chemprot_bc6")
 
 
 @dataclass
@@ -160,6 +166,14 @@ def _read(fmt: str, path: Path, cfg: REDataConfig, stats: Counter, skipped: list
         from biobert.io.ddi import read_ddi
 
         return read_ddi(path, discontinuous=cfg.discontinuous, stats=stats, skipped=skipped)
+    if fmt == "ddi_tsv":
+        from biobert.io.re_tsv import read_ddi_tsv
+
+        return read_ddi_tsv(path, missing_mask=cfg.missing_mask, stats=stats, skipped=skipped)
+    if fmt == "chemprot_bc6":
+        from biobert.io.chemprot_bc6 import chemprot_bc6_pairs, read_chemprot_bc6
+
+        return chemprot_bc6_pairs(read_chemprot_bc6(path, stats=stats), stats=stats, skipped=skipped)
     if fmt == "jsonl":
         from biobert import io
 
@@ -185,16 +199,20 @@ def load_re_split(cfg: REDataConfig, split: str, fold: str | None = None, stats:
         return [], None
     from biobert.train import require_data_path
 
-    require_data_path(p, f"data.{split}", allow_dir=cfg.format == "ddi")  # E423 instead of a raw OSError
+    require_data_path(p, f"data.{split}", allow_dir=cfg.format in DIR_FORMATS)  # E423 instead of a raw OSError
     if p.is_file() and p.stat().st_size == 0:  # BioBERT's GAD / EU-ADR dev.tsv files are empty
         return [], p
     return _read(cfg.format, p, cfg, stats if stats is not None else Counter(), skipped if skipped is not None else []), p
 
 
 def _split_dev(docs: list[Document], fraction: float) -> tuple[list[Document], list[Document]]:
-    """Deterministic document-level dev split (by source file, else by id)."""
+    """Deterministic dev split by the readers' ``group`` (abstract, DDI document or sentence), else source file, else id.
+
+    Every pair of a TSV or JSONL file shares its source file: keyed by it, the whole file went to one side
+    (all train, no dev, or no train at all), so the readers name a finer group.
+    """
     def key(d: Document) -> str:
-        return str(d.metadata.get("source", d.id))
+        return str(d.metadata.get("group", d.metadata.get("source", d.id)))
 
     def is_dev(d: Document) -> bool:
         return zlib.crc32(key(d).encode()) % 10_000 < fraction * 10_000
@@ -311,7 +329,7 @@ def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, 
     files: list[Path] = []
     for s in ("train", "dev", "test"):  # every configured path is checked before any is read (E423)
         if getattr(cfg.data, s):
-            require_data_path(_path(getattr(cfg.data, s), fold), f"data.{s}", allow_dir=cfg.data.format == "ddi")
+            require_data_path(_path(getattr(cfg.data, s), fold), f"data.{s}", allow_dir=cfg.data.format in DIR_FORMATS)
     for s in ("train", "dev", "test"):
         splits[s], p = load_re_split(cfg.data, s, fold, stats[s], skipped[s])
         if p is not None:
