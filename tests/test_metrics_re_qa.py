@@ -107,3 +107,13 @@ def test_yesno_maybe_matches_sklearn_macro():
 def test_mean_sd():
     assert mean_sd([1.0, 2.0, 3.0]) == {"mean": 2.0, "sd": 1.0, "n": 3}
     assert mean_sd([0.5])["sd"] == 0.0
+
+
+def test_submitted_answers_with_synonyms_match_on_any_of_them():
+    """``ExactAnswer.containsAnswerSynonym``: a submitted answer ``["x", "CFTR"]`` is right when any of its synonyms
+    is a gold synonym; only its first one used to be compared (rank 2 below was scored as a miss)."""
+    gold = [[["CFTR", "cystic fibrosis transmembrane conductance regulator"]]]
+    m = factoid_scores(gold, [["chloride", ["x", "Cystic fibrosis transmembrane conductance regulator"], "CFTR"]])
+    assert m["strict_accuracy"] == 0 and m["lenient_accuracy"] == 1 and m["mrr"] == pytest.approx(1 / 2)
+    m = list_scores([[["BRCA1"], ["BRCA2", "FANCD1"]]], [[["breast cancer 1", "brca1"], ["FANCD1"]]])
+    assert m["precision"] == 1 and m["recall"] == 1

@@ -131,21 +131,26 @@ def mean_sd(values: Sequence[float]) -> dict[str, float]:
     return {"mean": m, "sd": sd, "n": n}
 
 
-def _syn_match(answer: str, entries: Sequence[Sequence[str]]) -> int:
-    """Index of the first gold entry with a synonym equal to ``answer`` (lower-cased, as the evaluator reads both), else -1."""
-    a = answer.lower()
+def _syn_match(answer: str | Sequence[str], entries: Sequence[Sequence[str]]) -> int:
+    """Index of the first gold entry with a synonym equal to ``answer`` (lower-cased, as the evaluator reads both), else -1.
+
+    ``answer`` may be one string or the synonyms of one submitted answer (``["IL-6", "interleukin 6"]``): as in
+    ``ExactAnswer.containsAnswerSynonym``, it matches when any of its synonyms equals any synonym of an entry.
+    """
+    subs = {answer.lower()} if isinstance(answer, str) else {a.lower() for a in answer}
     for i, entry in enumerate(entries):
-        if any(a == s.lower() for s in entry):
+        if any(s.lower() in subs for s in entry):
             return i
     return -1
 
 
-def factoid_scores(gold: Sequence[Sequence[Sequence[str]]], pred: Sequence[Sequence[str]], k: int = 5) -> dict[str, float]:
+def factoid_scores(gold: Sequence[Sequence[Sequence[str]]], pred: Sequence[Sequence[str | Sequence[str]]],
+                   k: int = 5) -> dict[str, float]:
     """BioASQ factoid measures (``EvaluatorTask1b -phaseB -e 5``), averaged over questions.
 
     Args:
         gold: per question, its gold entries, each a list of synonyms.
-        pred: per question, the ranked answers (only the first ``k`` count).
+        pred: per question, the ranked answers (only the first ``k`` count), each a string or a list of synonyms.
     Returns:
         ``strict_accuracy`` (top-1 matches a synonym), ``lenient_accuracy``
         (any of the top ``k`` does) and ``mrr`` (1/rank of the first match in the
@@ -165,8 +170,9 @@ def factoid_scores(gold: Sequence[Sequence[Sequence[str]]], pred: Sequence[Seque
     return {"strict_accuracy": s / n if n else 0.0, "lenient_accuracy": l / n if n else 0.0, "mrr": r / n if n else 0.0, "n_questions": n}
 
 
-def list_scores(gold: Sequence[Sequence[Sequence[str]]], pred: Sequence[Sequence[str]]) -> dict[str, float]:
-    """BioASQ list measures: per-question P/R/F1, then their means over questions.
+def list_scores(gold: Sequence[Sequence[Sequence[str]]], pred: Sequence[Sequence[str | Sequence[str]]]) -> dict[str, float]:
+    """BioASQ list measures: per-question P/R/F1, then their means over questions (a predicted answer is a string
+    or a list of synonyms).
 
     Per question (as ``calculatePRFforListQuestions``): each predicted answer
     is a true positive if it matches a synonym of a not yet matched gold entry

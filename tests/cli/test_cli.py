@@ -286,3 +286,39 @@ def test_question_types_are_case_insensitive():
     assert _question_type(None) is None
     with pytest.raises(ConfigError, match="E439"):
         _question_type("summary")
+
+
+def test_evaluate_qa_biobert_test_files_against_golden_and_pubmedqa_label_files(tmp_path):
+    """BioBERT's BioASQ-test-*.json carry no answers: they are scored against the official golden file (--golden);
+    without it nothing can be scored, which used to print scores of 0 over 0 questions. PubMedQA test entries
+    without labels are scored against test_ground_truth.json, and predictions in PubMedQA's {pmid: label} form
+    get its macro-F1 over yes/no/maybe."""
+    q = "e" * 24
+    test = tmp_path / "BioASQ-test-yesno-7b-1.json"
+    test.write_text(json.dumps({"data": [{"paragraphs": [
+        {"context": "The APOE allele increases the risk.", "qas": [{"id": q + "_001", "question": "Is APOE a risk?"}]},
+        {"context": "APOE4 carriers are at risk.", "qas": [{"id": q + "_002", "question": "Is APOE a risk?"}]}]}]}))
+    golden = tmp_path / "7B1_golden.json"
+    golden.write_text(json.dumps({"questions": [{"id": q, "type": "yesno", "body": "Is APOE a risk?", "exact_answer": "yes", "snippets": []}]}))
+    sub = tmp_path / "sub.json"
+    sub.write_text(json.dumps({"questions": [{"id": q, "type": "yesno", "exact_answer": "yes"}]}))
+    base = ["evaluate", "qa", "--format", "squad", "--task", "yesno", "--data", test, "--predictions", sub]
+    r = run(*base)
+    assert r.exit_code == 2 and "E535" in r.stderr and "--golden" in r.stderr
+    res = json.loads(ok(*base, "--golden", golden).stdout)
+    assert res["accuracy"] == 1.0 and res["n_questions"] == 1 and res["counts"]["questions_not_in_golden"] == 0
+    r = run(*base, "--golden", golden, "--golden", golden)
+    assert r.exit_code == 2 and "E488" in r.stderr
+
+    entries = tmp_path / "test_set.json"
+    entries.write_text(json.dumps({p: {"QUESTION": "Does it?", "CONTEXTS": ["Text."]} for p in ("1", "2", "3")}))
+    truth = tmp_path / "test_ground_truth.json"
+    truth.write_text(json.dumps({"1": "yes", "2": "maybe", "3": "no"}))
+    preds = tmp_path / "predictions.json"
+    preds.write_text(json.dumps({"1": "yes", "2": "yes", "3": "no"}))
+    res = json.loads(ok("evaluate", "qa", "--format", "pubmedqa", "--task", "yesno", "--data", entries,
+                        "--golden", truth, "--predictions", preds).stdout)
+    # sklearn f1_score(average='macro'): yes 2/3, no 1, maybe 0
+    assert res["accuracy"] == pytest.approx(2 / 3) and res["macro_f1"] == pytest.approx((2 / 3 + 1) / 3)
+    r = run("evaluate", "qa", "--format", "pubmedqa", "--task", "yesno", "--data", entries, "--predictions", preds)
+    assert r.exit_code == 2 and "E273" in r.stderr and "test_set.json" in r.stderr

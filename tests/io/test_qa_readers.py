@@ -248,3 +248,91 @@ def test_bioasq_submission_yesno_list_form_and_bad_synonyms(tmp_path):
         path.write_text(json.dumps({"questions": bad}))
         with pytest.raises(DataFormatError, match="E275"):
             read_bioasq_answers(path)
+
+
+def _squad_answers(tmp_path, answers):
+    ctx = "Mutations in the CFTR gene cause cystic fibrosis."
+    p = tmp_path / "squad.json"
+    p.write_text(json.dumps({"data": [{"paragraphs": [{"context": ctx, "qas": [
+        {"id": "q1", "question": "Which gene?", "answers": answers}]}]}]}), encoding="utf-8")
+    return p
+
+
+def test_squad_answer_values_of_the_wrong_type_are_typed_errors(tmp_path):
+    """``"answers": 5`` and ``"text": 5`` used to raise a bare TypeError; a negative ``answer_start`` an OffsetError
+    without the file; a fractional one was cut silently."""
+    for answers, code in ((5, "E270"), ({"text": "CFTR"}, "E270"), ([{"text": 5, "answer_start": 0}], "E270"),
+                          ([{"text": "CFTR", "answer_start": 17.9}], "E270"), ([{"text": "CFTR", "answer_start": True}], "E270"),
+                          ([{"text": "CFTR", "answer_start": 17 - 49}], "E271")):
+        with pytest.raises(DataFormatError) as ei:
+            read_squad(_squad_answers(tmp_path, answers))
+        assert ei.value.code == code and ei.value.path.endswith("squad.json") and "q1" in str(ei.value)
+    for start in ("17", 17.0):  # offsets some converters write
+        a = read_squad(_squad_answers(tmp_path, [{"text": "CFTR", "answer_start": start}]))[0].answers[0]
+        assert (a.start, a.end, a.text) == (17, 21, "CFTR")
+
+
+def test_biobert_yesno_test_file_without_answers_is_read_as_yesno(tmp_path):
+    """BioBERT's BioASQ-test-yesno-*.json have no answers: read for yes/no questions they used to become factoid
+    questions, which a yes/no model then skipped (``biobert answer --type yesno`` answered nothing)."""
+    from biobert.recipes.qa import read_qa
+
+    path = tmp_path / "BioASQ-test-yesno-7b-1.json"
+    path.write_text(json.dumps({"version": "BioASQ7b", "data": [{"title": "BioASQ7b", "paragraphs": [
+        {"context": "The APOE allele increases the risk.", "qas": [{"question": "Is APOE a risk factor?", "id": "d" * 24 + "_001"}]},
+        {"context": "APOE4 carriers are at risk.", "qas": [{"question": "Is APOE a risk factor?", "id": "d" * 24 + "_002"}]}]}]}))
+    exs = read_qa("squad", path, ["yesno"])
+    assert [(e.qtype, e.question_id, e.label) for e in exs] == [("yesno", "d" * 24, None)] * 2
+    assert {e.qtype for e in read_qa("squad", path, None)} == {"factoid"}
+
+
+def test_bioasq_submission_keeps_synonyms_of_an_entry(tmp_path):
+    from biobert.io.bioasq import read_bioasq_answers
+
+    path = tmp_path / "sub.json"
+    path.write_text(json.dumps({"questions": [{"id": "q1", "type": "factoid", "exact_answer": [["x", "CFTR"], ["HTT"]]}]}))
+    assert read_bioasq_answers(path)["q1"]["answers"] == [{"text": "x", "synonyms": ["x", "CFTR"]}, {"text": "HTT"}]
+
+
+def test_bioasq_golden_file_by_question_id(tmp_path):
+    from biobert.io.bioasq import read_bioasq_gold
+
+    obj = bioasq_obj()
+    obj["questions"][0]["snippets"] = []  # a golden question's gold is read whether or not it has snippets
+    p = tmp_path / "7B1_golden.json"
+    p.write_text(json.dumps(obj), encoding="utf-8")
+    stats = Counter()
+    gold = read_bioasq_gold(p, stats)
+    assert gold["f1"] == {"type": "factoid", "gold": (("CFTR", "cystic fibrosis transmembrane conductance regulator"),), "label": None}
+    assert gold["f2"]["gold"] == (("TP53", "p53"),) and gold["y1"] == {"type": "yesno", "gold": (), "label": "yes"}
+    assert gold["s1"]["gold"] == () and stats["golden_questions"] == 6 and stats["golden_questions_without_gold"] == 1
+    obj["questions"][1]["exact_answer"] = 5
+    p.write_text(json.dumps(obj), encoding="utf-8")
+    with pytest.raises(DataFormatError, match="E276") as ei:
+        read_bioasq_gold(p)
+    assert ei.value.path.endswith("7B1_golden.json") and "'f2'" in str(ei.value)
+
+
+def test_pubmedqa_test_entries_without_labels_and_label_files(tmp_path):
+    """The PubMedQA test half: entries whose labels are in test_ground_truth.json ``{pmid: label}``."""
+    from biobert.io.pubmedqa import read_pubmedqa_labels
+
+    entries = {"21645374": {"QUESTION": "Do mitochondria play a role?", "CONTEXTS": ["A.", "B."]},
+               "9488747": {"QUESTION": "Does aspirin help?", "CONTEXTS": ["No effect."], "final_decision": "no"}}
+    p = tmp_path / "test_set.json"
+    p.write_text(json.dumps(entries), encoding="utf-8")
+    stats = Counter()
+    assert [e.label for e in read_pubmedqa(p, labelled=False, stats=stats)] == [None, "no"]
+    assert stats["questions_without_gold"] == 1
+    entries["9488747"]["final_decision"] = "No."  # a label that is there is checked, labelled or not
+    p.write_text(json.dumps(entries), encoding="utf-8")
+    with pytest.raises(DataFormatError, match="E273"):
+        read_pubmedqa(p, labelled=False)
+    truth = tmp_path / "test_ground_truth.json"
+    truth.write_text(json.dumps({"21645374": "yes", "9488747": " Maybe"}))
+    assert read_pubmedqa_labels(truth) == {"21645374": "yes", "9488747": "maybe"}
+    for bad in ([], {"1": "perhaps"}, {"1": entries["21645374"]}):
+        truth.write_text(json.dumps(bad))
+        with pytest.raises(DataFormatError, match="E273") as ei:
+            read_pubmedqa_labels(truth)
+        assert ei.value.path.endswith("test_ground_truth.json")

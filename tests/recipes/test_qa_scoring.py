@@ -51,3 +51,28 @@ def test_predictions_of_the_wrong_shape_score_zero_and_are_counted(tmp_path):
     assert res["mrr"] == 0.0 and stats["predictions_without_span_answers"] == 1
     with pytest.raises(ConfigError, match="E481"):
         score_answers(gold, {}, "summary")
+
+
+def test_attach_gold_from_a_golden_file_counts_what_does_not_match(tmp_path):
+    from biobert.recipes.qa import attach_gold, read_golden, read_qa
+
+    golden = _write(tmp_path / "7B1_golden.json", [
+        {"id": "a" * 24, "type": "list", "body": "Which genes?", "exact_answer": [["BRCA1"], ["BRCA2"]], "snippets": []},
+        {"id": "b" * 24, "type": "factoid", "body": "Which gene?", "exact_answer": [["CFTR"]], "snippets": []}])
+    test = tmp_path / "BioASQ-test-list-7b-1.json"
+    test.write_text(json.dumps({"data": [{"paragraphs": [
+        {"context": "BRCA1 and BRCA2.", "qas": [{"id": "a" * 24 + "_001", "question": "Which genes?"}]},
+        {"context": "Nothing.", "qas": [{"id": "c" * 24 + "_001", "question": "Other?"}]}]}]}))
+    stats = Counter()
+    exs = attach_gold(read_qa("squad", test, None, stats), read_golden("squad", golden, stats), stats)
+    assert [(e.question_id, e.qtype, e.gold) for e in exs] == [("a" * 24, "list", (("BRCA1",), ("BRCA2",))), ("c" * 24, "factoid", ())]
+    assert stats["questions_not_in_golden"] == 1 and stats["golden_questions_not_in_data_type=factoid"] == 1
+    res = score_answers(exs, {"a" * 24: {"answers": [{"text": "brca1"}, {"text": "BRCA2"}]}}, "list")
+    assert res["f1"] == 1.0 and res["n_questions"] == 1 and res["n_questions_without_gold"] == 1
+
+
+def test_a_submitted_answer_is_scored_by_any_of_its_synonyms(tmp_path):
+    gold = read_bioasq(_write(tmp_path / "gold.json", [
+        {"id": "f", "type": "factoid", "body": "Which?", "exact_answer": [["CFTR"]], "snippets": [{"text": "CFTR."}]}]))
+    sub = read_bioasq_answers(_write(tmp_path / "sub.json", [{"id": "f", "type": "factoid", "exact_answer": [["x", "cftr"]]}]))
+    assert score_answers(gold, sub, "factoid")["strict_accuracy"] == 1.0

@@ -124,8 +124,8 @@ def cv_re_cmd(
 @evaluate_app.command("re")
 def evaluate_re_cmd(
     model: Path = typer.Option(..., "--model", "-m", help="Directory written by `biobert finetune re`."),
-    data: Path = typer.Option(..., "--data", "-d", help="Gold pairs (file, or a DDI directory)."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="biobert_tsv | chemprot_tsv | chemprot_jsonl | ddi | jsonl (default: the model's training format)."),
+    data: Path = typer.Option(..., "--data", "-d", help="Gold pairs (file, or a DDI / ChemProt release split directory)."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="biobert_tsv | chemprot_tsv | chemprot_jsonl | chemprot_bc6 | ddi | ddi_tsv | jsonl (default: the model's training format)."),
     metric: Optional[str] = typer.Option(None, help="binary | chemprot | ddi | micro (default: the model's)."),
     missing_mask: str = typer.Option("error", "--missing-mask", help="error | skip (skipped gold pairs count as missed)."),
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Write per-pair predictions (JSON lines) here."),
@@ -133,16 +133,16 @@ def evaluate_re_cmd(
 ) -> None:
     """Score an RE model on gold pairs; prints JSON."""
     from biobert.pipeline import Extractor
-    from biobert.recipes.re import REDataConfig, evaluate_re, load_re_split
+    from biobert.recipes.re import DIR_FORMATS, REDataConfig, evaluate_re, load_re_split
     from biobert.tasks.re import pair_of
 
     try:
-        _data_path(data, allow_dir=True)  # before the model loads; a directory only for DDI (checked below)
+        _data_path(data, allow_dir=True)  # before the model loads; a directory only for DIR_FORMATS (checked below)
         ex = Extractor.load(model, device=device)
         stats: Counter = Counter()
         skipped: list[dict] = []
         dcfg = REDataConfig(format=fmt or ex.meta.get("data_format", "jsonl"), test=str(data), missing_mask=missing_mask)
-        _data_path(data, allow_dir=dcfg.format == "ddi")
+        _data_path(data, allow_dir=dcfg.format in DIR_FORMATS)
         if predictions is not None:
             prepare_output(predictions)
         docs, _ = load_re_split(dcfg, "test", None, stats, skipped)
@@ -212,25 +212,32 @@ def evaluate_qa_cmd(
     data: list[Path] = typer.Option(..., "--data", "-d", help="Gold questions; repeat for several test batches (each is scored, then the mean over batches)."),
     fmt: str = typer.Option(..., "--format", help="squad | bioasq | pubmedqa"),
     model: Optional[Path] = typer.Option(None, "--model", "-m", help="Directory written by `biobert finetune qa`."),
-    predictions: Optional[list[Path]] = typer.Option(None, "--predictions", help="Score a BioASQ submission JSON (any system's) instead of a model; one per --data."),
+    predictions: Optional[list[Path]] = typer.Option(None, "--predictions", help="Score a BioASQ submission JSON (any system's; PubMedQA: {pmid: label}) instead of a model; one per --data."),
+    golden: Optional[list[Path]] = typer.Option(None, "--golden", help="Gold answers for --data files without any (BioBERT's BioASQ-test-*.json: the BioASQ golden JSON, e.g. 7B1_golden.json; PubMedQA: test_ground_truth.json); one per --data."),
     task: Optional[str] = typer.Option(None, help="factoid | list | yesno (default: the model's, or factoid)."),
     answers: Optional[Path] = typer.Option(None, "--answers", help="Write the model's answers per question (JSON) here."),
     device: Optional[str] = DEVICE_OPTION,
 ) -> None:
     """Score a QA model, or a submission file, on gold questions (BioASQ SAcc/LAcc/MRR, list P/R/F1, yes/no accuracy + macro-F1); prints JSON."""
+    from biobert.errors import TrainingError
     from biobert.io.bioasq import read_bioasq_answers
-    from biobert.recipes.qa import combine_batches, evaluate_qa, read_qa, score_answers
+    from biobert.io.pubmedqa import PUBMEDQA_LABELS, read_pubmedqa_labels
+    from biobert.recipes.qa import attach_gold, combine_batches, evaluate_qa, read_golden, read_qa, score_answers
 
     try:
         if (model is None) == (not predictions):
             raise BiobertError("E488 give either --model or --predictions")
         if predictions and len(predictions) != len(data):
             raise BiobertError(f"E488 --predictions must come once per --data ({len(data)}), got {len(predictions)}")
+        if golden and len(golden) != len(data):
+            raise BiobertError(f"E488 --golden must come once per --data ({len(data)}), got {len(golden)}")
         task = _question_type(task, "--task")
         for path in data:
             _data_path(path)
         for path in predictions or []:
             _data_path(path, what="predictions file")
+        for path in golden or []:
+            _data_path(path, what="golden file")
         if answers is not None:
             prepare_output(answers)
         reader = None
@@ -242,15 +249,37 @@ def evaluate_qa_cmd(
         results, all_answers = [], {}
         for i, path in enumerate(data):
             stats: Counter = Counter()
-            exs = read_qa(fmt, path, [t], stats)
+            # PubMedQA test entries may leave their labels to test_ground_truth.json (--golden)
+            exs = read_qa(fmt, path, [t], stats, labelled=not golden)
+            if golden:
+                exs = attach_gold(exs, read_golden(fmt, golden[i], stats), stats)
             if fmt != "pubmedqa":
+                for e in exs:
+                    if e.qtype != t:  # counted: with --golden the golden file's type decides
+                        stats[f"passages_skipped_type={e.qtype}"] += 1
                 exs = [e for e in exs if e.qtype == t]
             if reader is not None:
                 res, ans = evaluate_qa(reader.predictor, exs, t, stats)
                 all_answers.update(ans)
             else:
-                res = score_answers(exs, read_bioasq_answers(predictions[i]), t, stats=stats)
+                labels: tuple[str, ...] = ("yes", "no")
+                if fmt == "pubmedqa":  # PubMedQA's evaluation.py reads predictions as {pmid: label}
+                    preds = {k: {"type": "yesno", "answer": v} for k, v in read_pubmedqa_labels(predictions[i]).items()}
+                    labels = PUBMEDQA_LABELS  # its macro-F1 averages maybe too (sklearn average='macro'), not yes/no only
+                else:
+                    preds = read_bioasq_answers(predictions[i])
+                res = score_answers(exs, preds, t, labels, stats=stats)
                 res["predictions"] = str(predictions[i])
+            if not res["n_questions"]:
+                # scores of 0 over no question would read as a (very bad) result
+                raise TrainingError(
+                    f"E535 {path}: no {t} question has a gold answer to score ({res['n_questions_without_gold']} without "
+                    f"one, {len(exs)} passages read; counts {dict(stats)}). Test files such as BioBERT's "
+                    "BioASQ-test-*.json carry no answers: pass the official golden file with --golden "
+                    "(7B1_golden.json; PubMedQA: test_ground_truth.json)"
+                )
+            if golden:
+                res["golden"] = str(golden[i])
             res.update(data=str(path), counts=dict(stats))
             results.append(res)
         if answers is not None and reader is not None:
@@ -304,7 +333,8 @@ def answer_cmd(
             if fmt is None:
                 raise BiobertError("E488 --input needs --format squad|bioasq|pubmedqa")
             stats: Counter = Counter()
-            exs = read_qa(fmt, input, [qtype] if qtype else None, stats)
+            # gold answers are ignored here: PubMedQA test entries without final_decision are read too
+            exs = read_qa(fmt, input, [qtype] if qtype else None, stats, labelled=False)
             # answer what this model can: span questions need the span head, yes/no ones the class head;
             # the rest (summary questions too) are counted, not silently dropped
             can = ({"factoid", "list"} if reader.spec.span else set()) | ({"yesno"} if reader.spec.class_labels else set())

@@ -22,6 +22,9 @@ shapes above (a number, a dict, a synonym that is not a string, a list nested to
 deep, an empty entry, a yes/no answer that is neither) is an E276 error naming the
 question, never turned into text.
 
+:func:`read_bioasq_gold` reads only the gold of a golden file, by question id, to score passages read from
+elsewhere (BioBERT's SQuAD-format ``BioASQ-test-*.json``, which carry no answers).
+
 Training targets (``answers``) are the case-insensitive whole-word occurrences of every
 gold synonym in the snippet (leftmost first); snippets without one are kept
 for prediction and counted (``snippets_without_answer``).
@@ -43,7 +46,7 @@ from biobert.io._common import PathOrStream
 from biobert.io.squad import QAExample, load_json
 from biobert.types import Span
 
-__all__ = ["read_bioasq", "normalise_exact_answer", "find_answers", "QTYPES", "bioasq_submission", "read_bioasq_answers"]
+__all__ = ["read_bioasq", "read_bioasq_gold", "normalise_exact_answer", "find_answers", "QTYPES", "bioasq_submission", "read_bioasq_answers"]
 
 QTYPES = ("factoid", "list", "yesno", "summary")
 
@@ -122,6 +125,63 @@ def _yesno(raw: Any) -> str | None:
     return "yes" if "yes" in low else "no" if "no" in low else None
 
 
+def _questions(obj: Any, name: str) -> list[dict[str, Any]]:
+    """The ``questions`` of a BioASQ object, each checked to have a string ``id``, ``body`` and a known ``type``.
+
+    Raises:
+        DataFormatError: E272.
+    """
+    if not isinstance(obj, dict) or not isinstance(obj.get("questions"), list):
+        raise DataFormatError("E272", name, None, "an object {'questions': [...]}", found=str(obj)[:120])
+    for qi, q in enumerate(obj["questions"]):
+        if not isinstance(q, dict) or not all(isinstance(q.get(k), str) for k in ("id", "body", "type")):
+            raise DataFormatError("E272", name, None, f"questions[{qi}] with string 'id', 'body' and 'type'", found=str(q)[:120])
+        if q["type"] not in QTYPES:
+            raise DataFormatError("E272", name, None, f"type of questions[{qi}] in {QTYPES}", found=q["type"])
+    return obj["questions"]
+
+
+def _question_gold(q: Mapping[str, Any], name: str) -> tuple[tuple[tuple[str, ...], ...], str | None]:
+    """``(gold entries, yes/no label)`` of one checked question (both empty when it has no gold).
+
+    Raises:
+        DataFormatError: E276 an ``exact_answer`` that cannot be read as gold.
+    """
+    qtype, exact = q["type"], q.get("exact_answer")
+    gold = normalise_exact_answer(qtype, exact, path=name, qid=q["id"])
+    label = None
+    if qtype == "yesno" and exact not in (None, []):
+        label = _yesno(exact)
+        if label is None:
+            raise DataFormatError("E276", name, None, f"exact_answer of yesno question {q['id']!r} as 'yes' or 'no' "
+                                  "(or a one-element list of it)", found=repr(exact))
+    return gold, label
+
+
+def read_bioasq_gold(path: PathOrStream, stats: Counter | None = None) -> dict[str, dict[str, Any]]:
+    """The gold answers of an official BioASQ (golden) file by question id: ``{id: {"type", "gold", "label"}}``,
+    to score passages read from elsewhere, such as BioBERT's SQuAD-format test files (``BioASQ-test-factoid-7b-1.json``),
+    which carry the snippets but no answers. Questions without snippets are kept: only their gold is needed.
+
+    Args:
+        stats: counter with ``golden_questions`` and ``golden_questions_without_gold`` (no or an empty ``exact_answer``,
+            summary questions included).
+
+    Raises:
+        DataFormatError: E274 not JSON; E272 not shaped like BioASQ; E276 an unreadable ``exact_answer``.
+    """
+    stats = stats if stats is not None else Counter()
+    obj, name = load_json(path)
+    out: dict[str, dict[str, Any]] = {}
+    for q in _questions(obj, name):
+        gold, label = _question_gold(q, name)
+        stats["golden_questions"] += 1
+        if not gold and label is None:
+            stats["golden_questions_without_gold"] += 1
+        out[q["id"]] = {"type": q["type"], "gold": gold, "label": label}
+    return out
+
+
 def read_bioasq(path: PathOrStream, *, types: tuple[str, ...] | None = None, stats: Counter | None = None) -> list[QAExample]:
     """Read official BioASQ JSON into one QAExample per (question, snippet).
 
@@ -136,27 +196,14 @@ def read_bioasq(path: PathOrStream, *, types: tuple[str, ...] | None = None, sta
     """
     stats = stats if stats is not None else Counter()
     obj, name = load_json(path)
-    if not isinstance(obj, dict) or not isinstance(obj.get("questions"), list):
-        raise DataFormatError("E272", name, None, "an object {'questions': [...]}", found=str(obj)[:120])
     out: list[QAExample] = []
-    for qi, q in enumerate(obj["questions"]):
-        if not isinstance(q, dict) or not all(isinstance(q.get(k), str) for k in ("id", "body", "type")):
-            raise DataFormatError("E272", name, None, f"questions[{qi}] with string 'id', 'body' and 'type'", found=str(q)[:120])
+    for qi, q in enumerate(_questions(obj, name)):
         qtype = q["type"]
-        if qtype not in QTYPES:
-            raise DataFormatError("E272", name, None, f"type of questions[{qi}] in {QTYPES}", found=qtype)
         if types is not None and qtype not in types:
             continue
         stats["questions"] += 1
         stats[f"questions_type={qtype}"] += 1
-        exact = q.get("exact_answer")
-        gold = normalise_exact_answer(qtype, exact, path=name, qid=q["id"])
-        label = None
-        if qtype == "yesno" and exact not in (None, []):
-            label = _yesno(exact)
-            if label is None:
-                raise DataFormatError("E276", name, None, f"exact_answer of yesno question {q['id']!r} as 'yes' or 'no' "
-                                      "(or a one-element list of it)", found=repr(exact))
+        gold, label = _question_gold(q, name)
         if (qtype in ("factoid", "list") and not gold) or (qtype == "yesno" and label is None):
             stats["questions_without_gold"] += 1
         snippets = q.get("snippets") or []
@@ -203,7 +250,8 @@ def read_bioasq_answers(path: PathOrStream) -> dict[str, dict[str, Any]]:
     the shape :func:`biobert.recipes.qa.score_answers` scores.
 
     A factoid or list entry may list synonyms (``[["a", "a2"], ["b"]]``) or be a plain string; each entry is one
-    ranked answer, named by its first synonym. Yes/no answers (``"yes"`` or a one-element list ``["yes"]``) are read
+    ranked answer, named by its first synonym; an entry of several synonyms also keeps them all (``"synonyms"``),
+    since the official evaluator counts the answer as right when any of them matches. Yes/no answers (``"yes"`` or a one-element list ``["yes"]``) are read
     as the official evaluator reads them (``yes`` if the lower-cased answer contains it, else ``no``); an untyped
     question is yes/no when its answer reads so (a one-element list only when it is exactly yes or no).
 
@@ -238,13 +286,13 @@ def read_bioasq_answers(path: PathOrStream) -> dict[str, dict[str, Any]]:
             exact = [exact]
         if not isinstance(exact, list):
             raise DataFormatError("E275", name, None, f"questions[{qi}].exact_answer as a list of answers or 'yes'/'no'", found=str(exact)[:120])
-        texts = []
+        ranked: list[dict[str, Any]] = []
         for entry in exact:
-            if isinstance(entry, list) and entry and all(isinstance(x, str) for x in entry):
-                entry = entry[0]
-            if not isinstance(entry, str):
+            syns = entry if isinstance(entry, list) and entry and all(isinstance(x, str) for x in entry) else [entry]
+            if not isinstance(syns[0], str):
                 raise DataFormatError("E275", name, None, f"questions[{qi}] ({q['id']}) exact_answer entries as strings or "
                                       "non-empty lists of strings", found=str(exact)[:120])
-            texts.append(entry)
-        out[q["id"]] = {"type": qtype or "factoid", "answers": [{"text": t} for t in texts]}
+            # scored by any synonym (ExactAnswer.containsAnswerSynonym), not only the first, which names it
+            ranked.append({"text": syns[0], "synonyms": list(syns)} if len(syns) > 1 else {"text": syns[0]})
+        out[q["id"]] = {"type": qtype or "factoid", "answers": ranked}
     return out

@@ -159,13 +159,22 @@ def read_squad(
                         raise DataFormatError("E270", name, None, f"answers of {qid} as a list of {{'text', 'answer_start'}} or 'yes'/'no'", found=raw_answers[:120])
                     label, raw_answers = raw_answers.lower(), []
                     stats["yesno"] += 1
+                elif not isinstance(raw_answers, list):
+                    raise DataFormatError("E270", name, None, f"answers of {qid} as a list of {{'text', 'answer_start'}} or 'yes'/'no'", found=str(raw_answers)[:120])
                 answers = []
                 for a in raw_answers:
                     try:
-                        text, start = a["text"], int(a["answer_start"])
-                    except (KeyError, TypeError, ValueError):
+                        text, start = a["text"], a["answer_start"]
+                    except (KeyError, TypeError):
                         raise DataFormatError("E270", name, None, f"answers of {qid} as {{'text', 'answer_start'}}", found=str(a)[:120]) from None
-                    if ctx[start : start + len(text)] != text:
+                    # a number text or a fractional start would otherwise fail with a bare TypeError or be cut silently;
+                    # "17" and 17.0 are accepted, as some converters write the offset so
+                    if (isinstance(start, str) and start.strip().isdigit()) or (isinstance(start, float) and start.is_integer()):
+                        start = int(start)
+                    if not isinstance(text, str) or isinstance(start, bool) or not isinstance(start, int):
+                        raise DataFormatError("E270", name, None, f"answers of {qid} with a string 'text' and an integer 'answer_start'", found=str(a)[:120])
+                    # a negative start would index from the end of the context (and then fail as an OffsetError without the file)
+                    if start < 0 or ctx[start : start + len(text)] != text:
                         raise DataFormatError(
                             "E271", name, None, f"answer {text!r} of {qid} at context[{start}:{start + len(text)}]",
                             found=ctx[start : start + len(text)],

@@ -32,7 +32,7 @@ from biobert.io.squad import QAExample, group_by_question
 from biobert.settings import expand_path
 from biobert.train import TrainConfig
 
-__all__ = ["QADataConfig", "QAStageConfig", "QAConfig", "read_qa", "evaluate_qa", "score_answers", "combine_batches",
+__all__ = ["QADataConfig", "QAStageConfig", "QAConfig", "read_qa", "read_golden", "attach_gold", "evaluate_qa", "score_answers", "combine_batches",
            "finetune_qa", "cv_qa", "cv_folds_by_question"]
 
 TASKS = ("factoid", "list", "yesno")
@@ -156,17 +156,25 @@ class QAConfig:
         self.train.validate(key("train"), metrics=("auto", "f1", *reported))
 
 
-def read_qa(fmt: str, path: str | Path, types: Sequence[str] | None = None, stats: Counter | None = None) -> list[QAExample]:
-    """Read QA examples in ``fmt`` (``squad`` | ``bioasq`` | ``pubmedqa``)."""
+def read_qa(fmt: str, path: str | Path, types: Sequence[str] | None = None, stats: Counter | None = None,
+            labelled: bool = True) -> list[QAExample]:
+    """Read QA examples in ``fmt`` (``squad`` | ``bioasq`` | ``pubmedqa``).
+
+    ``labelled=False`` accepts PubMedQA entries without ``final_decision`` (to answer them, or to score them
+    against ``test_ground_truth.json``, :func:`attach_gold`); SQuAD and BioASQ questions without answers are
+    always accepted (and counted).
+    """
     stats = stats if stats is not None else Counter()
     p = expand_path(path)
     if fmt == "squad":
         from biobert.io.squad import read_squad
 
         # SQuAD files carry no question type: a file read for list questions holds list questions (BioBERT's
-        # BioASQ-*-list-*.json); yes/no files are recognised by their "yes"/"no" answers
-        span_types = [t for t in (types or []) if t in ("factoid", "list")]
-        return read_squad(p, qtype=span_types[0] if len(span_types) == 1 else "factoid", stats=stats)
+        # BioASQ-*-list-*.json); yes/no files are recognised by their "yes"/"no" answers, and a file read for
+        # yes/no questions only holds yes/no questions even without answers (BioBERT's BioASQ-test-yesno-*.json,
+        # which would otherwise be read as factoid questions and skipped by a yes/no model)
+        wanted = [t for t in (types or []) if t in ("factoid", "list", "yesno")]
+        return read_squad(p, qtype=wanted[0] if len(wanted) == 1 else "factoid", stats=stats)
     if fmt == "bioasq":
         from biobert.io.bioasq import read_bioasq
 
@@ -174,8 +182,59 @@ def read_qa(fmt: str, path: str | Path, types: Sequence[str] | None = None, stat
     if fmt == "pubmedqa":
         from biobert.io.pubmedqa import read_pubmedqa
 
-        return read_pubmedqa(p, stats=stats)
+        return read_pubmedqa(p, labelled=labelled, stats=stats)
     raise ConfigError(f"E480 unknown QA data format {fmt!r}; expected squad, bioasq or pubmedqa")
+
+
+def read_golden(fmt: str, path: str | Path, stats: Counter | None = None) -> dict[str, dict[str, Any]]:
+    """Gold answers kept apart from the passages, by question id (``{id: {"type", "gold", "label"}}``): the official
+    BioASQ golden JSON (``7B1_golden.json``) for ``squad`` / ``bioasq`` data (BioBERT's ``BioASQ-test-*.json``
+    carry no answers), PubMedQA's ``test_ground_truth.json`` (``{pmid: label}``) for ``pubmedqa`` data.
+
+    Raises:
+        DataFormatError: E272 / E274 / E276 (BioASQ), E273 / E274 (PubMedQA).
+        ConfigError: E480 an unknown format.
+    """
+    p = expand_path(path)
+    if fmt in ("squad", "bioasq"):
+        from biobert.io.bioasq import read_bioasq_gold
+
+        return read_bioasq_gold(p, stats)
+    if fmt == "pubmedqa":
+        from biobert.io.pubmedqa import read_pubmedqa_labels
+
+        return {pmid: {"type": "yesno", "gold": (), "label": label} for pmid, label in read_pubmedqa_labels(p, stats).items()}
+    raise ConfigError(f"E480 unknown QA data format {fmt!r}; expected squad, bioasq or pubmedqa")
+
+
+def attach_gold(examples: Sequence[QAExample], golden: dict[str, dict[str, Any]], stats: Counter | None = None) -> list[QAExample]:
+    """``examples`` with the question type, gold entries and yes/no label of ``golden`` (:func:`read_golden`), matched
+    by question id (``<bioasq id>`` for the passages ``<bioasq id>_<nnn>`` of BioBERT's test files, the PMID for
+    PubMedQA).
+
+    Nothing is dropped: a question missing from ``golden`` keeps what it had (``questions_not_in_golden``), and
+    golden questions that no example asks are counted (``golden_questions_not_in_data``, and per type
+    ``golden_questions_not_in_data_type=X``) since they cannot be answered, hence not scored.
+    """
+    from dataclasses import replace
+
+    stats = stats if stats is not None else Counter()
+    out, seen, missing = [], set(), set()
+    for e in examples:
+        qid = e.question_id or e.id
+        g = golden.get(qid)
+        if g is None:
+            missing.add(qid)
+            out.append(e)
+            continue
+        seen.add(qid)
+        out.append(replace(e, qtype=g["type"], gold=tuple(g["gold"]), label=g["label"]))
+    stats["questions_not_in_golden"] += len(missing)
+    for qid, g in golden.items():
+        if qid not in seen:
+            stats["golden_questions_not_in_data"] += 1
+            stats[f"golden_questions_not_in_data_type={g['type']}"] += 1
+    return out
 
 
 def cv_folds_by_question(examples: Sequence[QAExample], k: int, seed: int = 0) -> list[list[str]]:
@@ -233,7 +292,8 @@ def score_answers(examples: Sequence[QAExample], answers: dict[str, Any], task: 
         out["metric"] = "accuracy; macro-F1 over " + ("the labels present (sklearn average='macro')" if len(class_labels) > 2 else "yes and no")
     else:
         gold = [exs[0].gold for exs in groups.values()]
-        pred = [[a["text"] for a in answers[q].get("answers", [])] if q in answers else [] for q in groups]
+        # a submitted answer with synonyms (read_bioasq_answers) is right when any of them matches, as officially
+        pred = [[a.get("synonyms") or a["text"] for a in answers[q].get("answers", [])] if q in answers else [] for q in groups]
         if task == "factoid":
             out = M.factoid_scores(gold, pred)
             out["metric"] = "BioASQ factoid: strict accuracy (top 1), lenient accuracy (top 5), MRR (top 5); lower-cased exact match"
