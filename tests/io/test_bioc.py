@@ -274,3 +274,23 @@ def test_overlapping_passages_name_the_line_of_their_document(tmp_path):
     with pytest.raises(DataFormatError) as e:
         reads(xml, "bioc")
     assert e.value.code == "E221" and e.value.line == 3
+
+
+def test_relation_node_naming_no_annotation_is_counted_and_logged(caplog):
+    """A node refid that names no annotation (a typo, an annotation left out) cannot give a Relation; the relation
+    is kept in ``metadata["relations"]`` by its refids, as before, but now counted and logged, not moved in silence."""
+    xml = _doc("<passage><offset>0</offset><text>TNF-a blockade helps</text>"
+               "<annotation id='A1'><infon key='type'>Gene</infon><location offset='0' length='5'/><text>TNF-a</text></annotation>"
+               "<annotation id='A2'><infon key='type'>Process</infon><location offset='6' length='8'/><text>blockade</text></annotation>"
+               "<relation id='R1'><infon key='relation'>Target</infon><node refid='A1' role='head'/><node refid='A2' role='tail'/></relation>"
+               "<relation id='R7'><infon key='relation'>Bind</infon><node refid='A1' role='head'/><node refid='A9' role='tail'/></relation>"
+               "</passage>")
+    with caplog.at_level("WARNING", logger="biobert.io.bioc"):
+        (d,) = reads(xml, "bioc")
+    assert [(r.head.text, r.label, r.tail.text) for r in d.relations] == [("TNF-a", "Target", "blockade")]
+    assert d.metadata["relations"] == [["Bind", "A1", "A9"]]
+    assert d.metadata["unresolved_relations"] == 1
+    [rec] = [r for r in caplog.records if "R7" in r.getMessage()]
+    assert rec.levelname == "WARNING" and "<string>" in rec.getMessage() and "D1" in rec.getMessage() and "A9" in rec.getMessage()
+    # relations whose nodes all resolve, and concept relations (no nodes, CDR CID), are not counted
+    assert "unresolved_relations" not in read_bioc(BIOC)[0].metadata

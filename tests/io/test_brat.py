@@ -230,3 +230,46 @@ def test_annotation_ids_are_kept_so_attribute_note_and_equivalence_lines_keep_th
     write_brat([new], tmp_path / "out2")
     written = (tmp_path / "out2" / "doc1.ann").read_text(encoding="utf-8").splitlines()
     assert "T4\tCell 27 32\tcells" in written and "A1\tNegated T1" in written and "T1\tSpecies 21 26\thuman" in written
+
+
+EVENT_TEXT = "IL-2 activates NF-kB in T cells.\n"
+EVENT_ANN = "\n".join([
+    "T1\tProtein 0 4\tIL-2",
+    "T2\tPositive_regulation 5 14\tactivates",
+    "T3\tProtein 15 20\tNF-kB",
+    "R2\tBinds Arg1:T1 Arg2:T3",
+    "R1\tCause Arg1:E1 Arg2:T3",
+    "E1\tPositive_regulation:T2 Cause:T1 Theme:T3",
+    "A1\tNegated E1",
+    "*\tEquiv T1 T3",
+    "",
+])
+
+
+def test_relation_with_an_event_argument_is_kept_verbatim(tmp_path, caplog):
+    """A relation may name an event (brat allows it); no Relation can hold an event, so the line is kept in
+    ``brat_other`` and written back, like the event itself, instead of failing the file with E242."""
+    (tmp_path / "in").mkdir()
+    with caplog.at_level("INFO", logger="biobert.io.brat"):
+        [d] = read_brat(pair(tmp_path / "in", text=EVENT_TEXT, ann=EVENT_ANN))
+    assert [(r.head.text, r.label, r.tail.text) for r in d.relations] == [("IL-2", "Binds", "NF-kB")]
+    # in file order: the kept relation line before the event it names, as in the file
+    assert d.metadata["brat_other"] == ["R1\tCause Arg1:E1 Arg2:T3", "E1\tPositive_regulation:T2 Cause:T1 Theme:T3",
+                                        "A1\tNegated E1", "*\tEquiv T1 T3"]
+    assert "1 relation(s) with an event argument kept verbatim" in caplog.text
+    counts = write_brat([d], tmp_path / "out")
+    assert counts["relations"] == 1 and counts["other_lines"] == 4
+    lines = (tmp_path / "out" / "doc1.ann").read_text(encoding="utf-8").splitlines()
+    assert sorted(lines) == sorted(EVENT_ANN.splitlines())  # the same lines, ids included
+    # a new relation gets an id that the kept R1 line does not already hold
+    t1, _, t3 = d.spans
+    write_brat([d.with_relations([*d.relations, Relation(t3, t1, "Binds")])], tmp_path / "out2")
+    ids = [l.split("\t")[0] for l in (tmp_path / "out2" / "doc1.ann").read_text(encoding="utf-8").splitlines()]
+    assert sorted(i for i in ids if i.startswith("R")) == ["R1", "R2", "R3"]
+
+
+def test_relation_argument_defined_nowhere_is_still_an_error(tmp_path):
+    ann = pair(tmp_path, text=EVENT_TEXT, ann=EVENT_ANN.replace("Arg1:E1", "Arg1:E7"))
+    with pytest.raises(DataFormatError) as e:
+        read_brat(ann)
+    assert (e.value.code, e.value.line, e.value.found) == ("E242", 5, "E7") and "event" in e.value.expected

@@ -125,7 +125,8 @@ def test_records_without_blank_separator_and_without_abstract():
     assert [(d.id, d.text) for d in docs] == [("1", "Only a title."), ("2", "Second. Abstract.")]
     assert docs[0].metadata["passages"] == [{"type": "title", "offset": 0, "length": 13}]
     assert docs[0].spans[0].ids == ()
-    assert writes(docs, "pubtator").startswith("1|t|Only a title.\n1\t0\t4\tOnly\tX\t-1\n\n2|t|")
+    # the empty id column comes back empty (test_empty_id_column_is_written_back_as_it_was)
+    assert writes(docs, "pubtator").startswith("1|t|Only a title.\n1\t0\t4\tOnly\tX\t\n\n2|t|")
 
 
 def test_write_document_without_passages_and_span_relations():
@@ -209,3 +210,22 @@ def test_unencodable_text_in_other_writers_is_a_typed_error(tmp_path):
     with pytest.raises(DataFormatError) as e:
         write([Document("doc-7", "broken \ud83d here")], out)
     assert e.value.code == "E229" and e.value.path == str(out) and "ud83d" in e.value.found
+
+
+def test_empty_id_column_is_written_back_as_it_was():
+    """An empty id column (a trailing tab), a blank one or none at all mean "no id" like ``-1``, and a Span holds
+    ``()`` for all of them; the column is kept in ``metadata["id_columns"]`` so the round trip does not turn it
+    into ``-1``."""
+    src = ("5|t|Aspirin eases pain in rats.\n5|a|\n"
+           "5\t0\t7\tAspirin\tChemical\t\n"
+           "5\t8\t13\teases\tX\t-1\n"
+           "5\t14\t18\tpain\tDisease\t \n"
+           "5\t22\t26\trats\tSpecies\n\n")
+    (doc,) = reads(src, "pubtator")
+    assert [s.ids for s in doc.spans] == [(), (), (), ()]
+    assert doc.metadata["id_columns"] == [[0, 7, "Chemical", ""], [14, 18, "Disease", " "], [22, 26, "Species", None]]
+    assert writes([doc], "pubtator") == src
+    assert reads(writes([doc], "pubtator"), "pubtator") == [doc]
+    # a span given an id since it was read is written with that id, not with the old empty column
+    linked = doc.with_spans([Span(0, 7, "Chemical", ids=(("MESH", "D001241"),)), *doc.spans[1:]])
+    assert "5\t0\t7\tAspirin\tChemical\tD001241\n" in writes([linked], "pubtator")

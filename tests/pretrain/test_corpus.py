@@ -206,3 +206,23 @@ def test_sop_pairs(corpus_file, tokenizer):
         assert len(ids) <= 64 and ids[0] == tokenizer.cls_token_id
         assert ids[e.n_first - 1] == tokenizer.sep_token_id and ids[-1] == tokenizer.sep_token_id
         assert 2 < e.n_first < len(ids) - 1
+
+
+JNLPBA = "###MEDLINE:96077708\n\nIL-2\tB-protein\ngene\tI-protein\nexpression\tO\n.\tO\n\n###MEDLINE:95343554\n\nT\tB-cell_type\ncells\tI-cell_type\n"
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_jnlpba_iob2_is_read_as_conll_not_text(tmp_path, gz):
+    """The original JNLPBA files (``Genia4ERtask1.iob2``) open with a ``###MEDLINE:`` header, which the text sniffer
+    took for prose: every tag would have been pre-trained on as a word. By extension, and by that header when the
+    extension says nothing, they are CoNLL: the tokens only, one document per abstract."""
+    sfx = ".gz" if gz else ""
+    iob2 = _write(tmp_path / f"Genia4ERtask1.iob2{sfx}", JNLPBA, gz)
+    assert detect_format(iob2) == "conll"
+    assert list(iter_documents(iob2)) == ["IL-2 gene expression .", "T cells"]
+    odd = _write(tmp_path / f"jnlpba.data{sfx}", "\n" + JNLPBA, gz)  # no telling extension: the header decides
+    assert detect_format(odd) == "conll"
+    assert list(iter_documents(odd)) == ["IL-2 gene expression .", "T cells"]
+    # a directory of them is a corpus (found by extension), and a token is never a tag
+    assert [p.name for p in resolve_corpus(tmp_path)] == [iob2.name]
+    assert not any("B-protein" in d for d in iter_corpus(resolve_corpus(tmp_path)))

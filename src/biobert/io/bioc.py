@@ -36,6 +36,10 @@ Relations whose nodes point at annotations become :class:`Relation` objects
 (first location of each argument). Relations between concepts (CDR ``CID``
 with ``Chemical``/``Disease`` infons) go to ``metadata["relations"]`` as
 ``[label, value, value, ...]`` lists, the same shape as PubTator relations.
+So do relations with a node whose ``refid`` names no annotation read as a span
+(a dangling reference, or an annotation kept aside): ``[label, refid, refid, ...]``;
+they are counted in ``metadata["unresolved_relations"]`` and logged as a warning
+that names the file, the document and the relation.
 """
 
 from __future__ import annotations
@@ -112,7 +116,9 @@ def read_bioc(path: PathOrStream, *, individual_mentions: bool = False, offsets:
         annotation infons such as ``CompositeRole``, as ``{"start", "end",
         "label", "ids", "infons"}``), ``discontinuous_groups`` (``[label,
         [[start, end], ...]]``) and ``individual_mentions`` (annotations kept
-        aside, as ``{"infons", "locations", "text"}``).
+        aside, as ``{"infons", "locations", "text"}``) and ``unresolved_relations``
+        (the number of relations with a node ``refid`` that names no annotation read
+        as a span, which go to ``relations`` as ``[label, refid, ...]``; each is logged).
 
     Raises:
         DataFormatError: E220 annotation text differs from the text at its
@@ -505,6 +511,7 @@ def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any]
 
     relations: list[Relation] = []
     concept: list[list[str]] = []
+    unresolved = 0
     for rel in rels:
         label = next((rel.infons[k] for k in _REL_KEYS if rel.infons.get(k)), "")
         nodes = [by_ann.get(n.refid) for n in rel.nodes]
@@ -512,6 +519,13 @@ def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any]
             relations.append(Relation(nodes[0], nodes[1], label, score=_score(rel.infons)))
         elif rel.nodes:
             concept.append([label, *(n.refid for n in rel.nodes)])
+            missing = [n.refid for n in rel.nodes if n.refid not in by_ann]
+            if missing:
+                # a node that names no span (a dangling refid, or an annotation kept aside) cannot be a Relation
+                # argument: the relation is kept by its refids, and said so, since a typo'd refid looks the same
+                unresolved += 1
+                logger.warning("%s: document %s: relation %s %r: node refid(s) %s name no annotation read as a span; "
+                               "kept in metadata['relations'] as [label, refid, ...]", name, doc_id, rel.id, label, missing)
         else:
             used = next((k for k in _REL_KEYS if rel.infons.get(k)), None)
             concept.append([label, *(str(v) for k, v in rel.infons.items() if k != used)])
@@ -525,6 +539,8 @@ def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any]
         meta["collection"] = coll_meta
     if concept:
         meta["relations"] = concept
+    if unresolved:
+        meta["unresolved_relations"] = unresolved
     # sorted by position rather than file order, so that writing and reading again gives equal lists
     if composite:
         meta["composite_names"] = sorted(composite)

@@ -25,19 +25,24 @@ Nothing is dropped without a trace:
   ``608089`` and PubTator would lose the prefix;
 * lines the core types cannot hold (attributes, events, equivalences, notes)
   are kept verbatim in ``metadata["brat_other"]`` and written back; their
-  number is logged;
+  number is logged. So is a relation with an event argument
+  (``R1<TAB>Cause Arg1:E1 Arg2:T3``): a :class:`Relation` joins two spans and an
+  event is none, so the line is kept in ``metadata["brat_other"]`` (in file
+  order among the kept lines) rather than refused;
 * the annotation ids of the file are kept, because those lines refer to them
   (``A1<TAB>Negated T5``): ``metadata["brat_ids"]`` maps ``"start end label"``
   to the ``T`` ids of such spans and ``metadata["brat_relation_ids"]`` maps
   ``"label start end label start end label"`` (relation label, then head and
   tail) to ``R`` ids, in file order. The writer gives every span and relation
-  its id back, and new ones ids that no kept id uses, so that a kept line
-  never comes to point at another annotation.
+  its id back, and new ones ids that no kept id uses (nor the id of a kept
+  line, such as a kept ``R`` line), so that a kept line never comes to point
+  at another annotation.
 
 Error codes (:class:`~biobert.errors.DataFormatError`): E240 malformed line,
 E241 annotation text differs from the text at its offsets, E242 reference to
-an unknown annotation id, E243 ``.ann`` without its ``.txt`` (or a directory
-without ``.ann`` files), E244 an annotation id defined twice in one ``.ann``;
+an annotation id defined nowhere in the file (a relation argument may be a
+``T`` or an ``E`` id, an ``N`` line's target a ``T`` id), E243 ``.ann``
+without its ``.txt`` (or a directory without ``.ann`` files), E244 an annotation id defined twice in one ``.ann``;
 when writing (the error names the ``.ann`` file that would be written, which is
 not written, nor is any other): E245 a span or relation label, or an id's db or
 id, that a ``.ann`` line cannot hold (empty, whitespace; a db with ``:``),
@@ -123,9 +128,10 @@ def _read_pair(ann: Path) -> Document:
         raise
     spans: dict[str, Span] = {}
     fragments: dict[str, list[list[int]]] = {}
-    rel_lines: list[tuple[int, str, str, str, str]] = []
+    rel_lines: list[tuple[int, str, str, str, str, str]] = []
     norms: list[tuple[int, str, str, str]] = []
-    other: list[str] = []
+    other: list[tuple[int, str]] = []  # (line number, line): kept verbatim, in file order
+    events: set[str] = set()  # E ids: a relation may name an event, which no Span can stand for
     defined: dict[str, int] = {}  # T id -> the line that defines it
     # the ids of the file, for the writer: attribute, note, equivalence and event lines refer to them
     t_ids: dict[str, list[str]] = {}
@@ -161,14 +167,16 @@ def _read_pair(ann: Path) -> Document:
             m = _RELATION.match(cols[1]) if len(cols) >= 2 else None
             if m is None:
                 raise DataFormatError("E240", ann, lineno, "'R<id><TAB><type> Arg1:<id> Arg2:<id>'", found=line)
-            rel_lines.append((lineno, cols[0], m.group(1), m.group(2), m.group(3)))
+            rel_lines.append((lineno, cols[0], m.group(1), m.group(2), m.group(3), line))
         elif kind == "N":
             m = _NORM.match(cols[1]) if len(cols) >= 2 else None
             if m is None:
                 raise DataFormatError("E240", ann, lineno, "'N<id><TAB>Reference <T id> <db>:<id>[<TAB><name>]'", found=line)
             norms.append((lineno, m.group(2), m.group(3), m.group(4)))
         elif kind in ("A", "M", "E", "*", "#"):
-            other.append(line)
+            if kind == "E":
+                events.add(cols[0])
+            other.append((lineno, line))
         else:
             raise DataFormatError("E240", ann, lineno, "a line starting with T, R, N, A, M, E, * or #", found=line)
 
@@ -184,10 +192,23 @@ def _read_pair(ann: Path) -> Document:
     for key, pairs in ids.items():
         s = spans[key]
         spans[key] = Span(s.start, s.end, s.label, s.score, tuple(pairs), text=s.text)
-    relations = [Relation(ref(n, a1), ref(n, a2), label) for n, _, label, a1, a2 in rel_lines]
+    relations: list[Relation] = []
     r_ids: dict[str, list[str]] = {}
-    for r, (_, rid, *_) in zip(relations, rel_lines):
-        r_ids.setdefault(_relation_key(r), []).append(rid)
+    n_event_relations = 0
+    for n, rid, label, a1, a2, line in rel_lines:
+        if a1 in spans and a2 in spans:
+            r = Relation(spans[a1], spans[a2], label)
+            relations.append(r)
+            r_ids.setdefault(_relation_key(r), []).append(rid)
+            continue
+        for arg in (a1, a2):
+            if arg not in spans and arg not in events:
+                raise DataFormatError("E242", ann, n, f"an annotation id (text-bound or event) defined in {ann.name}", found=arg)
+        # an event argument (brat's own event-relation form): no Relation can hold it, so the line is kept
+        # verbatim and written back, like the event line it refers to
+        other.append((n, line))
+        n_event_relations += 1
+    other.sort()  # file order, the relation lines kept above among the rest
     meta: dict[str, Any] = {"source": str(ann)}
     if t_ids:
         meta["brat_ids"] = t_ids
@@ -196,8 +217,11 @@ def _read_pair(ann: Path) -> Document:
     if fragments:
         meta["brat_fragments"] = fragments
     if other:
-        meta["brat_other"] = other
-        logger.info("%s: %d attribute/event/equivalence/note line(s) kept verbatim in metadata['brat_other']", ann, len(other))
+        meta["brat_other"] = [line for _, line in other]
+        logger.info("%s: %d attribute/event/equivalence/note line(s) kept verbatim in metadata['brat_other']", ann,
+                    len(other) - n_event_relations)
+    if n_event_relations:
+        logger.info("%s: %d relation(s) with an event argument kept verbatim in metadata['brat_other']", ann, n_event_relations)
     return Document(id=ann.stem, text=text, metadata=meta).with_spans(list(spans.values())).with_relations(relations)
 
 
@@ -211,15 +235,16 @@ def _relation_key(r: Relation) -> str:
     return f"{r.label} {_span_key(r.head)} {_span_key(r.tail)}"
 
 
-def _id_source(kept: Any, prefix: str) -> Callable[[str], str]:
+def _id_source(kept: Any, prefix: str, reserved: Iterable[str] = ()) -> Callable[[str], str]:
     """Ids for one kind of annotation (``T`` or ``R``) of a document: for a key, the next id it had in the ``.ann``
     file it was read from (``kept``: key -> ids in file order), else a new ``<prefix><n>`` that no kept id uses
-    (a kept line such as ``A1<TAB>Negated T5`` must not come to name another annotation)."""
+    (a kept line such as ``A1<TAB>Negated T5`` must not come to name another annotation), nor any of
+    ``reserved`` (the ids of the verbatim lines written too, such as a kept ``R1<TAB>Cause Arg1:E1 Arg2:T3``)."""
     pools: dict[str, list[str]] = {}
     for key, ids in (kept.items() if isinstance(kept, dict) else ()):
         # only ids a line can hold and that name this kind (metadata edited by hand must not break the file)
         pools[key] = [i for i in ids if isinstance(i, str) and i.startswith(prefix) and _TYPE.fullmatch(i)]
-    taken = {i for ids in pools.values() for i in ids}
+    taken = {i for ids in pools.values() for i in ids} | set(reserved)
     n = 0
 
     def next_id(key: str) -> str:
@@ -307,8 +332,11 @@ def _ann_lines(doc: Document, ann: Path, counts: dict[str, int]) -> list[str]:
     frags = doc.metadata.get("brat_fragments", {})
     lines: list[str] = []
     tid: dict[tuple[int, int, str], str] = {}
-    t_ids = _id_source(doc.metadata.get("brat_ids"), "T")
-    r_ids = _id_source(doc.metadata.get("brat_relation_ids"), "R")
+    other = list(doc.metadata.get("brat_other", []))
+    # a kept line's own id (R1 of a kept event relation) must not be given to a new annotation as well
+    reserved = {line.split("\t", 1)[0] for line in other if isinstance(line, str)}
+    t_ids = _id_source(doc.metadata.get("brat_ids"), "T", reserved)
+    r_ids = _id_source(doc.metadata.get("brat_relation_ids"), "R", reserved)
     n_norm = 0
     for s in doc.spans:
         if not _TYPE.fullmatch(s.label):
@@ -346,7 +374,6 @@ def _ann_lines(doc: Document, ann: Path, counts: dict[str, int]) -> list[str]:
         if not _TYPE.fullmatch(r.label):
             raise _unwritable(ann, doc, "relation label", r.label, "a relation label without whitespace (brat types are one word)")
         lines.append(f"{r_ids(_relation_key(r))}\t{r.label} Arg1:{tid[r.head.key]} Arg2:{tid[r.tail.key]}")
-    other = list(doc.metadata.get("brat_other", []))
     lines += other
     counts["ids"] += n_norm
     counts["other_lines"] += len(other)

@@ -16,8 +16,12 @@ becomes an ``(db, raw id)`` pair, see :func:`biobert.io._common.parse_ids`.
 A lone ``-1`` (not normalisable) gives no id; inside a composite field
 (``D002544|-1``) a ``-1`` part is kept as ``("", "-1")`` so that the pairs stay
 aligned with the parts and their names (the optional 7th column), and the
-field is written back exactly. Relation lines refer to concept ids, not to
-mentions, so they are kept as lists in ``metadata["relations"]``
+field is written back exactly. A mention without an id whose id column is
+something else than ``-1`` (empty, as in
+``PMID<TAB>0<TAB>5<TAB>text<TAB>Disease<TAB>``, blank, or missing: a 5-column
+line) gives the same ``()``; its column is kept in ``metadata["id_columns"]``
+and written back as it was, not as ``-1``. Relation lines refer to concept
+ids, not to mentions, so they are kept as lists in ``metadata["relations"]``
 (``["CID", "D008750", "D007022"]``).
 
 Lines end at ``\\n``, ``\\r\\n`` or a lone ``\\r`` (old Mac files; PubTator text
@@ -137,7 +141,10 @@ def read_pubtator(path: PathOrStream) -> list[Document]:
         and when present ``relations`` (lists of the columns after the PMID),
         ``composite_names`` (``[start, end, label, "name1|name2"]`` from
         the 7th column of composite mentions, in the order of the span's
-        ids), and ``padded_mentions``: the
+        ids), ``id_columns`` (``[start, end, label, column]`` for mentions
+        without an id whose id column is not ``-1``: ``""`` or blanks, or
+        ``None`` for a line without the column; the writer writes it back),
+        and ``padded_mentions``: the
         number of mention columns that matched the text only after removing
         surrounding spaces (accepted, since the offsets are right, and logged).
 
@@ -159,6 +166,7 @@ def _finish(rec: _Record, name: str) -> Document:
         passages.append({"type": "abstract", "offset": len(title) + 1, "length": len(rec.abstract)})
     spans: list[Span] = []
     composite: list[list[Any]] = []
+    id_columns: list[list[Any]] = []
     padded = 0
     for lineno, cols in rec.mentions:
         start, end, mention, label = int(cols[1]), int(cols[2]), cols[3], cols[4]
@@ -173,6 +181,11 @@ def _finish(rec: _Record, name: str) -> Document:
                 found=text[start:end] if start <= end else f"start {start} > end {end}",
             )
         ids = parse_ids(cols[5], keep_missing=True) if len(cols) > 5 else ()
+        raw_ids = cols[5] if len(cols) > 5 else None
+        if not ids and raw_ids != "-1":
+            # "", blanks or no column mean "no id" as "-1" does, and a Span cannot tell them apart: the column is
+            # kept so that the writer gives it back instead of a "-1"
+            id_columns.append([start, end, label, raw_ids])
         spans.append(Span(start, end, label, ids=ids, text=mention))
         if len(cols) == 7:
             composite.append([start, end, label, cols[6]])
@@ -181,6 +194,8 @@ def _finish(rec: _Record, name: str) -> Document:
         meta["relations"] = rec.relations
     if composite:
         meta["composite_names"] = composite
+    if id_columns:
+        meta["id_columns"] = id_columns
     if padded:
         logger.warning("%s: PMID %s: %d mention(s) with surrounding spaces in the mention column", name, rec.pmid, padded)
         meta["padded_mentions"] = padded
@@ -220,7 +235,9 @@ def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> di
     (``doc.relations``) are written as ``PMID<TAB>label<TAB>head<TAB>tail``
     using the first id of each span, or its mention text when it has none
     (a ``-1`` placeholder is not an id); they read back into
-    ``metadata["relations"]``. Spans without ids get ``-1``. PubTator has no
+    ``metadata["relations"]``. Spans without ids get ``-1``, unless
+    ``metadata["id_columns"]`` holds the column they were read with (empty,
+    blank or missing), which is written back. PubTator has no
     place for confidence scores: spans and relations with a ``score`` are
     written without it and counted in ``dropped_scores``.
 
@@ -251,10 +268,20 @@ def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> di
             else:
                 f.write(f"{pmid}|t|{text[:n]}\n{pmid}|a|{text[n + 1:]}\n")
             names = {(s, e, lab): nm for s, e, lab, nm in doc.metadata.get("composite_names", ())}
+            id_columns = {(s, e, lab): raw for s, e, lab, raw in doc.metadata.get("id_columns", ())}
             for s in doc.spans:
+                key = (s.start, s.end, s.label)
                 cols = [pmid, str(s.start), str(s.end), text[s.start : s.end], s.label, format_ids(s.ids)]
-                if (s.start, s.end, s.label) in names:
-                    cols.append(names[(s.start, s.end, s.label)])
+                if not s.ids and key in id_columns:
+                    # the column the mention was read with ("" or blanks; None: it had none), not the "-1"
+                    # format_ids writes for "no id"; a span given ids since then gets those instead
+                    raw = id_columns[key]
+                    if raw is None and key not in names:
+                        cols.pop()
+                    elif raw is not None and not _UNSAFE.search(str(raw)):
+                        cols[-1] = str(raw)
+                if key in names:
+                    cols.append(names[key])
                 f.write("\t".join(cols) + "\n")
                 report["mentions"] += 1
                 report["dropped_scores"] += s.score is not None

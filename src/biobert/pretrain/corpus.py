@@ -10,10 +10,11 @@ Readers yield one document (a string) at a time and never load a file into memor
 * PubMed XML: ``ArticleTitle`` + every ``AbstractText`` of each ``PubmedArticle``
   (``.xml``), parsed incrementally;
 * CoNLL/IOB: the tokens of a labelled NER file, tags ignored, one document per ``-DOCSTART-``
-  section or else per sentence (``.conll``, ``.iob``, ``.bio``; BioBERT's ``.tsv`` files are
-  recognised by their content). This is task-adaptive pre-training (Gururangan et al. 2020) on a
-  benchmark's own training text with no conversion step. The file is read whole, through the
-  NER reader, so a malformed line gets that reader's typed error.
+  (or JNLPBA ``###MEDLINE:<id>``) section or else per sentence (``.conll``, ``.iob``, ``.iob2``,
+  ``.bio``; BioBERT's ``.tsv`` files, and other files that open with a ``###MEDLINE:`` header,
+  are recognised by their content). This is task-adaptive pre-training (Gururangan et al. 2020)
+  on a benchmark's own training text with no conversion step. The file is read whole, through
+  the NER reader, so a malformed line gets that reader's typed error.
 
 Any of them may be compressed (``.gz``, ``.bz2``, ``.xz``). The format is taken from the
 extension, or sniffed from the first line when the extension says nothing.
@@ -77,11 +78,15 @@ _EXT_FORMAT = {
     ".xml": "pubmed-xml",
     ".conll": "conll",
     ".iob": "conll",
+    ".iob2": "conll",  # the original JNLPBA 2004 files (Genia4ERtask1.iob2)
     ".bio": "conll",
 }
 _PUBTATOR_LINE = re.compile(r"^([^|\t]*)\|([ta])\|(.*)$")
 #: a CoNLL line: a token, a tab, ... and a B/I/O-style tag last (``-DOCSTART-`` lines too)
 _CONLL_LINE = re.compile(r"^(-DOCSTART-.*|[^\t]+(\t[^\t]*)*\t(O|[BIESLU](-\S+)?))$")
+#: the abstract header that opens a JNLPBA file (``###MEDLINE:96077708``), a line of its own: the NER reader
+#: (:data:`biobert.io.conll.MEDLINE`) reads it as a document boundary; sniffed as text, the tags would be words
+_MEDLINE_LINE = re.compile(r"^###MEDLINE:\S*$")
 
 
 # ---------------------------------------------------------------------------- files
@@ -168,7 +173,7 @@ def detect_format(path: str | os.PathLike) -> str:
                 return "pubmed-xml"
             if _PUBTATOR_LINE.match(s):
                 return "pubtator"
-            if _CONLL_LINE.match(s):
+            if _CONLL_LINE.match(s) or _MEDLINE_LINE.match(s):
                 return "conll"
             return "text"
     return "text"
