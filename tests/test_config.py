@@ -153,3 +153,18 @@ def test_good_override_paths() -> None:
     data = {"corpora": [{"name": "c"}], "pre_stage": None}
     apply_overrides(data, ["corpora.0.train=t.tsv", "train.lr=3e-5", "pre_stage.train=s.json", "corpora.-1.dev=d"])
     assert data == {"corpora": [{"name": "c", "train": "t.tsv", "dev": "d"}], "train": {"lr": "3e-5"}, "pre_stage": {"train": "s.json"}}
+
+
+def test_overrides_keep_the_data_placeholder_in_scalars_and_lists():
+    """``{data}`` is a path placeholder; plain YAML reads it as a flow mapping and failed with a raw ParserError."""
+    from biobert.config import apply_overrides
+
+    out = apply_overrides({}, ["data.test={data}/qa/test.json", "data.golden=[{data}/g1.json, {data}/g2.json]", "n=[1, 2]"])
+    assert out == {"data": {"test": "{data}/qa/test.json", "golden": ["{data}/g1.json", "{data}/g2.json"]}, "n": [1, 2]}
+
+
+def test_override_value_that_is_not_yaml_is_a_typed_error():
+    from biobert.config import apply_overrides
+
+    with pytest.raises(ConfigError, match=r"E404 override 'a=\[1, 2': the value is not valid YAML"):
+        apply_overrides({}, ["a=[1, 2"])

@@ -232,13 +232,50 @@ def _bad_path(item: str, key: str, why: str) -> ConfigError:
     return ConfigError(f"E416 override {item!r}: {key!r} {why}")
 
 
+#: path placeholders (:func:`biobert.settings.expand_path`) that YAML would read as the start of a flow mapping
+_PLACEHOLDERS = ("{data}",)
+
+
+def _parse_value(item: str, raw: str) -> Any:
+    """An override's value as a YAML scalar, list or mapping.
+
+    ``{data}`` inside it is a path placeholder, not a YAML mapping: ``data.test={data}/qa/test.json`` and
+    ``data.test=[{data}/a.json, {data}/b.json]`` are what a user copies from a config, and YAML alone
+    fails on both.
+
+    Raises:
+        ConfigError: E404 a value that is not valid YAML (an unclosed list, ...).
+    """
+    masked = raw
+    for i, ph in enumerate(_PLACEHOLDERS):
+        masked = masked.replace(ph, f"\ue000{i}\ue001")
+
+    def unmask(v: Any) -> Any:
+        if isinstance(v, str):
+            for i, ph in enumerate(_PLACEHOLDERS):
+                v = v.replace(f"\ue000{i}\ue001", ph)
+            return v
+        if isinstance(v, list):
+            return [unmask(x) for x in v]
+        if isinstance(v, dict):
+            return {unmask(k): unmask(x) for k, x in v.items()}
+        return v
+
+    try:
+        return unmask(yaml.safe_load(masked))
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"E404 override {item!r}: the value is not valid YAML ({problem}); quote it, e.g. key='value'") from None
+
+
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply ``a.b.c=value`` overrides (values parsed as YAML scalars) to a nested dict.
+    """Apply ``a.b.c=value`` overrides (values parsed as YAML: scalars, ``[a, b]`` lists; ``{data}`` is kept as the
+    path placeholder) to a nested dict.
 
     List items are addressed by index (``corpora.0.train=...``).
 
     Raises:
-        ConfigError: E404 an override without ``=``; E416 a path that does not lead to a setting (into a
+        ConfigError: E404 an override without ``=`` or with a value that is not valid YAML; E416 a path that does not lead to a setting (into a
             scalar, a list index that is not a number or is out of range).
     """
     for item in overrides:
@@ -259,12 +296,12 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
                 if not -len(node) <= i < len(node):
                     raise _bad_path(item, here, f"is out of range (the list has {len(node)} item(s))")
                 if last:
-                    node[i] = yaml.safe_load(raw)
+                    node[i] = _parse_value(item, raw)
                 else:
                     node = node[i]
             elif isinstance(node, dict):
                 if last:
-                    node[p] = yaml.safe_load(raw)
+                    node[p] = _parse_value(item, raw)
                 else:
                     child = node.setdefault(p, {})
                     if child is None:  # an optional section left empty (`pre_stage:`): fill it

@@ -235,3 +235,72 @@ def test_list_task_selects_on_its_f1_by_default(tiny_bert, tmp_path):
                       base={"data": {"format": "squad", "train": str(f), "dev": str(f)}})
     report = finetune_qa(cfg, progress=False)
     assert report["select_metric"] == "f1"
+
+
+def _answerless_batch(path: Path, golden: Path, items: list[tuple[str, str]]) -> None:
+    """A BioBERT-style BioASQ test batch (SQuAD layout, no answers) and its official golden file."""
+    data, questions = [], []
+    for qi, (ctx, ans) in enumerate(items):
+        qid = f"{path.stem[-1]}{qi:023x}"
+        data.append({"paragraphs": [{"context": ctx, "qas": [{"id": f"{qid}_001", "question": "Which gene is involved?"}]}]})
+        questions.append({"id": qid, "type": "factoid", "body": "Which gene is involved?", "exact_answer": [[ans]], "snippets": []})
+    path.write_text(json.dumps({"version": "test", "data": data}), encoding="utf-8")
+    golden.write_text(json.dumps({"questions": questions}), encoding="utf-8")
+
+
+def test_test_batches_with_golden_files_are_scored_per_batch_and_averaged(tiny_bert, tmp_path):
+    """The paper's BioASQ protocol: answer-less test batches, each scored against its golden file, then the mean
+    over batches (each batch weighs the same, whatever its size)."""
+    from biobert.config import load_config
+    from biobert.recipes.qa import QAConfig, finetune_qa
+
+    train = squad_file(tmp_path / "train.json")
+    t1, g1, t2, g2 = (tmp_path / n for n in ("BioASQ-test-factoid-7b-1.json", "7B1_golden.json", "BioASQ-test-factoid-7b-2.json", "7B2_golden.json"))
+    _answerless_batch(t1, g1, PASSAGES[:3])
+    _answerless_batch(t2, g2, PASSAGES[3:])
+    cfg = load_config(QAConfig, None, [f"encoder={tiny_bert}", f"out={tmp_path / 'm'}", "max_length=48", "stride=8", "max_query_length=8",
+                                       "train.epochs=1", "train.batch_size=4", "train.lr=1e-3", "train.log_every=1000"],
+                      base={"data": {"format": "squad", "train": str(train), "test": [str(t1), str(t2)], "golden": [str(g1), str(g2)]}})
+    rep = finetune_qa(cfg, progress=False)
+    test = rep["test"]
+    assert test["n_batches"] == 2 and test["n_questions"] == 4 and rep["questions"]["test"] == 4
+    b1, b2 = test["batches"]
+    assert (b1["file"], b1["n_questions"], b2["n_questions"]) == (str(t1), 3, 1)
+    assert b1["n_questions_without_gold"] == 0 and b2["n_questions_without_gold"] == 0
+    for m in ("strict_accuracy", "lenient_accuracy", "mrr"):
+        assert test[m] == pytest.approx((b1[m] + b2[m]) / 2)
+    assert rep["counts"]["test"]["questions_not_in_golden"] == 0
+    assert {d["path"] for d in rep["data"]} >= {str(t1), str(g1), str(t2), str(g2)}
+    card = (tmp_path / "m" / "README.md").read_text()
+    assert "BioASQ-test-factoid-7b-1.json" in card and "BioASQ-test-factoid-7b-2.json" in card
+
+
+def test_pubmedqa_test_half_is_scored_against_its_ground_truth_file(tiny_bert, tmp_path):
+    from biobert.config import load_config
+    from biobert.recipes.qa import QAConfig, finetune_qa
+
+    labels = ["yes", "no", "maybe", "yes", "no", "yes"]
+    train = {str(100 + i): {"QUESTION": f"Does treatment {i} help?", "CONTEXTS": ["Patients were treated."], "final_decision": l}
+             for i, l in enumerate(labels)}
+    (tmp_path / "train.json").write_text(json.dumps(train), encoding="utf-8")
+    # the test half as the official split writes it: entries without labels, the labels in test_ground_truth.json
+    (tmp_path / "test_set.json").write_text(json.dumps({p: {"QUESTION": "Does it?", "CONTEXTS": ["Text."]} for p in ("1", "2", "3")}))
+    (tmp_path / "test_ground_truth.json").write_text(json.dumps({"1": "yes", "2": "maybe", "3": "no"}))
+    cfg = load_config(QAConfig, None, [f"encoder={tiny_bert}", f"out={tmp_path / 'm'}", "task=yesno", "max_length=32", "stride=8",
+                                       "max_query_length=8", "train.epochs=1", "train.batch_size=4", "train.lr=1e-3"],
+                      base={"data": {"format": "pubmedqa", "train": str(tmp_path / "train.json"),
+                                     "test": str(tmp_path / "test_set.json"), "golden": str(tmp_path / "test_ground_truth.json")}})
+    rep = finetune_qa(cfg, progress=False)
+    assert rep["test"]["n_questions"] == 3 and rep["test"]["n_questions_without_gold"] == 0
+    assert 0.0 <= rep["test"]["accuracy"] <= 1.0 and "macro_f1" in rep["test"]
+
+
+def test_golden_files_must_pair_with_test_files(tmp_path):
+    from biobert.config import load_config
+    from biobert.errors import ConfigError
+    from biobert.recipes.qa import QAConfig
+
+    with pytest.raises(ConfigError, match=r"E479 data.golden: .*2 golden file\(s\) for 1 test file"):
+        load_config(QAConfig, None, [], base={"data": {"format": "squad", "train": "t.json", "test": "a.json", "golden": ["g1", "g2"]}})
+    with pytest.raises(ConfigError, match="E479"):
+        load_config(QAConfig, None, [], base={"data": {"format": "squad", "train": "t.json", "golden": "g.json"}})

@@ -46,7 +46,11 @@ class QADataConfig:
     format: str
     train: str | None = None
     dev: str | None = None
-    test: str | None = None
+    #: one test file, or a list of test batches (BioASQ: scored per batch, reported as the mean over batches)
+    test: str | list[str] | None = None
+    #: gold answers kept apart from the test passages, one file per test file: the official BioASQ golden JSON
+    #: (``7B1_golden.json``) for BioBERT's answer-less ``BioASQ-test-*.json``, PubMedQA's ``test_ground_truth.json``
+    golden: str | list[str] | None = None
     #: BioASQ question types to keep (default: the task's type)
     types: list[str] | None = None
     #: k-fold cross-validation by question over the training file (no dev, no test file)
@@ -69,6 +73,24 @@ class QADataConfig:
         if self.cv_folds is not None and self.cv_folds < 2:
             raise ConfigError(f"E482 {where}.cv_folds: cross-validation needs at least 2 folds, got {self.cv_folds}")
         check_range(self.limit_questions, f"{where}.limit_questions", ge=1)
+        if self.golden is not None and len(_as_list(self.golden)) != len(_as_list(self.test)):
+            raise ConfigError(
+                f"E479 {where}.golden: one golden file per test file is needed, got {len(_as_list(self.golden))} golden "
+                f"file(s) for {len(_as_list(self.test))} test file(s)"
+            )
+
+    def test_batches(self) -> list[tuple[str, str | None]]:
+        """``(test file, its golden file or None)`` per test batch."""
+        tests = _as_list(self.test)
+        golden = _as_list(self.golden) or [None] * len(tests)
+        return list(zip(tests, golden))
+
+
+def _as_list(value: str | list[str] | None) -> list[str]:
+    """A setting that takes one path or a list of paths, as a list."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
 
 
 @dataclass
@@ -321,7 +343,11 @@ def _card(cfg: QAConfig, spec: Any, test: dict[str, Any] | None, command: str | 
              f"n_best {spec.n_best}, max_answer_length {spec.max_answer_length}",
              f"* lr {cfg.train.lr}, batch {cfg.train.batch_size}, epochs {cfg.train.epochs}, seed {cfg.train.seed}"
              + (f"; first stage on `{cfg.pre_stage.train}`" if cfg.pre_stage else ""), "", "## Test results", ""]
-    lines += [json.dumps({k: v for k, v in test.items() if not isinstance(v, dict)}), ""] if test else ["(no test set configured)", ""]
+    lines += [json.dumps({k: v for k, v in test.items() if not isinstance(v, (dict, list))}), ""] if test else ["(no test set configured)", ""]
+    for b in (test or {}).get("batches", []):  # BioASQ test batches: each one, then their mean above
+        lines += [f"* `{Path(b['file']).name}`: " + json.dumps({k: v for k, v in b.items() if k != "file" and not isinstance(v, (dict, list))})]
+    if test and test.get("batches"):
+        lines.append("")
     lines += ["## Use", "", "```python", "from biobert import Reader", "reader = Reader.load('<this directory>')",
               "reader('Which gene is mutated in cystic fibrosis?', ['Mutations in the CFTR gene cause cystic fibrosis.'])",
               "```", "", "## Reproduce", "", "```", command or "biobert finetune qa --config <config.yaml>", "```", ""]
@@ -351,25 +377,42 @@ def _spec_for(cfg: QAConfig, examples: Sequence[QAExample]) -> Any:
                   cls_pooling=cfg.cls_pooling, answer_cleanup=cfg.answer_cleanup)
 
 
-def _load_splits(cfg: QAConfig, stats: dict[str, Counter]) -> tuple[dict[str, list[QAExample]], list[Path]]:
+def _load_splits(cfg: QAConfig, stats: dict[str, Counter]) -> tuple[dict[str, list[QAExample]], list[Path], list[list[QAExample]]]:
+    """Train, dev and (all batches of) test examples, the files read, and the test examples per batch."""
     types = cfg.data.types or [cfg.task]
     splits, files = {}, []
     from biobert.train import require_data_path
 
-    for s in ("train", "dev", "test"):  # every configured path is checked before any is read (E423)
+    batches = cfg.data.test_batches()
+    for s in ("train", "dev"):  # every configured path is checked before any is read (E423)
         if getattr(cfg.data, s):
             require_data_path(expand_path(getattr(cfg.data, s)), f"data.{s}")
-    for s in ("train", "dev", "test"):
+    for i, (t, g) in enumerate(batches):
+        where = "data.test" if isinstance(cfg.data.test, str) else f"data.test.{i}"
+        require_data_path(expand_path(t), where)
+        if g is not None:
+            require_data_path(expand_path(g), where.replace("test", "golden"))
+
+    def keep_types(exs: list[QAExample]) -> list[QAExample]:
+        return exs if cfg.data.format == "pubmedqa" else [e for e in exs if e.qtype in types]
+
+    for s in ("train", "dev"):
         p = getattr(cfg.data, s)
+        splits[s] = keep_types(read_qa(cfg.data.format, p, types, stats[s])) if p else []
         if p:
-            exs = read_qa(cfg.data.format, p, types, stats[s])
-            if cfg.data.format != "pubmedqa":
-                exs = [e for e in exs if e.qtype in types]
-            splits[s] = exs
             files.append(expand_path(p))
-        else:
-            splits[s] = []
-    return splits, files
+    per_batch: list[list[QAExample]] = []
+    for t, g in batches:
+        # with a golden file the test file may carry no answers (BioBERT's test batches, the PubMedQA test half);
+        # the golden file gives each question its type, so the type filter comes after it
+        exs = read_qa(cfg.data.format, t, types, stats["test"], labelled=g is None)
+        files.append(expand_path(t))
+        if g is not None:
+            exs = attach_gold(exs, read_golden(cfg.data.format, g, stats["test"]), stats["test"])
+            files.append(expand_path(g))
+        per_batch.append(keep_types(exs))
+    splits["test"] = [e for b in per_batch for e in b]
+    return splits, files, per_batch
 
 
 def _limit(examples: list[QAExample], n: int | None) -> list[QAExample]:
@@ -394,8 +437,9 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
         require_data_path(expand_path(cfg.pre_stage.train), "pre_stage.train")
     stats: dict[str, Counter] = {s: Counter() for s in ("pre_stage", "train", "dev", "test")}
     files: list[Path] = []
+    test_batches: list[list[QAExample]] | None = None
     if splits is None:
-        splits, files = _load_splits(cfg, stats)
+        splits, files, test_batches = _load_splits(cfg, stats)
     splits = dict(splits)
     splits["train"] = _limit(splits["train"], cfg.data.limit_questions)
     if not splits["train"]:
@@ -418,7 +462,7 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
     fingerprint = run_fingerprint(
         to_dict(cfg), {f"data.{s}": expand_path(getattr(cfg.data, s)) if getattr(cfg.data, s) else None for s in ("train", "dev")}
         | ({"pre_stage.train": expand_path(cfg.pre_stage.train)} if cfg.pre_stage is not None else {}),
-        exclude=("data.test",), train_questions=qids, class_labels=list(spec.class_labels), select_metric=tcfg.select_metric)
+        exclude=("data.test", "data.golden"), train_questions=qids, class_labels=list(spec.class_labels), select_metric=tcfg.select_metric)
     stage_summary = None
     if cfg.pre_stage is not None:
         st = cfg.pre_stage
@@ -444,7 +488,17 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
         return distributed.wait_for_report(out / "report.json")
     model.eval()
     test = None
-    if splits["test"]:
+    if test_batches is not None and len(test_batches) > 1:
+        # BioASQ reports each test batch and their mean (every batch weighs the same): the paper's protocol
+        results, answers = [], {}
+        for path, batch in zip(cfg.data.test_batches(), test_batches):
+            r, a = evaluate_qa(predictor, batch, cfg.task, stats["test"])
+            results.append({"file": path[0], **r})
+            answers.update(a)
+        test = {**combine_batches(results), "n_questions": sum(r["n_questions"] for r in results),
+                "n_batches": len(results), "aggregation": "mean over test batches", "batches": results}
+        (out / "test_answers.json").write_text(json.dumps(answers, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    elif splits["test"]:
         test, answers = evaluate_qa(predictor, splits["test"], cfg.task, stats["test"])
         (out / "test_answers.json").write_text(json.dumps(answers, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     meta = {"task": "qa", "qa_task": cfg.task, "encoder": cfg.encoder, **spec.to_meta()}
