@@ -226,3 +226,112 @@ def test_jnlpba_iob2_is_read_as_conll_not_text(tmp_path, gz):
     # a directory of them is a corpus (found by extension), and a token is never a tag
     assert [p.name for p in resolve_corpus(tmp_path)] == [iob2.name]
     assert not any("B-protein" in d for d in iter_corpus(resolve_corpus(tmp_path)))
+
+
+# ---------------------------------------------------------------------------- real-world inputs
+
+NLM_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, 1st January 2025//EN" "https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd">
+<PubmedArticleSet>
+<PubmedArticle><MedlineCitation><PMID Version="1">1</PMID><Article>
+<ArticleTitle>Ca<sup>2+</sup> in <i>E. coli</i>.</ArticleTitle>
+<Abstract><AbstractText Label="BACKGROUND" NlmCategory="BACKGROUND">A &amp; &#x3b1;.</AbstractText>
+<AbstractText Label="RESULTS" NlmCategory="RESULTS"><![CDATA[x <y>.]]> <mml:math xmlns:mml="http://www.w3.org/1998/Math/MathML"><mml:mi>n</mml:mi></mml:math> done.</AbstractText></Abstract>
+</Article></MedlineCitation></PubmedArticle>
+<PubmedArticle><MedlineCitation><PMID Version="1">3</PMID><Article><ArticleTitle></ArticleTitle></Article></MedlineCitation></PubmedArticle>
+<PubmedBookArticle><BookDocument><PMID Version="1">4</PMID><Book><BookTitle book="gene">GeneReviews</BookTitle></Book>
+<ArticleTitle>Cystic Fibrosis.</ArticleTitle><Abstract><AbstractText>CF affects lungs.</AbstractText></Abstract>
+</BookDocument></PubmedBookArticle>
+<DeleteCitation><PMID Version="1">99</PMID></DeleteCitation>
+</PubmedArticleSet>
+"""
+
+
+def test_pubmed_xml_as_nlm_ships_it(tmp_path):
+    from biobert.pretrain.corpus import skipped_records
+
+    xml = _write(tmp_path / "pubmed25n0001.xml.gz", NLM_XML, gz=True)
+    assert list(iter_documents(xml)) == [
+        "Ca2+ in E. coli.\nA & α. x <y>. n done.",
+        "Cystic Fibrosis.\nCF affects lungs.",  # the chapter's title, not the book's
+    ]
+    # the record with no text is counted, not silently dropped
+    assert skipped_records([xml]) == {"records": 1, "files": [{"path": str(xml), "records": 1, "first": "PMID 3"}]}
+
+
+def test_truncated_or_corrupt_compressed_file_is_a_typed_error(tmp_path):
+    from biobert.pretrain.corpus import scan_encoding
+
+    data = gzip.compress(("line of text.\n" * 5000).encode())
+    trunc = tmp_path / "trunc.txt.gz"
+    trunc.write_bytes(data[: len(data) // 2])
+    notgz = tmp_path / "notgz.xml.gz"
+    notgz.write_bytes(b"<PubmedArticleSet>not gzip\n")
+    for path in (trunc, notgz):
+        with pytest.raises(DataFormatError) as e:
+            list(iter_documents(path))
+        assert e.value.code == "E269" and str(path) in str(e.value)
+        with pytest.raises(DataFormatError, match="E269"):
+            scan_encoding([path])
+    with pytest.raises(DataFormatError) as e:
+        list(iter_documents(trunc))
+    assert e.value.line > 1  # where the data broke off
+
+
+def test_bom_and_stray_carriage_returns(tmp_path):
+    bom = b"\xef\xbb\xbf"
+    (tmp_path / "a.jsonl").write_bytes(bom + b'{"text": "json doc."}\r\n')
+    (tmp_path / "a.pubtator").write_bytes(bom + b"111|t|Title.\r\n111|a|Abstract.\r\n")
+    (tmp_path / "a.txt").write_bytes(bom + b"First doc.\r\nSecond\rhalf.\r\n")
+    (tmp_path / "a.data").write_bytes(bom + b'{"text": "sniffed."}\n')
+    assert list(iter_documents(tmp_path / "a.jsonl")) == ["json doc."]
+    assert list(iter_documents(tmp_path / "a.pubtator")) == ["Title.\nAbstract."]  # not split in two
+    # lines end at \n (CRLF too), as in the NER readers: a stray \r does not split a document
+    assert list(iter_documents(tmp_path / "a.txt")) == ["First doc.", "Second\rhalf."]
+    assert detect_format(tmp_path / "a.data") == "jsonl"
+
+
+def test_empty_records_are_counted(tmp_path):
+    from biobert.pretrain.corpus import skipped_records
+
+    j = _write(tmp_path / "e.jsonl", '{"text": "ok."}\n\n{"text": "  "}\n')
+    p = _write(tmp_path / "e.pubtator", "5|t|\n5|a|\n\n6|t|Kept.\n")
+    assert list(iter_documents(j)) == ["ok."] and list(iter_documents(p)) == ["Kept."]
+    list(iter_documents(j))  # read again (next epoch): not counted twice
+    assert skipped_records([j, p])["records"] == 2
+    assert [f["first"] for f in skipped_records([j, p])["files"]] == ["line 3", "PMID 5"]
+
+
+def test_directories_and_globs_skip_hidden_and_companion_files(tmp_path):
+    d = tmp_path / "c"
+    (d / ".ipynb_checkpoints").mkdir(parents=True)
+    (d / "sub").mkdir()
+    _write(d / "a.txt", "x\n")
+    _write(d / "a.ids.tsv", "source_repo\tpmid\n")
+    (d / "._a.txt").write_bytes(b"\x00\x05\x16\x07binary resource fork")
+    _write(d / ".ipynb_checkpoints" / "a-checkpoint.txt", "x\n")
+    _write(d / "sub" / "b.pubtator", PUBTATOR)
+    assert [p.name for p in resolve_corpus(d)] == ["a.txt", "b.pubtator"]
+    assert [p.name for p in resolve_corpus(str(d / "*"))] == ["a.txt", "b.pubtator"]  # no .ids.tsv
+    assert [p.name for p in resolve_corpus(str(d / "*.tsv"))] == ["a.ids.tsv"]  # asked for by name
+
+
+def test_file_listing_order_does_not_change_examples(tmp_path, tokenizer, documents, monkeypatch):
+    import glob as globmod
+    from pathlib import Path
+
+    d = tmp_path / "c"
+    d.mkdir()
+    for k in range(4):
+        _write(d / f"part{k}.txt", "\n".join(documents[k::4]) + "\n")
+
+    def run():
+        files = resolve_corpus([d, str(tmp_path / "c" / "part*.txt")])
+        s = PretrainStream(files, tokenizer, max_length=48, seed=3, val_fraction=0.2, shuffle_buffer=8)
+        return _ids(s.take(30)), _ids(validation_examples(files, tokenizer, 48, val_fraction=0.2))
+
+    first = run()
+    rglob, gl = Path.rglob, globmod.glob
+    monkeypatch.setattr(Path, "rglob", lambda self, pat: reversed(list(rglob(self, pat))))
+    monkeypatch.setattr(globmod, "glob", lambda *a, **k: list(reversed(gl(*a, **k))))
+    assert run() == first

@@ -35,7 +35,7 @@ import torch
 from biobert.encoders import fp32_kwargs
 from biobert.errors import ConfigError, TrainingError
 from biobert.hub import hub_kwargs
-from biobert.pretrain.corpus import file_fingerprints, iter_corpus, resolve_corpus
+from biobert.pretrain.corpus import file_fingerprints, iter_corpus, resolve_corpus, skipped_records
 from biobert.pretrain.models import _pooler_aside, load_tokenizer, quiet_transformers, resolve_init
 
 __all__ = ["AdaptConfig", "adapt_vocab", "word_splitter"]
@@ -258,6 +258,7 @@ def adapt_vocab(config: AdaptConfig | dict, log=print) -> dict[str, Any]:
         "seconds": round(time.time() - t0, 1),
         "seconds_word2vec": round(t_w2v, 1),
         "corpus": file_fingerprints(files),
+        "skipped_records": skipped_records(files),  # records with no text (logged as W497)
     }
     from biobert.pretrain.report import versions
 

@@ -16,8 +16,11 @@ Readers yield one document (a string) at a time and never load a file into memor
   on a benchmark's own training text with no conversion step. The file is read whole, through
   the NER reader, so a malformed line gets that reader's typed error.
 
-Any of them may be compressed (``.gz``, ``.bz2``, ``.xz``). The format is taken from the
-extension, or sniffed from the first line when the extension says nothing.
+Any of them may be compressed (``.gz``, ``.bz2``, ``.xz``); a truncated or corrupt one raises
+E269 naming the file. A UTF-8 byte-order mark is dropped and lines end at ``\n`` only. The format
+is taken from the extension, or sniffed from the first line when the extension says nothing.
+Records that hold no text are skipped, counted (:func:`skipped_records`, in the run reports) and
+logged (W497).
 
 :class:`PretrainStream` turns the documents into training examples: sentence split
 (:func:`biobert.text.sentences.split_sentences`), WordPiece, then whole sentences packed up to
@@ -34,12 +37,16 @@ from __future__ import annotations
 
 import codecs
 import glob
+import gzip
 import hashlib
 import json
+import logging
+import lzma
 import os
 import random
 import re
 import xml.etree.ElementTree as ET
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -65,7 +72,10 @@ __all__ = [
     "file_fingerprints",
     "scan_encoding",
     "encoding_warning",
+    "skipped_records",
 ]
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("text", "jsonl", "pubtator", "pubmed-xml", "conll")
 _EXT_FORMAT = {
@@ -92,12 +102,73 @@ _MEDLINE_LINE = re.compile(r"^###MEDLINE:\S*$")
 # ---------------------------------------------------------------------------- files
 
 
+#: what a truncated or corrupt ``.gz`` / ``.bz2`` / ``.xz`` raises while it is read (bz2 raises a
+#: bare ``OSError``; ``FileNotFoundError`` and other ``OSError`` subclasses are not decompression errors)
+_DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
+
+
+def _is_decompression_error(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return type(exc) is OSError or isinstance(exc, gzip.BadGzipFile)
+    return isinstance(exc, _DECOMPRESSION_ERRORS)
+
+
+def _corrupt(path: Path, line: int | None, exc: BaseException) -> DataFormatError:
+    return DataFormatError("E269", path, line, f"a complete, valid {path.suffix.lower()} stream", f"{type(exc).__name__}: {exc}")
+
+
+class _CheckedText:
+    """A decompressed text stream whose decompression errors become :class:`DataFormatError` E269,
+    naming the file and the line where the data broke off (a truncated download would otherwise
+    surface as a bare ``EOFError`` with no file name)."""
+
+    def __init__(self, fh, path: Path):
+        self._fh = fh
+        self._path = path
+        self.lines = 0  # complete lines handed out so far
+
+    def _guard(self, fn, *args):
+        try:
+            return fn(*args)
+        except _DECOMPRESSION_ERRORS as exc:
+            if not _is_decompression_error(exc):
+                raise
+            raise _corrupt(self._path, self.lines + 1, exc) from None
+
+    def read(self, size: int = -1) -> str:
+        data = self._guard(self._fh.read, size)
+        self.lines += data.count("\n")
+        return data
+
+    def __iter__(self) -> "_CheckedText":
+        return self
+
+    def __next__(self) -> str:
+        line = self._guard(self._fh.__next__)
+        self.lines += 1
+        return line
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> "_CheckedText":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
 def _open_text(path: Path):
-    # invalid UTF-8 becomes U+FFFD here; :func:`scan_encoding` counts it for the run's report
+    # invalid UTF-8 becomes U+FFFD here; :func:`scan_encoding` counts it for the run's report.
+    # "utf-8-sig" drops a leading byte-order mark (Windows editors write one), which would otherwise
+    # break the first JSON line, split a PubTator title from its abstract (PMID "\ufeff123" != "123")
+    # or start the first text document. newline="\n": lines end at \n only, as everywhere else in
+    # biobert (:func:`biobert.io._common.iter_lines`) and in :func:`scan_encoding`'s line numbers; a
+    # stray \r inside a line must not split a document in two (\r\n still ends a line: readers strip).
     opener = DECOMPRESSORS.get(path.suffix.lower())
     if opener is not None:
-        return opener(path, "rt", encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
+        return _CheckedText(opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="\n"), path)
+    return open(path, encoding="utf-8-sig", errors="replace", newline="\n")
 
 
 def _base_suffix(path: Path) -> str:
@@ -109,15 +180,59 @@ def _is_corpus_file(path: Path) -> bool:
     return path.is_file() and _base_suffix(path) in _EXT_FORMAT
 
 
+def _hidden(path: Path, root: Path) -> bool:
+    """True when a name below ``root`` starts with a dot: ``.git``, ``.ipynb_checkpoints`` copies,
+    macOS ``._x.txt`` resource forks (binary) are not corpus files even with a corpus extension."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def _dir_files(root: Path) -> tuple[list[Path], int]:
+    """The corpus files below a directory and the number of other files left out."""
+    kept: list[Path] = []
+    left_out = 0
+    for q in root.rglob("*"):
+        if not q.is_file():
+            continue
+        if _is_corpus_file(q) and not _hidden(q, root):
+            kept.append(q)
+        else:
+            left_out += 1
+    return kept, left_out
+
+
+def _glob_files(pattern: str) -> tuple[list[Path], int]:
+    """The files a glob matches. When the pattern names no literal extension (``dir/*``,
+    ``dir/**``) only known corpus extensions are kept, as for a directory: a ``*`` would
+    otherwise take the ``.ids.tsv`` companion files next to ``.txt`` corpora as text. A pattern
+    that names one (``*.tsv``, ``*.data``) keeps all it matches (the format is then sniffed).
+    Matched directories are searched like a directory given directly."""
+    suffix = Path(pattern).suffix
+    literal_ext = bool(suffix) and not glob.has_magic(suffix)
+    kept: list[Path] = []
+    left_out = 0
+    for m in glob.glob(pattern, recursive=True):
+        q = Path(m)
+        if q.is_dir():
+            sub, n = _dir_files(q)
+            kept.extend(sub)
+            left_out += n
+        elif q.is_file() and (literal_ext or _is_corpus_file(q)):
+            kept.append(q)
+        elif q.is_file():
+            left_out += 1
+    return kept, left_out
+
+
 def resolve_corpus(specs: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
-    """Expand files, directories (searched recursively for known corpus extensions) and glob
-    patterns into a sorted, de-duplicated list of files.
+    """Expand files, directories (searched recursively for known corpus extensions, skipping
+    hidden names) and glob patterns (see :func:`_glob_files`) into a sorted, de-duplicated list
+    of files. The files left out are counted and logged.
 
     ``{data}`` and ``$BIOBERT_DATA`` (and other environment variables) are expanded; when
     ``BIOBERT_DATA`` is unset the data root is ``../shared/data`` next to the repository root.
 
     Raises:
-        ConfigError: E450 when a spec matches no file.
+        ConfigError: E450 when a spec matches no corpus file.
     """
     if isinstance(specs, (str, os.PathLike)):
         specs = [specs]
@@ -125,12 +240,18 @@ def resolve_corpus(specs: str | os.PathLike | Iterable[str | os.PathLike]) -> li
     for spec in specs:
         s = expand_path(str(spec))
         p = Path(s)
+        left_out = 0
         if p.is_dir():
-            found = sorted(q for q in p.rglob("*") if _is_corpus_file(q))
+            found, left_out = _dir_files(p)
         elif p.is_file():
             found = [p]
         else:
-            found = [Path(q) for q in glob.glob(s, recursive=True) if Path(q).is_file()]
+            found, left_out = _glob_files(s)
+        if left_out:
+            log.info(
+                "corpus %r: %d file(s) left out (hidden, or no corpus extension: %s)",
+                str(spec), left_out, " ".join(sorted(set(_EXT_FORMAT))),
+            )
         if not found:
             raise ConfigError(f"E450 corpus {spec!r} (expanded to {s!r}) matches no file")
         files.update(q.resolve() for q in found)
@@ -218,10 +339,14 @@ def _scan_file_encoding(path: Path) -> dict[str, Any] | None:
         return None
     except UnicodeDecodeError:
         pass
+    except _DECOMPRESSION_ERRORS as exc:  # a truncated or corrupt compressed file: typed, with its name
+        if not _is_decompression_error(exc):
+            raise
+        raise _corrupt(path, None, exc) from None
     replacements = lines = 0
     first = None
     with open_bytes() as fh:
-        for lineno, raw in enumerate(fh, 1):
+        for lineno, raw in _checked_lines(fh, path):
             try:
                 raw.decode("utf-8")
             except UnicodeDecodeError:
@@ -232,6 +357,22 @@ def _scan_file_encoding(path: Path) -> dict[str, Any] | None:
                 if first is None:
                     first = lineno
     return {"path": str(path), "replacements": replacements, "lines": lines, "first_line": first}
+
+
+def _checked_lines(fh, path: Path) -> Iterator[tuple[int, bytes]]:
+    """``enumerate(fh, 1)`` whose decompression errors become E269 at the line where they occur."""
+    lineno = 0
+    while True:
+        try:
+            raw = next(fh)
+        except StopIteration:
+            return
+        except _DECOMPRESSION_ERRORS as exc:
+            if not _is_decompression_error(exc):
+                raise
+            raise _corrupt(path, lineno + 1, exc) from None
+        lineno += 1
+        yield lineno, raw
 
 
 def scan_encoding(files: Iterable[Path]) -> dict[str, Any]:
@@ -260,6 +401,34 @@ def encoding_warning(scan: dict[str, Any]) -> str | None:
     )
 
 
+# ---------------------------------------------------------------------------- skipped records
+
+#: records that hold no text (an empty JSONL ``text``, a PubMed record with neither title nor
+#: abstract, ...), which the readers skip: ``{path: {"records": n, "first": "where"}}``. Set, not
+#: added to, each time a file has been read to its end, so reading it again (every epoch, every
+#: resume) neither counts it twice nor logs it twice.
+_SKIPPED: dict[str, dict[str, Any]] = {}
+
+
+def _note_skipped(path: Path, where: list[str]) -> None:
+    """Record (and log once) the records of ``path`` skipped for holding no text."""
+    key = str(path)
+    if not where:
+        _SKIPPED.pop(key, None)
+        return
+    entry = {"records": len(where), "first": where[0]}
+    if _SKIPPED.get(key) != entry:
+        log.warning("W497 %s: %d record(s) with no text skipped (first: %s); counted in the report", key, len(where), where[0])
+    _SKIPPED[key] = entry
+
+
+def skipped_records(files: Iterable[Path]) -> dict[str, Any]:
+    """The records with no text the readers skipped in ``files`` (among the files read to their
+    end so far in this process): ``{"records": n, "files": [{"path", "records", "first"}, ...]}``."""
+    per_file = [{"path": str(f), **_SKIPPED[str(f)]} for f in files if str(f) in _SKIPPED]
+    return {"records": sum(r["records"] for r in per_file), "files": per_file}
+
+
 # ---------------------------------------------------------------------------- readers
 
 
@@ -272,6 +441,7 @@ def _read_text(path: Path) -> Iterator[str]:
 
 
 def _read_jsonl(path: Path, text_field: str = "text") -> Iterator[str]:
+    skipped: list[str] = []
     with _open_text(path) as fh:
         for lineno, line in enumerate(fh, 1):
             s = line.strip()
@@ -293,15 +463,21 @@ def _read_jsonl(path: Path, text_field: str = "text") -> Iterator[str]:
             text = text.strip()
             if text:
                 yield text
+            else:
+                skipped.append(f"line {lineno}")
+    _note_skipped(path, skipped)
 
 
 def _read_pubtator(path: Path) -> Iterator[str]:
     title: str | None = None
     abstract: str | None = None
     pmid: str | None = None
+    skipped: list[str] = []
 
     def flush():
         parts = [p for p in (title, abstract) if p]
+        if not parts and pmid is not None:
+            skipped.append(f"PMID {pmid}")  # 'PMID|t|' and 'PMID|a|' both empty
         return "\n".join(parts) if parts else None
 
     with _open_text(path) as fh:
@@ -315,7 +491,7 @@ def _read_pubtator(path: Path) -> Iterator[str]:
                 continue
             m = _PUBTATOR_LINE.match(s)
             if m:
-                if pmid is not None and m.group(1) != pmid and (title or abstract):
+                if pmid is not None and m.group(1) != pmid:
                     # a new document started without a blank line
                     doc = flush()
                     if doc:
@@ -333,14 +509,24 @@ def _read_pubtator(path: Path) -> Iterator[str]:
     doc = flush()
     if doc:
         yield doc
+    _note_skipped(path, skipped)
 
 
 def _read_conll(path: Path) -> Iterator[str]:
     from biobert.io.conll import read_conll  # the NER reader: its tag checks and typed errors
 
-    for doc in read_conll(path):
-        if doc.text.strip():
-            yield doc.text
+    try:
+        skipped: list[str] = []
+        for doc in read_conll(path):
+            if doc.text.strip():
+                yield doc.text
+            else:
+                skipped.append(f"document {doc.id}")
+        _note_skipped(path, skipped)
+    except _DECOMPRESSION_ERRORS as exc:  # the NER reader reads bytes itself: type its corrupt-file errors here
+        if not _is_decompression_error(exc):
+            raise
+        raise _corrupt(path, None, exc) from None
 
 
 def _local(tag: str) -> str:
@@ -348,30 +534,56 @@ def _local(tag: str) -> str:
 
 
 def _read_pubmed_xml(path: Path) -> Iterator[str]:
-    """``ArticleTitle`` (or ``BookTitle``) + all ``AbstractText`` of each article, streamed."""
+    """``ArticleTitle`` (else ``BookTitle``) + all ``AbstractText`` of each article, streamed.
+
+    Each record is cleared once read and the root drops it (and every ``DeleteCitation``), so
+    memory stays bounded however many records a file holds. The DTD named by a ``DOCTYPE`` is
+    never fetched (expat does not load external entities)."""
     fh = _open_text(path)
     try:
-        context = ET.iterparse(fh, events=("end",))
-        for _event, elem in context:
+        context = ET.iterparse(fh, events=("start", "end"))
+        root = None
+        skipped: list[str] = []
+        n_records = 0
+        for event, elem in context:
+            if event == "start":
+                if root is None:
+                    root = elem
+                continue
             tag = _local(elem.tag)
+            if tag == "DeleteCitation":
+                root.clear()  # the PMIDs to delete: not text, and many thousands in an update file
+                continue
             if tag not in ("PubmedArticle", "PubmedBookArticle"):
                 continue
-            title = ""
+            n_records += 1
+            title = book_title = pmid = ""
             abstracts: list[str] = []
             for sub in elem.iter():
                 t = _local(sub.tag)
-                if t in ("ArticleTitle", "BookTitle") and not title:
+                if t == "PMID" and not pmid:
+                    pmid = (sub.text or "").strip()
+                # a book chapter (PubmedBookArticle) has the book's BookTitle before its own ArticleTitle
+                if t == "ArticleTitle" and not title:
                     title = " ".join("".join(sub.itertext()).split())
+                elif t == "BookTitle" and not book_title:
+                    book_title = " ".join("".join(sub.itertext()).split())
                 elif t == "AbstractText":
                     txt = " ".join("".join(sub.itertext()).split())
                     if txt:
                         abstracts.append(txt)
             elem.clear()
+            if elem is not root:
+                root.clear()  # a cleared record still hangs from the root: drop it
+            title = title or book_title
             parts = [title] if title else []
             if abstracts:
                 parts.append(" ".join(abstracts))
             if parts:
                 yield "\n".join(parts)
+            else:
+                skipped.append(f"PMID {pmid}" if pmid else f"record {n_records}")
+        _note_skipped(path, skipped)
     except ET.ParseError as exc:
         line = exc.position[0] if getattr(exc, "position", None) else None
         raise DataFormatError("E263", path, line, "well-formed PubMed XML", str(exc)) from None

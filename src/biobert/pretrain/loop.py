@@ -48,6 +48,7 @@ from biobert.pretrain.corpus import (
     file_fingerprints,
     resolve_corpus,
     scan_encoding,
+    skipped_records,
     validation_examples,
 )
 from biobert.pretrain.models import ModelBundle, build_models, load_tokenizer, resolve_init, save_encoder
@@ -571,7 +572,8 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
             "vocab_sha256": vocab_digest,
             "settings": cfg.to_dict(),
             "versions": versions(),
-            "data": {"files": fingerprints, "val_fraction": cfg.val_fraction, "val_examples": len(val_all), "invalid_utf8": encoding},
+            "data": {"files": fingerprints, "val_fraction": cfg.val_fraction, "val_examples": len(val_all), "invalid_utf8": encoding,
+                     "skipped_records": skipped_records(files)},
             "processes": world,
             "distributed": acc.distributed_type.value if hasattr(acc.distributed_type, "value") else str(acc.distributed_type),
             "replicas_in_sync": state.get("replicas_in_sync"),

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterable
 
 from biobert.errors import ConfigError, TrainingError
-from biobert.pretrain.corpus import encoding_warning, file_fingerprints, iter_corpus, resolve_corpus, scan_encoding
+from biobert.pretrain.corpus import encoding_warning, file_fingerprints, iter_corpus, resolve_corpus, scan_encoding, skipped_records
 
 __all__ = ["SPECIAL_TOKENS", "train_wordpiece", "vocab_sha256", "tokenizer_vocab_sha256"]
 
@@ -147,6 +147,7 @@ def train_wordpiece(
                 "seconds": round(time.time() - t0, 2),
                 "corpus": file_fingerprints(files),
                 "invalid_utf8": encoding,
+                "skipped_records": skipped_records(files),  # records with no text (logged as W497)
             },
             indent=2,
         )
