@@ -256,7 +256,24 @@ def test_pubmed_xml_as_nlm_ships_it(tmp_path):
         "Cystic Fibrosis.\nCF affects lungs.",  # the chapter's title, not the book's
     ]
     # the record with no text is counted, not silently dropped
-    assert skipped_records([xml]) == {"records": 1, "files": [{"path": str(xml), "records": 1, "first": "PMID 3"}]}
+    assert skipped_records([xml]) == {"records": 1, "other_abstracts_not_english": 0,
+                                      "files": [{"path": str(xml), "records": 1, "first": "PMID 3"}]}
+
+
+def test_pubmed_other_abstracts_in_another_language_are_left_out_and_counted(tmp_path):
+    from biobert.pretrain.corpus import skipped_records
+
+    xml = _write(tmp_path / "bilingual.xml", """<?xml version="1.0"?>
+<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID Version="1">7</PMID><Article>
+<ArticleTitle>[Asthma in children].</ArticleTitle><Abstract><AbstractText>Asthma is common.</AbstractText></Abstract>
+</Article>
+<OtherAbstract Type="Publisher" Language="spa"><AbstractText>El asma es frecuente.</AbstractText></OtherAbstract>
+<OtherAbstract Type="plain-language-summary" Language="eng"><AbstractText>Many children wheeze.</AbstractText></OtherAbstract>
+</MedlineCitation></PubmedArticle></PubmedArticleSet>
+""")
+    assert list(iter_documents(xml)) == ["[Asthma in children].\nAsthma is common. Many children wheeze."]
+    assert skipped_records([xml]) == {"records": 0, "other_abstracts_not_english": 1,
+                                      "files": [{"path": str(xml), "records": 0, "first": None, "other_abstracts_not_english": 1}]}
 
 
 def test_truncated_or_corrupt_compressed_file_is_a_typed_error(tmp_path):

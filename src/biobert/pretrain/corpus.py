@@ -7,7 +7,8 @@ Readers yield one document (a string) at a time and never load a file into memor
   (``title`` + ``abstract`` when there is no ``text``) (``.jsonl``, ``.ndjson``, ``.json``);
 * PubTator: ``PMID|t|title`` and ``PMID|a|abstract`` lines, annotation lines are ignored
   (``.pubtator``);
-* PubMed XML: ``ArticleTitle`` + every ``AbstractText`` of each ``PubmedArticle``
+* PubMed XML: ``ArticleTitle`` + every ``AbstractText`` of each ``PubmedArticle`` (not those of a
+  non-English ``OtherAbstract``, which are counted)
   (``.xml``), parsed incrementally;
 * CoNLL/IOB: the tokens of a labelled NER file, tags ignored, one document per ``-DOCSTART-``
   (or JNLPBA ``###MEDLINE:<id>``) section or else per sentence (``.conll``, ``.iob``, ``.iob2``,
@@ -410,23 +411,31 @@ def encoding_warning(scan: dict[str, Any]) -> str | None:
 _SKIPPED: dict[str, dict[str, Any]] = {}
 
 
-def _note_skipped(path: Path, where: list[str]) -> None:
-    """Record (and log once) the records of ``path`` skipped for holding no text."""
+def _note_skipped(path: Path, where: list[str], other_abstracts: int = 0) -> None:
+    """Record (and log once) the records of ``path`` skipped for holding no text, and the number of
+    PubMed ``OtherAbstract`` s left out for not being in English."""
     key = str(path)
-    if not where:
+    if not where and not other_abstracts:
         _SKIPPED.pop(key, None)
         return
-    entry = {"records": len(where), "first": where[0]}
+    entry: dict[str, Any] = {"records": len(where), "first": where[0] if where else None}
+    if other_abstracts:
+        entry["other_abstracts_not_english"] = other_abstracts
     if _SKIPPED.get(key) != entry:
-        log.warning("W497 %s: %d record(s) with no text skipped (first: %s); counted in the report", key, len(where), where[0])
+        if where:
+            log.warning("W497 %s: %d record(s) with no text skipped (first: %s); counted in the report", key, len(where), where[0])
+        if other_abstracts:
+            log.info("%s: %d non-English OtherAbstract(s) left out; counted in the report", key, other_abstracts)
     _SKIPPED[key] = entry
 
 
 def skipped_records(files: Iterable[Path]) -> dict[str, Any]:
-    """The records with no text the readers skipped in ``files`` (among the files read to their
-    end so far in this process): ``{"records": n, "files": [{"path", "records", "first"}, ...]}``."""
+    """What the readers left out of ``files`` (among the files read to their end so far in this process):
+    ``{"records": n, "other_abstracts_not_english": m, "files": [{"path", "records", "first", ...}, ...]}``:
+    records with no text, and PubMed ``OtherAbstract`` s in another language than English."""
     per_file = [{"path": str(f), **_SKIPPED[str(f)]} for f in files if str(f) in _SKIPPED]
-    return {"records": sum(r["records"] for r in per_file), "files": per_file}
+    return {"records": sum(r["records"] for r in per_file),
+            "other_abstracts_not_english": sum(r.get("other_abstracts_not_english", 0) for r in per_file), "files": per_file}
 
 
 # ---------------------------------------------------------------------------- readers
@@ -536,6 +545,10 @@ def _local(tag: str) -> str:
 def _read_pubmed_xml(path: Path) -> Iterator[str]:
     """``ArticleTitle`` (else ``BookTitle``) + all ``AbstractText`` of each article, streamed.
 
+    An ``OtherAbstract`` (a publisher's second abstract) is kept when it is in English (a plain-language
+    summary) and left out, counted, when its ``Language`` is another (the Spanish or Portuguese abstract of
+    a bilingual journal would be noise in an English biomedical corpus).
+
     Each record is cleared once read and the root drops it (and every ``DeleteCitation``), so
     memory stays bounded however many records a file holds. The DTD named by a ``DOCTYPE`` is
     never fetched (expat does not load external entities)."""
@@ -544,7 +557,7 @@ def _read_pubmed_xml(path: Path) -> Iterator[str]:
         context = ET.iterparse(fh, events=("start", "end"))
         root = None
         skipped: list[str] = []
-        n_records = 0
+        n_records = n_foreign = 0
         for event, elem in context:
             if event == "start":
                 if root is None:
@@ -559,8 +572,13 @@ def _read_pubmed_xml(path: Path) -> Iterator[str]:
             n_records += 1
             title = book_title = pmid = ""
             abstracts: list[str] = []
+            foreign: set[int] = set()  # ids of the AbstractText elements of non-English OtherAbstracts
             for sub in elem.iter():
                 t = _local(sub.tag)
+                if t == "OtherAbstract" and (sub.get("Language") or "eng").lower() != "eng":
+                    n_foreign += 1
+                    foreign.update(id(x) for x in sub.iter() if _local(x.tag) == "AbstractText")
+                    continue
                 if t == "PMID" and not pmid:
                     pmid = (sub.text or "").strip()
                 # a book chapter (PubmedBookArticle) has the book's BookTitle before its own ArticleTitle
@@ -568,7 +586,7 @@ def _read_pubmed_xml(path: Path) -> Iterator[str]:
                     title = " ".join("".join(sub.itertext()).split())
                 elif t == "BookTitle" and not book_title:
                     book_title = " ".join("".join(sub.itertext()).split())
-                elif t == "AbstractText":
+                elif t == "AbstractText" and id(sub) not in foreign:
                     txt = " ".join("".join(sub.itertext()).split())
                     if txt:
                         abstracts.append(txt)
@@ -583,7 +601,7 @@ def _read_pubmed_xml(path: Path) -> Iterator[str]:
                 yield "\n".join(parts)
             else:
                 skipped.append(f"PMID {pmid}" if pmid else f"record {n_records}")
-        _note_skipped(path, skipped)
+        _note_skipped(path, skipped, other_abstracts=n_foreign)
     except ET.ParseError as exc:
         line = exc.position[0] if getattr(exc, "position", None) else None
         raise DataFormatError("E263", path, line, "well-formed PubMed XML", str(exc)) from None
