@@ -153,6 +153,20 @@ def _canonical(label: str, canonical: Callable[[str], str] | None, stats: Counte
     return out
 
 
+def _labelled_rows(path: PathOrStream, name: str, stem: str, missing_mask: str, canonical: Callable[[str], str] | None,
+                   labels: Sequence[str] | None, stats: Counter, hint: str = "") -> Iterator[tuple[int, str, str, str]]:
+    """The rows of :func:`_iter_rows` with their label respelled by ``canonical`` (counted) and checked against
+    ``labels`` (E252; ``hint`` is appended to what was expected)."""
+    if missing_mask not in ("error", "skip"):
+        raise ValueError(f"missing_mask must be 'error' or 'skip', got {missing_mask!r}")
+    allowed = set(labels) if labels is not None else None
+    for lineno, doc_id, sentence, label in _iter_rows(path, name, stem):
+        label = _canonical(label, canonical, stats)
+        if allowed is not None and label not in allowed:
+            raise DataFormatError("E252", name, lineno, f"a label in {sorted(allowed)}{hint}", found=label)
+        yield lineno, doc_id, sentence, label
+
+
 def read_masked_tsv(
     path: PathOrStream,
     masks: Mapping[str, str] | Sequence[Mapping[str, str]],
@@ -180,16 +194,10 @@ def read_masked_tsv(
     mask_sets = [masks] if isinstance(masks, Mapping) else list(masks)
     if not mask_sets or any(len(m) != 2 for m in mask_sets):
         raise ValueError(f"masks must have exactly two items (head, tail), got {masks!r}")
-    if missing_mask not in ("error", "skip"):
-        raise ValueError(f"missing_mask must be 'error' or 'skip', got {missing_mask!r}")
     stats = stats if stats is not None else Counter()
     name, stem = describe(path)
-    allowed = set(labels) if labels is not None else None
     docs: list[Document] = []
-    for lineno, doc_id, sentence, label in _iter_rows(path, name, stem):
-        label = _canonical(label, canonical, stats)
-        if allowed is not None and label not in allowed:
-            raise DataFormatError("E252", name, lineno, f"a label in {sorted(allowed)}", found=label)
+    for lineno, doc_id, sentence, label in _labelled_rows(path, name, stem, missing_mask, canonical, labels, stats):
         found = [(m, [_find_once(sentence, tok) for tok in m]) for m in mask_sets]
         m, (hs, ts) = next(((m, f) for m, f in found if any(f)), found[0])
         (head_tok, head_type), (tail_tok, tail_type) = list(m.items())
@@ -256,16 +264,11 @@ def read_ddi_tsv(
     (BLUE writes overlapping arguments as one ``@drug-drug$``) is E251, or skipped and counted with
     ``missing_mask="skip"`` (``skipped`` as in :func:`read_masked_tsv`).
     """
-    if missing_mask not in ("error", "skip"):
-        raise ValueError(f"missing_mask must be 'error' or 'skip', got {missing_mask!r}")
     stats = stats if stats is not None else Counter()
     name, stem = describe(path)
-    allowed = set(labels) if labels is not None else None
     docs: list[Document] = []
-    for lineno, doc_id, sentence, label in _iter_rows(path, name, stem):
-        label = _canonical(label, _ddi_label, stats)
-        if allowed is not None and label not in allowed:
-            raise DataFormatError("E252", name, lineno, f"a label in {sorted(allowed)} (or 'DDI-' + one of them)", found=label)
+    for lineno, doc_id, sentence, label in _labelled_rows(path, name, stem, missing_mask, _ddi_label, labels, stats,
+                                                          hint=" (or 'DDI-' + one of them)"):
         found = list(_DDI_MASK.finditer(sentence))
         if len(found) != 2:
             _skip_or_fail(missing_mask, name, lineno, f"exactly two drug masks such as @DRUG$ (found {len(found)})",
