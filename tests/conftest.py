@@ -82,3 +82,74 @@ def fake_hub_cache(cache: Path, repo_id: str, src: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(HF_HUB_CACHE=str(cache), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     return env
+
+
+def build_tiny_xlmr(out: Path, seed: int = 0) -> Path:
+    """A random 2-layer XLM-RoBERTa (hidden 32) with a SentencePiece-style tokenizer: a Unigram model over
+    ``▁``-prefixed words (Metaspace) trained on the fixture abstracts, as ALBERT, DeBERTa-v3 and XLM-R ship."""
+    import json
+
+    import torch
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizerFast
+
+    out.mkdir(parents=True, exist_ok=True)
+    ug = Tokenizer(models.Unigram())
+    ug.normalizer = normalizers.NFKC()
+    ug.pre_tokenizer = pre_tokenizers.Metaspace()
+    ug.train([str(FIXTURES / "abstracts.txt")],
+             trainers.UnigramTrainer(vocab_size=400, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"], unk_token="<unk>"))
+    # transformers 5 builds the family's tokenizer (normaliser, Metaspace, <s> x </s> template) from (piece, score) pairs
+    pieces = [tuple(p) for p in json.loads(ug.to_str())["model"]["vocab"]]
+    tok = XLMRobertaTokenizerFast(vocab=pieces)
+    tok.save_pretrained(out)
+    torch.manual_seed(seed)
+    cfg = XLMRobertaConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                           intermediate_size=64, max_position_embeddings=130, pad_token_id=tok.pad_token_id,
+                           type_vocab_size=1)
+    XLMRobertaModel(cfg).save_pretrained(out)
+    return out
+
+
+def build_tiny_modernbert(out: Path, seed: int = 0) -> Path:
+    """A random 2-layer ModernBERT (hidden 32) whose byte-level BPE tokenizer is the generic
+    ``PreTrainedTokenizerFast``, as answerdotai/ModernBERT-base ships it: ``add_prefix_space: false`` in
+    ``tokenizer.json`` and a ``[CLS] x [SEP]`` template that does not trim offsets."""
+    import torch
+    import transformers
+    from tokenizers import ByteLevelBPETokenizer
+    from tokenizers.processors import TemplateProcessing
+
+    if not hasattr(transformers, "ModernBertConfig"):
+        pytest.skip("this transformers version has no ModernBERT")
+    out.mkdir(parents=True, exist_ok=True)
+    specials = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
+    bpe = ByteLevelBPETokenizer()
+    bpe.train([str(FIXTURES / "abstracts.txt")], vocab_size=500, special_tokens=specials)
+    bpe.post_processor = TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", bpe.token_to_id("[CLS]")), ("[SEP]", bpe.token_to_id("[SEP]"))])
+    tok = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=bpe._tokenizer, unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]",
+        mask_token="[MASK]", model_input_names=["input_ids", "attention_mask"])
+    tok.save_pretrained(out)
+    torch.manual_seed(seed)
+    cfg = transformers.ModernBertConfig(
+        vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=128, global_attn_every_n_layers=2, local_attention=16, pad_token_id=tok.pad_token_id,
+        cls_token_id=tok.cls_token_id, sep_token_id=tok.sep_token_id, bos_token_id=tok.cls_token_id,
+        eos_token_id=tok.sep_token_id)
+    transformers.ModernBertModel(cfg).save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_xlmr(tmp_path_factory) -> Path:
+    """Path of a tiny random XLM-R encoder directory (SentencePiece-style Unigram tokenizer)."""
+    return build_tiny_xlmr(tmp_path_factory.mktemp("tiny_xlmr"))
+
+
+@pytest.fixture(scope="session")
+def tiny_modernbert(tmp_path_factory) -> Path:
+    """Path of a tiny random ModernBERT encoder directory (generic byte-level BPE tokenizer)."""
+    return build_tiny_modernbert(tmp_path_factory.mktemp("tiny_modernbert"))

@@ -107,3 +107,43 @@ def test_fp32_keyword_follows_the_transformers_version(monkeypatch):
     assert fp32_kwargs() == {"torch_dtype": torch.float32}
     monkeypatch.setattr(transformers, "__version__", "5.17.0.dev0")
     assert fp32_kwargs() == {"dtype": torch.float32}
+
+
+def test_generic_byte_level_tokenizer_gets_the_prefix_space_too(tiny_modernbert, tmp_path):
+    # ModernBERT ships its byte-level BPE as the generic PreTrainedTokenizerFast: the add_prefix_space keyword only
+    # set an attribute, and every word was still spelled as if it began the text ("m ut ations")
+    from biobert.encoders import load_tokenizer
+    from biobert.tasks.ner import SubwordEncoder
+
+    tok = load_tokenizer(str(tiny_modernbert))
+    words = ["patients", "with", "cisplatin", "nephrotoxicity"]
+    (ids, starts), = SubwordEncoder(tok).encode([words])
+    assert ids == tok(" " + " ".join(words), add_special_tokens=False)["input_ids"]
+    assert len(starts) == 4
+    tok.save_pretrained(tmp_path)  # a fine-tuned model directory keeps the spelling it was trained with
+    (again, _), = SubwordEncoder(load_tokenizer(str(tmp_path))).encode([words])
+    assert again == ids
+
+
+def test_token_type_ids_only_for_encoders_with_segment_embeddings():
+    # the QA layout asks the tokenizer, which may declare token_type_ids for a model without them (klue/roberta-base:
+    # RoBERTa with a BERT tokenizer; DistilBERT checkpoints saved with BertTokenizer)
+    import transformers as T
+
+    from biobert.encoders import takes_token_type_ids
+
+    size = dict(vocab_size=64, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+                max_position_embeddings=64)
+    models = {
+        "bert": T.BertModel(T.BertConfig(**size)),
+        "electra": T.ElectraModel(T.ElectraConfig(embedding_size=32, **size)),
+        "albert": T.AlbertModel(T.AlbertConfig(embedding_size=16, **size)),
+        "xlm-roberta": T.XLMRobertaModel(T.XLMRobertaConfig(type_vocab_size=1, **size)),
+        "deberta-v3": T.DebertaV2Model(T.DebertaV2Config(type_vocab_size=0, **size)),
+        "distilbert": T.DistilBertModel(T.DistilBertConfig(vocab_size=64, dim=32, n_layers=1, n_heads=2, hidden_dim=64)),
+    }
+    if hasattr(T, "ModernBertConfig"):
+        models["modernbert"] = T.ModernBertModel(T.ModernBertConfig(pad_token_id=0, bos_token_id=1, eos_token_id=2, cls_token_id=1,
+                                                                   sep_token_id=2, **size))
+    got = {name: takes_token_type_ids(m) for name, m in models.items()}
+    assert {n for n, yes in got.items() if yes} == {"bert", "electra", "albert"}, got

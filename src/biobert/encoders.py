@@ -23,7 +23,8 @@ from biobert.hub import hub_kwargs, hub_reachable
 
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
 
-__all__ = ["resolve_encoder", "load_tokenizer", "load_token_classifier", "NAMED_ENCODERS", "check_casing"]
+__all__ = ["resolve_encoder", "load_tokenizer", "load_token_classifier", "NAMED_ENCODERS", "check_casing",
+           "takes_token_type_ids"]
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +105,54 @@ def load_tokenizer(name_or_path: str) -> Any:
         # of a text ("BRCA1") than after a space ("ĠBRCA1"); NER feeds words one by one, so without a prefix space
         # every word would look sentence-initial, which is not how the encoder was pre-trained
         tok = _from_pretrained(AutoTokenizer, ref, use_fast=True, add_prefix_space=True)
+        _byte_level_prefix_space(tok)
     check_casing(ref, tok)
     return tok
+
+
+def _byte_level_prefix_space(tokenizer: Any) -> None:
+    """Make the Rust tokenizer's byte-level pre-tokenizer(s) add the prefix space that ``add_prefix_space`` asks for.
+
+    The family classes (RoBERTa, GPT-2, ...) rebuild their pre-tokenizer from the keyword, but a checkpoint whose
+    tokenizer is the generic ``PreTrainedTokenizerFast`` (ModernBERT and other recent byte-level BPE encoders) only
+    records the attribute: its ``tokenizer.json`` pre-tokenizer kept ``add_prefix_space: false``, so every word was
+    still spelled text-initially ("mutations" -> ``m ut ations``, not ``Ġmut ations``). Set it on the backend, which
+    is also what ``save_pretrained`` writes, so a saved model directory keeps it.
+    """
+    from tokenizers import pre_tokenizers
+
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    pre = getattr(backend, "pre_tokenizer", None)
+    if pre is None:
+        return
+    # a Sequence's items are live views of the inner pre-tokenizers (tokenizers >= 0.20)
+    parts = list(pre) if isinstance(pre, pre_tokenizers.Sequence) else [pre]
+    changed = False
+    for part in parts:
+        if isinstance(part, pre_tokenizers.ByteLevel) and not part.add_prefix_space:
+            part.add_prefix_space = True
+            changed = True
+    if changed:
+        backend.pre_tokenizer = pre
+
+
+def takes_token_type_ids(model: Any) -> bool:
+    """Whether ``model`` reads ``token_type_ids`` through segment embeddings of at least two types.
+
+    A tokenizer's ``model_input_names`` is no guide: a RoBERTa / XLM-R checkpoint shipped with a BERT tokenizer
+    (klue/roberta-base, ``type_vocab_size`` 1) fails on the passage's type 1 with a bare ``IndexError``, and
+    DistilBERT or ModernBERT (no segment embeddings) would silently drop them. DeBERTa-v3 (``type_vocab_size``
+    0) ignores them.
+    """
+    import inspect
+
+    n_types = getattr(getattr(model, "config", None), "type_vocab_size", None)
+    if isinstance(n_types, int) and n_types < 2:
+        return False
+    try:
+        return "token_type_ids" in inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):  # a forward without an inspectable signature: do not guess
+        return False
 
 
 def check_casing(ref: str, tokenizer: Any) -> None:

@@ -313,3 +313,20 @@ def test_viterbi_over_windows_keeps_entities_that_cross_window_edges(tok):
         assert stats["sentences_windowed"] == 1
         assert [s.text for s in doc.spans] == ["breast cancer"] * 40, decode
         assert all(doc.text[s.start:s.end] == s.text for s in doc.spans)
+
+
+def test_sentencepiece_word_spelled_marker_and_unk_is_unseen(tiny_xlmr):
+    """ALBERT / DeBERTa-v3 / XLM-R spell \\x96 as ``▁`` + ``<unk>``: the model saw nothing of it either, so it must
+    not end an entity (``BRCA1\\x96induced`` gives ``BRCA1``)."""
+    from biobert.encoders import load_tokenizer
+
+    xtok = load_tokenizer(str(tiny_xlmr))
+    marker = xtok.convert_tokens_to_ids("\u2581")
+    (ids, starts), = SubwordEncoder(xtok).encode([["BRCA1", "\x96", "induced"]])
+    assert ids[starts[1]:starts[2]] == [marker, xtok.unk_token_id]  # the premise
+    labels = labels_for_types(["Gene"])
+    fake = _FakeTagger({ids[0]: 1, marker: 2, xtok.unk_token_id: 2})
+    stats = Counter()
+    doc, = NERPredictor(fake, xtok, labels, decode="argmax").predict_documents([Document("d", "BRCA1\x96induced")], stats)
+    assert [s.text for s in doc.spans] == ["BRCA1"]
+    assert stats["entity_edges_trimmed_unseen_word"] == 1

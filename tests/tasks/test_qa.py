@@ -142,3 +142,39 @@ def test_biobert_answer_cleanup_keeps_offsets_exact():
     assert all(ctx[o["start"]:o["end"]] == o["text"] for o in out)
     assert stats == Counter(answers_trimmed=2, answers_dropped_unbalanced=1)
     assert clean_answers(items, "none") == items
+
+
+def test_encoder_without_segment_embeddings_gets_no_token_type_ids(tok):
+    # a RoBERTa-style encoder (type_vocab_size 1) behind a BERT tokenizer, as klue/roberta-base ships: the tokenizer
+    # declares token_type_ids, and the passage's type 1 failed inside the encoder with a bare IndexError
+    from transformers import XLMRobertaConfig, XLMRobertaForQuestionAnswering
+
+    torch.manual_seed(0)
+    cfg = XLMRobertaConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                           intermediate_size=64, max_position_embeddings=130, type_vocab_size=1, pad_token_id=tok.pad_token_id)
+    model = QAModel(XLMRobertaForQuestionAnswering(cfg))
+    sp = QASpec(max_length=40, stride=8, max_query_length=10, n_best=5)
+    feats = build_qa_features([ex()], tok, sp)
+    assert "token_type_ids" in feats[0]  # the premise: the tokenizer asks for them
+    qa_loss(model, qa_collate(feats, tok.pad_token_id)).backward()
+    run, = QAPredictor(model, tok, sp).run([ex()])
+    assert all(CTX[a["start"] : a["end"]] == a["text"] for a in run["nbest"])
+
+
+def test_answers_never_start_or_end_with_whitespace_from_untrimmed_byte_level_offsets(tiny_modernbert):
+    # ModernBERT's byte-level BPE gives "Ġcystic" the range of " cystic"; answers came out as " cystic fibrosis"
+    from biobert.encoders import load_tokenizer
+
+    tok = load_tokenizer(str(tiny_modernbert))
+    assert tok("a cystic", add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"][1][0] == 1  # the premise
+    torch.manual_seed(0)
+    sp = QASpec(max_length=64, stride=8, max_query_length=10, n_best=20)
+    model = new_qa_model(str(tiny_modernbert))
+    run, = QAPredictor(model, tok, sp).run([ex()])
+    assert len(run["nbest"]) > 5
+    for a in run["nbest"]:
+        assert CTX[a["start"] : a["end"]] == a["text"] == a["text"].strip(), a
+    feats = build_qa_features([ex()], tok, sp)
+    f = feats[0]
+    answer = tok.convert_ids_to_tokens(f["input_ids"][f["start_positions"] : f["end_positions"] + 1])
+    assert "".join(answer).lstrip("\u0120") == "CFTR"

@@ -217,6 +217,9 @@ class SubwordEncoder:
         self.sep_id = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
         self.unk_id = tokenizer.unk_token_id
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        #: ids of a bare word-start marker (SentencePiece ``▁``): ALBERT, DeBERTa-v3 and XLM-R spell a word they
+        #: cannot read as ``▁`` + ``<unk>`` (or ``▁`` alone when the normaliser deletes it), which says nothing of it
+        self.blank_ids = _marker_ids(tokenizer)
 
     def encode(
         self, word_lists: Sequence[Sequence[str]], stats: Counter | None = None, batch: int = 2048
@@ -255,16 +258,31 @@ class SubwordEncoder:
         return out
 
 
-def unseen_words(ids: Sequence[int], starts: Sequence[int], unk_id: int | None) -> set[int]:
-    """Words whose subwords are all ``[UNK]``: the model saw nothing of them.
+def _marker_ids(tokenizer: Any) -> frozenset[int]:
+    """Id of the bare SentencePiece word-start marker ``▁`` in ``tokenizer``'s vocabulary (none for WordPiece).
+
+    Byte-level BPE needs no such entry: it spells every character in bytes, so a word never comes out as its
+    marker ``Ġ`` alone or beside an unknown token.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    marker = backend.token_to_id("\u2581") if backend is not None else None
+    return frozenset() if marker is None or marker == tokenizer.unk_token_id else frozenset({marker})
+
+
+def unseen_words(ids: Sequence[int], starts: Sequence[int], unk_id: int | None,
+                 blank_ids: frozenset[int] | set[int] = frozenset()) -> set[int]:
+    """Words whose subwords are all ``[UNK]`` (or a bare word-start marker, ``blank_ids``): the model saw nothing
+    of them.
 
     These are words the tokenizer deletes (control characters such as ``\\x96``,
-    a mis-decoded cp1252 en-dash) or cannot spell (an emoji).
+    a mis-decoded cp1252 en-dash) or cannot spell (an emoji); a SentencePiece
+    tokenizer spells them ``▁`` + ``<unk>``, or ``▁`` alone.
     """
-    if unk_id not in ids:  # the usual case: skip the per-word scan on the inference path
-        return set()
+    if unk_id not in ids and not (blank_ids and not blank_ids.isdisjoint(ids)):
+        return set()  # the usual case for WordPiece: skip the per-word scan on the inference path
+    nothing = {unk_id, *blank_ids}
     bounds = list(starts) + [len(ids)]
-    return {w for w in range(len(starts)) if all(t == unk_id for t in ids[bounds[w] : bounds[w + 1]])}
+    return {w for w in range(len(starts)) if all(t in nothing for t in ids[bounds[w] : bounds[w + 1]])}
 
 
 def trim_unseen_edges(tags: Sequence[str], unseen: set[int]) -> tuple[list[str], int]:
@@ -602,7 +620,7 @@ class NERPredictor:
                     idx, prob = results[(pl.sent, w)]
                     tags.append(self.labels[idx[pos]])
                     scores.append(prob[pos])
-            unseen = unseen_words(pl.ids, pl.starts, self.encoder.unk_id)
+            unseen = unseen_words(pl.ids, pl.starts, self.encoder.unk_id, self.encoder.blank_ids)
             if unseen:
                 tags, n = trim_unseen_edges(tags, unseen)
                 stats["entity_edges_trimmed_unseen_word"] += n

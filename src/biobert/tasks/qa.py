@@ -44,7 +44,7 @@ from torch import nn
 
 from biobert.device import model_device, to_device
 from biobert.errors import ConfigError, ModelLoadError
-from biobert.encoders import check_fits, max_input_length
+from biobert.encoders import check_fits, max_input_length, takes_token_type_ids
 from biobert.io.squad import QAExample
 from biobert.tasks.batching import pad_field, pad_inputs
 from biobert.tasks.pooling import masked_mean
@@ -164,6 +164,8 @@ class QAModel(nn.Module):
             raise ConfigError(f"E485 QA cls_pooling must be one of {CLS_POOLINGS}, got {pooling!r}")
         self.span_model = span_model
         self.pooling = pooling
+        #: segment ids are passed on only to an encoder that has them (the tokenizer may declare them anyway)
+        self.token_types = takes_token_type_ids(span_model)
         cfg = span_model.config
         self.dropout = nn.Dropout(dropout if dropout is not None else getattr(cfg, "hidden_dropout_prob", 0.1))
         self.cls_head = nn.Linear(cfg.hidden_size, num_classes) if num_classes else None
@@ -177,7 +179,7 @@ class QAModel(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 token_type_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        kw = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
+        kw = {"token_type_ids": token_type_ids} if token_type_ids is not None and self.token_types else {}
         out = self.span_model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=self.cls_head is not None, **kw)
         cls_logits = None
         if self.cls_head is not None:
@@ -284,7 +286,7 @@ class _Layout:
             if len(q) > self.spec.max_query_length:
                 stats["questions_cut_to_max_query_length"] += 1
                 q = q[: self.spec.max_query_length]
-            c, offs = cs["input_ids"][i], [tuple(x) for x in cs["offset_mapping"][i]]  # type: ignore[index]
+            c, offs = cs["input_ids"][i], _strip_offsets(e.context, cs["offset_mapping"][i])  # type: ignore[index]
             cap = self.spec.max_length - len(q) - 3
             if cap < 8:
                 raise ConfigError(f"E449 max_length {self.spec.max_length} leaves no room for the passage after a {len(q)}-subword question")
@@ -301,6 +303,24 @@ class _Layout:
         if self.use_tt:
             f["token_type_ids"] = [0] * (len(enc.q_ids) + 2) + [1] * (w.end - w.start + 1)
         return f
+
+
+def _strip_offsets(text: str, offsets: Sequence[Sequence[int]]) -> list[tuple[int, int]]:
+    """Subword offsets narrowed to exclude surrounding whitespace.
+
+    Byte-level BPE tokenizers without an offset-trimming post-processor (ModernBERT's generic
+    ``PreTrainedTokenizerFast``) give ``Ġmutations`` the range of `` mutations``, space included, so answers came
+    out as `` HTT``: they no longer matched the gold answer, and pooling kept ``HTT`` and `` HTT`` apart. A token that
+    is only whitespace becomes empty (and so never bounds an answer).
+    """
+    out = []
+    for a, b in offsets:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        out.append((a, b))
+    return out
 
 
 def _token_span(offsets: Sequence[tuple[int, int]], start: int, end: int) -> tuple[int, int] | None:

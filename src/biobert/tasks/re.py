@@ -50,6 +50,7 @@ import torch
 from torch import nn
 
 from biobert.device import model_device, to_device
+from biobert.encoders import takes_token_type_ids
 from biobert.errors import ConfigError, ModelLoadError, TrainingError
 from biobert.tasks.batching import pad_inputs
 from biobert.tasks.pooling import masked_mean
@@ -212,6 +213,8 @@ class RelationModel(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.pooling = pooling
+        #: segment ids are passed on only to an encoder that has them (:func:`~biobert.encoders.takes_token_type_ids`)
+        self.token_types = takes_token_type_ids(encoder)
         hidden = encoder.config.hidden_size
         p = dropout if dropout is not None else getattr(encoder.config, "hidden_dropout_prob", 0.1)
         self.dropout = nn.Dropout(p)
@@ -225,7 +228,7 @@ class RelationModel(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, head_pos: torch.Tensor | None = None,
                 tail_pos: torch.Tensor | None = None, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
-        kw = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
+        kw = {"token_type_ids": token_type_ids} if token_type_ids is not None and self.token_types else {}
         out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **kw)
         hidden = out.last_hidden_state
         if self.pooling == "entity_start":
