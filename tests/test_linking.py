@@ -152,3 +152,22 @@ def test_fuzzy_level_is_opt_in_and_thresholded():
     assert out.spans[0].ids == (("MESH", "D056486"),) and lk.last_stats == {"linked_fuzzy": 1}
     with pytest.raises(ConfigError, match="E487"):
         DictionaryLinker(names, fuzzy=1.5)
+
+
+def test_overwriting_ids_moves_the_document_level_relations_with_them(kb):
+    """A PubTator CID line names concept ids: when --overwrite replaces a span's id, the relation must follow it,
+    not keep pointing at an id that no span has any more."""
+    from biobert import io
+
+    pt = ("1|t|Breast cancer and cardiomyopathy.\n1|a|\n"
+          "1\t0\t13\tBreast cancer\tDisease\tD001943\n1\t18\t32\tcardiomyopathy\tDisease\tD009202\n"
+          "1\tCID\tD001943\tD009202\n\n")
+    doc = io.reads(pt, "pubtator")[0]
+    lk = DictionaryLinker.from_tsv(kb, overwrite=True)
+    out = lk(doc)
+    assert [s.ids[0][1] for s in out.spans] == ["MESH:D001943", "MESH:D009202"]
+    assert out.metadata["relations"] == [["CID", "MESH:D001943", "MESH:D009202"]]
+    assert lk.last_stats["document_relation_ids_relinked"] == 2
+    assert "1\tCID\tMESH:D001943\tMESH:D009202" in io.writes([out], "pubtator")
+    # without overwrite nothing changes
+    assert DictionaryLinker.from_tsv(kb)(doc).metadata["relations"] == [["CID", "D001943", "D009202"]]

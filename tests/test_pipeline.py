@@ -318,3 +318,42 @@ def test_onnx_export_refuses_evaluation_types_the_model_does_not_predict(tagger_
     with pytest.raises(ConfigError, match="E417"):
         export_onnx(d, gold)  # no --eval-type: the data's own types
     assert not onnx_paths(d)["dir"].exists()  # refused before anything was written
+
+
+@pytest.mark.parametrize("bad, name", [(["fine", 3], "int"), (b"BRCA1", "bytes"), (None, "NoneType"), (7, "int")])
+def test_inputs_that_are_not_text_raise_a_type_error_naming_them(tagger_dir, bad, name):
+    from biobert.pipeline import Tagger
+
+    t = Tagger.load(tagger_dir)
+    with pytest.raises(TypeError, match=f"Tagger accepts str.*got {name}$"):
+        t(bad)
+
+
+@pytest.fixture(scope="module")
+def re_model(tiny_bert, tmp_path_factory):
+    """A tiny Gene-Disease relation model (markers style) trained on positives only."""
+    from biobert.config import load_config
+    from biobert.recipes.re import REConfig, finetune_re
+    from tests.recipes.test_re_recipe import write_config, write_folds
+
+    root = tmp_path_factory.mktemp("re_pipeline")
+    write_folds(root / "data", all_positive=True)
+    cfg = load_config(REConfig, write_config(root / "c.yaml", root / "data", root / "model", tiny_bert, style="markers",
+                                            pooling="entity_start"))
+    finetune_re(cfg, progress=False, fold="1")
+    return root / "model"
+
+
+def test_extractor_counts_what_its_tagging_replaced(re_model, tagger_dir):
+    """Extractor(docs, tagger=...) tags documents that came with gold spans and relations: the replacement is
+    counted in the extractor's last_stats, as the tagger counts it, not lost when the extractor resets its counters."""
+    from biobert import io
+    from biobert.pipeline import Extractor, Tagger
+
+    pt = ("1|t|BRCA1 mutations cause breast cancer.\n1|a|\n1\t0\t5\tBRCA1\tGene\t672\n"
+          "1\t22\t35\tbreast cancer\tDisease\tD001943\n1\tCID\t672\tD001943\n\n")
+    ex = Extractor.load(re_model)
+    out = ex(io.reads(pt, "pubtator"), tagger=Tagger.load(tagger_dir))
+    assert ex.last_stats["input_spans_replaced"] == 2
+    assert ex.last_stats["input_metadata_dropped:relations"] == 1
+    assert "relations" not in out[0].metadata

@@ -461,3 +461,41 @@ def test_unknown_paths_and_methods_get_the_coded_error_format():
             assert r.status_code == 405 and r.json()["error"]["code"] == "E617" and "POST" in r.json()["error"]["message"]
 
     asyncio.run(go())
+
+
+def test_unknown_fields_and_ids_of_the_wrong_type_are_refused():
+    """A misspelt option ("ouput") or one the service does not offer ("layers") used to be ignored, and an id
+    that is null or an object became the id "None" / "{'a': 1}"; both are the client's errors."""
+    tagger = FakeTagger()
+
+    class FakeEmbedder:
+        last_stats: dict = {}
+
+        def __call__(self, texts, pool="mean", words=False):
+            raise AssertionError("never reached")
+
+    async def go():
+        async with _client(tagger) as c:
+            r = await c.post("/tag", json={"text": "BRCA1", "ouput": "pubtator"})
+            assert r.status_code == 400 and r.json()["error"]["code"] == "E619"
+            assert "'ouput'" in r.json()["error"]["message"] and "output" in r.json()["error"]["message"]
+            r = await c.post("/tag", json={"text": "BRCA1", "keep_spans": True})  # an /extract option
+            assert r.status_code == 400 and r.json()["error"]["code"] == "E619"
+            for bad in (None, {"a": 1}, [1], True, 1.5):
+                r = await c.post("/tag", json={"text": "BRCA1", "id": bad})
+                assert r.status_code == 400 and r.json()["error"]["code"] == "E605", bad
+            r = await c.post("/tag", json={"texts": ["BRCA1"], "id": "x"})
+            assert r.status_code == 400 and r.json()["error"]["code"] == "E605"
+            r = await c.post("/tag", json={"text": "BRCA1", "id": 12345})  # a PMID as a JSON number is fine
+            assert r.status_code == 200 and r.json()["documents"][0]["id"] == "12345"
+        from biobert.serve import ServeConfig, create_app
+
+        app = create_app(tagger, ServeConfig(), embedder=FakeEmbedder())
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+            r = await c.post("/embed", json={"text": "BRCA1", "layers": [-1, -2]})
+            assert r.status_code == 400 and r.json()["error"]["code"] == "E619"
+            r = await c.post("/answer", json={"question": "q", "passages": "p", "topk": 3})
+            assert r.status_code == 404  # no reader: that answer comes first
+
+    asyncio.run(go())
+    assert tagger.calls == [1]

@@ -122,3 +122,20 @@ def test_brat_output_refuses_a_document_id_repeated_in_a_later_chunk(tmp_path):
     with pytest.raises(DataFormatError, match="E246.*'a' again"):
         w.write([Document("c", "x"), Document("a", "other text")])
     assert (tmp_path / "out" / "a.txt").read_text(encoding="utf-8") == "BRCA1"
+
+
+def test_table_shards_concatenate_into_one_table(tagger, tmp_path):
+    """Only the first shard writes the table's header line, so that ``cat`` of the shards is one table with every
+    row of the unsharded output."""
+    whole = tmp_path / "all.tsv"
+    tag_file(tagger, ABSTRACTS, whole, input_format="text", output_format="table", lines=True, progress=False)
+    parts = []
+    for k in range(3):
+        out = tmp_path / f"{k}.tsv"
+        tag_file(tagger, ABSTRACTS, out, input_format="text", output_format="table", lines=True, progress=False, shard=(k, 3))
+        parts.append(out.read_text(encoding="utf-8"))
+    cat = "".join(parts).splitlines()
+    rows = whole.read_text(encoding="utf-8").splitlines()
+    assert cat[0] == rows[0] == "doc\tstart\tend\tlabel\tscore\tmention"
+    assert sum(line.startswith("doc\t") for line in cat) == 1
+    assert sorted(cat[1:]) == sorted(rows[1:])

@@ -43,6 +43,11 @@ Spans that already carry ids keep them unless ``overwrite=True``.
 Every outcome is counted in ``last_stats``: ``linked_exact``,
 ``linked_normalised``, ``linked_singular``, ``linked_fuzzy``, ``linked_via_abbreviation``,
 ``ambiguous``, ``unlinked``, ``kept_existing_ids``, ``skipped_label``.
+
+Relations follow their spans: span relations are re-pointed at the linked copies, and document-level relations
+between concept ids (PubTator ``CID`` lines, BioC concept relations: ``metadata["relations"]``) whose ids were
+overwritten get the new ids (``document_relation_ids_relinked``), or, when one old id became several different ones,
+keep it and are counted (``document_relation_ids_stale``), never left silently pointing at ids no span has.
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence, overload
 
 from biobert.errors import ConfigError, DataFormatError
-from biobert.io._common import iter_lines, parse_ids
+from biobert.io._common import format_ids, iter_lines, parse_ids
 from biobert.text.abbreviations import find_abbreviations
 from biobert.types import Document, Span
 
@@ -290,7 +295,38 @@ class DictionaryLinker:
         if rels:  # relations point at spans: re-point them at the linked copies
             by_key = {s.key: s for s in new}
             rels = tuple(replace(r, head=by_key.get(r.head.key, r.head), tail=by_key.get(r.tail.key, r.tail)) for r in rels)
+        doc = self._relink_concept_relations(doc, new)
         return doc.with_spans(new).with_relations(rels)
+
+    def _relink_concept_relations(self, doc: Document, new: list[Span]) -> Document:
+        """``doc`` with the concept ids of its document-level relations (``metadata["relations"]``: ``[label, id, id,
+        ...]``, as PubTator and BioC read them) moved along with the span ids that overwriting replaced (``new`` is
+        ``doc.spans`` linked, index for index). An old id that some span still has, or that became several different
+        ids, is kept: the latter counted as ``document_relation_ids_stale``."""
+        concept = doc.metadata.get("relations")
+        if not concept:
+            return doc
+        moved: dict[str, set[str]] = {}
+        for old, s in zip(doc.spans, new):
+            if old.ids and s.ids != old.ids:
+                moved.setdefault(format_ids(old.ids), set()).add(format_ids(s.ids))
+        if not moved:
+            return doc
+        kept = {format_ids(s.ids) for s in new if s.ids}
+        out = []
+        for label, *args in concept:
+            new_args = []
+            for a in args:
+                a = str(a)
+                if a in moved and a not in kept:
+                    if len(moved[a]) == 1:
+                        a = next(iter(moved[a]))
+                        self.last_stats["document_relation_ids_relinked"] += 1
+                    else:
+                        self.last_stats["document_relation_ids_stale"] += 1
+                new_args.append(a)
+            out.append([label, *new_args])
+        return replace(doc, metadata={**doc.metadata, "relations": out})
 
 
 def apply_linkers(linkers: Sequence[DictionaryLinker], docs: Any) -> tuple[Any, Counter]:

@@ -198,11 +198,14 @@ class Tagger:
     def __call__(self, inputs: Any) -> Any:
         """Tag one text/Document (returns a Document) or an iterable of them (returns a list)."""
         single = isinstance(inputs, (str, Document))
+        # bytes would iterate as ints, and None or a number is no iterable: say what is accepted instead
+        if not single and (isinstance(inputs, (bytes, bytearray)) or not isinstance(inputs, Iterable)):
+            raise TypeError(f"Tagger accepts str, Document or an iterable of them, got {type(inputs).__name__}")
         items = [inputs] if single else list(inputs)
-        docs = [x if isinstance(x, Document) else Document(id=str(i), text=x) for i, x in enumerate(items)]
-        for x in items:
+        for x in items:  # before any Document is built, which would fail on a non-str with a bare len() error
             if not isinstance(x, (str, Document)):
                 raise TypeError(f"Tagger accepts str or Document, got {type(x).__name__}")
+        docs = [x if isinstance(x, Document) else Document(id=str(i), text=x) for i, x in enumerate(items)]
         self.last_stats = Counter()
         # the input's metadata, sentences and tokens are kept; its spans and relations are replaced by the
         # predictions (relations refer to the old spans) and counted in last_stats
@@ -238,7 +241,8 @@ class Extractor:
     Nothing is skipped silently: ``last_stats`` counts zero-width spans and overlapping span pairs that cannot
     be arguments (``spans_empty_skipped``, ``pairs_overlapping_skipped``; see
     :func:`biobert.tasks.re.candidate_pairs`), and ``type_pairs_unmatched_by_tagger`` the type pairs that the
-    tagger last used (or given to :meth:`check_tagger`) can never fill.
+    tagger last used (or given to :meth:`check_tagger`) can never fill. When a call tags documents, the tagger's
+    counters are added too (``input_spans_replaced``, ``input_relations_dropped``: gold annotations replaced).
     """
 
     def __init__(self, model: Any, tokenizer: Any, spec: Any, *, source: str = "", meta: dict[str, Any] | None = None,
@@ -370,14 +374,16 @@ class Extractor:
             need = []
         else:
             need = [i for i, d in enumerate(docs) if tagger is not None or not d.spans]
+        self.last_stats = Counter()
         if need:
             tg = self._get_tagger(tagger)
             if tg is not self._checked_tagger:  # once per tagger: the warning is not repeated on every call
                 self.check_tagger(tg)
             tagged = tg([docs[i] for i in need])
+            # what tagging changed (gold spans replaced, their relations dropped, ...) is part of this call's counts
+            self.last_stats.update(getattr(tg, "last_stats", None) or {})
             for i, d in zip(need, tagged):
                 docs[i] = d
-        self.last_stats = Counter()
         if self._unmatched_type_pairs:
             self.last_stats["type_pairs_unmatched_by_tagger"] = self._unmatched_type_pairs
         jobs: list[tuple[int, Any, Any]] = []

@@ -3,7 +3,7 @@
 Endpoints:
     GET  /health             -> {"status": "ok"}
     GET  /version            -> versions, model sources, labels and the endpoints this server offers
-    POST /tag                -> {"text": str} | {"texts": [str]} | {"pubtator": str} | {"bioc": str} |
+    POST /tag                -> {"text": str, optional "id": str | int} | {"texts": [str]} | {"pubtator": str} | {"bioc": str} |
                                 {"biocjson": BioC JSON (object, or a string)}, plus optional "output":
                                 "json" (default) | "pubtator" | "bioc" | "biocjson"
     POST /extract            -> the input of /tag, plus optional "keep_spans": true (use the input's own
@@ -22,7 +22,9 @@ which is what makes a busy server fast on CPU. Errors are structured:
 ``{"error": {"code": "E6xx", "message": ...}}`` with a 4xx status, never a
 catch-all message; an unexpected failure is a 500 with code E612 and the
 exception's type (``{"error": {"code": "E612", "type": "KeyError", ...}}``),
-never a plain-text page; an unknown path is 404 E616 and a wrong method 405 E617.
+never a plain-text page; an unknown path is 404 E616 and a wrong method 405 E617. A field an endpoint does not
+know (a misspelt ``"ouput"``, a CLI option such as ``"layers"`` that the service does not offer) is 400 E619, never
+silently ignored.
 
 Limits (:class:`ServeConfig`): a body larger than :attr:`ServeConfig.body_limit`
 bytes is refused (413 E613) from its Content-Length header, or while a chunked
@@ -58,6 +60,14 @@ from biobert.types import Document
 
 #: output formats of /tag and /extract
 OUTPUTS = ("json", "pubtator", "bioc", "biocjson")
+
+#: the fields each endpoint reads; any other field of a request is refused (E619), not ignored
+FIELDS = {
+    "/tag": ("text", "id", "texts", "pubtator", "bioc", "biocjson", "output"),
+    "/extract": ("text", "id", "texts", "pubtator", "bioc", "biocjson", "output", "keep_spans"),
+    "/answer": ("question", "passages", "type"),
+    "/embed": ("text", "texts", "pool"),
+}
 
 #: the question types of /answer (``biobert answer --type`` accepts the same)
 QUESTION_TYPES = ("factoid", "list", "yesno")
@@ -341,8 +351,8 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
         return error(413, "E613", f"request body larger than the limit of {cfg.body_limit} bytes ({got}); the limit follows "
                                   f"from --max-chars {cfg.max_chars} unless --max-body-bytes sets it")
 
-    async def json_body(request: Request) -> Any:
-        """The request's JSON object, or an E602 / E613 error response.
+    async def json_body(request: Request, endpoint: str) -> Any:
+        """The request's JSON object, or an E602 / E613 / E619 error response.
 
         The size is checked before anything is parsed: the declared Content-Length first, then the bytes as they
         arrive (a chunked body declares none, and a client may send more than it declared)."""
@@ -364,6 +374,11 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
             return error(400, "E602", "the request body must be JSON")
         if not isinstance(body, dict):
             return error(400, "E602", "the request body must be a JSON object")
+        allowed = FIELDS[endpoint]
+        unknown = [k for k in body if k not in allowed]
+        if unknown:
+            return error(400, "E619", f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+                                      f"{endpoint} reads: {', '.join(allowed)}")
         return body
 
     def too_many(n: int, what: str) -> JSONResponse:
@@ -376,6 +391,13 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
             return error(400, "E604", "give exactly one of: text, texts, pubtator, bioc, biocjson")
         key = keys[0]
         value = body[key]
+        if "id" in body:
+            # a PMID may come as a JSON number; null, an object or a list would become ids like "None"
+            doc_id = body["id"]
+            if key != "text":
+                return error(400, "E605", f"'id' goes with 'text' only ('{key}' documents are numbered or carry their own ids)")
+            if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)):
+                return error(400, "E605", f"'id' must be a string or an integer, got {type(doc_id).__name__}")
         try:
             if key == "text":
                 if not isinstance(value, str):
@@ -425,7 +447,7 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
 
     @app.post("/tag")
     async def tag(request: Request) -> Any:
-        body = await json_body(request)
+        body = await json_body(request, "/tag")
         if not isinstance(body, dict):
             return body
         output = body.get("output", "json")
@@ -441,7 +463,7 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
     async def extract(request: Request) -> Any:
         if extractor is None:
             return error(404, "E609", "this server has no relation model; start it with `biobert serve --re-model DIR`")
-        body = await json_body(request)
+        body = await json_body(request, "/extract")
         if not isinstance(body, dict):
             return body
         output = body.get("output", "json")
@@ -468,7 +490,7 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
     async def answer(request: Request) -> Any:
         if reader is None:
             return error(404, "E610", "this server has no QA model; start it with `biobert serve --qa-model DIR`")
-        body = await json_body(request)
+        body = await json_body(request, "/answer")
         if not isinstance(body, dict):
             return body
         question, passages, qtype = body.get("question"), body.get("passages"), body.get("type")
@@ -497,7 +519,7 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
     async def embed(request: Request) -> Any:
         if embedder is None:
             return error(404, "E607", "this server has no embedder; start it with `biobert serve --embed-model minilm`")
-        body = await json_body(request)
+        body = await json_body(request, "/embed")
         if not isinstance(body, dict):
             return body
         keys = [k for k in ("text", "texts") if k in body]

@@ -43,10 +43,13 @@ OUTPUT_FORMATS = tuple(dict.fromkeys(("json", "table", *io.FORMATS)))
 class StreamWriter:
     """Write documents chunk by chunk in one output format, producing one valid file in the end."""
 
-    def __init__(self, out: IO[str], fmt: str) -> None:
+    def __init__(self, out: IO[str], fmt: str, *, header: bool = True) -> None:
+        """``header=False``: no column header line for table output (shards after the first, so that the shards'
+        outputs concatenate into the output of the whole file)."""
         if fmt not in OUTPUT_FORMATS:
             raise ConfigError(f"E420 unknown output format {fmt!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
         self.out, self.fmt = out, fmt
+        self.header = header
         self.n = 0
         self._held: list[Document] = []  # formats that are one structure (BioC collection, plain text)
         #: the io writers' reports summed over chunks (spans written, overlapping spans dropped, ...)
@@ -63,7 +66,7 @@ class StreamWriter:
                 self.n += 1
             return
         if self.fmt == "table":
-            if self.n == 0:
+            if self.n == 0 and self.header:
                 f.write("doc\tstart\tend\tlabel\tscore\tmention\n")
             for d in docs:
                 for sp in d.spans:
@@ -118,9 +121,10 @@ class BratDirWriter:
 
 
 @contextmanager
-def open_writer(output: PathOrStream, fmt: str) -> Iterator[Any]:
+def open_writer(output: PathOrStream, fmt: str, *, header: bool = True) -> Iterator[Any]:
     """A chunk writer for ``fmt`` into ``output``: a :class:`BratDirWriter` for brat (``output`` is a directory),
-    else a :class:`StreamWriter` on the opened file or stream. Checks the format before anything is written."""
+    else a :class:`StreamWriter` on the opened file or stream (``header``: see :class:`StreamWriter`). Checks the
+    format before anything is written."""
     if fmt not in OUTPUT_FORMATS:
         raise ConfigError(f"E420 unknown output format {fmt!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
     if fmt == "brat":
@@ -129,7 +133,7 @@ def open_writer(output: PathOrStream, fmt: str) -> Iterator[Any]:
         yield BratDirWriter(output)
         return
     with open_out(output) as f:
-        yield StreamWriter(f, fmt)
+        yield StreamWriter(f, fmt, header=header)
 
 
 def _chunks(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
@@ -211,7 +215,8 @@ def tag_file(tagger: Any, input: PathOrStream, output: PathOrStream, *, input_fo
         tagger: a :class:`~biobert.pipeline.Tagger` (or any callable list[Document] -> list[Document]).
         shard: ``(k, n)``: tag only documents ``k, k + n, k + 2n, ...`` (0-based), so that ``n`` processes
             share one input file; their outputs together hold every document once (``cat`` them for
-            PubTator, JSONL, CoNLL or table output).
+            PubTator, JSONL, CoNLL or table output; only shard 0 writes the table's header line).
+            Documents are dealt out in turn, so the concatenation holds them shard by shard, not in input order.
         input_format: an io format (guessed from the name when ``None``).
         output_format: ``json``, ``table`` or an io format (guessed from the output name when ``None``).
         chunk_docs: documents read, tagged and written at a time.
@@ -240,7 +245,8 @@ def tag_file(tagger: Any, input: PathOrStream, output: PathOrStream, *, input_fo
     if shard is not None:
         k, n = _check_shard(*shard)
         docs = itertools.islice(docs, k, None, n)
-    with open_writer(output, output_format) as writer:
+    # the table's header line once, from the first shard: the shards' outputs concatenate into one table
+    with open_writer(output, output_format, header=shard is None or shard[0] == 0) as writer:
         stats = tag_stream(tagger, docs, writer, chunk_docs=chunk_docs, progress=progress)
     if shard is not None:
         stats["shard"] = f"{shard[0]}/{shard[1]}"

@@ -245,6 +245,9 @@ def test_env():
         (["extract", "text", "--model", "{model}", "--window-chars", "-5"], "E437"),
         (["extract", "text", "--model", "{model}", "--min-score", "5"], "E438"),
         (["extract", "text", "--model", "{model}", "--scope", "document"], "E443"),
+        # a format that cannot hold relations would drop them all (and used to fail only after tagging)
+        (["extract", "text", "--model", "{model}", "--output-format", "conll"], "E420"),
+        (["extract", "text", "--model", "{model}", "--output-format", "table"], "E420"),
         (["serve", "--model", "{model}", "--max-docs", "0"], "E478"),
         (["extract", "text", "--model", "{model}", "--output", "{tmp}/in.jsonl/out.json"], "E427"),
         (["answer", "Which gene?", "--passage", "x", "--model", "{model}", "--output", "{tmp}/in.jsonl/a.json"], "E427"),
@@ -322,3 +325,27 @@ def test_evaluate_qa_biobert_test_files_against_golden_and_pubmedqa_label_files(
     assert res["accuracy"] == pytest.approx(2 / 3) and res["macro_f1"] == pytest.approx((2 / 3 + 1) / 3)
     r = run("evaluate", "qa", "--format", "pubmedqa", "--task", "yesno", "--data", entries, "--predictions", preds)
     assert r.exit_code == 2 and "E273" in r.stderr and "test_set.json" in r.stderr
+
+
+def test_extract_reports_the_gold_annotations_that_tagging_replaced(tagger_dir, tiny_bert, tmp_path):
+    """`biobert extract` on an annotated PubTator file (without --keep-spans) replaces its gold spans with the
+    tagger's and drops its gold CID relations: the stderr summary says so, as /extract's counts do."""
+    from biobert.config import load_config
+    from biobert.recipes.re import REConfig, finetune_re
+    from tests.recipes.test_re_recipe import write_config, write_folds
+
+    write_folds(tmp_path / "data", all_positive=True)
+    cfg = load_config(REConfig, write_config(tmp_path / "c.yaml", tmp_path / "data", tmp_path / "re", tiny_bert,
+                                            style="markers", pooling="entity_start"))
+    finetune_re(cfg, progress=False, fold="1")
+    src = tmp_path / "gold.pubtator"
+    src.write_text(PUBTATOR.replace("\n\n222", "\n111\tCID\t672\tD001943\n\n222"), encoding="utf-8")
+    r = ok("extract", "--model", tmp_path / "re", "--tagger", tagger_dir, "--input", src, "--output", tmp_path / "o.jsonl",
+           "--output-format", "jsonl")
+    summary = json.loads(r.stderr.strip().splitlines()[-1])
+    assert summary["documents"] == 2
+    assert summary["input_spans_replaced"] == 3 and summary["input_metadata_dropped:relations"] == 1
+    r = ok("extract", "--model", tmp_path / "re", "--tagger", tagger_dir, "--input", src, "--keep-spans",
+           "--output", tmp_path / "k.jsonl", "--output-format", "jsonl")
+    summary = json.loads(r.stderr.strip().splitlines()[-1])
+    assert "input_spans_replaced" not in summary and summary["input_metadata_dropped:relations"] == 1

@@ -22,6 +22,10 @@ cv_app = typer.Typer(help="Cross-validation: run every fold of a config and repo
 app.add_typer(cv_app, name="cv")
 
 
+#: output formats of ``biobert extract``: those that can hold relations (CoNLL, text and table would drop them all)
+EXTRACT_OUTPUT_FORMATS = ("json", "jsonl", "pubtator", "bioc", "biocjson")
+
+
 def _fail(exc: BiobertError) -> None:
     typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(2)
@@ -389,6 +393,9 @@ def extract_cmd(
     try:
         # every option and the input are checked before a model is loaded
         check_text_argument(text, input)
+        if output_format not in EXTRACT_OUTPUT_FORMATS:
+            raise ConfigError(f"E420 extract writes relations, which only {', '.join(EXTRACT_OUTPUT_FORMATS)} can hold; "
+                              f"got --output-format {output_format!r}")
         tp = parse_type_pairs(type_pairs) if type_pairs is not None else None
         Extractor.check_options(scope=scope, window_chars=window_chars, min_score=min_score)
         if input is not None:
@@ -407,10 +414,13 @@ def extract_cmd(
         # tagged, with --tagger (or the bundled tagger), never silently left without entities
         docs = list(docs)
         need = [i for i, d in enumerate(docs) if not (keep_spans and d.spans)]
+        tag_counts: Counter = Counter()
         if need:
             tg = Tagger.load(tagger, device=device, precision=precision, splitter=splitter)
             ex.check_tagger(tg)  # W305 and a counter when its entity types can fill none of the model's type pairs
             tagged = tg([docs[i] for i in need])
+            # the input's own spans and relations that tagging replaced (a gold PubTator file without --keep-spans)
+            tag_counts = Counter(tg.last_stats)
             for i, d in zip(need, tagged):
                 docs[i] = d
         out_docs = ex(docs, tagger=False)
@@ -419,4 +429,5 @@ def extract_cmd(
         emit_documents(out_docs, output, output_format)
     except BiobertError as exc:
         _fail(exc)
-    typer.echo(json.dumps({"documents": len(out_docs), **dict(ex.last_stats), **link_counts}), err=True)
+    tag_counts.update(ex.last_stats)  # update, not "+": a Counter sum drops the counts that are 0 ("candidates": 0)
+    typer.echo(json.dumps({"documents": len(out_docs), **dict(tag_counts), **link_counts}), err=True)
