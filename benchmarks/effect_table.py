@@ -107,6 +107,14 @@ def _settings(report: dict[str, Any]) -> dict[str, Any]:
     train.pop("seed", None)
     if report.get("task") != "re" and "decode" not in report["config"]:
         cfg["decode"] = "argmax"  # reports made before Viterbi decoding existed
+    if report.get("task") != "re" and isinstance(cfg.get("corpora"), list):
+        # corpora read with format "auto" (the default since session 13) compare by the format it chose
+        from biobert.recipes.ner import CorpusConfig, corpus_format
+
+        cfg["corpora"] = [
+            {**c, "format": corpus_format(CorpusConfig(**c), c.get("train") or c.get("test") or "")} if c.get("format") == "auto" else c
+            for c in cfg["corpora"]
+        ]
     flat = {f"train.{k}": v for k, v in train.items()}
     flat.update(cfg)
     return flat

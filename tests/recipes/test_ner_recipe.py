@@ -154,3 +154,27 @@ def test_train_plus_dev_trains_on_both_and_selects_nothing(tiny_bert, tmp_path):
     only_train = run("train", "train.tsv", "dev.tsv", [])
     assert merged["train_on"] == "train+dev" and merged["dev_f1"] is None
     assert merged["train"]["steps"] == single["train"]["steps"] > only_train["train"]["steps"]
+
+
+def test_corpus_files_are_read_in_the_format_their_names_say(tiny_bert, tmp_path):
+    """format "auto" (the default): PubTator training data, a BioC dev set and a CoNLL test file named .txt (as
+    CoNLL-2003's are) train one model; before, every corpus file was read as CoNLL (E202 on a PubTator file)."""
+    from biobert import io
+    from biobert.recipes.ner import CorpusConfig, NERConfig, corpus_format, finetune_ner
+
+    docs = gold_docs({"Chemical", "Disease"})
+    io.write(docs[:12], tmp_path / "train.PubTator.txt", fmt="pubtator")
+    io.write(docs[12:], tmp_path / "dev.bioc.xml", fmt="bioc")
+    write_conll(docs[12:], tmp_path / "test.txt")
+    c = CorpusConfig(name="X", train=str(tmp_path / "train.PubTator.txt"))
+    assert [corpus_format(c, str(tmp_path / n)) for n in ("train.PubTator.txt", "dev.bioc.xml", "test.txt", "x.tsv", "x.data")] == \
+        ["pubtator", "bioc", "conll", "conll", "conll"]
+    assert corpus_format(CorpusConfig(name="X", format="conll"), str(tmp_path / "train.PubTator.txt")) == "conll"
+    cfg = load_config(NERConfig, None, [f"encoder={tiny_bert}", f"out={tmp_path / 'm'}", "train.epochs=1", "train.batch_size=8",
+                                        "max_length=32", "stride=8"],
+                      base={"corpora": [{"name": "X", "train": str(tmp_path / "train.PubTator.txt"), "dev": str(tmp_path / "dev.bioc.xml"),
+                                         "test": str(tmp_path / "test.txt")}]})
+    rep = finetune_ner(cfg, progress=False)
+    # the PubTator spans were read as entities (a CoNLL read gave E202), the BioC dev set selected, the test file scored
+    assert sorted(rep["corpus_types"]["X"]) == ["Chemical", "Disease"]
+    assert rep["dev_f1"] is not None and set(rep["test"]["X"]) >= {"precision", "recall", "f1"}

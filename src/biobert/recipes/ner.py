@@ -58,7 +58,9 @@ class CorpusConfig:
     train: str | None = None
     dev: str | None = None
     test: str | None = None
-    format: str = "conll"
+    #: "auto": each file's format from its name (``.pubtator``, a ``.txt`` that starts like PubTator, BioC
+    #: ``.xml``, ``.bioc.json``, ``.jsonl``, a brat directory...), CoNLL otherwise; or one format name for all splits
+    format: str = "auto"
     #: label given to untyped B/I tags (BioBERT's collapsed files), e.g. "Disease"
     untyped_label: str = "ENTITY"
     #: entity types this corpus annotates (default: the types found in its training data)
@@ -120,19 +122,41 @@ class NERConfig:
         self.train.validate(key("train"), metrics=("precision", "recall", "f1"))
 
 
+def corpus_format(c: CorpusConfig, path: str) -> str:
+    """The format one file of corpus ``c`` is read in: ``c.format``, or with ``"auto"`` the one its name says.
+
+    Training files in CoNLL come under any name (CoNLL-2003's own are ``.txt``), and a raw-text file has no
+    annotations to learn from, so a name that says nothing, or says text, means CoNLL; a ``.txt`` file that starts
+    like a PubTator record is PubTator.
+    """
+    if c.format != "auto":
+        return c.format
+    from biobert.io import guess_format
+
+    p = expand_path(path)
+    try:
+        fmt = guess_format(p)
+    except ConfigError:
+        if p.is_dir():
+            raise
+        return "conll"
+    return "conll" if fmt == "text" else fmt
+
+
 def load_corpus(c: CorpusConfig, split: str) -> list[Document]:
     """Read one split (``train``/``dev``/``test``) of a corpus (``[]`` if not configured)."""
     path = getattr(c, split)
     if not path:
         return []
-    p = require_data_path(expand_path(path), f"corpora[{c.name}].{split}", allow_dir=c.format != "conll")
-    if c.format == "conll":
+    fmt = corpus_format(c, path)
+    p = require_data_path(expand_path(path), f"corpora[{c.name}].{split}", allow_dir=fmt == "brat")
+    if fmt == "conll":
         from biobert.io.conll import read_conll
 
         return read_conll(p, untyped_label=c.untyped_label)
     from biobert import io
 
-    return io.read(p, fmt=c.format)
+    return io.read(p, fmt=fmt)
 
 
 def _types_in(docs: Sequence[Document]) -> set[str]:
