@@ -136,9 +136,7 @@ def corpus_format(c: CorpusConfig, path: str) -> str:
     p = expand_path(path)
     try:
         fmt = guess_format(p)
-    except ConfigError:
-        if p.is_dir():
-            raise
+    except ConfigError:  # a name no format claims (a directory without .ann files is then E423 at the path check)
         return "conll"
     return "conll" if fmt == "text" else fmt
 
@@ -253,7 +251,7 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
     for ci, c in enumerate(cfg.corpora):
         for s in ("train", "dev", "test"):
             if getattr(c, s):
-                require_data_path(expand_path(getattr(c, s)), f"corpora.{ci}.{s}", allow_dir=c.format != "conll")
+                require_data_path(expand_path(getattr(c, s)), f"corpora.{ci}.{s}", allow_dir=corpus_format(c, getattr(c, s)) == "brat")
     if cfg.train_on == "train+dev" and not any(c.dev for c in cfg.corpora):
         raise ConfigError("E497 train_on is 'train+dev' but no corpus has a dev file; set corpora.N.dev or use "
                           "train_on: train")
