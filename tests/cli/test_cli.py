@@ -349,3 +349,14 @@ def test_extract_reports_the_gold_annotations_that_tagging_replaced(tagger_dir, 
            "--output", tmp_path / "k.jsonl", "--output-format", "jsonl")
     summary = json.loads(r.stderr.strip().splitlines()[-1])
     assert "input_spans_replaced" not in summary and summary["input_metadata_dropped:relations"] == 1
+
+
+def test_evaluate_ner_reads_gold_named_txt_as_conll_and_refuses_gold_without_entities(tmp_path, tagger_dir):
+    """A CoNLL test file named .txt was read as raw text: 0 gold entities, F1 0.0, exit 0."""
+    rows = "BRCA1\tB\nmutations\tO\ncause\tO\nbreast\tB\ncancer\tI\n.\tO\n"
+    (tmp_path / "test.txt").write_text(rows, encoding="utf-8")
+    res = json.loads(ok("evaluate", "ner", "--model", tagger_dir, "--data", tmp_path / "test.txt", "--ignore-types").stdout)
+    assert res["n_gold"] == 2
+    (tmp_path / "plain.txt").write_text(rows, encoding="utf-8")
+    r = run("evaluate", "ner", "--model", tagger_dir, "--data", tmp_path / "plain.txt", "--format", "text")
+    assert r.exit_code == 2 and "E496" in r.stderr and "--format" in r.stderr

@@ -82,10 +82,14 @@ def evaluate_ner_cmd(
             prepare_output(predictions)
         tagger = Tagger.load(model, abbreviations=abbreviations, device=device, decode=decode)
         kw = {}
-        fmt_ = fmt or io.guess_format(data)
+        fmt_ = fmt or io.guess_annotated_format(data)  # gold data named .txt is CoNLL, not raw text
         if fmt_ == "conll":
             kw["untyped_label"] = untyped_label or (tagger.types[0] if len(tagger.types) == 1 else "ENTITY")
         docs = io.read(data, fmt=fmt_, **kw)
+        if not any(d.spans for d in docs):
+            # nothing to score against: a file read in the wrong format would otherwise score 0 without a word
+            raise ConfigError(f"E496 {str(data)!r} holds no gold entities when read as {fmt_}; "
+                              "pass --format with the format of this file")
         keep = set(types.split(",")) if types else None
         if not ignore_types:
             # typed scoring of gold types the model never predicts can only give 0: say so instead of scoring

@@ -59,6 +59,7 @@ __all__ = [
     "Format",
     "FORMATS",
     "guess_format",
+    "guess_annotated_format",
     "read",
     "iterate",
     "streams",
@@ -156,6 +157,18 @@ def guess_format(path: str | os.PathLike[str], *, sniff: bool = True) -> str:
     if name == "text" and sniff and p.is_file() and _looks_like_pubtator(p):
         return "pubtator"
     return name
+
+
+def guess_annotated_format(path: str | os.PathLike[str]) -> str:
+    """Format of a file of *annotated* documents (training or gold data) from its name: as :func:`guess_format`,
+    but a name that says raw text (``.txt``), or nothing, means CoNLL: annotations cannot be raw text, and CoNLL
+    files come under any name (CoNLL-2003's own are ``.txt``). A ``.txt`` that starts like PubTator is PubTator.
+    """
+    try:
+        fmt = guess_format(path)
+    except ConfigError:
+        return "conll"
+    return "conll" if fmt == "text" else fmt
 
 
 def read(path: PathOrStream, fmt: str | None = None, **kw: Any) -> list[Document]:

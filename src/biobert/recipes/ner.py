@@ -131,14 +131,10 @@ def corpus_format(c: CorpusConfig, path: str) -> str:
     """
     if c.format != "auto":
         return c.format
-    from biobert.io import guess_format
+    from biobert.io import guess_annotated_format
 
-    p = expand_path(path)
-    try:
-        fmt = guess_format(p)
-    except ConfigError:  # a name no format claims (a directory without .ann files is then E423 at the path check)
-        return "conll"
-    return "conll" if fmt == "text" else fmt
+    # a name no format claims is CoNLL (a directory without .ann files is then E423 at the path check)
+    return guess_annotated_format(expand_path(path))
 
 
 def load_corpus(c: CorpusConfig, split: str) -> list[Document]:
