@@ -178,3 +178,26 @@ def test_corpus_files_are_read_in_the_format_their_names_say(tiny_bert, tmp_path
     # the PubTator spans were read as entities (a CoNLL read gave E202), the BioC dev set selected, the test file scored
     assert sorted(rep["corpus_types"]["X"]) == ["Chemical", "Disease"]
     assert rep["dev_f1"] is not None and set(rep["test"]["X"]) >= {"precision", "recall", "f1"}
+
+
+def test_a_corpus_file_without_entities_is_refused_for_training_and_noted_for_dev(tiny_bert, tmp_path):
+    """A training file read in the wrong format has documents but no spans: with another corpus beside it, it
+    used to be trained on silently (its words all O); a dev file without spans is noted in the report."""
+    from biobert.errors import TrainingError
+    from biobert.recipes.ner import NERConfig, finetune_ner
+
+    docs = gold_docs({"Chemical", "Disease"})
+    write_conll(docs[:12], tmp_path / "a.tsv")
+    (tmp_path / "b.txt").write_text("Plain sentences with no tags at all .\n", encoding="utf-8")
+    base = [f"encoder={tiny_bert}", f"out={tmp_path / 'm'}", "train.epochs=1", "train.batch_size=8", "max_length=32", "stride=8"]
+    two = {"corpora": [{"name": "A", "train": str(tmp_path / "a.tsv")},
+                       {"name": "B", "train": str(tmp_path / "b.txt"), "format": "text"}]}
+    with pytest.raises(TrainingError, match=r"E502 corpus B: .*b.txt holds no entity spans when read as text; set corpora.1.format"):
+        finetune_ner(load_config(NERConfig, None, base, base=two), progress=False)
+    dev = {"corpora": [{"name": "A", "train": str(tmp_path / "a.tsv"), "dev": str(tmp_path / "b.txt"), "format": "text"}]}
+    with pytest.raises(TrainingError, match="E502 corpus A"):  # format text for all splits: the training file too
+        finetune_ner(load_config(NERConfig, None, base, base=dev), progress=False)
+    (tmp_path / "empty_dev.tsv").write_text("\n".join(f"{w}\tO" for w in "No entities here .".split()) + "\n", encoding="utf-8")
+    rep = finetune_ner(load_config(NERConfig, None, base, base={"corpora": [{"name": "A", "train": str(tmp_path / "a.tsv"),
+                                                                             "dev": str(tmp_path / "empty_dev.tsv")}]}), progress=False)
+    assert rep["splits_without_entities"] == [{"corpus": "A", "split": "dev", "path": str(tmp_path / "empty_dev.tsv"), "format": "conll"}]

@@ -261,6 +261,17 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
         if cfg.train_on == "train+dev":
             splits[c.name]["train"] = splits[c.name]["train"] + splits[c.name]["dev"]
             splits[c.name]["dev"] = []
+    for ci, c in enumerate(cfg.corpora):
+        # a file read in the wrong format (or a corpus that lost its tags) has documents but no entities: as
+        # training data it would teach that everything is O, as dev or test data it would score 0
+        for s in ("train", "dev", "test"):
+            if splits[c.name][s] and not any(d.spans for d in splits[c.name][s]) and getattr(c, s):
+                fmt = corpus_format(c, getattr(c, s))
+                if s == "train" and c.types is None:
+                    raise TrainingError(f"E502 corpus {c.name}: {getattr(c, s)} holds no entity spans when read as {fmt}; "
+                                        f"set corpora.{ci}.format to the file's format")
+                log.warning("corpus %s: %s file %s holds no entity spans (read as %s)", c.name, s, getattr(c, s), fmt)
+                notes.setdefault("splits_without_entities", []).append({"corpus": c.name, "split": s, "path": str(getattr(c, s)), "format": fmt})
     corpus_types = {c.name: sorted(c.types if c.types is not None else _types_in(splits[c.name]["train"])) for c in cfg.corpora}
     all_types = sorted({t for ts in corpus_types.values() for t in ts})
     if not all_types:
