@@ -173,3 +173,31 @@ def test_resume_guards(corpus_file, vocab_dir, tmp_path):
     # more steps on resume is allowed (a longer schedule)
     r = pretrain(_cfg(corpus_file, tmp_path / "g", tokenizer=str(vocab_dir), max_steps=6, save_every=2), resume=True)
     assert r["step"] == 6 and r["curve"][-1]["step"] == 6
+
+
+@pytest.mark.parametrize("halt", [3, 6])
+def test_resume_of_a_continued_run_with_head_warmup_is_exact(corpus_file, headless_bert, tmp_path, halt):
+    """The BioBERT start point (a checkpoint without an MLM head, the head warmed up on the frozen encoder
+    first), stopped before or after the warm-up ends, resumes into the same run as one that never stopped."""
+    kw = dict(from_scratch=False, init=str(headless_bert), model_config=None, head_warmup_steps=4, max_steps=9,
+              save_every=1000, eval_every=1000)
+    a = pretrain(_cfg(corpus_file, tmp_path / "a", **kw))
+    pretrain(_cfg(corpus_file, tmp_path / "b", halt_after=halt, **kw))
+    b = pretrain(_cfg(corpus_file, tmp_path / "b", **kw), resume=True)
+    assert [c["loss"] for c in a["curve"]] == [c["loss"] for c in b["curve"]]
+    wa = torch.load(tmp_path / "a" / "checkpoints" / "step-00000009" / "model.pt")
+    wb = torch.load(tmp_path / "b" / "checkpoints" / "step-00000009" / "model.pt")
+    for k in wa:
+        assert torch.equal(wa[k], wb[k]), k
+
+
+def test_a_continued_run_without_validation_trains_with_dropout(corpus_file, headless_bert, tmp_path, monkeypatch):
+    """A checkpoint loads in eval mode; the step-0 validation used to be what switched dropout on."""
+    import torch.nn.functional as F
+
+    modes = []
+    real = F.dropout
+    monkeypatch.setattr(F, "dropout", lambda x, p=0.5, training=True, inplace=False: modes.append(training) or real(x, p, training, inplace))
+    pretrain(_cfg(corpus_file, tmp_path / "r", from_scratch=False, init=str(headless_bert), model_config=None,
+                  max_steps=2, val_fraction=0.0))
+    assert modes and all(modes)

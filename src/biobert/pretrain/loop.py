@@ -675,6 +675,9 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
     session_train_time = 0.0
     halt_reason = None
     accum = cfg.grad_accum
+    # a checkpoint loaded with from_pretrained is in eval mode: without this, a continued run would train with
+    # dropout off whenever no step-0 validation (which ends in train()) ran first, e.g. after every resume
+    model.train()
     try:
         with stopper:
             if step == 0 and cfg.eval_every and val_all:  # every process joins (its slice may be empty)
