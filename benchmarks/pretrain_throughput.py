@@ -29,6 +29,8 @@ from pathlib import Path
 
 import torch
 
+from biobert.report import cpu_model
+
 CORPUS = "{data}/raw/pubmed_text/*.txt"
 
 
@@ -170,7 +172,7 @@ def main() -> None:
     ]
     summary = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads, {__import__('os').cpu_count()} CPU cores",
+        "machine": f"{cpu_model()} ({platform.machine()}), {torch.get_num_threads()} torch threads, {__import__('os').cpu_count()} CPU cores",
         "torch": torch.__version__,
         "settings": vars(args),
         "ours_tokens_per_s": round(ours, 1),
