@@ -68,6 +68,37 @@ def test_resume_matches_uninterrupted(tiny_bert, tmp_path):
         assert torch.allclose(a, b, atol=1e-6), n
 
 
+def test_sigterm_saves_a_checkpoint_and_the_run_resumes_exactly(tiny_bert, tmp_path):
+    """A scheduler's SIGTERM between checkpoints (every 3 steps here) loses no step: E505, then resume."""
+    import os
+    import signal
+
+    from biobert.errors import TrainingError
+
+    straight, _ = _run(tiny_bert, tmp_path / "straight", 12)
+    model, feats, enc = _setup(tiny_bert)
+    calls = []
+
+    def loss_fn(m, b):
+        calls.append(1)
+        if len(calls) == 5:  # during step 5: the loop stops after it, not at the step-3 checkpoint
+            os.kill(os.getpid(), signal.SIGTERM)
+        return ner_loss(m, b)
+
+    cfg = TrainConfig(lr=5e-3, epochs=6, batch_size=4, seed=1, checkpoint_every=3, max_steps=12, log_every=1000)
+    tr = Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), loss_fn, None, tmp_path / "term", cfg, progress=False)
+    tr.total_steps = 24
+    tr.scheduler = torch.optim.lr_scheduler.LambdaLR(tr.optimizer, lambda s: max(0.0, (24 - s) / 24))
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(TrainingError, match="E505 stopped by SIGTERM at step 5"):
+        tr.train(resume=True)
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler is removed again
+    resumed, losses = _run(tiny_bert, tmp_path / "term", 12)
+    assert len(losses) == 7  # steps 6-12 only
+    for (n, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        assert torch.allclose(a, b, atol=1e-6), n
+
+
 def test_bf16_autocast_trains_and_keeps_fp32_weights(tiny_bert, tmp_path):
     # the mixed-precision path that GPUs use, exercised on the CPU (where bf16 autocast also exists)
     model, losses = _run(tiny_bert, tmp_path / "bf16", 24, precision="bf16")

@@ -25,6 +25,8 @@ import math
 import os
 import random
 import shutil
+import signal
+import threading
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
@@ -433,6 +435,11 @@ class Trainer:
             self.load_best()
             return self._summary()
         self.model.train()
+        with _StopOnSigterm(enabled=self.dist is None) as sigterm:
+            return self._train_loop(sigterm)
+
+    def _train_loop(self, sigterm: "_StopOnSigterm") -> dict[str, Any]:
+        cfg, st = self.cfg, self.state
         stop = False
         t_start = time.perf_counter()
         tokens_at_start = st.tokens_seen
@@ -476,6 +483,12 @@ class Trainer:
                 self.scheduler.step()
                 self.optimizer.zero_grad(set_to_none=True)
                 st.global_step += 1
+                if sigterm.received:
+                    # a scheduler's warning before it kills the job: keep the work done, as pre-training does
+                    self._bank_time(t_start)
+                    self.save_checkpoint()
+                    raise TrainingError(f"E505 stopped by SIGTERM at step {st.global_step}; a checkpoint was saved in "
+                                        f"{self.ckpt_dir}: run the same command again to resume")
                 if self.progress and st.global_step % cfg.log_every == 0:
                     el = time.perf_counter() - t_start
                     print(
@@ -531,3 +544,26 @@ class Trainer:
             "resume_check": self.resume_check,
             "history": st.history,
         }
+
+
+class _StopOnSigterm:
+    """Turns SIGTERM into a flag the training loop checks after each optimizer step (single-process runs, main
+    thread only: distributed processes would have to agree on the step, and only the main thread may set handlers)."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled and threading.current_thread() is threading.main_thread()
+        self.received = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        log.warning("SIGTERM received: stopping after this optimizer step and saving a checkpoint")
+        self.received = True
+
+    def __enter__(self) -> "_StopOnSigterm":
+        if self.enabled:
+            self._previous = signal.signal(signal.SIGTERM, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.enabled:
+            signal.signal(signal.SIGTERM, self._previous if self._previous is not None else signal.SIG_DFL)
