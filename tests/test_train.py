@@ -1,5 +1,7 @@
 """The trainer: loss goes down, resume after a kill equals an uninterrupted run."""
 
+import os
+import signal
 from collections import Counter
 
 import pytest
@@ -32,7 +34,7 @@ def test_length_grouped_batches_are_deterministic_and_complete():
     assert sorted(i for b in a for i in b) == list(range(len(lengths)))
 
 
-def _run(tiny_bert, out, max_steps, resume=True, kill_at=None, precision="fp32"):
+def _run(tiny_bert, out, max_steps, resume=True, kill_at=None, precision="fp32", term_at=None):
     model, feats, enc = _setup(tiny_bert)
     cfg = TrainConfig(lr=5e-3, epochs=6, batch_size=4, seed=1, checkpoint_every=3, max_steps=max_steps, log_every=1000,
                       precision=precision)
@@ -43,6 +45,8 @@ def _run(tiny_bert, out, max_steps, resume=True, kill_at=None, precision="fp32")
         losses.append(float(l.detach()))
         if kill_at is not None and len(losses) > kill_at:
             raise KeyboardInterrupt  # simulated kill, after the step-`kill_at` checkpoint
+        if len(losses) == term_at:  # a scheduler's SIGTERM during step `term_at`
+            os.kill(os.getpid(), signal.SIGTERM)
         return l
 
     tr = Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), loss_fn, None, out, cfg, progress=False)
@@ -70,28 +74,12 @@ def test_resume_matches_uninterrupted(tiny_bert, tmp_path):
 
 def test_sigterm_saves_a_checkpoint_and_the_run_resumes_exactly(tiny_bert, tmp_path):
     """A scheduler's SIGTERM between checkpoints (every 3 steps here) loses no step: E505, then resume."""
-    import os
-    import signal
-
     from biobert.errors import TrainingError
 
     straight, _ = _run(tiny_bert, tmp_path / "straight", 12)
-    model, feats, enc = _setup(tiny_bert)
-    calls = []
-
-    def loss_fn(m, b):
-        calls.append(1)
-        if len(calls) == 5:  # during step 5: the loop stops after it, not at the step-3 checkpoint
-            os.kill(os.getpid(), signal.SIGTERM)
-        return ner_loss(m, b)
-
-    cfg = TrainConfig(lr=5e-3, epochs=6, batch_size=4, seed=1, checkpoint_every=3, max_steps=12, log_every=1000)
-    tr = Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), loss_fn, None, tmp_path / "term", cfg, progress=False)
-    tr.total_steps = 24
-    tr.scheduler = torch.optim.lr_scheduler.LambdaLR(tr.optimizer, lambda s: max(0.0, (24 - s) / 24))
     before = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(TrainingError, match="E505 stopped by SIGTERM at step 5"):
-        tr.train(resume=True)
+    with pytest.raises(TrainingError, match="E505 stopped by SIGTERM at step 5"):  # after step 5, not at the step-3 checkpoint
+        _run(tiny_bert, tmp_path / "term", 12, term_at=5)
     assert signal.getsignal(signal.SIGTERM) == before  # the handler is removed again
     resumed, losses = _run(tiny_bert, tmp_path / "term", 12)
     assert len(losses) == 7  # steps 6-12 only

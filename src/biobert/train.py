@@ -435,10 +435,11 @@ class Trainer:
             self.load_best()
             return self._summary()
         self.model.train()
-        with _StopOnSigterm(enabled=self.dist is None) as sigterm:
+        # single-process runs only: distributed processes would first have to agree on the step to stop at
+        with StopSignals(enabled=self.dist is None) as sigterm:
             return self._train_loop(sigterm)
 
-    def _train_loop(self, sigterm: "_StopOnSigterm") -> dict[str, Any]:
+    def _train_loop(self, sigterm: StopSignals) -> dict[str, Any]:
         cfg, st = self.cfg, self.state
         stop = False
         t_start = time.perf_counter()
@@ -483,7 +484,7 @@ class Trainer:
                 self.scheduler.step()
                 self.optimizer.zero_grad(set_to_none=True)
                 st.global_step += 1
-                if sigterm.received:
+                if sigterm.requested:
                     # a scheduler's warning before it kills the job: keep the work done, as pre-training does
                     self._bank_time(t_start)
                     self.save_checkpoint()
@@ -546,24 +547,27 @@ class Trainer:
         }
 
 
-class _StopOnSigterm:
-    """Turns SIGTERM into a flag the training loop checks after each optimizer step (single-process runs, main
-    thread only: distributed processes would have to agree on the step, and only the main thread may set handlers)."""
 
-    def __init__(self, enabled: bool = True) -> None:
-        self.enabled = enabled and threading.current_thread() is threading.main_thread()
-        self.received = False
-        self._previous: Any = None
+class StopSignals:
+    """Turns ``signals`` into a request that a training loop honours at its next step boundary (checkpoint, then
+    stop); a second signal gives up at once (KeyboardInterrupt). Handlers are set only where Python allows them
+    (the main thread) and when ``enabled``; the previous handlers come back on exit."""
+
+    def __init__(self, signals: Sequence[int] = (signal.SIGTERM,), enabled: bool = True) -> None:
+        self.signals = tuple(signals) if enabled and threading.current_thread() is threading.main_thread() else ()
+        self.requested = False
+        self._old: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: Any) -> None:
-        log.warning("SIGTERM received: stopping after this optimizer step and saving a checkpoint")
-        self.received = True
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
 
-    def __enter__(self) -> "_StopOnSigterm":
-        if self.enabled:
-            self._previous = signal.signal(signal.SIGTERM, self._handle)
+    def __enter__(self) -> "StopSignals":
+        for sig in self.signals:
+            self._old[sig] = signal.signal(sig, self._handle)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self.enabled:
-            signal.signal(signal.SIGTERM, self._previous if self._previous is not None else signal.SIG_DFL)
+        for sig, old in self._old.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)

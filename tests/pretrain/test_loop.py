@@ -201,3 +201,25 @@ def test_a_continued_run_without_validation_trains_with_dropout(corpus_file, hea
     pretrain(_cfg(corpus_file, tmp_path / "r", from_scratch=False, init=str(headless_bert), model_config=None,
                   max_steps=2, val_fraction=0.0))
     assert modes and all(modes)
+
+
+def test_sigterm_checkpoints_and_stops_at_the_next_step(corpus_file, vocab_dir, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    from biobert.pretrain import corpus as C
+
+    calls, real = [], C.PretrainStream.take
+
+    def take(self, n):
+        calls.append(n)
+        if len(calls) == 3:  # during step 3
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(self, n)
+
+    monkeypatch.setattr(C.PretrainStream, "take", take)
+    before = signal.getsignal(signal.SIGTERM)
+    r = pretrain(_cfg(corpus_file, tmp_path / "t", tokenizer=str(vocab_dir), max_steps=8, save_every=1000))
+    assert r["step"] == 3 and not r["final"]
+    assert latest_checkpoint(tmp_path / "t").name == "step-00000003"
+    assert signal.getsignal(signal.SIGTERM) == before

@@ -54,6 +54,7 @@ from biobert.pretrain.corpus import (
 from biobert.pretrain.models import ModelBundle, build_models, load_tokenizer, resolve_init, save_encoder
 from biobert.pretrain.objectives import ElectraObjective, MLMObjective, SOPObjective, make_mask_spec
 from biobert.pretrain.report import plot_curve, versions, write_report
+from biobert.train import StopSignals
 
 __all__ = ["PretrainConfig", "pretrain", "load_run_config", "latest_checkpoint", "OBJECTIVE_ALIASES"]
 
@@ -314,31 +315,6 @@ def _seed_all(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
-
-
-class _Stopper:
-    """SIGTERM / SIGINT ask the loop to checkpoint and stop at the next step."""
-
-    def __init__(self):
-        self.requested = False
-        self._old: dict[int, Any] = {}
-
-    def __enter__(self):
-        try:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                self._old[sig] = signal.signal(sig, self._handle)
-        except ValueError:  # not the main thread
-            pass
-        return self
-
-    def _handle(self, signum, frame):
-        if self.requested:  # second signal: give up at once
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __exit__(self, *exc):
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
 
 
 def _build_tokenizer(cfg: PretrainConfig, files: list[Path], out: Path, acc) -> Any:
@@ -666,7 +642,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
     if encoding is not None and encoding_warning(encoding):
         log(encoding_warning(encoding))
 
-    stopper = _Stopper()
+    stopper = StopSignals((signal.SIGTERM, signal.SIGINT))
     window = {"loss": 0.0, "n": 0, "tokens": 0, "t0": time.time()}
     session_tokens = 0
     # train_time is the optimizer time since the last checkpoint (added to the run total there);
