@@ -147,3 +147,94 @@ def test_token_type_ids_only_for_encoders_with_segment_embeddings():
                                                                    sep_token_id=2, **size))
     got = {name: takes_token_type_ids(m) for name, m in models.items()}
     assert {n for n, yes in got.items() if yes} == {"bert", "electra", "albert"}, got
+
+
+# -- load_checked: no weights made up at random --------------------------------------------------------------
+def _renamed_copy(src: Path, dst: Path, prefix: str = "wrapper.") -> Path:
+    """``src`` with every parameter saved under another name (as a training wrapper's state dict would be)."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    shutil.copytree(src, dst)
+    state = load_file(str(dst / "model.safetensors"))
+    save_file({prefix + k: v for k, v in state.items()}, str(dst / "model.safetensors"), metadata={"format": "pt"})
+    return dst
+
+
+def test_a_new_head_is_created_and_reported_but_the_encoder_is_loaded(tiny_bert, caplog):
+    import logging
+
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoModelForTokenClassification
+
+    from biobert.encoders import load_checked
+
+    with caplog.at_level(logging.INFO, logger="biobert.encoders"):
+        model, created = load_checked(AutoModelForTokenClassification, str(tiny_bert), new_head=True, num_labels=3)
+    assert created == ["classifier.bias", "classifier.weight"]
+    assert "2 weight(s) created (classifier.bias, classifier.weight)" in caplog.text
+    saved = load_file(str(tiny_bert / "model.safetensors"))
+    key = next(k for k in saved if k.endswith("word_embeddings.weight"))
+    assert torch.equal(model.bert.embeddings.word_embeddings.weight, saved[key])  # really loaded, not re-drawn
+
+
+def test_a_missing_head_is_refused_where_it_must_be_trained(tiny_bert):
+    from transformers import AutoModelForTokenClassification
+
+    from biobert.encoders import load_checked, load_token_classifier
+    from biobert.errors import ModelLoadError
+
+    with pytest.raises(ModelLoadError, match=r"E317 .*classifier\.bias"):
+        load_checked(AutoModelForTokenClassification, str(tiny_bert))
+    with pytest.raises(ModelLoadError, match="E317"):  # an encoder is not a tagger
+        load_token_classifier(str(tiny_bert))
+
+
+def test_a_checkpoint_under_other_parameter_names_is_refused_not_randomised(tiny_bert, tmp_path):
+    """transformers would print a load report and go on with every encoder weight random."""
+    from transformers import AutoModel, AutoModelForTokenClassification
+
+    from biobert.encoders import load_checked, load_token_classifier
+    from biobert.errors import ModelLoadError
+
+    bad = _renamed_copy(tiny_bert, tmp_path / "renamed")
+    with pytest.raises(ModelLoadError, match=r"E316 .*encoder parameters of BertModel"):
+        load_checked(AutoModel, str(bad))
+    with pytest.raises(ModelLoadError, match="E316"):  # not even when the task head is new
+        load_checked(AutoModelForTokenClassification, str(bad), new_head=True, num_labels=3)
+    with pytest.raises(ModelLoadError, match="E316"):  # the fine-tuning entry point
+        load_token_classifier(str(bad), ["O", "B-X", "I-X"])
+
+
+def test_the_pooler_may_be_missing_only_where_it_is_unused(tiny_bert, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+    from transformers import AutoModel
+
+    from biobert.encoders import load_checked
+    from biobert.errors import ModelLoadError
+
+    d = tmp_path / "no_pooler"
+    shutil.copytree(tiny_bert, d)
+    state = load_file(str(d / "model.safetensors"))
+    assert any("pooler" in k for k in state)
+    save_file({k: v for k, v in state.items() if "pooler" not in k}, str(d / "model.safetensors"), metadata={"format": "pt"})
+    _, created = load_checked(AutoModel, str(d))  # mean / token pooling: the pooler is not used
+    assert created == ["pooler.dense.bias", "pooler.dense.weight"]
+    with pytest.raises(ModelLoadError, match=r"E316 .*pooler\.dense"):  # [CLS] pooling goes through it
+        load_checked(AutoModel, str(d), pooler_optional=False)
+
+
+def test_a_tagger_and_an_embedder_refuse_a_renamed_checkpoint(tagger_dir, tmp_path):
+    from biobert import Tagger
+    from biobert.embed import Embedder
+    from biobert.errors import ModelLoadError
+
+    bad = _renamed_copy(tagger_dir, tmp_path / "renamed_tagger")
+    with pytest.raises(ModelLoadError, match="E316"):
+        Tagger.load(bad)
+    with pytest.raises(ModelLoadError, match="E316"):
+        Embedder.load(bad)

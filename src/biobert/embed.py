@@ -170,11 +170,11 @@ class Embedder:
         """
         from transformers import AutoModel
 
-        from biobert.encoders import _from_pretrained, load_tokenizer, resolve_encoder
+        from biobert.encoders import load_checked, load_tokenizer, resolve_encoder
 
         ref = resolve_encoder(name_or_path)
         tokenizer = load_tokenizer(ref)
-        model = _from_pretrained(AutoModel, ref)
+        model = load_checked(AutoModel, ref)[0]  # E316: no random encoder weights (a missing pooler is not used)
         model.eval()
         model = place(model, device)  # "auto"/None: a GPU when there is one (biobert.device)
         return cls(model, tokenizer, max_length=max_length, stride=stride, batch_tokens=batch_tokens, source=ref, splitter=splitter)

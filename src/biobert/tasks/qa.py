@@ -214,16 +214,13 @@ class QAModel(nn.Module):
         from safetensors.torch import load_file
         from transformers import AutoModelForQuestionAnswering
 
-        from biobert.encoders import _from_pretrained
+        from biobert.encoders import load_checked
 
-        span_model, info = _from_pretrained(AutoModelForQuestionAnswering, str(path),
-                                            output_loading_info=True)
+        # E316 if the encoder's weights are missing; a missing span head is checked here to say what to do instead
+        span_model, created = load_checked(AutoModelForQuestionAnswering, str(path), new_head=True)
         if span:
-            # transformers only prints a "MISSING qa_outputs" load report and answers from a random head; the
-            # encoder's own keys live under base_model_prefix, so a missing key outside it is a missing head
             prefix = getattr(span_model, "base_model_prefix", "") + "."
-            bad = sorted({k for k in info.get("missing_keys", ()) if not k.startswith(prefix)}
-                         | {m[0] if isinstance(m, tuple) else str(m) for m in info.get("mismatched_keys", ())})
+            bad = [k for k in created if not k.startswith(prefix)]
             if bad:
                 raise ModelLoadError(
                     f"E334 {path} has no trained question-answering head (missing or mismatched: {', '.join(bad[:4])}); "
@@ -245,10 +242,10 @@ def new_qa_model(encoder_name: str, num_classes: int = 0, dropout: float | None 
     """A QA model on a pre-trained encoder, a fine-tuned QA directory or a SQuAD checkpoint (its span head is kept)."""
     from transformers import AutoModelForQuestionAnswering
 
-    from biobert.encoders import _from_pretrained, resolve_encoder
+    from biobert.encoders import load_checked, resolve_encoder
 
     ref = resolve_encoder(encoder_name)
-    span = _from_pretrained(AutoModelForQuestionAnswering, ref)
+    span = load_checked(AutoModelForQuestionAnswering, ref, new_head=True)[0]
     model = QAModel(span, num_classes, dropout, pooling)
     f = Path(ref) / CLS_HEAD_FILE
     if num_classes and f.exists():  # continuing from a biobert QA directory with the same head size

@@ -254,12 +254,13 @@ class RelationModel(nn.Module):
         from safetensors.torch import load_file
         from transformers import AutoModel
 
-        from biobert.encoders import _from_pretrained
+        from biobert.encoders import load_checked
 
         head_file = Path(path) / HEAD_FILE
         if not head_file.exists():
             raise ModelLoadError(f"E330 {path} has no {HEAD_FILE}; it is not a biobert RE model directory")
-        enc = _from_pretrained(AutoModel, str(path))
+        # [CLS] pooling goes through BERT's pooler, so a fine-tuned model must bring its own
+        enc = load_checked(AutoModel, str(path), pooler_optional=pooling != "cls")[0]
         model = cls(enc, num_labels, pooling)
         model.classifier.load_state_dict({k: v.float() for k, v in load_file(str(head_file)).items()})
         model.eval()
@@ -270,9 +271,9 @@ def new_relation_model(encoder_name: str, tokenizer: Any, spec: RESpec, dropout:
     """A fresh RE model on a pre-trained encoder; adds marker tokens (and resizes embeddings) if needed."""
     from transformers import AutoModel
 
-    from biobert.encoders import _from_pretrained, resolve_encoder
+    from biobert.encoders import load_checked, resolve_encoder
 
-    enc = _from_pretrained(AutoModel, resolve_encoder(encoder_name))
+    enc = load_checked(AutoModel, resolve_encoder(encoder_name), new_head=True)[0]
     if spec.uses_markers:
         add_marker_tokens(tokenizer, spec)
     if len(tokenizer) > enc.get_input_embeddings().num_embeddings:
