@@ -273,7 +273,7 @@ def new_relation_model(encoder_name: str, tokenizer: Any, spec: RESpec, dropout:
 
     from biobert.encoders import load_checked, resolve_encoder
 
-    enc = load_checked(AutoModel, resolve_encoder(encoder_name), new_head=True)[0]
+    enc = load_checked(AutoModel, resolve_encoder(encoder_name))[0]  # a bare encoder: no head; a missing pooler is created
     if spec.uses_markers:
         add_marker_tokens(tokenizer, spec)
     if len(tokenizer) > enc.get_input_embeddings().num_embeddings:
