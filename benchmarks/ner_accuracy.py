@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -56,4 +57,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from biobert.errors import BiobertError
+
+    try:
+        main()
+    except BiobertError as exc:  # a typed error (bad data, E505 after SIGTERM: resume with the same command) is a message, not a crash
+        sys.exit(f"error: {exc}")

@@ -60,4 +60,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from biobert.errors import BiobertError
+
+    try:
+        main()
+    except BiobertError as exc:  # a typed error (bad data, E505 after SIGTERM: resume with the same command) is a message, not a crash
+        sys.exit(f"error: {exc}")
