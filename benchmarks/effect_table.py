@@ -199,12 +199,13 @@ def markdown(t: dict[str, Any]) -> str:
     counted = {e: sum(1 for task, r in t["tasks"].items() if task in COUNTED and (r.get(e) or {}).get("delta")) for e in others}
     lines.append("Of the six tasks of issue 4 (train + dev row not counted), those where the adapted encoder's paired "
                  "mean is higher: " + ", ".join(f"{e} {wins[e]} of {counted[e]}" for e in others))
-    # the issue asks for three seeds per cell: what is still to run, per encoder (cells it has started)
+    # the issue asks for three seeds per cell: what is still to run, per encoder (every cell the spec names a run for,
+    # started or not)
     todo = []
     for e in encs:
         for task, row in t["tasks"].items():
             c = row.get(e)
-            if task in COUNTED and c and c["f1"]:
+            if task in COUNTED and c is not None:
                 missing = [s for s in ("1", "2", "3") if s not in {str(k) for k in c["f1"]}]
                 if missing:
                     todo.append(f"{e} {PAPER[task][0]} " + "/".join(f"s{m}" for m in missing))
