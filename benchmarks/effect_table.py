@@ -184,14 +184,16 @@ def markdown(t: dict[str, Any]) -> str:
                 cells.append("no report")  # not run yet, or its run folder did not survive
                 continue
             seeds = ", ".join(f"s{s} {v:.2f}" + ("†" if s in c["recorded"] else "") for s, v in c["f1"].items())
-            cells.append(f"{c['mean']:.2f} ± {c['sd']:.2f} ({seeds})")
+            spread = f" ± {c['sd']:.2f}" if len(c["f1"]) > 1 else ""  # one seed has no sd; do not print ± 0.00
+            cells.append(f"{c['mean']:.2f}{spread} ({seeds})")
         for e in others:
             d = (row.get(e) or {}).get("delta")
             if d is None:
                 cells.append("")
                 continue
             wins[e] += d["mean"] > 0 and task in COUNTED
-            cells.append(f"{d['mean']:+.2f} ± {d['sd']:.2f} ({d['better']} of {len(d['seeds'])} seeds better)")
+            spread = f" ± {d['sd']:.2f}" if len(d["seeds"]) > 1 else ""
+            cells.append(f"{d['mean']:+.2f}{spread} ({d['better']} of {len(d['seeds'])} seeds better)")
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {bio} | {bert} |")
     lines.append("")
     if any(c.get("recorded") for row in t["tasks"].values() for c in row.values()):
