@@ -170,3 +170,52 @@ def test_half_precision_attention_is_kept_off_cudnn_on_gpus():
         assert not torch.backends.cuda.cudnn_sdp_enabled()
     finally:
         torch.backends.cuda.enable_cudnn_sdp(before)
+
+
+def test_layer_lr_scales_follow_depth():
+    from biobert.train import layer_lr_scales
+
+    names = ["bert.embeddings.word_embeddings.weight", "bert.encoder.layer.0.attention.self.query.weight",
+             "bert.encoder.layer.1.output.dense.bias", "classifier.weight"]
+    s = layer_lr_scales(names, 0.5)
+    # two layers: head 1, layer 1 (top) 0.5, layer 0 0.25, embeddings 0.125
+    assert [s[n] for n in names] == [0.125, 0.25, 0.5, 1.0]
+    assert set(layer_lr_scales(names, 1.0).values()) == {1.0}
+
+
+def test_layer_decay_without_layer_names_is_a_typed_error():
+    from biobert.errors import ConfigError
+    from biobert.train import layer_lr_scales
+
+    with pytest.raises(ConfigError, match="E410"):
+        layer_lr_scales(["albert.encoder.albert_layer_groups.0.albert_layers.0.ffn.weight", "classifier.weight"], 0.8)
+
+
+def test_layer_decay_sets_the_optimizer_groups_and_still_trains(tiny_bert, tmp_path):
+    model, feats, enc = _setup(tiny_bert)
+    cfg = TrainConfig(lr=1e-3, epochs=2, batch_size=4, seed=1, log_every=1000, layer_decay=0.5, warmup_ratio=0.0)
+    losses = []
+
+    def loss_fn(m, b):
+        l = ner_loss(m, b)
+        losses.append(float(l.detach()))
+        return l
+
+    tr = Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), loss_fn, None, tmp_path / "run", cfg, progress=False)
+    lrs = sorted({g["lr"] for g in tr.optimizer.param_groups}, reverse=True)
+    n_layers = model.config.num_hidden_layers
+    assert lrs == pytest.approx([1e-3 * 0.5**k for k in range(n_layers + 2)])
+    by_param = {id(p): g["lr"] for g in tr.optimizer.param_groups for p in g["params"]}
+    assert by_param[id(model.classifier.weight)] == pytest.approx(1e-3)
+    assert by_param[id(model.base_model.embeddings.word_embeddings.weight)] == pytest.approx(1e-3 * 0.5 ** (n_layers + 1))
+    tr.train(resume=False)
+    assert sum(losses[-3:]) < sum(losses[:3])
+
+
+def test_layer_decay_is_range_checked():
+    from biobert.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="layer_decay"):
+        TrainConfig(layer_decay=1.5).validate()
+    with pytest.raises(ConfigError, match="layer_decay"):
+        TrainConfig(layer_decay=0.0).validate()

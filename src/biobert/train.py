@@ -24,6 +24,7 @@ import logging
 import math
 import os
 import random
+import re
 import shutil
 import signal
 import threading
@@ -55,6 +56,10 @@ class TrainConfig:
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
+    #: layer-wise learning-rate decay (Clark et al. 2020; Sun et al. 2019): the task head keeps ``lr``, encoder layer
+    #: k of L (1-based) gets ``lr * layer_decay**(L + 1 - k)`` and the embeddings ``lr * layer_decay**(L + 1)``;
+    #: 1.0 (the default) gives every parameter the same rate
+    layer_decay: float = 1.0
     grad_accum: int = 1
     seed: int = 42
     #: evaluate on dev every N optimizer steps (None: once per epoch)
@@ -96,6 +101,7 @@ class TrainConfig:
         check_range(self.weight_decay, f"{where}.weight_decay", ge=0, lt=math.inf)
         # gradients are always clipped to this norm: 0 would zero every update
         check_range(self.max_grad_norm, f"{where}.max_grad_norm", gt=0)
+        check_range(self.layer_decay, f"{where}.layer_decay", gt=0, le=1, note="1.0 turns layer-wise decay off")
         check_range(self.eval_every, f"{where}.eval_every", ge=1, note="optimizer steps; leave unset for once per epoch")
         # the trainer stops when bad evaluations >= patience, so 0 would stop at the first evaluation
         check_range(self.patience, f"{where}.patience", ge=1, note="evaluations without improvement; leave unset to never stop early")
@@ -105,6 +111,45 @@ class TrainConfig:
         check_choice(self.precision, f"{where}.precision", PRECISIONS)
         if metrics is not None:
             check_choice(self.select_metric, f"{where}.select_metric", metrics)
+
+
+_LAYER_RE = re.compile(r"(?:^|\.)layers?\.(\d+)\.")
+
+
+def layer_lr_scales(names: Sequence[str], layer_decay: float) -> dict[str, float]:
+    """Learning-rate multiplier of each parameter under layer-wise decay.
+
+    Depth is read from the parameter name, the way Hugging Face encoders name them: ``...embeddings...`` is depth 0,
+    ``...layer.<k>...`` (BERT, RoBERTa, ELECTRA, DeBERTa) or ``...layers.<k>...`` is depth k + 1, and everything else
+    (pooler, task heads) is depth L + 1, the top, with multiplier 1.
+
+    Args:
+        names: parameter names, as ``model.named_parameters()`` gives them.
+        layer_decay: in (0, 1]; 1.0 returns 1.0 for every name.
+
+    Returns:
+        name -> multiplier ``layer_decay ** (L + 1 - depth)``.
+
+    Raises:
+        ConfigError: E410 when ``layer_decay < 1`` and no name carries a layer index (ALBERT, for one, shares a single
+            layer, so there is nothing to decay over).
+    """
+    if layer_decay == 1.0:
+        return {n: 1.0 for n in names}
+    depth: dict[str, int | None] = {}
+    for n in names:
+        m = _LAYER_RE.search(n)
+        depth[n] = int(m.group(1)) + 1 if m else (0 if any(part.startswith("embeddings") for part in n.split(".")) else None)
+    layers = [d for d in depth.values() if d]
+    if not layers:
+        from biobert.errors import ConfigError
+
+        raise ConfigError(
+            f"E410 train.layer_decay={layer_decay}: no parameter name has a layer index (expected names like "
+            "'encoder.layer.3.attention...'); this architecture has no per-layer parameters to decay over, so set 1.0"
+        )
+    top = max(layers) + 1
+    return {n: layer_decay ** (top - (top if d is None else d)) for n, d in depth.items()}
 
 
 def set_seed(seed: int) -> None:
@@ -285,13 +330,18 @@ class Trainer:
 
     # -- setup ------------------------------------------------------------------
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        decay, no_decay = [], []
-        for n, p in self.model.named_parameters():
-            if not p.requires_grad:
-                continue
+        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        scales = layer_lr_scales([n for n, _ in named], self.cfg.layer_decay)
+        # one group per (learning-rate scale, weight decay); the order is fixed so that a checkpoint's optimizer
+        # state lines up with the groups of the resumed run
+        buckets: dict[tuple[float, bool], list[torch.nn.Parameter]] = {}
+        for n, p in named:
             # no weight decay on biases and LayerNorm weights, as in BERT
-            (no_decay if p.ndim < 2 else decay).append(p)
-        groups = [{"params": decay, "weight_decay": self.cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+            buckets.setdefault((scales[n], p.ndim >= 2), []).append(p)
+        groups = [
+            {"params": ps, "lr": self.cfg.lr * scale, "weight_decay": self.cfg.weight_decay if decays else 0.0}
+            for (scale, decays), ps in sorted(buckets.items(), key=lambda kv: (-kv[0][0], not kv[0][1]))
+        ]
         return torch.optim.AdamW(groups, lr=self.cfg.lr)
 
     # -- checkpoints --------------------------------------------------------------
