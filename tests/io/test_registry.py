@@ -132,6 +132,10 @@ def test_text_not_utf8(tmp_path):
     with pytest.raises(DataFormatError) as e:
         read(path)
     assert (e.value.code, e.value.line) == ("E200", 3)
+    assert e.value.found == "caf\\xe9" and "iconv" in str(e.value)  # the bad bytes of that line, and the fix
+    with pytest.raises(DataFormatError) as e:
+        read(path, lines=True)  # the line-by-line reader reports the same way
+    assert (e.value.code, e.value.line) == ("E200", 3) and "iconv" in str(e.value)
 
 
 def test_text_writer():

@@ -46,11 +46,23 @@ def open_bytes(path: str | os.PathLike[str]) -> IO[bytes]:
     return DECOMPRESSORS.get(Path(path).suffix.lower(), open)(path, "rb")
 
 
+def not_utf8(path: str, lineno: int, raw: bytes, err: UnicodeDecodeError) -> DataFormatError:
+    """E200 for bytes that are not UTF-8, showing the bytes around the bad one and how to fix the file."""
+    # the usual culprit is a Windows-1252 export (\x96 en-dash, \xb1 plus-minus); guessing the encoding would
+    # alter characters silently, so the user converts the file once, knowingly
+    return DataFormatError(
+        "E200", path, lineno, "UTF-8 text (convert the file first, e.g. `iconv -f WINDOWS-1252 -t UTF-8`)",
+        # the bytes around the bad one, from its own line only; undecodable bytes shown as \xNN
+        found=raw[max(0, raw.rfind(b"\n", 0, err.start) + 1, err.start - 20) : err.end + 20].split(b"\n")[0].decode(
+            "utf-8", "backslashreplace"),
+    )
+
+
 def _decode(raw: bytes, path: str, lineno: int) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise DataFormatError("E200", path, lineno, "UTF-8 text", found=repr(raw[max(0, e.start - 20) : e.end + 20])) from None
+        raise not_utf8(path, lineno, raw, e) from None
 
 
 def iter_lines(src: PathOrStream) -> Iterator[tuple[int, str]]:
@@ -94,10 +106,7 @@ def read_all(src: PathOrStream) -> str:
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as e:
-            line = raw[: e.start].count(b"\n") + 1
-            raise DataFormatError(
-                "E200", str(src), line, "UTF-8 text", found=repr(raw[max(0, e.start - 20) : e.end + 20])
-            ) from None
+            raise not_utf8(str(src), raw[: e.start].count(b"\n") + 1, raw, e) from None
     return src.read()
 
 

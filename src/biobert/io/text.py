@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from typing import Iterable, Iterator
 
-from biobert.errors import ConfigError, DataFormatError
-from biobert.io._common import PathOrStream, describe, open_bytes, open_out, read_all
+from biobert.errors import ConfigError
+from biobert.io._common import PathOrStream, describe, not_utf8, open_bytes, open_out, read_all
 from biobert.types import Document
 
 __all__ = ["read_text", "iter_text_lines", "write_text"]
@@ -74,7 +74,7 @@ def iter_text_lines(path: PathOrStream, *, doc_id: str | None = None) -> Iterato
             try:
                 full = raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                raise DataFormatError("E200", name, n, "UTF-8 text", found=repr(raw[max(0, e.start - 20) : e.end + 20])) from None
+                raise not_utf8(name, n, raw, e) from None
             start = offset
             offset += len(full)
             line = full[:-1] if full.endswith("\n") else full
