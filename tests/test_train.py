@@ -1,5 +1,6 @@
 """The trainer: loss goes down, resume after a kill equals an uninterrupted run."""
 
+import json
 import os
 import signal
 from collections import Counter
@@ -149,6 +150,14 @@ def test_resume_with_other_labels_or_batches_is_a_typed_error(tiny_bert, tmp_pat
     # how often it logs or checkpoints does not change what it learns
     s = again({"labels": ["O", "B-A", "I-A"]}, max_steps=2, log_every=7, checkpoint_every=5).train()
     assert s["resume_check"] == "verified"
+    # a checkpoint from before a training setting existed resumes while that setting is at its default
+    fp_file = tmp_path / "checkpoints" / "last" / "fingerprint.json"
+    saved = json.loads(fp_file.read_text())
+    del saved["train.layer_decay"]
+    fp_file.write_text(json.dumps(saved))
+    assert again({"labels": ["O", "B-A", "I-A"]}, max_steps=2).train()["resume_check"] == "verified"
+    with pytest.raises(TrainingError, match=r"E504 .*train\.layer_decay: '<unset>' -> 0\.5"):
+        again({"labels": ["O", "B-A", "I-A"]}, max_steps=2, layer_decay=0.5).train()
     # a checkpoint from before fingerprints: resumed, but the summary says it was not verified
     (tmp_path / "checkpoints" / "last" / "fingerprint.json").unlink()
     s = again({"labels": ["O", "B-A", "I-A"]}, max_steps=2).train()

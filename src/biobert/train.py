@@ -424,7 +424,14 @@ class Trainer:
             log.warning("resuming %s without checking its settings: %s", self.out, self.resume_check)
             return
         saved = json.loads(fp_file.read_text())
-        changed = sorted(k for k in set(saved) | set(self.fingerprint) if saved.get(k, "<unset>") != self.fingerprint.get(k, "<unset>"))
+        # a training setting added after the checkpoint was made is absent from it; at its default it trains as the
+        # older version did (e.g. train.layer_decay=1.0), so it is not a change
+        defaults = run_fingerprint({"train": asdict(TrainConfig())})
+        changed = sorted(
+            k for k in set(saved) | set(self.fingerprint)
+            if saved.get(k, "<unset>") != self.fingerprint.get(k, "<unset>")
+            and not (k not in saved and k in defaults and self.fingerprint.get(k) == defaults[k])
+        )
         if changed:
             def show(v: Any) -> str:
                 r = repr(v)
