@@ -39,7 +39,7 @@ import torch
 
 from biobert import distributed
 from biobert.device import autocast, grad_scaler, resolve_device, to_device
-from biobert.errors import TrainingError
+from biobert.errors import ConfigError, TrainingError
 
 __all__ = ["TrainConfig", "Trainer", "set_seed", "length_grouped_batches", "run_fingerprint", "require_data_path"]
 
@@ -142,8 +142,6 @@ def layer_lr_scales(names: Sequence[str], layer_decay: float) -> dict[str, float
         depth[n] = int(m.group(1)) + 1 if m else (0 if any(part.startswith("embeddings") for part in n.split(".")) else None)
     layers = [d for d in depth.values() if d]
     if not layers:
-        from biobert.errors import ConfigError
-
         raise ConfigError(
             f"E410 train.layer_decay={layer_decay}: no parameter name has a layer index (expected names like "
             "'encoder.layer.3.attention...'); this architecture has no per-layer parameters to decay over, so set 1.0"
@@ -204,8 +202,6 @@ def _data_hash(p: Path) -> str:
 def require_data_path(path: str | Path, key: str, allow_dir: bool = False) -> Path:
     """``path`` if it is an existing file (or directory, with ``allow_dir``), else ConfigError E423 naming the
     config ``key``: checked before any model loads, instead of a FileNotFoundError / IsADirectoryError later."""
-    from biobert.errors import ConfigError
-
     p = Path(path)
     if p.is_file() or (allow_dir and p.is_dir()):
         return p

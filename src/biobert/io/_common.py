@@ -46,23 +46,26 @@ def open_bytes(path: str | os.PathLike[str]) -> IO[bytes]:
     return DECOMPRESSORS.get(Path(path).suffix.lower(), open)(path, "rb")
 
 
-def not_utf8(path: str, lineno: int, raw: bytes, err: UnicodeDecodeError) -> DataFormatError:
+def _not_utf8(path: str, lineno: int, raw: bytes, err: UnicodeDecodeError) -> DataFormatError:
     """E200 for bytes that are not UTF-8, showing the bytes around the bad one and how to fix the file."""
+    # the bytes around the bad one, from its own line only; undecodable bytes are shown as \xNN
+    line_start = raw.rfind(b"\n", 0, err.start) + 1
+    line_end = raw.find(b"\n", err.start)
+    context = raw[max(line_start, err.start - 20) : min(err.end + 20, len(raw) if line_end < 0 else line_end)]
     # the usual culprit is a Windows-1252 export (\x96 en-dash, \xb1 plus-minus); guessing the encoding would
     # alter characters silently, so the user converts the file once, knowingly
     return DataFormatError(
         "E200", path, lineno, "UTF-8 text (convert the file first, e.g. `iconv -f WINDOWS-1252 -t UTF-8`)",
-        # the bytes around the bad one, from its own line only; undecodable bytes shown as \xNN
-        found=raw[max(0, raw.rfind(b"\n", 0, err.start) + 1, err.start - 20) : err.end + 20].split(b"\n")[0].decode(
-            "utf-8", "backslashreplace"),
+        found=context.decode("utf-8", "backslashreplace"),
     )
 
 
-def _decode(raw: bytes, path: str, lineno: int) -> str:
+def decode_line(raw: bytes, path: str, lineno: int) -> str:
+    """``raw`` decoded as UTF-8, or E200 naming ``path`` and ``lineno``."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise not_utf8(path, lineno, raw, e) from None
+        raise _not_utf8(path, lineno, raw, e) from None
 
 
 def iter_lines(src: PathOrStream) -> Iterator[tuple[int, str]]:
@@ -81,7 +84,7 @@ def iter_lines(src: PathOrStream) -> Iterator[tuple[int, str]]:
             for lineno, raw in enumerate(f, 1):
                 if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
                     raw = raw[3:]
-                yield lineno, _strip_eol(_decode(raw, path, lineno))
+                yield lineno, _strip_eol(decode_line(raw, path, lineno))
     else:
         for lineno, line in enumerate(src, 1):
             yield lineno, _strip_eol(line)
@@ -106,7 +109,7 @@ def read_all(src: PathOrStream) -> str:
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise not_utf8(str(src), raw[: e.start].count(b"\n") + 1, raw, e) from None
+            raise _not_utf8(str(src), raw[: e.start].count(b"\n") + 1, raw, e) from None
     return src.read()
 
 

@@ -11,7 +11,7 @@ import os
 from typing import Iterable, Iterator
 
 from biobert.errors import ConfigError
-from biobert.io._common import PathOrStream, describe, not_utf8, open_bytes, open_out, read_all
+from biobert.io._common import PathOrStream, decode_line, describe, open_bytes, open_out, read_all
 from biobert.types import Document
 
 __all__ = ["read_text", "iter_text_lines", "write_text"]
@@ -71,10 +71,7 @@ def iter_text_lines(path: PathOrStream, *, doc_id: str | None = None) -> Iterato
         for n, raw in enumerate(f, 1):
             if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
-            try:
-                full = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise not_utf8(name, n, raw, e) from None
+            full = decode_line(raw, name, n)
             start = offset
             offset += len(full)
             line = full[:-1] if full.endswith("\n") else full
