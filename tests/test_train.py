@@ -228,3 +228,94 @@ def test_layer_decay_is_range_checked():
         TrainConfig(layer_decay=1.5).validate()
     with pytest.raises(ConfigError, match="layer_decay"):
         TrainConfig(layer_decay=0.0).validate()
+
+
+def _averaging_run(tiny_bert, out, average_last, evaluate=None, kill_at=None):
+    """3 epochs; ``evaluate`` sees the weights at every epoch end; returns the final model and the summary."""
+    model, feats, enc = _setup(tiny_bert)
+    cfg = TrainConfig(lr=5e-3, epochs=3, batch_size=4, seed=1, checkpoint_every=1, log_every=1000, average_last=average_last)
+    steps = []
+
+    def loss_fn(m, b):
+        steps.append(1)
+        if kill_at is not None and len(steps) > kill_at:
+            raise KeyboardInterrupt  # after the step-`kill_at` checkpoint
+        return ner_loss(m, b)
+
+    tr = Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), loss_fn, evaluate, out, cfg, progress=False)
+    return model, tr.train(), tr.steps_per_epoch
+
+
+def _snapshots():
+    seen: list[dict[str, torch.Tensor]] = []
+
+    def evaluate(m):
+        seen.append({k: v.detach().clone() for k, v in m.state_dict().items()})
+        return {"f1": -float(len(seen))}  # each epoch worse than the one before: the first is the best epoch
+
+    return seen, evaluate
+
+
+def test_weight_averaging_without_dev_keeps_the_mean_of_the_last_epochs(tiny_bert, tmp_path):
+    from safetensors.torch import load_file
+
+    seen, record = _snapshots()
+    plain, s0, _ = _averaging_run(tiny_bert, tmp_path / "plain", 0, record)  # same seed: the same trajectory
+    assert len(seen) == 3 and s0["averaged_epochs"] == 0 and not s0["best_is_average"]
+    avg, s, _ = _averaging_run(tiny_bert, tmp_path / "avg", 2)
+    assert s["averaged_epochs"] == 2 and s["best_is_average"]
+    moved = 0
+    for k, v in avg.state_dict().items():
+        want = (seen[1][k] + seen[2][k]) / 2 if v.is_floating_point() else seen[2][k]
+        assert torch.allclose(v, want, atol=1e-6), k
+        moved += int(not torch.allclose(seen[1][k], seen[2][k]))
+    assert moved  # the two epochs differ, so the average is neither of them
+    # the last epoch's own weights stay in the resumable checkpoint, for comparison
+    last = load_file(str(tmp_path / "avg" / "checkpoints" / "last" / "model.safetensors"))
+    k = next(k for k in last if not torch.allclose(seen[1][k], seen[2][k]))
+    assert torch.allclose(last[k], seen[2][k], atol=1e-6)
+
+
+def test_weight_average_competes_with_the_best_dev_epoch(tiny_bert, tmp_path):
+    seen, record = _snapshots()
+    model, s, _ = _averaging_run(tiny_bert, tmp_path / "worse", 3, record)
+    # epochs score -1, -2, -3 and the average -4: the first epoch is kept
+    assert len(seen) == 4 and not s["best_is_average"] and s["best_dev"] == -1.0
+    assert s["history"][-1]["average_of_epochs"] == 3
+    k = next(k for k in seen[0] if not torch.allclose(seen[0][k], seen[3][k]))
+    assert torch.allclose(model.state_dict()[k], seen[0][k], atol=1e-6)
+    mean = {k: (seen[0][k] + seen[1][k] + seen[2][k]) / 3 for k in seen[0] if seen[0][k].is_floating_point()}
+    assert all(torch.allclose(seen[3][k], v, atol=1e-6) for k, v in mean.items())  # what was scored is the mean
+
+    calls: list[int] = []
+
+    def better(m):  # the epochs score 0, the average (the 4th evaluation) 1
+        calls.append(1)
+        return {"f1": 1.0 if len(calls) == 4 else 0.0}
+
+    model, s, _ = _averaging_run(tiny_bert, tmp_path / "better", 3, better)
+    assert s["best_is_average"] and s["best_dev"] == 1.0
+    for k, v in model.state_dict().items():
+        if v.is_floating_point():
+            assert torch.allclose(v, mean[k], atol=1e-6), k
+
+
+def test_weight_averaging_resumes_exactly(tiny_bert, tmp_path):
+    straight, _, per_epoch = _averaging_run(tiny_bert, tmp_path / "straight", 2)
+    with pytest.raises(KeyboardInterrupt):  # killed in epoch 3, after the epoch-2 weights joined the average
+        _averaging_run(tiny_bert, tmp_path / "killed", 2, kill_at=2 * per_epoch + 1)
+    assert (tmp_path / "killed" / "checkpoints" / "last" / "average.safetensors").exists()
+    resumed, s, _ = _averaging_run(tiny_bert, tmp_path / "killed", 2)
+    assert s["averaged_epochs"] == 2
+    for (n, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        assert torch.allclose(a, b, atol=1e-6), n
+
+
+def test_average_last_is_range_checked():
+    from biobert.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"train\.average_last"):
+        TrainConfig(epochs=3, average_last=4).validate()
+    with pytest.raises(ConfigError, match=r"train\.average_last"):
+        TrainConfig(average_last=-1).validate()
+    TrainConfig(epochs=3, average_last=3).validate()

@@ -77,6 +77,11 @@ class TrainConfig:
     device: str = "auto"
     #: "fp32", "bf16" (autocast) or "fp16" (autocast + loss scaling, CUDA only); weights stay fp32 (biobert.device)
     precision: str = "fp32"
+    #: average the weights at the ends of the last K epochs (uniform stochastic weight averaging, Izmailov et al.
+    #: 2018); 0 turns it off. Without dev evaluation the average is the final model; with it, the average is scored
+    #: on dev once after training and kept only if it beats the best epoch. The last epoch's own weights stay in
+    #: ``checkpoints/last`` either way, so the two can be compared.
+    average_last: int = 0
 
     def validate(self, where: str = "train", metrics: Sequence[str] | None = None) -> None:
         """Check the values (types are checked by :func:`biobert.config.from_dict`) before anything loads.
@@ -108,6 +113,8 @@ class TrainConfig:
         check_range(self.checkpoint_every, f"{where}.checkpoint_every", ge=1)
         check_range(self.max_steps, f"{where}.max_steps", ge=1)
         check_range(self.log_every, f"{where}.log_every", ge=1)
+        check_range(self.average_last, f"{where}.average_last", ge=0, le=self.epochs,
+                    note="epochs whose end weights are averaged; 0 turns averaging off")
         check_choice(self.precision, f"{where}.precision", PRECISIONS)
         if metrics is not None:
             check_choice(self.select_metric, f"{where}.select_metric", metrics)
@@ -259,6 +266,9 @@ class _State:
     train_seconds: float = 0.0
     history: list[dict[str, Any]] = field(default_factory=list)
     finished: bool = False
+    #: epoch ends in the running weight average (``average_last``), and whether that average is the kept model
+    averaged_epochs: int = 0
+    best_is_average: bool = False
 
 
 class Trainer:
@@ -323,6 +333,8 @@ class Trainer:
             lambda s: (s + 1) / max(1, warm) if s < warm else max(0.0, (self.total_steps - s) / max(1, self.total_steps - warm)),
         )
         self.state = _State()
+        #: running mean of the weights at the averaged epoch ends (``average_last``); None until the first one
+        self.average: dict[str, torch.Tensor] | None = None
 
     # -- setup ------------------------------------------------------------------
     def _make_optimizer(self) -> torch.optim.Optimizer:
@@ -355,6 +367,10 @@ class Trainer:
             shutil.rmtree(tmp)
         tmp.mkdir(parents=True)
         save_model(self.model, str(tmp / "model.safetensors"))
+        if self.average is not None:
+            from safetensors.torch import save_file
+
+            save_file(self.average, str(tmp / "average.safetensors"))
         torch.save(
             {
                 "optimizer": self.optimizer.state_dict(),
@@ -407,6 +423,10 @@ class Trainer:
         if self.scaler is not None and blob.get("scaler"):
             self.scaler.load_state_dict(blob["scaler"])
         self.state = _State(**json.loads((last / "state.json").read_text()))
+        if (last / "average.safetensors").exists():
+            from safetensors.torch import load_file
+
+            self.average = load_file(str(last / "average.safetensors"), device=str(self.device))
         if self.dist is not None and self.dist.rank:
             # the checkpoint holds process 0's random state; the others need their own dropout masks
             set_seed(self.cfg.seed + self.dist.rank + 7919 * self.state.global_step)
@@ -567,6 +587,8 @@ class Trainer:
                 st.epoch += 1
                 st.batch_in_epoch = 0
                 self._bank_time(t_start)
+                if cfg.average_last and st.epoch > cfg.epochs - cfg.average_last:
+                    self._update_average()
                 if not cfg.eval_every:
                     stop = self._evaluate() or stop
                 self.save_checkpoint()
@@ -574,10 +596,57 @@ class Trainer:
         self._bank_time(t_start)
         if cfg.eval_every and (not st.history or st.history[-1]["step"] != st.global_step):
             self._evaluate()
+        if self.average is not None:
+            self._use_average()
         st.finished = True
         self.save_checkpoint()
         self.load_best()
         return self._summary()
+
+    # -- weight averaging -----------------------------------------------------------
+    def _update_average(self) -> None:
+        """Fold the current weights into the running mean (every process: their weights are equal under DDP)."""
+        n = self.state.averaged_epochs
+        with torch.no_grad():
+            current = {k: v.detach() for k, v in self.model.state_dict().items()}
+            if self.average is None:
+                # clone: the state dict shares storage with the live parameters
+                self.average = {k: v.clone().contiguous() for k, v in current.items()}
+            else:
+                for k, v in current.items():
+                    if v.is_floating_point():  # integer buffers (position ids) are equal at every epoch
+                        self.average[k].add_(v - self.average[k], alpha=1.0 / (n + 1))
+        self.state.averaged_epochs = n + 1
+
+    def _use_average(self) -> None:
+        """Make the averaged weights the final model: always without a dev set, else only if they score higher."""
+        st = self.state
+        last = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        self.model.load_state_dict(self.average)
+        if self.evaluate_fn is None:
+            if distributed.is_main():
+                self._save_best()
+            st.best_is_average = True
+        elif distributed.is_main():
+            self.model.eval()
+            with torch.inference_mode(), autocast(self.device, self.cfg.precision):
+                metrics = self.evaluate_fn(self.model)
+            self.model.train()
+            value, best_epoch = float(metrics[self.cfg.select_metric]), st.best_metric
+            st.history.append({"step": st.global_step, "epoch": st.epoch, "average_of_epochs": st.averaged_epochs,
+                               **{k: v for k, v in metrics.items() if isinstance(v, (int, float))}})
+            better = value > st.best_metric
+            if better:
+                st.best_metric, st.best_is_average = value, True
+                self._save_best()
+            if self.progress:
+                print(f"[eval] average of the last {st.averaged_epochs} epochs: dev {self.cfg.select_metric}={value:.4f}"
+                      f" ({'kept' if better else 'not kept'}; best epoch {best_epoch:.4f})", flush=True)
+            st.best_is_average = bool(distributed.broadcast(better))
+        else:
+            st.best_is_average = bool(distributed.broadcast(None))
+        # the last epoch's weights go into the final resumable checkpoint; load_best() then picks the kept ones
+        self.model.load_state_dict(last)
 
     def _bank_time(self, t_start: float) -> None:
         self.state.train_seconds += time.perf_counter() - t_start
@@ -596,6 +665,8 @@ class Trainer:
             "device": str(self.device),
             "resumed": self.resume_check is not None,
             "resume_check": self.resume_check,
+            "averaged_epochs": st.averaged_epochs,
+            "best_is_average": st.best_is_average,
             "history": st.history,
         }
 

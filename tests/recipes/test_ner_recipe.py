@@ -156,6 +156,32 @@ def test_train_plus_dev_trains_on_both_and_selects_nothing(tiny_bert, tmp_path):
     assert merged["train"]["steps"] == single["train"]["steps"] > only_train["train"]["steps"]
 
 
+def test_weight_averaging_is_the_saved_model_and_is_reported(tiny_bert, tmp_path):
+    """``train.average_last=2`` under train+dev: the saved model is the mean of the last two epochs' weights, the
+    last epoch's own weights stay in the checkpoint, and the report and model card say which was kept."""
+    import torch
+    from safetensors.torch import load_file
+
+    from biobert import Tagger
+    from biobert.recipes.ner import NERConfig, finetune_ner
+
+    docs = gold_docs({"Chemical", "Disease"})
+    write_conll(docs[:8], tmp_path / "train.tsv")
+    write_conll(docs[8:16], tmp_path / "dev.tsv")
+    corpus = {"name": "A", "train": str(tmp_path / "train.tsv"), "dev": str(tmp_path / "dev.tsv"), "test": str(tmp_path / "dev.tsv")}
+    cfg = load_config(NERConfig, None, [f"encoder={tiny_bert}", "train.epochs=2", "train.batch_size=4", "max_length=32", "stride=8",
+                                        "train_on=train+dev", "train.average_last=2", f"out={tmp_path / 'm'}"], base={"corpora": [corpus]})
+    rep = finetune_ner(cfg, progress=False)
+    assert rep["train"]["averaged_epochs"] == 2 and rep["train"]["best_is_average"]
+    assert "average of the weights after the last 2 epochs" in rep["model_selection"]
+    assert "averaged over the last 2 epochs" in (tmp_path / "m" / "README.md").read_text()
+    saved = load_file(str(tmp_path / "m" / "model.safetensors"))
+    last = load_file(str(tmp_path / "m" / "checkpoints" / "last" / "model.safetensors"))
+    assert any(not torch.equal(saved[k], last[k]) for k in saved)
+    doc = Tagger.load(tmp_path / "m")(docs[0].text)
+    assert all(doc.text[s.start:s.end] == s.text for s in doc.spans)
+
+
 def test_corpus_files_are_read_in_the_format_their_names_say(tiny_bert, tmp_path):
     """format "auto" (the default): PubTator training data, a BioC dev set and a CoNLL test file named .txt (as
     CoNLL-2003's are) train one model; before, every corpus file was read as CoNLL (E202 on a PubTator file)."""

@@ -207,7 +207,8 @@ def _model_card(cfg: NERConfig, labels: list[str], corpus_types: dict[str, list[
         f"* Labels: {', '.join(labels)}",
         f"* Trained on: {cfg.train_on}; max_length {cfg.max_length}, stride {cfg.stride}, "
         f"context {cfg.context} subwords each side; "
-        f"lr {cfg.train.lr}, batch {cfg.train.batch_size}, epochs {cfg.train.epochs}, seed {cfg.train.seed}",
+        f"lr {cfg.train.lr}, batch {cfg.train.batch_size}, epochs {cfg.train.epochs}, seed {cfg.train.seed}"
+        + (f"; weights averaged over the last {cfg.train.average_last} epochs" if cfg.train.average_last else ""),
         "",
         "## Training data",
         "",
@@ -323,8 +324,12 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
         if cfg.train_on == "train":
             log.warning("no dev documents: no model selection; the weights after the last epoch are kept")
         notes["model_selection"] = f"none ({why}): the weights after the last epoch are kept"
+        if cfg.train.average_last:
+            notes["model_selection"] = f"none ({why}): the average of the weights after the last {cfg.train.average_last} epochs is kept"
     else:
         notes["model_selection"] = f"best dev {cfg.train.select_metric}"
+        if cfg.train.average_last:
+            notes["model_selection"] += f" among the epochs and the average of the last {cfg.train.average_last}"
     out = Path(cfg.out)
     # what the run is: a checkpoint made with anything else is not resumed (E504); the test files only score it
     fingerprint = run_fingerprint(
