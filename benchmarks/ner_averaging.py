@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 from pathlib import Path
+
+from _paired import print_paired
 
 from biobert import Tagger, io
 from biobert.metrics import percent
@@ -64,15 +65,8 @@ def main() -> None:
         row["delta_f1"] = round(row["average"]["f1"] - row["last_epoch"]["f1"], 2)
         print(json.dumps(row), flush=True)
         rows.append(row)
-    deltas = [r["delta_f1"] for r in rows]
-    sd = statistics.stdev(deltas) if len(deltas) > 1 else 0.0
-    print(json.dumps({"data": args.data, "models": len(rows), "delta_f1_mean": round(statistics.mean(deltas), 2),
-                      "delta_f1_sd": round(sd, 2), "better": sum(d > 0 for d in deltas), "worse": sum(d < 0 for d in deltas)}))
-    print("\n| model | last epoch P / R / F1 | average of last K P / R / F1 | ΔF1 |\n|---|---|---|---|")
-    for r in rows:
-        a, v = r["last_epoch"], r["average"]
-        print(f"| {r['model']} (K={r['average_last']}) | {a['precision']:.2f} / {a['recall']:.2f} / {a['f1']:.2f} | "
-              f"{v['precision']:.2f} / {v['recall']:.2f} / **{v['f1']:.2f}** | {r['delta_f1']:+.2f} |")
+    print_paired(rows, args.data, "last_epoch", "average", "last epoch", "average of last K",
+                 name=lambda r: f"{r['model']} (K={r['average_last']})")
 
 
 if __name__ == "__main__":

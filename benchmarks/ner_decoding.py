@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
+
+from _paired import print_paired
 
 from biobert import Tagger, io
 from biobert.metrics import percent
@@ -66,16 +67,7 @@ def main() -> None:
         row["delta_f1"] = round(row["viterbi"]["f1"] - row["argmax"]["f1"], 2)
         print(json.dumps(row), flush=True)
         rows.append(row)
-    deltas = [r["delta_f1"] for r in rows]
-    sd = statistics.stdev(deltas) if len(deltas) > 1 else 0.0
-    summary = {"data": args.data, "models": len(rows), "delta_f1_mean": round(statistics.mean(deltas), 2),
-               "delta_f1_sd": round(sd, 2), "better": sum(d > 0 for d in deltas), "worse": sum(d < 0 for d in deltas)}
-    print(json.dumps(summary))
-    print("\n| model | argmax P / R / F1 | viterbi P / R / F1 | ΔF1 |\n|---|---|---|---|")
-    for r in rows:
-        a, v = r["argmax"], r["viterbi"]
-        print(f"| {r['model']} | {a['precision']:.2f} / {a['recall']:.2f} / {a['f1']:.2f} | "
-              f"{v['precision']:.2f} / {v['recall']:.2f} / **{v['f1']:.2f}** | {r['delta_f1']:+.2f} |")
+    print_paired(rows, args.data, "argmax", "viterbi", "argmax", "viterbi")
 
 
 if __name__ == "__main__":
