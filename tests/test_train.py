@@ -319,3 +319,13 @@ def test_average_last_is_range_checked():
     with pytest.raises(ConfigError, match=r"train\.average_last"):
         TrainConfig(average_last=-1).validate()
     TrainConfig(epochs=3, average_last=3).validate()
+
+
+def test_a_run_stopped_before_the_averaging_window_says_so(tiny_bert, tmp_path, caplog):
+    model, feats, enc = _setup(tiny_bert)
+    cfg = TrainConfig(lr=5e-3, epochs=3, batch_size=4, seed=1, max_steps=2, log_every=1000, average_last=2)
+    tr = Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), ner_loss, None, tmp_path, cfg, progress=False)
+    with caplog.at_level("WARNING", logger="biobert.train"):
+        s = tr.train()
+    assert s["averaged_epochs"] == 0 and not s["best_is_average"]
+    assert "average_last=2, but only 0 epoch end(s)" in caplog.text

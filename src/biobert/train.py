@@ -596,6 +596,10 @@ class Trainer:
         self._bank_time(t_start)
         if cfg.eval_every and (not st.history or st.history[-1]["step"] != st.global_step):
             self._evaluate()
+        if cfg.average_last and st.averaged_epochs < cfg.average_last:
+            # early stopping (patience) or max_steps ended the run before the averaging window was complete
+            log.warning("average_last=%d, but only %d epoch end(s) fell in the window before training stopped; "
+                        "the summary's averaged_epochs says how many were averaged", cfg.average_last, st.averaged_epochs)
         if self.average is not None:
             self._use_average()
         st.finished = True
