@@ -470,6 +470,18 @@ class Trainer:
             load_model(self.model, str(best))
 
     # -- loop -------------------------------------------------------------------
+    def _score_dev(self, **extra: Any) -> float:
+        """Score the current weights on dev (process 0 only), add the metrics (and ``extra``) to the history and
+        return the selection metric."""
+        st = self.state
+        self.model.eval()
+        with torch.inference_mode(), autocast(self.device, self.cfg.precision):
+            metrics = self.evaluate_fn(self.model)
+        self.model.train()
+        st.history.append({"step": st.global_step, "epoch": st.epoch, **extra,
+                           **{k: v for k, v in metrics.items() if isinstance(v, (int, float))}})
+        return float(metrics[self.cfg.select_metric])
+
     def _evaluate(self) -> bool:
         """Evaluate, keep the best weights; return True when training should stop early."""
         st = self.state
@@ -479,12 +491,7 @@ class Trainer:
             return False
         if not distributed.is_main():
             return bool(distributed.broadcast(None))  # process 0's decision
-        self.model.eval()
-        with torch.inference_mode(), autocast(self.device, self.cfg.precision):
-            metrics = self.evaluate_fn(self.model)
-        self.model.train()
-        value = float(metrics[self.cfg.select_metric])
-        st.history.append({"step": st.global_step, "epoch": st.epoch, **{k: v for k, v in metrics.items() if isinstance(v, (int, float))}})
+        value = self._score_dev()
         improved = value > st.best_metric
         if improved:
             st.best_metric, st.best_step, st.bad_evals = value, st.global_step, 0
@@ -632,13 +639,7 @@ class Trainer:
                 self._save_best()
             st.best_is_average = True
         elif distributed.is_main():
-            self.model.eval()
-            with torch.inference_mode(), autocast(self.device, self.cfg.precision):
-                metrics = self.evaluate_fn(self.model)
-            self.model.train()
-            value, best_epoch = float(metrics[self.cfg.select_metric]), st.best_metric
-            st.history.append({"step": st.global_step, "epoch": st.epoch, "average_of_epochs": st.averaged_epochs,
-                               **{k: v for k, v in metrics.items() if isinstance(v, (int, float))}})
+            value, best_epoch = self._score_dev(average_of_epochs=st.averaged_epochs), st.best_metric
             better = value > st.best_metric
             if better:
                 st.best_metric, st.best_is_average = value, True
