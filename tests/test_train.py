@@ -329,3 +329,73 @@ def test_a_run_stopped_before_the_averaging_window_says_so(tiny_bert, tmp_path, 
         s = tr.train()
     assert s["averaged_epochs"] == 0 and not s["best_is_average"]
     assert "average_last=2, but only 0 epoch end(s)" in caplog.text
+
+
+def _fgm_run(tiny_bert, out, eps, kill_at=None, max_steps=4):
+    """``max_steps`` steps with FGM; records, for every loss call, the embedding matrix and its gradient at that call."""
+    model, feats, enc = _setup(tiny_bert)
+    cfg = TrainConfig(lr=5e-3, epochs=2, batch_size=4, seed=1, checkpoint_every=1, max_steps=max_steps, log_every=1000,
+                      adversarial_epsilon=eps)
+    calls = []
+
+    def loss_fn(m, b):
+        emb = model.get_input_embeddings().weight
+        calls.append((emb.detach().clone(), None if emb.grad is None else emb.grad.detach().clone()))
+        if kill_at is not None and len(calls) > kill_at:
+            raise KeyboardInterrupt  # after the step-`kill_at // 2` checkpoint
+        return ner_loss(m, b)
+
+    tr = Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), loss_fn, None, out, cfg, progress=False)
+    tr.train()
+    return model, calls
+
+
+def test_fgm_moves_the_embeddings_by_epsilon_along_the_gradient_and_restores_them(tiny_bert, tmp_path):
+    model, calls = _fgm_run(tiny_bert, tmp_path / "fgm", 0.5)
+    assert len(calls) == 8  # a clean and an adversarial pass per step
+    for k in range(0, 8, 2):
+        (clean, g0), (adv, g) = calls[k], calls[k + 1]
+        assert g0 is None  # gradients are cleared between optimizer steps
+        r = adv - clean
+        assert torch.linalg.vector_norm(r).item() == pytest.approx(0.5, rel=1e-4)
+        assert torch.allclose(r, 0.5 * g / torch.linalg.vector_norm(g), atol=1e-7)
+    # rows of tokens absent from a batch have no gradient, so they are not perturbed
+    assert (calls[1][0] == calls[0][0]).all(dim=1).any()
+
+
+def test_fgm_restores_the_embeddings_exactly_and_adds_its_gradient(tiny_bert, tmp_path):
+    model, feats, enc = _setup(tiny_bert)
+    tr = Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), ner_loss, None, tmp_path,
+                 TrainConfig(adversarial_epsilon=1.0), progress=False)
+    batch = ner_collate(feats[:4], enc.pad_id)
+    ner_loss(model, batch).backward()
+    emb = model.get_input_embeddings().weight
+    before, g_clean = emb.detach().clone(), emb.grad.clone()
+    tr._adversarial_backward(batch, 1.0)
+    assert torch.equal(emb, before)  # bit for bit: copied back, not subtracted
+    assert not torch.allclose(emb.grad, g_clean)  # the adversarial gradient was added
+
+
+def test_fgm_changes_the_update_and_zero_turns_it_off(tiny_bert, tmp_path):
+    plain, calls0 = _fgm_run(tiny_bert, tmp_path / "plain", 0.0)
+    fgm, _ = _fgm_run(tiny_bert, tmp_path / "fgm", 1.0)
+    assert len(calls0) == 4
+    emb = lambda m: m.get_input_embeddings().weight
+    assert not torch.allclose(emb(plain), emb(fgm))
+
+
+def test_fgm_resumes_exactly(tiny_bert, tmp_path):
+    straight, _ = _fgm_run(tiny_bert, tmp_path / "straight", 1.0)
+    with pytest.raises(KeyboardInterrupt):
+        _fgm_run(tiny_bert, tmp_path / "killed", 1.0, kill_at=5)  # in step 3, after the step-2 checkpoint
+    resumed, _ = _fgm_run(tiny_bert, tmp_path / "killed", 1.0)
+    for (n, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        assert torch.allclose(a, b, atol=1e-6), n
+
+
+def test_adversarial_epsilon_is_range_checked():
+    from biobert.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"train\.adversarial_epsilon"):
+        TrainConfig(adversarial_epsilon=-0.1).validate()
+    TrainConfig(adversarial_epsilon=1.0).validate()

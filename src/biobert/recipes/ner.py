@@ -208,7 +208,8 @@ def _model_card(cfg: NERConfig, labels: list[str], corpus_types: dict[str, list[
         f"* Trained on: {cfg.train_on}; max_length {cfg.max_length}, stride {cfg.stride}, "
         f"context {cfg.context} subwords each side; "
         f"lr {cfg.train.lr}, batch {cfg.train.batch_size}, epochs {cfg.train.epochs}, seed {cfg.train.seed}"
-        + (f"; weights averaged over the last {cfg.train.average_last} epochs" if cfg.train.average_last else ""),
+        + (f"; weights averaged over the last {cfg.train.average_last} epochs" if cfg.train.average_last else "")
+        + (f"; FGM adversarial training, epsilon {cfg.train.adversarial_epsilon}" if cfg.train.adversarial_epsilon else ""),
         "",
         "## Training data",
         "",
