@@ -542,10 +542,7 @@ class Trainer:
                 sync = nullcontext() if self.dist is None or steps_now else self.net.no_sync()
                 try:
                     with sync:
-                        with autocast(self.device, cfg.precision):
-                            loss = self.loss_fn(self.net, batch) / cfg.grad_accum
-                        scaled = loss * weight if self.dist else loss
-                        (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()
+                        loss = self._loss_backward(batch, weight)
                         if cfg.adversarial_epsilon:
                             self._adversarial_backward(batch, weight)
                 except torch.OutOfMemoryError:
@@ -623,7 +620,15 @@ class Trainer:
         self.load_best()
         return self._summary()
 
-    # -- weight averaging -----------------------------------------------------------
+    def _loss_backward(self, batch: dict[str, torch.Tensor], weight: float) -> torch.Tensor:
+        """Backpropagate one micro-batch's loss into the gradients, weighted by its share of a distributed batch and
+        by the fp16 loss scale; returns the loss divided by ``grad_accum`` (without those weights), for logging."""
+        with autocast(self.device, self.cfg.precision):
+            loss = self.loss_fn(self.net, batch) / self.cfg.grad_accum
+        scaled = loss * weight if self.dist else loss
+        (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()
+        return loss
+
     def _adversarial_backward(self, batch: dict[str, torch.Tensor], weight: float) -> None:
         """FGM's second pass: loss at the embeddings moved along their gradient, backpropagated into the same grads.
 
@@ -643,14 +648,12 @@ class Trainer:
         with torch.no_grad():
             emb.add_(emb.grad, alpha=cfg.adversarial_epsilon / norm)  # a loss scale cancels in g / ||g||
         try:
-            with autocast(self.device, cfg.precision):
-                adv = self.loss_fn(self.net, batch) / cfg.grad_accum
-            scaled = adv * weight if self.dist else adv
-            (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()
+            self._loss_backward(batch, weight)
         finally:
             with torch.no_grad():
                 emb.copy_(saved)
 
+    # -- weight averaging -----------------------------------------------------------
     def _update_average(self) -> None:
         """Fold the current weights into the running mean (every process: their weights are equal under DDP)."""
         n = self.state.averaged_epochs
