@@ -221,6 +221,29 @@ def test_layer_decay_sets_the_optimizer_groups_and_still_trains(tiny_bert, tmp_p
     assert sum(losses[-3:]) < sum(losses[:3])
 
 
+def test_lr_multipliers_stack_on_layer_decay_and_a_prefix_that_matches_nothing_is_refused(tiny_bert, tmp_path):
+    """A CRF head trains with the encoder: its scores get ``lr * multiplier``, on top of layer decay, and the CRF
+    loss trains through the trainer (the transitions move)."""
+    from biobert.errors import ConfigError
+    from biobert.tasks.crf import CRFTagger
+
+    model, feats, enc = _setup(tiny_bert)
+    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    net = CRFTagger(model, labels)
+    cfg = TrainConfig(lr=1e-3, epochs=1, batch_size=4, seed=1, log_every=1000, layer_decay=0.5, warmup_ratio=0.0)
+    collate = lambda b: ner_collate(b, enc.pad_id)
+    loss = lambda m, b: ner_loss(m, b, crf=True)
+    tr = Trainer(net, feats, collate, loss, None, tmp_path / "run", cfg, progress=False, lr_multipliers={"crf.": 100.0})
+    by_param = {id(p): g["lr"] for g in tr.optimizer.param_groups for p in g["params"]}
+    assert by_param[id(net.crf.transitions)] == pytest.approx(0.1)
+    assert by_param[id(model.classifier.weight)] == pytest.approx(1e-3)
+    assert by_param[id(model.base_model.embeddings.word_embeddings.weight)] == pytest.approx(1e-3 * 0.5 ** (model.config.num_hidden_layers + 1))
+    tr.train(resume=False)
+    assert float(net.crf.transitions.detach().abs().max()) > 0.05
+    with pytest.raises(ConfigError, match="E411 .*'head.'"):
+        Trainer(net, feats, collate, loss, None, tmp_path / "other", cfg, progress=False, lr_multipliers={"head.": 2.0})
+
+
 def test_layer_decay_is_range_checked():
     from biobert.errors import ConfigError
 

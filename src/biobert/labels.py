@@ -158,9 +158,12 @@ def viterbi_decode(scores: Sequence[Sequence[float]], start_ok: Sequence[bool],
 
 
 def viterbi_decode_batch(scores: "torch.Tensor", lengths: Sequence[int], start_ok: Sequence[bool],
-                         follow_ok: Sequence[Sequence[bool]]) -> list[list[int]]:
+                         follow_ok: Sequence[Sequence[bool]], learned: "tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None" = None) -> list[list[int]]:
     """:func:`viterbi_decode` for a batch: ``scores`` is ``(batch, words, labels)``, padded
-    after each sequence's ``lengths[b]`` words; returns one label path per sequence."""
+    after each sequence's ``lengths[b]`` words; returns one label path per sequence.
+
+    ``learned`` adds a CRF's ``(start, transitions, end)`` scores (:class:`biobert.tasks.crf.CRF`) to the
+    allowed moves; without it every allowed move scores 0."""
     import torch
 
     n, t_max, n_labels = scores.shape
@@ -168,8 +171,10 @@ def viterbi_decode_batch(scores: "torch.Tensor", lengths: Sequence[int], start_o
         return []
     # a finite "impossible" keeps -inf - -inf = nan out of the sums; every real path scores far above it
     impossible = torch.tensor(-1e9, dtype=scores.dtype)
-    trans = torch.where(torch.tensor(follow_ok), torch.tensor(0.0, dtype=scores.dtype), impossible)
-    best = scores[:, 0] + torch.where(torch.tensor(start_ok), torch.tensor(0.0, dtype=scores.dtype), impossible)
+    zero = torch.zeros((), dtype=scores.dtype)
+    start_s, trans_s, end_s = (zero, zero, zero) if learned is None else (t.to(scores.dtype) for t in learned)
+    trans = torch.where(torch.tensor(follow_ok), trans_s, impossible)
+    best = scores[:, 0] + torch.where(torch.tensor(start_ok), start_s, impossible)
     lengths_t = torch.tensor(list(lengths))
     stay = torch.arange(n_labels).expand(n, n_labels)
     back = []
@@ -178,7 +183,7 @@ def viterbi_decode_batch(scores: "torch.Tensor", lengths: Sequence[int], start_o
         active = (lengths_t > t)[:, None]
         best = torch.where(active, value + scores[:, t], best)
         back.append(torch.where(active, prev, stay))  # finished sequences carry their last label along
-    cur = best.argmax(-1)
+    cur = (best + end_s).argmax(-1)  # every sequence's best is now that of its last word
     path = [cur]
     for ptr in reversed(back):
         cur = ptr.gather(1, cur[:, None]).squeeze(1)

@@ -28,6 +28,7 @@ from biobert.device import model_device, place
 from biobert.errors import ModelLoadError
 from biobert.labels import split_tag
 from biobert.modeldir import load_meta, local_model_dir, read_meta
+from biobert.tasks.crf import CRF
 from biobert.tasks.ner import NERPredictor
 from biobert.text.sentences import get_splitter
 from biobert.types import Document
@@ -78,13 +79,14 @@ class Tagger:
     def __init__(self, model: Any, tokenizer: Any, labels: Sequence[str], *, max_length: int = 128, stride: int = 32,
                  batch_tokens: int = 1024, source: str = "", meta: dict[str, Any] | None = None, context: int = 0,
                  abbreviations: bool = True, splitter: str | Callable[[str], list[tuple[int, int]]] | None = None,
-                 decode: str = "viterbi") -> None:
+                 decode: str = "viterbi", crf: Any = None) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.labels = list(labels)
         self.source = source
         self.meta = meta or {}
-        self.predictor = NERPredictor(model, tokenizer, self.labels, max_length, stride, batch_tokens, context, abbreviations, decode)
+        self.predictor = NERPredictor(model, tokenizer, self.labels, max_length, stride, batch_tokens, context, abbreviations, decode,
+                                      crf=crf)
         self.predictor.splitter = get_splitter(splitter)
         #: counters of the last call (windows, words without subwords, ...)
         self.last_stats: Counter = Counter()
@@ -188,6 +190,8 @@ class Tagger:
             abbreviations=abbreviations,
             splitter=splitter if splitter is not None else _trained_splitter(meta),
             decode=decode or str(meta.get("decode", "viterbi")),
+            # a model trained with a CRF head decodes with its learned transitions (biobert.tasks.crf)
+            crf=CRF.from_meta(labels, meta["crf"], f"{ref}/biobert.json") if "crf" in meta else None,
         )
 
     @overload

@@ -291,6 +291,8 @@ class Trainer:
         config: optimisation settings.
         fingerprint: the settings that determine the run (:func:`run_fingerprint`), saved with every checkpoint;
             resuming from a checkpoint made with other settings raises E504 (``train.*`` are always included).
+        lr_multipliers: parameter-name prefix -> learning-rate multiplier, on top of layer-wise decay (a CRF's
+            transition scores, say, which start at zero and need far larger steps than the encoder's weights).
     """
 
     def __init__(
@@ -304,6 +306,7 @@ class Trainer:
         config: TrainConfig,
         progress: bool = True,
         fingerprint: dict[str, Any] | None = None,
+        lr_multipliers: dict[str, float] | None = None,
     ) -> None:
         if not features:
             raise TrainingError("E501 no training examples")
@@ -313,6 +316,7 @@ class Trainer:
         self.resume_check: str | None = None
         self.model, self.features, self.collate = model, features, collate
         self.loss_fn, self.evaluate_fn, self.cfg = loss_fn, evaluate, config
+        self.lr_multipliers = dict(lr_multipliers or {})
         self.out = Path(out_dir)
         self.ckpt_dir = self.out / "checkpoints"
         self.dist = distributed.setup(config.device)  # None unless launched as several processes
@@ -347,6 +351,12 @@ class Trainer:
     def _make_optimizer(self) -> torch.optim.Optimizer:
         named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
         scales = layer_lr_scales([n for n, _ in named], self.cfg.layer_decay)
+        for prefix, mult in self.lr_multipliers.items():
+            matched = [n for n, _ in named if n.startswith(prefix)]
+            if not matched:  # a typo would otherwise train those parameters at the base rate without a word
+                raise ConfigError(f"E411 learning-rate multiplier for {prefix!r}: no trainable parameter name starts with it")
+            for n in matched:
+                scales[n] *= mult
         # one group per (learning-rate scale, weight decay); the order is fixed so that a checkpoint's optimizer
         # state lines up with the groups of the resumed run
         buckets: dict[tuple[float, bool], list[torch.nn.Parameter]] = {}
@@ -358,6 +368,11 @@ class Trainer:
             for (scale, decays), ps in sorted(buckets.items(), key=lambda kv: (-kv[0][0], not kv[0][1]))
         ]
         return torch.optim.AdamW(groups, lr=self.cfg.lr)
+
+    def _base_lr(self) -> float:
+        """The scheduled ``train.lr`` now; the first group may carry a layer-decay or head multiplier."""
+        group = self.optimizer.param_groups[0]
+        return self.cfg.lr * group["lr"] / group["initial_lr"]
 
     # -- checkpoints --------------------------------------------------------------
     def save_checkpoint(self) -> None:
@@ -580,7 +595,7 @@ class Trainer:
                     el = time.perf_counter() - t_start
                     print(
                         f"[train] step {st.global_step}/{self.total_steps} epoch {st.epoch} loss {running / n_running:.4f} "
-                        f"lr {self.scheduler.get_last_lr()[0]:.2e} tok/s {(st.tokens_seen - tokens_at_start) / max(el, 1e-9):.0f}",
+                        f"lr {self._base_lr():.2e} tok/s {(st.tokens_seen - tokens_at_start) / max(el, 1e-9):.0f}",
                         flush=True,
                     )
                     running, n_running = 0.0, 0

@@ -227,3 +227,49 @@ def test_a_corpus_file_without_entities_is_refused_for_training_and_noted_for_de
     rep = finetune_ner(load_config(NERConfig, None, base, base={"corpora": [{"name": "A", "train": str(tmp_path / "a.tsv"),
                                                                              "dev": str(tmp_path / "empty_dev.tsv")}]}), progress=False)
     assert rep["splits_without_entities"] == [{"corpus": "A", "split": "dev", "path": str(tmp_path / "empty_dev.tsv"), "format": "conll"}]
+
+
+def test_crf_head_fits_two_corpora_and_tags_with_its_learned_transitions(tiny_bert, tmp_path):
+    """``crf=true`` over two corpora with different types (the partial-label path): the run fits its training data,
+    the learned scores are saved in biobert.json (the weights stay a plain HF token classifier), and Tagger.load
+    decodes with them, to the same test F1 as the run reported."""
+    from biobert import Tagger
+    from biobert.recipes.ner import NERConfig, evaluate_ner, finetune_ner
+
+    chem = gold_docs({"Chemical", "Disease"})[:12]
+    gene = gold_docs({"Gene"})[:12]
+    write_conll(chem, tmp_path / "a.tsv")
+    write_conll(gene, tmp_path / "b.tsv", untyped=True)
+    cfg = load_config(
+        NERConfig, None,
+        [f"encoder={tiny_bert}", f"out={tmp_path / 'model'}", "train.epochs=30", "train.batch_size=4", "train.lr=5e-3",
+         "train.seed=0", "max_length=64", "stride=16", "crf=true", "crf_lr_scale=10"],
+        base={"corpora": [{"name": "A", "train": str(tmp_path / "a.tsv"), "test": str(tmp_path / "a.tsv")},
+                          {"name": "B", "train": str(tmp_path / "b.tsv"), "untyped_label": "Gene"}]},
+    )
+    report = finetune_ner(cfg, progress=False)
+    assert report["test"]["A"]["f1"] >= 0.9, report["test"]["A"]
+    meta = json.loads((tmp_path / "model" / "biobert.json").read_text())
+    n = len(meta["labels"])
+    assert len(meta["crf"]["transitions"]) == n and len(meta["crf"]["start"]) == n
+    assert max(abs(x) for row in meta["crf"]["transitions"] for x in row) > 0.1  # learned, not left at zero
+    assert "linear-chain CRF" in (tmp_path / "model" / "README.md").read_text()
+    tagger = Tagger.load(tmp_path / "model")
+    assert tagger.predictor.crf is not None
+    scores, _ = evaluate_ner(tagger.predictor, chem, {"Chemical", "Disease"})
+    assert scores["f1"] == pytest.approx(report["test"]["A"]["f1"], abs=1e-6)
+    doc = tagger(chem[0].text)
+    assert all(doc.text[s.start:s.end] == s.text for s in doc.spans)
+
+
+def test_crf_settings_that_cannot_work_are_refused():
+    from biobert.errors import ConfigError
+    from biobert.recipes.ner import NERConfig
+
+    base = {"corpora": [{"name": "A", "train": "t.tsv"}]}
+    with pytest.raises(ConfigError, match="E412 crf is true but decode is 'argmax'"):
+        load_config(NERConfig, None, ["crf=true", "decode=argmax"], base=base)
+    with pytest.raises(ConfigError, match="E413"):
+        load_config(NERConfig, None, ["crf=true", "label_all_subwords=true"], base=base)
+    with pytest.raises(ConfigError, match="crf_lr_scale"):
+        load_config(NERConfig, None, ["crf=true", "crf_lr_scale=0"], base=base)

@@ -31,6 +31,7 @@ from biobert.modeldir import save_model_dir
 from biobert.report import data_record, write_report
 from biobert.settings import expand_path
 from biobert.text.sentences import get_splitter
+from biobert.tasks.crf import CRFTagger
 from biobert.tasks.ner import (
     NERPredictor,
     SubwordEncoder,
@@ -91,6 +92,12 @@ class NERConfig:
     #: word alone, repaired as conlleval does). Used for dev selection and test, and saved with the model so
     #: tagging decodes the same way.
     decode: str = "viterbi"
+    #: a linear-chain CRF head (biobert.tasks.crf): learned start, transition and end scores over the word tags,
+    #: trained with the encoder by the sequence likelihood and added by the viterbi decoder. Saved in biobert.json.
+    #: Off: each word's softmax alone, decoded under fixed BIO constraints.
+    crf: bool = False
+    #: the CRF scores' learning rate as a multiple of train.lr: they start at zero, where the encoder starts trained
+    crf_lr_scale: float = 100.0
     train: TrainConfig = field(default_factory=TrainConfig)
     #: store fp16 weights in the final directory (halves its size)
     save_half: bool = False
@@ -118,6 +125,14 @@ class NERConfig:
         check_range(self.max_length, key("max_length"), ge=1)
         check_range(self.stride, key("stride"), ge=0)
         check_choice(self.decode, key("decode"), DECODERS)
+        check_range(self.crf_lr_scale, key("crf_lr_scale"), gt=0, lt=float("inf"))
+        if self.crf and self.decode != "viterbi":
+            raise ConfigError(f"E412 {key('crf')} is true but {key('decode')} is {self.decode!r}: the learned "
+                              "transitions are only used by decode: viterbi")
+        if self.crf and self.label_all_subwords:
+            # the chain would run over subwords in training and over words when tagging
+            raise ConfigError(f"E413 {key('crf')} and {key('label_all_subwords')} cannot both be true: the CRF runs "
+                              "over words (their first subwords)")
         # the NER dev evaluation reports entity-level precision, recall and f1 (recipes.ner._combine)
         self.train.validate(key("train"), metrics=("precision", "recall", "f1"))
 
@@ -201,7 +216,8 @@ def _model_card(cfg: NERConfig, labels: list[str], corpus_types: dict[str, list[
         "",
         "Token-classification model fine-tuned with `biobert` (BioBERT NER protocol: "
         f"{'all-subword' if cfg.label_all_subwords else 'first-subword'} labels,",
-        f"softmax head, {cfg.decode} decoding, strict entity-level F1 with conlleval semantics).",
+        f"{'softmax + linear-chain CRF' if cfg.crf else 'softmax'} head, {cfg.decode} decoding, strict entity-level F1 "
+        "with conlleval semantics).",
         "",
         f"* Encoder: `{cfg.encoder}`",
         f"* Labels: {', '.join(labels)}",
@@ -293,6 +309,8 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
     splitter = get_splitter(cfg.splitter)  # fails now, not after loading, if its package or model is missing
     tokenizer = load_tokenizer(cfg.encoder)
     model = load_token_classifier(cfg.encoder, labels)
+    # with a CRF the trainer sees classifier + CRF as one module; the classifier alone is saved as the HF model
+    net: torch.nn.Module = CRFTagger(model, labels) if cfg.crf else model
     encoder = SubwordEncoder(tokenizer)
 
     sentences = []
@@ -309,7 +327,8 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
         context=cfg.context, groups=sentence_groups(sentences, doc_meta) if cfg.context else None,
     )
     allowed = allowed_o_matrix(labels, [corpus_types[c.name] for c in cfg.corpora])
-    predictor = NERPredictor(model, tokenizer, labels, cfg.max_length, cfg.stride, context=cfg.context, decode=cfg.decode)
+    predictor = NERPredictor(model, tokenizer, labels, cfg.max_length, cfg.stride, context=cfg.context, decode=cfg.decode,
+                             crf=net.crf if cfg.crf else None)
     predictor.splitter = splitter
 
     def evaluate(m: torch.nn.Module) -> dict[str, Any]:
@@ -338,9 +357,10 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
                        for s in ("train", "dev") if getattr(c, s)},
         exclude=("corpora.*.test",), labels=labels, corpus_types=corpus_types)
     trainer = Trainer(
-        model, feats, lambda b: ner_collate(b, encoder.pad_id),
-        lambda m, b: ner_loss(m, b, allowed, label2id["O"]),
+        net, feats, lambda b: ner_collate(b, encoder.pad_id),
+        lambda m, b: ner_loss(m, b, allowed, label2id["O"], crf=cfg.crf),
         evaluate if has_dev else None, out, cfg.train, progress=progress, fingerprint=fingerprint,
+        lr_multipliers={"crf.": cfg.crf_lr_scale} if cfg.crf else None,
     )
     summary = trainer.train(resume=resume)
     if not distributed.is_main():  # data-parallel run: process 0 tests and saves
@@ -363,6 +383,8 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
         "corpus_types": corpus_types,
         "encoder": cfg.encoder,
     }
+    if cfg.crf:
+        meta["crf"] = net.crf.to_meta()
     card = _model_card(cfg, labels, corpus_types, test, command)
     save_model_dir(out, model, tokenizer, meta, card, half=cfg.save_half)
     report = {

@@ -464,19 +464,38 @@ def allowed_o_matrix(labels: Sequence[str], corpus_types: Sequence[Iterable[str]
     return m
 
 
-def ner_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], allowed_o: torch.Tensor | None = None, o_id: int = 0) -> torch.Tensor:
-    """Cross-entropy on labelled positions; partial-label likelihood for ``O`` when ``allowed_o`` is given."""
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+def _allowed_sets(batch: dict[str, torch.Tensor], allowed_o: torch.Tensor | None, o_id: int, n_labels: int) -> torch.Tensor | None:
+    """``(batch, positions, n_labels)`` bool: the labels each position may take without loss (partial labels), or
+    None when every position has exactly its gold label (a single corpus, or corpora that annotate the same types)."""
+    if allowed_o is None or bool(allowed_o.sum(1).eq(1).all()):
+        return None
     labels = batch["labels"]
+    per_tok = allowed_o.to(labels.device)[batch["corpus"]].unsqueeze(1).expand(-1, labels.shape[1], -1)
+    onehot = torch.nn.functional.one_hot(labels.clamp(min=0), n_labels).bool()
+    return torch.where((labels == o_id).unsqueeze(-1), per_tok, onehot)
+
+
+def ner_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], allowed_o: torch.Tensor | None = None, o_id: int = 0,
+             crf: bool = False) -> torch.Tensor:
+    """Cross-entropy on labelled positions; partial-label likelihood for ``O`` when ``allowed_o`` is given.
+
+    With ``crf``, ``model`` is a :class:`~biobert.tasks.crf.CRFTagger` (possibly wrapped for data parallelism) and the
+    loss is the CRF's sequence negative log-likelihood per labelled word, over the same allowed label sets.
+    """
+    labels = batch["labels"]
+    if crf:
+        n_labels = allowed_o.shape[1] if allowed_o is not None else None
+        allowed = _allowed_sets(batch, allowed_o, o_id, n_labels) if n_labels else None
+        # through the module's own forward, so a data-parallel wrapper sees the CRF's parameters used
+        return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=labels, allowed=allowed).loss
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
     sel = labels != -100
     lg = logits[sel].float()  # the loss in fp32 under autocast too
     lab = labels[sel]
-    if allowed_o is None or bool(allowed_o.sum(1).eq(1).all()):
+    allowed = _allowed_sets(batch, allowed_o, o_id, lg.shape[-1])
+    if allowed is None:
         return torch.nn.functional.cross_entropy(lg, lab)
-    n_labels = lg.shape[-1]
-    per_tok_allowed = allowed_o.to(labels.device)[batch["corpus"]].unsqueeze(1).expand(-1, labels.shape[1], -1)[sel]
-    onehot = torch.nn.functional.one_hot(lab, n_labels).bool()
-    allowed = torch.where((lab == o_id).unsqueeze(-1), per_tok_allowed, onehot)
+    allowed = allowed[sel]
     return (torch.logsumexp(lg, -1) - torch.logsumexp(lg.masked_fill(~allowed, float("-inf")), -1)).mean()
 
 
@@ -535,7 +554,8 @@ class NERPredictor:
     """
 
     def __init__(self, model: Any, tokenizer: Any, labels: Sequence[str], max_length: int = 128, stride: int = 32,
-                 batch_tokens: int = 1024, context: int = 0, abbreviations: bool = False, decode: str = "viterbi"):
+                 batch_tokens: int = 1024, context: int = 0, abbreviations: bool = False, decode: str = "viterbi",
+                 crf: Any = None):
         if decode not in DECODERS:
             raise ConfigError(f"E492 unknown decode={decode!r}; expected one of {', '.join(DECODERS)}")
         # before the first long sentence meets the encoder (a bare tensor-size error) or a window that cannot
@@ -555,6 +575,9 @@ class NERPredictor:
         self.splitter: Splitter | None = None
         #: "argmax" (each word's likeliest tag) or "viterbi" (the likeliest valid BIO/IOBES sequence)
         self.decode = decode
+        #: learned start/transition/end scores (:class:`biobert.tasks.crf.CRF`) that ``viterbi`` adds to the
+        #: allowed moves; None: every allowed move scores 0. Read at each call, so a CRF in training is current.
+        self.crf = crf
         self._transitions = allowed_transitions(self.labels)
 
     @torch.inference_mode()
@@ -628,16 +651,18 @@ class NERPredictor:
         return out
 
     def _viterbi(self, sentences: list[list[torch.Tensor]], chunk: int = 256) -> list[tuple[list[str], list[float]]]:
-        """For each sentence (one log-probability row per word): the tags of the likeliest valid sequence, each
-        with the probability the model gave it. Sentences of similar length are decoded together, so padding
-        stays small even beside a very long sentence."""
+        """For each sentence (one log-probability row per word): the tags of the likeliest valid sequence (with the
+        CRF's learned scores added, if any), each with the probability the word's own label distribution gave it.
+        Sentences of similar length are decoded together, so padding stays small even beside a very long sentence."""
         out: list[tuple[list[str], list[float]]] = [([], []) for _ in sentences]
+        crf = self.crf
+        learned = None if crf is None else tuple(t.detach().float().cpu() for t in (crf.start, crf.transitions, crf.end))
         order = sorted((k for k, rows in enumerate(sentences) if rows), key=lambda k: len(sentences[k]))
         for i in range(0, len(order), chunk):
             ks = order[i : i + chunk]
             lengths = [len(sentences[k]) for k in ks]
             scores = torch.nn.utils.rnn.pad_sequence([torch.stack(sentences[k]) for k in ks], batch_first=True)
-            paths = viterbi_decode_batch(scores, lengths, *self._transitions)
+            paths = viterbi_decode_batch(scores, lengths, *self._transitions, learned=learned)
             # the chosen labels' log-probabilities, gathered in one call
             idx = torch.nn.utils.rnn.pad_sequence([torch.tensor(p) for p in paths], batch_first=True)
             probs = scores.gather(2, idx[:, :, None]).squeeze(2).exp().tolist()
