@@ -10,6 +10,10 @@ and data are identical, only the decoding differs, so the difference is the deco
 entity-level micro P/R/F1 (:func:`biobert.recipes.ner.evaluate_ner`, the scorer of ``biobert evaluate ner``).
 Prints one JSON object per model (with each decoder's evaluation time and their ratio), then the mean ± sd of the
 paired differences and a Markdown table.
+
+A model trained with a CRF head (``crf: true``) decodes ``viterbi`` with its learned transition scores; it is also
+scored as ``viterbi_fixed`` (the same emissions, the learned scores dropped: the untrained constrained Viterbi), and
+a second table gives what the learned scores add.
 """
 
 from __future__ import annotations
@@ -50,9 +54,12 @@ def main() -> None:
             kw["untyped_label"] = args.untyped_label or (tagger.types[0] if len(tagger.types) == 1 else "ENTITY")
         docs = io.read(args.data, fmt=fmt, **kw)
         row = {"model": model}
+        crf = tagger.predictor.crf
+        decoders = ("argmax", "viterbi") + (("viterbi_fixed",) if crf is not None else ())
         for rep in range(args.repeat):  # interleaved, best time kept: load from other jobs falls on both
-            for decode in ("argmax", "viterbi"):
-                tagger.predictor.decode = decode
+            for decode in decoders:
+                tagger.predictor.decode = "viterbi" if decode == "viterbi_fixed" else decode
+                tagger.predictor.crf = None if decode == "viterbi_fixed" else crf
                 t0 = time.perf_counter()
                 m, _ = evaluate_ner(tagger.predictor, docs, keep, ignore_types=args.ignore_types)
                 seconds = time.perf_counter() - t0
@@ -65,9 +72,15 @@ def main() -> None:
                     row[decode]["seconds"] = round(min(seconds, row[decode]["seconds"]), 2)
         row["viterbi_time_ratio"] = round(row["viterbi"]["seconds"] / row["argmax"]["seconds"], 3)
         row["delta_f1"] = round(row["viterbi"]["f1"] - row["argmax"]["f1"], 2)
+        if crf is not None:
+            row["crf_delta_f1"] = round(row["viterbi"]["f1"] - row["viterbi_fixed"]["f1"], 2)
         print(json.dumps(row), flush=True)
         rows.append(row)
     print_paired(rows, args.data, "argmax", "viterbi", "argmax", "viterbi")
+    with_crf = [{**r, "delta_f1": r["crf_delta_f1"]} for r in rows if "crf_delta_f1" in r]
+    if with_crf:  # what the learned transition scores add over the fixed constraints, on the same emissions
+        print()
+        print_paired(with_crf, args.data, "viterbi_fixed", "viterbi", "viterbi without the CRF scores", "viterbi with them")
 
 
 if __name__ == "__main__":
