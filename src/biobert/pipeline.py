@@ -181,6 +181,11 @@ class Tagger:
             model = place(model, device, precision)
         elif device not in (None, "auto", "cpu") or precision != "fp32":
             raise ModelLoadError(f"E320 the int8 and ONNX paths run in fp32 on the CPU; got device={device!r}, precision={precision!r}")
+        decode = decode or str(meta.get("decode", "viterbi"))
+        if "crf" in meta and decode == "argmax":
+            # the emissions of a CRF-trained model lean on the transitions: alone they scored 12-14 F1 lower
+            log.warning("W308 %s was trained with a CRF head; argmax decoding ignores its transition scores and "
+                        "scored 12-14 F1 below viterbi on NCBI-disease (BENCHMARKS.md); use decode='viterbi'", ref)
         return cls(
             model, tokenizer, labels,
             max_length=max_length or int(meta.get("max_length", 128)),
@@ -189,7 +194,7 @@ class Tagger:
             context=int(meta.get("context", 0)),  # neighbouring-sentence context, as the model was trained
             abbreviations=abbreviations,
             splitter=splitter if splitter is not None else _trained_splitter(meta),
-            decode=decode or str(meta.get("decode", "viterbi")),
+            decode=decode,
             # a model trained with a CRF head decodes with its learned transitions (biobert.tasks.crf)
             crf=CRF.from_meta(labels, meta["crf"], f"{ref}/biobert.json") if "crf" in meta else None,
         )

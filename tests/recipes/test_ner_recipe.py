@@ -229,7 +229,7 @@ def test_a_corpus_file_without_entities_is_refused_for_training_and_noted_for_de
     assert rep["splits_without_entities"] == [{"corpus": "A", "split": "dev", "path": str(tmp_path / "empty_dev.tsv"), "format": "conll"}]
 
 
-def test_crf_head_fits_two_corpora_and_tags_with_its_learned_transitions(tiny_bert, tmp_path):
+def test_crf_head_fits_two_corpora_and_tags_with_its_learned_transitions(tiny_bert, tmp_path, caplog):
     """``crf=true`` over two corpora with different types (the partial-label path): the run fits its training data,
     the learned scores are saved in biobert.json (the weights stay a plain HF token classifier), and Tagger.load
     decodes with them, to the same test F1 as the run reported."""
@@ -260,6 +260,9 @@ def test_crf_head_fits_two_corpora_and_tags_with_its_learned_transitions(tiny_be
     assert scores["f1"] == pytest.approx(report["test"]["A"]["f1"], abs=1e-6)
     doc = tagger(chem[0].text)
     assert all(doc.text[s.start:s.end] == s.text for s in doc.spans)
+    assert "W308" not in caplog.text
+    Tagger.load(tmp_path / "model", decode="argmax")  # allowed, but it ignores what the CRF learned: said
+    assert "W308" in caplog.text
 
 
 def test_crf_settings_that_cannot_work_are_refused():
