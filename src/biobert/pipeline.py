@@ -128,7 +128,8 @@ class Tagger:
             decode: ``"viterbi"`` (the likeliest tag sequence with no ``I-`` after ``O`` or after another type;
                 +0.2 to +1.3 dev F1 on every corpus measured in BENCHMARKS.md) or ``"argmax"`` (each word's
                 likeliest tag, invalid sequences repaired as conlleval does); default: the model's
-                ``biobert.json``, else viterbi.
+                ``biobert.json``, else viterbi. A model trained with a CRF head (``crf`` in its ``biobert.json``)
+                adds its learned transition scores to the Viterbi search; argmax ignores them (W308).
         """
         from transformers import AutoModelForTokenClassification
 
