@@ -184,9 +184,9 @@ class Tagger:
             raise ModelLoadError(f"E320 the int8 and ONNX paths run in fp32 on the CPU; got device={device!r}, precision={precision!r}")
         decode = decode or str(meta.get("decode", "viterbi"))
         if "crf" in meta and decode == "argmax":
-            # the emissions of a CRF-trained model lean on the transitions: alone they scored 12-14 F1 lower
+            # the emissions of a CRF-trained model lean on the transitions: alone they scored 10-14 F1 lower (test), 13-23 (dev)
             log.warning("W308 %s was trained with a CRF head; argmax decoding ignores its transition scores and "
-                        "scored 12-14 F1 below viterbi on NCBI-disease (BENCHMARKS.md); use decode='viterbi'", ref)
+                        "scored 10-23 F1 below viterbi on NCBI-disease (BENCHMARKS.md); use decode='viterbi'", ref)
         return cls(
             model, tokenizer, labels,
             max_length=max_length or int(meta.get("max_length", 128)),
