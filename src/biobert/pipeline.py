@@ -79,7 +79,7 @@ class Tagger:
     def __init__(self, model: Any, tokenizer: Any, labels: Sequence[str], *, max_length: int = 128, stride: int = 32,
                  batch_tokens: int = 1024, source: str = "", meta: dict[str, Any] | None = None, context: int = 0,
                  abbreviations: bool = True, splitter: str | Callable[[str], list[tuple[int, int]]] | None = None,
-                 decode: str = "viterbi", crf: Any = None) -> None:
+                 decode: str = "viterbi", crf: CRF | None = None) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.labels = list(labels)

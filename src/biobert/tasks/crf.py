@@ -77,12 +77,11 @@ class CRF(torch.nn.Module):
         super().__init__()
         self.labels = list(labels)
         n = len(self.labels)
-        start_ok, follow_ok = allowed_transitions(self.labels)
+        _, follow_ok = allowed_transitions(self.labels)  # the first tag is free in training (module docstring)
         self.start = torch.nn.Parameter(torch.zeros(n))
         self.end = torch.nn.Parameter(torch.zeros(n))
         self.transitions = torch.nn.Parameter(torch.zeros(n, n))
         # not persistent: derived from the labels, so a checkpoint holds only what is learned
-        self.register_buffer("start_ok", torch.tensor(start_ok), persistent=False)
         self.register_buffer("follow_ok", torch.tensor(follow_ok), persistent=False)
 
     def allowed_transition_scores(self) -> torch.Tensor:

@@ -38,6 +38,7 @@ from biobert.io.conll import CONTEXT_GROUP
 from biobert.errors import ConfigError
 from biobert.labels import allowed_transitions, bio_label_list, chunks_to_tags, split_tag, tags_to_chunks, viterbi_decode_batch
 from biobert.tasks.batching import pad_field, pad_inputs
+from biobert.tasks.crf import CRF
 from biobert.text.abbreviations import propagate_abbreviations
 from biobert.text.sentences import Splitter, split_sentences
 from biobert.text.windows import Window, best_window, make_windows
@@ -464,14 +465,14 @@ def allowed_o_matrix(labels: Sequence[str], corpus_types: Sequence[Iterable[str]
     return m
 
 
-def _allowed_sets(batch: dict[str, torch.Tensor], allowed_o: torch.Tensor | None, o_id: int, n_labels: int) -> torch.Tensor | None:
+def _allowed_sets(batch: dict[str, torch.Tensor], allowed_o: torch.Tensor | None, o_id: int) -> torch.Tensor | None:
     """``(batch, positions, n_labels)`` bool: the labels each position may take without loss (partial labels), or
     None when every position has exactly its gold label (a single corpus, or corpora that annotate the same types)."""
     if allowed_o is None or bool(allowed_o.sum(1).eq(1).all()):
         return None
     labels = batch["labels"]
     per_tok = allowed_o.to(labels.device)[batch["corpus"]].unsqueeze(1).expand(-1, labels.shape[1], -1)
-    onehot = torch.nn.functional.one_hot(labels.clamp(min=0), n_labels).bool()
+    onehot = torch.nn.functional.one_hot(labels.clamp(min=0), allowed_o.shape[1]).bool()
     return torch.where((labels == o_id).unsqueeze(-1), per_tok, onehot)
 
 
@@ -484,15 +485,14 @@ def ner_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], allowed_o: 
     """
     labels = batch["labels"]
     if crf:
-        n_labels = allowed_o.shape[1] if allowed_o is not None else None
-        allowed = _allowed_sets(batch, allowed_o, o_id, n_labels) if n_labels else None
+        allowed = _allowed_sets(batch, allowed_o, o_id)
         # through the module's own forward, so a data-parallel wrapper sees the CRF's parameters used
         return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=labels, allowed=allowed).loss
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
     sel = labels != -100
     lg = logits[sel].float()  # the loss in fp32 under autocast too
     lab = labels[sel]
-    allowed = _allowed_sets(batch, allowed_o, o_id, lg.shape[-1])
+    allowed = _allowed_sets(batch, allowed_o, o_id)
     if allowed is None:
         return torch.nn.functional.cross_entropy(lg, lab)
     allowed = allowed[sel]
@@ -555,7 +555,7 @@ class NERPredictor:
 
     def __init__(self, model: Any, tokenizer: Any, labels: Sequence[str], max_length: int = 128, stride: int = 32,
                  batch_tokens: int = 1024, context: int = 0, abbreviations: bool = False, decode: str = "viterbi",
-                 crf: Any = None):
+                 crf: CRF | None = None):
         if decode not in DECODERS:
             raise ConfigError(f"E492 unknown decode={decode!r}; expected one of {', '.join(DECODERS)}")
         # before the first long sentence meets the encoder (a bare tensor-size error) or a window that cannot
