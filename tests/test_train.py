@@ -422,3 +422,48 @@ def test_adversarial_epsilon_is_range_checked():
     with pytest.raises(ConfigError, match=r"train\.adversarial_epsilon"):
         TrainConfig(adversarial_epsilon=-0.1).validate()
     TrainConfig(adversarial_epsilon=1.0).validate()
+
+
+def test_dropout_sets_every_dropout_layer_and_the_config(tiny_bert, tmp_path):
+    from biobert.train import set_dropout
+
+    model, feats, enc = _setup(tiny_bert)
+    drops = [m for m in model.modules() if isinstance(m, torch.nn.Dropout)]
+    assert drops and all(m.p == pytest.approx(0.1) for m in drops)  # the fixture's BertConfig default
+    cfg = TrainConfig(lr=5e-3, epochs=1, batch_size=4, seed=1, log_every=1000, dropout=0.0)
+    Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), ner_loss, None, tmp_path, cfg, progress=False)
+    assert all(m.p == 0.0 for m in drops)
+    assert model.config.hidden_dropout_prob == 0.0 and model.config.attention_probs_dropout_prob == 0.0
+    assert model.config.classifier_dropout == 0.0  # None ("use hidden_dropout_prob") in the checkpoint
+    # with every dropout off, two training-mode forwards agree; at 0.5 they do not
+    model.train()
+    batch = ner_collate(feats[:4], enc.pad_id)
+    run = lambda: model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    assert torch.equal(run(), run())
+    assert set_dropout(model, 0.5) == len(drops)
+    assert not torch.equal(run(), run())
+    model.save_pretrained(tmp_path / "saved")
+    saved = json.loads((tmp_path / "saved" / "config.json").read_text())
+    assert saved["hidden_dropout_prob"] == 0.5 and saved["attention_probs_dropout_prob"] == 0.5
+
+
+def test_dropout_on_a_model_without_dropout_is_a_typed_error_and_the_value_is_range_checked():
+    from biobert.errors import ConfigError, TrainingError
+    from biobert.train import set_dropout
+
+    with pytest.raises(TrainingError, match="E506"):
+        set_dropout(torch.nn.Linear(2, 2), 0.1)
+    with pytest.raises(ConfigError, match=r"train\.dropout"):
+        TrainConfig(dropout=1.0).validate()
+    with pytest.raises(ConfigError, match=r"train\.dropout"):
+        TrainConfig(dropout=-0.1).validate()
+    TrainConfig(dropout=0.0).validate()
+
+
+def test_describe_lists_the_basics_and_only_the_regularisers_that_are_on():
+    from biobert.train import describe
+
+    assert describe(TrainConfig(lr=2e-4, batch_size=32, epochs=8, seed=3)) == "lr 0.0002, batch 32, epochs 8, seed 3"
+    line = describe(TrainConfig(layer_decay=0.8, average_last=3, adversarial_epsilon=1.0, dropout=0.0))
+    assert "layer-wise lr decay 0.8" in line and "last 3 epochs" in line and "epsilon 1.0" in line
+    assert line.endswith("; dropout 0.0")  # 0.0 is a setting, not "off"

@@ -87,6 +87,10 @@ class TrainConfig:
     #: so far in this optimizer step, and the step follows the sum of the clean and adversarial gradients. About twice
     #: the cost per step; 0 turns it off.
     adversarial_epsilon: float = 0.0
+    #: dropout probability for every dropout layer of the model (embeddings, attention, hidden, task head), set
+    #: before training and written into the saved config's ``*dropout*`` keys; None keeps the checkpoint's own
+    #: (0.1 in BERT-family configs). Small encoders fine-tuned on small corpora may want another value.
+    dropout: float | None = None
 
     def validate(self, where: str = "train", metrics: Sequence[str] | None = None) -> None:
         """Check the values (types are checked by :func:`biobert.config.from_dict`) before anything loads.
@@ -122,9 +126,24 @@ class TrainConfig:
                     note="epochs whose end weights are averaged; 0 turns averaging off")
         check_range(self.adversarial_epsilon, f"{where}.adversarial_epsilon", ge=0, lt=math.inf,
                     note="L2 norm of the embedding perturbation (about 1.0 is usual); 0 turns adversarial training off")
+        check_range(self.dropout, f"{where}.dropout", ge=0, lt=1, note="a probability; leave unset for the checkpoint's own")
         check_choice(self.precision, f"{where}.precision", PRECISIONS)
         if metrics is not None:
             check_choice(self.select_metric, f"{where}.select_metric", metrics)
+
+
+def describe(config: TrainConfig) -> str:
+    """One line of the settings a model card lists: the optimisation basics, then every optional regulariser that is on."""
+    parts = [f"lr {config.lr}, batch {config.batch_size}, epochs {config.epochs}, seed {config.seed}"]
+    if config.layer_decay != 1.0:
+        parts.append(f"layer-wise lr decay {config.layer_decay}")
+    if config.average_last:
+        parts.append(f"weights averaged over the last {config.average_last} epochs")
+    if config.adversarial_epsilon:
+        parts.append(f"FGM adversarial training, epsilon {config.adversarial_epsilon}")
+    if config.dropout is not None:
+        parts.append(f"dropout {config.dropout}")
+    return "; ".join(parts)
 
 
 _LAYER_RE = re.compile(r"(?:^|\.)layers?\.(\d+)\.")
@@ -278,6 +297,36 @@ class _State:
     best_is_average: bool = False
 
 
+_DROPOUT_KEYS = re.compile(r"(^|_)dropout(_prob|_rate)?$|^dropout_", re.IGNORECASE)
+
+
+def set_dropout(model: torch.nn.Module, p: float) -> int:
+    """Set the probability of every ``nn.Dropout`` in ``model`` to ``p``, and the config's dropout keys with it.
+
+    Works on any architecture: transformers' attention reads its probability from its ``nn.Dropout`` module at
+    each call (``self.dropout.p``), so changing the modules changes the whole model. The config keys
+    (``hidden_dropout_prob``, ``attention_probs_dropout_prob``, ``classifier_dropout``...) are set too, so the saved
+    directory says what the weights were trained with and a further fine-tuning starts from the same setting.
+
+    Returns:
+        the number of dropout modules changed.
+
+    Raises:
+        TrainingError: E506 when the model has no dropout module (the setting would do nothing).
+    """
+    mods = [m for m in model.modules() if isinstance(m, torch.nn.Dropout)]
+    if not mods:
+        raise TrainingError(f"E506 train.dropout is set but {type(model).__name__} has no dropout layer to set")
+    for m in mods:
+        m.p = float(p)
+    for cfg in {id(c): c for c in (getattr(m, "config", None) for m in model.modules()) if c is not None}.values():
+        for key, value in list(vars(cfg).items()):
+            # classifier_dropout is None in most configs (meaning "hidden_dropout_prob"); set it all the same
+            if _DROPOUT_KEYS.search(key) and (value is None or isinstance(value, float)):
+                setattr(cfg, key, float(p))
+    return len(mods)
+
+
 class Trainer:
     """Fine-tunes ``model`` on ``features`` and keeps the best weights by dev metric.
 
@@ -317,6 +366,9 @@ class Trainer:
         self.model, self.features, self.collate = model, features, collate
         self.loss_fn, self.evaluate_fn, self.cfg = loss_fn, evaluate, config
         self.lr_multipliers = dict(lr_multipliers or {})
+        if config.dropout is not None:
+            n = set_dropout(model, config.dropout)
+            log.info("dropout %.3g on %d dropout layers", config.dropout, n)
         self.out = Path(out_dir)
         self.ckpt_dir = self.out / "checkpoints"
         self.dist = distributed.setup(config.device)  # None unless launched as several processes

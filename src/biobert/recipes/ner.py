@@ -44,6 +44,7 @@ from biobert.tasks.ner import (
     sentence_groups,
 )
 from biobert.train import TrainConfig, Trainer, require_data_path, run_fingerprint, set_seed
+from biobert.train import describe as describe_training
 from biobert.types import Document
 
 __all__ = ["CorpusConfig", "NERConfig", "finetune_ner", "evaluate_ner", "load_corpus"]
@@ -223,9 +224,7 @@ def _model_card(cfg: NERConfig, labels: list[str], corpus_types: dict[str, list[
         f"* Labels: {', '.join(labels)}",
         f"* Trained on: {cfg.train_on}; max_length {cfg.max_length}, stride {cfg.stride}, "
         f"context {cfg.context} subwords each side; "
-        f"lr {cfg.train.lr}, batch {cfg.train.batch_size}, epochs {cfg.train.epochs}, seed {cfg.train.seed}"
-        + (f"; weights averaged over the last {cfg.train.average_last} epochs" if cfg.train.average_last else "")
-        + (f"; FGM adversarial training, epsilon {cfg.train.adversarial_epsilon}" if cfg.train.adversarial_epsilon else ""),
+        f"{describe_training(cfg.train)}",
         "",
         "## Training data",
         "",

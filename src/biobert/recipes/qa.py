@@ -30,7 +30,7 @@ from biobert.config import to_dict
 from biobert.errors import ConfigError, TrainingError
 from biobert.io.squad import QAExample, group_by_question
 from biobert.settings import expand_path
-from biobert.train import TrainConfig
+from biobert.train import TrainConfig, describe as describe_training
 
 __all__ = ["QADataConfig", "QAStageConfig", "QAConfig", "read_qa", "read_golden", "attach_gold", "evaluate_qa", "score_answers", "combine_batches",
            "finetune_qa", "cv_qa", "cv_folds_by_question"]
@@ -341,7 +341,7 @@ def _card(cfg: QAConfig, spec: Any, test: dict[str, Any] | None, command: str | 
              f"* Encoder: `{cfg.encoder}`; span head: {spec.span}; classification labels: {spec.class_labels or 'none'}",
              f"* max_length {spec.max_length}, stride {spec.stride}, max_query_length {spec.max_query_length}, "
              f"n_best {spec.n_best}, max_answer_length {spec.max_answer_length}",
-             f"* lr {cfg.train.lr}, batch {cfg.train.batch_size}, epochs {cfg.train.epochs}, seed {cfg.train.seed}"
+             f"* {describe_training(cfg.train)}"
              + (f"; first stage on `{cfg.pre_stage.train}`" if cfg.pre_stage else ""), "", "## Test results", ""]
     lines += [json.dumps({k: v for k, v in test.items() if not isinstance(v, (dict, list))}), ""] if test else ["(no test set configured)", ""]
     for b in (test or {}).get("batches", []):  # BioASQ test batches: each one, then their mean above

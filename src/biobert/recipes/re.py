@@ -36,7 +36,7 @@ from biobert import distributed
 from biobert.config import to_dict
 from biobert.errors import ConfigError, TrainingError
 from biobert.settings import expand_path
-from biobert.train import TrainConfig
+from biobert.train import TrainConfig, describe as describe_training
 from biobert.types import Document
 
 __all__ = ["REDataConfig", "REConfig", "load_re_split", "evaluate_re", "finetune_re", "cv_re", "FORMAT_DEFAULTS", "DIR_FORMATS"]
@@ -286,7 +286,7 @@ def _model_card(cfg: REConfig, spec: Any, test: dict[str, Any] | None, command: 
         f"* Masks: {json.dumps(spec.masks)}" if spec.uses_masks else f"* Markers: {' '.join(spec.markers)}",
         f"* Candidate type pairs (head, tail): {', '.join('×'.join(p) for p in spec.type_pairs) or 'any'}",
         f"* Data format `{cfg.data.format}`{f', fold {fold}' if fold else ''}; max_length {spec.max_length}; "
-        f"lr {cfg.train.lr}, batch {cfg.train.batch_size}, epochs {cfg.train.epochs}, seed {cfg.train.seed}",
+        f"{describe_training(cfg.train)}",
         "",
         "## Test results",
         "",
