@@ -210,11 +210,12 @@ def yesno_scores(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]
     ``labels``: the classes averaged by macro-F1. BioASQ passes ``("yes", "no")``
     (its F1-yes and F1-no); the default, like sklearn's ``f1_score(average='macro')``
     used by PubMedQA, is every label seen in gold or predictions. A class never
-    predicted has precision 0 (sklearn's ``zero_division=0``).
+    predicted has precision 0 (sklearn's ``zero_division=0``). A question left
+    unanswered (``""``) is wrong, but ``""`` is not a class of the macro average.
     """
     if len(gold) != len(pred):
         raise ValueError(f"{len(gold)} gold answers but {len(pred)} predicted")
-    labs = list(labels) if labels is not None else sorted(set(gold) | set(pred))
+    labs = list(labels) if labels is not None else sorted(set(gold) | {p for p in pred if p})
     per = {
         l: prf(sum(1 for g, p in zip(gold, pred) if g == p == l), sum(1 for p in pred if p == l), sum(1 for g in gold if g == l))
         for l in labs

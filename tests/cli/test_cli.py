@@ -327,6 +327,46 @@ def test_evaluate_qa_biobert_test_files_against_golden_and_pubmedqa_label_files(
     assert r.exit_code == 2 and "E273" in r.stderr and "test_set.json" in r.stderr
 
 
+def test_evaluate_qa_scores_every_type_of_a_submission_and_pubmedqa_needs_no_task(tmp_path):
+    """A BioASQ golden file mixes factoid, list and yes/no questions: without --task each type is scored on its
+    own (only factoid was, the rest skipped). PubMedQA is yes/no/maybe, so --task is not needed (it was factoid
+    and ended in E535); gold labels read from both the data and --golden are counted apart; an unanswered
+    question is wrong but not a class of the macro-F1; answers to questions the data lacks are counted."""
+    gold = tmp_path / "golden.json"
+    gold.write_text(json.dumps({"questions": [
+        {"id": "f", "type": "factoid", "body": "Which gene?", "exact_answer": [["CFTR"]], "snippets": [{"text": "CFTR."}]},
+        {"id": "l", "type": "list", "body": "Which genes?", "exact_answer": [["BRCA1"], ["BRCA2"]], "snippets": [{"text": "B."}]},
+        {"id": "y", "type": "yesno", "body": "Is it?", "exact_answer": "yes", "snippets": [{"text": "It is."}]}]}))
+    sub = tmp_path / "sub.json"
+    sub.write_text(json.dumps({"questions": [
+        {"id": "f", "type": "factoid", "exact_answer": [["CFTR"]]},
+        {"id": "l", "type": "list", "exact_answer": [["BRCA1"]]},
+        {"id": "y", "type": "yesno", "exact_answer": "no"},
+        {"id": "zz", "type": "yesno", "exact_answer": "no"}]}))
+    res = json.loads(ok("evaluate", "qa", "--format", "bioasq", "--data", gold, "--predictions", sub).stdout)
+    assert set(res["tasks"]) == {"factoid", "list", "yesno"}
+    assert res["tasks"]["factoid"]["strict_accuracy"] == 1.0 and res["tasks"]["list"]["recall"] == 0.5
+    assert res["tasks"]["yesno"]["accuracy"] == 0.0 and res["tasks"]["factoid"]["counts"]["predictions_not_in_data"] == 1
+    one = json.loads(ok("evaluate", "qa", "--format", "bioasq", "--task", "list", "--data", gold, "--predictions", sub).stdout)
+    assert one["f1"] == res["tasks"]["list"]["f1"] and one["counts"]["passages_skipped_type=factoid"] == 1
+
+    entries = tmp_path / "pq.json"
+    entries.write_text(json.dumps({p: {"QUESTION": "Does it?", "CONTEXTS": ["Text."], "final_decision": lab}
+                                   for p, lab in (("1", "yes"), ("2", "no"), ("3", "yes"), ("4", "no"))}))
+    truth = tmp_path / "truth.json"
+    truth.write_text(json.dumps({"1": "yes", "2": "no", "3": "yes", "4": "no"}))
+    preds = tmp_path / "preds.json"
+    preds.write_text(json.dumps({"1": "yes", "2": "no", "9": "yes"}))  # 3 and 4 unanswered, 9 not asked
+    res = json.loads(ok("evaluate", "qa", "--format", "pubmedqa", "--data", entries, "--golden", truth,
+                        "--predictions", preds).stdout)
+    assert res["accuracy"] == 0.5 and set(res["per_label"]) == {"yes", "no"}
+    assert res["macro_f1"] == pytest.approx(2 / 3)  # yes and no each P 1, R 1/2; "" was a third class (4/9)
+    assert res["counts"]["label=yes"] == 2 and res["counts"]["golden_label=yes"] == 2
+    assert res["counts"]["questions_unanswered"] == 2 and res["counts"]["predictions_not_in_data"] == 1
+    r = run("evaluate", "qa", "--format", "pubmedqa", "--task", "factoid", "--data", entries, "--predictions", preds)
+    assert r.exit_code == 2 and "E488" in r.stderr
+
+
 def test_extract_reports_the_gold_annotations_that_tagging_replaced(tagger_dir, tiny_bert, tmp_path):
     """`biobert extract` on an annotated PubTator file (without --keep-spans) replaces its gold spans with the
     tagger's and drops its gold CID relations: the stderr summary says so, as /extract's counts do."""

@@ -218,7 +218,7 @@ def evaluate_qa_cmd(
     model: Optional[Path] = typer.Option(None, "--model", "-m", help="Directory written by `biobert finetune qa`."),
     predictions: Optional[list[Path]] = typer.Option(None, "--predictions", help="Score a BioASQ submission JSON (any system's; PubMedQA: {pmid: label}) instead of a model; one per --data."),
     golden: Optional[list[Path]] = typer.Option(None, "--golden", help="Gold answers for --data files without any (BioBERT's BioASQ-test-*.json: the BioASQ golden JSON, e.g. 7B1_golden.json; PubMedQA: test_ground_truth.json); one per --data."),
-    task: Optional[str] = typer.Option(None, help="factoid | list | yesno (default: the model's, or factoid)."),
+    task: Optional[str] = typer.Option(None, help="factoid | list | yesno (default: the model's; with --predictions, every type in the data, each scored on its own; pubmedqa: yesno)."),
     answers: Optional[Path] = typer.Option(None, "--answers", help="Write the model's answers per question (JSON) here."),
     device: Optional[str] = DEVICE_OPTION,
 ) -> None:
@@ -226,7 +226,7 @@ def evaluate_qa_cmd(
     from biobert.errors import TrainingError
     from biobert.io.bioasq import read_bioasq_answers
     from biobert.io.pubmedqa import PUBMEDQA_LABELS, read_pubmedqa_labels
-    from biobert.recipes.qa import attach_gold, combine_batches, evaluate_qa, read_golden, read_qa, score_answers
+    from biobert.recipes.qa import TASKS, attach_gold, combine_batches, evaluate_qa, read_golden, read_qa, score_answers
 
     try:
         if (model is None) == (not predictions):
@@ -249,51 +249,86 @@ def evaluate_qa_cmd(
             from biobert.pipeline import Reader
 
             reader = Reader.load(model, device=device)
-        t = task or (reader.default_type if reader else "factoid")
-        results, all_answers = [], {}
+        if fmt == "pubmedqa":
+            if task not in (None, "yesno"):
+                raise BiobertError(f"E488 --format pubmedqa holds yes/no/maybe questions: --task must be yesno (or left out), got {task}")
+            task = "yesno"
+        # the types to score: the one asked for, the model's, or (a submission file) every type the data holds
+        want = [task] if task else [reader.default_type] if reader else None
+        results: dict[str, list[dict]] = {}
+        unscored: dict[str, list[str]] = {}
+        all_answers: dict = {}
         for i, path in enumerate(data):
             stats: Counter = Counter()
-            # PubMedQA test entries may leave their labels to test_ground_truth.json (--golden)
-            exs = read_qa(fmt, path, [t], stats, labelled=not golden)
+            # SQuAD files carry no type: read as the type asked for (factoid without one); BioASQ files are read
+            # whole and split by type below, so answers to their other questions are not "not in the data"
+            exs = read_qa(fmt, path, (want or ["factoid"]) if fmt == "squad" else None, stats, labelled=not golden)
             if golden:
-                exs = attach_gold(exs, read_golden(fmt, golden[i], stats), stats)
-            if fmt != "pubmedqa":
-                for e in exs:
-                    if e.qtype != t:  # counted: with --golden the golden file's type decides
-                        stats[f"passages_skipped_type={e.qtype}"] += 1
-                exs = [e for e in exs if e.qtype == t]
-            if reader is not None:
-                res, ans = evaluate_qa(reader.predictor, exs, t, stats)
-                all_answers.update(ans)
-            else:
-                labels: tuple[str, ...] = ("yes", "no")
+                # counted apart: the data file may carry the same labels (label=yes would count twice)
+                gstats: Counter = Counter()
+                exs = attach_gold(exs, read_golden(fmt, golden[i], gstats), stats)
+                stats.update({f"golden_{k}": v for k, v in gstats.items()})
+            preds = None
+            if predictions:
                 if fmt == "pubmedqa":  # PubMedQA's evaluation.py reads predictions as {pmid: label}
                     preds = {k: {"type": "yesno", "answer": v} for k, v in read_pubmedqa_labels(predictions[i]).items()}
-                    labels = PUBMEDQA_LABELS  # its macro-F1 averages maybe too (sklearn average='macro'), not yes/no only
                 else:
                     preds = read_bioasq_answers(predictions[i])
-                res = score_answers(exs, preds, t, labels, stats=stats)
-                res["predictions"] = str(predictions[i])
-            if not res["n_questions"]:
-                # scores of 0 over no question would read as a (very bad) result
-                raise TrainingError(
-                    f"E535 {path}: no {t} question has a gold answer to score ({res['n_questions_without_gold']} without "
-                    f"one, {len(exs)} passages read; counts {dict(stats)}). Test files such as BioBERT's "
-                    "BioASQ-test-*.json carry no answers: pass the official golden file with --golden "
-                    "(7B1_golden.json; PubMedQA: test_ground_truth.json)"
-                )
-            if golden:
-                res["golden"] = str(golden[i])
-            res.update(data=str(path), counts=dict(stats))
-            results.append(res)
+                asked = {e.question_id or e.id for e in exs}
+                # answers to questions this file does not ask cannot be scored; a count shows a wrong pairing
+                stats["predictions_not_in_data"] += sum(1 for q in preds if q not in asked)
+            present = [t for t in TASKS if any(e.qtype == t for e in exs)]
+            types = want or present or ["factoid"]
+            for t in types:
+                tstats = Counter(stats)
+                sel = [e for e in exs if fmt == "pubmedqa" or e.qtype == t]
+                if want and fmt != "pubmedqa":
+                    for e in exs:
+                        if e.qtype != t:  # counted: with --golden the golden file's type decides
+                            tstats[f"passages_skipped_type={e.qtype}"] += 1
+                if reader is not None:
+                    res, ans = evaluate_qa(reader.predictor, sel, t, tstats)
+                    all_answers.update(ans)
+                else:
+                    # PubMedQA's macro-F1 averages maybe too (sklearn average='macro'), not yes/no only
+                    labels: tuple[str, ...] = PUBMEDQA_LABELS if fmt == "pubmedqa" else ("yes", "no")
+                    res = score_answers(sel, preds, t, labels, stats=tstats)
+                    res["predictions"] = str(predictions[i])
+                if not res["n_questions"] and not (want or len(types) == 1):
+                    # one type of a mixed file without gold here: left out of its mean, and said so
+                    unscored.setdefault(t, []).append(str(path))
+                    continue
+                if not res["n_questions"]:
+                    # scores of 0 over no question would read as a (very bad) result
+                    raise TrainingError(
+                        f"E535 {path}: no {t} question has a gold answer to score ({res['n_questions_without_gold']} without "
+                        f"one, {len(sel)} passages read; counts {dict(tstats)}). Test files such as BioBERT's "
+                        "BioASQ-test-*.json carry no answers: pass the official golden file with --golden "
+                        "(7B1_golden.json; PubMedQA: test_ground_truth.json). A PubMedQA or BioASQ file of several "
+                        "question types is scored per type with --task"
+                    )
+                if golden:
+                    res["golden"] = str(golden[i])
+                res.update(data=str(path), counts=dict(tstats))
+                results.setdefault(t, []).append(res)
         if answers is not None and reader is not None:
             answers.write_text(json.dumps(all_answers, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        if not any(r["n_questions"] for rs in results.values() for r in rs):
+            raise TrainingError(f"E535 no question of {', '.join(map(str, data))} has a gold answer to score "
+                                "(pass the official golden file with --golden)")
     except BiobertError as exc:
         _fail(exc)
-    if len(results) == 1:
-        out = results[0]
+
+    def summary(t: str, rs: list[dict]) -> dict:
+        return rs[0] if len(rs) == 1 else {"task": t, "mean_over_batches": combine_batches(rs), "batches": rs}
+
+    if len(results) == 1 and not unscored:
+        out = summary(*next(iter(results.items())))
     else:
-        out = {"task": t, "mean_over_batches": combine_batches(results), "batches": results}
+        # a BioASQ file mixes the three types; each is scored on its own questions (batches without a type skip it)
+        out = {"tasks": {t: summary(t, rs) for t, rs in results.items()}}
+        if unscored:
+            out["not_scored_no_gold"] = unscored
     if model is not None:
         out["model"] = str(model)
     _echo(out)
