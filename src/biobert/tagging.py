@@ -40,6 +40,24 @@ __all__ = ["tag_file", "tag_stream", "parse_shard", "StreamWriter", "BratDirWrit
 OUTPUT_FORMATS = tuple(dict.fromkeys(("json", "table", *io.FORMATS)))
 
 
+def output_format_for(output: str | Path | None, default: str = "json") -> str:
+    """The format tagged documents are written in when none is given: the one the output's name says (``.pubtator``,
+    ``.xml`` BioC, ``.bioc.json``, ``.conll``/``.tsv``, ``.jsonl``, ``.json``; an existing directory is brat), else
+    ``default``. A ``.txt`` name gets ``default`` too: the text format holds no annotations, so tagging into it
+    would write the input back without a single span (PubTator files named ``.pubtator.txt`` are PubTator).
+    """
+    if output is None or str(output) == "-":
+        return default
+    p = Path(output)
+    if p.is_dir():
+        return "brat"
+    try:
+        fmt = io.guess_format(p, sniff=False)
+    except ConfigError:
+        return default
+    return default if fmt == "text" else fmt
+
+
 class StreamWriter:
     """Write documents chunk by chunk in one output format, producing one valid file in the end."""
 
@@ -235,8 +253,7 @@ def tag_file(tagger: Any, input: PathOrStream, output: PathOrStream, *, input_fo
     if output_format is None:
         if not isinstance(output, (str, Path)):
             raise ConfigError("E422 output_format is required when writing to a stream")
-        output_format = "json" if str(output).endswith(".json") else (
-            "brat" if Path(output).is_dir() else io.guess_format(output, sniff=False))
+        output_format = output_format_for(output)
     if chunk_docs < 1:  # fail before the output file is created
         raise ConfigError(f"E428 chunk_docs must be at least 1, got {chunk_docs}")
     if output_format not in OUTPUT_FORMATS:  # fail before reading or tagging anything

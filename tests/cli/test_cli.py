@@ -81,6 +81,31 @@ def test_tag_file_output_formats(tagger_dir, tmp_path, fmt):
         assert r.stdout == out.read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("name,fmt", [("o.pubtator", "pubtator"), ("o.bioc.xml", "bioc"), ("o.bioc.json", "biocjson"),
+                                      ("o.conll", "conll"), ("o.jsonl", "jsonl"), ("o.json", "json"), ("o.txt", "json"),
+                                      ("o.out", "json")])
+def test_tag_and_link_write_the_format_their_output_name_says(tagger_dir, tmp_path, name, fmt):
+    """`tag -o x.pubtator` wrote JSON unless --output-format said otherwise (tag_file and convert went by the
+    name). A .txt name keeps JSON: the text format would write the input back without a span."""
+    from biobert.tagging import output_format_for
+
+    src = tmp_path / "x.PubTator.txt"
+    src.write_text(PUBTATOR, encoding="utf-8")
+    assert output_format_for(tmp_path / name) == fmt
+    out = tmp_path / "tag" / name
+    ok("tag", "--input", src, "--model", tagger_dir, "--output", out)
+    back = io.read(out, fmt=fmt)
+    assert len(back) == len(io.read(src)) and sum(len(d.spans) for d in back) > 0
+    if fmt == "pubtator":
+        (tmp_path / "kb.tsv").write_text("MESH:D002945\tCisplatin\n", encoding="utf-8")
+        ok("link", src, "--kb", f"Chemical={tmp_path / 'kb.tsv'}", "--output", tmp_path / "linked.pubtator")
+        linked = io.read(tmp_path / "linked.pubtator", fmt="pubtator")
+        assert any(s.ids for d in linked for s in d.spans)
+    # an explicit --output-format still wins over the name
+    ok("tag", "--input", src, "--model", tagger_dir, "--output", tmp_path / "forced.pubtator", "--output-format", "jsonl")
+    assert len(io.read(tmp_path / "forced.pubtator", fmt="jsonl")) == 2
+
+
 def _words(doc):
     from biobert.text import split_sentences, tokenize_words
 

@@ -138,7 +138,7 @@ def tag_cmd(
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory or hub id (default: the bundled tagger)."),
     input: Optional[Path] = typer.Option(None, "--input", "-i", help="Input file."),
     input_format: Optional[str] = typer.Option(None, "--input-format", help="text | pubtator | bioc | biocjson | conll | jsonl | json | brat (a directory of .txt + .ann pairs)."),
-    output_format: str = typer.Option("json", "--output-format", help="json | jsonl | pubtator | bioc | biocjson | conll | brat (a directory: --output DIR) | table (human-readable: one span per line)."),
+    output_format: Optional[str] = typer.Option(None, "--output-format", help="json | jsonl | pubtator | bioc | biocjson | conll | brat (a directory: --output DIR) | table (human-readable: one span per line). Default: from the --output name (.pubtator, .xml, .bioc.json, .conll/.tsv, .jsonl, .json), else json."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
     lines: bool = typer.Option(False, "--lines", help="With text input: one document per line."),
     quantize: Optional[str] = typer.Option(None, help="int8: accuracy-checked ONNX int8 model (run `biobert export onnx` first)."),
@@ -160,7 +160,7 @@ def tag_cmd(
     from biobert import io
     from biobert.pipeline import Tagger
     from biobert.linking import LinkedTagger
-    from biobert.tagging import OUTPUT_FORMATS, open_writer, parse_shard, tag_file
+    from biobert.tagging import OUTPUT_FORMATS, open_writer, output_format_for, parse_shard, tag_file
     from biobert.types import Document
 
     try:
@@ -172,6 +172,8 @@ def tag_cmd(
             require_input(input, input_format)
         if output is not None:
             prepare_output(output)
+        # -o x.pubtator writes PubTator (it wrote JSON unless --output-format said otherwise)
+        output_format = output_format or output_format_for(output, "json")
         if output_format not in OUTPUT_FORMATS:  # fail before tagging, not after
             raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
         tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations, device=device, precision=precision, splitter=splitter, decode=decode)
@@ -206,7 +208,7 @@ def link_cmd(
     kb: list[str] = typer.Option(..., "--kb", help="Dictionary TSV (id, name, synonyms): KB.tsv for every type, or LABEL[,LABEL]=KB.tsv; repeatable."),
     input_format: Optional[str] = typer.Option(None, "--input-format", help="pubtator | bioc | biocjson | jsonl | json | conll | brat (default: from the name)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
-    output_format: str = typer.Option("jsonl", "--output-format", help="jsonl | json | pubtator | bioc | biocjson | conll | table."),
+    output_format: Optional[str] = typer.Option(None, "--output-format", help="jsonl | json | pubtator | bioc | biocjson | conll | table. Default: from the --output name, else jsonl."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace ids the spans already have."),
     fuzzy: Optional[float] = typer.Option(None, "--fuzzy", help="Also match the most similar dictionary name by character trigrams at this similarity or above (0.8 was chosen on BC5CDR dev)."),
 ) -> None:
@@ -214,10 +216,11 @@ def link_cmd(
 
     from biobert import io
     from biobert.linking import apply_linkers
-    from biobert.tagging import OUTPUT_FORMATS, open_writer
+    from biobert.tagging import OUTPUT_FORMATS, open_writer, output_format_for
 
     try:
         src = require_input(input, input_format)
+        output_format = output_format or output_format_for(output, "jsonl")
         if output_format not in OUTPUT_FORMATS:
             raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
         if output is not None:
