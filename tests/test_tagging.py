@@ -139,3 +139,22 @@ def test_table_shards_concatenate_into_one_table(tagger, tmp_path):
     assert cat[0] == rows[0] == "doc\tstart\tend\tlabel\tscore\tmention"
     assert sum(line.startswith("doc\t") for line in cat) == 1
     assert sorted(cat[1:]) == sorted(rows[1:])
+
+
+def test_table_rows_escape_tabs_and_line_breaks_in_mentions():
+    """A mention holding a tab or a line break (wrapped text) made a row of 7 columns or split it in two."""
+    import io as _io
+
+    from biobert.tagging import open_writer
+    from biobert.types import Document, Span
+
+    text = "colon\ncancer and a\tb and c\\d"
+    doc = Document(id="d\t1", text=text, spans=(Span(0, 12, "Disease"), Span(17, 20, "Gene"), Span(25, 28, "X")))
+    buf = _io.StringIO()
+    with open_writer(buf, "table") as w:
+        w.write([doc])
+        w.close()
+    rows = [r.split("\t") for r in buf.getvalue().splitlines()]
+    assert len(rows) == 4 and all(len(r) == 6 for r in rows)
+    assert [r[5] for r in rows[1:]] == ["colon\\ncancer", "a\\tb", "c\\\\d"] and rows[1][0] == "d\\t1"
+    assert [(int(r[1]), int(r[2])) for r in rows[1:]] == [(0, 12), (17, 20), (25, 28)]

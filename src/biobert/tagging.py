@@ -40,6 +40,15 @@ __all__ = ["tag_file", "tag_stream", "parse_shard", "StreamWriter", "BratDirWrit
 OUTPUT_FORMATS = tuple(dict.fromkeys(("json", "table", *io.FORMATS)))
 
 
+_CELL_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _cell(value: str) -> str:
+    """A table cell: tabs and line breaks written as ``\\t``, ``\\n``, ``\\r`` (and backslashes doubled, so the
+    escapes read back unambiguously), one row per span whatever the mention holds."""
+    return value.translate(_CELL_ESCAPES)
+
+
 def output_format_for(output: str | Path | None, default: str = "json") -> str:
     """The format tagged documents are written in when none is given: the one the output's name says (``.pubtator``,
     ``.xml`` BioC, ``.bioc.json``, ``.conll``/``.tsv``, ``.jsonl``, ``.json``; an existing directory is brat), else
@@ -89,7 +98,10 @@ class StreamWriter:
             for d in docs:
                 for sp in d.spans:
                     score = "" if sp.score is None else f"{sp.score:.3f}"
-                    f.write(f"{d.id}\t{sp.start}\t{sp.end}\t{sp.label}\t{score}\t{d.text[sp.start:sp.end]}\n")
+                    # a mention (or id) with a tab or line break would break its row: those are shown escaped, and
+                    # start/end still index the original text
+                    cells = (_cell(d.id), sp.start, sp.end, _cell(sp.label), score, _cell(d.text[sp.start:sp.end]))
+                    f.write("\t".join(map(str, cells)) + "\n")
         elif self.fmt in ("bioc", "biocjson", "text"):
             self._held += docs
         elif self.fmt == "conll":

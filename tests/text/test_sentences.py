@@ -75,3 +75,27 @@ def test_tagger_uses_the_splitter_the_model_was_trained_with(tagger_dir, tmp_pat
     doc = Tagger.load(str(lines_dir), splitter="none")(text)  # an explicit choice wins
     assert doc.sentences == ((0, 42),)
     assert all(doc.text[s.start:s.end] == s.text for s in doc.spans)
+
+
+WRAPPED = ("Patients with colon\ncancer received tamoxifen\r\ncitrate daily. Rates fell\n"
+           "BRCA1 Mutations in Breast Cancer\nWe studied it.\n\nlower case after a blank line.\n"
+           "1. first item\n2. second item\nEnds with a period.\nnext line lower")
+
+
+@pytest.mark.parametrize("name", ["rules", "pysbd"])
+def test_a_wrapped_line_does_not_end_a_sentence_but_titles_items_and_paragraphs_do(name):
+    """Hard-wrapped text (a line break inside a sentence, lower-case word next) cut entities in two:
+    'colon\\ncancer' and 'tamoxifen\\r\\ncitrate' were tagged as four spans."""
+    ranges = get_splitter(name)(WRAPPED)
+    _check(WRAPPED, ranges)
+    sents = [WRAPPED[a:b] for a, b in ranges]
+    assert sents[0] == "Patients with colon\ncancer received tamoxifen\r\ncitrate daily."
+    # a capital, a digit or a blank line after the break, or a period before it, still end the block
+    for whole in ("BRCA1 Mutations in Breast Cancer", "We studied it.", "lower case after a blank line.",
+                  "1. first item", "2. second item", "next line lower"):
+        assert whole in sents, (whole, sents)
+    assert "Rates fell" in sents and "Ends with a period." in sents
+
+
+def test_the_lines_splitter_still_cuts_every_line():
+    assert [WRAPPED[a:b] for a, b in get_splitter("lines")(WRAPPED)][:2] == ["Patients with colon", "cancer received tamoxifen"]

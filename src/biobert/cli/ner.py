@@ -134,7 +134,7 @@ def write_predictions(gold_docs: list, pred_docs: list, path: Path) -> None:
 
 @app.command("tag")
 def tag_cmd(
-    text: Optional[str] = typer.Argument(None, help="Text to tag (or use --input)."),
+    text: Optional[str] = typer.Argument(None, help="Text to tag (or use --input; with neither, the text is read from stdin)."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory or hub id (default: the bundled tagger)."),
     input: Optional[Path] = typer.Option(None, "--input", "-i", help="Input file."),
     input_format: Optional[str] = typer.Option(None, "--input-format", help="text | pubtator | bioc | biocjson | conll | jsonl | json | brat (a directory of .txt + .ann pairs)."),

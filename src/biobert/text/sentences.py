@@ -4,8 +4,9 @@ A sentence ends at ``.``, ``!`` or ``?`` (optionally followed by closing
 quotes/brackets) when whitespace follows and the next word starts with an
 upper-case letter, a digit or an opening bracket, unless the token before the
 period is a known abbreviation (``e.g.``, ``Fig.``, ``et al.``, ``pv.``,
-species initials like ``E. coli``). Newlines that separate blocks
-(title/abstract) always end a sentence.
+species initials like ``E. coli``). Line breaks that separate blocks
+(title/abstract, paragraphs) always end a sentence; a single line break inside
+a sentence (hard-wrapped text: lower-case word next, no ``.!?`` before it) does not.
 
 Over-splitting hurts NER more than under-splitting here because long
 sentences are windowed downstream anyway (``biobert.text.windows``).
@@ -92,15 +93,36 @@ def _split_block(text: str, start: int, end: int) -> list[tuple[int, int]]:
 SPLITTERS = ("rules", "lines", "none", "pysbd")
 
 
+def _soft_wrap(text: str, m: re.Match[str], start: int, end: int) -> bool:
+    """Whether the line break ``m`` wraps one sentence onto the next line (hard-wrapped text: e-mail, PDF
+    extractions, fixed-width abstracts) rather than ending a block: a single break (no blank line) with a
+    lower-case letter after it and no ``.``, ``!`` or ``?`` before it. A title line, a list item or a table
+    row goes on with a capital, a digit or a symbol, so it still ends there."""
+    if m.group().count("\n") != 1 or m.end() >= end or not text[m.end()].islower():
+        return False
+    j = m.start()
+    while j > start and text[j - 1].isspace():
+        j -= 1
+    return j > start and text[j - 1] not in ".!?"
+
+
 def _blocks(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """The newline-separated blocks of ``text[start:end]`` (title, abstract, paragraphs) that hold any text."""
+    """The line-separated blocks of ``text[start:end]`` (title, abstract, paragraphs) that hold any text; a line
+    that wraps a sentence onto the next (:func:`_soft_wrap`) does not end its block."""
     end = len(text) if end is None else end
     out = []
     for m in _BLOCK.finditer(text, start, end):
+        if _soft_wrap(text, m, start, end):
+            continue
         out.append((start, m.start()))
         start = m.end()
     out.append((start, end))
     return [(a, b) for a, b in out if text[a:b].strip()]
+
+
+def _flatten_breaks(text: str) -> str:
+    """``text`` with every line break character replaced by a space: same length, same offsets."""
+    return text.replace("\r", " ").replace("\n", " ")
 
 
 def _strip(text: str, a: int, b: int) -> tuple[int, int]:
@@ -150,7 +172,10 @@ def _pysbd() -> Splitter:
     seg = pysbd.Segmenter(language="en", clean=False)
 
     def split(text: str) -> list[tuple[int, int]]:
-        return [r for a, b in _blocks(text) for r in _align(text, a, b, seg.segment(text[a:b]), "pysbd")]
+        # a line break left inside a block wraps a sentence: pySBD would end the sentence there, so it sees a space
+        # (same length, so the ranges found in the flattened text are the original's)
+        flat = _flatten_breaks(text)
+        return [r for a, b in _blocks(text) for r in _align(flat, a, b, seg.segment(flat[a:b]), "pysbd")]
 
     return split
 
@@ -168,8 +193,9 @@ def _spacy(model: str) -> Splitter:
 
     def split(text: str) -> list[tuple[int, int]]:
         out = []
+        flat = _flatten_breaks(text)  # as for pySBD: a wrapped line is no sentence end
         for a, b in _blocks(text):
-            for sent in nlp(text[a:b]).sents:  # spaCy's character offsets are exact: no alignment needed
+            for sent in nlp(flat[a:b]).sents:  # spaCy's character offsets are exact: no alignment needed
                 x, y = _strip(text, a + sent.start_char, a + sent.end_char)
                 if x < y:
                     out.append((x, y))
