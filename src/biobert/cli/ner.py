@@ -65,7 +65,8 @@ def evaluate_ner_cmd(
     fmt: Optional[str] = typer.Option(None, "--format", help="conll | pubtator | bioc | biocjson | jsonl | json (default: from extension)."),
     untyped_label: Optional[str] = typer.Option(None, help="Type given to untyped B/I tags (default: the model's only type, else ENTITY)."),
     ignore_types: bool = typer.Option(False, "--ignore-types", help="Score boundaries only (BioBERT's untyped protocol)."),
-    types: Optional[str] = typer.Option(None, help="Comma-separated types to score (others are ignored)."),
+    types: Optional[str] = typer.Option(None, help="Comma-separated types to score (others are ignored). Default: every type, but a model with more types than the gold file is scored on the gold file's types only (a corpus that does not annotate chemicals cannot tell a right chemical from a wrong one)."),
+    map_types: Optional[list[str]] = typer.Option(None, "--map-types", help="Rename gold types before scoring: SRC[,SRC...]=DST, repeatable (NCBI-disease's PubTator types: 'SpecificDisease,DiseaseClass,Modifier,CompositeMention=Disease'). Counted in the output."),
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Write a 'token gold pred' file here."),
     abbreviations: bool = typer.Option(False, "--abbreviations", help="Make spans agree with each document's 'long form (SF)' definitions, as `biobert tag` does by default (off here: the BioBERT protocol scores the model alone)."),
     decode: Optional[str] = DECODE_OPTION,
@@ -90,25 +91,69 @@ def evaluate_ner_cmd(
             # nothing to score against: a file read in the wrong format would otherwise score 0 without a word
             raise ConfigError(f"E496 {str(data)!r} holds no gold entities when read as {fmt_}; "
                               "pass --format with the format of this file")
+        counts: Counter = Counter()
+        if map_types:
+            docs = relabel_spans(docs, parse_type_map(map_types), counts)
         keep = set(types.split(",")) if types else None
+        gold_all = {s.label for d in docs for s in d.spans}
+        if keep is None and gold_all < set(tagger.types):
+            # the model's other types are not annotated here: their predictions are neither right nor wrong
+            keep = gold_all
+            counts["types_not_in_gold_ignored"] = len(set(tagger.types) - gold_all)
         if not ignore_types:
             # typed scoring of gold types the model never predicts can only give 0: say so instead of scoring
             gold_types = {s.label for d in docs for s in d.spans if keep is None or s.label in keep}
             if gold_types and not gold_types & set(tagger.types):
                 raise ConfigError(
                     f"E499 the gold types {sorted(gold_types)} and the model's types {sorted(tagger.types)} do not "
-                    "overlap, so typed scores would all be 0; score boundaries only with --ignore-types, or name "
-                    "the type of untyped gold tags with --untyped-label TYPE")
-        counts: Counter = Counter()
+                    "overlap, so typed scores would all be 0; score boundaries only with --ignore-types, name "
+                    "the type of untyped gold tags with --untyped-label TYPE, or rename typed gold with "
+                    "--map-types SRC[,SRC]=TYPE")
         metrics, pred_docs = evaluate_ner(tagger.predictor, docs, keep, ignore_types=ignore_types, stats=counts)
         metrics["counts"] = dict(counts)
         metrics["decode"] = tagger.predictor.decode  # part of what was scored
+        metrics["scored_types"] = sorted(keep) if keep is not None else sorted(gold_all | set(tagger.types))
         if predictions is not None:
             write_predictions(docs, pred_docs, predictions)
     except BiobertError as exc:
         _fail(exc)
     metrics["model"], metrics["data"] = model, str(data)
     typer.echo(json.dumps(metrics, indent=2))
+
+
+def parse_type_map(items: list[str]) -> dict[str, str]:
+    """``["A,B=X", "C=Y"]`` -> ``{"A": "X", "B": "X", "C": "Y"}``.
+
+    Raises:
+        ConfigError: E429 an item without ``=``, an empty name, or a type mapped twice.
+    """
+    out: dict[str, str] = {}
+    for item in items:
+        src, eq, dst = item.partition("=")
+        names = [n.strip() for n in src.split(",")]
+        if not eq or not dst.strip() or not all(names):
+            raise ConfigError(f"E429 --map-types expects SRC[,SRC...]=DST, got {item!r}")
+        for n in names:
+            if n in out and out[n] != dst.strip():
+                raise ConfigError(f"E429 --map-types maps {n!r} twice ({out[n]!r} and {dst.strip()!r})")
+            out[n] = dst.strip()
+    return out
+
+
+def relabel_spans(docs: list, mapping: dict[str, str], counts: Counter) -> list:
+    """``docs`` with span labels renamed by ``mapping``; every rename is counted (``gold_relabelled:A->X``)."""
+    from dataclasses import replace
+
+    out = []
+    for d in docs:
+        spans = []
+        for sp in d.spans:
+            if sp.label in mapping:
+                counts[f"gold_relabelled:{sp.label}->{mapping[sp.label]}"] += 1
+                sp = replace(sp, label=mapping[sp.label])
+            spans.append(sp)
+        out.append(replace(d, spans=tuple(spans)))
+    return out
 
 
 def write_predictions(gold_docs: list, pred_docs: list, path: Path) -> None:

@@ -152,7 +152,8 @@ def guess_format(path: str | os.PathLike[str], *, sniff: bool = True) -> str:
     lower = _without_compression(p).name.lower()  # the readers decompress: name the format underneath
     matches = [(len(ext), f.name) for f in FORMATS.values() for ext in f.extensions if lower.endswith(ext)]
     if not matches:
-        raise ConfigError(f"E421 cannot tell the format of {str(p)!r} from its name; pass fmt=, accepted formats: {_accepted()}")
+        raise ConfigError(f"E421 cannot tell the format of {str(p)!r} from its name; name it (CLI: --input-format, "
+                          f"--output-format, or convert's --from/--to; Python: fmt=), accepted formats: {_accepted()}")
     name = max(matches)[1]
     if name == "text" and sniff and p.is_file() and _looks_like_pubtator(p):
         return "pubtator"

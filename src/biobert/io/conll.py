@@ -152,7 +152,8 @@ def read_conll(
             raise DataFormatError("E203", name, lineno, "a non-empty token without spaces or carriage returns in the first column", found=line)
         idx = column if column >= 0 else len(fields) + column
         if not (0 < idx < len(fields)):
-            raise DataFormatError("E201", name, lineno, f"a tag in column {column} after the token", found=line)
+            where = "the last column" if column == -1 else f"column {column} (0-based)" if column >= 0 else f"column {column} from the end"
+            raise DataFormatError("E201", name, lineno, f"a token and a tag separated by a tab or space (tag in {where})", found=line)
         tag = fields[idx]
         try:
             _, typ = split_tag(tag)
