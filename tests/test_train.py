@@ -467,3 +467,22 @@ def test_describe_lists_the_basics_and_only_the_regularisers_that_are_on():
     line = describe(TrainConfig(layer_decay=0.8, average_last=3, adversarial_epsilon=1.0, dropout=0.0))
     assert "layer-wise lr decay 0.8" in line and "last 3 epochs" in line and "epsilon 1.0" in line
     assert line.endswith("; dropout 0.0")  # 0.0 is a setting, not "off"
+
+
+def test_a_run_stopped_by_max_steps_inside_an_epoch_is_still_scored_on_dev(tiny_bert, tmp_path):
+    """Per-epoch evaluation with max_steps ending the first epoch early: the run was never scored on dev
+    (best step -1), and a run without dev kept the weights of the last epoch end instead of the final ones."""
+    model, feats, enc = _setup(tiny_bert)
+    calls = []
+    cfg = TrainConfig(lr=5e-3, epochs=3, batch_size=4, seed=1, max_steps=2, log_every=1000)
+    tr = Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), ner_loss, lambda m: calls.append(1) or {"f1": 0.5},
+                 tmp_path / "dev", cfg, progress=False)
+    assert tr.steps_per_epoch > 2
+    summary = tr.train()
+    assert len(calls) == 1 and tr.state.best_step == 2 and tr.state.history[-1]["step"] == 2, summary
+    model, feats, enc = _setup(tiny_bert)
+    tr = Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), ner_loss, None, tmp_path / "nodev", cfg, progress=False)
+    tr.train()
+    final = {k: v.clone() for k, v in model.state_dict().items()}
+    tr.load_best()  # what the saved model directory would hold
+    assert all(torch.equal(final[k], v) for k, v in model.state_dict().items())

@@ -674,7 +674,10 @@ class Trainer:
                 self.save_checkpoint()
                 t_start, tokens_at_start = time.perf_counter(), st.tokens_seen
         self._bank_time(t_start)
-        if cfg.eval_every and (not st.history or st.history[-1]["step"] != st.global_step):
+        if not st.history or st.history[-1]["step"] != st.global_step:
+            # the last steps were never evaluated (eval_every, or max_steps ending an epoch early): without this, a
+            # max_steps run was never scored on dev ("best step -1"), and without dev it kept the last epoch end's
+            # weights instead of the final ones
             self._evaluate()
         if cfg.average_last and st.averaged_epochs < cfg.average_last:
             # early stopping (patience) or max_steps ended the run before the averaging window was complete
