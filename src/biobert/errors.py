@@ -20,6 +20,7 @@ __all__ = [
     "ModelLoadError",
     "ConfigError",
     "TrainingError",
+    "InputNotFoundError",
 ]
 
 
@@ -66,3 +67,8 @@ class ConfigError(BiobertError, ValueError):
 
 class TrainingError(BiobertError, RuntimeError):
     """Training or evaluation could not proceed (e.g. empty data, no labels)."""
+
+
+class InputNotFoundError(BiobertError, FileNotFoundError):
+    """An input file does not exist (or is a directory where a file was expected). A ``FileNotFoundError`` too, so
+    code that catches that keeps working."""

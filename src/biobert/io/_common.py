@@ -43,7 +43,13 @@ def describe(src: PathOrStream) -> tuple[str, str]:
 def open_bytes(path: str | os.PathLike[str]) -> IO[bytes]:
     """Open a file for binary reading, through its decompressor when the name ends in ``.gz``,
     ``.bz2`` or ``.xz``."""
-    return DECOMPRESSORS.get(Path(path).suffix.lower(), open)(path, "rb")
+    p = Path(path)
+    if not p.exists() or p.is_dir():  # not is_file(): /dev/stdin and named pipes are inputs too
+        from biobert.errors import InputNotFoundError
+
+        what = "is a directory, not a file" if p.is_dir() else "does not exist"
+        raise InputNotFoundError(f"E423 input file {str(p)!r} {what}")
+    return DECOMPRESSORS.get(p.suffix.lower(), open)(path, "rb")
 
 
 def _not_utf8(path: str, lineno: int, raw: bytes, err: UnicodeDecodeError) -> DataFormatError:
