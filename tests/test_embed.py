@@ -178,7 +178,7 @@ def test_window_owners_match_best_window():
 def test_sentence_splitter_is_pluggable(tiny_bert):
     from biobert.embed import Embedder
 
-    text = "BRCA1 is a gene. TP53 too\nand a third line"
+    text = "BRCA1 is a gene. TP53 too\nAnd a third line"
     assert len(Embedder.load(str(tiny_bert))(text).sentences) == 3  # rules: two sentences, then a line
     e = Embedder.load(str(tiny_bert), splitter="none")(text)
     assert e.sentences == ((0, 42),)
@@ -201,3 +201,11 @@ def test_window_settings_are_checked_against_the_model(embedder):
     assert full(LONG).word_vectors.shape[0] == len(_words(LONG)) and full.last_stats["sentences_windowed"] == 1
     edge = Embedder(embedder.model, embedder.tokenizer, max_length=32, stride=29)
     assert edge(LONG).word_vectors.shape[0] == len(_words(LONG))
+
+
+def test_texts_without_words_get_zero_vectors_and_are_counted(embedder):
+    out = embedder(["", "   \n", TEXT])
+    assert not out[0].vector.any() and not out[1].vector.any() and out[2].vector.any()
+    assert embedder.last_stats["docs_without_words_zero_vector"] == 2
+    embedder(TEXT)
+    assert embedder.last_stats["docs_without_words_zero_vector"] == 0

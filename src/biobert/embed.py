@@ -293,8 +293,10 @@ class Embedder:
                 weights = torch.tensor(acc["n"], dtype=torch.float32)
                 vec = (svecs * weights[:, None]).sum(0) / weights.sum()
             else:
+                # a text without words has no vector: zeros, counted, so a batch with empty texts says so
                 svecs = torch.zeros((0, hidden))
                 vec = torch.zeros(hidden)
+                stats["docs_without_words_zero_vector"] += 1
             wvecs = None
             if want_words:
                 wvecs = (torch.stack(acc["wvec"]) if acc["wvec"] else torch.zeros((0, hidden))).numpy().astype(np.float32)
