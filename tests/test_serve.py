@@ -76,6 +76,10 @@ def test_pubtator_in_and_out():
             r = await c.post("/tag", json={"pubtator": pt, "output": "pubtator"})
             assert r.status_code == 200, r.text
             assert "123\t0\t5\tBRCA1\tGene" in r.text
+            r = await c.post("/tag", json={"pubtator": pt.replace("\n\n", "\n123\tzz\n\n")})
+            err = r.json()["error"]
+            # the message names the request field and its line, not "<string>"
+            assert r.status_code == 422 and err["code"] == "E210" and "request field 'pubtator':3" in err["message"]
 
     asyncio.run(go())
 

@@ -414,7 +414,7 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
                     value = json.dumps(value, ensure_ascii=False)  # BioC JSON may come as JSON, not as a string
                 if not isinstance(value, str):
                     return error(400, "E605", f"'{key}' must be a string holding the file content")
-                docs = io.reads(value, fmt=key)
+                docs = io.reads(value, fmt=key, name=f"request field '{key}'")
         except BiobertError as exc:
             return error(422, _code_of(exc), str(exc))
         if len(docs) > cfg.max_docs:

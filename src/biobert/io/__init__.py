@@ -229,9 +229,16 @@ def write(docs: Iterable[Document], path: PathOrStream, fmt: str | None = None, 
     return _get(fmt).writer(docs, path, **kw)
 
 
-def reads(string: str, fmt: str, **kw: Any) -> list[Document]:
-    """Read documents from a string holding the content of a file in format ``fmt``."""
-    return _get(fmt).reader(_stdio.StringIO(string), **kw)
+def reads(string: str, fmt: str, *, name: str | None = None, **kw: Any) -> list[Document]:
+    """Read documents from a string holding the content of a file in format ``fmt``.
+
+    Args:
+        name: what error messages call the string (``<string>`` by default), e.g. ``"request field 'pubtator'"``.
+    """
+    buf = _stdio.StringIO(string)
+    if name:
+        buf.name = name  # type: ignore[misc]  # describe() names a stream by its .name
+    return _get(fmt).reader(buf, **kw)
 
 
 def writes(docs: Iterable[Document], fmt: str, **kw: Any) -> str:
