@@ -106,6 +106,17 @@ def test_tag_and_link_write_the_format_their_output_name_says(tagger_dir, tmp_pa
     assert len(io.read(tmp_path / "forced.pubtator", fmt="jsonl")) == 2
 
 
+def test_tag_reads_stdin_with_input_dash(tagger_dir):
+    r = runner.invoke(app, ["tag", "--input", "-", "--input-format", "pubtator", "--model", str(tagger_dir),
+                            "--output-format", "pubtator"], input=PUBTATOR)
+    assert r.exit_code == 0, r.stderr
+    docs = io.reads(r.stdout, fmt="pubtator")
+    assert [d.id for d in docs] == ["111", "222"] and all(d.text[s.start:s.end] == s.text for d in docs for s in d.spans)
+    assert json.loads(r.stderr.strip().splitlines()[-1])["streamed"] is True
+    r = runner.invoke(app, ["tag", "--input", "-", "--model", str(tagger_dir)], input=PUBTATOR)
+    assert r.exit_code == 2 and "E422" in r.stderr
+
+
 def _words(doc):
     from biobert.text import split_sentences, tokenize_words
 

@@ -181,7 +181,7 @@ def write_predictions(gold_docs: list, pred_docs: list, path: Path) -> None:
 def tag_cmd(
     text: Optional[str] = typer.Argument(None, help="Text to tag (or use --input; with neither, the text is read from stdin)."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory or hub id (default: the bundled tagger)."),
-    input: Optional[Path] = typer.Option(None, "--input", "-i", help="Input file."),
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help="Input file ('-': stdin, with --input-format)."),
     input_format: Optional[str] = typer.Option(None, "--input-format", help="text | pubtator | bioc | biocjson | conll | jsonl | json | brat (a directory of .txt + .ann pairs)."),
     output_format: Optional[str] = typer.Option(None, "--output-format", help="json | jsonl | pubtator | bioc | biocjson | conll | brat (a directory: --output DIR) | table (human-readable: one span per line). Default: from the --output name (.pubtator, .xml, .bioc.json, .conll/.tsv, .jsonl, .json), else json."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
@@ -213,7 +213,10 @@ def tag_cmd(
         shard_kn = parse_shard(shard) if shard is not None else None
         if shard_kn is not None and input is None:
             raise ConfigError("E428 --shard needs --input")
-        if input is not None:
+        from_stdin = input is not None and str(input) == "-"
+        if from_stdin and input_format is None:
+            raise ConfigError("E422 --input - (stdin) needs --input-format: a stream has no name to tell its format from")
+        if input is not None and not from_stdin:
             require_input(input, input_format)
         if output is not None:
             prepare_output(output)
@@ -228,7 +231,9 @@ def tag_cmd(
         if input is not None:
             fmt = input_format or io.guess_format(input)
             kw = {"lines": True} if (fmt == "text" and lines) else {}
-            stats = tag_file(tagger, input, output if output is not None else sys.stdout, input_format=fmt,
+            # stdin streams like a file: PubTator, JSONL and --lines text record by record
+            src = sys.stdin if from_stdin else input
+            stats = tag_file(tagger, src, output if output is not None else sys.stdout, input_format=fmt,
                              output_format=output_format, chunk_docs=chunk_docs, shard=shard_kn, **kw)
             typer.echo(json.dumps(stats), err=True)
             return
