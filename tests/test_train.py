@@ -467,6 +467,7 @@ def test_describe_lists_the_basics_and_only_the_regularisers_that_are_on():
     line = describe(TrainConfig(layer_decay=0.8, average_last=3, adversarial_epsilon=1.0, dropout=0.0))
     assert "layer-wise lr decay 0.8" in line and "last 3 epochs" in line and "epsilon 1.0" in line
     assert line.endswith("; dropout 0.0")  # 0.0 is a setting, not "off"
+    assert "at most 2 optimizer steps" in describe(TrainConfig(max_steps=2))
 
 
 def test_a_run_stopped_by_max_steps_inside_an_epoch_is_still_scored_on_dev(tiny_bert, tmp_path):

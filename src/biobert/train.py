@@ -135,6 +135,8 @@ class TrainConfig:
 def describe(config: TrainConfig) -> str:
     """One line of the settings a model card lists: the optimisation basics, then every optional regulariser that is on."""
     parts = [f"lr {config.lr}, batch {config.batch_size}, epochs {config.epochs}, seed {config.seed}"]
+    if config.max_steps:
+        parts.append(f"at most {config.max_steps} optimizer steps")
     if config.layer_decay != 1.0:
         parts.append(f"layer-wise lr decay {config.layer_decay}")
     if config.average_last:
