@@ -398,6 +398,8 @@ class Trainer:
             lambda s: (s + 1) / max(1, warm) if s < warm else max(0.0, (self.total_steps - s) / max(1, self.total_steps - warm)),
         )
         self.state = _State()
+        #: the optimizer step of the last evaluation in this process (None: none yet)
+        self._evaluated_at: int | None = None
         #: running mean of the weights at the averaged epoch ends (``average_last``); None until the first one
         self.average: dict[str, torch.Tensor] | None = None
 
@@ -561,6 +563,8 @@ class Trainer:
     def _evaluate(self) -> bool:
         """Evaluate, keep the best weights; return True when training should stop early."""
         st = self.state
+        # every process records it (only process 0 scores dev), so all agree on whether a final evaluation is due
+        self._evaluated_at = st.global_step
         if self.evaluate_fn is None:
             if distributed.is_main():
                 self._save_best()
@@ -676,7 +680,7 @@ class Trainer:
                 self.save_checkpoint()
                 t_start, tokens_at_start = time.perf_counter(), st.tokens_seen
         self._bank_time(t_start)
-        if not st.history or st.history[-1]["step"] != st.global_step:
+        if self._evaluated_at != st.global_step:
             # the last steps were never evaluated (eval_every, or max_steps ending an epoch early): without this, a
             # max_steps run was never scored on dev ("best step -1"), and without dev it kept the last epoch end's
             # weights instead of the final ones
