@@ -471,3 +471,13 @@ def test_evaluate_ner_reads_gold_named_txt_as_conll_and_refuses_gold_without_ent
     (tmp_path / "plain.txt").write_text(rows, encoding="utf-8")
     r = run("evaluate", "ner", "--model", tagger_dir, "--data", tmp_path / "plain.txt", "--format", "text")
     assert r.exit_code == 2 and "E496" in r.stderr and "--format" in r.stderr
+
+
+def test_finetune_ner_prints_the_selected_dev_precision_recall_and_f1(tiny_bert, tmp_path):
+    data = tmp_path / "d.tsv"
+    data.write_text(CONLL * 4, encoding="utf-8")
+    r = ok("finetune", "ner", "--train", data, "--dev", data, "--test", data, "--encoder", tiny_bert, "--out", tmp_path / "m",
+           "--set", "train.epochs=2", "--set", "train.batch_size=4", "--set", "max_length=32", "--set", "stride=8")
+    out = json.loads(r.stdout[r.stdout.index("{\n"):])
+    assert set(out["dev"]) == {"precision", "recall", "f1"} and out["dev"]["f1"] == out["dev_f1"]
+    assert all({"precision", "recall", "f1"} <= set(v) for v in out["test"].values())  # per corpus

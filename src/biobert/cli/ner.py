@@ -55,7 +55,10 @@ def finetune_ner_cmd(
     from biobert import distributed
 
     if distributed.is_main():  # torchrun: one printout, from process 0
-        typer.echo(json.dumps({"out": cfg.out, "dev_f1": report["dev_f1"], "test": report["test"]}, indent=2))
+        # the selected evaluation's dev P/R/F1 (None without dev, e.g. train_on: train+dev)
+        best = next((h for h in report["train"]["history"] if h["step"] == report["train"]["best_step"]), None)
+        dev = {k: best[k] for k in ("precision", "recall", "f1") if k in best} if best else None
+        typer.echo(json.dumps({"out": cfg.out, "dev": dev or None, "dev_f1": report["dev_f1"], "test": report["test"]}, indent=2))
 
 
 @evaluate_app.command("ner")
