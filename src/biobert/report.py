@@ -76,12 +76,29 @@ def environment() -> dict[str, Any]:
     return info
 
 
+def tree_sha256(path: str | Path) -> tuple[str, int, int]:
+    """``(SHA-256, bytes, files)`` of a directory's files (brat, DDI XML): every file's relative path and bytes,
+    in sorted order, so renaming, adding or changing any file changes the hash."""
+    root = Path(path)
+    h, size, n = hashlib.sha256(), 0, 0
+    for f in sorted(q for q in root.rglob("*") if q.is_file()):
+        rel = f.relative_to(root).as_posix().encode("utf-8")
+        h.update(len(rel).to_bytes(8, "little") + rel + bytes.fromhex(file_sha256(f)))
+        size, n = size + f.stat().st_size, n + 1
+    return h.hexdigest(), size, n
+
+
 def data_record(paths: list[str | Path]) -> list[dict[str, Any]]:
-    """Path, size and SHA-256 of each input file."""
+    """Path, size and SHA-256 of each input file; a directory (brat, DDI XML) gets the hash of its files
+    (:func:`tree_sha256`) and their number."""
     out = []
     for p in paths:
         p = Path(p)
-        out.append({"path": str(p), "bytes": p.stat().st_size, "sha256": file_sha256(p)})
+        if p.is_dir():
+            digest, size, n = tree_sha256(p)
+            out.append({"path": str(p), "bytes": size, "files": n, "sha256": digest})
+        else:
+            out.append({"path": str(p), "bytes": p.stat().st_size, "sha256": file_sha256(p)})
     return out
 
 

@@ -481,3 +481,19 @@ def test_finetune_ner_prints_the_selected_dev_precision_recall_and_f1(tiny_bert,
     out = json.loads(r.stdout[r.stdout.index("{\n"):])
     assert set(out["dev"]) == {"precision", "recall", "f1"} and out["dev"]["f1"] == out["dev_f1"]
     assert all({"precision", "recall", "f1"} <= set(v) for v in out["test"].values())  # per corpus
+
+
+def test_finetune_and_evaluate_ner_on_a_brat_directory(tiny_bert, tmp_path):
+    """Training on a brat directory crashed after the model was saved (the report hashed its inputs as files);
+    evaluate ner refused the directory (E423)."""
+    src = tmp_path / "x.pubtator"
+    src.write_text(PUBTATOR, encoding="utf-8")
+    brat = tmp_path / "brat"
+    io.write(io.read(src), brat, fmt="brat")
+    ok("finetune", "ner", "--train", brat, "--test", brat, "--encoder", tiny_bert, "--out", tmp_path / "m",
+       "--set", "train.max_steps=1", "--set", "max_length=32", "--set", "stride=8")
+    rep = json.loads((tmp_path / "m" / "report.json").read_text())
+    rec = rep["data"][0]  # train (and test: the same directory)
+    assert rec["path"] == str(brat) and rec["files"] == 4 and len(rec["sha256"]) == 64  # 2 documents: .txt + .ann each
+    res = json.loads(ok("evaluate", "ner", "--model", tmp_path / "m", "--data", brat).stdout)
+    assert res["n_gold"] == 3

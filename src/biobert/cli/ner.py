@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import typer
 
-from biobert.cli.app import DECODE_OPTION, DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, app, check_text_argument, emit_documents, evaluate_app, finetune_app, load_linkers, prepare_output, require_file, require_input
+from biobert.cli.app import DECODE_OPTION, DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, app, check_text_argument, emit_documents, evaluate_app, finetune_app, load_linkers, prepare_output, require_input
 from biobert.errors import BiobertError, ConfigError
 
 
@@ -81,7 +81,7 @@ def evaluate_ner_cmd(
     from biobert.recipes.ner import evaluate_ner
 
     try:
-        require_file(data, "data file")
+        require_input(data, fmt)  # a file, or a brat directory
         if predictions is not None:
             prepare_output(predictions)
         tagger = Tagger.load(model, abbreviations=abbreviations, device=device, decode=decode)
