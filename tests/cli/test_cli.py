@@ -497,3 +497,23 @@ def test_finetune_and_evaluate_ner_on_a_brat_directory(tiny_bert, tmp_path):
     assert rec["path"] == str(brat) and rec["files"] == 4 and len(rec["sha256"]) == 64  # 2 documents: .txt + .ann each
     res = json.loads(ok("evaluate", "ner", "--model", tmp_path / "m", "--data", brat).stdout)
     assert res["n_gold"] == 3
+
+
+def test_declared_types_drop_other_training_spans_and_finetune_scores_test_as_evaluate_does(tiny_bert, tmp_path):
+    """`types: [Disease]` on a file that also holds chemicals crashed (KeyError B-Chemical); a test-only type was
+    left out of finetune's test score but counted by `evaluate ner` (two F1s for one model and file)."""
+    train = tmp_path / "train.tsv"
+    train.write_text("Aspirin\tB-Chemical\ncauses\tO\nulcers\tB-Disease\n.\tO\n\n" * 6, encoding="utf-8")
+    test = tmp_path / "test.tsv"
+    test.write_text("Aspirin\tB-Chemical\ncauses\tO\nulcers\tB-Disease\nin\tO\nBRCA1\tB-Gene\ncarriers\tO\n.\tO\n\n", encoding="utf-8")
+    common = ["--encoder", tiny_bert, "--set", "train.max_steps=2", "--set", "max_length=32", "--set", "stride=8"]
+    ok("finetune", "ner", "--train", train, "--test", test, "--out", tmp_path / "d", *common, "--set", "corpora.0.types=[Disease]")
+    rep = json.loads((tmp_path / "d" / "report.json").read_text())
+    assert rep["labels"] == ["O", "B-Disease", "I-Disease"]
+    assert rep["data_changes"]["train_spans_of_undeclared_types_dropped:tmp:Chemical".replace("tmp", rep["config"]["corpora"][0]["name"])] == 6
+    ok("finetune", "ner", "--train", train, "--test", test, "--out", tmp_path / "m", *common)
+    rep = json.loads((tmp_path / "m" / "report.json").read_text())
+    (scores,) = rep["test"].values()
+    res = json.loads(ok("evaluate", "ner", "--model", tmp_path / "m", "--data", test).stdout)
+    assert scores["n_gold"] == res["n_gold"] == 3 and scores["f1"] == pytest.approx(res["f1"])
+    assert list(rep["gold_types_not_learned"].values()) == [{"test": ["Gene"]}]

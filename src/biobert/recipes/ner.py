@@ -290,16 +290,38 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
                 log.warning("corpus %s: %s file %s holds no entity spans (read as %s)", c.name, s, getattr(c, s), fmt)
                 notes.setdefault("splits_without_entities", []).append({"corpus": c.name, "split": s, "path": str(getattr(c, s)), "format": fmt})
     corpus_types = {c.name: sorted(c.types if c.types is not None else _types_in(splits[c.name]["train"])) for c in cfg.corpora}
+    for c in cfg.corpora:
+        if c.types is None:
+            continue
+        # `types:` says what the corpus annotates: training spans of other types are not learned from it (their
+        # words are O for this corpus, which label masking reads as "none of its types"); dropped and counted
+        dropped = Counter(sp.label for d in splits[c.name]["train"] for sp in d.spans if sp.label not in c.types)
+        if dropped:
+            keep_t = set(c.types)
+            splits[c.name]["train"] = [replace(d, spans=tuple(sp for sp in d.spans if sp.label in keep_t)) for d in splits[c.name]["train"]]
+            for t, n in sorted(dropped.items()):
+                stats[f"train_spans_of_undeclared_types_dropped:{c.name}:{t}"] += n
+            log.warning("corpus %s: %d training span(s) of types outside its types %s dropped: %s", c.name,
+                        sum(dropped.values()), c.types, dict(dropped))
     all_types = sorted({t for ts in corpus_types.values() for t in ts})
     if not all_types:
         raise TrainingError("E502 the training data contains no entity spans")
     labels = labels_for_types(all_types)
     label2id = {l: i for i, l in enumerate(labels)}
-    # dev/test spans of a type the corpus does not train are not scored: count them, per type, and say so
+    # dev/test spans of a type the model learns from other corpora but this corpus does not annotate are not
+    # scored: counted per type, and said. Types the model never learns are scored (misses), as conlleval would,
+    # so that finetune's test F1 is the one `biobert evaluate ner` gives for the same model and file.
     unscored: dict[str, dict[str, dict[str, int]]] = {}
+    score_types: dict[str, dict[str, set[str]]] = {}
     for c in cfg.corpora:
         for s in ("dev", "test"):
-            n = Counter(sp.label for d in splits[c.name][s] for sp in d.spans if sp.label not in corpus_types[c.name])
+            gold_types = _types_in(splits[c.name][s])
+            unknown = gold_types - set(all_types)
+            score_types.setdefault(c.name, {})[s] = set(corpus_types[c.name]) | unknown
+            if unknown:
+                log.warning("corpus %s: %s spans of types the model does not learn %s count as misses", c.name, s, sorted(unknown))
+                notes.setdefault("gold_types_not_learned", {}).setdefault(c.name, {})[s] = sorted(unknown)
+            n = Counter(sp.label for d in splits[c.name][s] for sp in d.spans if sp.label not in score_types[c.name][s])
             if n:
                 unscored.setdefault(c.name, {})[s] = dict(sorted(n.items()))
                 log.warning("corpus %s: %d %s span(s) of types not in its training types %s are left out of the "
@@ -334,7 +356,7 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
         per = {}
         for c in cfg.corpora:
             if splits[c.name]["dev"]:
-                per[c.name], _ = evaluate_ner(predictor, splits[c.name]["dev"], set(corpus_types[c.name]))
+                per[c.name], _ = evaluate_ner(predictor, splits[c.name]["dev"], score_types[c.name]["dev"])
         return _combine(per)
 
     has_dev = any(splits[c.name]["dev"] for c in cfg.corpora)
@@ -370,7 +392,7 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
     model.eval()
     for c in cfg.corpora:
         if splits[c.name]["test"]:
-            test[c.name], _ = evaluate_ner(predictor, splits[c.name]["test"], set(corpus_types[c.name]), stats=test_stats)
+            test[c.name], _ = evaluate_ner(predictor, splits[c.name]["test"], score_types[c.name]["test"], stats=test_stats)
     meta = {
         "task": "ner",
         "labels": labels,
