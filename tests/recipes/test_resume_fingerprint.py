@@ -93,7 +93,21 @@ def test_unscored_types_and_empty_dev_are_counted(tiny_bert, data, tmp_path, cap
     n_gene = sum(1 for d in gold_docs({"Gene"})[12:] for s in d.spans)
     with caplog.at_level("WARNING"):
         rep = finetune_ner(_cfg(tiny_bert, data, tmp_path / "g", dev="gene.tsv", test="gene.tsv"), progress=False)
-    assert rep["unscored_spans"] == {"A": {"dev": {"Gene": n_gene}, "test": {"Gene": n_gene}}}
+    # a type the model never learns is scored as conlleval would: every gene is a miss (as `evaluate ner` counts it)
+    assert rep["unscored_spans"] == {} and rep["gold_types_not_learned"] == {"A": {"dev": ["Gene"], "test": ["Gene"]}}
+    assert rep["test"]["A"]["n_gold"] == n_gene and rep["test"]["A"]["recall"] == 0.0
+    assert "count as misses" in caplog.text
+    caplog.clear()
+    # a type learned from another corpus but not annotated by this one is left out of this corpus's scores
+    from biobert.recipes.ner import NERConfig
+
+    corpora = [{"name": "A", "train": str(data / "train.tsv"), "test": str(data / "gene.tsv")},
+               {"name": "G", "train": str(data / "gene.tsv")}]
+    cfg = load_config(NERConfig, None, [f"encoder={tiny_bert}", f"out={tmp_path / 'two'}", "train.epochs=1",
+                                        "max_length=32", "stride=8"], base={"corpora": corpora})
+    with caplog.at_level("WARNING"):
+        rep = finetune_ner(cfg, progress=False)
+    assert rep["unscored_spans"] == {"A": {"test": {"Gene": n_gene}}} and "gold_types_not_learned" not in rep
     assert "left out of the scores" in caplog.text
     caplog.clear()
     with caplog.at_level("WARNING"):
