@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,22 @@ def test_every_shipped_config_loads_with_its_recipe(path):
         assert PretrainConfig.from_dict(_load_yaml(_ROOT / path)).output
     else:
         assert load_config({"ner": NERConfig, "re": REConfig, "qa": QAConfig}[task], _ROOT / path, []).encoder
+
+
+def test_a_config_file_that_is_not_yaml_utf8_or_a_file_is_a_typed_error(tmp_path):
+    """A YAML syntax error raised yaml.ParserError naming "<unicode string>"; a directory IsADirectoryError; a
+    Latin-1 file UnicodeDecodeError."""
+    from biobert.config import load_config
+    from biobert.errors import ConfigError
+    from biobert.recipes.ner import NERConfig
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("encoder: minilm\ncorpora:\n  - name: A\n    train: x.tsv\n   dev: y.tsv\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"E406 {re.escape(str(bad))}:5: not valid YAML"):
+        load_config(NERConfig, bad)
+    with pytest.raises(ConfigError, match="E405 .* is a directory"):
+        load_config(NERConfig, tmp_path)
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"encoder: caf\xe9\n")
+    with pytest.raises(ConfigError, match="E406 .*not UTF-8"):
+        load_config(NERConfig, latin)

@@ -325,7 +325,18 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: list[st
         p = Path(path)
         if not p.exists():
             raise ConfigError(f"E405 config file {p} does not exist")
-        loaded = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        if p.is_dir():
+            raise ConfigError(f"E405 config file {p} is a directory; give a .yaml file")
+        try:
+            loaded = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"E406 {p}: not UTF-8 text (byte {exc.start}); save the config as UTF-8") from None
+        except yaml.YAMLError as exc:
+            # the parser's own position ("line 5, column 3"), with our file's name instead of "<unicode string>"
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{p}:{mark.line + 1}" if mark is not None else str(p)
+            what = " ".join(str(x) for x in (getattr(exc, "context", None), getattr(exc, "problem", None)) if x) or str(exc)
+            raise ConfigError(f"E406 {where}: not valid YAML ({what})") from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"E406 {p}: the top level of a config must be a mapping")
         data.update(loaded)
