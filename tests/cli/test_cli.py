@@ -517,3 +517,9 @@ def test_declared_types_drop_other_training_spans_and_finetune_scores_test_as_ev
     res = json.loads(ok("evaluate", "ner", "--model", tmp_path / "m", "--data", test).stdout)
     assert scores["n_gold"] == res["n_gold"] == 3 and scores["f1"] == pytest.approx(res["f1"])
     assert list(rep["gold_types_not_learned"].values()) == [{"test": ["Gene"]}]
+
+
+def test_finetune_ner_refuses_a_config_together_with_data_files(tmp_path):
+    """--train/--dev/--test were silently ignored beside --config (it trained on the config's files)."""
+    r = run("finetune", "ner", "--config", "configs/ner/ncbi_disease.yaml", "--train", tmp_path / "t.tsv", "--out", tmp_path / "o")
+    assert r.exit_code == 2 and "E409" in r.stderr and "corpora.0.train" in r.stderr

@@ -39,6 +39,11 @@ def finetune_ner_cmd(
 
     overrides = list(set_)
     base: dict = {}
+    if config is not None and (train or dev or test):
+        # the config's corpora would be used and these files silently ignored
+        typer.echo("error: E409 give --config or --train/--dev/--test, not both; to change a config's files use "
+                   "--set corpora.0.train=FILE (and .dev / .test)", err=True)
+        raise typer.Exit(2)
     if config is None:
         if not train:
             typer.echo("error: E409 give --config or at least --train", err=True)
