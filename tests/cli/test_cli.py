@@ -523,3 +523,8 @@ def test_finetune_ner_refuses_a_config_together_with_data_files(tmp_path):
     """--train/--dev/--test were silently ignored beside --config (it trained on the config's files)."""
     r = run("finetune", "ner", "--config", "configs/ner/ncbi_disease.yaml", "--train", tmp_path / "t.tsv", "--out", tmp_path / "o")
     assert r.exit_code == 2 and "E409" in r.stderr and "corpora.0.train" in r.stderr
+
+
+def test_evaluate_re_names_an_unknown_format_before_checking_the_path(tmp_path):
+    r = run("evaluate", "re", "--model", tmp_path / "m", "--data", tmp_path, "--format", "ddi_xml")
+    assert r.exit_code == 2 and "E444" in r.stderr and "'ddi'" in r.stderr  # not E423 "is a directory"

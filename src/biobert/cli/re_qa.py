@@ -137,10 +137,12 @@ def evaluate_re_cmd(
 ) -> None:
     """Score an RE model on gold pairs; prints JSON."""
     from biobert.pipeline import Extractor
-    from biobert.recipes.re import DIR_FORMATS, REDataConfig, evaluate_re, load_re_split
+    from biobert.recipes.re import DIR_FORMATS, FORMAT_DEFAULTS, REDataConfig, evaluate_re, load_re_split
     from biobert.tasks.re import pair_of
 
     try:
+        if fmt is not None and fmt not in FORMAT_DEFAULTS:  # before the path check, which depends on the format
+            raise ConfigError(f"E444 --format: unknown RE data format {fmt!r}; expected one of {sorted(FORMAT_DEFAULTS)}")
         _data_path(data, allow_dir=True)  # before the model loads; a directory only for DIR_FORMATS (checked below)
         ex = Extractor.load(model, device=device)
         stats: Counter = Counter()
