@@ -135,6 +135,12 @@ def test_chemprot_style_run_selects_on_dev_and_scores_skipped_gold(tiny_bert, tm
     assert len(rep["train"]["history"]) == 1 and rep["dev_f1"] is not None
     assert rep["test"]["n_missed_gold_scored_negative"] == 1 and rep["test"]["n_gold"] == 7  # 6 CPR rows + the skipped one
     assert rep["counts"]["test"]["rows_skipped_mask_count"] == 1
+    assert rep["model_selection"] == "best dev chemprot (9 pairs)"
+    # an empty dev file used to leave the run without model selection and without a word
+    (tmp_path / "empty.tsv").write_text("sentence\tlabel\n", encoding="utf-8")
+    cfg.data.dev, cfg.out = str(tmp_path / "empty.tsv"), str(tmp_path / "m2")
+    rep = finetune_re(cfg, progress=False)
+    assert rep["model_selection"].startswith("none (the dev file holds no pair)") and rep["dev_f1"] is None
 
 
 def _assert_relations_on_spans(doc: dict):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import time
 import zlib
 from collections import Counter
@@ -52,6 +53,8 @@ FORMAT_DEFAULTS: dict[str, tuple[str, str]] = {
     "jsonl": ("", "micro"),
 }
 #: formats whose data path may be a directory
+log = logging.getLogger(__name__)
+
 DIR_FORMATS = ("ddi", "chemprot_bc6")
 
 
@@ -340,6 +343,14 @@ def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, 
         splits["train"] = splits["train"][: cfg.data.limit_train]
     if not splits["dev"] and cfg.data.dev_from_train > 0:
         splits["train"], splits["dev"] = _split_dev(splits["train"], cfg.data.dev_from_train)
+    if splits["dev"]:
+        selection = f"best dev {metric} ({len(splits['dev'])} pairs)"
+    else:
+        # an empty dev file, or a dev_from_train share that caught no document, used to pass without a word
+        why = ("dev_from_train took no pair" if cfg.data.dev_from_train > 0 else
+               "the dev file holds no pair" if cfg.data.dev else "no dev data configured")
+        selection = f"none ({why}): the last epoch's weights are kept"
+        log.warning("RE: no dev pairs (%s): no model selection, the last epoch's weights are kept", why)
     all_docs = splits["train"] + splits["dev"] + splits["test"]
     if cfg.labels is not None:
         labels = list(cfg.labels)
@@ -394,6 +405,7 @@ def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, 
         "fold": fold,
         "seed": cfg.train.seed,
         "data": data_record(files),  # directories (DDI XML) hashed file by file
+        "model_selection": selection,
         "spec": spec.to_meta(),
         "counts": {s: dict(c) for s, c in stats.items()},
         "pairs": {s: len(v) for s, v in splits.items()},
