@@ -166,10 +166,11 @@ def test_pubmedqa_cv_by_question_via_cli(tiny_bert, tmp_path):
                           "final_decision": l} for i, l in enumerate(labels)}
     (tmp_path / "pq.json").write_text(json.dumps(obj), encoding="utf-8")
     cfg = {"encoder": str(tiny_bert), "out": str(tmp_path / "m"), "task": "yesno", "max_length": 32, "max_query_length": 8, "stride": 8,
-           "data": {"format": "pubmedqa", "train": str(tmp_path / "pq.json"), "cv_folds": 2},
+           "data": {"format": "pubmedqa", "train": str(tmp_path / "pq.json"), "test": str(tmp_path / "pq.json"), "cv_folds": 2},
            "train": {"epochs": 1, "batch_size": 4, "lr": 1e-3}}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
     out = _json(ok("finetune", "qa", "--config", tmp_path / "c.yaml"))
+    assert out["not_read_in_cv"] == {"data.test": str(tmp_path / "pq.json")}  # it was ignored without a word
     assert out["folds"] == 2 and out["mean"]["accuracy"]["n"] == 2 and "macro_f1" in out["mean"]
     assert sum(v["n_test_questions"] for v in out["per_fold"].values()) == 6
     meta = json.loads((tmp_path / "m" / "fold-0" / "biobert.json").read_text())

@@ -119,7 +119,7 @@ def cv_re_cmd(
     set_: list[str] = typer.Option([], "--set", help="Override (repeatable)."),
     seed: Optional[int] = typer.Option(None, help="Random seed."),
     out: Optional[str] = typer.Option(None, help="Output directory (one sub-directory per fold)."),
-    no_resume: bool = typer.Option(False, "--no-resume"),
+    no_resume: bool = typer.Option(False, "--no-resume", help="Ignore an existing checkpoint in the output directory."),
 ) -> None:
     """All folds of an RE config; mean ± sd of P/R/F1 over folds."""
     _run_re(config, _overrides(set_, out=out, train__seed=seed), True, None, no_resume)
@@ -177,7 +177,8 @@ def _run_qa(config: Optional[Path], overrides: list[str], cv: bool, no_resume: b
         if cv or cfg.data.cv_folds:
             only = [int(x) for x in folds.split(",")] if folds else None
             s = cv_qa(cfg, resume=not no_resume, command=_command(), only_folds=only)
-            _echo({"out": cfg.out, "folds": s["folds"], "mean": s["mean"], "per_fold": s["per_fold"]})
+            _echo({"out": cfg.out, "folds": s["folds"], "mean": s["mean"], "per_fold": s["per_fold"],
+                   **({"not_read_in_cv": s["not_read_in_cv"]} if s["not_read_in_cv"] else {})})
             return
         rep = finetune_qa(cfg, resume=not no_resume, command=_command())
     except BiobertError as exc:
@@ -194,7 +195,7 @@ def finetune_qa_cmd(
     encoder: Optional[str] = typer.Option(None, help="Encoder: 'minilm', a directory or a hub id (a SQuAD model keeps its span head)."),
     out: Optional[str] = typer.Option(None, help="Output model directory."),
     seed: Optional[int] = typer.Option(None, help="Random seed."),
-    no_resume: bool = typer.Option(False, "--no-resume"),
+    no_resume: bool = typer.Option(False, "--no-resume", help="Ignore an existing checkpoint in the output directory."),
 ) -> None:
     """Fine-tune a QA model (factoid / list span head or yes/no head); prints JSON."""
     _run_qa(config, _overrides(set_, encoder=encoder, out=out, train__seed=seed), cv, no_resume, folds)
@@ -207,7 +208,7 @@ def cv_qa_cmd(
     folds: Optional[str] = typer.Option(None, "--folds", help="Only these fold numbers, e.g. 0,1."),
     seed: Optional[int] = typer.Option(None, help="Random seed."),
     out: Optional[str] = typer.Option(None, help="Output directory."),
-    no_resume: bool = typer.Option(False, "--no-resume"),
+    no_resume: bool = typer.Option(False, "--no-resume", help="Ignore an existing checkpoint in the output directory."),
 ) -> None:
     """k-fold cross-validation by question; mean ± sd."""
     _run_qa(config, _overrides(set_, out=out, train__seed=seed), True, no_resume, folds)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import random
 import time
 from collections import Counter
@@ -34,6 +35,8 @@ from biobert.train import TrainConfig, describe as describe_training
 
 __all__ = ["QADataConfig", "QAStageConfig", "QAConfig", "read_qa", "read_golden", "attach_gold", "evaluate_qa", "score_answers", "combine_batches",
            "finetune_qa", "cv_qa", "cv_folds_by_question"]
+
+log = logging.getLogger(__name__)
 
 TASKS = ("factoid", "list", "yesno")
 DEFAULT_SELECT = {"factoid": "mrr", "list": "f1", "yesno": "accuracy"}
@@ -537,6 +540,10 @@ def cv_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, progre
         raise ConfigError("E482 cross-validation needs data.cv_folds >= 2")
     if not cfg.data.train:
         raise ConfigError("E482 cross-validation needs data.train")
+    # cross-validation trains and scores on folds of data.train only: say so instead of dropping the files quietly
+    ignored = {f"data.{s}": str(getattr(cfg.data, s)) for s in ("dev", "test") if getattr(cfg.data, s)}
+    if ignored:
+        log.warning("cross-validation uses data.train only; not read: %s", ignored)
     t0 = time.time()
     stats: Counter = Counter()
     types = cfg.data.types or [cfg.task]
@@ -570,6 +577,7 @@ def cv_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, progre
         "data": data_record([expand_path(cfg.data.train)]),
         "counts": dict(stats),
         "folds": k,
+        "not_read_in_cv": ignored,
         "per_fold": per_fold,
         "mean": {m: mean_sd([v[m] for v in per_fold.values()]) for m in keys},
         "wall_seconds": round(time.time() - t0, 1),
