@@ -18,6 +18,10 @@ PASSAGES = [
 ]
 
 
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
 def ok(*args):
     r = runner.invoke(app, [str(a) for a in args])
     assert r.exit_code == 0, (r.stdout, r.stderr, r.exception)
@@ -294,6 +298,19 @@ def test_pubmedqa_test_half_is_scored_against_its_ground_truth_file(tiny_bert, t
     rep = finetune_qa(cfg, progress=False)
     assert rep["test"]["n_questions"] == 3 and rep["test"]["n_questions_without_gold"] == 0
     assert 0.0 <= rep["test"]["accuracy"] <= 1.0 and "macro_f1" in rep["test"]
+    # `answer --output-format pubmedqa` writes what PubMedQA's evaluation.py reads, and `evaluate qa` scores it
+    # as the run did (answer's JSON output was refused as "an ori_pqal.json-style file")
+    sub = tmp_path / "pred.json"
+    ok("answer", "--model", tmp_path / "m", "--input", tmp_path / "test_set.json", "--format", "pubmedqa",
+       "--output-format", "pubmedqa", "--output", sub)
+    assert set(json.loads(sub.read_text())) == {"1", "2", "3"}
+    res = _json(ok("evaluate", "qa", "--format", "pubmedqa", "--data", tmp_path / "test_set.json",
+                   "--golden", tmp_path / "test_ground_truth.json", "--predictions", sub))
+    assert res["accuracy"] == pytest.approx(rep["test"]["accuracy"]) and res["macro_f1"] == pytest.approx(rep["test"]["macro_f1"])
+    ok("answer", "--model", tmp_path / "m", "--input", tmp_path / "test_set.json", "--format", "pubmedqa", "--output", sub)
+    r = run("evaluate", "qa", "--format", "pubmedqa", "--data", tmp_path / "test_set.json", "--predictions", sub,
+            "--golden", tmp_path / "test_ground_truth.json")
+    assert r.exit_code == 2 and "E273" in r.stderr and "--output-format pubmedqa" in r.stderr
 
 
 def test_golden_files_must_pair_with_test_files(tmp_path):

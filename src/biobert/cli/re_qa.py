@@ -346,7 +346,7 @@ def answer_cmd(
     fmt: Optional[str] = typer.Option(None, "--format", help="squad | bioasq | pubmedqa (with --input)."),
     qtype: Optional[str] = typer.Option(None, "--type", help="factoid | list | yesno: the question type for a single question, or the only type answered in --input (default: each question's own)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
-    output_format: str = typer.Option("json", "--output-format", help="json (answers with scores and offsets) | bioasq (a phase B submission)."),
+    output_format: str = typer.Option("json", "--output-format", help="json (answers with scores and offsets) | bioasq (a phase B submission) | pubmedqa ({pmid: label}, what PubMedQA's evaluation.py and `evaluate qa --format pubmedqa --predictions` read)."),
     device: Optional[str] = DEVICE_OPTION,
     precision: str = PRECISION_OPTION,
 ) -> None:
@@ -356,8 +356,10 @@ def answer_cmd(
     from biobert.recipes.qa import read_qa
 
     try:
-        if output_format not in ("json", "bioasq"):
-            raise BiobertError(f"E488 --output-format must be json or bioasq, got {output_format!r}")
+        if output_format not in ("json", "bioasq", "pubmedqa"):
+            raise BiobertError(f"E488 --output-format must be json, bioasq or pubmedqa, got {output_format!r}")
+        if output_format == "pubmedqa" and input is None:
+            raise BiobertError("E488 --output-format pubmedqa needs --input (questions keyed by PMID)")
         if (question is None) == (input is None):
             raise BiobertError("E488 give a question (with --passage) or --input, not both")
         qtype = _question_type(qtype)
@@ -391,7 +393,13 @@ def answer_cmd(
             typer.echo(json.dumps({"questions": len(result), "counts": dict(stats)}), err=True)
     except BiobertError as exc:
         _fail(exc)
-    obj = bioasq_submission(result) if output_format == "bioasq" else (result["q"] if question is not None else result)
+    if output_format == "pubmedqa":
+        # PubMedQA's predictions file: {pmid: "yes" | "no" | "maybe"}; only yes/no(/maybe) answers have a label
+        obj = {qid: res["answer"] for qid, res in result.items() if res.get("type") == "yesno"}
+        if len(obj) < len(result):
+            typer.echo(json.dumps({"not_written_not_yesno": len(result) - len(obj)}), err=True)
+    else:
+        obj = bioasq_submission(result) if output_format == "bioasq" else (result["q"] if question is not None else result)
     text = json.dumps(obj, indent=1, ensure_ascii=False)
     if output is None:
         typer.echo(text)

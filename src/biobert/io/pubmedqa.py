@@ -83,8 +83,15 @@ def read_pubmedqa_labels(path: PathOrStream, stats: Counter | None = None) -> di
     for pmid, raw in obj.items():
         label = raw.strip().lower() if isinstance(raw, str) else raw
         if label not in PUBMEDQA_LABELS:
-            what = "an entry with QUESTION and CONTEXTS (an ori_pqal.json-style file, not a label file)" if isinstance(raw, dict) else repr(raw)
-            raise DataFormatError("E273", name, None, f"the label of {pmid} in {PUBMEDQA_LABELS}", found=what[:120])
+            if isinstance(raw, dict) and "QUESTION" in raw:
+                what = "an entry with QUESTION and CONTEXTS (an ori_pqal.json-style file, not a label file)"
+            elif isinstance(raw, dict):
+                # `biobert answer`'s JSON output, say: a label file holds the label alone
+                what = f"an object with keys {sorted(raw)[:6]}"
+            else:
+                what = repr(raw)
+            raise DataFormatError("E273", name, None, f"the label of {pmid} in {PUBMEDQA_LABELS} ({{pmid: label}}, as "
+                                  "`biobert answer --output-format pubmedqa` writes)", found=what[:120])
         out[str(pmid)] = label
         stats["labels"] += 1
         stats[f"label={label}"] += 1
