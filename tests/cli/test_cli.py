@@ -528,3 +528,15 @@ def test_finetune_ner_refuses_a_config_together_with_data_files(tmp_path):
 def test_evaluate_re_names_an_unknown_format_before_checking_the_path(tmp_path):
     r = run("evaluate", "re", "--model", tmp_path / "m", "--data", tmp_path, "--format", "ddi_xml")
     assert r.exit_code == 2 and "E444" in r.stderr and "'ddi'" in r.stderr  # not E423 "is a directory"
+
+
+def test_repaired_training_tags_are_counted_in_the_report_with_their_lines(tiny_bert, tmp_path, caplog):
+    train = tmp_path / "train.tsv"
+    train.write_text("Aspirin\tB-Chemical\nulcers\tI-Disease\n.\tO\n\n" + "x\tO\ncancer\tI-Disease\n\n" * 3, encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        ok("finetune", "ner", "--train", train, "--encoder", tiny_bert, "--out", tmp_path / "m", "--set", "train.max_steps=1",
+           "--set", "max_length=32", "--set", "stride=8")
+    rep = json.loads((tmp_path / "m" / "report.json").read_text())
+    (key,) = [k for k in rep["data_changes"] if k.startswith("tags_repaired_as_conlleval:")]
+    assert key.endswith(":train") and rep["data_changes"][key] == 4
+    assert "lines 2, 6, 9, 12" in caplog.text

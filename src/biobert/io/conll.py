@@ -60,6 +60,7 @@ _ALLOWED = {
 class _Sentence:
     tokens: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)  # 1-based file line of each token, for messages
 
 
 def _fields(line: str, sep: str | None) -> list[str]:
@@ -176,6 +177,7 @@ def read_conll(
                 )
         cur.tokens.append(token)
         cur.tags.append(tag)
+        cur.lines.append(lineno)
     if cur.tokens:
         groups[-1].append(cur)
 
@@ -201,7 +203,10 @@ def read_conll(
     ]
     repaired = sum(d.metadata["repaired_tags"] for d in docs)
     if repaired:
-        logger.warning("%s: %d tag(s) did not follow the %s scheme and were read as conlleval reads them", name, repaired, detected)
+        lines = [n for d in docs for n in d.metadata.get("repaired_tag_lines", ())]
+        shown = ", ".join(map(str, lines[:10])) + (", ..." if len(lines) > 10 else "")
+        logger.warning("%s: %d tag(s) did not follow the %s scheme and were read as conlleval reads them (lines %s)",
+                       name, repaired, detected, shown)
     return docs
 
 
@@ -211,6 +216,7 @@ def _make_document(doc_id: str, sents: list[_Sentence], base_meta: dict, untyped
     sentences: list[tuple[int, int]] = []
     spans: list[Span] = []
     repaired = 0
+    repaired_lines: list[int] = []
     canon = "BIO" if detected == "BIO" else "IOBES"
     pos = 0
     for k, sent in enumerate(sents):
@@ -229,12 +235,16 @@ def _make_document(doc_id: str, sents: list[_Sentence], base_meta: dict, untyped
         chunks = tags_to_chunks(sent.tags)
         # a tag is "repaired" when it differs from the canonical encoding of the chunks it produced
         canonical = chunks_to_tags(chunks, len(sent.tags), canon)
-        repaired += sum(split_tag(a) != split_tag(b) for a, b in zip(sent.tags, canonical))
+        bad = [j for j, (a, b) in enumerate(zip(sent.tags, canonical)) if split_tag(a) != split_tag(b)]
+        repaired += len(bad)
+        repaired_lines += [sent.lines[j] for j in bad] if sent.lines else []
         for a, b, typ in chunks:
             spans.append(Span(tokens[first + a][0], tokens[first + b - 1][1], typ or untyped_label))
     text = "".join(parts)
     spans = [Span(s.start, s.end, s.label, text=text[s.start : s.end]) for s in spans]
     meta = dict(base_meta, repaired_tags=repaired)
+    if repaired_lines:
+        meta["repaired_tag_lines"] = repaired_lines
     return Document(id=doc_id, text=text, spans=tuple(spans), metadata=meta, sentences=tuple(sentences), tokens=tuple(tokens))
 
 

@@ -272,6 +272,11 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
     for c in cfg.corpora:
         splits[c.name] = {s: load_corpus(c, s) for s in ("train", "dev", "test")}
         files += [str(expand_path(p)) for p in (c.train, c.dev, c.test) if p]
+        for s in ("train", "dev", "test"):
+            # I- after O (or after another type) read as conlleval reads it: a change to the data, so counted
+            n_fixed = sum(d.metadata.get("repaired_tags", 0) for d in splits[c.name][s])
+            if n_fixed:
+                stats[f"tags_repaired_as_conlleval:{c.name}:{s}"] += n_fixed
         if c.dev and not splits[c.name]["dev"]:
             log.warning("corpus %s: dev file %s holds no documents; it takes no part in model selection", c.name, c.dev)
             notes.setdefault("empty_dev_files", []).append({"corpus": c.name, "path": str(c.dev)})
