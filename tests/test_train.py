@@ -487,3 +487,12 @@ def test_a_run_stopped_by_max_steps_inside_an_epoch_is_still_scored_on_dev(tiny_
     final = {k: v.clone() for k, v in model.state_dict().items()}
     tr.load_best()  # what the saved model directory would hold
     assert all(torch.equal(final[k], v) for k, v in model.state_dict().items())
+
+
+def test_two_spellings_of_one_path_are_the_same_setting_for_resume(tmp_path, monkeypatch):
+    from biobert.train import _same_setting
+
+    (tmp_path / "enc").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert _same_setting("enc", str(tmp_path / "enc")) and _same_setting("./enc/", "enc")
+    assert not _same_setting("enc", "other") and not _same_setting("minilm", "enc") and not _same_setting(1, "1")

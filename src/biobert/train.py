@@ -282,6 +282,20 @@ def run_fingerprint(config: dict[str, Any], data: dict[str, str | Path | None] |
     return json.loads(json.dumps(fp, default=str, sort_keys=True))
 
 
+def _same_setting(a: Any, b: Any) -> bool:
+    """Two fingerprint values that mean the same: equal, or two spellings of one existing path (``--encoder tiny``
+    and ``--encoder /abs/tiny``, a relative path from another working directory)."""
+    if a == b:
+        return True
+    if isinstance(a, str) and isinstance(b, str) and a and b:
+        try:
+            pa, pb = Path(a), Path(b)
+            return pa.exists() and pb.exists() and pa.resolve() == pb.resolve()
+        except (OSError, ValueError):
+            return False
+    return False
+
+
 @dataclass
 class _State:
     epoch: int = 0
@@ -523,7 +537,7 @@ class Trainer:
         defaults = run_fingerprint({"train": asdict(TrainConfig())})
         changed = sorted(
             k for k in set(saved) | set(self.fingerprint)
-            if saved.get(k, "<unset>") != self.fingerprint.get(k, "<unset>")
+            if not _same_setting(saved.get(k, "<unset>"), self.fingerprint.get(k, "<unset>"))
             and not (k not in saved and k in defaults and self.fingerprint.get(k) == defaults[k])
         )
         if changed:
