@@ -207,3 +207,10 @@ def test_a_config_file_that_is_not_yaml_utf8_or_a_file_is_a_typed_error(tmp_path
     latin.write_bytes(b"encoder: caf\xe9\n")
     with pytest.raises(ConfigError, match="E406 .*not UTF-8"):
         load_config(NERConfig, latin)
+
+
+def test_missing_required_keys_are_named():
+    with pytest.raises(ConfigError, match=r"E403 config: missing required key\(s\) corpora$"):
+        load_config(NERConfig, None, [])
+    with pytest.raises(ConfigError, match=r"E403 .*missing required key\(s\) corpora\[0\]\.name"):
+        load_config(NERConfig, None, [], base={"corpora": [{"train": "x.tsv"}]})

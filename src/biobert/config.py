@@ -212,6 +212,10 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str = "") -> T:
     unknown = set(data) - names
     if unknown:
         raise ConfigError(f"E401 {where or 'config'}: unknown key(s) {sorted(map(str, unknown))}; expected some of {sorted(names)}")
+    required = [f.name for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and f.name not in data]
+    if required:
+        raise ConfigError(f"E403 {where or 'config'}: missing required key(s) {', '.join(_key(where, k) for k in required)}")
     kwargs = {k: convert(hints[k], v, _key(where, k)) for k, v in data.items()}
     try:
         obj = cls(**kwargs)
