@@ -220,6 +220,8 @@ def test_sigterm_checkpoints_and_stops_at_the_next_step(corpus_file, vocab_dir, 
     monkeypatch.setattr(C.PretrainStream, "take", take)
     before = signal.getsignal(signal.SIGTERM)
     r = pretrain(_cfg(corpus_file, tmp_path / "t", tokenizer=str(vocab_dir), max_steps=8, save_every=1000))
-    assert r["step"] == 3 and not r["final"]
+    assert r["step"] == 3 and not r["final"] and r["stopped_by"] == "signal"
     assert latest_checkpoint(tmp_path / "t").name == "step-00000003"
     assert signal.getsignal(signal.SIGTERM) == before
+    r = pretrain(_cfg(corpus_file, tmp_path / "t", tokenizer=str(vocab_dir), max_steps=8, save_every=1000), resume=True)
+    assert r["final"] and r["stopped_by"] is None

@@ -124,7 +124,13 @@ def pretrain_cmd(
         return
     summary = {k: report[k] for k in ("objective", "step", "max_steps", "tokens_seen", "train_seconds", "throughput_tokens_per_s", "last_eval", "final")}
     summary["output"] = settings["output"]
+    summary["stopped_by"] = report.get("stopped_by")
     typer.echo(json.dumps(summary, indent=2))
+    if report.get("stopped_by") in ("signal", "peer stop"):
+        # `pretrain && finetune` must not go on with an unfinished encoder (halt_after / max_time are asked for)
+        typer.echo(f"error: E557 pre-training was stopped by a signal at step {report['step']} of {report['max_steps']} "
+                   "(checkpoint saved); continue with --resume", err=True)
+        raise typer.Exit(2)
 
 
 @app.command("vocab")

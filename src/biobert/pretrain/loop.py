@@ -768,6 +768,8 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
             progress.stop()
 
     report = build_report(final=step >= cfg.max_steps)
+    # why this invocation stopped before max_steps (None: it did not); a signal is not a success (the CLI exits 2)
+    report["stopped_by"] = halt_reason if step < cfg.max_steps else None
     if main:
         write_report(out / "report.json", report)
         plot_curve(out / "curve.png", state["curve"], state["evals"], f"{cfg.objective} · {out.name}")
