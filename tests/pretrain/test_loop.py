@@ -225,3 +225,14 @@ def test_sigterm_checkpoints_and_stops_at_the_next_step(corpus_file, vocab_dir, 
     assert signal.getsignal(signal.SIGTERM) == before
     r = pretrain(_cfg(corpus_file, tmp_path / "t", tokenizer=str(vocab_dir), max_steps=8, save_every=1000), resume=True)
     assert r["final"] and r["stopped_by"] is None
+
+
+def test_a_max_length_beyond_the_checkpoints_positions_is_e494(corpus_file, headless_bert, tmp_path):
+    from transformers import AutoConfig
+
+    from biobert.errors import ConfigError
+
+    limit = AutoConfig.from_pretrained(headless_bert).max_position_embeddings
+    with pytest.raises(ConfigError, match=f"E494 pretrain max_length {limit + 8} .* {limit} subwords"):
+        pretrain(_cfg(corpus_file, tmp_path / "r", from_scratch=False, init=str(headless_bert), model_config=None,
+                      max_length=limit + 8, max_steps=2))

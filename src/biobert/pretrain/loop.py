@@ -463,6 +463,10 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         max_length=cfg.max_length,
         generator_scale=cfg.generator_scale,
     )
+    from biobert.encoders import check_fits, max_input_length
+
+    # a checkpoint's position table is fixed: longer sequences failed at the first batch with a tensor-size error
+    check_fits(cfg.max_length, max_input_length(bundle.model, tokenizer), "pretrain")
     objective = _build_objective(cfg, bundle, tokenizer)
     frozen_in_warmup = _head_warmup_frozen(objective, bundle.created_head) if cfg.head_warmup_steps else []
     optimizer = _make_optimizer(objective, cfg)
