@@ -77,6 +77,15 @@ def test_format_sniffing_without_extension(tmp_path):
     assert detect_format(_write(tmp_path / "w.data", "plain words\n")) == "text"
 
 
+def test_a_pubtator_release_named_txt_is_read_as_pubtator(tmp_path):
+    """CDR_TrainingSet.PubTator.txt was read as raw text: its mention lines became training documents."""
+    for name in ("CDR_TrainingSet.PubTator.txt", "NCBItrainset_corpus.txt", "x.txt.gz"):
+        p = _write(tmp_path / name, "\n" + PUBTATOR, name.endswith(".gz"))
+        assert detect_format(p) == "pubtator"
+        assert list(iter_documents(p))[1] == "Cisplatin resistance.\nCells resisted cisplatin."
+    assert detect_format(_write(tmp_path / "plain.txt", "12 patients | 3 died\n")) == "text"
+
+
 def test_malformed_inputs_name_file_and_line(tmp_path):
     bad = _write(tmp_path / "bad.jsonl", '{"text": "ok"}\n{"text": broken\n')
     with pytest.raises(DataFormatError) as e:
