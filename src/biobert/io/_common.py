@@ -7,6 +7,7 @@ import gzip
 import lzma
 import os
 import re
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Iterator, TextIO, Union
@@ -86,11 +87,17 @@ def iter_lines(src: PathOrStream) -> Iterator[tuple[int, str]]:
     """
     if isinstance(src, (str, os.PathLike)):
         path = str(src)
+        lineno = 0
         with open_bytes(src) as f:
-            for lineno, raw in enumerate(f, 1):
-                if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                    raw = raw[3:]
-                yield lineno, _strip_eol(decode_line(raw, path, lineno))
+            try:
+                for lineno, raw in enumerate(f, 1):
+                    if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                        raw = raw[3:]
+                    yield lineno, _strip_eol(decode_line(raw, path, lineno))
+            except _DECOMPRESSION_ERRORS as exc:
+                if Path(path).suffix.lower() not in DECOMPRESSORS:
+                    raise
+                raise _broken_stream(path, lineno + 1, exc) from None
     else:
         for lineno, line in enumerate(src, 1):
             yield lineno, _strip_eol(line)
@@ -104,12 +111,27 @@ def _strip_eol(line: str) -> str:
     return line
 
 
+#: what a truncated or corrupt .gz / .bz2 / .xz file raises while it is read (BadGzipFile is an OSError)
+_DECOMPRESSION_ERRORS = (EOFError, OSError, lzma.LZMAError, zlib.error)
+
+
+def _broken_stream(path: str, line: int | None, exc: BaseException) -> Exception:
+    """E269 for a compressed input that ends early or is corrupt (it printed a bare "Aborted.")."""
+    return DataFormatError("E269", path, line, f"a complete, valid {Path(path).suffix.lower() or 'compressed'} stream",
+                           found=f"{type(exc).__name__}: {exc}")
+
+
 def read_all(src: PathOrStream) -> str:
     """Read a whole path or stream as UTF-8 text, exactly (no newline translation, BOM dropped);
     ``.gz``, ``.bz2`` and ``.xz`` paths are decompressed."""
     if isinstance(src, (str, os.PathLike)):
         with open_bytes(src) as f:
-            raw = f.read()
+            try:
+                raw = f.read()
+            except _DECOMPRESSION_ERRORS as exc:
+                if Path(src).suffix.lower() not in DECOMPRESSORS:
+                    raise
+                raise _broken_stream(str(src), None, exc) from None
         if raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         try:
