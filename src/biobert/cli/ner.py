@@ -110,7 +110,7 @@ def evaluate_ner_cmd(
             counts["types_not_in_gold_ignored"] = len(set(tagger.types) - gold_all)
         if not ignore_types:
             # typed scoring of gold types the model never predicts can only give 0: say so instead of scoring
-            gold_types = {s.label for d in docs for s in d.spans if keep is None or s.label in keep}
+            gold_types = gold_all if keep is None else gold_all & keep
             if gold_types and not gold_types & set(tagger.types):
                 raise ConfigError(
                     f"E499 the gold types {sorted(gold_types)} and the model's types {sorted(tagger.types)} do not "

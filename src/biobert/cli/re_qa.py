@@ -284,11 +284,9 @@ def evaluate_qa_cmd(
             types = want or present or ["factoid"]
             for t in types:
                 tstats = Counter(stats)
-                sel = [e for e in exs if fmt == "pubmedqa" or e.qtype == t]
-                if want and fmt != "pubmedqa":
-                    for e in exs:
-                        if e.qtype != t:  # counted: with --golden the golden file's type decides
-                            tstats[f"passages_skipped_type={e.qtype}"] += 1
+                sel = exs if fmt == "pubmedqa" else [e for e in exs if e.qtype == t]
+                if want:  # counted: with --golden the golden file's type decides
+                    tstats.update(f"passages_skipped_type={e.qtype}" for e in exs if fmt != "pubmedqa" and e.qtype != t)
                 if reader is not None:
                     res, ans = evaluate_qa(reader.predictor, sel, t, tstats)
                     all_answers.update(ans)
@@ -297,7 +295,7 @@ def evaluate_qa_cmd(
                     labels: tuple[str, ...] = PUBMEDQA_LABELS if fmt == "pubmedqa" else ("yes", "no")
                     res = score_answers(sel, preds, t, labels, stats=tstats)
                     res["predictions"] = str(predictions[i])
-                if not res["n_questions"] and not (want or len(types) == 1):
+                if not res["n_questions"] and not want and len(types) > 1:
                     # one type of a mixed file without gold here: left out of its mean, and said so
                     unscored.setdefault(t, []).append(str(path))
                     continue

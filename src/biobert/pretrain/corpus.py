@@ -282,39 +282,31 @@ def detect_format(path: str | os.PathLike) -> str:
     """The corpus format of ``path``: from its extension, else sniffed from its first line."""
     path = Path(path)
     fmt = _EXT_FORMAT.get(_base_suffix(path))
-    if fmt == "text" and path.is_file() and _sniff_first_line(path, _PUBTATOR_LINE.match):
+    if fmt == "text" and path.is_file() and _PUBTATOR_LINE.match(_first_line(path)):
         # PubTator releases are named .txt (CDR_TrainingSet.PubTator.txt, NCBI's *.txt): read as text, their
         # mention lines ("227508<TAB>0<TAB>8<TAB>Naloxone...") became training documents
         return "pubtator"
     if fmt is not None:
         return fmt
-    with _open_text(path) as fh:
-        for line in fh:
-            s = line.strip()
-            if not s:
-                continue
-            if s.startswith("{"):
-                return "jsonl"
-            if s.startswith("<"):
-                return "pubmed-xml"
-            if _PUBTATOR_LINE.match(s):
-                return "pubtator"
-            if _CONLL_LINE.match(s) or _MEDLINE_LINE.match(s):
-                return "conll"
-            return "text"
+    s = _first_line(path)
+    if s.startswith("{"):
+        return "jsonl"
+    if s.startswith("<"):
+        return "pubmed-xml"
+    if _PUBTATOR_LINE.match(s):
+        return "pubtator"
+    if _CONLL_LINE.match(s) or _MEDLINE_LINE.match(s):
+        return "conll"
     return "text"
 
 
-def _sniff_first_line(path: Path, test: Any) -> bool:
-    """Whether the first non-blank line of ``path`` passes ``test`` (False for an empty or unreadable file)."""
-    try:
-        with _open_text(path) as fh:
-            for line in fh:
-                if line.strip():
-                    return bool(test(line.strip()))
-    except (OSError, UnicodeDecodeError, EOFError):
-        return False
-    return False
+def _first_line(path: Path) -> str:
+    """The first non-blank line of ``path``, stripped (``""`` for a file without one)."""
+    with _open_text(path) as fh:
+        for line in fh:
+            if line.strip():
+                return line.strip()
+    return ""
 
 
 def file_fingerprints(files: Iterable[Path], full_hash_limit: int = 2 << 30) -> list[dict[str, Any]]:

@@ -42,6 +42,8 @@ from biobert.types import Document
 
 __all__ = ["REDataConfig", "REConfig", "load_re_split", "evaluate_re", "finetune_re", "cv_re", "FORMAT_DEFAULTS", "DIR_FORMATS"]
 
+log = logging.getLogger(__name__)
+
 #: format -> (negative label, metric, positive label for "binary")
 FORMAT_DEFAULTS: dict[str, tuple[str, str]] = {
     "biobert_tsv": ("0", "binary"),
@@ -53,8 +55,6 @@ FORMAT_DEFAULTS: dict[str, tuple[str, str]] = {
     "jsonl": ("", "micro"),
 }
 #: formats whose data path may be a directory
-log = logging.getLogger(__name__)
-
 DIR_FORMATS = ("ddi", "chemprot_bc6")
 
 
