@@ -61,7 +61,8 @@ def main() -> None:
     gold = read_conll(expand_path(args.eval_conll), untyped_label=args.eval_type)
     export_report = export_onnx(work, None if args.skip_eval else gold, {args.eval_type})
     fp32 = Tagger.load(work)
-    int8 = Tagger.load(work, backend="torch", quantize="int8")
+    # speed is measured whatever the int8 gate says; the F1 it decides on is recorded below
+    int8 = Tagger.load(work, backend="torch", quantize="int8", allow_unchecked_int8=True)
     onnx32 = Tagger.load(work, backend="onnx")
     if args.threads:
         onnx32.predictor.model = OnnxTokenClassifier(onnx_paths(work)["fp32"], threads=args.threads)
@@ -95,13 +96,11 @@ def main() -> None:
         "ratio_vs_best_hf_pipeline": {k: round(base / v, 2) for k, v in best.items()},
     }
     if not args.skip_eval:
-        from biobert.recipes.ner import evaluate_ner
-
-        m, _ = evaluate_ner(int8.predictor, gold, {args.eval_type})
-        f1 = dict(export_report["f1"], torch_int8=round(100 * m["f1"], 2))
+        f1 = export_report["f1"]  # the export scored torch fp32, ONNX fp32 and both int8 paths
         result["f1"] = f1
         result["f1_change_vs_torch_fp32"] = {k: round(v - f1["torch_fp32"], 2) for k, v in f1.items()}
         result["onnx_int8_offered"] = export_report.get("int8_offered")
+        result["torch_int8_offered"] = export_report.get("torch_int8_offered")
     print(json.dumps(result, indent=2))
 
 

@@ -104,23 +104,39 @@ def test_int8_and_onnx_backends_agree_on_offsets(tagger_dir):
 
     text = NASTY * 20
     ref = Tagger.load(tagger_dir)(text)
-    q = Tagger.load(tagger_dir, backend="torch", quantize="int8")(text)
+    with pytest.raises(ModelLoadError, match="E322.*never scored"):  # torch int8 is gated too
+        Tagger.load(tagger_dir, backend="torch", quantize="int8")
+    q = Tagger.load(tagger_dir, backend="torch", quantize="int8", allow_unchecked_int8=True)(text)
     assert all(q.text[s.start:s.end] == s.text for s in q.spans)
     with pytest.raises(ModelLoadError, match="E309"):
         Tagger.load(tagger_dir, backend="onnx")
     with pytest.raises(ModelLoadError, match="E309"):  # int8 defaults to the gated ONNX path
         Tagger.load(tagger_dir, quantize="int8")
-    export_onnx(tagger_dir)
-    assert onnx_paths(tagger_dir)["int8"].exists()
+    report = export_onnx(tagger_dir)
+    assert onnx_paths(tagger_dir)["int8"].exists() and report["int8_offered"] is False
     o = Tagger.load(tagger_dir, backend="onnx")(text)
     # fp32 ONNX reproduces PyTorch (padding and windows included)
     assert [(s.start, s.end, s.label) for s in o.spans] == [(s.start, s.end, s.label) for s in ref.spans]
-    o8 = Tagger.load(tagger_dir, backend="onnx", quantize="int8")(text)
+    # exported without --eval-data: the int8 model's cost is unknown, so it is not offered
+    with pytest.raises(ModelLoadError, match="E322"):
+        Tagger.load(tagger_dir, backend="onnx", quantize="int8")
+    o8 = Tagger.load(tagger_dir, backend="onnx", quantize="int8", allow_unchecked_int8=True)(text)
     assert all(o8.text[s.start:s.end] == s.text for s in o8.spans)
-    # an export report that shows too large an F1 drop blocks int8
     rp = onnx_paths(tagger_dir)["report"]
-    rp.write_text(json.dumps({"int8_f1_drop": 2.0}))
+    measured = json.loads(rp.read_text())
+    # a measured drop within the limit offers int8; each backend reads its own measurement
+    rp.write_text(json.dumps(dict(measured, int8_f1_drop=0.3, torch_int8_f1_drop=2.0)))
+    Tagger.load(tagger_dir, backend="onnx", quantize="int8")
     with pytest.raises(ModelLoadError, match="E308"):
+        Tagger.load(tagger_dir, backend="torch", quantize="int8")
+    # an export report that shows too large an F1 drop blocks int8, even when unchecked use is allowed
+    rp.write_text(json.dumps(dict(measured, int8_f1_drop=2.0)))
+    with pytest.raises(ModelLoadError, match="E308"):
+        Tagger.load(tagger_dir, backend="onnx", quantize="int8", allow_unchecked_int8=True)
+    # re-exporting without --eval-data replaces a measured report: the new int8 model is unmeasured again
+    rp.write_text(json.dumps(dict(measured, int8_f1_drop=0.1)))
+    export_onnx(tagger_dir)
+    with pytest.raises(ModelLoadError, match="E322"):
         Tagger.load(tagger_dir, backend="onnx", quantize="int8")
 
 

@@ -114,7 +114,12 @@ def export_onnx(model_dir: str | Path, eval_docs: list | None = None, eval_types
         from biobert.recipes.ner import evaluate_ner
 
         f1 = {}
-        for name, model in (("torch_fp32", tagger.model), ("onnx_fp32", OnnxTokenClassifier(paths["fp32"])), ("onnx_int8", OnnxTokenClassifier(paths["int8"]))):
+        from biobert.pipeline import _quantize_int8
+
+        # torch dynamic int8 is scored too: Tagger.load(backend="torch", quantize="int8") is gated on it
+        variants = (("torch_fp32", tagger.model), ("onnx_fp32", OnnxTokenClassifier(paths["fp32"])),
+                    ("onnx_int8", OnnxTokenClassifier(paths["int8"])), ("torch_int8", _quantize_int8(tagger.model)))
+        for name, model in variants:
             tagger.predictor.model = model
             m, _ = evaluate_ner(tagger.predictor, eval_docs, eval_types)
             f1[name] = round(100 * m["f1"], 2)
@@ -122,6 +127,12 @@ def export_onnx(model_dir: str | Path, eval_docs: list | None = None, eval_types
         report["decode"] = tagger.predictor.decode  # the gate's F1 is for this decoding
         report["int8_f1_drop"] = round(f1["torch_fp32"] - f1["onnx_int8"], 2)
         report["int8_offered"] = report["int8_f1_drop"] <= MAX_F1_DROP
+        report["torch_int8_f1_drop"] = round(f1["torch_fp32"] - f1["torch_int8"], 2)
+        report["torch_int8_offered"] = report["torch_int8_f1_drop"] <= MAX_F1_DROP
+    else:
+        # a new int8 model with no measurement: Tagger.load refuses it (E322) until `--eval-data` scores it
+        report["int8_offered"] = False
+        report["torch_int8_offered"] = False
     paths["report"].write_text(json.dumps(report, indent=2) + "\n")
     return report
 
@@ -168,15 +179,29 @@ def check_export_current(model_dir: str | Path) -> None:
                              f"{model_dir} holds now (it was fine-tuned again since); re-run `biobert export onnx --model {model_dir}`")
 
 
-def check_int8_allowed(model_dir: str | Path) -> None:
-    """Raise if the export report says int8 costs more than ``MAX_F1_DROP`` F1; warn if unchecked."""
+def check_int8_allowed(model_dir: str | Path, backend: str = "onnx", allow_unchecked: bool = False) -> None:
+    """Refuse an int8 model whose F1 cost against fp32 was not measured, or was more than ``MAX_F1_DROP``.
+
+    ``backend``: ``"onnx"`` reads the report's ``int8_f1_drop`` (the ONNX int8 model), ``"torch"`` its
+    ``torch_int8_f1_drop`` (torch dynamic quantisation); both are written by ``biobert export onnx --eval-data``.
+
+    Raises:
+        ModelLoadError: E308 the measured drop is over the limit; E322 it was never measured (no report, or an
+            export without ``--eval-data``, which also replaces an earlier measured report: the int8 model it
+            wrote is a new one). ``allow_unchecked`` turns E322 into warning W303, for users who measure
+            accuracy themselves (benchmarks/tagging_speed.py does).
+    """
     rp = onnx_paths(model_dir)["report"]
-    if not rp.exists():
-        log.warning("W303 int8 model of %s was never scored against fp32; run `biobert export onnx --eval-data ...`", model_dir)
-        return
-    rep = json.loads(rp.read_text())
-    drop = rep.get("int8_f1_drop")
+    rep = json.loads(rp.read_text()) if rp.exists() else {}
+    key = "torch_int8_f1_drop" if backend == "torch" else "int8_f1_drop"
+    drop = rep.get(key)
     if drop is None:
-        log.warning("W303 int8 model of %s was exported without an accuracy check", model_dir)
+        what = "torch dynamic int8" if backend == "torch" else "the ONNX int8 model"
+        msg = (f"{what} of {model_dir} was never scored against fp32 (no {key} in {rp}); int8 is offered only when it "
+               f"costs <= {MAX_F1_DROP} F1. Run `biobert export onnx --model {model_dir} --eval-data LABELLED.conll "
+               "[--eval-type TYPE]`")
+        if not allow_unchecked:
+            raise ModelLoadError(f"E322 {msg}, or pass --allow-unchecked-int8 (allow_unchecked_int8=True) to use it anyway")
+        log.warning("W303 %s; used unchecked because allow_unchecked_int8 was given", msg)
     elif drop > MAX_F1_DROP:
-        raise ModelLoadError(f"E308 int8 costs {drop} F1 points on {model_dir} (limit {MAX_F1_DROP}); use the fp32 model")
+        raise ModelLoadError(f"E308 int8 ({backend}) costs {drop} F1 points on {model_dir} (limit {MAX_F1_DROP}); use the fp32 model")

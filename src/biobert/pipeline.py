@@ -101,17 +101,20 @@ class Tagger:
              backend: str | None = None, batch_tokens: int | None = None, max_length: int | None = None,
              stride: int | None = None, abbreviations: bool = True, device: str | None = None,
              precision: str = "fp32", splitter: str | Callable[[str], list[tuple[int, int]]] | None = None,
-             decode: str | None = None) -> "Tagger":
+             decode: str | None = None, allow_unchecked_int8: bool = False) -> "Tagger":
         """Load a tagger.
 
         Args:
             name_or_path: a model directory, a hub id, or ``None`` for the bundled default.
-            quantize: ``"int8"``: dynamic int8 quantisation (faster on CPU; see ``biobert export onnx``
-                for the accuracy check that gates it).
+            quantize: ``"int8"``: dynamic int8 quantisation (faster on CPU). Offered only when
+                ``biobert export onnx --eval-data`` measured that it costs at most 0.5 F1 against fp32
+                (E308 over the limit, E322 never measured).
             backend: ``"torch"`` or ``"onnx"`` (onnxruntime; needs ``biobert export onnx`` first).
-                Default: ``"onnx"`` with ``quantize="int8"`` (the accuracy-checked int8 path), else ``"torch"``.
-                ``backend="torch", quantize="int8"`` is torch dynamic quantisation, which is *not*
-                accuracy-gated (it cost 2.96 F1 on NCBI-disease in BENCHMARKS.md) and logs a warning.
+                Default: ``"onnx"`` with ``quantize="int8"``, else ``"torch"``. ``backend="torch",
+                quantize="int8"`` is torch dynamic quantisation, gated on the export report's
+                ``torch_int8_f1_drop`` (it cost 2.96 F1 on NCBI-disease in BENCHMARKS.md).
+            allow_unchecked_int8: use an int8 model whose F1 cost was never measured (warning W303
+                instead of E322), for callers that score it themselves.
             batch_tokens: padded-token budget per forward pass (default: 1024 on the CPU, 16384 on a GPU).
             max_length, stride: override the window settings saved with the model.
             abbreviations: make each document's spans agree with its ``long form (SF)`` definitions: the
@@ -161,6 +164,8 @@ class Tagger:
             )
         if backend is None:
             backend = "onnx" if quantize == "int8" else "torch"
+        if (backend == "onnx" or quantize == "int8") and (device not in (None, "auto", "cpu") or precision != "fp32"):
+            raise ModelLoadError(f"E320 the int8 and ONNX paths run in fp32 on the CPU; got device={device!r}, precision={precision!r}")
         if backend == "onnx":
             from biobert.export import OnnxTokenClassifier, check_export_current, check_int8_allowed, onnx_paths
 
@@ -170,18 +175,19 @@ class Tagger:
                 raise ModelLoadError(f"E309 {onnx_file} does not exist; run `biobert export onnx --model {ref}` first")
             check_export_current(ref)
             if quantize == "int8":
-                check_int8_allowed(ref)
+                check_int8_allowed(ref, "onnx", allow_unchecked_int8)
             model = OnnxTokenClassifier(onnx_file)
         elif backend != "torch":
             raise ModelLoadError(f"E310 unknown backend={backend!r}; expected 'torch' or 'onnx'")
         elif quantize == "int8":
-            log.warning("W304 torch dynamic int8 is not accuracy-checked (it cost 2.96 F1 on NCBI-disease); "
-                        "prefer `biobert export onnx` and backend='onnx'")
+            from biobert.export import check_export_current, check_int8_allowed, onnx_paths
+
+            if onnx_paths(ref)["report"].exists():
+                check_export_current(ref)  # the measurement must be of these weights
+            check_int8_allowed(ref, "torch", allow_unchecked_int8)
             model = _quantize_int8(model)
         if backend == "torch" and quantize != "int8":
             model = place(model, device, precision)
-        elif device not in (None, "auto", "cpu") or precision != "fp32":
-            raise ModelLoadError(f"E320 the int8 and ONNX paths run in fp32 on the CPU; got device={device!r}, precision={precision!r}")
         decode = decode or str(meta.get("decode", "viterbi"))
         if "crf" in meta and decode == "argmax":
             # the emissions of a CRF-trained model lean on the transitions: alone they scored 10-14 F1 lower (test), 13-23 (dev)

@@ -540,3 +540,31 @@ def test_repaired_training_tags_are_counted_in_the_report_with_their_lines(tiny_
     (key,) = [k for k in rep["data_changes"] if k.startswith("tags_repaired_as_conlleval:")]
     assert key.endswith(":train") and rep["data_changes"][key] == 4
     assert "lines 2, 6, 9, 12" in caplog.text
+
+
+def test_export_with_eval_data_measures_both_int8_paths_and_tag_obeys_the_gate(tagger_dir, tmp_path):
+    """int8 used to be offered whenever no measurement said otherwise: unmeasured ONNX int8 with a warning, torch
+    dynamic int8 always. Now only a measured drop <= 0.5 F1 offers it."""
+    pytest.importorskip("onnxruntime")
+    import shutil
+
+    from biobert.export import onnx_paths
+
+    d = tmp_path / "m"
+    shutil.copytree(tagger_dir, d, ignore=shutil.ignore_patterns("onnx", "checkpoints"))
+    data = tmp_path / "gold.tsv"
+    data.write_text(CONLL, encoding="utf-8")
+    report = json.loads(ok("export", "onnx", "--model", d, "--eval-data", data).stdout)
+    assert set(report["f1"]) == {"torch_fp32", "onnx_fp32", "onnx_int8", "torch_int8"}
+    assert report["torch_int8_f1_drop"] == round(report["f1"]["torch_fp32"] - report["f1"]["torch_int8"], 2)
+    rp = onnx_paths(d)["report"]
+    rep = json.loads(rp.read_text())
+    for drop, code in ((0.0, 0), (0.6, 2)):  # what the measurement says decides (the tiny model's own drop is noise)
+        rp.write_text(json.dumps(dict(rep, int8_f1_drop=drop)))
+        r = run("tag", "BRCA1 mutations", "--model", d, "--quantize", "int8")
+        assert r.exit_code == code, (drop, r.stdout, r.stderr)
+    assert "E308" in r.stderr
+    ok("export", "onnx", "--model", d)  # no --eval-data: the new int8 model is unmeasured
+    r = run("tag", "BRCA1 mutations", "--model", d, "--quantize", "int8")
+    assert r.exit_code == 2 and "E322" in r.stderr
+    assert ok("tag", "BRCA1 mutations", "--model", d, "--quantize", "int8", "--allow-unchecked-int8").stdout

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import typer
 
-from biobert.cli.app import DECODE_OPTION, DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, app, check_text_argument, emit_documents, evaluate_app, finetune_app, load_linkers, prepare_output, require_input
+from biobert.cli.app import DECODE_OPTION, DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, UNCHECKED_INT8_OPTION, app, check_text_argument, emit_documents, evaluate_app, finetune_app, load_linkers, prepare_output, require_input
 from biobert.errors import BiobertError, ConfigError
 
 
@@ -195,6 +195,7 @@ def tag_cmd(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
     lines: bool = typer.Option(False, "--lines", help="With text input: one document per line."),
     quantize: Optional[str] = typer.Option(None, help="int8: accuracy-checked ONNX int8 model (run `biobert export onnx` first)."),
+    allow_unchecked_int8: bool = UNCHECKED_INT8_OPTION,
     chunk_docs: int = typer.Option(256, "--chunk-docs", help="Documents read, tagged and written at a time (PubTator, JSONL and --lines text stream: memory stays flat)."),
     abbreviations: bool = typer.Option(True, "--abbreviations/--no-abbreviations", help="Make spans agree with each document's 'long form (SF)' definitions: tag the short form of an entity everywhere, untag one whose long form is no entity (--no-abbreviations: the model's raw predictions)."),
     link: Optional[list[str]] = typer.Option(None, "--link", help="Link spans to ids with a dictionary TSV (id, name, synonyms): KB.tsv for every type, or LABEL[,LABEL]=KB.tsv; repeatable."),
@@ -232,7 +233,7 @@ def tag_cmd(
         output_format = output_format or output_format_for(output, "json")
         if output_format not in OUTPUT_FORMATS:  # fail before tagging, not after
             raise ConfigError(f"E420 unknown output format {output_format!r}; accepted formats: {', '.join(OUTPUT_FORMATS)}")
-        tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations, device=device, precision=precision, splitter=splitter, decode=decode)
+        tagger = Tagger.load(model, quantize=quantize, allow_unchecked_int8=allow_unchecked_int8, abbreviations=abbreviations, device=device, precision=precision, splitter=splitter, decode=decode)
         linkers = load_linkers(link or [], fuzzy=link_fuzzy)
         if linkers:
             tagger = LinkedTagger(tagger, linkers)
@@ -299,6 +300,7 @@ def benchmark_cmd(
     input_format: Optional[str] = typer.Option(None, "--input-format", help="Default: from the name."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory or hub id (default: the bundled tagger)."),
     quantize: Optional[str] = typer.Option(None, help="int8: also time the accuracy-checked ONNX int8 model, as a ratio to fp32."),
+    allow_unchecked_int8: bool = UNCHECKED_INT8_OPTION,
     limit: int = typer.Option(200, help="Documents to tag (the first N)."),
     repeat: int = typer.Option(3, help="Passes per variant, interleaved; the fastest is kept."),
     threads: int = typer.Option(0, help="torch threads (0: the library default)."),
@@ -330,7 +332,7 @@ def benchmark_cmd(
         if precision is not None and precision != "fp32":
             variants[precision] = Tagger.load(model, abbreviations=False, device=device, precision=precision)
         if quantize:
-            variants[quantize] = Tagger.load(model, quantize=quantize, abbreviations=False)
+            variants[quantize] = Tagger.load(model, quantize=quantize, abbreviations=False, allow_unchecked_int8=allow_unchecked_int8)
         typer.echo(json.dumps(measure_tagging(variants, docs, repeat=repeat), indent=1))
     except BiobertError as exc:
         _fail(exc)

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from biobert.cli.app import DECODE_OPTION, DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, app, fail, load_linkers
+from biobert.cli.app import DECODE_OPTION, DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, UNCHECKED_INT8_OPTION, app, fail, load_linkers
 from biobert.errors import BiobertError
 
 
@@ -16,6 +16,7 @@ def serve_cmd(
     host: str = typer.Option("127.0.0.1", help="Interface to bind."),
     port: int = typer.Option(8080, help="Port."),
     quantize: Optional[str] = typer.Option(None, help="int8: accuracy-checked ONNX int8 model (run `biobert export onnx` first)."),
+    allow_unchecked_int8: bool = UNCHECKED_INT8_OPTION,
     max_chars: int = typer.Option(1_000_000, help="Largest accepted request, in characters."),
     max_batch_docs: int = typer.Option(64, help="Most documents per forward batch."),
     max_docs: int = typer.Option(1_000, "--max-docs", help="Most documents (texts, records, /answer passages) in one request; more is refused with 413 E614."),
@@ -41,7 +42,7 @@ def serve_cmd(
     try:
         # options are checked before any model is loaded (E478: a limit below 1)
         cfg = ServeConfig(max_chars=max_chars, max_batch_docs=max_batch_docs, max_docs=max_docs, max_body_bytes=max_body_bytes)
-        tagger = Tagger.load(model, quantize=quantize, abbreviations=abbreviations, device=device, precision=precision, splitter=splitter, decode=decode)
+        tagger = Tagger.load(model, quantize=quantize, allow_unchecked_int8=allow_unchecked_int8, abbreviations=abbreviations, device=device, precision=precision, splitter=splitter, decode=decode)
         from biobert.linking import LinkedTagger
 
         linkers = load_linkers(link or [], fuzzy=link_fuzzy)
