@@ -79,3 +79,30 @@ def test_vocab_report_counts_invalid_utf8(tmp_path, caplog):
     rep = json.loads((tmp_path / "v" / "vocab_report.json").read_text())
     assert rep["invalid_utf8"]["replacements"] == 5 and rep["invalid_utf8"]["first"] == f"{p}:2"
     assert "W496" in caplog.text
+
+
+def test_resume_refuses_a_vocabulary_rewritten_in_place_and_overwrite_retrains_the_runs_own(corpus_file, vocab_dir, tmp_path):
+    """The tokenizer path is a saved setting, but its content was not: a vocabulary retrained at the same path
+    resumed silently (same size: every id now another word) or died in load_state_dict (another size)."""
+    from biobert.pretrain.vocab import train_wordpiece
+
+    p = _copy(corpus_file, tmp_path)
+    v = tmp_path / "v"
+    shutil.copytree(vocab_dir, v)
+    kw = dict(tokenizer=str(v), max_steps=4, save_every=2)
+    pretrain(_cfg(p, tmp_path / "r", halt_after=2, **kw))
+    other = tmp_path / "other.txt"
+    other.write_text(p.read_text().replace("a", "q").replace("e", "z"), encoding="utf-8")
+    shutil.rmtree(v)
+    train_wordpiece([other], v, vocab_size=300, lowercase=True, min_frequency=1)
+    with pytest.raises(ConfigError, match="E558.*another vocabulary"):
+        pretrain(_cfg(p, tmp_path / "r", **kw), resume=True)
+    shutil.rmtree(v)
+    shutil.copytree(vocab_dir, v)  # the original back: resumes
+    assert pretrain(_cfg(p, tmp_path / "r", **kw), resume=True)["step"] == 4
+
+    # a from-scratch run's own vocabulary (out/vocab) is an output: --overwrite trains it again
+    out = tmp_path / "s"
+    first = pretrain(_cfg(p, out, max_steps=2, vocab_size=300))
+    again = pretrain(_cfg(p, out, max_steps=2, vocab_size=200), overwrite=True)
+    assert first["vocab_size"] > 200 >= again["vocab_size"]

@@ -432,6 +432,9 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         raise ConfigError(f"E468 {str(out)!r} already has checkpoints ({ckpt.name}); pass --resume to continue or --overwrite to start again")
     if overwrite and main and ckpt_root.exists():
         shutil.rmtree(ckpt_root)
+    if overwrite and main and cfg.from_scratch and not cfg.tokenizer and (out / "vocab").exists():
+        # the run's own vocabulary is an output too: kept, it ignored a new vocab_size or corpus
+        shutil.rmtree(out / "vocab")
     if overwrite:
         ckpt = None
     if ckpt is not None:
@@ -481,13 +484,23 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         "evals": [],
         "sessions": [],
         "world_size": world,
+        "vocab_sha256": vocab_digest,
     }
     rank_state = None
     if ckpt is not None:
+        saved_state = json.loads((ckpt / "trainer_state.json").read_text())
+        trained_on = saved_state.get("vocab_sha256")
+        if trained_on is not None and trained_on != vocab_digest:
+            # a smaller or larger vocabulary failed in load_state_dict with a size mismatch, one of the same size
+            # resumed silently with every id meaning another word
+            raise ConfigError(f"E558 {ckpt} was trained with another vocabulary (sha256 {trained_on[:12]}…, now "
+                              f"{vocab_digest[:12]}… from {cfg.tokenizer or cfg.init or 'the run'!s}); resume with the "
+                              "tokenizer the run started with")
         objective.load_state_dict(torch.load(ckpt / "model.pt", map_location="cpu", weights_only=True))
         optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", map_location="cpu", weights_only=True))
         scheduler.load_state_dict(torch.load(ckpt / "scheduler.pt", map_location="cpu", weights_only=False))
-        state = json.loads((ckpt / "trainer_state.json").read_text())
+        state = saved_state
+        state.setdefault("vocab_sha256", vocab_digest)  # checkpoints from before it was recorded
         if state.get("world_size", world) != world:
             raise ConfigError(f"E456 {ckpt} was written by {state['world_size']} processes, now {world}; resume with the same number")
         rank_file = ckpt / f"rank-{rank}.pt"
