@@ -50,3 +50,15 @@ def test_pretrain_usage_errors(tmp_path):
     assert res.exit_code == 2 and "E463" in res.output
     res = runner.invoke(app, ["pretrain", "--corpus", str(tmp_path / "missing*.txt"), "--output", str(tmp_path / "x")])
     assert res.exit_code == 2 and "E450" in res.output
+
+
+def test_vocab_usage_errors_are_typed(corpus_file, tmp_path):
+    """`vocab -o EXISTING_FILE` ended in a FileExistsError traceback; --val-fraction 0.9 was taken although
+    pretraining refuses anything from 0.5 up."""
+    f = tmp_path / "vocab.txt"
+    f.write_text("x\n")
+    res = runner.invoke(app, ["vocab", "--corpus", str(corpus_file), "-o", str(f), "--size", "100"])
+    assert res.exit_code == 2 and "E559" in res.output and "vocab.txt" in res.output
+    res = runner.invoke(app, ["vocab", "--corpus", str(corpus_file), "-o", str(tmp_path / "v"), "--size", "100", "--val-fraction", "0.9"])
+    assert res.exit_code == 2 and "E470" in res.output
+    assert not (tmp_path / "v").exists()

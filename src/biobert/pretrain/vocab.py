@@ -59,8 +59,12 @@ def train_wordpiece(
 
     if vocab_size < len(SPECIAL_TOKENS) + 10:
         raise ConfigError(f"E467 vocab_size {vocab_size} is too small")
-    files = resolve_corpus(corpus)
+    if not 0 <= val_fraction < 0.5:  # the range pretraining accepts (E470): the fraction it holds out
+        raise ConfigError(f"E470 val_fraction must be in [0, 0.5), got {val_fraction}")
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"E559 {out} is a file; the vocabulary is written as a tokenizer directory, give a directory name")
+    files = resolve_corpus(corpus)
     out.mkdir(parents=True, exist_ok=True)
 
     def new_tokenizer(vocab=None):
