@@ -119,3 +119,36 @@ def test_fine_tuned_checkpoint_converts_its_encoder_and_lists_its_head(tmp_path,
     with torch.no_grad():
         h = m(input_ids=torch.tensor(ref["input_ids"]), token_type_ids=torch.tensor(ref["token_type_ids"])).last_hidden_state
     assert np.abs(h.numpy() - ref["sequence_output"]).max() < 1e-5  # the same encoder weights as the pre-training fixture
+
+
+def test_release_directories_bad_configs_and_vocabularies_are_typed_errors(tmp_path):
+    """A release directory given as the prefix, a bert_config.json that is not JSON or not a BERT config, a
+    vocabulary larger than the config's vocab_size and an output that is a file used to end in tracebacks
+    (or, for the vocabulary, an IndexError at the first high id, after the conversion)."""
+    rel = tmp_path / "biobert_v1.1_pubmed"
+    rel.mkdir()
+    for f in ("model.ckpt-7.index", "model.ckpt-7.data-00000-of-00001", "bert_config.json", "vocab.txt"):
+        shutil.copy(FIX / f, rel / f)
+    r = json.loads(ok("convert-tf", rel, "--out", tmp_path / "hf").stdout)  # the directory holds one checkpoint
+    assert r["source"] == str(rel / "model.ckpt-7") and r["converted"] == 46
+    assert r["embedding_rows_without_token"] == 0
+    with pytest.raises(ModelLoadError, match="E340 .*2 checkpoints"):
+        convert_bert_checkpoint(FIX, tmp_path / "o")  # the fixture directory holds two
+    with pytest.raises(ModelLoadError, match="E340 .*no TensorFlow checkpoint"):
+        convert_bert_checkpoint(tmp_path / "hf", tmp_path / "o")
+    a_file = tmp_path / "out.bin"
+    a_file.write_text("x")
+    with pytest.raises(ModelLoadError, match="E341"):
+        convert_bert_checkpoint(rel, a_file)
+    cfg_text = (rel / "bert_config.json").read_text()
+    cfg = json.loads(cfg_text)
+    for bad, match in (("{not json", "not valid JSON \\(line 1"), ("[1, 2]", "JSON list"),
+                       (json.dumps({**cfg, "num_attention_heads": 5}), "does not describe a BERT model")):
+        (rel / "bert_config.json").write_text(bad)
+        with pytest.raises(ModelLoadError, match=f"E340 .*bert_config.json.*{match}"):
+            convert_bert_checkpoint(rel, tmp_path / "o")
+    (rel / "bert_config.json").write_text(cfg_text)
+    with open(rel / "vocab.txt", "a", encoding="utf-8") as fh:
+        fh.write("extra1\nextra2\n")
+    with pytest.raises(ModelLoadError, match=f"E340 .*vocab.txt.* has {cfg['vocab_size'] + 2} tokens.*vocab_size {cfg['vocab_size']}"):
+        convert_bert_checkpoint(rel, tmp_path / "o")

@@ -268,6 +268,44 @@ def _is_cased(vocab: Path) -> bool:
     return caps > 100
 
 
+def _checkpoint_prefix(prefix: str | Path) -> Path:
+    """The checkpoint prefix, also when given a release directory (``biobert_v1.1_pubmed/``) holding one."""
+    p = Path(str(prefix).removesuffix(".index"))
+    if not p.is_dir():
+        return p
+    found = sorted(i.with_suffix("") for i in p.glob("*.index"))
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise ModelLoadError(f"E340 {str(p)!r} is a directory with no TensorFlow checkpoint (*.index) in it; "
+                             "give the checkpoint prefix, e.g. DIR/model.ckpt-1000000")
+    raise ModelLoadError(f"E340 {str(p)!r} holds {len(found)} checkpoints ({', '.join(f.name for f in found[:5])}); "
+                         "give the prefix of the one to convert")
+
+
+def _bert_config(path: Path) -> tuple[Any, dict[str, Any]]:
+    """``BertConfig`` from ``bert_config.json`` and the parameter shapes it implies, or E340 naming the file."""
+    from transformers import BertConfig, BertForPreTraining
+
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ModelLoadError(f"E340 {str(path)!r} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+                             "expected BERT's bert_config.json") from None
+    if not isinstance(raw, dict):
+        raise ModelLoadError(f"E340 {str(path)!r} holds a JSON {type(raw).__name__}; expected BERT's bert_config.json object")
+    try:
+        cfg = BertConfig(**raw)
+        import torch
+
+        with torch.device("meta"):  # names, shapes and dtypes only: no memory, no random initialisation
+            reference = BertForPreTraining(cfg).state_dict()
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ModelLoadError(f"E340 {str(path)!r} does not describe a BERT model: {exc}") from None
+    return cfg, reference
+
+
 def convert_bert_checkpoint(prefix: str | Path, out: str | Path, *, config: str | Path | None = None,
                             vocab: str | Path | None = None, cased: bool | None = None) -> dict[str, Any]:
     """Convert a TF BERT checkpoint into a Hugging Face ``BertForPreTraining`` directory and verify it.
@@ -286,9 +324,12 @@ def convert_bert_checkpoint(prefix: str | Path, out: str | Path, *, config: str 
         ModelLoadError: E340 when a model parameter has no variable or a BERT variable has no parameter.
     """
     import torch
-    from transformers import BertConfig, BertForPreTraining, BertModel, BertTokenizerFast
+    from transformers import BertForPreTraining, BertModel, BertTokenizerFast
 
-    p = Path(str(prefix).removesuffix(".index"))
+    p = _checkpoint_prefix(prefix)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ModelLoadError(f"E341 the output {str(out)!r} is a file; give a directory to write the model into")
     config = Path(config) if config else p.parent / "bert_config.json"
     vocab = Path(vocab) if vocab else p.parent / "vocab.txt"
     for f, what in ((config, "bert_config.json"), (vocab, "vocab.txt")):
@@ -304,9 +345,13 @@ def convert_bert_checkpoint(prefix: str | Path, out: str | Path, *, config: str 
         return True
 
     tensors = read_tf_checkpoint(p, select=model_variable, stats=stats)
-    cfg = BertConfig(**json.loads(config.read_text(encoding="utf-8")))
-    with torch.device("meta"):  # names, shapes and dtypes only: no memory, no random initialisation
-        reference = BertForPreTraining(cfg).state_dict()
+    cfg, reference = _bert_config(config)
+    tokens = vocab.read_text(encoding="utf-8").split("\n")
+    ids = {t: i for i, t in enumerate(tokens[:-1] if tokens and tokens[-1] == "" else tokens)}
+    if len(ids) > cfg.vocab_size:
+        # ids past the embedding table: an IndexError at the first such token, long after the conversion
+        raise ModelLoadError(f"E340 {str(vocab)!r} has {len(ids)} tokens, but {str(config)!r} says vocab_size "
+                             f"{cfg.vocab_size}: they are not from the same model; pass the matching --vocab / --config")
     new: dict[str, torch.Tensor] = {}
     unused = []
     for name, arr in tensors.items():
@@ -335,13 +380,10 @@ def convert_bert_checkpoint(prefix: str | Path, out: str | Path, *, config: str 
         raise ModelLoadError(f"E340 the checkpoint has no variable for {len(missing)} model parameter(s): {missing[:8]}")
     model.load_state_dict(load, strict=False)
     model.tie_weights()
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out, safe_serialization=True)
     lower = (not _is_cased(vocab)) if cased is None else (not cased)
     # transformers 5 takes the vocabulary as a mapping (its ``vocab_file=`` keyword is silently ignored)
-    tokens = vocab.read_text(encoding="utf-8").split("\n")
-    ids = {t: i for i, t in enumerate(tokens[:-1] if tokens and tokens[-1] == "" else tokens)}
     tok = BertTokenizerFast(vocab=ids, do_lower_case=lower, model_max_length=cfg.max_position_embeddings)
     if len(tok) != len(ids):
         raise ModelLoadError(f"E340 the tokenizer built from {str(vocab)!r} has {len(tok)} tokens, the file {len(ids)}")
@@ -355,7 +397,9 @@ def convert_bert_checkpoint(prefix: str | Path, out: str | Path, *, config: str 
         "source": str(p), "config": str(config), "vocab": str(vocab), "output": str(out),
         "variables": stats["variables"], "converted": len(new), "optimizer_variables_left_out": len(optimizer),
         "other_variables_not_converted": sorted(unused), "string_tensors_skipped": stats["skipped_string_tensors"],
-        "bytes_read": stats["bytes_read"], "crc32c_checked": stats["crc_checked"], "lower_case": lower, "architecture": type(model).__name__,
+        "bytes_read": stats["bytes_read"],
+        # embedding rows no vocab.txt token reaches (some releases pad vocab_size): kept, and counted
+        "embedding_rows_without_token": cfg.vocab_size - len(ids), "crc32c_checked": stats["crc_checked"], "lower_case": lower, "architecture": type(model).__name__,
         "verified": f"{len(new)} tensors bit-identical after reloading {out}",
     }
     (out / "conversion.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

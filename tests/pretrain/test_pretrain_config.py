@@ -38,7 +38,7 @@ def test_optional_and_mapping_values() -> None:
 
 
 @pytest.mark.parametrize("key, value", [("lr", -1.0), ("lr", 0.0), ("warmup_ratio", 1.0), ("warmup_steps", -1),
-                                        ("weight_decay", -0.1)])
+                                        ("weight_decay", -0.1), ("generator_scale", 0.0), ("generator_scale", 1.5)])
 def test_ranges(key: str, value: float) -> None:
     with pytest.raises(ConfigError, match=f"E470 {key}"):
         PretrainConfig.from_dict({"corpus": ["a.txt"], key: value}).validate()

@@ -210,6 +210,8 @@ class PretrainConfig:
             raise ConfigError(f"E470 head_warmup_steps must be in [0, max_steps), got {self.head_warmup_steps}")
         if self.head_warmup_steps and self.from_scratch:
             raise ConfigError("E470 head_warmup_steps needs a pre-trained encoder to protect; it does not apply with from_scratch")
+        if not 0 < self.generator_scale <= 1:  # ELECTRA's generator is a smaller copy of the discriminator
+            raise ConfigError(f"E470 generator_scale must be in (0, 1], got {self.generator_scale}")
         if self.precision not in ("no", "fp32", "fp16", "bf16"):
             raise ConfigError(f"E470 precision must be fp32 (or no), fp16 or bf16, got {self.precision!r}")
 
