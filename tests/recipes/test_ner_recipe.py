@@ -276,3 +276,45 @@ def test_crf_settings_that_cannot_work_are_refused():
         load_config(NERConfig, None, ["crf=true", "label_all_subwords=true"], base=base)
     with pytest.raises(ConfigError, match="crf_lr_scale"):
         load_config(NERConfig, None, ["crf=true", "crf_lr_scale=0"], base=base)
+
+
+def test_distillation_learns_the_teachers_distributions_and_reports_them(tiny_bert, tmp_path):
+    """With distill_weight 1 the gold tags are not in the loss: the student can only fit its training data
+    through the teacher. Gold with one tag flipped everywhere would be learned as flipped; the teacher's
+    (trained on the true tags) is what the student reproduces."""
+    from biobert.errors import ConfigError
+    from biobert.recipes.ner import NERConfig, finetune_ner
+
+    docs = gold_docs({"Chemical", "Disease"})[:12]
+    write_conll(docs, tmp_path / "train.tsv")
+    common = [f"encoder={tiny_bert}", "train.batch_size=4", "train.lr=5e-3", "train.seed=0", "max_length=64", "stride=16"]
+    base = {"corpora": [{"name": "A", "train": str(tmp_path / "train.tsv"), "test": str(tmp_path / "train.tsv")}]}
+    teacher = tmp_path / "teacher"
+    finetune_ner(load_config(NERConfig, None, common + [f"out={teacher}", "train.epochs=30"], base=base), progress=False)
+    # the student's gold says every Disease is a Chemical: only the teacher knows better
+    flipped = tmp_path / "flipped.tsv"
+    flipped.write_text((tmp_path / "train.tsv").read_text().replace("-Disease", "-Chemical"), encoding="utf-8")
+    sbase = {"corpora": [{"name": "A", "train": str(flipped), "test": str(tmp_path / "train.tsv")}]}
+    with pytest.raises(ConfigError, match="E419"):  # the flipped data has no Disease labels: not the teacher's set
+        finetune_ner(load_config(NERConfig, None, common + [f"out={tmp_path / 's0'}", f"teachers=[{teacher}]"], base=sbase), progress=False)
+    sbase["corpora"][0]["types"] = ["Chemical", "Disease"]  # declared, so the label set is the teacher's
+    student = finetune_ner(load_config(NERConfig, None, common + [
+        f"out={tmp_path / 'student'}", "train.epochs=30", f"teachers=[{teacher}]", "distill_weight=1.0", "distill_temperature=1.0"],
+        base=sbase), progress=False)
+    d = student["distillation"]
+    assert d["weight"] == 1.0 and d["teachers"][0]["teacher"] == str(teacher)
+    assert d["teachers"][0]["train_word_agreement_with_gold"] < 1.0  # the teacher disagrees with the flipped gold
+    assert student["test"]["A"]["per_type"]["Disease"]["f1"] >= 0.8, student["test"]["A"]
+
+
+def test_distillation_settings_that_cannot_work_are_refused():
+    from biobert.errors import ConfigError
+    from biobert.recipes.ner import NERConfig
+
+    base = {"corpora": [{"name": "A", "train": "t.tsv"}]}
+    for bad in (["crf=true"], ["label_all_subwords=true"]):
+        with pytest.raises(ConfigError, match="E414"):
+            load_config(NERConfig, None, ["teachers=[t]"] + bad, base=base)
+    for bad in ("distill_weight=0", "distill_weight=1.5", "distill_temperature=0"):
+        with pytest.raises(ConfigError, match="E415"):
+            load_config(NERConfig, None, ["teachers=[t]", bad], base=base)

@@ -88,6 +88,52 @@ def test_long_sentence_is_windowed_not_truncated(tok):
     assert n_labelled >= len(words)  # every word labelled at least once (overlaps twice)
 
 
+def test_soft_targets_follow_each_window_and_line_up_with_the_labelled_positions(tok):
+    """Teacher rows travel with the words: every window carries the rows of the words it labels, in order, and a
+    batch's rows line up one to one with ``logits[labels != -100]``, where the distillation loss reads them."""
+    words = ["BRCA1", "mutations", "cause", "breast", "cancer"] * 60
+    text = " ".join(words)
+    doc = Document("d", text, sentences=((0, len(text)),)).with_spans([Span(0, 5, "Gene")])
+    labels = labels_for_types(["Gene"])
+    sents = document_sentences(doc, 0, with_gold=True)
+    soft = [torch.softmax(torch.randn(len(words), len(labels)), -1)]
+    l2i = {l: i for i, l in enumerate(labels)}
+    feats = build_features(sents, [text], SubwordEncoder(tok), l2i, max_length=64, stride=16, soft=soft)
+    assert len(feats) > 1
+    for f in feats:
+        lab = torch.tensor(f["labels"])
+        assert f["soft"].shape == (int((lab != -100).sum()), len(labels))
+    # the first window starts at word 0, the last one ends at the last word
+    assert torch.equal(feats[0]["soft"], soft[0][: len(feats[0]["soft"])])
+    assert torch.equal(feats[-1]["soft"], soft[0][len(words) - len(feats[-1]["soft"]):])
+    batch = ner_collate(feats[:2])
+    assert batch["soft"].shape[0] == int((batch["labels"] != -100).sum())
+    with pytest.raises(ValueError, match="first-subword"):
+        build_features(sents, [text], SubwordEncoder(tok), l2i, max_length=64, stride=16, soft=soft, label_all_subwords=True)
+
+
+def test_distillation_loss_mixes_gold_and_teacher_terms():
+    class Fake(torch.nn.Module):
+        def __init__(self, logits):
+            super().__init__()
+            self.l = logits
+
+        def forward(self, input_ids, attention_mask):
+            return type("O", (), {"logits": self.l})()
+
+    logits = torch.randn(1, 4, 3)
+    labels = torch.tensor([[-100, 0, 2, -100]])
+    batch = {"input_ids": torch.zeros(1, 4, dtype=torch.long), "attention_mask": torch.ones(1, 4), "labels": labels}
+    ce = ner_loss(Fake(logits), batch)
+    own = torch.softmax(logits[0, 1:3], -1)
+    # a teacher that agrees with the model exactly adds nothing: (1 - w) * CE
+    assert torch.allclose(ner_loss(Fake(logits), dict(batch, soft=own), distill=(0.25, 2.0)), 0.75 * ce)
+    other = torch.tensor([[0.9, 0.05, 0.05], [0.1, 0.1, 0.8]])
+    kd = torch.nn.functional.kl_div(torch.log_softmax(logits[0, 1:3], -1), other, reduction="batchmean")
+    assert torch.allclose(ner_loss(Fake(logits), dict(batch, soft=other), distill=(1.0, 1.0)), kd)
+    assert torch.allclose(ner_loss(Fake(logits), dict(batch, soft=other)), ce)  # no distill setting: gold only
+
+
 def test_partial_label_loss_equals_ce_for_single_corpus_and_ignores_unannotated_types():
     labels = labels_for_types(["Chem", "Gene"])  # O B-Chem I-Chem B-Gene I-Gene
     allowed = allowed_o_matrix(labels, [["Chem", "Gene"], ["Chem"]])

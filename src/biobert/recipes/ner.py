@@ -34,6 +34,7 @@ from biobert.text.sentences import get_splitter
 from biobert.tasks.crf import CRFTagger
 from biobert.tasks.ner import (
     NERPredictor,
+    Sentence,
     SubwordEncoder,
     allowed_o_matrix,
     build_features,
@@ -100,6 +101,14 @@ class NERConfig:
     #: the CRF scores' learning rate as a multiple of train.lr: they start at zero, where the encoder starts trained
     crf_lr_scale: float = 100.0
     train: TrainConfig = field(default_factory=TrainConfig)
+    #: knowledge distillation: tagger directories (or hub ids) whose word-level label distributions the model
+    #: also learns from, averaged when several (an ensemble of seeds, or a larger model; any tokenizer, the same
+    #: label names). Computed once on the training sentences before the first step and recorded in the report.
+    teachers: list[str] = field(default_factory=list)
+    #: share of the loss that is the teachers' soft targets: (1 - w) * CE(gold) + w * T^2 * KL(teacher || model)
+    distill_weight: float = 0.5
+    #: softmax temperature T of both distributions in the soft term
+    distill_temperature: float = 2.0
     #: store fp16 weights in the final directory (halves its size)
     save_half: bool = False
     #: optional name recorded in the model card
@@ -134,6 +143,12 @@ class NERConfig:
             # the chain would run over subwords in training and over words when tagging
             raise ConfigError(f"E413 {key('crf')} and {key('label_all_subwords')} cannot both be true: the CRF runs "
                               "over words (their first subwords)")
+        check_range(self.distill_weight, key("distill_weight"), gt=0, le=1)
+        check_range(self.distill_temperature, key("distill_temperature"), gt=0, lt=float("inf"))
+        if self.teachers and (self.crf or self.label_all_subwords):
+            # the soft targets are one distribution per word, learned by the softmax at its first subword
+            raise ConfigError(f"E414 {key('teachers')} cannot be combined with {key('crf' if self.crf else 'label_all_subwords')}: "
+                              "distillation matches the softmax at each word's first subword to the teachers'")
         # the NER dev evaluation reports entity-level precision, recall and f1 (recipes.ner._combine)
         self.train.validate(key("train"), metrics=("precision", "recall", "f1"))
 
@@ -225,6 +240,12 @@ def _model_card(cfg: NERConfig, labels: list[str], corpus_types: dict[str, list[
         f"* Trained on: {cfg.train_on}; max_length {cfg.max_length}, stride {cfg.stride}, "
         f"context {cfg.context} subwords each side; "
         f"{describe_training(cfg.train)}",
+    ]
+    if cfg.teachers:
+        lines.append(f"* Distilled from {len(cfg.teachers)} teacher(s), their word-level label distributions averaged "
+                     f"(loss weight {cfg.distill_weight}, temperature {cfg.distill_temperature}): "
+                     + ", ".join(f"`{t}`" for t in cfg.teachers))
+    lines += [
         "",
         "## Training data",
         "",
@@ -243,6 +264,44 @@ def _model_card(cfg: NERConfig, labels: list[str], corpus_types: dict[str, list[
     lines += ["", "## Reproduce", "", "```", command or "biobert finetune ner --config <config.yaml>", "```", ""]
     lines += ["Load it with `biobert.Tagger.load(<this directory>)`; `report.json` has versions, data hashes and all settings.", ""]
     return "\n".join(lines)
+
+
+def teacher_targets(cfg: NERConfig, sentences: Sequence[Sentence], doc_texts: Sequence[str],
+                    doc_meta: Sequence[dict[str, Any]], labels: list[str], stats: Counter) -> tuple[list[torch.Tensor], dict[str, Any]]:
+    """The teachers' mean probability over ``labels`` for every word of the training ``sentences``.
+
+    Each teacher tags the words with its own tokenizer, windows and context, so any tagger with the same label
+    names can teach (columns are matched by name). Returns the targets and what the report records: each
+    teacher's source, weights hash and word-level agreement with the gold tags.
+
+    Raises:
+        ConfigError: E419 a teacher lacks one of the student's labels, or predicts labels the student lacks.
+    """
+    from biobert.export import weights_sha256
+    from biobert.pipeline import Tagger
+
+    words = [[doc_texts[s.doc_index][a:b] for a, b in s.words] for s in sentences]
+    gold = [label for s in sentences for label in (s.tags or [])]
+    total: list[torch.Tensor] | None = None
+    record: list[dict[str, Any]] = []
+    for ref in cfg.teachers:
+        teacher = Tagger.load(ref, abbreviations=False)
+        if set(teacher.labels) != set(labels):
+            raise ConfigError(f"E419 teacher {ref!r} has labels {teacher.labels}; the model learns {labels}: a teacher "
+                              "must predict exactly the same label names")
+        cols = [teacher.labels.index(l) for l in labels]
+        groups = sentence_groups(sentences, doc_meta) if teacher.predictor.context else None
+        dist = [d[:, cols] for d in teacher.predictor.word_distributions(words, stats, groups)]
+        pred = [labels[i] for d in dist for i in d.argmax(-1).tolist()]
+        src = Path(teacher.source)
+        record.append({"teacher": ref, "weights_sha256": weights_sha256(src) if src.is_dir() else None,
+                       "train_word_agreement_with_gold": round(sum(p == g for p, g in zip(pred, gold)) / max(len(gold), 1), 4)})
+        total = dist if total is None else [a + b for a, b in zip(total, dist)]
+        log.info("teacher %s: %.4f of the training words' gold tags are its likeliest", ref, record[-1]["train_word_agreement_with_gold"])
+    assert total is not None
+    stats["distill_words"] += len(gold)
+    return [t / len(cfg.teachers) for t in total], {"teachers": record, "weight": cfg.distill_weight,
+                                                    "temperature": cfg.distill_temperature}
 
 
 def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None, progress: bool = True) -> dict[str, Any]:
@@ -347,12 +406,18 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
             sentences += document_sentences(d, len(doc_texts), with_gold=True, corpus=ci, stats=stats, splitter=splitter)
             doc_texts.append(d.text)
             doc_meta.append(d.metadata)
+    allowed = allowed_o_matrix(labels, [corpus_types[c.name] for c in cfg.corpora])
+    soft = None
+    if cfg.teachers:
+        if not bool(allowed.sum(1).eq(1).all()):
+            raise ConfigError("E414 teachers need corpora that annotate the same types: the soft targets would teach "
+                              "a corpus's O words the types it does not annotate")
+        soft, notes["distillation"] = teacher_targets(cfg, sentences, doc_texts, doc_meta, labels, stats)
     feats = build_features(
         sentences, doc_texts, encoder, label2id, max_length=cfg.max_length, stride=cfg.stride,
         label_all_subwords=cfg.label_all_subwords, stats=stats,
-        context=cfg.context, groups=sentence_groups(sentences, doc_meta) if cfg.context else None,
+        context=cfg.context, groups=sentence_groups(sentences, doc_meta) if cfg.context else None, soft=soft,
     )
-    allowed = allowed_o_matrix(labels, [corpus_types[c.name] for c in cfg.corpora])
     predictor = NERPredictor(model, tokenizer, labels, cfg.max_length, cfg.stride, context=cfg.context, decode=cfg.decode,
                              crf=net.crf if cfg.crf else None)
     predictor.splitter = splitter
@@ -384,7 +449,8 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
         exclude=("corpora.*.test",), labels=labels, corpus_types=corpus_types)
     trainer = Trainer(
         net, feats, lambda b: ner_collate(b, encoder.pad_id),
-        lambda m, b: ner_loss(m, b, allowed, label2id["O"], crf=cfg.crf),
+        lambda m, b: ner_loss(m, b, allowed, label2id["O"], crf=cfg.crf,
+                              distill=(cfg.distill_weight, cfg.distill_temperature) if cfg.teachers else None),
         evaluate if has_dev else None, out, cfg.train, progress=progress, fingerprint=fingerprint,
         lr_multipliers={"crf.": cfg.crf_lr_scale} if cfg.crf else None,
     )

@@ -397,21 +397,29 @@ def build_features(
     stats: Counter | None = None,
     context: int = 0,
     groups: Sequence[Hashable] | None = None,
+    soft: Sequence[torch.Tensor] | None = None,
 ) -> list[dict[str, Any]]:
     """Training features (one per window) from gold-tagged sentences.
 
     With ``context > 0`` every window also carries up to ``context`` subwords
     of its neighbours (same ``groups`` value, see :func:`sentence_groups`) on
-    each side, unlabelled.
+    each side, unlabelled. ``soft`` (one ``[n_words, n_labels]`` probability
+    matrix per sentence, columns in ``label2id`` order) adds a teacher's
+    distribution for each labelled position as ``feature["soft"]``, in position
+    order (first-subword labels only).
     """
+    if soft is not None and label_all_subwords:
+        raise ValueError("soft targets are per word: they need first-subword labels")
     stats = stats if stats is not None else Counter()
     word_lists = [[doc_texts[s.doc_index][a:b] for a, b in s.words] for s in sentences]
     encoded = encoder.encode(word_lists, stats)
     ctx = neighbour_context([ids for ids, _ in encoded], groups, context)
     feats: list[dict[str, Any]] = []
-    for s, (ids, starts), (left, right) in zip(sentences, encoded, ctx):
+    for k, (s, (ids, starts), (left, right)) in enumerate(zip(sentences, encoded, ctx)):
         assert s.tags is not None
         sub_labels = [-100] * len(ids)
+        if soft is not None and len(soft[k]) != len(starts):
+            raise ValueError(f"sentence {k}: {len(soft[k])} soft targets for {len(starts)} words")
         for w, st in enumerate(starts):
             tag = s.tags[w]
             if tag not in label2id:
@@ -431,13 +439,15 @@ def build_features(
             inp, nl, nr = window_input(ids, w, left, right, max_length, context)
             if nl or nr:
                 stats["context_subwords"] += nl + nr
-            feats.append(
-                {
-                    "input_ids": [encoder.cls_id] + inp + [encoder.sep_id],
-                    "labels": [-100] * (1 + nl) + sub_labels[w.start : w.end] + [-100] * (nr + 1),
-                    "corpus": s.corpus,
-                }
-            )
+            feat = {
+                "input_ids": [encoder.cls_id] + inp + [encoder.sep_id],
+                "labels": [-100] * (1 + nl) + sub_labels[w.start : w.end] + [-100] * (nr + 1),
+                "corpus": s.corpus,
+            }
+            if soft is not None:  # the words whose first subword lies in this window, in order
+                in_window = [wi for wi, st in enumerate(starts) if w.start <= st < w.end]
+                feat["soft"] = soft[k][in_window].float()
+            feats.append(feat)
     stats["features"] += len(feats)
     return feats
 
@@ -448,6 +458,9 @@ def ner_collate(features: list[dict[str, Any]], pad_id: int = 0) -> dict[str, to
     batch["labels"] = pad_field(features, "labels", -100)
     if "corpus" in features[0]:
         batch["corpus"] = torch.tensor([f["corpus"] for f in features], dtype=torch.long)
+    if "soft" in features[0]:
+        # row-major like ``logits[labels != -100]``: feature by feature, positions in order
+        batch["soft"] = torch.cat([f["soft"] for f in features])
     return batch
 
 
@@ -477,11 +490,15 @@ def _allowed_sets(batch: dict[str, torch.Tensor], allowed_o: torch.Tensor | None
 
 
 def ner_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], allowed_o: torch.Tensor | None = None, o_id: int = 0,
-             crf: bool = False) -> torch.Tensor:
+             crf: bool = False, distill: tuple[float, float] | None = None) -> torch.Tensor:
     """Cross-entropy on labelled positions; partial-label likelihood for ``O`` when ``allowed_o`` is given.
 
     With ``crf``, ``model`` is a :class:`~biobert.tasks.crf.CRFTagger` (possibly wrapped for data parallelism) and the
     loss is the CRF's sequence negative log-likelihood per labelled word, over the same allowed label sets.
+
+    With ``distill = (weight, temperature)`` and teacher probabilities in ``batch["soft"]`` (one row per labelled
+    position), the loss is ``(1 - weight) * CE + weight * T^2 * KL(teacher_T || student_T)``, both distributions
+    softened by ``T`` (Hinton et al. 2015; ``T^2`` keeps the gradient scale of the soft term independent of ``T``).
     """
     labels = batch["labels"]
     if crf:
@@ -493,6 +510,12 @@ def ner_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], allowed_o: 
     lg = logits[sel].float()  # the loss in fp32 under autocast too
     lab = labels[sel]
     allowed = _allowed_sets(batch, allowed_o, o_id)
+    if distill is not None and "soft" in batch:
+        weight, t = distill
+        ce = torch.nn.functional.cross_entropy(lg, lab)
+        teacher = torch.softmax(batch["soft"].float().clamp_min(1e-12).log() / t, -1)
+        kd = torch.nn.functional.kl_div(torch.log_softmax(lg / t, -1), teacher, reduction="batchmean") * (t * t)
+        return (1 - weight) * ce + weight * kd
     if allowed is None:
         return torch.nn.functional.cross_entropy(lg, lab)
     allowed = allowed[sel]
@@ -581,16 +604,11 @@ class NERPredictor:
         self._transitions = allowed_transitions(self.labels)
 
     @torch.inference_mode()
-    def predict_words(
-        self, word_lists: Sequence[Sequence[str]], stats: Counter | None = None, groups: Sequence[Hashable] | None = None
-    ) -> list[tuple[list[str], list[float]]]:
-        """Tags and tag probabilities for each word list.
-
-        ``groups`` (one key per word list) says which lists are neighbouring
-        sentences of one text, for models trained with context; without it
-        every list stands alone.
-        """
-        stats = stats if stats is not None else Counter()
+    def _forward(self, word_lists: Sequence[Sequence[str]], stats: Counter, groups: Sequence[Hashable] | None,
+                 full: bool) -> tuple[list[_Plan], list[list[tuple[int, int]]], dict[tuple[int, int], Any]]:
+        """Run the model over every window of ``word_lists``. Returns the plans, each word's ``(window, position)``
+        and, per ``(plan, window)``, every label's log-probability per position (``full``) or ``(argmax ids, their
+        probabilities)`` as lists (cheaper to read when only the best label is wanted)."""
         encoded = self.encoder.encode(word_lists, stats)
         ctx = neighbour_context([ids for ids, _ in encoded], groups, self.context)
         plans: list[_Plan] = []
@@ -609,7 +627,6 @@ class NERPredictor:
             jobs += [(i, w) for w in range(len(windows))]
         # one prob matrix per (plan, window), filled batch by batch
         results: dict[tuple[int, int], Any] = {}
-        viterbi = self.decode == "viterbi"
         was_training = getattr(self.model, "training", False)
         if hasattr(self.model, "eval"):
             self.model.eval()
@@ -617,7 +634,7 @@ class NERPredictor:
         for batch, b in iter_window_batches(plans, jobs, self.encoder, self.batch_tokens):
             b = to_device(b, device)
             logits = self.model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits
-            if viterbi:  # every label's log-probability, gathered per word below
+            if full:  # every label's log-probability, gathered per word by the caller
                 logp = torch.log_softmax(logits.float(), -1).cpu()
                 for row, (p, w) in enumerate(batch):
                     results[(p, w)] = logp[row]
@@ -631,6 +648,33 @@ class NERPredictor:
             self.model.train()
         positions = [[(pl.owner[wi], st - pl.windows[pl.owner[wi]].start + 1 + pl.shifts[pl.owner[wi]])
                       for wi, st in enumerate(pl.starts)] for pl in plans]
+        return plans, positions, results
+
+    def word_distributions(self, word_lists: Sequence[Sequence[str]], stats: Counter | None = None,
+                           groups: Sequence[Hashable] | None = None) -> list[torch.Tensor]:
+        """Each word's probability over :attr:`labels` (``[n_words, n_labels]`` per word list), read at its first
+        subword in the window where that subword is most central: what a teacher gives a student to learn from
+        (:mod:`biobert.recipes.ner`, ``teachers``)."""
+        stats = stats if stats is not None else Counter()
+        plans, positions, results = self._forward(word_lists, stats, groups, full=True)
+        out = []
+        for k, pl in enumerate(plans):
+            rows = [results[(pl.sent, w)][pos] for w, pos in positions[k]]
+            out.append(torch.stack(rows).exp() if rows else torch.zeros((0, len(self.labels))))
+        return out
+
+    def predict_words(
+        self, word_lists: Sequence[Sequence[str]], stats: Counter | None = None, groups: Sequence[Hashable] | None = None
+    ) -> list[tuple[list[str], list[float]]]:
+        """Tags and tag probabilities for each word list.
+
+        ``groups`` (one key per word list) says which lists are neighbouring
+        sentences of one text, for models trained with context; without it
+        every list stands alone.
+        """
+        stats = stats if stats is not None else Counter()
+        viterbi = self.decode == "viterbi"
+        plans, positions, results = self._forward(word_lists, stats, groups, full=viterbi)
         if viterbi:
             decoded = self._viterbi([[results[(pl.sent, w)][pos] for w, pos in positions[k]] for k, pl in enumerate(plans)])
         out: list[tuple[list[str], list[float]]] = []
