@@ -236,3 +236,15 @@ def test_a_max_length_beyond_the_checkpoints_positions_is_e494(corpus_file, head
     with pytest.raises(ConfigError, match=f"E494 pretrain max_length {limit + 8} .* {limit} subwords"):
         pretrain(_cfg(corpus_file, tmp_path / "r", from_scratch=False, init=str(headless_bert), model_config=None,
                       max_length=limit + 8, max_steps=2))
+
+
+def test_a_corpus_the_vocabulary_cannot_read_says_so(vocab_dir, tmp_path):
+    """Text made only of characters the vocabulary lacks becomes [UNK]s, which are never masked: the loss is the
+    mean over no positions (NaN), and the error used to advise a lower learning rate."""
+    from biobert.errors import TrainingError
+
+    p = tmp_path / "greek.txt"
+    p.write_text("".join(f"ωψξ ζηθ λμν {i}\n" for i in range(60)).replace("0", "ω").replace("1", "ψ")
+                 .translate(str.maketrans("0123456789", "ωψξζηθλμνπ")), encoding="utf-8")
+    with pytest.raises(TrainingError, match="E552 step 1 had no token to predict.*\\[UNK\\]"):
+        pretrain(_cfg(p, tmp_path / "r", tokenizer=str(vocab_dir), max_steps=2, val_fraction=0.0))

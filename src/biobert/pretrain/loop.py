@@ -683,6 +683,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
             while step < cfg.max_steps:
                 t_step = time.time()
                 step_loss = 0.0
+                empty_batch = False  # a (micro-)batch with nothing to predict
                 for micro in range(accum):
                     batch = unwrapped.prepare(stream.take(cfg.batch_size))
                     n_tok = int(batch["attention_mask"].sum())
@@ -693,6 +694,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
                             outputs = model(**batch)
                         acc.backward(outputs["loss"] / accum)
                     step_loss += float(outputs["loss"].detach()) / accum
+                    empty_batch |= int(outputs.get("n_masked", 1)) == 0
                     tokens_local += n_tok
                     window["tokens"] += n_tok
                     session_tokens += n_tok
@@ -708,6 +710,12 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
                 step += 1
                 train_time += time.time() - t_step
                 if not math.isfinite(step_loss):
+                    if empty_batch:
+                        # [UNK] and the other special tokens are never masked: text the vocabulary cannot read
+                        # leaves nothing to predict, and the mean over no positions is NaN
+                        raise TrainingError(f"E552 step {step} had no token to predict: every token of its batch was "
+                                            "special or [UNK]. Does the vocabulary fit the corpus (script, casing)? "
+                                            "Try `biobert vocab` on it, or from_scratch with a new vocabulary")
                     raise TrainingError(f"E552 the loss became {step_loss} at step {step}; lower the learning rate")
                 window["loss"] += step_loss
                 window["n"] += 1
