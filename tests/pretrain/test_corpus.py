@@ -361,3 +361,12 @@ def test_file_listing_order_does_not_change_examples(tmp_path, tokenizer, docume
     monkeypatch.setattr(Path, "rglob", lambda self, pat: reversed(list(rglob(self, pat))))
     monkeypatch.setattr(globmod, "glob", lambda *a, **k: list(reversed(gl(*a, **k))))
     assert run() == first
+
+
+def test_a_corpus_with_no_training_documents_names_its_files(tmp_path, tokenizer):
+    from biobert.errors import TrainingError
+
+    p = tmp_path / "blank.txt"
+    p.write_text("\n\n\n", encoding="utf-8")
+    with pytest.raises(TrainingError, match="E550 the corpus \\(.*blank.txt\\) has 0 training documents.*'auto'"):
+        PretrainStream([p], tokenizer, 48).take(1)

@@ -914,8 +914,11 @@ class PretrainStream:
 
     def _end_epoch(self) -> None:
         if self.train_docs < self.world_size:
+            names = ", ".join(str(f) for f in self.files[:3]) + (f" and {len(self.files) - 3} more" if len(self.files) > 3 else "")
+            held = f" after holding out val_fraction {self.val_fraction} for validation" if self.val_fraction else ""
             raise TrainingError(
-                f"E550 the corpus has {self.train_docs} training documents, fewer than the {self.world_size} processes"
+                f"E550 the corpus ({names}) has {self.train_docs} training documents{held}, fewer than the "
+                f"{self.world_size} process(es): is it empty, or in another format than {self.fmt!r}?"
             )
         self.epoch += 1
         self.file_pos = 0
