@@ -1,5 +1,7 @@
 """`biobert reproduce`: every paper row points at a config that loads with its settings; a row runs per seed."""
 
+import json
+
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -46,6 +48,9 @@ def test_a_row_runs_per_seed_and_resumes(tiny_bert, tmp_path):
     assert list(s["per_seed"]) == ["1", "2"] and s["mean"]["f1"]["n"] == 2
     assert s["per_seed"]["1"] != s["per_seed"]["2"] or s["mean"]["f1"]["sd"] == 0
     assert (tmp_path / "runs" / "ner-tiny-default" / "seed-2" / "report.json").exists()
+    # the command the report records is one the CLI takes (`--seeds 1 2` read 2 as a second row)
+    rep = json.loads((tmp_path / "runs" / "ner-tiny-default" / "seed-2" / "report.json").read_text())
+    assert rep["command"] == "biobert reproduce ner-tiny --seeds 1 --seeds 2"
     assert s["markdown"].startswith("| ner-tiny | the config's | precision") and "Someone: f1 50.00" in s["markdown"]
     again = run_row(row, [1, 2], out=tmp_path / "runs", configs=tmp_path, progress=False)  # finished seeds are read back
     assert again["per_seed"] == s["per_seed"]
@@ -54,6 +59,8 @@ def test_a_row_runs_per_seed_and_resumes(tiny_bert, tmp_path):
 def test_cli_lists_rows_and_rejects_unknown_ones(tmp_path):
     r = runner.invoke(app, ["reproduce", "--list"])
     assert r.exit_code == 0 and all(i in r.stdout for i in ROWS)
+    noted = [row for row in ROWS.values() if row.note]
+    assert all(row.note in r.stdout for row in noted)  # how a row departs from the paper is listed with it
     r = runner.invoke(app, ["reproduce", "ner-nope"])
     assert r.exit_code == 2 and "E491" in r.stderr
     from biobert.errors import ConfigError

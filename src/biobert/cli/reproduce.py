@@ -33,6 +33,8 @@ def reproduce_cmd(
         for r in ROWS.values():
             paper = "; ".join(f"{k}: " + ", ".join(f"{m} {v}" for m, v in f.items()) for k, f in r.paper.items())
             typer.echo(f"{r.id:22s} {r.config:40s} {' '.join(r.overrides) or '-':45s} {paper}")
+            if r.note:  # how the row differs from the paper's protocol: said where the row is chosen
+                typer.echo(f"{'':22s} note: {r.note}")
         return
     try:
         wanted = list(ROWS) if rows == ["all"] else rows

@@ -1,4 +1,4 @@
-"""The BioBERT paper's tables, one row at a time: ``biobert reproduce ROW --seeds 1 2 3 [--encoder DIR]``.
+"""The BioBERT paper's tables, one row at a time: ``biobert reproduce ROW --seeds 1 --seeds 2 --seeds 3 [--encoder DIR]``.
 
 Each :class:`PaperRow` names a config under ``configs/`` (the protocol: data, split, metric), the settings that
 were measured for the default encoder (BENCHMARKS.md), and the published figures to compare with. Running a
@@ -151,7 +151,7 @@ def run_row(row: PaperRow, seeds: Sequence[int] = (1, 2, 3), *, encoder: str | N
     cfg_file = config_path(row, configs)
     root = Path(out) / f"{row.id}-{_tag(encoder)}"
     base = [*row.overrides, *([f"encoder={encoder}"] if encoder else []), *overrides]
-    command = command or f"biobert reproduce {row.id} --seeds {' '.join(map(str, seeds))}" + (f" --encoder {encoder}" if encoder else "")
+    command = command or f"biobert reproduce {row.id} {' '.join(f'--seeds {s}' for s in seeds)}" + (f" --encoder {encoder}" if encoder else "")
     t0 = time.time()
     per_seed: dict[str, dict[str, float]] = {}
     for seed in seeds:
