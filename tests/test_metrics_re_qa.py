@@ -46,6 +46,7 @@ def test_binary_positive_class_and_specificity():
     m = binary_scores(["1", "1", "0", "0", "1"], ["1", "0", "1", "0", "1"])
     assert m["precision"] == pytest.approx(2 / 3) and m["recall"] == pytest.approx(2 / 3) and m["f1"] == pytest.approx(2 / 3)
     assert m["accuracy"] == pytest.approx(3 / 5) and m["specificity"] == pytest.approx(0.5)
+    assert binary_scores(["1", "1"], ["1", "0"])["specificity"] is None  # no gold negatives: undefined, not 0
     none = binary_scores(["1", "0"], ["0", "0"])
     assert none["precision"] == 0.0 and none["f1"] == 0.0
 

@@ -98,7 +98,7 @@ def ddi_scores(gold: Sequence[str], pred: Sequence[str], labels: Iterable[str] =
     return micro_prf_over(gold, pred, labels)
 
 
-def binary_scores(gold: Sequence[str], pred: Sequence[str], positive: str = "1") -> dict[str, float]:
+def binary_scores(gold: Sequence[str], pred: Sequence[str], positive: str = "1") -> dict[str, float | None]:
     """P/R/F1 of the positive class (sklearn ``average='binary'``), plus accuracy and specificity (GAD, EU-ADR)."""
     if len(gold) != len(pred):
         raise ValueError(f"{len(gold)} gold labels but {len(pred)} predictions")
@@ -107,7 +107,8 @@ def binary_scores(gold: Sequence[str], pred: Sequence[str], positive: str = "1")
     n_neg = sum(1 for g in gold if g != positive)
     out = prf(tp, sum(1 for p in pred if p == positive), sum(1 for g in gold if g == positive))
     out["accuracy"] = (tp + tn) / len(gold) if gold else 0.0
-    out["specificity"] = tn / n_neg if n_neg else 0.0
+    # undefined without gold negatives: None, not 0.0 (which reads as "every negative was missed")
+    out["specificity"] = tn / n_neg if n_neg else None
     return out
 
 

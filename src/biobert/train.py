@@ -572,7 +572,11 @@ class Trainer:
         self.model.train()
         st.history.append({"step": st.global_step, "epoch": st.epoch, **extra,
                            **{k: v for k, v in metrics.items() if isinstance(v, (int, float))}})
-        return float(metrics[self.cfg.select_metric])
+        value = metrics[self.cfg.select_metric]
+        if value is None:
+            raise TrainingError(f"E507 the selection metric {self.cfg.select_metric!r} is undefined on this dev set "
+                                "(specificity with no gold negatives, say); select on another train.select_metric")
+        return float(value)
 
     def _evaluate(self) -> bool:
         """Evaluate, keep the best weights; return True when training should stop early."""
