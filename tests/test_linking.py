@@ -140,6 +140,27 @@ def test_ctd_vocabulary_gz(tmp_path):
     assert e.value.code == "E280" and e.value.line == 1
 
 
+def test_a_ctd_vocabulary_under_any_name_is_read_as_ctd_never_as_id_name_rows(tmp_path):
+    """`--link Disease=ctd_diseases.tsv` (lower case, as the README wrote it) went to the id<TAB>names reader:
+    every disease got its own name as its id, and tree numbers and slim mappings became synonyms."""
+    from biobert.cli.app import load_linkers
+
+    rows = ("# Fields:\n# DiseaseName\tDiseaseID\tAltDiseaseIDs\tDefinition\tParentIDs\tTreeNumbers\tParentTreeNumbers\tSynonyms\tSlimMappings\n"
+            "Breast Neoplasms\tMESH:D001943\t\tTumors\tMESH:D001941\tC04.588.180\tC04.588\tBreast Cancer|Breast Tumors\tCancer\n")
+    for name in ("ctd_diseases.tsv", "diseases.tsv"):  # a lower-case CTD_ name, and a name that says nothing
+        p = tmp_path / name
+        p.write_text(rows, encoding="utf-8")
+        lk, = load_linkers([f"Disease={p}"])
+        assert lk.lookup("breast cancer")[0] == (("MESH", "MESH:D001943"),)
+        assert lk.lookup("Cancer") == ((), None) and lk.lookup("C04.588") == ((), None)
+        with pytest.raises(DataFormatError) as e:
+            DictionaryLinker.from_tsv(p)
+        assert e.value.code == "E281" and "from_ctd" in str(e.value)
+    plain = tmp_path / "kb.tsv"
+    plain.write_text("# my dictionary\nMESH:D001943\tbreast cancer\n", encoding="utf-8")
+    assert DictionaryLinker.from_file(plain).lookup("breast cancer")[0] == (("MESH", "MESH:D001943"),)
+
+
 def test_fuzzy_level_is_opt_in_and_thresholded():
     names = {"hepatotoxicity": [("MESH", "D056486")], "breast cancer": [("MESH", "D001943")]}
     assert DictionaryLinker(names).lookup("hepatotoxic") == ((), None)

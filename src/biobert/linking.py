@@ -65,7 +65,7 @@ from biobert.io._common import format_ids, iter_lines, parse_ids
 from biobert.text.abbreviations import find_abbreviations
 from biobert.types import Document, Span
 
-__all__ = ["DictionaryLinker", "normalise_name", "LinkedTagger", "apply_linkers"]
+__all__ = ["DictionaryLinker", "is_ctd_vocabulary", "normalise_name", "LinkedTagger", "apply_linkers"]
 
 _NON_ALNUM = re.compile(r"[^\w]+|_+")
 
@@ -93,6 +93,23 @@ def _singulars(norm: str) -> list[str]:
     if last.endswith("ies"):
         out.append(norm[:-3] + "y")  # cardiomyopathies -> cardiomyopathy
     return out
+
+
+def _ctd_header(path: str | Path) -> bool:
+    """Whether the ``#`` header lines at the top of ``path`` name CTD's columns (``# DiseaseName<TAB>DiseaseID``)."""
+    for _, line in iter_lines(path):
+        if not line.startswith("#"):
+            return False
+        cols = line.lstrip("#").strip().split("\t")
+        if len(cols) >= 2 and cols[0].endswith("Name") and cols[1].endswith("ID"):
+            return True
+    return False
+
+
+def is_ctd_vocabulary(path: str | Path) -> bool:
+    """A CTD vocabulary as published: named ``CTD_*`` (any case: ``ctd_diseases.tsv.gz`` too) or headed by CTD's
+    column names."""
+    return Path(path).name.lower().startswith("ctd_") or _ctd_header(path)
 
 
 class DictionaryLinker:
@@ -172,13 +189,23 @@ class DictionaryLinker:
         return len(self._tables["exact"])
 
     @classmethod
+    def from_file(cls, path: str | Path, **kw: Any) -> "DictionaryLinker":
+        """Read a dictionary in whichever layout it has: CTD's (a ``CTD_*`` file name in any case, or CTD's
+        ``# DiseaseName<TAB>DiseaseID...`` header) with :meth:`from_ctd`, else :meth:`from_tsv`."""
+        return cls.from_ctd(path, **kw) if is_ctd_vocabulary(path) else cls.from_tsv(path, **kw)
+
+    @classmethod
     def from_tsv(cls, path: str | Path, *, default_db: str = "ID", **kw: Any) -> "DictionaryLinker":
         """Read a dictionary file (see the module docstring).
 
         Raises:
             DataFormatError: E280 a line without an identifier and a name; the
-                error names the file and the line.
+                error names the file and the line. E281 the file has CTD's header: its first column is a name,
+                not an id, and reading it as ``id<TAB>names`` would give every name itself as its id.
         """
+        if _ctd_header(path):
+            raise DataFormatError("E281", path, None, "'<id><TAB><name>...' rows", found="a CTD vocabulary header "
+                                  "(name<TAB>id<TAB>...); read it with DictionaryLinker.from_ctd or from_file")
         names: dict[str, set[tuple[str, str]]] = {}
         for lineno, line in iter_lines(path):
             if not line.strip() or line.startswith("#"):

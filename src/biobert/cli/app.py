@@ -111,13 +111,12 @@ def emit_documents(docs: list, output: Path | None, fmt: str, single: bool = Fal
 
 def load_linkers(options: list[str], fuzzy: float | None = None, overwrite: bool = False) -> list:
     """One :class:`~biobert.linking.DictionaryLinker` per ``--link`` value (``KB.tsv`` or ``LABEL[,LABEL]=KB.tsv``);
-    a file named ``CTD_*`` (``CTD_diseases.tsv.gz``) is read in CTD's own column layout."""
+    a CTD vocabulary (named ``CTD_*`` in any case, or with CTD's header) is read in CTD's own column layout."""
     from biobert.linking import DictionaryLinker, parse_link_option
 
     out = []
     for value in options:
         path, labels = parse_link_option(value)
         f = require_file(path, "dictionary file")
-        read = DictionaryLinker.from_ctd if f.name.startswith("CTD_") else DictionaryLinker.from_tsv
-        out.append(read(f, labels=labels, fuzzy=fuzzy, overwrite=overwrite))
+        out.append(DictionaryLinker.from_file(f, labels=labels, fuzzy=fuzzy, overwrite=overwrite))
     return out
