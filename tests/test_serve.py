@@ -503,3 +503,68 @@ def test_unknown_fields_and_ids_of_the_wrong_type_are_refused():
 
     asyncio.run(go())
     assert tagger.calls == [1]
+
+
+def test_batched_requests_each_get_their_own_abbreviation_and_linking_counts():
+    """/tag answered `counts: {}` where `biobert tag` reported abbreviation_spans_added and link_* counters: the
+    tagger's last_stats cover a whole batch, so they were never read. Per-document counters now follow each
+    request's documents through the batch."""
+    from collections import Counter
+
+    from biobert.linking import DictionaryLinker, LinkedTagger
+
+    class AbbrevTagger(FakeTagger):
+        def __call__(self, docs):
+            out = super().__call__(docs)
+            self.last_doc_stats = [Counter({"abbreviation_spans_added": d.text.count("(BC)")}) for d in docs]
+            self.last_stats = sum(self.last_doc_stats, Counter())
+            return out
+
+    inner = AbbrevTagger()
+    tagger = LinkedTagger(inner, DictionaryLinker({"BRCA1": [("NCBIGene", "NCBIGene:672")]}))
+
+    async def go():
+        async with _client(tagger, batch_wait_ms=50) as c:
+            texts = ["BRCA1 in breast cancer (BC) and BC.", "no gene here", "BRCA1 (BC) (BC)"]
+            rs = await asyncio.gather(*[c.post("/tag", json={"text": t}) for t in texts])
+            return [r.json()["counts"] for r in rs]
+
+    counts = asyncio.run(go())
+    assert len(inner.calls) < 3  # batched, so the tagger's own last_stats mixed the requests
+    assert counts[0] == {"abbreviation_spans_added": 1, "link_linked_exact": 1}
+    assert counts[1] == {}
+    assert counts[2] == {"abbreviation_spans_added": 2, "link_linked_exact": 1}
+
+
+def test_extract_counts_a_surrogate_once_and_keeps_zero_counts():
+    class CountingExtractor(FakeExtractor):
+        def __call__(self, docs, tagger=None):
+            from biobert.text.words import tokenizable
+
+            st = Counter({"candidates": 0})
+            for d in docs:
+                tokenizable(d.text, st)
+            self.last_stats = st
+            return super().__call__(docs, tagger)
+
+    from collections import Counter
+
+    async def go():
+        async with _client_with(FakeTagger(), extractor=CountingExtractor()) as c:
+            r = await _raw(c, "/extract", rb'{"text": "BRCA1 \ud800 causes breast cancer."}')
+            assert r.json()["counts"] == {"surrogates_replaced": 1, "candidates": 0}, r.json()["counts"]
+
+    asyncio.run(go())
+
+
+def test_tagger_reports_per_document_counts_that_sum_to_its_last_stats(tagger_dir):
+    from collections import Counter
+
+    from biobert.pipeline import Tagger
+
+    t = Tagger.load(tagger_dir)
+    texts = ["Breast cancer (BC) patients with BC and BRCA1.", "Nothing.", "Cowden disease (CD) and CD cases."]
+    t(texts)
+    assert len(t.last_doc_stats) == 3
+    total = sum(t.last_doc_stats, Counter())
+    assert all(t.last_stats[k] == v for k, v in total.items()) and all(k.startswith("abbreviation") for k in total)

@@ -143,6 +143,7 @@ class DictionaryLinker:
         self._sizes: list[int] = []
         self._fuzzy_cache: dict[str, tuple[Ids, float]] = {}  # mentions repeat across a corpus
         self.last_stats: Counter = Counter()
+        self.last_doc_stats: list[Counter] = []
 
     def _fuzzy(self, norm: str) -> tuple[Ids, float]:
         """Ids of the normalised names most similar to ``norm`` by trigram-set cosine, and that similarity."""
@@ -273,11 +274,17 @@ class DictionaryLinker:
         """Link the spans of one document or of a list; returns new documents (the inputs are frozen)."""
         single = isinstance(docs, Document)
         self.last_stats = Counter()
-        out = [self._link(d) for d in ([docs] if single else docs)]  # type: ignore[list-item]
+        #: the counters of each document on its own (``last_stats`` is their sum)
+        self.last_doc_stats: list[Counter] = []
+        out = []
+        for d in ([docs] if single else docs):  # type: ignore[union-attr]
+            own: Counter = Counter()
+            out.append(self._link(d, own))
+            self.last_stats.update(own)
+            self.last_doc_stats.append(own)
         return out[0] if single else out
 
-    def _link(self, doc: Document) -> Document:
-        st = self.last_stats
+    def _link(self, doc: Document, st: Counter) -> Document:
         new: list[Span] = []
         pending: list[int] = []
         for s in doc.spans:
@@ -375,11 +382,19 @@ class LinkedTagger:
         self.tagger = tagger
         self.linkers = [linkers] if isinstance(linkers, DictionaryLinker) else list(linkers)
         self.last_stats: Counter = Counter()
+        self.last_doc_stats: list[Counter] = []
 
     def __call__(self, docs: Any) -> Any:
         linked, counts = apply_linkers(self.linkers, self.tagger(docs))
         self.last_stats = Counter(getattr(self.tagger, "last_stats", None) or {}) + Counter(
             {f"link_{k}": v for k, v in counts.items()})
+        # per document: the tagger's post-prediction counters and every linker's, as in last_stats
+        per_doc = [Counter(c) for c in getattr(self.tagger, "last_doc_stats", None) or []]
+        for lk in self.linkers:
+            for i, c in enumerate(lk.last_doc_stats):
+                if i < len(per_doc):
+                    per_doc[i].update({f"link_{k}": v for k, v in c.items()})
+        self.last_doc_stats = per_doc
         return linked
 
     def __getattr__(self, name: str) -> Any:  # labels, source, ... of the tagger

@@ -223,9 +223,12 @@ class Tagger:
                 raise TypeError(f"Tagger accepts str or Document, got {type(x).__name__}")
         docs = [x if isinstance(x, Document) else Document(id=str(i), text=x) for i, x in enumerate(items)]
         self.last_stats = Counter()
+        #: per document, what was changed after prediction (abbreviation counters): lets a server that batches
+        #: several requests into one call give each request its own counts
+        self.last_doc_stats: list[Counter] = []
         # the input's metadata, sentences and tokens are kept; its spans and relations are replaced by the
         # predictions (relations refer to the old spans) and counted in last_stats
-        out = self.predictor.predict_documents(docs, stats=self.last_stats)
+        out = self.predictor.predict_documents(docs, stats=self.last_stats, doc_stats=self.last_doc_stats)
         return out[0] if single else out
 
 

@@ -144,7 +144,9 @@ class _Batcher:
             self.task = loop.create_task(self._run(self.queue))
         return self.queue
 
-    async def submit(self, docs: list[Document]) -> list[Document]:
+    async def submit(self, docs: list[Document]) -> tuple[list[Document], Counter]:
+        """Tag ``docs`` (batched with other requests' documents); returns them with the counters of these
+        documents alone (abbreviation and linking changes), not of the whole batch."""
         queue = self.start()
         fut: asyncio.Future = asyncio.get_running_loop().create_future()
         await queue.put((docs, fut))
@@ -167,8 +169,15 @@ class _Batcher:
                 jobs.append(job)
                 n += len(job[0])
             flat = [d for docs, _ in jobs for d in docs]
+
+            def call(batch: list[Document] = flat) -> tuple[list[Document], list[Counter]]:
+                # read right after the call, in the same thread: the next batch cannot have started
+                out = self.tagger(batch)
+                per_doc = list(getattr(self.tagger, "last_doc_stats", None) or [])
+                return out, per_doc if len(per_doc) == len(batch) else [Counter() for _ in batch]
+
             try:
-                tagged = await loop.run_in_executor(None, self.tagger, flat)
+                tagged, per_doc = await loop.run_in_executor(None, call)
                 self.batches += 1
             except Exception as exc:  # noqa: BLE001 - forwarded to every waiting request, then re-raised there
                 for _, fut in jobs:
@@ -178,7 +187,7 @@ class _Batcher:
             k = 0
             for docs, fut in jobs:
                 if not fut.done():
-                    fut.set_result(tagged[k : k + len(docs)])
+                    fut.set_result((tagged[k : k + len(docs)], sum(per_doc[k : k + len(docs)], Counter())))
                 k += len(docs)
 
 
@@ -442,8 +451,8 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
 
     async def tag_docs(docs: list[Document]) -> tuple[list[Document], Counter]:
         """``docs`` through the batching worker, with what tagging changed in them."""
-        tagged = await batcher.submit(docs)
-        return tagged, _tagging_changes(docs, tagged)
+        tagged, changed = await batcher.submit(docs)
+        return tagged, _tagging_changes(docs, tagged) + changed
 
     @app.post("/tag")
     async def tag(request: Request) -> Any:
@@ -484,7 +493,10 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
             for i, d in zip(need, tagged):
                 docs[i] = d
         out, stats = await run_locked("extractor", extractor, lambda: extractor(docs, tagger=False))
-        return respond(out, output, counts + stats)
+        if "surrogates_replaced" in stats:
+            counts.pop("surrogates_replaced", None)  # the extractor read every document's text, the tagger some
+        counts.update(stats)  # update, not +: zero counts (no candidate pair) are answers too
+        return respond(out, output, counts)
 
     @app.post("/answer")
     async def answer(request: Request) -> Any:

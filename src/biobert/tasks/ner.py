@@ -714,8 +714,12 @@ class NERPredictor:
                 out[k] = [self.labels[j] for j in path], probs[b][: len(path)]
         return out
 
-    def predict_documents(self, docs: Sequence[Document], stats: Counter | None = None, keep_types: set[str] | None = None) -> list[Document]:
+    def predict_documents(self, docs: Sequence[Document], stats: Counter | None = None, keep_types: set[str] | None = None,
+                          doc_stats: list[Counter] | None = None) -> list[Document]:
         """Tag documents: returns copies with predicted spans, sentences and tokens.
+
+        ``doc_stats``, when given, receives one Counter per document with what was changed in that document
+        after prediction (the abbreviation counters), for callers that batch documents of several requests.
 
         The input's spans and relations are replaced (counted as ``input_spans_replaced`` and
         ``input_relations_dropped`` in ``stats``), and so is the metadata that describes them
@@ -764,7 +768,13 @@ class NERPredictor:
                 tokens=d.tokens or tuple(per_doc_tokens[i]),
             )
             if self.abbreviations:
-                doc = propagate_abbreviations(doc, stats)  # adds spans only of types already kept
+                own: Counter = Counter()
+                doc = propagate_abbreviations(doc, own)  # adds spans only of types already kept
+                stats.update(own)
+                if doc_stats is not None:
+                    doc_stats.append(own)
+            elif doc_stats is not None:
+                doc_stats.append(Counter())
             out.append(doc)
         return out
 
