@@ -280,6 +280,23 @@ def test_embed_cli(tiny_bert, tmp_path):
     assert [(w["start"], w["end"], w["text"]) for w in row["words"]] == [(0, 1, "a"), (2, 3, "b")]
 
 
+def test_embed_reports_zero_vectors_and_skipped_blank_lines_and_refuses_json(tiny_bert, tmp_path):
+    """An empty document's zero vector and the blank lines --lines skips were left out of the report; `-o x.json`
+    wrote JSON Lines that json.load cannot read."""
+    src = tmp_path / "e.jsonl"
+    src.write_text('{"id": "a", "text": ""}\n{"id": "b", "text": "BRCA1 binds TP53."}\n', encoding="utf-8")
+    r = ok("embed", "--input", src, "--model", tiny_bert, "--output", tmp_path / "o.npz")
+    rep = json.loads(r.stderr.splitlines()[-1])
+    assert rep["docs"] == 2 and rep["docs_without_words_zero_vector"] == 1
+    lines = tmp_path / "l.txt"
+    lines.write_text("one\n\ntwo\n   \nthree\n", encoding="utf-8")
+    r = ok("embed", "--input", lines, "--lines", "--model", tiny_bert, "--output", tmp_path / "l.npz")
+    rep = json.loads(r.stderr.splitlines()[-1])
+    assert rep["docs"] == 3 and rep["blank_lines_skipped"] == 2
+    r = run("embed", "a b", "--model", tiny_bert, "--output", tmp_path / "o.json")
+    assert r.exit_code == 2 and "E433" in r.stderr and not (tmp_path / "o.json").exists()
+
+
 def test_env():
     r = ok("env")
     assert isinstance(json.loads(r.stdout), dict)

@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+from collections import Counter
+
 import typer
 
 from biobert.cli.app import DEVICE_OPTION, SPLITTER_OPTION, app, check_text_argument, fail, prepare_output
@@ -30,28 +32,29 @@ def _parse_layers(s: str) -> list[int]:
         raise ConfigError(f"E432 --layers expects comma-separated integers such as -1 or -1,-2,-3,-4, got {s!r}") from None
 
 
-def _input_docs(value: str, fmt: Optional[str], lines: bool) -> list:
-    """Documents from ``value``: an existing file, or the text itself."""
+def _input_docs(value: str, fmt: Optional[str], lines: bool, stats: Counter) -> list:
+    """Documents from ``value``: an existing file, or the text itself (blank lines skipped with ``lines`` are
+    counted in ``stats``)."""
     from biobert import io
     from biobert.types import Document
 
     p = Path(value)
     if p.is_file():
         fmt_ = fmt or io.guess_format(p)
-        kw = {"lines": True} if (fmt_ == "text" and lines) else {}
+        kw = {"lines": True, "stats": stats} if (fmt_ == "text" and lines) else {}
         return io.read(p, fmt=fmt_, **kw)
     looks_like_path = not any(c.isspace() for c in value) and (
         "/" in value or any(value.lower().endswith(ext) for f in io.FORMATS.values() for ext in f.extensions)
     )
     if fmt is not None or looks_like_path:
         raise ConfigError(f"E423 input file {value!r} does not exist")
-    return _split_lines(value) if lines else [Document(id="0", text=value)]
+    return _split_lines(value, stats) if lines else [Document(id="0", text=value)]
 
 
-def _split_lines(text: str) -> list:
+def _split_lines(text: str, stats: Counter) -> list:
     from biobert import io
 
-    return io.reads(text, "text", lines=True)
+    return io.reads(text, "text", lines=True, stats=stats)
 
 
 @app.command("embed")
@@ -82,15 +85,18 @@ def embed_cmd(
         out_kind = None
         if output is not None and output != "-":
             low = output.lower()
-            out_kind = "npz" if low.endswith(".npz") else "jsonl" if low.endswith((".jsonl", ".json")) else None
+            # .json is refused: what is written is JSON Lines (one object per document), which json.load cannot read
+            out_kind = "npz" if low.endswith(".npz") else "jsonl" if low.endswith(".jsonl") else None
             if out_kind is None:
-                raise ConfigError(f"E433 cannot tell the output format of {output!r}; use a name ending in .npz or .jsonl")
+                raise ConfigError(f"E433 cannot tell the output format of {output!r}; use a name ending in .npz or "
+                                  ".jsonl (JSON Lines, one document per line)")
             prepare_output(output)
+        read_stats: Counter = Counter()
         if input is not None:
-            docs = _input_docs(input, input_format, lines)
+            docs = _input_docs(input, input_format, lines, read_stats)
         else:
             raw = text if text is not None else sys.stdin.read()
-            docs = _split_lines(raw) if lines else [Document(id="0", text=raw)]
+            docs = _split_lines(raw, read_stats) if lines else [Document(id="0", text=raw)]
         embedder = Embedder.load(model, max_length=max_length, batch_tokens=batch_tokens, device=device, splitter=splitter)
         embs = embedder(docs, pool=pool, layers=layer_list, words=words)
     except BiobertError as exc:
@@ -107,5 +113,7 @@ def embed_cmd(
                 fh.close()
         report = {"docs": len(embs), "words": sum(len(e.words) for e in embs), "dim": embedder.dim}
     report.update({"model": embedder.source, "pool": pool, "layers": layer_list, "output": output or "-"})
-    report.update({k: v for k, v in embedder.last_stats.items() if k in ("sentences_windowed", "words_without_subwords")})
+    # every counter: an empty document's zero vector (docs_without_words_zero_vector) must not pass unsaid
+    report.update(sorted(embedder.last_stats.items()))
+    report.update(read_stats)
     typer.echo(json.dumps(report), err=True)

@@ -7,6 +7,8 @@ itself; only a UTF-8 byte-order mark is dropped.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import os
 from typing import Iterable, Iterator
 
@@ -17,7 +19,7 @@ from biobert.types import Document
 __all__ = ["read_text", "iter_text_lines", "write_text"]
 
 
-def read_text(path: PathOrStream, *, lines: bool = False, doc_id: str | None = None) -> list[Document]:
+def read_text(path: PathOrStream, *, lines: bool = False, doc_id: str | None = None, stats: Counter | None = None) -> list[Document]:
     """Read plain UTF-8 text.
 
     Args:
@@ -26,6 +28,7 @@ def read_text(path: PathOrStream, *, lines: bool = False, doc_id: str | None = N
             ends at ``\\n``; a ``\\r`` right before it belongs to the line
             terminator and is not part of the document.
         doc_id: id (or id prefix with ``lines=True``) instead of the file stem.
+        stats: with ``lines=True``, counts the blank lines that made no document (``blank_lines_skipped``).
 
     Returns:
         ``[Document(id=stem, text=content)]``, or with ``lines=True`` one
@@ -50,6 +53,8 @@ def read_text(path: PathOrStream, *, lines: bool = False, doc_id: str | None = N
             line = line[:-1]
         if line.strip():
             docs.append(Document(id=f"{stem}:{n}", text=line, metadata={"line": n, "offset": start}))
+        elif stats is not None and start != len(content):  # the empty piece after a final newline is no line
+            stats["blank_lines_skipped"] += 1
     return docs
 
 
