@@ -360,6 +360,14 @@ def re_model(tiny_bert, tmp_path_factory):
     return root / "model"
 
 
+@pytest.mark.parametrize("bad, name", [(None, "NoneType"), (5, "int"), (["ok", 3], "int")])
+def test_extractor_inputs_that_are_not_text_raise_a_type_error_naming_them(re_model, bad, name):
+    from biobert.pipeline import Extractor
+
+    with pytest.raises(TypeError, match=f"Extractor accepts str.*got {name}$"):
+        Extractor.load(re_model)(bad)
+
+
 def test_extractor_counts_what_its_tagging_replaced(re_model, tagger_dir):
     """Extractor(docs, tagger=...) tags documents that came with gold spans and relations: the replacement is
     counted in the extractor's last_stats, as the tagger counts it, not lost when the extractor resets its counters."""

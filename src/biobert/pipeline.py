@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Sequence, overload
 import torch
 
 from biobert.device import model_device, place
-from biobert.errors import ModelLoadError
+from biobert.errors import ConfigError, ModelLoadError
 from biobert.labels import split_tag
 from biobert.modeldir import load_meta, local_model_dir, read_meta
 from biobert.tasks.crf import CRF
@@ -43,6 +43,19 @@ DEFAULT_TAGGER = "ner-default"
 def default_tagger_path() -> Path:
     """Directory of the bundled default tagger (inside the package)."""
     return Path(str(resources.files("biobert"))) / "models" / DEFAULT_TAGGER
+
+
+def _as_documents(inputs: Any, who: str) -> tuple[bool, list[Document]]:
+    """``(single, documents)`` from one text/Document or an iterable of them; a TypeError naming ``who`` and what
+    was given otherwise (bytes would iterate as ints, and None or a number is no iterable)."""
+    single = isinstance(inputs, (str, Document))
+    if not single and (isinstance(inputs, (bytes, bytearray)) or not isinstance(inputs, Iterable)):
+        raise TypeError(f"{who} accepts str, Document or an iterable of them, got {type(inputs).__name__}")
+    items = [inputs] if single else list(inputs)
+    for x in items:  # before any Document is built, which would fail on a non-str with a bare len() error
+        if not isinstance(x, (str, Document)):
+            raise TypeError(f"{who} accepts str or Document, got {type(x).__name__}")
+    return single, [x if isinstance(x, Document) else Document(id=str(i), text=x) for i, x in enumerate(items)]
 
 
 def _quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
@@ -213,15 +226,7 @@ class Tagger:
 
     def __call__(self, inputs: Any) -> Any:
         """Tag one text/Document (returns a Document) or an iterable of them (returns a list)."""
-        single = isinstance(inputs, (str, Document))
-        # bytes would iterate as ints, and None or a number is no iterable: say what is accepted instead
-        if not single and (isinstance(inputs, (bytes, bytearray)) or not isinstance(inputs, Iterable)):
-            raise TypeError(f"Tagger accepts str, Document or an iterable of them, got {type(inputs).__name__}")
-        items = [inputs] if single else list(inputs)
-        for x in items:  # before any Document is built, which would fail on a non-str with a bare len() error
-            if not isinstance(x, (str, Document)):
-                raise TypeError(f"Tagger accepts str or Document, got {type(x).__name__}")
-        docs = [x if isinstance(x, Document) else Document(id=str(i), text=x) for i, x in enumerate(items)]
+        single, docs = _as_documents(inputs, "Tagger")
         self.last_stats = Counter()
         #: per document, what was changed after prediction (abbreviation counters): lets a server that batches
         #: several requests into one call give each request its own counts
@@ -379,16 +384,7 @@ class Extractor:
         """
         from biobert.tasks.re import candidate_pairs, shift_span
 
-        single = isinstance(inputs, (str, Document))
-        items = [inputs] if single else list(inputs)
-        docs = []
-        for i, x in enumerate(items):
-            if isinstance(x, str):
-                docs.append(Document(id=str(i), text=x))
-            elif isinstance(x, Document):
-                docs.append(x)
-            else:
-                raise TypeError(f"Extractor accepts str or Document, got {type(x).__name__}")
+        single, docs = _as_documents(inputs, "Extractor")
         if tagger is False:
             need = []
         else:
@@ -520,7 +516,7 @@ class Reader:
 
         Raises:
             TypeError: the question or a passage is not a string.
-            ConfigError: E493 another question type (``summary`` is not supported).
+            ConfigError: E493 another question type (``summary`` is not supported); E336 an empty question.
             ModelLoadError: E332 / E335 the model lacks the head the type needs (yes/no head; span head).
         """
         from biobert.io.squad import QAExample
@@ -531,11 +527,21 @@ class Reader:
         for p in ps:
             if not isinstance(p, str):
                 raise TypeError(f"Reader's passages must be str, got {type(p).__name__}")
+        if not question.strip():
+            # the model would still pick a span of every passage, with a confident score, for no question at all
+            raise ConfigError("E336 the question is empty; give the question to answer")
         # validated (and lower-cased) before anything runs, also when there are no passages
         qt = self.predictor.check_can_answer(qtype if qtype is not None else self.default_type)
-        exs = [QAExample(f"q_{i:03d}", question, p, "q", qt) for i, p in enumerate(ps)]
         self.last_stats = Counter()
+        empty = sum(1 for p in ps if not p.strip())
+        if empty:  # nothing to read an answer from: left out, and said
+            self.last_stats["empty_passages_skipped"] = empty
+        kept = [i for i, p in enumerate(ps) if p.strip()]
+        exs = [QAExample(f"q_{i:03d}", question, ps[i], "q", qt) for i in kept]
         res = self.predictor.answer(exs, self.last_stats)["q"] if exs else {"type": qt, "answers": []}
+        if "answers" in res and len(kept) < len(ps):  # an answer's passage indexes the passages as given
+            res["answers"] = [{**a, "passage": kept[a["passage"]]} if a.get("passage") is not None else a
+                              for a in res["answers"]]
         return {"question": question, **res}
 
 

@@ -94,6 +94,16 @@ def test_reader_answers_with_offsets_into_passages(factoid):
         assert 0 < len(a["text"]) <= 100
     scores = [a["score"] for a in res["answers"]]
     assert scores == sorted(scores, reverse=True)
+    # an empty question is refused (it was answered, confidently); empty passages are skipped and counted, and
+    # answers still index the passages as given
+    from biobert.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="E336"):
+        reader("  ", passages)
+    gapped = reader("Which gene is involved?", ["", passages[0], " "])
+    assert reader.last_stats["empty_passages_skipped"] == 2
+    assert gapped["answers"] and all(a["passage"] == 1 for a in gapped["answers"])
+    assert all(passages[0][a["start"]:a["end"]] == a["text"] for a in gapped["answers"])
     lst = reader("Which genes are involved?", passages, qtype="list")
     assert lst["type"] == "list" and len(lst["answers"]) <= reader.spec.list_top_k
     # the same answers over HTTP
