@@ -568,3 +568,15 @@ def test_tagger_reports_per_document_counts_that_sum_to_its_last_stats(tagger_di
     assert len(t.last_doc_stats) == 3
     total = sum(t.last_doc_stats, Counter())
     assert all(t.last_stats[k] == v for k, v in total.items()) and all(k.startswith("abbreviation") for k in total)
+
+
+def test_an_id_pubtator_cannot_hold_is_refused_before_tagging_with_its_code():
+    tagger = FakeTagger()
+
+    async def go():
+        async with _client(tagger) as c:
+            r = await c.post("/tag", json={"text": "BRCA1", "id": "a|b", "output": "pubtator"})
+            assert r.status_code == 422 and r.json()["error"]["code"] == "E215" and "'id'" in r.json()["error"]["message"]
+
+    asyncio.run(go())
+    assert tagger.calls == []  # refused before the model ran

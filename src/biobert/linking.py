@@ -409,6 +409,6 @@ def parse_link_option(value: str) -> tuple[str, list[str] | None]:
         labels, path = value.split("=", 1)
         names = [l.strip() for l in labels.split(",") if l.strip()]
         if not names or not path:
-            raise ConfigError(f"E486 --link expects KB.tsv or LABEL[,LABEL]=KB.tsv, got {value!r}")
+            raise ConfigError(f"E486 a dictionary option (--link / --kb) expects KB.tsv or LABEL[,LABEL]=KB.tsv, got {value!r}")
         return path, names
     return value, None

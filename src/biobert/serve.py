@@ -465,6 +465,14 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
         docs = documents(body)
         if not isinstance(docs, list):
             return docs
+        if output == "pubtator":  # before the work is done: an id PubTator cannot hold fails the answer anyway
+            from biobert.io.pubtator import check_pmid
+
+            try:
+                for d in docs:
+                    check_pmid(d.id)
+            except BiobertError as exc:
+                return error(422, _code_of(exc), f"'id' (output pubtator): {exc}")
         tagged, counts = await tag_docs(docs)
         return respond(tagged, output, counts)
 

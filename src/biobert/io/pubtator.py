@@ -223,6 +223,18 @@ def _title_end(doc: Document) -> int | None:
     return len(text)
 
 
+def check_pmid(pmid: str) -> None:
+    """Raise unless ``pmid`` can open a PubTator record (``PMID|t|...``): not empty, no ``|``, no tab or line
+    break, no spaces at the ends.
+
+    Raises:
+        ConfigError: E215 naming the id.
+    """
+    if not pmid or _UNSAFE.search(pmid) or "|" in pmid or pmid != pmid.strip():
+        raise ConfigError(f"E215 document id {pmid!r} cannot be written as a PubTator PMID (no '|', tabs, line breaks "
+                          "or spaces at the ends)")
+
+
 def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> dict[str, int]:
     """Write documents as PubTator records.
 
@@ -248,13 +260,12 @@ def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> di
     with open_out(path_or_stream) as f:
         for doc in docs:
             pmid = doc.id
-            if not pmid or _UNSAFE.search(pmid) or "|" in pmid or pmid != pmid.strip():
-                raise ConfigError(f"document id {pmid!r} cannot be written as a PubTator PMID (no '|', tabs or spaces at the ends)")
+            check_pmid(pmid)
             n = _title_end(doc)
             if n is not None and n < len(doc.text) and not doc.text[n].isspace():
                 # PubTator puts exactly one separator character between title and abstract
                 raise ConfigError(
-                    f"document {pmid!r}: the title ends at {n} but the next character {doc.text[n]!r} is not a space; "
+                    f"E216 document {pmid!r}: the title ends at {n} but the next character {doc.text[n]!r} is not a space; "
                     "it cannot be written as PubTator without shifting offsets"
                 )
             text, replaced = _UNSAFE.subn(" ", doc.text)
