@@ -44,7 +44,9 @@ def test_tag_text_and_errors():
             assert [d.text[s.start:s.end] for s in d.spans] == ["BRCA1"]
             assert (await c.get("/health")).json() == {"status": "ok"}
             r = await c.post("/tag", content=b"not json")
-            assert r.status_code == 400 and r.json()["error"]["code"] == "E602"
+            assert r.status_code == 400 and r.json()["error"]["code"] == "E602" and "line 1, column 1" in r.json()["error"]["message"]
+            r = await c.post("/tag", content=b'{"text": "caf\xe9"}')  # Latin-1, not UTF-8
+            assert r.status_code == 400 and "UTF-8" in r.json()["error"]["message"]
             r = await c.post("/tag", json={"text": "x", "texts": ["y"]})
             assert r.json()["error"]["code"] == "E604"
             r = await c.post("/tag", json={"text": "x" * 101})

@@ -377,9 +377,14 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
             if size > cfg.body_limit:
                 return too_large(size, False)
             chunks.append(chunk)
+        raw = b"".join(chunks)
         try:
-            body = json.loads(b"".join(chunks))
-        except Exception:  # noqa: BLE001 - any JSON decoding failure is the client's
+            body = json.loads(raw)
+        except UnicodeDecodeError as exc:  # json.loads reads UTF-8/16/32 bytes; anything else lands here
+            return error(400, "E602", f"the request body must be JSON in UTF-8; byte {exc.start} is not ({exc.reason})")
+        except json.JSONDecodeError as exc:
+            return error(400, "E602", f"the request body must be JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
+        except (ValueError, RecursionError):  # nesting too deep to parse, say: still the client's
             return error(400, "E602", "the request body must be JSON")
         if not isinstance(body, dict):
             return error(400, "E602", "the request body must be a JSON object")
