@@ -280,6 +280,7 @@ def teacher_targets(cfg: NERConfig, sentences: Sequence[Sentence], doc_texts: Se
     from biobert.export import weights_sha256
     from biobert.pipeline import Tagger
 
+    t0 = time.time()
     words = [[doc_texts[s.doc_index][a:b] for a, b in s.words] for s in sentences]
     gold = [label for s in sentences for label in (s.tags or [])]
     total: list[torch.Tensor] | None = None
@@ -301,7 +302,8 @@ def teacher_targets(cfg: NERConfig, sentences: Sequence[Sentence], doc_texts: Se
     assert total is not None
     stats["distill_words"] += len(gold)
     return [t / len(cfg.teachers) for t in total], {"teachers": record, "weight": cfg.distill_weight,
-                                                    "temperature": cfg.distill_temperature}
+                                                    "temperature": cfg.distill_temperature,
+                                                    "teacher_seconds": round(time.time() - t0, 1)}
 
 
 def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None, progress: bool = True) -> dict[str, Any]:
