@@ -46,6 +46,9 @@ def test_tag_text_json(tagger_dir):
     assert d.text == text
     assert d.spans, "the biased head should tag something"
     assert all(d.text[s.start : s.end] == s.text and s.label == "Gene" and 0 <= s.score <= 1 for s in d.spans)
+    # the summary goes to stderr, as for --input: what the tagger changed is said for a text argument too
+    summary = json.loads(r.stderr.splitlines()[-1])
+    assert summary["documents"] == 1 and summary["spans"] == len(d.spans) and isinstance(summary["counts"], dict)
 
 
 def test_text_argument_that_names_a_file_warns_and_text_with_input_is_refused(tagger_dir, tmp_path, monkeypatch):

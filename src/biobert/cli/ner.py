@@ -257,6 +257,9 @@ def tag_cmd(
             with open_writer(output if output is not None else sys.stdout, output_format) as writer:
                 writer.write(tagged)
                 writer.close()
+        # the same summary as for --input, on stderr: what the tagger changed is said for a text argument too
+        summary = {"documents": 1, "spans": sum(len(d.spans) for d in tagged), "counts": dict(sorted(tagger.last_stats.items()))}
+        typer.echo(json.dumps(summary), err=True)
     except BiobertError as exc:
         _fail(exc)
 
