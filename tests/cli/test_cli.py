@@ -588,3 +588,11 @@ def test_export_with_eval_data_measures_both_int8_paths_and_tag_obeys_the_gate(t
     r = run("tag", "BRCA1 mutations", "--model", d, "--quantize", "int8")
     assert r.exit_code == 2 and "E322" in r.stderr
     assert ok("tag", "BRCA1 mutations", "--model", d, "--quantize", "int8", "--allow-unchecked-int8").stdout
+
+
+def test_the_corpus_name_of_a_train_file_skips_storage_folders():
+    from biobert.cli.ner import corpus_name
+
+    assert corpus_name("../shared/data/ner/NCBI-disease/biobert/train.tsv") == "NCBI-disease"
+    assert corpus_name("bc2gm/train.tsv") == "bc2gm"
+    assert corpus_name("train.tsv") == "corpus" and corpus_name("data/biobert/train.tsv") == "corpus"

@@ -15,6 +15,20 @@ from biobert.cli.app import DECODE_OPTION, DEVICE_OPTION, PRECISION_OPTION, SPLI
 from biobert.errors import BiobertError, ConfigError
 
 
+#: folder names that say how a corpus is stored, not which corpus it is (``NCBI-disease/biobert/train.tsv``)
+_LAYOUT_FOLDERS = {"biobert", "original", "data", "splits", "conll", "iob", "bio", "iobes", "processed", "raw", "ner"}
+
+
+def corpus_name(train: str) -> str:
+    """The corpus name a ``--train`` file implies: its folder, or the nearest folder above whose name is not a
+    storage layout (``ner/NCBI-disease/biobert/train.tsv`` is ``NCBI-disease``, not ``biobert``); ``corpus`` when
+    none is left. ``--set corpora.0.name=NAME`` overrides it."""
+    for folder in list(Path(train).parents)[:3]:
+        if folder.name and folder.name.lower() not in _LAYOUT_FOLDERS:
+            return folder.name
+    return "corpus"
+
+
 def _fail(exc: BiobertError) -> None:
     typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(2)
@@ -48,7 +62,7 @@ def finetune_ner_cmd(
         if not train:
             typer.echo("error: E409 give --config or at least --train", err=True)
             raise typer.Exit(2)
-        base = {"corpora": [{"name": Path(train).parent.name or "corpus", "train": train, "dev": dev, "test": test}]}
+        base = {"corpora": [{"name": corpus_name(train), "train": train, "dev": dev, "test": test}]}
     for key, val in (("encoder", encoder), ("out", out), ("train_on", train_on), ("train.seed", seed)):
         if val is not None:
             overrides.append(f"{key}={val}")
