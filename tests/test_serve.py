@@ -226,6 +226,7 @@ def test_tag_with_a_linker_returns_ids():
             r = await c.post("/tag", json={"text": "Carriers of BRCA1 mutations"})
             d = Document.from_dict(r.json()["documents"][0])
             assert [(d.text[s.start:s.end], s.ids) for s in d.spans] == [("BRCA1", (("NCBIGene", "NCBIGene:672"),))]
+            assert (await c.get("/version")).json()["linking"] == [{"labels": None, "names": 1}]
 
     asyncio.run(go())
 

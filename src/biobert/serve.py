@@ -351,6 +351,9 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
             "tagging": _tagging_settings(tagger),
             "re_model": getattr(extractor, "source", None),
             "qa_model": getattr(reader, "source", None),
+            # `serve --link`: which dictionaries give /tag and /extract spans their ids, and for which types
+            "linking": [{"labels": sorted(lk.labels) if lk.labels is not None else None, "names": lk.size}
+                        for lk in (tagger.__dict__.get("linkers") or [])],
             "endpoints": endpoints,
             "environment": environment(),
         }

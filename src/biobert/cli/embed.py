@@ -47,7 +47,8 @@ def _input_docs(value: str, fmt: Optional[str], lines: bool, stats: Counter) -> 
         "/" in value or any(value.lower().endswith(ext) for f in io.FORMATS.values() for ext in f.extensions)
     )
     if fmt is not None or looks_like_path:
-        raise ConfigError(f"E423 input file {value!r} does not exist")
+        raise ConfigError(f"E423 input file {value!r} does not exist (to embed it as text, give it as the TEXT "
+                          "argument: `biobert embed 'TP53/MDM2'`)")
     return _split_lines(value, stats) if lines else [Document(id="0", text=value)]
 
 
