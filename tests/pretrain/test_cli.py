@@ -62,3 +62,28 @@ def test_vocab_usage_errors_are_typed(corpus_file, tmp_path):
     res = runner.invoke(app, ["vocab", "--corpus", str(corpus_file), "-o", str(tmp_path / "v"), "--size", "100", "--val-fraction", "0.9"])
     assert res.exit_code == 2 and "E470" in res.output
     assert not (tmp_path / "v").exists()
+
+
+def test_a_run_started_with_relative_paths_resumes_from_another_directory(corpus_file, vocab_dir, tmp_path, monkeypatch):
+    """pretrain_config.json kept `corpus: [data/c.txt]` as typed: `--resume -o RUN` from any other directory
+    failed to find the corpus. Local paths are saved absolute; the same relative settings still resume."""
+    import shutil
+
+    work = tmp_path / "work"
+    (work / "data").mkdir(parents=True)
+    shutil.copy(corpus_file, work / "data" / "c.txt")
+    shutil.copytree(vocab_dir, work / "vocab")
+    monkeypatch.chdir(work)
+    args = ["pretrain", "--corpus", "data/c.txt", "--tokenizer", "vocab", "--output", "run", "--from-scratch",
+            "--set", f"model_config={json.dumps(TINY_MODEL)}", "--set", "max_length=48", "--set", "batch_size=4",
+            "--set", "max_steps=4", "--set", "save_every=2", "--set", "progress=false", "--set", "halt_after=2"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    saved = json.loads((work / "run" / "pretrain_config.json").read_text())
+    assert saved["corpus"] == [str(work / "data" / "c.txt")] and saved["tokenizer"] == str(work / "vocab")
+    # the same relative command from the same directory is the same run (no E472)
+    res = runner.invoke(app, args[:-2] + ["--set", "max_steps=4", "--resume"])
+    assert res.exit_code == 0 and _json(res.output)["step"] == 4, res.output
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["pretrain", "--output", str(work / "run"), "--resume", "--set", "max_steps=6"])
+    assert res.exit_code == 0 and _json(res.output)["step"] == 6, res.output

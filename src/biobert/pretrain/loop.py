@@ -344,12 +344,34 @@ def _build_objective(cfg: PretrainConfig, bundle: ModelBundle, tokenizer):
     return MLMObjective(bundle.model, spec, pad)
 
 
+def _anchored(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` with relative local paths (corpus entries, and tokenizer / init when they name a local path)
+    made absolute, so that a run saved from one directory resumes from any other with ``--resume -o RUN`` alone.
+    ``{data}`` / ``$VAR`` entries and hub ids are left as written."""
+    out = dict(settings)
+
+    def anchor(value: Any, must_exist: bool) -> Any:
+        if not isinstance(value, str) or not value or value[0] in "{$~" or os.path.isabs(value):
+            return value
+        if must_exist and not os.path.exists(value):
+            return value  # a hub id or a named encoder ("minilm"), not a path
+        return os.path.abspath(value)
+
+    if isinstance(out.get("corpus"), list):
+        out["corpus"] = [anchor(c, False) for c in out["corpus"]]
+    elif isinstance(out.get("corpus"), str):
+        out["corpus"] = anchor(out["corpus"], False)
+    for key in ("tokenizer", "init"):
+        out[key] = anchor(out.get(key), True)
+    return out
+
+
 def _check_resume(cfg: PretrainConfig, out: Path) -> None:
     p = out / "pretrain_config.json"
     if not p.exists():
         return
-    saved = json.loads(p.read_text())
-    now = cfg.to_dict()
+    saved = _anchored(json.loads(p.read_text()))
+    now = _anchored(cfg.to_dict())
     changed = [k for k in CRITICAL_FIELDS if k in saved and saved[k] != now.get(k)]
     if changed:
         detail = "; ".join(f"{k}: {saved[k]!r} -> {now.get(k)!r}" for k in changed)
@@ -447,7 +469,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
     files = resolve_corpus(cfg.corpus)
     if main:
         out.mkdir(parents=True, exist_ok=True)
-        saved = cfg.to_dict()
+        saved = _anchored(cfg.to_dict())  # absolute local paths: `--resume -o RUN` works from any directory
         saved.update(halt_after=None, max_time=None)  # limits of this invocation only
         (out / "pretrain_config.json").write_text(json.dumps(saved, indent=2))
     _barrier(acc)
