@@ -152,3 +152,23 @@ def test_release_directories_bad_configs_and_vocabularies_are_typed_errors(tmp_p
         fh.write("extra1\nextra2\n")
     with pytest.raises(ModelLoadError, match=f"E340 .*vocab.txt.* has {cfg['vocab_size'] + 2} tokens.*vocab_size {cfg['vocab_size']}"):
         convert_bert_checkpoint(rel, tmp_path / "o")
+
+
+def test_the_encoder_loader_takes_a_tf_checkpoint_and_converts_it_once(tmp_path, monkeypatch, ref):
+    """USER-NEEDS: one loader for a hub id, an HF directory or a TF checkpoint prefix (`--encoder
+    biobert_v1.1_pubmed/model.ckpt-1000000` used to be E303)."""
+    from biobert.encoders import load_token_classifier, load_tokenizer, resolve_encoder
+
+    monkeypatch.setenv("BIOBERT_CACHE", str(tmp_path / "cache"))
+    rel = tmp_path / "biobert_v1.1_pubmed"
+    rel.mkdir()
+    for f in ("model.ckpt-7.index", "model.ckpt-7.data-00000-of-00001", "bert_config.json", "vocab.txt"):
+        shutil.copy(FIX / f, rel / f)
+    d = Path(resolve_encoder(str(rel / "model.ckpt-7")))
+    assert d.parent == tmp_path / "cache" / "tf" and (d / "config.json").exists()
+    stamp = (d / "conversion.json").stat().st_mtime_ns
+    assert resolve_encoder(str(rel)) == str(d)  # the release directory resolves to the same conversion, not redone
+    assert (d / "conversion.json").stat().st_mtime_ns == stamp
+    clf = load_token_classifier(str(rel / "model.ckpt-7"), ["O", "B-Gene", "I-Gene"])
+    assert clf.config.hidden_size == json.loads((FIX / "bert_config.json").read_text())["hidden_size"]
+    assert load_tokenizer(str(rel)).tokenize("w12") == ["w12"]

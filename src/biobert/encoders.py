@@ -1,4 +1,5 @@
-"""One loader for every encoder: a named default, a local directory, or a Hugging Face hub id.
+"""One loader for every encoder: a named default, a local directory, a Hugging Face hub id, or an original
+TensorFlow BERT checkpoint (converted once, see :func:`converted_tf_checkpoint`).
 
 Names:
     ``minilm`` (alias ``default``): all-MiniLM-L6-v2, shipped inside the
@@ -46,6 +47,33 @@ def _minilm_path() -> str:
 NAMED_ENCODERS: dict[str, Any] = {"minilm": _minilm_path, "default": _minilm_path}
 
 
+def is_tf_checkpoint(p: Path) -> bool:
+    """An original (TensorFlow) BERT checkpoint: a prefix with a ``.index`` file (``model.ckpt-1000000``), or a
+    release directory holding ``*.index`` files and no Hugging Face ``config.json`` (``biobert_v1.1_pubmed/``)."""
+    if Path(f"{p}.index").is_file() or (p.suffix == ".index" and p.is_file()):
+        return True
+    return p.is_dir() and not (p / "config.json").exists() and any(p.glob("*.index"))
+
+
+def converted_tf_checkpoint(p: Path) -> str:
+    """A Hugging Face directory converted from TF checkpoint ``p`` (:func:`biobert.tfcheckpoint.convert_bert_checkpoint`,
+    bert_config.json and vocab.txt beside it), made once and kept under ``$BIOBERT_CACHE`` (default
+    ``~/.cache/biobert``)/``tf/``, keyed by the checkpoint's path, size and modification time."""
+    import hashlib
+
+    from biobert.tfcheckpoint import _checkpoint_prefix, convert_bert_checkpoint
+
+    prefix = _checkpoint_prefix(p)
+    index = Path(f"{prefix}.index")
+    st = index.stat()
+    key = hashlib.sha256(f"{index.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    out = Path(os.environ.get("BIOBERT_CACHE", "~/.cache/biobert")).expanduser() / "tf" / f"{prefix.name}-{key}"
+    if not (out / "conversion.json").exists():  # written last: a directory without it is an unfinished conversion
+        log.info("converting TensorFlow checkpoint %s into %s (once)", prefix, out)
+        convert_bert_checkpoint(prefix, out)
+    return str(out)
+
+
 def resolve_encoder(name_or_path: str | os.PathLike[str]) -> str:
     """Turn a name, directory or hub id into something ``from_pretrained`` accepts.
 
@@ -56,6 +84,8 @@ def resolve_encoder(name_or_path: str | os.PathLike[str]) -> str:
     if s in NAMED_ENCODERS:
         return NAMED_ENCODERS[s]()
     p = Path(s).expanduser()
+    if is_tf_checkpoint(p):
+        return converted_tf_checkpoint(p)
     if p.is_dir():
         return str(p)
     if s.startswith((".", "/", "~")) or not _HUB_ID.fullmatch(s):
