@@ -332,3 +332,16 @@ def test_golden_files_must_pair_with_test_files(tmp_path):
         load_config(QAConfig, None, [], base={"data": {"format": "squad", "train": "t.json", "test": "a.json", "golden": ["g1", "g2"]}})
     with pytest.raises(ConfigError, match="E479"):
         load_config(QAConfig, None, [], base={"data": {"format": "squad", "train": "t.json", "golden": "g.json"}})
+
+
+def test_no_training_examples_names_the_file(tiny_bert, tmp_path):
+    from biobert.config import load_config
+    from biobert.errors import TrainingError
+    from biobert.recipes.qa import QAConfig, finetune_qa
+
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"version": "x", "data": []}', encoding="utf-8")
+    cfg = load_config(QAConfig, None, [f"encoder={tiny_bert}", f"out={tmp_path / 'm'}"],
+                      base={"data": {"format": "squad", "train": str(empty)}})
+    with pytest.raises(TrainingError, match="E534 .*empty.json"):
+        finetune_qa(cfg, progress=False)

@@ -141,6 +141,18 @@ def test_chemprot_style_run_selects_on_dev_and_scores_skipped_gold(tiny_bert, tm
     cfg.data.dev, cfg.out = str(tmp_path / "empty.tsv"), str(tmp_path / "m2")
     rep = finetune_re(cfg, progress=False)
     assert rep["model_selection"].startswith("none (the dev file holds no pair)") and rep["dev_f1"] is None
+    # labels come from the training data: one only in test is counted, not made a class; an empty test file is said
+    with open(tmp_path / "test.tsv", "a", encoding="utf-8") as fh:
+        fh.write("BC6ENTC mimics BC6ENTG .\tCPR:9\n")
+    cfg.data.dev, cfg.out = str(tmp_path / "dev.tsv"), str(tmp_path / "m3")
+    rep = finetune_re(cfg, progress=False)
+    assert rep["spec"]["labels"] == ["CPR:3", "CPR:4", "False"] and rep["gold_labels_not_learned"] == {"test": {"CPR:9": 1}}
+    assert isinstance(rep["dev_evaluation_counts"], dict)  # what scoring dev changed (pairs_too_long, ...) is reported
+    cfg.data.test, cfg.out = str(tmp_path / "empty.tsv"), str(tmp_path / "m4")
+    rep = finetune_re(cfg, progress=False)
+    assert rep["test"] is None and rep["empty_test_file"].endswith("empty.tsv")
+    meta = json.loads((tmp_path / "m4" / "biobert.json").read_text())
+    assert meta["missing_mask"] == "skip"  # `evaluate re` reads the test file the way training did
 
 
 def _assert_relations_on_spans(doc: dict):
@@ -341,3 +353,19 @@ def test_chemprot_release_finetune_and_evaluate(tiny_bert, tmp_path):
     assert res["n_pairs"] == 3 and res["n_gold"] == 3 and res["counts"]["abstracts"] == 1
     r = ok("evaluate", "re", "--model", tmp_path / "m", "--data", tmp_path / "cp" / "chemprot_test_gs")  # the directory too
     assert _json(r)["n_gold"] == 3
+
+
+def test_fold_flags_that_would_be_ignored_are_refused(tmp_path):
+    from typer.testing import CliRunner
+
+    from biobert.cli import app
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("data:\n  format: biobert_tsv\n  train: t.tsv\n  folds: ['1', '2']\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["finetune", "re", "--config", str(cfg), "--cv", "--fold", "1"])
+    assert r.exit_code == 2 and "E447" in r.output and "not both" in r.output
+    plain = tmp_path / "p.yaml"
+    (tmp_path / "t.tsv").write_text("index\tsentence\tlabel\n0\t@GENE$ causes @DISEASE$ .\t1\n", encoding="utf-8")
+    plain.write_text(f"data:\n  format: biobert_tsv\n  train: {tmp_path / 't.tsv'}\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["finetune", "re", "--config", str(plain), "--fold", "1"])
+    assert r.exit_code == 2 and "E447" in r.output and "no folds" in r.output

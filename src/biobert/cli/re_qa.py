@@ -88,6 +88,8 @@ def _run_re(config: Optional[Path], overrides: list[str], cv: bool, fold: Option
         if config is None:
             raise BiobertError("E483 give --config (see configs/re/)")
         cfg = load_config(REConfig, config, overrides)
+        if cv and fold is not None:  # cross-validation runs every fold; the one named would be ignored
+            raise ConfigError(f"E447 give --cv (every fold) or --fold {fold} (one), not both")
         if cv:
             summary = cv_re(cfg, resume=not no_resume, command=_command())
             _echo({"out": cfg.out, "folds": summary["folds"], "mean": summary["mean"], "per_fold": summary["per_fold"]})
@@ -131,7 +133,7 @@ def evaluate_re_cmd(
     data: Path = typer.Option(..., "--data", "-d", help="Gold pairs (file, or a DDI / ChemProt release split directory)."),
     fmt: Optional[str] = typer.Option(None, "--format", help="biobert_tsv | chemprot_tsv | chemprot_jsonl | chemprot_bc6 | ddi | ddi_tsv | jsonl (default: the model's training format)."),
     metric: Optional[str] = typer.Option(None, help="binary | chemprot | ddi | micro (default: the model's)."),
-    missing_mask: str = typer.Option("error", "--missing-mask", help="error | skip (skipped gold pairs count as missed)."),
+    missing_mask: Optional[str] = typer.Option(None, "--missing-mask", help="error | skip (skipped gold pairs count as missed); default: what the model was trained with, else error."),
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Write per-pair predictions (JSON lines) here."),
     device: Optional[str] = DEVICE_OPTION,
 ) -> None:
@@ -147,7 +149,8 @@ def evaluate_re_cmd(
         ex = Extractor.load(model, device=device)
         stats: Counter = Counter()
         skipped: list[dict] = []
-        dcfg = REDataConfig(format=fmt or ex.meta.get("data_format", "jsonl"), test=str(data), missing_mask=missing_mask)
+        dcfg = REDataConfig(format=fmt or ex.meta.get("data_format", "jsonl"), test=str(data),
+                            missing_mask=missing_mask or ex.meta.get("missing_mask", "error"))
         _data_path(data, allow_dir=dcfg.format in DIR_FORMATS)
         if predictions is not None:
             prepare_output(predictions)

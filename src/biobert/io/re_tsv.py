@@ -137,7 +137,7 @@ def _skip_or_fail(missing_mask: str, name: str, lineno: int, expected: str, sent
                   stats: Counter, skipped: list[dict] | None) -> None:
     """E251, or count the row (and its label) as skipped, for an evaluation to score it as missed."""
     if missing_mask == "error":
-        raise DataFormatError("E251", name, lineno, f"{expected}; pass missing_mask='skip' to skip and count such rows", found=sentence)
+        raise DataFormatError("E251", name, lineno, f"{expected}; pass missing_mask='skip' (data.missing_mask in a config, --missing-mask skip for evaluate re) to skip and count such rows", found=sentence)
     stats["rows_skipped_mask_count"] += 1
     stats[f"rows_skipped_mask_count_label={label}"] += 1
     if skipped is not None:

@@ -446,7 +446,9 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
     splits = dict(splits)
     splits["train"] = _limit(splits["train"], cfg.data.limit_questions)
     if not splits["train"]:
-        raise TrainingError("E534 no QA training examples were read")
+        src = ", ".join(str(f) for f in files) or str(cfg.data.train)
+        raise TrainingError(f"E534 no QA training examples were read from {src} (format {cfg.data.format}, task "
+                            f"{cfg.task}; counts: {dict(stats['train']) or 'nothing read'})")
     spec = _spec_for(cfg, splits["train"])
     tcfg = copy.deepcopy(cfg.train)
     if tcfg.select_metric in ("auto", "f1"):  # list questions: "auto" is their f1 (it was left "auto": KeyError)

@@ -337,8 +337,17 @@ def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, 
         splits[s], p = load_re_split(cfg.data, s, fold, stats[s], skipped[s])
         if p is not None:
             files.append(p)
+    if fold is not None and not cfg.data.folds and not any("{fold}" in str(getattr(cfg.data, x) or "") for x in ("train", "dev", "test")):
+        # the fold would be recorded in the report and model card of a run that used no fold at all
+        raise ConfigError(f"E447 fold {fold!r} was given but this config has no folds (no data.folds, no {{fold}} in its paths)")
     if not splits["train"]:
-        raise TrainingError("E533 no RE training pairs were read")
+        raise TrainingError(f"E533 no RE training pairs were read from {_path(cfg.data.train, fold)} "
+                            f"(format {cfg.data.format}; counts: {dict(stats['train']) or 'nothing read'})")
+    notes: dict[str, Any] = {}
+    if cfg.data.test and not splits["test"]:
+        # an empty dev file was warned about; an empty test file passed as `test: null` without a word
+        log.warning("RE: the test file %s holds no pair; nothing is tested", _path(cfg.data.test, fold))
+        notes["empty_test_file"] = str(_path(cfg.data.test, fold))
     if cfg.data.limit_train:
         splits["train"] = splits["train"][: cfg.data.limit_train]
     if not splits["dev"] and cfg.data.dev_from_train > 0:
@@ -351,12 +360,18 @@ def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, 
                "the dev file holds no pair" if cfg.data.dev else "no dev data configured")
         selection = f"none ({why}): the last epoch's weights are kept"
         log.warning("RE: no dev pairs (%s): no model selection, the last epoch's weights are kept", why)
-    all_docs = splits["train"] + splits["dev"] + splits["test"]
     if cfg.labels is not None:
         labels = list(cfg.labels)
     else:
-        seen = sorted({l for d in all_docs for l in pair_of(d)[2]})
+        # the model's classes are what it can learn: the training labels. Dev/test labels it never saw used to
+        # become classes too (untrainable, always missed, and part of the resume fingerprint); now they are counted
+        seen = sorted({l for d in splits["train"] for l in pair_of(d)[2]})
         labels = [l for l in seen if l != negative] if cfg.multi_label else seen
+    for s_ in ("dev", "test"):
+        unknown = Counter(l for d in splits[s_] for l in pair_of(d)[2] if l not in labels and l != negative)
+        if unknown:
+            notes.setdefault("gold_labels_not_learned", {})[s_] = dict(sorted(unknown.items()))
+            log.warning("RE: %s pairs with labels the training data does not have (scored as misses): %s", s_, dict(unknown))
     type_pairs = sorted({(pair_of(d)[0].label, pair_of(d)[1].label) for d in splits["train"]
                          if any(l != negative for l in pair_of(d)[2])})
     spec = RESpec(labels=labels, negative_label=negative, style=cfg.style, pooling=cfg.pooling, multi_label=cfg.multi_label,
@@ -371,8 +386,10 @@ def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, 
     pad = tokenizer.pad_token_id or 0
 
     def evaluate(m: torch.nn.Module) -> dict[str, Any]:
+        dev_counts: Counter = Counter()  # per evaluation (every epoch reads the same pairs), kept from the last
         res, _ = evaluate_re(predictor, splits["dev"], metric, positive_label=cfg.positive_label,
-                             missed_gold=[x["label"] for x in skipped["dev"]])
+                             missed_gold=[x["label"] for x in skipped["dev"]], stats=dev_counts)
+        notes["dev_evaluation_counts"] = dict(dev_counts)
         return res
 
     out = Path(cfg.out)
@@ -396,7 +413,7 @@ def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, 
                 fh.write(json.dumps({"id": d.id, "gold": pair_of(d)[2], "pred": p["label"], "score": p["score"],
                                      "too_long": p["too_long"]}, ensure_ascii=False) + "\n")
     meta = {"task": "re", "encoder": cfg.encoder, "metric": metric, "positive_label": cfg.positive_label,
-            "data_format": cfg.data.format, **spec.to_meta()}
+            "data_format": cfg.data.format, "missing_mask": cfg.data.missing_mask, **spec.to_meta()}
     save_model_dir(out, model, tokenizer, meta, _model_card(cfg, spec, test, command, fold), half=cfg.save_half)
     report = {
         "task": "re",
@@ -413,6 +430,7 @@ def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, 
         "train": summary,
         "dev_f1": summary["best_dev"],
         "test": test,
+        **notes,
         "wall_seconds": round(time.time() - t0, 1),
     }
     write_report(out / "report.json", report)
