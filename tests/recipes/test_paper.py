@@ -52,6 +52,7 @@ def test_a_row_runs_per_seed_and_resumes(tiny_bert, tmp_path):
     rep = json.loads((tmp_path / "runs" / "ner-tiny-default" / "seed-2" / "report.json").read_text())
     assert rep["command"] == "biobert reproduce ner-tiny --seeds 1 --seeds 2"
     assert s["markdown"].startswith("| ner-tiny | the config's | precision") and "Someone: f1 50.00" in s["markdown"]
+    assert json.loads((tmp_path / "runs" / "ner-tiny-default" / "summary.json").read_text()) == s  # saved, not only printed
     again = run_row(row, [1, 2], out=tmp_path / "runs", configs=tmp_path, progress=False)  # finished seeds are read back
     assert again["per_seed"] == s["per_seed"]
 

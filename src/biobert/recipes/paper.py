@@ -12,6 +12,8 @@ a domain-adapted one under identical settings. Runs resume: a finished seed is r
 
 from __future__ import annotations
 
+import json
+
 import re
 import time
 from dataclasses import dataclass, field
@@ -164,6 +166,8 @@ def run_row(row: PaperRow, seeds: Sequence[int] = (1, 2, 3), *, encoder: str | N
         "wall_seconds": round(time.time() - t0, 1),
     }
     summary["markdown"] = markdown_row(summary)
+    # kept beside the seeds' runs: the mean ± sd and the comparison with the paper went to stdout only
+    (root / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
 
 
