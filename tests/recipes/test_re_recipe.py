@@ -114,7 +114,10 @@ def test_evaluate_re_cli(cv_run, tmp_path):
     res = _json(r)
     assert res["n_pairs"] == 6 and {"precision", "recall", "f1", "specificity"} <= set(res)
     lines = (tmp_path / "p.jsonl").read_text().splitlines()
-    assert len(lines) == 6 and {"gold", "label", "score"} <= set(json.loads(lines[0]))
+    # the same record as finetune's test_predictions.jsonl (the predicted label was "label" here, "pred" there)
+    assert len(lines) == 6 and set(json.loads(lines[0])) == set(json.loads(
+        (root / "model" / "fold-1" / "test_predictions.jsonl").read_text().splitlines()[0]))
+    assert {"id", "gold", "pred", "score"} <= set(json.loads(lines[0]))
 
 
 def test_chemprot_style_run_selects_on_dev_and_scores_skipped_gold(tiny_bert, tmp_path):

@@ -139,8 +139,7 @@ def evaluate_re_cmd(
 ) -> None:
     """Score an RE model on gold pairs; prints JSON."""
     from biobert.pipeline import Extractor
-    from biobert.recipes.re import DIR_FORMATS, FORMAT_DEFAULTS, REDataConfig, evaluate_re, load_re_split
-    from biobert.tasks.re import pair_of
+    from biobert.recipes.re import DIR_FORMATS, FORMAT_DEFAULTS, REDataConfig, evaluate_re, load_re_split, write_re_predictions
 
     try:
         if fmt is not None and fmt not in FORMAT_DEFAULTS:  # before the path check, which depends on the format
@@ -159,9 +158,7 @@ def evaluate_re_cmd(
                                  positive_label=ex.meta.get("positive_label", "1"),
                                  missed_gold=[s["label"] for s in skipped], stats=stats)
         if predictions is not None:
-            with open(predictions, "w", encoding="utf-8") as fh:
-                for d, p in zip(docs, preds):
-                    fh.write(json.dumps({"id": d.id, "gold": pair_of(d)[2], **p}, ensure_ascii=False) + "\n")
+            write_re_predictions(predictions, docs, preds)
     except BiobertError as exc:
         _fail(exc)
     res.update(model=str(model), data=str(data), counts=dict(stats))

@@ -408,10 +408,7 @@ def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, 
     if splits["test"]:
         test, preds = evaluate_re(predictor, splits["test"], metric, positive_label=cfg.positive_label,
                                   missed_gold=[x["label"] for x in skipped["test"]], stats=stats["test"])
-        with open(out / "test_predictions.jsonl", "w", encoding="utf-8") as fh:
-            for d, p in zip(splits["test"], preds):
-                fh.write(json.dumps({"id": d.id, "gold": pair_of(d)[2], "pred": p["label"], "score": p["score"],
-                                     "too_long": p["too_long"]}, ensure_ascii=False) + "\n")
+        write_re_predictions(out / "test_predictions.jsonl", splits["test"], preds)
     meta = {"task": "re", "encoder": cfg.encoder, "metric": metric, "positive_label": cfg.positive_label,
             "data_format": cfg.data.format, "missing_mask": cfg.data.missing_mask, **spec.to_meta()}
     save_model_dir(out, model, tokenizer, meta, _model_card(cfg, spec, test, command, fold), half=cfg.save_half)
@@ -436,6 +433,18 @@ def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, 
     write_report(out / "report.json", report)
     distributed.barrier()  # releases the other processes (distributed.wait_for_report)
     return report
+
+
+def write_re_predictions(path: str | Path, docs: Sequence[Document], preds: Sequence[dict[str, Any]]) -> None:
+    """One JSON line per pair: ``id``, ``gold`` labels, ``pred`` label, ``score``, ``too_long`` (and any other field
+    the predictor gave). The same record for ``finetune re``'s test_predictions.jsonl and ``evaluate re
+    --predictions``, which used to call the predicted label ``pred`` in one and ``label`` in the other."""
+    from biobert.tasks.re import pair_of
+
+    with open(path, "w", encoding="utf-8") as fh:
+        for d, p in zip(docs, preds):
+            rest = {k: v for k, v in p.items() if k != "label"}
+            fh.write(json.dumps({"id": d.id, "gold": pair_of(d)[2], "pred": p["label"], **rest}, ensure_ascii=False) + "\n")
 
 
 def cv_re(cfg: REConfig, resume: bool = True, command: str | None = None, progress: bool = True,
