@@ -54,7 +54,18 @@ def test_squad_errors(tmp_path):
     p.write_text(json.dumps(bad), encoding="utf-8")
     with pytest.raises(DataFormatError) as ei:
         read_squad(p)
-    assert ei.value.code == "E271"
+    assert ei.value.code == "E271" and "realign_answers" in str(ei.value)
+    # an answer one character off is moved to its text when asked, and counted; too far off is still E271
+    stats = Counter()
+    exs = read_squad(p, realign=2, stats=stats)
+    a = exs[0].answers[0]
+    assert exs[0].context[a.start:a.end] == "Bazex syndrome" and a.start == 31 and stats["answers_realigned"] == 1
+    with pytest.raises(DataFormatError, match="E271"):
+        read_squad(p, realign=0)
+    bad["data"][0]["paragraphs"][0]["qas"][0]["answers"][0]["answer_start"] = 20
+    p.write_text(json.dumps(bad), encoding="utf-8")
+    with pytest.raises(DataFormatError, match="E271"):
+        read_squad(p, realign=5)  # 11 characters away
     with pytest.raises(DataFormatError) as ei:
         read_squad(stdio.StringIO('{"data": [{"paragraphs": [{"qas": []}]}]}'))
     assert ei.value.code == "E270"

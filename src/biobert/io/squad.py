@@ -113,12 +113,25 @@ def with_question_gold(examples: list[QAExample]) -> list[QAExample]:
     return [e if e.gold or e.qtype not in ("factoid", "list") else replace(e, gold=gold[e.question_id or e.id]) for e in examples]
 
 
+def _nearest(ctx: str, text: str, start: int, window: int) -> int | None:
+    """The occurrence of ``text`` in ``ctx`` starting closest to ``start``, at most ``window`` characters away."""
+    lo = max(0, start - window)
+    best = None
+    i = ctx.find(text, lo)
+    while i != -1 and i <= start + window:
+        if best is None or abs(i - start) < abs(best - start):
+            best = i
+        i = ctx.find(text, i + 1)
+    return best
+
+
 def read_squad(
     path: PathOrStream,
     *,
     question_id_sep: str | None = "auto",
     qtype: str = "factoid",
     stats: Counter | None = None,
+    realign: int = 0,
 ) -> list[QAExample]:
     """Read a SQuAD-format file into :class:`QAExample` s (one per question per paragraph).
 
@@ -128,7 +141,10 @@ def read_squad(
             and leaves other ids alone; a string splits every id at its last
             occurrence; ``None`` makes every id its own question.
         qtype: question type given to every example.
-        stats: counter receiving ``examples``, ``questions``, ``unanswerable``, ``yesno``.
+        stats: counter receiving ``examples``, ``questions``, ``unanswerable``, ``yesno``, ``answers_realigned``.
+        realign: an answer whose ``answer_start`` misses its text by at most this many characters is moved to the
+            nearest occurrence of the text (counted as ``answers_realigned``); 0 (the default): every such
+            answer is E271. Converters that count offsets in bytes or strip characters shift answers a little.
 
     BioBERT's yes/no files (``"answers": "yes"`` or ``"no"`` instead of a list) give ``yesno`` examples
     whose ``label`` is the answer.
@@ -175,10 +191,15 @@ def read_squad(
                         raise DataFormatError("E270", name, None, f"answers of {qid} with a string 'text' and an integer 'answer_start'", found=str(a)[:120])
                     # a negative start would index from the end of the context (and then fail as an OffsetError without the file)
                     if start < 0 or ctx[start : start + len(text)] != text:
-                        raise DataFormatError(
-                            "E271", name, None, f"answer {text!r} of {qid} at context[{start}:{start + len(text)}]",
-                            found=ctx[start : start + len(text)],
-                        )
+                        near = _nearest(ctx, text, start, realign) if realign and text else None
+                        if near is None:
+                            hint = "" if realign else " (data.realign_answers: N moves it to the nearest occurrence within N characters, counted)"
+                            raise DataFormatError(
+                                "E271", name, None, f"answer {text!r} of {qid} at context[{start}:{start + len(text)}]{hint}",
+                                found=ctx[max(start, 0) : max(start, 0) + len(text)],
+                            )
+                        stats["answers_realigned"] += 1
+                        start = near
                     answers.append(Span(start, start + len(text), "answer", text=text))
                 if not answers and label is None:
                     stats["unanswerable"] += 1

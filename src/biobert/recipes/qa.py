@@ -61,6 +61,9 @@ class QADataConfig:
     cv_seed: int = 0
     #: use only the first N training questions (quick runs; recorded in the report)
     limit_questions: int | None = None
+    #: SQuAD-format answers whose answer_start misses the text by at most this many characters are moved to the
+    #: nearest occurrence and counted (``answers_realigned``); 0: such an answer is error E271
+    realign_answers: int = 0
 
     def validate(self, where: str = "data") -> None:
         """Check the values at config load, before any file is read.
@@ -76,6 +79,7 @@ class QADataConfig:
         if self.cv_folds is not None and self.cv_folds < 2:
             raise ConfigError(f"E482 {where}.cv_folds: cross-validation needs at least 2 folds, got {self.cv_folds}")
         check_range(self.limit_questions, f"{where}.limit_questions", ge=1)
+        check_range(self.realign_answers, f"{where}.realign_answers", ge=0)
         if self.golden is not None and len(_as_list(self.golden)) != len(_as_list(self.test)):
             raise ConfigError(
                 f"E479 {where}.golden: one golden file per test file is needed, got {len(_as_list(self.golden))} golden "
@@ -182,7 +186,7 @@ class QAConfig:
 
 
 def read_qa(fmt: str, path: str | Path, types: Sequence[str] | None = None, stats: Counter | None = None,
-            labelled: bool = True) -> list[QAExample]:
+            labelled: bool = True, realign: int = 0) -> list[QAExample]:
     """Read QA examples in ``fmt`` (``squad`` | ``bioasq`` | ``pubmedqa``).
 
     ``labelled=False`` accepts PubMedQA entries without ``final_decision`` (to answer them, or to score them
@@ -199,7 +203,7 @@ def read_qa(fmt: str, path: str | Path, types: Sequence[str] | None = None, stat
         # yes/no questions only holds yes/no questions even without answers (BioBERT's BioASQ-test-yesno-*.json,
         # which would otherwise be read as factoid questions and skipped by a yes/no model)
         wanted = [t for t in (types or []) if t in ("factoid", "list", "yesno")]
-        return read_squad(p, qtype=wanted[0] if len(wanted) == 1 else "factoid", stats=stats)
+        return read_squad(p, qtype=wanted[0] if len(wanted) == 1 else "factoid", stats=stats, realign=realign)
     if fmt == "bioasq":
         from biobert.io.bioasq import read_bioasq
 
@@ -401,14 +405,14 @@ def _load_splits(cfg: QAConfig, stats: dict[str, Counter]) -> tuple[dict[str, li
 
     for s in ("train", "dev"):
         p = getattr(cfg.data, s)
-        splits[s] = keep_types(read_qa(cfg.data.format, p, types, stats[s])) if p else []
+        splits[s] = keep_types(read_qa(cfg.data.format, p, types, stats[s], realign=cfg.data.realign_answers)) if p else []
         if p:
             files.append(expand_path(p))
     per_batch: list[list[QAExample]] = []
     for t, g in batches:
         # with a golden file the test file may carry no answers (BioBERT's test batches, the PubMedQA test half);
         # the golden file gives each question its type, so the type filter comes after it
-        exs = read_qa(cfg.data.format, t, types, stats["test"], labelled=g is None)
+        exs = read_qa(cfg.data.format, t, types, stats["test"], labelled=g is None, realign=cfg.data.realign_answers)
         files.append(expand_path(t))
         if g is not None:
             exs = attach_gold(exs, read_golden(cfg.data.format, g, stats["test"]), stats["test"])
@@ -549,7 +553,7 @@ def cv_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, progre
     t0 = time.time()
     stats: Counter = Counter()
     types = cfg.data.types or [cfg.task]
-    examples = read_qa(cfg.data.format, cfg.data.train, types, stats)
+    examples = read_qa(cfg.data.format, cfg.data.train, types, stats, realign=cfg.data.realign_answers)
     if cfg.data.format != "pubmedqa":
         examples = [e for e in examples if e.qtype in types]
     examples = _limit(examples, cfg.data.limit_questions)
