@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 
@@ -192,3 +193,16 @@ def test_overwriting_ids_moves_the_document_level_relations_with_them(kb):
     assert "1\tCID\tMESH:D001943\tMESH:D009202" in io.writes([out], "pubtator")
     # without overwrite nothing changes
     assert DictionaryLinker.from_tsv(kb)(doc).metadata["relations"] == [["CID", "D001943", "D009202"]]
+
+
+def test_linked_tagger_keeps_per_document_link_counts_for_a_tagger_without_them():
+    """A tagger that keeps no per-document counters (any callable) used to leave LinkedTagger.last_doc_stats empty,
+    so the server reported no link_* counts for its requests."""
+    from biobert.linking import LinkedTagger
+
+    def tagger(docs):
+        return [d.with_spans([Span(0, 5, "Gene")]) for d in docs]
+
+    lt = LinkedTagger(tagger, DictionaryLinker({"BRCA1": [("NCBIGene", "NCBIGene:672")]}))
+    lt([Document("a", "BRCA1 x"), Document("b", "TP53 y")])
+    assert lt.last_doc_stats == [Counter({"link_linked_exact": 1}), Counter({"link_unlinked": 1})]

@@ -388,12 +388,14 @@ class LinkedTagger:
         linked, counts = apply_linkers(self.linkers, self.tagger(docs))
         self.last_stats = Counter(getattr(self.tagger, "last_stats", None) or {}) + Counter(
             {f"link_{k}": v for k, v in counts.items()})
-        # per document: the tagger's post-prediction counters and every linker's, as in last_stats
-        per_doc = [Counter(c) for c in getattr(self.tagger, "last_doc_stats", None) or []]
+        # per document: the tagger's post-prediction counters (when it keeps them) and every linker's, as in
+        # last_stats; a tagger without per-document counters still gets the linkers' own
+        tagged = list(getattr(self.tagger, "last_doc_stats", None) or [])
+        n = len(self.linkers[0].last_doc_stats) if self.linkers else len(tagged)
+        per_doc = [Counter(tagged[i]) if i < len(tagged) else Counter() for i in range(n)]
         for lk in self.linkers:
-            for i, c in enumerate(lk.last_doc_stats):
-                if i < len(per_doc):
-                    per_doc[i].update({f"link_{k}": v for k, v in c.items()})
+            for own, c in zip(per_doc, lk.last_doc_stats):
+                own.update({f"link_{k}": v for k, v in c.items()})
         self.last_doc_stats = per_doc
         return linked
 
