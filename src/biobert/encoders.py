@@ -61,9 +61,9 @@ def converted_tf_checkpoint(p: Path) -> str:
     ``~/.cache/biobert``)/``tf/``, keyed by the checkpoint's path, size and modification time."""
     import hashlib
 
-    from biobert.tfcheckpoint import _checkpoint_prefix, convert_bert_checkpoint
+    from biobert.tfcheckpoint import checkpoint_prefix, convert_bert_checkpoint
 
-    prefix = _checkpoint_prefix(p)
+    prefix = checkpoint_prefix(p)
     index = Path(f"{prefix}.index")
     st = index.stat()
     key = hashlib.sha256(f"{index.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]

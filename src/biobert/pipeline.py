@@ -533,10 +533,9 @@ class Reader:
         # validated (and lower-cased) before anything runs, also when there are no passages
         qt = self.predictor.check_can_answer(qtype if qtype is not None else self.default_type)
         self.last_stats = Counter()
-        empty = sum(1 for p in ps if not p.strip())
-        if empty:  # nothing to read an answer from: left out, and said
-            self.last_stats["empty_passages_skipped"] = empty
         kept = [i for i, p in enumerate(ps) if p.strip()]
+        if len(kept) < len(ps):  # nothing to read an answer from: left out, and said
+            self.last_stats["empty_passages_skipped"] = len(ps) - len(kept)
         exs = [QAExample(f"q_{i:03d}", question, ps[i], "q", qt) for i in kept]
         res = self.predictor.answer(exs, self.last_stats)["q"] if exs else {"type": qt, "answers": []}
         if "answers" in res and len(kept) < len(ps):  # an answer's passage indexes the passages as given

@@ -33,7 +33,8 @@ import numpy as np
 
 from biobert.errors import DataFormatError, ModelLoadError
 
-__all__ = ["read_tf_checkpoint", "list_tf_variables", "tf_variable_to_hf", "convert_bert_checkpoint", "OPTIMIZER_VARIABLE"]
+__all__ = ["read_tf_checkpoint", "list_tf_variables", "tf_variable_to_hf", "convert_bert_checkpoint", "checkpoint_prefix",
+           "OPTIMIZER_VARIABLE"]
 
 _MAGIC = 0xDB4775248B80FB57
 # tensorflow/core/framework/types.proto
@@ -268,7 +269,7 @@ def _is_cased(vocab: Path) -> bool:
     return caps > 100
 
 
-def _checkpoint_prefix(prefix: str | Path) -> Path:
+def checkpoint_prefix(prefix: str | Path) -> Path:
     """The checkpoint prefix, also when given a release directory (``biobert_v1.1_pubmed/``) holding one."""
     p = Path(str(prefix).removesuffix(".index"))
     if not p.is_dir():
@@ -326,7 +327,7 @@ def convert_bert_checkpoint(prefix: str | Path, out: str | Path, *, config: str 
     import torch
     from transformers import BertForPreTraining, BertModel, BertTokenizerFast
 
-    p = _checkpoint_prefix(prefix)
+    p = checkpoint_prefix(prefix)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ModelLoadError(f"E341 the output {str(out)!r} is a file; give a directory to write the model into")

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Optional
-
-from collections import Counter
 
 import typer
 

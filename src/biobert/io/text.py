@@ -7,9 +7,8 @@ itself; only a UTF-8 byte-order mark is dropped.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import os
+from collections import Counter
 from typing import Iterable, Iterator
 
 from biobert.errors import ConfigError

@@ -13,7 +13,6 @@ a domain-adapted one under identical settings. Runs resume: a finished seed is r
 from __future__ import annotations
 
 import json
-
 import re
 import time
 from dataclasses import dataclass, field
