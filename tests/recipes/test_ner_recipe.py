@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -318,3 +319,65 @@ def test_distillation_settings_that_cannot_work_are_refused():
     for bad in ("distill_weight=0", "distill_weight=1.5", "distill_temperature=0"):
         with pytest.raises(ConfigError, match="E415"):
             load_config(NERConfig, None, ["teachers=[t]", bad], base=base)
+
+
+def test_holdout_shares_are_contiguous_and_balanced():
+    from biobert.recipes.ner import holdout_shares, parse_holdout
+
+    assert holdout_shares(7, 3) == [1, 1, 1, 2, 2, 3, 3]
+    for n in (3, 10, 101):
+        sizes = Counter(holdout_shares(n, 3))
+        assert sorted(sizes) == [1, 2, 3] and max(sizes.values()) - min(sizes.values()) <= 1
+    assert parse_holdout(" 2 / 5 ") == (2, 5)
+
+
+def test_cross_fit_teaches_each_sentence_by_the_teacher_that_never_saw_it(tiny_bert, tmp_path):
+    from biobert.errors import ConfigError
+    from biobert.recipes.ner import NERConfig, finetune_ner
+
+    docs = gold_docs({"Chemical", "Disease"})[:12]
+    write_conll(docs, tmp_path / "train.tsv")
+    write_conll(docs[:6], tmp_path / "other.tsv")
+    common = [f"encoder={tiny_bert}", "train.batch_size=4", "train.lr=5e-3", "train.seed=0", "max_length=64",
+              "stride=16", "train.epochs=2"]
+    base = {"corpora": [{"name": "A", "train": str(tmp_path / "train.tsv")}]}
+    teachers = []
+    for i in (1, 2, 3):
+        r = finetune_ner(load_config(NERConfig, None, common + [f"out={tmp_path / f't{i}'}", f"holdout={i}/3"], base=base), progress=False)
+        assert r["holdout"]["share"] == i and r["holdout"]["documents_held_out"] == {"A": 4}
+        assert json.loads((tmp_path / f"t{i}" / "biobert.json").read_text())["holdout"] == r["holdout"]
+        teachers.append(str(tmp_path / f"t{i}"))
+    assert len({json.loads((Path(t) / "biobert.json").read_text())["holdout"]["training_documents_sha256"] for t in teachers}) == 1
+
+    def student(ts, out, b=base):
+        cfg = load_config(NERConfig, None, common + [f"out={tmp_path / out}", f"teachers=[{','.join(ts)}]", "cross_fit=true"], base=b)
+        return finetune_ner(cfg, progress=False)
+
+    d = student(teachers[::-1], "s")["distillation"]  # any order: each teacher's share is in its biobert.json
+    assert d["cross_fit"] is True and "(cross-fit)" in (tmp_path / "s" / "README.md").read_text()
+    assert "without share 2/3" in (tmp_path / "t2" / "README.md").read_text()
+    assert sorted(t["share"] for t in d["teachers"]) == [1, 2, 3]
+    assert all(t["sentences"] > 0 and 0 <= t["held_out_word_agreement_with_gold"] <= 1 for t in d["teachers"])
+    plain = student(teachers, "p")  # the same data without cross_fit would be a mean over all three teachers
+    assert plain["data_changes"]["distill_words"] == sum(t["words"] for t in d["teachers"])
+    with pytest.raises(ConfigError, match="E419 .*both held out of share 1/3"):
+        student([teachers[0], teachers[0], teachers[2]], "x1")
+    with pytest.raises(ConfigError, match="E419 .*share 1 of 3, but 2 teachers"):
+        student(teachers[:2], "x2")
+    with pytest.raises(ConfigError, match="E419 .*other training documents"):
+        student(teachers, "x3", {"corpora": [{"name": "A", "train": str(tmp_path / "other.tsv")}]})
+    finetune_ner(load_config(NERConfig, None, common + [f"out={tmp_path / 'nohold'}"], base=base), progress=False)
+    with pytest.raises(ConfigError, match="E419 .*not trained with holdout"):
+        student(teachers[:2] + [str(tmp_path / "nohold")], "x4")
+
+
+def test_holdout_and_cross_fit_settings_that_cannot_work_are_refused():
+    from biobert.errors import ConfigError
+    from biobert.recipes.ner import NERConfig
+
+    base = {"corpora": [{"name": "A", "train": "t.tsv"}]}
+    for bad in ("0/3", "4/3", "1/1", "x", "1/3/5"):
+        with pytest.raises(ConfigError, match="E415 holdout"):
+            load_config(NERConfig, None, [f"holdout={bad}"], base=base)
+    with pytest.raises(ConfigError, match="E414 cross_fit"):
+        load_config(NERConfig, None, ["teachers=[t]", "cross_fit=true"], base=base)

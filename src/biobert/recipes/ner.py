@@ -13,8 +13,10 @@ count the types that corpus annotates.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -109,6 +111,14 @@ class NERConfig:
     distill_weight: float = 0.5
     #: softmax temperature T of both distributions in the soft term
     distill_temperature: float = 2.0
+    #: with k teachers trained with ``holdout`` 1/k ... k/k on this run's training data: every training sentence
+    #: learns from the one teacher that never saw it, not from the mean of all. Teachers trained on a sentence
+    #: mostly repeat its gold tags; held-out predictions carry what a model really gets wrong on unseen text.
+    cross_fit: bool = False
+    #: "i/k": train on all training documents but the i-th of k contiguous, equal shares (documents in file
+    #: order, corpus by corpus, after train_on's merge; a share keeps an abstract's sentences together). Makes
+    #: the teachers of a ``cross_fit`` student; recorded in biobert.json with a hash of the training documents.
+    holdout: str | None = None
     #: store fp16 weights in the final directory (halves its size)
     save_half: bool = False
     #: optional name recorded in the model card
@@ -149,8 +159,47 @@ class NERConfig:
             # the soft targets are one distribution per word, learned by the softmax at its first subword
             raise ConfigError(f"E414 {key('teachers')} cannot be combined with {key('crf' if self.crf else 'label_all_subwords')}: "
                               "distillation matches the softmax at each word's first subword to the teachers'")
+        if self.holdout is not None:
+            parse_holdout(self.holdout, key("holdout"))
+        if self.cross_fit and len(self.teachers) < 2:
+            raise ConfigError(f"E414 {key('cross_fit')} needs the k >= 2 teachers trained with holdout 1/k ... k/k "
+                              f"in {key('teachers')}, got {len(self.teachers)}")
         # the NER dev evaluation reports entity-level precision, recall and f1 (recipes.ner._combine)
         self.train.validate(key("train"), metrics=("precision", "recall", "f1"))
+
+
+def parse_holdout(value: str, where: str = "holdout") -> tuple[int, int]:
+    """``"i/k"`` as ``(i, k)``, 1 <= i <= k, k >= 2.
+
+    Raises:
+        ConfigError: E415 anything else.
+    """
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(value))
+    if not m or not (int(m[2]) >= 2 and 1 <= int(m[1]) <= int(m[2])):
+        raise ConfigError(f"E415 {where} must be 'i/k' with 1 <= i <= k and k >= 2 (leave out the i-th of k shares "
+                          f"of the training documents), got {value!r}")
+    return int(m[1]), int(m[2])
+
+
+def holdout_shares(n: int, k: int) -> list[int]:
+    """The share (1..k) of each of ``n`` documents in order: k contiguous runs whose sizes differ by at most one."""
+    return [j * k // n + 1 for j in range(n)]
+
+
+def training_documents_sha256(corpora: Sequence[tuple[str, Sequence[Document]]]) -> str:
+    """One hash of the training documents as a run learns from them (corpus names, texts, spans, in order).
+
+    Teachers made with ``holdout`` and their ``cross_fit`` student compare it: the shares are positions in this
+    list, so a teacher made from other files, another order or another ``train_on`` would teach the wrong
+    sentences.
+    """
+    h = hashlib.sha256()
+    for name, docs in corpora:
+        h.update(f"corpus\x00{name}\x00{len(docs)}\x00".encode())
+        for d in docs:
+            h.update(d.text.encode("utf-8", "surrogatepass") + b"\x00")
+            h.update(";".join(f"{sp.start},{sp.end},{sp.label}" for sp in d.spans).encode() + b"\x00")
+    return h.hexdigest()
 
 
 def corpus_format(c: CorpusConfig, path: str) -> str:
@@ -242,9 +291,13 @@ def _model_card(cfg: NERConfig, labels: list[str], corpus_types: dict[str, list[
         f"{describe_training(cfg.train)}",
     ]
     if cfg.teachers:
-        lines.append(f"* Distilled from {len(cfg.teachers)} teacher(s), their word-level label distributions averaged "
+        how = ("each training sentence taught by the one teacher held out of it (cross-fit)" if cfg.cross_fit
+               else "their word-level label distributions averaged")
+        lines.append(f"* Distilled from {len(cfg.teachers)} teacher(s), {how} "
                      f"(loss weight {cfg.distill_weight}, temperature {cfg.distill_temperature}): "
                      + ", ".join(f"`{t}`" for t in cfg.teachers))
+    if cfg.holdout:
+        lines.append(f"* Trained without share {cfg.holdout} of the training documents (a cross-fit teacher)")
     lines += [
         "",
         "## Training data",
@@ -267,43 +320,83 @@ def _model_card(cfg: NERConfig, labels: list[str], corpus_types: dict[str, list[
 
 
 def teacher_targets(cfg: NERConfig, sentences: Sequence[Sentence], doc_texts: Sequence[str],
-                    doc_meta: Sequence[dict[str, Any]], labels: list[str], stats: Counter) -> tuple[list[torch.Tensor], dict[str, Any]]:
+                    doc_meta: Sequence[dict[str, Any]], labels: list[str], stats: Counter,
+                    cross_fit: tuple[list[int], str] | None = None) -> tuple[list[torch.Tensor], dict[str, Any]]:
     """The teachers' mean probability over ``labels`` for every word of the training ``sentences``.
 
     Each teacher tags the words with its own tokenizer, windows and context, so any tagger with the same label
     names can teach (columns are matched by name). Returns the targets and what the report records: each
     teacher's source, weights hash and word-level agreement with the gold tags.
 
+    With ``cross_fit = (share of each sentence, hash of the training documents)`` each teacher tags only the
+    sentences of the share it was held out of (its biobert.json ``holdout``), so every sentence gets the
+    distribution of the one teacher that never trained on it.
+
     Raises:
-        ConfigError: E419 a teacher lacks one of the student's labels, or predicts labels the student lacks.
+        ConfigError: E419 a teacher lacks one of the student's labels, or predicts labels the student lacks; with
+            cross_fit, a teacher without a holdout, of another number of shares or other training documents,
+            or two teachers of one share.
     """
     from biobert.export import weights_sha256
     from biobert.pipeline import Tagger
 
     t0 = time.time()
     words = [[doc_texts[s.doc_index][a:b] for a, b in s.words] for s in sentences]
-    gold = [label for s in sentences for label in (s.tags or [])]
-    total: list[torch.Tensor] | None = None
+    gold = [s.tags or [] for s in sentences]
+    total: list[torch.Tensor | None] = [None] * len(sentences)
     record: list[dict[str, Any]] = []
+    seen_shares: dict[int, str] = {}
     for ref in cfg.teachers:
         teacher = Tagger.load(ref, abbreviations=False)
         if set(teacher.labels) != set(labels):
             raise ConfigError(f"E419 teacher {ref!r} has labels {teacher.labels}; the model learns {labels}: a teacher "
                               "must predict exactly the same label names")
+        idx = list(range(len(sentences)))
+        if cross_fit is not None:
+            share = _teacher_share(ref, teacher.meta.get("holdout"), len(cfg.teachers), cross_fit[1], seen_shares)
+            idx = [i for i in idx if cross_fit[0][i] == share]
         cols = [teacher.labels.index(l) for l in labels]
-        groups = sentence_groups(sentences, doc_meta) if teacher.predictor.context else None
-        dist = [d[:, cols] for d in teacher.predictor.word_distributions(words, stats, groups)]
-        pred = [labels[i] for d in dist for i in d.argmax(-1).tolist()]
+        sub = [sentences[i] for i in idx]
+        groups = sentence_groups(sub, doc_meta) if teacher.predictor.context else None
+        dist = [d[:, cols] for d in teacher.predictor.word_distributions([words[i] for i in idx], stats, groups)]
+        pred = [labels[j] for d in dist for j in d.argmax(-1).tolist()]
+        flat_gold = [t for i in idx for t in gold[i]]
+        agreement = round(sum(p == g for p, g in zip(pred, flat_gold)) / max(len(flat_gold), 1), 4)
         src = Path(teacher.source)
         record.append({"teacher": ref, "weights_sha256": weights_sha256(src) if src.is_dir() else None,
-                       "train_word_agreement_with_gold": round(sum(p == g for p, g in zip(pred, gold)) / max(len(gold), 1), 4)})
-        total = dist if total is None else [a + b for a, b in zip(total, dist)]
-        log.info("teacher %s: %.4f of the training words' gold tags are its likeliest", ref, record[-1]["train_word_agreement_with_gold"])
-    assert total is not None
-    stats["distill_words"] += len(gold)
-    return [t / len(cfg.teachers) for t in total], {"teachers": record, "weight": cfg.distill_weight,
-                                                    "temperature": cfg.distill_temperature,
-                                                    "teacher_seconds": round(time.time() - t0, 1)}
+                       ("held_out_word_agreement_with_gold" if cross_fit else "train_word_agreement_with_gold"): agreement})
+        if cross_fit is not None:
+            record[-1].update(share=share, sentences=len(idx), words=len(flat_gold))
+        for i, d in zip(idx, dist):
+            total[i] = d if total[i] is None else total[i] + d
+        log.info("teacher %s: %.4f of the %s words' gold tags are its likeliest", ref, agreement,
+                 "held-out" if cross_fit else "training")
+    n_teach = 1 if cross_fit is not None else len(cfg.teachers)
+    assert all(t is not None for t in total), "every sentence has a share and every share a teacher"
+    stats["distill_words"] += sum(len(g) for g in gold)
+    out = {"teachers": record, "weight": cfg.distill_weight, "temperature": cfg.distill_temperature,
+           "cross_fit": cross_fit is not None, "teacher_seconds": round(time.time() - t0, 1)}
+    return [t / n_teach for t in total], out  # type: ignore[operator]
+
+
+def _teacher_share(ref: str, holdout: Any, k: int, train_sha: str, seen: dict[int, str]) -> int:
+    """The share a cross-fit teacher was held out of, after checking it fits this run (E419)."""
+    if not isinstance(holdout, dict):
+        raise ConfigError(f"E419 cross_fit: teacher {ref!r} was not trained with holdout (its biobert.json has no "
+                          f"'holdout'); train each of the {k} teachers with --set holdout=i/{k}")
+    share, shares = holdout.get("share"), holdout.get("shares")
+    if shares != k:
+        raise ConfigError(f"E419 cross_fit: teacher {ref!r} was held out of share {share} of {shares}, but {k} "
+                          f"teachers are given: give one teacher per share")
+    if holdout.get("training_documents_sha256") != train_sha:
+        raise ConfigError(f"E419 cross_fit: teacher {ref!r} was trained on other training documents (hash "
+                          f"{str(holdout.get('training_documents_sha256'))[:12]}..., this run's {train_sha[:12]}...): "
+                          "the same corpora, files, train_on and types are needed, or its shares are other sentences")
+    if share in seen:
+        raise ConfigError(f"E419 cross_fit: teachers {seen[share]!r} and {ref!r} were both held out of share "
+                          f"{share}/{k}: each share needs its own teacher")
+    seen[share] = ref
+    return int(share)
 
 
 def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None, progress: bool = True) -> dict[str, Any]:
@@ -369,6 +462,20 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
                 stats[f"train_spans_of_undeclared_types_dropped:{c.name}:{t}"] += n
             log.warning("corpus %s: %d training span(s) of types outside its types %s dropped: %s", c.name,
                         sum(dropped.values()), c.types, dict(dropped))
+    train_sha = training_documents_sha256([(c.name, splits[c.name]["train"]) for c in cfg.corpora])
+    # the share (1..k) of every training document, for holdout (dropped here) and cross_fit (one teacher each)
+    k_shares = parse_holdout(cfg.holdout)[1] if cfg.holdout else len(cfg.teachers) if cfg.cross_fit else 0
+    shares = {c.name: holdout_shares(len(splits[c.name]["train"]), k_shares) if k_shares else [] for c in cfg.corpora}
+    if cfg.holdout:
+        i_out, k_out = parse_holdout(cfg.holdout)
+        held: dict[str, int] = {}
+        for c in cfg.corpora:
+            kept = [d for d, sh in zip(splits[c.name]["train"], shares[c.name]) if sh != i_out]
+            held[c.name] = len(splits[c.name]["train"]) - len(kept)
+            splits[c.name]["train"], shares[c.name] = kept, [sh for sh in shares[c.name] if sh != i_out]
+        notes["holdout"] = {"share": i_out, "shares": k_out, "documents_held_out": held,
+                            "training_documents_sha256": train_sha}
+        log.info("holdout %s: %s training document(s) left out", cfg.holdout, held)
     all_types = sorted({t for ts in corpus_types.values() for t in ts})
     if not all_types:
         raise TrainingError("E502 the training data contains no entity spans")
@@ -403,18 +510,22 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
     sentences = []
     doc_texts: list[str] = []
     doc_meta: list[dict[str, Any]] = []
+    doc_share: list[int] = []
     for ci, c in enumerate(cfg.corpora):
-        for d in splits[c.name]["train"]:
+        for j, d in enumerate(splits[c.name]["train"]):
             sentences += document_sentences(d, len(doc_texts), with_gold=True, corpus=ci, stats=stats, splitter=splitter)
             doc_texts.append(d.text)
             doc_meta.append(d.metadata)
+            doc_share.append(shares[c.name][j] if shares[c.name] else 0)
     allowed = allowed_o_matrix(labels, [corpus_types[c.name] for c in cfg.corpora])
     soft = None
     if cfg.teachers:
         if not bool(allowed.sum(1).eq(1).all()):
             raise ConfigError("E414 teachers need corpora that annotate the same types: the soft targets would teach "
                               "a corpus's O words the types it does not annotate")
-        soft, notes["distillation"] = teacher_targets(cfg, sentences, doc_texts, doc_meta, labels, stats)
+        soft, notes["distillation"] = teacher_targets(
+            cfg, sentences, doc_texts, doc_meta, labels, stats,
+            cross_fit=([doc_share[s.doc_index] for s in sentences], train_sha) if cfg.cross_fit else None)
     feats = build_features(
         sentences, doc_texts, encoder, label2id, max_length=cfg.max_length, stride=cfg.stride,
         label_all_subwords=cfg.label_all_subwords, stats=stats,
@@ -479,6 +590,8 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
     }
     if cfg.crf:
         meta["crf"] = net.crf.to_meta()
+    if cfg.holdout:
+        meta["holdout"] = notes["holdout"]
     card = _model_card(cfg, labels, corpus_types, test, command)
     save_model_dir(out, model, tokenizer, meta, card, half=cfg.save_half)
     report = {
