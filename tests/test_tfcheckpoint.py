@@ -63,6 +63,20 @@ def test_name_mapping():
     assert OPTIMIZER_VARIABLE.search("bert/pooler/dense/kernel/adam_m") and not OPTIMIZER_VARIABLE.search("bert/pooler/dense/kernel")
 
 
+def test_convert_tf_checkpoint_spelling_runs_the_converter(tmp_path, monkeypatch):
+    """``biobert convert tf-checkpoint PREFIX --out DIR`` is how the issue trackers ask for it: the converter runs,
+    where ``convert`` alone would read "tf-checkpoint" as an annotation file."""
+    import sys
+
+    from biobert.cli import main, spelled_as_registered
+
+    assert spelled_as_registered(["convert", "a.tsv", "b.jsonl"]) == ["convert", "a.tsv", "b.jsonl"]
+    monkeypatch.setattr(sys, "argv", ["biobert", "convert", "tf-checkpoint", str(PREFIX), "--out", str(tmp_path / "hf")])
+    with pytest.raises(SystemExit) as e:
+        main()
+    assert e.value.code == 0 and json.loads((tmp_path / "hf" / "conversion.json").read_text())["converted"] == 46
+
+
 def test_convert_matches_bert_equations_and_reports(tmp_path, ref):
     out = tmp_path / "hf"
     r = json.loads(ok("convert-tf", PREFIX, "--out", out).stdout)

@@ -33,7 +33,21 @@ def main() -> None:
         hf_logging.disable_progress_bar()
     except ImportError:  # pragma: no cover
         pass
+    import sys
+
+    sys.argv[1:] = spelled_as_registered(sys.argv[1:])
     app()
+
+
+def spelled_as_registered(args: list[str]) -> list[str]:
+    """``convert tf-checkpoint PREFIX ...`` (how the checkpoint converter is often asked for) as ``convert-tf``.
+
+    ``convert`` itself converts annotation formats and takes two paths, so without this ``tf-checkpoint``
+    would be read as an input file and the converter's options refused.
+    """
+    if args[:2] == ["convert", "tf-checkpoint"]:
+        return ["convert-tf", *args[2:]]
+    return list(args)
 
 
 __all__ = ["app", "main"]
