@@ -140,7 +140,8 @@ def test_from_scratch_trains_its_own_vocabulary(corpus_file, tmp_path):
 
 @pytest.mark.parametrize("objective", ["mlm", "electra"])
 def test_resume_after_kill_is_exact(corpus_file, vocab_dir, tmp_path, objective):
-    kw = dict(objective=objective, whole_word_mask=True, tokenizer=str(vocab_dir), max_steps=8, save_every=3, eval_every=4)
+    # log_every 4 with checkpoints every 3: the resume from step 6 must carry steps 5-6 into the step-8 mean
+    kw = dict(objective=objective, whole_word_mask=True, tokenizer=str(vocab_dir), max_steps=8, save_every=3, eval_every=4, log_every=4)
     a = pretrain(_cfg(corpus_file, tmp_path / "a", **kw))
     # run b is "killed" after step 7: it halts there, and the step-7 checkpoint is lost, as if the
     # process died between checkpoints; the resume restarts from step 6
@@ -151,6 +152,7 @@ def test_resume_after_kill_is_exact(corpus_file, vocab_dir, tmp_path, objective)
     assert latest_checkpoint(tmp_path / "b").name == "step-00000006"
     b = pretrain(_cfg(corpus_file, tmp_path / "b", **kw), resume=True)
     assert [c["loss"] for c in a["curve"]] == [c["loss"] for c in b["curve"]]
+    assert [c["steps_averaged"] for c in b["curve"]] == [4, 4]
     assert a["tokens_seen"] == b["tokens_seen"]
     assert a["evals"] == b["evals"]
     wa = torch.load(tmp_path / "a" / "checkpoints" / "step-00000008" / "model.pt")
@@ -185,6 +187,7 @@ def test_resume_of_a_continued_run_with_head_warmup_is_exact(corpus_file, headle
     pretrain(_cfg(corpus_file, tmp_path / "b", halt_after=halt, **kw))
     b = pretrain(_cfg(corpus_file, tmp_path / "b", **kw), resume=True)
     assert [c["loss"] for c in a["curve"]] == [c["loss"] for c in b["curve"]]
+    assert [c["steps_averaged"] for c in b["curve"]] == [4, 4]
     wa = torch.load(tmp_path / "a" / "checkpoints" / "step-00000009" / "model.pt")
     wb = torch.load(tmp_path / "b" / "checkpoints" / "step-00000009" / "model.pt")
     for k in wa:

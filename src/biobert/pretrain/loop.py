@@ -630,7 +630,10 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
                 shutil.rmtree(tmp)
             tmp.mkdir(parents=True)
         _barrier(acc)
-        torch.save({"rng": _rng_state(), "data": stream.state_dict(), "tokens_local": tokens_local}, tmp / f"rank-{rank}.pt")
+        # the loss window too, so that a resume between two log steps logs the same curve as an unbroken run
+        win = {"loss": window["loss"], "n": window["n"], "tokens": window["tokens"], "elapsed": time.time() - window["t0"]}
+        torch.save({"rng": _rng_state(), "data": stream.state_dict(), "tokens_local": tokens_local, "window": win},
+                   tmp / f"rank-{rank}.pt")
         if main:
             torch.save(unwrapped.state_dict(), tmp / "model.pt")
             torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
@@ -685,6 +688,9 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
 
     stopper = StopSignals((signal.SIGTERM, signal.SIGINT))
     window = {"loss": 0.0, "n": 0, "tokens": 0, "t0": time.time()}
+    if rank_state is not None and "window" in rank_state:  # checkpoints before this field restart the window
+        w = rank_state["window"]
+        window = {"loss": w["loss"], "n": w["n"], "tokens": w["tokens"], "t0": time.time() - w["elapsed"]}
     session_tokens = 0
     # train_time is the optimizer time since the last checkpoint (added to the run total there);
     # session_train_time is this invocation's total, for the progress bar and the session record
@@ -759,6 +765,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
                         "tokens": None,
                         "tokens_per_s": round(float(stats[2]) / dt, 1) if dt > 0 else None,
                         "seconds": round(dt, 4),
+                        "steps_averaged": window["n"],
                     }
                     tot = torch.tensor([tokens_local], dtype=torch.float64)
                     if world > 1:
