@@ -345,3 +345,24 @@ def test_no_training_examples_names_the_file(tiny_bert, tmp_path):
                       base={"data": {"format": "squad", "train": str(empty)}})
     with pytest.raises(TrainingError, match="E534 .*empty.json"):
         finetune_qa(cfg, progress=False)
+
+
+def test_dev_or_test_without_any_gold_is_refused_before_training(tiny_bert, tmp_path):
+    """BioBERT's BioASQ-test-*.json carry no answers: without data.golden every score would be 0 over no question,
+    which the report would show as a result (and a dev split like that would select the first epoch)."""
+    from biobert.config import load_config
+    from biobert.errors import TrainingError
+    from biobert.recipes.qa import QAConfig, finetune_qa
+
+    train = squad_file(tmp_path / "train.json")
+    t1, g1, t2, g2 = (tmp_path / n for n in ("t1.json", "g1.json", "t2.json", "g2.json"))
+    _answerless_batch(t1, g1, PASSAGES[:3])
+    _answerless_batch(t2, g2, PASSAGES[3:])
+    common = [f"encoder={tiny_bert}", f"out={tmp_path / 'm'}", "max_length=48", "stride=8", "max_query_length=8", "train.epochs=1"]
+    for data, where in (({"test": [str(train), str(t2)]}, f"E535 data.test.1 {t2}: none of its 1 factoid"),
+                        ({"test": str(t1)}, f"E535 data.test {t1}: none of its 3 factoid .*set data.golden"),
+                        ({"dev": str(t1)}, f"E535 data.dev {t1}: none of its 3")):
+        cfg = load_config(QAConfig, None, common, base={"data": {"format": "squad", "train": str(train), **data}})
+        with pytest.raises(TrainingError, match=where):
+            finetune_qa(cfg, progress=False)
+        assert not (tmp_path / "m").exists()  # refused before any model loaded or step taken

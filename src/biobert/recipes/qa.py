@@ -301,10 +301,7 @@ def score_answers(examples: Sequence[QAExample], answers: dict[str, Any], task: 
         raise ConfigError(f"E481 QA task must be one of {TASKS}, got {task!r}")
     stats = stats if stats is not None else Counter()
     all_groups = group_by_question(examples)
-    if task == "yesno":
-        groups = {q: exs for q, exs in all_groups.items() if exs[0].label is not None}
-    else:
-        groups = {q: exs for q, exs in all_groups.items() if exs[0].gold}
+    groups = {q: exs for q, exs in all_groups.items() if _has_gold(exs[0], task)}
     # nothing to compare with: scoring these as wrong would understate every score
     n_without_gold = len(all_groups) - len(groups)
     stats["questions_without_gold_skipped"] += n_without_gold
@@ -333,6 +330,28 @@ def score_answers(examples: Sequence[QAExample], answers: dict[str, Any], task: 
     out["n_questions_without_gold"] = n_without_gold
     out["n_passages"] = len(examples)
     return out
+
+
+def _has_gold(e: QAExample, task: str) -> bool:
+    """Whether a question (its first passage) can be scored: a yes/no label, or gold answer entries."""
+    return e.label is not None if task == "yesno" else bool(e.gold)
+
+
+def require_scoreable(examples: Sequence[QAExample], task: str, where: str, path: Any) -> None:
+    """Refuse (before any training) an evaluation split none of whose questions has gold to score against.
+
+    Every score would be 0 over no question: dev selection would pick the first epoch, and a test score of 0
+    would read as a result.
+
+    Raises:
+        TrainingError: E535 ``examples`` are not empty but no question has gold.
+    """
+    groups = group_by_question(examples)
+    if groups and not any(_has_gold(exs[0], task) for exs in groups.values()):
+        hint = (" Test files such as BioBERT's BioASQ-test-*.json carry no answers: set data.golden to the official "
+                "golden file (7B1_golden.json; PubMedQA: test_ground_truth.json)" if where.startswith("data.test") else "")
+        raise TrainingError(f"E535 {where} {path}: none of its {len(groups)} {task} question(s) has a gold answer "
+                            f"to score.{hint}")
 
 
 def combine_batches(results: Sequence[dict[str, Any]]) -> dict[str, float]:
@@ -453,6 +472,13 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
         src = ", ".join(str(f) for f in files) or str(cfg.data.train)
         raise TrainingError(f"E534 no QA training examples were read from {src} (format {cfg.data.format}, task "
                             f"{cfg.task}; counts: {dict(stats['train']) or 'nothing read'})")
+    # checked before training: hours of training then scores of 0 over no question would read as a result
+    require_scoreable(splits["dev"], cfg.task, "data.dev", cfg.data.dev or "(the dev split)")
+    if test_batches is not None:
+        for i, ((path, _), batch) in enumerate(zip(cfg.data.test_batches(), test_batches)):
+            require_scoreable(batch, cfg.task, "data.test" if len(test_batches) == 1 else f"data.test.{i}", path)
+    else:
+        require_scoreable(splits["test"], cfg.task, "data.test", "(the test split)")
     spec = _spec_for(cfg, splits["train"])
     tcfg = copy.deepcopy(cfg.train)
     if tcfg.select_metric in ("auto", "f1"):  # list questions: "auto" is their f1 (it was left "auto": KeyError)
