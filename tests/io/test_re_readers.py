@@ -227,3 +227,19 @@ def test_ddi_errors(tmp_path, bad, code):
     with pytest.raises(DataFormatError) as ei:
         read_ddi(p)
     assert ei.value.code == code and ei.value.path == str(p)
+    assert ei.value.line == {"E258": 4, "E259": 4, "E257": 2}[code]  # the line of the element at fault
+
+
+@pytest.mark.parametrize("old,new,expected,line", [
+    ('<entity id="DDI-MedLine.d1.s0.e1"', '<entity id="DDI-MedLine.d1.s0.e0"', "each entity id once", 5),
+    ('ddi="true" type="effect"', 'ddi="yes" type="effect"', 'ddi="true" or ddi="false", found \'yes\'', 6),
+    ('ddi="true" type="effect"', 'type="effect"', 'ddi="true" or ddi="false"', 6),
+])
+def test_ddi_duplicate_entities_and_unknown_ddi_values_are_refused(tmp_path, old, new, expected, line):
+    """Both were read silently: a second entity with an id replaced the first, and any ddi value but "false"
+    (or none) made a positive pair."""
+    p = tmp_path / "bad.xml"
+    p.write_text(DDI_XML.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(DataFormatError, match="E259") as ei:
+        read_ddi(p)
+    assert expected in str(ei.value) and ei.value.line == line

@@ -32,16 +32,16 @@ published DDI systems.
   count dropped gold positives as misses.
 * ``sentences_without_pairs``: sentences with fewer than two entities give no pair.
 
-Errors (:class:`~biobert.errors.DataFormatError`): E257 not well-formed XML or
-a sentence without ``text``; E258 a malformed or out-of-range ``charOffset``;
-E259 a continuous entity whose offsets do not cover its ``text``, or a pair
-naming an unknown entity.
+Errors (:class:`~biobert.errors.DataFormatError`, each naming the file and the
+line of the element): E257 not well-formed XML or a sentence without ``text``;
+E258 a malformed or out-of-range ``charOffset``; E259 a continuous entity whose
+offsets do not cover its ``text``, an entity id given twice in a sentence, a
+pair naming an unknown entity, or a pair whose ``ddi`` is not true/false.
 """
 
 from __future__ import annotations
 
 import os
-import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
@@ -102,22 +102,28 @@ def read_ddi(
     stats = stats if stats is not None else Counter()
     for r in RULES:
         stats.setdefault(r, 0)
+    from lxml import etree  # (with bioc) for the line of every element in the errors
+
+    # no entity expansion or network access: the corpus is plain XML
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
     docs: list[Document] = []
     for f in ddi_files(path):
         where = str(f)
         try:
-            root = ET.parse(f).getroot()
-        except ET.ParseError as exc:
-            raise DataFormatError("E257", where, exc.position[0] if exc.position else None, "well-formed DDI XML", found=str(exc)) from None
+            root = etree.parse(str(f), parser).getroot()
+        except etree.XMLSyntaxError as exc:
+            raise DataFormatError("E257", where, exc.lineno, "well-formed DDI XML", found=str(exc)) from None
         stats["files"] += 1
         for sent in root.iter("sentence"):
             text = sent.get("text")
             if text is None:
-                raise DataFormatError("E257", where, None, "a 'text' attribute on every <sentence>", found=sent.get("id"))
+                raise DataFormatError("E257", where, sent.sourceline, "a 'text' attribute on every <sentence>", found=sent.get("id"))
             ents: dict[str, tuple[Span, bool]] = {}
             for e in sent.iter("entity"):
                 eid, etext = e.get("id", ""), e.get("text", "")
-                frags = _parse_offsets(e.get("charOffset", ""), len(text), where, None)
+                if eid in ents:
+                    raise DataFormatError("E259", where, e.sourceline, f"each entity id once in sentence {sent.get('id')}", found=eid)
+                frags = _parse_offsets(e.get("charOffset", ""), len(text), where, e.sourceline)
                 disc = len(frags) > 1
                 if disc:
                     stats["discontinuous_entities"] += 1
@@ -126,7 +132,7 @@ def read_ddi(
                         stats["discontinuous_text_mismatch"] += 1
                 elif text[frags[0][0] : frags[0][1]] != etext:
                     raise DataFormatError(
-                        "E259", where, None, f"entity {eid} offsets {e.get('charOffset')} to cover its text {etext!r}",
+                        "E259", where, e.sourceline, f"entity {eid} offsets {e.get('charOffset')} to cover its text {etext!r}",
                         found=text[frags[0][0] : frags[0][1]],
                     )
                 a, b = frags[0][0], frags[-1][1]
@@ -138,8 +144,12 @@ def read_ddi(
                 pid = p.get("id", "")
                 e1, e2 = p.get("e1", ""), p.get("e2", "")
                 if e1 not in ents or e2 not in ents:
-                    raise DataFormatError("E259", where, None, f"pair {pid} to name entities of its sentence", found=f"{e1}, {e2}")
+                    raise DataFormatError("E259", where, p.sourceline, f"pair {pid} to name entities of its sentence", found=f"{e1}, {e2}")
                 ddi = (p.get("ddi") or "").lower()
+                if ddi not in ("true", "false"):
+                    # anything else read as "true" would make a positive of a pair the corpus may not say is one
+                    raise DataFormatError("E259", where, p.sourceline, f"pair {pid} with ddi=\"true\" or ddi=\"false\"",
+                                          found=p.get("ddi"))
                 label = "false" if ddi == "false" else (p.get("type") or "").lower()
                 (h, hd), (t, td) = ents[e1], ents[e2]
                 rule = None
