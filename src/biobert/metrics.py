@@ -122,11 +122,12 @@ def multilabel_micro_prf(gold: Sequence[Iterable[str]], pred: Sequence[Iterable[
     return prf(len(g & p), len(p), len(g))
 
 
-def mean_sd(values: Sequence[float]) -> dict[str, float]:
-    """Mean and sample standard deviation (n-1; 0 for a single value)."""
+def mean_sd(values: Sequence[float]) -> dict[str, Any]:
+    """Mean and sample standard deviation (n-1; 0 for a single value); both ``None`` over no value, where a 0
+    would read as a (very bad) result."""
     n = len(values)
     if not n:
-        return {"mean": 0.0, "sd": 0.0, "n": 0}
+        return {"mean": None, "sd": None, "n": 0}
     m = sum(values) / n
     sd = (sum((v - m) ** 2 for v in values) / (n - 1)) ** 0.5 if n > 1 else 0.0
     return {"mean": m, "sd": sd, "n": n}

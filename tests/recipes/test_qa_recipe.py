@@ -1,6 +1,7 @@
 """End to end QA: SQuAD-format factoid (with a SQuAD-style first stage) -> Reader; PubMedQA yes/no/maybe CV via the CLI."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -187,6 +188,15 @@ def test_pubmedqa_cv_by_question_via_cli(tiny_bert, tmp_path):
     assert out["not_read_in_cv"] == {"data.test": str(tmp_path / "pq.json")}  # it was ignored without a word
     assert out["folds"] == 2 and out["mean"]["accuracy"]["n"] == 2 and "macro_f1" in out["mean"]
     assert sum(v["n_test_questions"] for v in out["per_fold"].values()) == 6
+    assert "folds_missing" not in out and "folds_from_earlier_runs" not in out
+    # one fold again: the report keeps the other fold (it was overwritten by a one-fold report, mean over n=1)
+    again = _json(ok("finetune", "qa", "--config", tmp_path / "c.yaml", "--folds", "1"))
+    assert again["folds_from_earlier_runs"] == [0] and again["per_fold"]["0"]["from_earlier_run"] is True and again["mean"]["accuracy"] == out["mean"]["accuracy"]
+    rep = json.loads((tmp_path / "m" / "cv_report.json").read_text())
+    assert rep["folds_from_earlier_runs"] == [0] and rep["folds_missing"] == []
+    for bad, msg in (("2", r"fold\(s\) \[2\] do not exist"), ("a", "fold numbers separated by commas")):
+        r = run("finetune", "qa", "--config", tmp_path / "c.yaml", "--folds", bad)
+        assert r.exit_code == 2 and "E482" in r.stderr and re.search(msg, r.stderr), r.stderr
     meta = json.loads((tmp_path / "m" / "fold-0" / "biobert.json").read_text())
     assert meta["class_labels"] == ["yes", "no", "maybe"] and not meta["span"]
     from biobert import Reader

@@ -372,3 +372,29 @@ def test_fold_flags_that_would_be_ignored_are_refused(tmp_path):
     plain.write_text(f"data:\n  format: biobert_tsv\n  train: {tmp_path / 't.tsv'}\n", encoding="utf-8")
     r = CliRunner().invoke(app, ["finetune", "re", "--config", str(plain), "--fold", "1"])
     assert r.exit_code == 2 and "E447" in r.output and "no folds" in r.output
+    # folds but one file for all: k identical runs reported as a k-fold mean with sd 0
+    cfg.write_text(f"data:\n  format: biobert_tsv\n  train: {tmp_path / 't.tsv'}\n  test: {tmp_path / 't.tsv'}\n"
+                   "  folds: ['1', '2']\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["finetune", "re", "--config", str(cfg), "--cv"])
+    assert r.exit_code == 2 and "E448" in r.output and "data.train with {fold}" in r.output
+
+
+def test_a_fold_finished_before_folds_were_added_is_kept(tiny_bert, tmp_path):
+    """The list of the other folds does not change a fold's training: adding a fold resumes the finished ones."""
+    import shutil
+
+    write_folds(tmp_path / "data")
+    cfg = write_config(tmp_path / "c.yaml", tmp_path / "data", tmp_path / "model", tiny_bert)
+    first = _json(ok("finetune", "re", "--config", cfg, "--cv"))
+    (tmp_path / "data" / "3").mkdir()
+    for f in ("train.tsv", "dev.tsv", "test.tsv"):
+        shutil.copy(tmp_path / "data" / "1" / f, tmp_path / "data" / "3" / f)
+    import yaml
+
+    c = yaml.safe_load(cfg.read_text())
+    c["data"]["folds"] = ["1", "2", "3"]
+    cfg.write_text(yaml.safe_dump(c), encoding="utf-8")
+    r = _json(ok("finetune", "re", "--config", cfg, "--cv"))
+    assert set(r["per_fold"]) == {"1", "2", "3"} and r["per_fold"]["1"]["f1"] == first["per_fold"]["1"]["f1"]
+    rep = json.loads((tmp_path / "model" / "fold-1" / "report.json").read_text())
+    assert rep["train"]["resume_check"] == "verified"

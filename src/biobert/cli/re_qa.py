@@ -175,11 +175,17 @@ def _run_qa(config: Optional[Path], overrides: list[str], cv: bool, no_resume: b
             raise BiobertError("E483 give --config (see configs/qa/)")
         cfg = load_config(QAConfig, config, overrides)
         if cv or cfg.data.cv_folds:
-            only = [int(x) for x in folds.split(",")] if folds else None
+            try:
+                only = [int(x) for x in folds.split(",")] if folds else None
+            except ValueError:
+                raise ConfigError(f"E482 --folds takes fold numbers separated by commas (0-based), e.g. 0,2; got {folds!r}") from None
             s = cv_qa(cfg, resume=not no_resume, command=_command(), only_folds=only)
             _echo({"out": cfg.out, "folds": s["folds"], "mean": s["mean"], "per_fold": s["per_fold"],
-                   **({"not_read_in_cv": s["not_read_in_cv"]} if s["not_read_in_cv"] else {})})
+                   **{k: s[k] for k in ("not_read_in_cv", "folds_missing", "folds_from_earlier_runs") if s[k]}})
             return
+        if folds:
+            raise ConfigError("E482 --folds chooses cross-validation folds, but this config has no data.cv_folds and "
+                              "--cv was not given")
         rep = finetune_qa(cfg, resume=not no_resume, command=_command())
     except BiobertError as exc:
         _fail(exc)

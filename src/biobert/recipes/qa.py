@@ -17,6 +17,7 @@ BioBERT does); see ``configs/qa/bioasq_after_squad.yaml``.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import logging
 import random
@@ -441,6 +442,11 @@ def _load_splits(cfg: QAConfig, stats: dict[str, Counter]) -> tuple[dict[str, li
     return splits, files, per_batch
 
 
+def question_ids_sha256(examples: Sequence[QAExample]) -> str:
+    """A hash of the question ids of ``examples`` (order-free): what a QA run trained on, for resume and CV."""
+    return hashlib.sha256("\n".join(sorted({str(e.question_id or e.id) for e in examples})).encode()).hexdigest()
+
+
 def _limit(examples: list[QAExample], n: int | None) -> list[QAExample]:
     if not n:
         return examples
@@ -491,9 +497,7 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
     out = Path(cfg.out)
     # what the run is: a checkpoint made with anything else is not resumed (E504); the test file only scores it.
     # The training questions are named too: cross-validation passes its folds' splits, not files.
-    import hashlib
-
-    qids = hashlib.sha256("\n".join(sorted({str(e.question_id or e.id) for e in splits["train"]})).encode()).hexdigest()
+    qids = question_ids_sha256(splits["train"])
     fingerprint = run_fingerprint(
         to_dict(cfg), {f"data.{s}": expand_path(getattr(cfg.data, s)) if getattr(cfg.data, s) else None for s in ("train", "dev")}
         | ({"pre_stage.train": expand_path(cfg.pre_stage.train)} if cfg.pre_stage is not None else {}),
@@ -549,6 +553,7 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
         "spec": spec.to_meta(),
         "counts": {s: dict(c) for s, c in stats.items()},
         "questions": {s: len(group_by_question(v)) for s, v in splits.items()},
+        "train_questions_sha256": qids,
         "passages": {s: len(v) for s, v in splits.items()},
         "pre_stage": stage_summary,
         "train": summary,
@@ -563,7 +568,15 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
 
 def cv_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, progress: bool = True,
           only_folds: Sequence[int] | None = None) -> dict[str, Any]:
-    """k-fold cross-validation by question over ``data.train`` (``data.cv_folds`` folds) into ``out/fold-<j>``."""
+    """k-fold cross-validation by question over ``data.train`` (``data.cv_folds`` folds) into ``out/fold-<j>``.
+
+    ``only_folds`` runs some folds (0-based); the report still covers every fold finished earlier in the same
+    directory with the same settings (read from its ``fold-<j>/report.json``), says which folds are missing, and
+    gives the mean over the folds it has.
+
+    Raises:
+        ConfigError: E482 fewer than 2 folds, no data.train, or a fold number outside 0..k-1.
+    """
     from biobert.metrics import mean_sd
     from biobert.report import data_record, write_report
 
@@ -583,17 +596,33 @@ def cv_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, progre
     if cfg.data.format != "pubmedqa":
         examples = [e for e in examples if e.qtype in types]
     examples = _limit(examples, cfg.data.limit_questions)
+    if only_folds is not None:
+        bad = sorted({j for j in only_folds if not 0 <= j < k})
+        if bad:
+            raise ConfigError(f"E482 fold(s) {bad} do not exist: data.cv_folds is {k}, so folds are numbered 0..{k - 1}")
     folds = cv_folds_by_question(examples, k, cfg.data.cv_seed)
     keys = {"factoid": ("strict_accuracy", "lenient_accuracy", "mrr"), "list": ("precision", "recall", "f1"),
             "yesno": ("accuracy", "macro_f1")}[cfg.task]
     per_fold: dict[str, Any] = {}
+    earlier: list[int] = []
     for j, test_q in enumerate(folds):
-        if only_folds is not None and j not in only_folds:
-            continue
         tq = set(test_q)
         fcfg = copy.deepcopy(cfg)
         fcfg.out = str(Path(cfg.out) / f"fold-{j}")
         fcfg.data.limit_questions = None
+        if only_folds is not None and j not in only_folds:
+            # a fold finished by an earlier run with these settings stays in the report (it was overwritten)
+            prev = Path(fcfg.out) / "report.json"
+            rep = json.loads(prev.read_text(encoding="utf-8")) if prev.is_file() else None
+            train_q = question_ids_sha256([e for e in examples if e.question_id not in tq])
+            same = rep is not None and rep.get("config") == json.loads(json.dumps(to_dict(fcfg))) \
+                and rep.get("train_questions_sha256") == train_q
+            if same and rep.get("test"):
+                per_fold[str(j)] = {m: rep["test"][m] for m in keys}
+                per_fold[str(j)].update(n_test_questions=len(tq), train_seconds=rep["train"]["train_seconds"],
+                                        tokens_per_second=rep["train"]["tokens_per_second"], from_earlier_run=True)
+                earlier.append(j)
+            continue
         sp = {"train": [e for e in examples if e.question_id not in tq], "dev": [], "test": [e for e in examples if e.question_id in tq]}
         rep = finetune_qa(fcfg, resume=resume, command=command, progress=progress, splits=sp)
         per_fold[str(j)] = {m: rep["test"][m] for m in keys}
@@ -609,6 +638,8 @@ def cv_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, progre
         "data": data_record([expand_path(cfg.data.train)]),
         "counts": dict(stats),
         "folds": k,
+        "folds_missing": [j for j in range(k) if str(j) not in per_fold],
+        "folds_from_earlier_runs": earlier,
         "not_read_in_cv": ignored,
         "per_fold": per_fold,
         "mean": {m: mean_sd([v[m] for v in per_fold.values()]) for m in keys},

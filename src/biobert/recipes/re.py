@@ -396,7 +396,8 @@ def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, 
     # what the run is: a checkpoint made with anything else is not resumed (E504); the test file only scores it
     fingerprint = run_fingerprint(
         to_dict(cfg), {f"data.{s}": _path(getattr(cfg.data, s), fold) for s in ("train", "dev")},
-        exclude=("data.test",), fold=fold, labels=labels, negative_label=negative, metric=metric,
+        # the fold's own paths and name are in it; the list of the other folds does not change this fold's training
+        exclude=("data.test", "data.folds"), fold=fold, labels=labels, negative_label=negative, metric=metric,
         type_pairs=[list(p) for p in type_pairs])
     trainer = Trainer(model, feats, lambda b: re_collate(b, pad), re_loss, evaluate if splits["dev"] else None,
                       out, cfg.train, progress=progress, fingerprint=fingerprint)
@@ -460,6 +461,11 @@ def cv_re(cfg: REConfig, resume: bool = True, command: str | None = None, progre
     folds = list(folds or cfg.data.folds or [])
     if not folds:
         raise ConfigError("E448 cross-validation needs data.folds (e.g. ['1', ..., '10'])")
+    for key in ("train", "test"):
+        # without {fold} every fold would train (or be tested) on the same file: k identical runs, sd 0
+        if "{fold}" not in str(getattr(cfg.data, key) or ""):
+            raise ConfigError(f"E448 cross-validation needs data.{key} with {{fold}} in its path (each fold's own "
+                              f"file, e.g. {{data}}/re/GAD/biobert/{{fold}}/{key}.tsv), got {getattr(cfg.data, key)!r}")
     t0 = time.time()
     per_fold: dict[str, Any] = {}
     for k in folds:
@@ -471,7 +477,8 @@ def cv_re(cfg: REConfig, resume: bool = True, command: str | None = None, progre
         per_fold[k]["train_seconds"] = rep["train"]["train_seconds"]
         per_fold[k]["tokens_per_second"] = rep["train"]["tokens_per_second"]
         if progress:
-            print(f"[cv] fold {k}: P {t.get('precision', 0):.4f} R {t.get('recall', 0):.4f} F1 {t.get('f1', 0):.4f}", flush=True)
+            scores = " ".join(f"{n} {t[m]:.4f}" for n, m in (("P", "precision"), ("R", "recall"), ("F1", "f1"))) if t else "not tested"
+            print(f"[cv] fold {k}: {scores}", flush=True)
     summary = {
         "task": "re",
         "command": command,
