@@ -8,6 +8,7 @@
 # that machine lacks: bioc, seqeval, fastapi, ...) are unpacked to /tmp/site first. Writes gpu.txt, device_speed.json
 # and .log, pytest.log and junit.xml to $OUT. SPEED_TIMEOUT / TEST_TIMEOUT bound each part (seconds).
 set -u
+cd "$(dirname "$0")/.."  # from anywhere, as the other scripts
 OUT=${OUT:-runs/gpu_check}
 PY=${PY:-python3}
 mkdir -p "$OUT"
