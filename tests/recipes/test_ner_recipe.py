@@ -381,3 +381,5 @@ def test_holdout_and_cross_fit_settings_that_cannot_work_are_refused():
             load_config(NERConfig, None, [f"holdout={bad}"], base=base)
     with pytest.raises(ConfigError, match="E414 cross_fit"):
         load_config(NERConfig, None, ["teachers=[t]", "cross_fit=true"], base=base)
+    with pytest.raises(ConfigError, match="E414 cross_fit and holdout"):
+        load_config(NERConfig, None, ["teachers=[t,u]", "cross_fit=true", "holdout=1/2"], base=base)

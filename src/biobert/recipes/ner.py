@@ -161,6 +161,10 @@ class NERConfig:
                               "distillation matches the softmax at each word's first subword to the teachers'")
         if self.holdout is not None:
             parse_holdout(self.holdout, key("holdout"))
+        if self.cross_fit and self.holdout is not None:
+            # the student's shares would be cut twice (its holdout's k and its teachers' k)
+            raise ConfigError(f"E414 {key('cross_fit')} and {key('holdout')} cannot be combined: a cross-fit student "
+                              "learns from every share")
         if self.cross_fit and len(self.teachers) < 2:
             raise ConfigError(f"E414 {key('cross_fit')} needs the k >= 2 teachers trained with holdout 1/k ... k/k "
                               f"in {key('teachers')}, got {len(self.teachers)}")
