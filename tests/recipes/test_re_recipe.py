@@ -16,8 +16,12 @@ POS = ["The @GENE$ variant is associated with @DISEASE$ in families.", "@DISEASE
 NEG = ["The @GENE$ gene was not related to @DISEASE$ here.", "No link between @DISEASE$ and @GENE$ was found."]
 
 
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
 def ok(*args):
-    r = runner.invoke(app, [str(a) for a in args])
+    r = run(*args)
     assert r.exit_code == 0, (r.stdout, r.stderr, r.exception)
     return r
 
@@ -379,13 +383,20 @@ def test_fold_flags_that_would_be_ignored_are_refused(tmp_path):
     assert r.exit_code == 2 and "E448" in r.output and "data.train with {fold}" in r.output
 
 
-def test_a_fold_finished_before_folds_were_added_is_kept(tiny_bert, tmp_path):
-    """The list of the other folds does not change a fold's training: adding a fold resumes the finished ones."""
+def test_folds_run_one_by_one_or_added_later_are_kept_by_cv(tiny_bert, tmp_path):
+    """A fold run alone (--fold, e.g. folds in parallel jobs) lands where --cv finds it, and the list of the other
+    folds does not change a fold's training: adding a fold resumes the finished ones."""
     import shutil
 
     write_folds(tmp_path / "data")
     cfg = write_config(tmp_path / "c.yaml", tmp_path / "data", tmp_path / "model", tiny_bert)
+    alone = _json(ok("finetune", "re", "--config", cfg, "--fold", "2"))
+    assert alone["out"] == str(tmp_path / "model" / "fold-2")
+    r = run("finetune", "re", "--config", cfg, "--fold", "7")
+    assert r.exit_code == 2 and "E447 --fold 7 is not one of data.folds" in r.stderr
     first = _json(ok("finetune", "re", "--config", cfg, "--cv"))
+    assert json.loads((tmp_path / "model" / "fold-2" / "report.json").read_text())["train"]["resume_check"] == "verified"
+    assert first["per_fold"]["2"]["f1"] == alone["test"]["f1"]
     (tmp_path / "data" / "3").mkdir()
     for f in ("train.tsv", "dev.tsv", "test.tsv"):
         shutil.copy(tmp_path / "data" / "1" / f, tmp_path / "data" / "3" / f)

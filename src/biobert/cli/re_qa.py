@@ -94,6 +94,12 @@ def _run_re(config: Optional[Path], overrides: list[str], cv: bool, fold: Option
             summary = cv_re(cfg, resume=not no_resume, command=_command())
             _echo({"out": cfg.out, "folds": summary["folds"], "mean": summary["mean"], "per_fold": summary["per_fold"]})
             return
+        if fold is not None and cfg.data.folds and fold not in [str(f) for f in cfg.data.folds]:
+            raise ConfigError(f"E447 --fold {fold} is not one of data.folds {list(cfg.data.folds)}")
+        if fold is not None and cfg.data.folds:
+            # where --cv puts (and later finds) this fold: folds run one by one, e.g. in parallel jobs, then
+            # `--cv` resumes each finished fold and writes the cross-validation report
+            cfg.out = str(Path(cfg.out) / f"fold-{fold}")
         rep = finetune_re(cfg, resume=not no_resume, command=_command(), fold=fold)
     except BiobertError as exc:
         _fail(exc)
@@ -105,7 +111,7 @@ def finetune_re_cmd(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (see configs/re/)."),
     set_: list[str] = typer.Option([], "--set", help="Override, e.g. --set style=markers --set pooling=entity_start (repeatable)."),
     cv: bool = typer.Option(False, "--cv", help="Run every fold of data.folds and report the mean ± sd (GAD / EU-ADR)."),
-    fold: Optional[str] = typer.Option(None, "--fold", help="Run a single fold (fills {fold} in the data paths)."),
+    fold: Optional[str] = typer.Option(None, "--fold", help="Run a single fold (fills {fold} in the data paths) into OUT/fold-K when the config lists data.folds, where --cv finds it."),
     encoder: Optional[str] = typer.Option(None, help="Encoder: 'minilm', a directory or a hub id."),
     out: Optional[str] = typer.Option(None, help="Output model directory."),
     seed: Optional[int] = typer.Option(None, help="Random seed."),
