@@ -59,6 +59,8 @@ def _chemprot(tag: str) -> dict | None:
     r = json.loads(f.read_text())
     f1s = [100 * x["f1"] for x in r["runs"].values()]
     m = r["mean"]["f1"]
+    if m["mean"] is None:  # no run has a test score
+        return None
     return {"mean": 100 * m["mean"], "sd": 100 * m["sd"], "runs": f1s, "overrides": r.get("overrides", [])}
 
 

@@ -109,6 +109,8 @@ def test_mean_sd():
     assert mean_sd([1.0, 2.0, 3.0]) == {"mean": 2.0, "sd": 1.0, "n": 3}
     assert mean_sd([0.5])["sd"] == 0.0
     assert mean_sd([]) == {"mean": None, "sd": None, "n": 0}  # not a score of 0
+    assert mean_sd([None, 0.5, None]) == {"mean": 0.5, "sd": 0.0, "n": 1}  # a fold or seed without a score
+    assert mean_sd([mean_sd([])["mean"]])["n"] == 0
 
 
 def test_submitted_answers_with_synonyms_match_on_any_of_them():

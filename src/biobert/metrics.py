@@ -122,9 +122,11 @@ def multilabel_micro_prf(gold: Sequence[Iterable[str]], pred: Sequence[Iterable[
     return prf(len(g & p), len(p), len(g))
 
 
-def mean_sd(values: Sequence[float]) -> dict[str, Any]:
-    """Mean and sample standard deviation (n-1; 0 for a single value); both ``None`` over no value, where a 0
-    would read as a (very bad) result."""
+def mean_sd(values: Sequence[float | None]) -> dict[str, Any]:
+    """Mean and sample standard deviation (n-1; 0 for a single value) of the values that are not ``None`` (a fold
+    or seed without a score; ``n`` counts the others). Both are ``None`` over no value, where a 0 would read as a
+    (very bad) result."""
+    values = [v for v in values if v is not None]
     n = len(values)
     if not n:
         return {"mean": None, "sd": None, "n": 0}

@@ -371,6 +371,17 @@ def test_cross_fit_teaches_each_sentence_by_the_teacher_that_never_saw_it(tiny_b
         student(teachers[:2] + [str(tmp_path / "nohold")], "x4")
 
 
+def test_a_holdout_that_leaves_out_nothing_is_refused(tiny_bert, tmp_path):
+    """Two documents, three shares: share 3/3 is empty, and a teacher trained on everything would say it was held out."""
+    from biobert.errors import ConfigError
+    from biobert.recipes.ner import NERConfig, finetune_ner
+
+    write_conll(gold_docs({"Chemical", "Disease"})[:2], tmp_path / "train.tsv")
+    base = {"corpora": [{"name": "A", "train": str(tmp_path / "train.tsv")}]}
+    with pytest.raises(ConfigError, match=r"E415 holdout 3/3 leaves out no document: .*\{'A': 2\}"):
+        finetune_ner(load_config(NERConfig, None, [f"encoder={tiny_bert}", f"out={tmp_path / 'm'}", "holdout=3/3"], base=base), progress=False)
+
+
 def test_holdout_and_cross_fit_settings_that_cannot_work_are_refused():
     from biobert.errors import ConfigError
     from biobert.recipes.ner import NERConfig

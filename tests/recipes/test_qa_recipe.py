@@ -194,6 +194,12 @@ def test_pubmedqa_cv_by_question_via_cli(tiny_bert, tmp_path):
     assert again["folds_from_earlier_runs"] == [0] and again["per_fold"]["0"]["from_earlier_run"] is True and again["mean"]["accuracy"] == out["mean"]["accuracy"]
     rep = json.loads((tmp_path / "m" / "cv_report.json").read_text())
     assert rep["folds_from_earlier_runs"] == [0] and rep["folds_missing"] == []
+    # labels fixed in the data file (same question ids): the earlier fold's score is stale, so missing, not merged
+    for e in obj.values():
+        e["final_decision"] = {"yes": "no", "no": "yes", "maybe": "maybe"}[e["final_decision"]]
+    (tmp_path / "pq.json").write_text(json.dumps(obj), encoding="utf-8")
+    changed = _json(ok("finetune", "qa", "--config", tmp_path / "c.yaml", "--folds", "1", "--no-resume"))
+    assert changed["folds_missing"] == [0] and "0" not in changed["per_fold"]
     for bad, msg in (("2", r"fold\(s\) \[2\] do not exist"), ("a", "fold numbers separated by commas")):
         r = run("finetune", "qa", "--config", tmp_path / "c.yaml", "--folds", bad)
         assert r.exit_code == 2 and "E482" in r.stderr and re.search(msg, r.stderr), r.stderr

@@ -116,8 +116,10 @@ class NERConfig:
     #: mostly repeat its gold tags; held-out predictions carry what a model really gets wrong on unseen text.
     cross_fit: bool = False
     #: "i/k": train on all training documents but the i-th of k contiguous, equal shares (documents in file
-    #: order, corpus by corpus, after train_on's merge; a share keeps an abstract's sentences together). Makes
-    #: the teachers of a ``cross_fit`` student; recorded in biobert.json with a hash of the training documents.
+    #: order, corpus by corpus, after train_on's merge). A share keeps a document whole; CoNLL files without
+    #: -DOCSTART- (BioBERT's) are one document per sentence, so each of the k - 1 share boundaries may cut one
+    #: abstract. Makes the teachers of a ``cross_fit`` student; recorded in biobert.json with a hash of the
+    #: training documents.
     holdout: str | None = None
     #: store fp16 weights in the final directory (halves its size)
     save_half: bool = False
@@ -365,7 +367,7 @@ def teacher_targets(cfg: NERConfig, sentences: Sequence[Sentence], doc_texts: Se
         dist = [d[:, cols] for d in teacher.predictor.word_distributions([words[i] for i in idx], stats, groups)]
         pred = [labels[j] for d in dist for j in d.argmax(-1).tolist()]
         flat_gold = [t for i in idx for t in gold[i]]
-        agreement = round(sum(p == g for p, g in zip(pred, flat_gold)) / max(len(flat_gold), 1), 4)
+        agreement = round(sum(p == g for p, g in zip(pred, flat_gold)) / len(flat_gold), 4) if flat_gold else None
         src = Path(teacher.source)
         record.append({"teacher": ref, "weights_sha256": weights_sha256(src) if src.is_dir() else None,
                        ("held_out_word_agreement_with_gold" if cross_fit else "train_word_agreement_with_gold"): agreement})
@@ -373,10 +375,11 @@ def teacher_targets(cfg: NERConfig, sentences: Sequence[Sentence], doc_texts: Se
             record[-1].update(share=share, sentences=len(idx), words=len(flat_gold))
         for i, d in zip(idx, dist):
             total[i] = d if total[i] is None else total[i] + d
-        log.info("teacher %s: %.4f of the %s words' gold tags are its likeliest", ref, agreement,
+        log.info("teacher %s: %s of the %d %s words' gold tags are its likeliest", ref, agreement, len(flat_gold),
                  "held-out" if cross_fit else "training")
     n_teach = 1 if cross_fit is not None else len(cfg.teachers)
-    assert all(t is not None for t in total), "every sentence has a share and every share a teacher"
+    if any(t is None for t in total):  # cannot happen with k teachers of shares 1..k (checked above)
+        raise ConfigError("E419 cross_fit: some training sentences have no teacher held out of them")
     stats["distill_words"] += sum(len(g) for g in gold)
     out = {"teachers": record, "weight": cfg.distill_weight, "temperature": cfg.distill_temperature,
            "cross_fit": cross_fit is not None, "teacher_seconds": round(time.time() - t0, 1)}
@@ -477,6 +480,10 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
             kept = [d for d, sh in zip(splits[c.name]["train"], shares[c.name]) if sh != i_out]
             held[c.name] = len(splits[c.name]["train"]) - len(kept)
             splits[c.name]["train"], shares[c.name] = kept, [sh for sh in shares[c.name] if sh != i_out]
+        if not any(held.values()):
+            n_docs = {c.name: len(splits[c.name]["train"]) for c in cfg.corpora}
+            raise ConfigError(f"E415 holdout {cfg.holdout} leaves out no document: the training data has {n_docs} "
+                              f"document(s), fewer than {k_out} shares")
         notes["holdout"] = {"share": i_out, "shares": k_out, "documents_held_out": held,
                             "training_documents_sha256": train_sha}
         log.info("holdout %s: %s training document(s) left out", cfg.holdout, held)
@@ -563,7 +570,10 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
     fingerprint = run_fingerprint(
         to_dict(cfg), {f"corpora.{ci}.{s}": expand_path(getattr(c, s)) for ci, c in enumerate(cfg.corpora)
                        for s in ("train", "dev") if getattr(c, s)},
-        exclude=("corpora.*.test",), labels=labels, corpus_types=corpus_types)
+        exclude=("corpora.*.test", "teachers"), labels=labels, corpus_types=corpus_types,
+        # the teachers as a set (their order changes no target) with their weights: a teacher retrained in place
+        # would give a resumed student other targets than its first steps learned from
+        teachers=sorted((t["teacher"], t["weights_sha256"] or "") for t in notes["distillation"]["teachers"]) if cfg.teachers else [])
     trainer = Trainer(
         net, feats, lambda b: ner_collate(b, encoder.pad_id),
         lambda m, b: ner_loss(m, b, allowed, label2id["O"], crf=cfg.crf,

@@ -175,7 +175,7 @@ MARKDOWN_HEADER = "| row | encoder | ours (mean ± sd over seeds) | paper |\n|--
 
 def markdown_row(summary: Mapping[str, Any]) -> str:
     """``| row | encoder | ours: mean ± sd (n) per metric | paper figures |``, in percent."""
-    ours = "; ".join(f"{m} {100 * s['mean']:.2f} ± {100 * s['sd']:.2f} (n={s['n']})" if s["n"] else f"{m} none (n=0)"
+    ours = "; ".join(f"{m} {100 * s['mean']:.2f} ± {100 * s['sd']:.2f} (n={s['n']})" if s["n"] else f"{m} not scored (n=0)"
                      for m, s in summary["mean"].items())
     paper = "; ".join(f"{sys}: " + ", ".join(f"{m} {v:.2f}" for m, v in figs.items()) for sys, figs in summary["paper"].items())
     return f"| {summary['row']} | {summary['encoder']} | {ours} | {paper} |"

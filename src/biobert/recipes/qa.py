@@ -447,6 +447,14 @@ def question_ids_sha256(examples: Sequence[QAExample]) -> str:
     return hashlib.sha256("\n".join(sorted({str(e.question_id or e.id) for e in examples})).encode()).hexdigest()
 
 
+def examples_sha256(examples: Sequence[QAExample]) -> str:
+    """A hash of what ``examples`` teach (ids, questions, passages, answers, gold, labels; order-free): an answer
+    fixed or a label changed under the same question ids gives another hash."""
+    rows = sorted(json.dumps([e.id, e.question_id, e.qtype, e.question, e.context, [(a.start, a.end) for a in e.answers],
+                              [list(g) for g in e.gold], e.label], ensure_ascii=False) for e in examples)
+    return hashlib.sha256("\n".join(rows).encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _limit(examples: list[QAExample], n: int | None) -> list[QAExample]:
     if not n:
         return examples
@@ -482,7 +490,8 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
     require_scoreable(splits["dev"], cfg.task, "data.dev", cfg.data.dev or "(the dev split)")
     if test_batches is not None:
         for i, ((path, _), batch) in enumerate(zip(cfg.data.test_batches(), test_batches)):
-            require_scoreable(batch, cfg.task, "data.test" if len(test_batches) == 1 else f"data.test.{i}", path)
+            # named as the path check (_load_splits) names it
+            require_scoreable(batch, cfg.task, "data.test" if isinstance(cfg.data.test, str) else f"data.test.{i}", path)
     else:
         require_scoreable(splits["test"], cfg.task, "data.test", "(the test split)")
     spec = _spec_for(cfg, splits["train"])
@@ -554,6 +563,8 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
         "counts": {s: dict(c) for s, c in stats.items()},
         "questions": {s: len(group_by_question(v)) for s, v in splits.items()},
         "train_questions_sha256": qids,
+        "train_examples_sha256": examples_sha256(splits["train"]),
+        "test_examples_sha256": examples_sha256(splits["test"]),
         "passages": {s: len(v) for s, v in splits.items()},
         "pre_stage": stage_summary,
         "train": summary,
@@ -614,9 +625,10 @@ def cv_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, progre
             # a fold finished by an earlier run with these settings stays in the report (it was overwritten)
             prev = Path(fcfg.out) / "report.json"
             rep = json.loads(prev.read_text(encoding="utf-8")) if prev.is_file() else None
-            train_q = question_ids_sha256([e for e in examples if e.question_id not in tq])
+            # the same settings and the same examples (a label fixed in the file changes the train or test hash)
             same = rep is not None and rep.get("config") == json.loads(json.dumps(to_dict(fcfg))) \
-                and rep.get("train_questions_sha256") == train_q
+                and rep.get("train_examples_sha256") == examples_sha256([e for e in examples if e.question_id not in tq]) \
+                and rep.get("test_examples_sha256") == examples_sha256([e for e in examples if e.question_id in tq])
             if same and rep.get("test"):
                 per_fold[str(j)] = {m: rep["test"][m] for m in keys}
                 per_fold[str(j)].update(n_test_questions=len(tq), train_seconds=rep["train"]["train_seconds"],
