@@ -187,7 +187,6 @@ def test_resume_of_a_continued_run_with_head_warmup_is_exact(corpus_file, headle
     pretrain(_cfg(corpus_file, tmp_path / "b", halt_after=halt, **kw))
     b = pretrain(_cfg(corpus_file, tmp_path / "b", **kw), resume=True)
     assert [c["loss"] for c in a["curve"]] == [c["loss"] for c in b["curve"]]
-    assert [c["steps_averaged"] for c in b["curve"]] == [4, 4]
     wa = torch.load(tmp_path / "a" / "checkpoints" / "step-00000009" / "model.pt")
     wb = torch.load(tmp_path / "b" / "checkpoints" / "step-00000009" / "model.pt")
     for k in wa:
