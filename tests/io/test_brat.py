@@ -40,7 +40,7 @@ def test_read_spans_fragments_ids_relations_and_kept_lines(tmp_path):
         (0, 5, "Gene", "BRCA1"), (10, 16, "Gene", "BRCA 2"), (23, 36, "Disease", "breast cancer"), (57, 62, "Gene", "TNF-α")]
     assert all(d.text[s.start:s.end] == s.text for s in d.spans)
     assert d.metadata["brat_fragments"] == {"10 16 Gene": [[10, 14], [15, 16]]}
-    assert d.spans[0].ids == (("NCBIGene", "672"),) and d.spans[2].ids == (("MESH", "D001943"),)
+    assert d.spans[0].ids == (("NCBIGene", "NCBIGene:672"),) and d.spans[2].ids == (("MESH", "D001943"),)
     [r] = d.relations
     assert (r.head, r.tail, r.label) == (d.spans[0], d.spans[2], "Association")
     assert d.metadata["brat_other"] == ["A1\tNegated T4", "#1\tAnnotatorNotes T1\tcheck"]
@@ -50,7 +50,7 @@ def test_round_trip_is_lossless(tmp_path):
     (tmp_path / "in").mkdir()
     docs = read_brat(pair(tmp_path / "in"))
     counts = write_brat(docs, tmp_path / "out")
-    assert counts == {"documents": 1, "spans": 4, "relations": 1, "ids": 2, "fragmented_spans": 1,
+    assert counts == {"documents": 1, "spans": 4, "relations": 1, "ids": 2, "ids_respelled": 0, "fragmented_spans": 1,
                       "spans_split_at_line_breaks": 0, "other_lines": 2, "missing_id_placeholders_not_written": 0,
                       "document_relations_not_written": 0, "composite_names_not_written": 0}
     back = read(tmp_path / "out")  # a directory of .ann files is recognised as brat
@@ -73,8 +73,8 @@ def test_span_across_a_line_break_is_written_as_fragments(tmp_path):
     ided = Document("z", "BRCA1").with_spans([Span(0, 5, "Gene", ids=(("OMIM", "OMIM:113705"), ("NCBIGene", "672")))])
     write_brat([ided], tmp_path / "z")
     # db:id for every pair, so PubTator's whole "OMIM:113705" comes back whole (see test_pubtator_ids_keep_their_prefix)
-    assert "Reference T1 OMIM:OMIM:113705\t" in (tmp_path / "z" / "z.ann").read_text(encoding="utf-8")
-    assert read_brat(tmp_path / "z")[0].spans[0].ids == (("OMIM", "OMIM:113705"), ("NCBIGene", "672"))
+    assert "Reference T1 OMIM:113705\t" in (tmp_path / "z" / "z.ann").read_text(encoding="utf-8")
+    assert read_brat(tmp_path / "z")[0].spans[0].ids == (("OMIM", "OMIM:113705"), ("NCBIGene", "NCBIGene:672"))
     with pytest.raises(OffsetError, match="E113"):
         write_brat([Document("y", "a\n\nb").with_spans([Span(1, 3, "X")])], tmp_path / "y")
 
@@ -172,15 +172,32 @@ def test_pubtator_ids_keep_their_prefix_through_brat(tmp_path):
            "1\t10\t23\tbreast cancer\tDisease\tD001943\n"
            "1\t25\t34\tCisplatin\tChemical\tMESH:D002945|CHEBI:27899\n\n")
     docs = read_pubtator(io.StringIO(src))
-    write_brat(docs, tmp_path)
+    counts = write_brat(docs, tmp_path)
     ann = (tmp_path / "1.ann").read_text(encoding="utf-8")
-    assert "Reference T1 OMIM:OMIM:114480\tBRCA1" in ann and "Reference T2 MESH:D001943\t" in ann
+    # a prefixed id is written as it is (it was OMIM:OMIM:114480); the bare MeSH id gets its db and loses it on reading
+    assert "Reference T1 OMIM:114480\tBRCA1" in ann and "Reference T2 MESH:D001943\t" in ann
+    assert counts["ids_respelled"] == 1  # MESH:D002945 reads back as PubTator's D002945
     back = read_brat(tmp_path)
-    assert [s.ids for s in back[0].spans] == [s.ids for s in docs[0].spans]
     out = io.StringIO()
     write_pubtator(back, out)
     assert [l.split("\t")[-1] for l in out.getvalue().splitlines() if l.count("\t") >= 5] == [
-        "OMIM:114480", "D001943", "MESH:D002945|CHEBI:27899"]
+        "OMIM:114480", "D001943", "D002945|CHEBI:27899"]
+    (tmp_path / "1.ann").write_text(ann.replace("OMIM:114480", "OMIM:OMIM:114480"), encoding="utf-8")
+    assert read_brat(tmp_path)[0].spans[0].ids == (("OMIM", "OMIM:114480"),)  # as older versions wrote it
+
+
+def test_brat_ids_keep_their_database_in_other_formats(tmp_path):
+    """A brat N line's HGNC:1100 was read as ("HGNC", "1100") and written to PubTator and BioC as a bare 1100."""
+    from biobert.io.pubtator import write_pubtator
+
+    (tmp_path / "d.txt").write_text("BRCA1 here.", encoding="utf-8")
+    (tmp_path / "d.ann").write_text("T1\tGene 0 5\tBRCA1\nN1\tReference T1 HGNC:1100\tBRCA1\n", encoding="utf-8")
+    docs = read_brat(tmp_path)
+    out = io.StringIO()
+    write_pubtator(docs, out)
+    assert out.getvalue().splitlines()[2] == "d\t0\t5\tBRCA1\tGene\tHGNC:1100"
+    counts = write_brat(docs, tmp_path / "again")
+    assert "Reference T1 HGNC:1100\t" in (tmp_path / "again" / "d.ann").read_text() and not counts["ids_respelled"]
 
 
 def test_missing_id_placeholders_are_counted_not_written(tmp_path):

@@ -17,12 +17,15 @@ Nothing is dropped without a trace:
 * a discontinuous annotation becomes one span over the hull of its fragments;
   the fragments are kept in ``metadata["brat_fragments"]`` (``"start end label"``
   -> ``[[start, end], ...]``) and written back by :func:`write_brat`;
-* ``N`` lines become ``Span.ids``: the reference is split at its first colon
-  (``MESH:D001943`` -> ``("MESH", "D001943")``), and the writer writes ``db:id``
-  for every ``(db, id)`` pair, so the id string survives a round trip as it was.
-  PubTator keeps a prefixed id whole (``("OMIM", "OMIM:608089")``), which is
-  therefore written ``OMIM:OMIM:608089``: written once, it would read back as
-  ``608089`` and PubTator would lose the prefix;
+* ``N`` lines become ``Span.ids`` as the other readers would hold the id
+  (:func:`biobert.io._common.parse_ids`): ``HGNC:1100`` -> ``("HGNC", "HGNC:1100")``,
+  so PubTator, BioC and JSONL write ``HGNC:1100``, not a bare ``1100``;
+  ``MESH:D001943`` -> ``("MESH", "D001943")``, PubTator's own spelling. The
+  writer writes an id that starts with its db as it is (``("OMIM", "OMIM:608089")``
+  -> ``OMIM:608089``) and prefixes a bare one (``("MESH", "D001943")`` ->
+  ``MESH:D001943``, read back bare); an id that reads back spelled otherwise
+  (``("NCBIGene", "672")`` as ``NCBIGene:672``, ``("MESH", "MESH:D002945")`` as
+  ``D002945``) is counted as ``ids_respelled``;
 * lines the core types cannot hold (attributes, events, equivalences, notes)
   are kept verbatim in ``metadata["brat_other"]`` and written back; their
   number is logged. So is a relation with an event argument
@@ -59,7 +62,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from biobert.errors import ConfigError, DataFormatError, OffsetError
-from biobert.io._common import PathOrStream, iter_lines, read_all
+from biobert.io._common import PathOrStream, iter_lines, parse_ids, read_all
 from biobert.types import Document, Relation, Span
 
 __all__ = ["read_brat", "write_brat", "brat_files"]
@@ -74,6 +77,18 @@ _SAFE_ID = re.compile(r"^[^/\\\x00]+$")
 _TYPE = re.compile(r"^\S+$")
 _DB = re.compile(r"^[^:\s]+$")
 _BREAK = re.compile(r"[\r\n]+")
+
+
+def _reference_id(db: str, ident: str) -> tuple[str, str]:
+    """``Span.ids`` pair of an N line's ``db:ident``, as :func:`biobert.io._common.parse_ids` would give it.
+
+    A bare id from which parse_ids infers this db stays bare (``MESH:D001943`` -> ``("MESH", "D001943")``,
+    ``ID:672`` -> ``("ID", "672")``: PubTator's ids come back as they were); any other keeps its prefix
+    (``HGNC:1100`` -> ``("HGNC", "HGNC:1100")``, which PubTator and BioC then write whole; the bare ``1100``
+    lost its database). ``OMIM:OMIM:608089``, as older versions wrote a prefixed id, reads as ``OMIM:608089``.
+    """
+    inferred = parse_ids(ident)
+    return (db, ident) if inferred and inferred[0][0] == db else (db, f"{db}:{ident}")
 
 
 def _split_at_breaks(text: str, start: int, end: int) -> list[list[int]]:
@@ -188,7 +203,7 @@ def _read_pair(ann: Path) -> Document:
     ids: dict[str, list[tuple[str, str]]] = {}
     for lineno, key, db, ident in norms:
         ref(lineno, key)
-        ids.setdefault(key, []).append((db, ident))
+        ids.setdefault(key, []).append(_reference_id(db, ident))
     for key, pairs in ids.items():
         s = spans[key]
         spans[key] = Span(s.start, s.end, s.label, s.score, tuple(pairs), text=s.text)
@@ -268,7 +283,8 @@ def write_brat(docs: Iterable[Document], path: PathOrStream) -> dict[str, int]:
     is written back verbatim. Spans and relations read from brat keep their ids (``metadata["brat_ids"]``,
     ``metadata["brat_relation_ids"]``), to which those lines refer; others get new ids. Placeholders of
     missing ids (db ``""``, the ``-1`` of ``D002544|-1``) have no ``N`` form; they are counted in
-    ``missing_id_placeholders_not_written``. Every document is checked before any file is written,
+    ``missing_id_placeholders_not_written``. An id that will read back spelled otherwise (``NCBIGene`` ``672`` as
+    ``NCBIGene:672``, ``MESH:D002945`` as ``D002945``) is counted in ``ids_respelled``. Every document is checked before any file is written,
     so an error leaves no half-written corpus behind.
 
     Labels are not rewritten: a label with a space ("Gene or gene product") is refused
@@ -288,7 +304,7 @@ def write_brat(docs: Iterable[Document], path: PathOrStream) -> dict[str, int]:
     gives the same span.
     """
     out = _no_stream(path)
-    counts = {"documents": 0, "spans": 0, "relations": 0, "ids": 0, "fragmented_spans": 0, "spans_split_at_line_breaks": 0,
+    counts = {"documents": 0, "spans": 0, "relations": 0, "ids": 0, "ids_respelled": 0, "fragmented_spans": 0, "spans_split_at_line_breaks": 0,
               "other_lines": 0, "missing_id_placeholders_not_written": 0, "document_relations_not_written": 0,
               "composite_names_not_written": 0}
     rendered: list[tuple[Document, list[str]]] = []
@@ -365,9 +381,14 @@ def _ann_lines(doc: Document, ann: Path, counts: dict[str, int]) -> list[str]:
                 raise _unwritable(ann, doc, f"span ({s.start}, {s.end}) id", f"{db}:{ident}",
                                   "an id whose db has no ':' or whitespace and whose id has no whitespace (N line 'db:id')")
             n_norm += 1
-            # always db:id, even when the id already starts with "db:" (PubTator's "OMIM:608089"): the reader splits at
-            # the first colon, so this is the only way the id string comes back as it was
-            lines.append(f"N{n_norm}\tReference {key} {db}:{ident}\t{mention}")
+            # an N line names "db:id": an id that starts with its db ("OMIM:608089", a linker's "MESH:D001943")
+            # is written as it is, a bare one ("D001943") with the prefix. The reader gives PubTator's spelling
+            # back (bare where the db follows from the id), so an id may read back spelled otherwise: counted
+            ref = ident if ident.startswith(f"{db}:") else f"{db}:{ident}"
+            if _reference_id(*ref.split(":", 1)) != (db, ident):
+                counts["ids_respelled"] += 1
+            ident = ref
+            lines.append(f"N{n_norm}\tReference {key} {ident}\t{mention}")
     for r in doc.relations:
         if r.head.key not in tid or r.tail.key not in tid:
             raise OffsetError(f"E112 relation {r.label!r} of {doc.id!r} has an argument that is not one of its spans")
