@@ -75,7 +75,8 @@ def test_round_trip_ncbi_fixture(tmp_path):
     docs = read_pubtator(NCBI)
     out = tmp_path / "ncbi.PubTator"
     report = write(docs, out)
-    assert report == {"docs": 2, "mentions": 9, "relations": 0, "replaced_characters": 0, "dropped_scores": 0}
+    assert report == {"docs": 2, "mentions": 9, "relations": 0, "replaced_characters": 0, "dropped_scores": 0,
+                      "relation_arguments_named_by_text": 0}
     assert read(out) == docs
 
 
@@ -143,6 +144,7 @@ def test_write_document_without_passages_and_span_relations():
         "42\tCID\tD002945\tnephrotoxicity\n\n"
     )
     assert report["replaced_characters"] == 1  # the tab; the title/abstract line break is the separator
+    assert report["relation_arguments_named_by_text"] == 1  # the disease has no id: named by its mention, said
     (back,) = reads(buf.getvalue(), "pubtator")
     assert back.spans == doc.spans  # offsets survive the replacement
     assert back.metadata["relations"] == [["CID", "D002945", "nephrotoxicity"]]

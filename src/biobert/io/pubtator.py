@@ -254,9 +254,12 @@ def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> di
     written without it and counted in ``dropped_scores``.
 
     Returns:
-        ``{"docs", "mentions", "relations", "replaced_characters", "dropped_scores"}``.
+        ``{"docs", "mentions", "relations", "replaced_characters", "dropped_scores", "relation_arguments_named_by_text"}``;
+        the last counts relation arguments without an id, which a relation line can only name by their mention
+        text (PubTator's columns are concept ids: such a line is ambiguous and reads back as no span).
     """
-    report = {"docs": 0, "mentions": 0, "relations": 0, "replaced_characters": 0, "dropped_scores": 0}
+    report = {"docs": 0, "mentions": 0, "relations": 0, "replaced_characters": 0, "dropped_scores": 0,
+              "relation_arguments_named_by_text": 0}
     with open_out(path_or_stream) as f:
         for doc in docs:
             pmid = doc.id
@@ -302,6 +305,8 @@ def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> di
             for r in doc.relations:
                 f.write(f"{pmid}\t{r.label}\t{_concept(r.head, text)}\t{_concept(r.tail, text)}\n")
                 report["relations"] += 1
+                report["relation_arguments_named_by_text"] += sum(
+                    not any(db != MISSING_DB for db, _ in a.ids) for a in (r.head, r.tail))
                 report["dropped_scores"] += r.score is not None
             f.write("\n")
             report["docs"] += 1
