@@ -290,3 +290,14 @@ def test_relation_argument_defined_nowhere_is_still_an_error(tmp_path):
     with pytest.raises(DataFormatError) as e:
         read_brat(ann)
     assert (e.value.code, e.value.line, e.value.found) == ("E242", 5, "E7") and "event" in e.value.expected
+
+
+def test_discontinuous_annotations_written_to_other_formats_are_counted(tmp_path):
+    """Only brat can write fragments: PubTator (or BioC, JSONL, CoNLL) gets the hull, and the report says so."""
+    from biobert.io import write
+
+    (tmp_path / "d.txt").write_text("Breast and ovarian cancer.", encoding="utf-8")
+    (tmp_path / "d.ann").write_text("T1\tDisease 0 6;19 25\tBreast cancer\nT2\tDisease 11 25\tovarian cancer\n", encoding="utf-8")
+    docs = read_brat(tmp_path)
+    assert write(docs, tmp_path / "o.pubtator")["discontinuous_spans_written_as_hull"] == 1
+    assert "discontinuous_spans_written_as_hull" not in write(docs, tmp_path / "b", fmt="brat")

@@ -37,6 +37,7 @@ argument missing, span of line breaks only).
 from __future__ import annotations
 
 import io as _stdio
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -54,6 +55,8 @@ from biobert.io.jsonl import iter_jsonl, read_json, read_jsonl, write_json, writ
 from biobert.io.pubtator import iter_pubtator, read_pubtator, write_pubtator
 from biobert.io.text import iter_text_lines, read_text, write_text
 from biobert.types import Document
+
+_log = logging.getLogger(__name__)
 
 __all__ = [
     "Format",
@@ -226,7 +229,23 @@ def write(docs: Iterable[Document], path: PathOrStream, fmt: str | None = None, 
         if not isinstance(path, (str, os.PathLike)):
             raise ConfigError(f"E422 fmt is required when writing to a stream; accepted formats: {_accepted()}")
         fmt = guess_format(path, sniff=False)
-    return _get(fmt).writer(docs, path, **kw)
+    if fmt == "brat":
+        return _get(fmt).writer(docs, path, **kw)
+    hulls = [0]
+
+    def counted(ds: Iterable[Document]) -> Iterable[Document]:
+        # a discontinuous brat annotation is one span over its fragments' hull (biobert.io.brat); only brat can
+        # write the fragments, so elsewhere the mention covers the words between them: counted and said
+        for d in ds:
+            frags = d.metadata.get("brat_fragments") or {}
+            hulls[0] += sum(f"{s.start} {s.end} {s.label}" in frags for s in d.spans)
+            yield d
+
+    report = _get(fmt).writer(counted(docs), path, **kw)
+    if hulls[0]:
+        _log.warning("%d discontinuous brat annotation(s) written to %s as the span over their fragments' hull", hulls[0], fmt)
+        report = {**report, "discontinuous_spans_written_as_hull": hulls[0]}
+    return report
 
 
 def reads(string: str, fmt: str, *, name: str | None = None, **kw: Any) -> list[Document]:
