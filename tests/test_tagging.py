@@ -136,7 +136,7 @@ def test_table_shards_concatenate_into_one_table(tagger, tmp_path):
         parts.append(out.read_text(encoding="utf-8"))
     cat = "".join(parts).splitlines()
     rows = whole.read_text(encoding="utf-8").splitlines()
-    assert cat[0] == rows[0] == "doc\tstart\tend\tlabel\tscore\tmention"
+    assert cat[0] == rows[0] == "doc\tstart\tend\tlabel\tscore\tmention\tids"
     assert sum(line.startswith("doc\t") for line in cat) == 1
     assert sorted(cat[1:]) == sorted(rows[1:])
 
@@ -149,12 +149,14 @@ def test_table_rows_escape_tabs_and_line_breaks_in_mentions():
     from biobert.types import Document, Span
 
     text = "colon\ncancer and a\tb and c\\d"
-    doc = Document(id="d\t1", text=text, spans=(Span(0, 12, "Disease"), Span(17, 20, "Gene"), Span(25, 28, "X")))
+    doc = Document(id="d\t1", text=text, spans=(Span(0, 12, "Disease", ids=(("MESH", "D003110"), ("OMIM", "OMIM:1"))),
+                                                 Span(17, 20, "Gene"), Span(25, 28, "X")))
     buf = _io.StringIO()
     with open_writer(buf, "table") as w:
         w.write([doc])
         w.close()
     rows = [r.split("\t") for r in buf.getvalue().splitlines()]
-    assert len(rows) == 4 and all(len(r) == 6 for r in rows)
+    assert len(rows) == 4 and all(len(r) == 7 for r in rows)
+    assert [r[6] for r in rows] == ["ids", "D003110|OMIM:1", "", ""]  # a linker's ids are shown
     assert [r[5] for r in rows[1:]] == ["colon\\ncancer", "a\\tb", "c\\\\d"] and rows[1][0] == "d\\t1"
     assert [(int(r[1]), int(r[2])) for r in rows[1:]] == [(0, 12), (17, 20), (25, 28)]

@@ -31,7 +31,7 @@ from typing import IO, Any, Iterable, Iterator
 from biobert import io
 from biobert.errors import ConfigError, DataFormatError
 from biobert.io import jsonl
-from biobert.io._common import PathOrStream, open_out
+from biobert.io._common import PathOrStream, format_ids, open_out
 from biobert.types import Document
 
 __all__ = ["tag_file", "tag_stream", "parse_shard", "StreamWriter", "BratDirWriter", "open_writer", "OUTPUT_FORMATS"]
@@ -94,13 +94,15 @@ class StreamWriter:
             return
         if self.fmt == "table":
             if self.n == 0 and self.header:
-                f.write("doc\tstart\tend\tlabel\tscore\tmention\n")
+                f.write("doc\tstart\tend\tlabel\tscore\tmention\tids\n")
             for d in docs:
                 for sp in d.spans:
                     score = "" if sp.score is None else f"{sp.score:.3f}"
                     # a mention (or id) with a tab or line break would break its row: those are shown escaped, and
                     # start/end still index the original text
-                    cells = (_cell(d.id), sp.start, sp.end, _cell(sp.label), score, _cell(d.text[sp.start:sp.end]))
+                    # ids (a linker's, or read with the input) as PubTator writes them: "MESH:D001943|OMIM:1"
+                    ids = _cell(format_ids(sp.ids, empty=""))
+                    cells = (_cell(d.id), sp.start, sp.end, _cell(sp.label), score, _cell(d.text[sp.start:sp.end]), ids)
                     f.write("\t".join(map(str, cells)) + "\n")
         elif self.fmt in ("bioc", "biocjson", "text"):
             self._held += docs
