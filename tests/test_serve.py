@@ -82,6 +82,7 @@ def test_pubtator_in_and_out():
             err = r.json()["error"]
             # the message names the request field and its line, not "<string>"
             assert r.status_code == 422 and err["code"] == "E210" and "request field 'pubtator':3" in err["message"]
+            assert not err["message"].startswith("E210")  # the code has its own field
 
     asyncio.run(go())
 

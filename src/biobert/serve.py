@@ -219,6 +219,12 @@ def _code_of(exc: BiobertError) -> str:
     return head if re.fullmatch(r"E\d{3}", head) else "E615"
 
 
+def _message_of(exc: BiobertError) -> str:
+    """The message without the code it starts with: the response gives the code in its own field (it was in both)."""
+    text = str(exc)
+    return text.split(" ", 1)[1] if re.fullmatch(r"E\d{3}", text.split(" ", 1)[0]) and " " in text else text
+
+
 class _CatchAll:
     """ASGI middleware: an exception that escapes an endpoint becomes a structured JSON error.
 
@@ -247,7 +253,7 @@ class _CatchAll:
             if started:  # half an answer is on the wire: nothing else can be sent
                 raise
             if isinstance(exc, BiobertError):
-                status, content = 422, {"error": {"code": _code_of(exc), "message": str(exc)}}
+                status, content = 422, {"error": {"code": _code_of(exc), "message": _message_of(exc)}}
             else:
                 log.exception("E612 %s %s failed", scope.get("method"), scope.get("path"))
                 name = type(exc).__name__
@@ -433,7 +439,7 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
                     return error(400, "E605", f"'{key}' must be a string holding the file content")
                 docs = io.reads(value, fmt=key, name=f"request field '{key}'")
         except BiobertError as exc:
-            return error(422, _code_of(exc), str(exc))
+            return error(422, _code_of(exc), _message_of(exc))
         if len(docs) > cfg.max_docs:
             return too_many(len(docs), "documents")
         total = sum(len(d.text) for d in docs)
@@ -480,7 +486,7 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
                 for d in docs:
                     check_pmid(d.id)
             except BiobertError as exc:
-                return error(422, _code_of(exc), f"'id' (output pubtator): {exc}")
+                return error(422, _code_of(exc), f"'id' (output pubtator): {_message_of(exc)}")
         tagged, counts = await tag_docs(docs)
         return respond(tagged, output, counts)
 
@@ -540,7 +546,7 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
         try:
             res, stats = await run_locked("reader", reader, lambda: reader(question, passages, qtype=qtype))
         except BiobertError as exc:
-            return error(422, _code_of(exc), str(exc))
+            return error(422, _code_of(exc), _message_of(exc))
         return {**res, "counts": dict(sorted(stats.items()))}
 
     @app.post("/embed")
