@@ -200,7 +200,8 @@ def test_pubmedqa_cv_by_question_via_cli(tiny_bert, tmp_path):
     (tmp_path / "pq.json").write_text(json.dumps(obj), encoding="utf-8")
     changed = _json(ok("finetune", "qa", "--config", tmp_path / "c.yaml", "--folds", "1", "--no-resume"))
     assert changed["folds_missing"] == [0] and "0" not in changed["per_fold"]
-    for bad, msg in (("2", r"fold\(s\) \[2\] do not exist"), ("a", "fold numbers separated by commas")):
+    for bad, msg in (("2", r"fold\(s\) \[2\] do not exist"), ("a", "fold numbers separated by commas"),
+                     ("", "fold numbers separated by commas")):
         r = run("finetune", "qa", "--config", tmp_path / "c.yaml", "--folds", bad)
         assert r.exit_code == 2 and "E482" in r.stderr and re.search(msg, r.stderr), r.stderr
     meta = json.loads((tmp_path / "m" / "fold-0" / "biobert.json").read_text())

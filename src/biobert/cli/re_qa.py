@@ -182,14 +182,14 @@ def _run_qa(config: Optional[Path], overrides: list[str], cv: bool, no_resume: b
         cfg = load_config(QAConfig, config, overrides)
         if cv or cfg.data.cv_folds:
             try:
-                only = [int(x) for x in folds.split(",")] if folds else None
-            except ValueError:
+                only = [int(x) for x in folds.split(",")] if folds is not None else None
+            except ValueError:  # "" too: it meant every fold without a word
                 raise ConfigError(f"E482 --folds takes fold numbers separated by commas (0-based), e.g. 0,2; got {folds!r}") from None
             s = cv_qa(cfg, resume=not no_resume, command=_command(), only_folds=only)
             _echo({"out": cfg.out, "folds": s["folds"], "mean": s["mean"], "per_fold": s["per_fold"],
                    **{k: s[k] for k in ("not_read_in_cv", "folds_missing", "folds_from_earlier_runs") if s[k]}})
             return
-        if folds:
+        if folds is not None:
             raise ConfigError("E482 --folds chooses cross-validation folds, but this config has no data.cv_folds and "
                               "--cv was not given")
         rep = finetune_qa(cfg, resume=not no_resume, command=_command())
