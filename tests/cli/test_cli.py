@@ -255,6 +255,8 @@ def test_link_and_tag_with_link(tagger_dir, tmp_path):
     ids = {s.text: s.ids for d in docs for s in d.spans}
     assert ids == {"BRCA1": (("ID", "672"),), "breast cancer": (("MESH", "MESH:D001943"),), "Cisplatin": (("MESH", "MESH:D002945"),)}
     assert json.loads(r.stderr)["counts"] == {"skipped_label": 1, "linked_exact": 2}
+    r = ok("link", src, "--kb", f"Disease,Chemical={tmp_path / 'kb.tsv'}", "--overwrite", "--output-format", "conll")
+    assert json.loads(r.stderr)["written"]["ids_not_written"] >= 2  # CoNLL has no place for the linked ids: said
     r = ok("tag", "--input", src, "--model", tagger_dir, "--output-format", "jsonl", "--link", tmp_path / "genes.tsv")
     stats = json.loads(r.stderr.strip().splitlines()[-1])
     link = {k: v for k, v in stats["counts"].items() if k.startswith("link_")}

@@ -301,3 +301,24 @@ def test_discontinuous_annotations_written_to_other_formats_are_counted(tmp_path
     docs = read_brat(tmp_path)
     assert write(docs, tmp_path / "o.pubtator")["discontinuous_spans_written_as_hull"] == 1
     assert "discontinuous_spans_written_as_hull" not in write(docs, tmp_path / "b", fmt="brat")
+
+
+def test_ids_that_other_formats_would_read_otherwise_are_refused_or_counted(tmp_path):
+    """ID:672 is the bare 672 (not "ID:672"); a '|' in an N line would be one id here and two elsewhere; CoNLL
+    and text have no place for ids: counted."""
+    from biobert.errors import DataFormatError
+    from biobert.io import write
+
+    (tmp_path / "d.txt").write_text("BRCA1 here.", encoding="utf-8")
+    (tmp_path / "d.ann").write_text("T1\tGene 0 5\tBRCA1\nN1\tReference T1 ID:D003920\tBRCA1\n", encoding="utf-8")
+    assert read_brat(tmp_path)[0].spans[0].ids == (("ID", "D003920"),)
+    (tmp_path / "d.ann").write_text("T1\tGene 0 5\tBRCA1\nN1\tReference T1 MESH:D001|D002\tBRCA1\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match="E240") as e:
+        read_brat(tmp_path)
+    assert e.value.line == 2
+    doc = Document("z", "BRCA1").with_spans([Span(0, 5, "Gene", ids=(("MESH", "D001|D002"),))])
+    with pytest.raises(DataFormatError, match="E245"):
+        write_brat([doc], tmp_path / "out")
+    two = Document("z", "BRCA1 x").with_spans([Span(0, 5, "Gene", ids=(("MESH", "D001"), ("", "-1"), ("OMIM", "OMIM:1")))])
+    assert write([two], tmp_path / "z.conll", fmt="conll")["ids_not_written"] == 2  # the -1 placeholder is no id
+    assert "ids_not_written" not in write([two], tmp_path / "z.pubtator", fmt="pubtator")

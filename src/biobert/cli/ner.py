@@ -284,7 +284,7 @@ def link_cmd(
     kb: list[str] = typer.Option(..., "--kb", help="Dictionary TSV (id, name, synonyms): KB.tsv for every type, or LABEL[,LABEL]=KB.tsv; repeatable."),
     input_format: Optional[str] = typer.Option(None, "--input-format", help="pubtator | bioc | biocjson | jsonl | json | conll | brat (default: from the name)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
-    output_format: Optional[str] = typer.Option(None, "--output-format", help="jsonl | json | pubtator | bioc | biocjson | conll | table. Default: from the --output name, else jsonl."),
+    output_format: Optional[str] = typer.Option(None, "--output-format", help="jsonl | json | pubtator | bioc | biocjson | brat | table (conll and text hold no ids). Default: from the --output name, else jsonl."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace ids the spans already have."),
     fuzzy: Optional[float] = typer.Option(None, "--fuzzy", help="Also match the most similar dictionary name by character trigrams at this similarity or above (0.8 was chosen on BC5CDR dev)."),
 ) -> None:
@@ -306,7 +306,9 @@ def link_cmd(
         with open_writer(output if output is not None else sys.stdout, output_format) as writer:
             writer.write(docs)
             writer.close()
-        typer.echo(json.dumps({"documents": len(docs), "spans": sum(len(d.spans) for d in docs), "counts": dict(counts)}), err=True)
+        typer.echo(json.dumps({"documents": len(docs), "spans": sum(len(d.spans) for d in docs), "counts": dict(counts),
+                               # what the output format's writer counted (ids it cannot hold, respellings...)
+                               "written": dict(writer.counts)}), err=True)
     except BiobertError as exc:
         _fail(exc)
 

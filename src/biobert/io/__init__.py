@@ -231,20 +231,24 @@ def write(docs: Iterable[Document], path: PathOrStream, fmt: str | None = None, 
         fmt = guess_format(path, sniff=False)
     if fmt == "brat":
         return _get(fmt).writer(docs, path, **kw)
-    hulls = [0]
+    lost = {"discontinuous_spans_written_as_hull": 0, "ids_not_written": 0}
+    no_ids = fmt in ("conll", "text")  # formats with no place for a concept id
 
     def counted(ds: Iterable[Document]) -> Iterable[Document]:
         # a discontinuous brat annotation is one span over its fragments' hull (biobert.io.brat); only brat can
         # write the fragments, so elsewhere the mention covers the words between them: counted and said
         for d in ds:
             frags = d.metadata.get("brat_fragments") or {}
-            hulls[0] += sum(f"{s.start} {s.end} {s.label}" in frags for s in d.spans)
+            lost["discontinuous_spans_written_as_hull"] += sum(f"{s.start} {s.end} {s.label}" in frags for s in d.spans)
+            if no_ids:  # "-1" placeholders (db "") are no ids
+                lost["ids_not_written"] += sum(1 for s in d.spans for db, _ in s.ids if db)
             yield d
 
     report = _get(fmt).writer(counted(docs), path, **kw)
-    if hulls[0]:
-        _log.warning("%d discontinuous brat annotation(s) written to %s as the span over their fragments' hull", hulls[0], fmt)
-        report = {**report, "discontinuous_spans_written_as_hull": hulls[0]}
+    for key, n in lost.items():
+        if n:
+            _log.warning("%s: %d %s", fmt, n, key.replace("_", " "))
+            report = {**(report or {}), key: n}
     return report
 
 

@@ -88,6 +88,8 @@ def _reference_id(db: str, ident: str) -> tuple[str, str]:
     (``HGNC:1100`` -> ``("HGNC", "HGNC:1100")``, which PubTator and BioC then write whole; the bare ``1100``
     lost its database). ``OMIM:OMIM:608089``, as older versions wrote a prefixed id, reads as ``OMIM:608089``.
     """
+    if db == "ID":  # biobert's "no database" (parse_ids' fallback): ID:672 is the bare 672, never "ID:672"
+        return (db, ident)
     inferred = parse_ids(ident)
     return (db, ident) if inferred and inferred[0][0] == db else (db, f"{db}:{ident}")
 
@@ -186,6 +188,9 @@ def _read_pair(ann: Path) -> Document:
             rel_lines.append((lineno, cols[0], m.group(1), m.group(2), m.group(3), line))
         elif kind == "N":
             m = _NORM.match(cols[1]) if len(cols) >= 2 else None
+            if m is not None and "|" in m.group(4):
+                # one N line names one entry; "D001|D002" would be one id here and two in every other format
+                raise DataFormatError("E240", ann, lineno, "one 'db:id' per N line (no '|': write one N line per id)", found=line)
             if m is None:
                 raise DataFormatError("E240", ann, lineno, "'N<id><TAB>Reference <T id> <db>:<id>[<TAB><name>]'", found=line)
             norms.append((lineno, m.group(2), m.group(3), m.group(4)))
@@ -378,9 +383,10 @@ def _ann_lines(doc: Document, ann: Path, counts: dict[str, int]) -> list[str]:
                 # ids with composite parts; an N line names an entry and cannot say "no id", so it is counted, not written
                 counts["missing_id_placeholders_not_written"] += 1
                 continue
-            if not _DB.fullmatch(db) or not _TYPE.fullmatch(ident):
+            if not _DB.fullmatch(db) or not _TYPE.fullmatch(ident) or "|" in ident:
+                # "|" joins ids in every other format: one N line holding "D001|D002" would read back as two ids there
                 raise _unwritable(ann, doc, f"span ({s.start}, {s.end}) id", f"{db}:{ident}",
-                                  "an id whose db has no ':' or whitespace and whose id has no whitespace (N line 'db:id')")
+                                  "an id whose db has no ':' or whitespace and whose id has no whitespace or '|' (N line 'db:id')")
             n_norm += 1
             # an N line names "db:id": an id that starts with its db ("OMIM:608089", a linker's "MESH:D001943")
             # is written as it is, a bare one ("D001943") with the prefix. The reader gives PubTator's spelling
