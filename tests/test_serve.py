@@ -154,6 +154,11 @@ def test_extract_tags_then_relates_and_keeps_spans_on_request():
             assert r.status_code == 400 and r.json()["error"]["code"] == "E605"
             r = await c.post("/extract", json={"text": "x", "output": "pubtator"})
             assert r.status_code == 200 and r.text.startswith("0|t|x")
+            # relation arguments without ids can only be named by their text in PubTator: the header says so
+            both = "9|t|BRCA1 and breast cancer\n9|a|x\n9\t0\t5\tBRCA1\tGene\t-1\n9\t10\t23\tbreast cancer\tDisease\t-1\n\n"
+            r = await c.post("/extract", json={"pubtator": both, "keep_spans": True, "output": "pubtator"})
+            assert "9\tAssociation\tBRCA1\tbreast cancer" in r.text, r.text
+            assert json.loads(r.headers["x-biobert-counts"])["output_relation_arguments_named_by_text"] == 2
             v = (await c.get("/version")).json()
             assert v["endpoints"] == ["/tag", "/extract"] and v["re_model"] == "fake-re"
 

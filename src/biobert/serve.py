@@ -455,8 +455,10 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
             return SafeJSONResponse(content, headers=counts_header(counts))
         buf = _stdio.StringIO()
         report = io.write(docs, buf, fmt=output)
-        # what the writer had to replace (tabs in PubTator text, characters XML cannot hold) or leave out (scores)
-        for key in ("replaced_characters", "dropped_scores"):
+        # what the writer had to replace (tabs in PubTator text, characters XML cannot hold), leave out (scores,
+        # ids CoNLL cannot hold) or write otherwise (relation arguments named by their text, hulls of fragments)
+        for key in ("replaced_characters", "dropped_scores", "ids_not_written", "relation_arguments_named_by_text",
+                    "discontinuous_spans_written_as_hull"):
             if report.get(key):
                 counts[f"output_{key}"] += report[key]
         if output == "biocjson":
