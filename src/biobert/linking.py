@@ -20,7 +20,8 @@ a PubTator or BioC file, another tool's output.
 
 Column 1 is the identifier: ``prefix:local id`` (Bioregistry style; ``db`` is
 the prefix, the id is kept whole, as :func:`biobert.io._common.parse_ids` does)
-or a bare id that gets ``default_db``. Column 2 is the preferred name; further
+or a bare id that gets ``default_db`` (by default what parse_ids infers, as every reader does: ``MESH`` for a
+``C``/``D`` id, else ``ID``). Column 2 is the preferred name; further
 columns, or ``|``-separated names inside them, are synonyms.
 
 **Matching**, in this order; the first level that finds a name decides:
@@ -196,7 +197,7 @@ class DictionaryLinker:
         return cls.from_ctd(path, **kw) if is_ctd_vocabulary(path) else cls.from_tsv(path, **kw)
 
     @classmethod
-    def from_tsv(cls, path: str | Path, *, default_db: str = "ID", **kw: Any) -> "DictionaryLinker":
+    def from_tsv(cls, path: str | Path, *, default_db: str | None = None, **kw: Any) -> "DictionaryLinker":
         """Read a dictionary file (see the module docstring).
 
         Raises:
