@@ -68,16 +68,6 @@ def test_levels_counts_and_offsets(kb):
     assert got["cardiomyopathies"] == (("MESH", "MESH:D009202"),)  # the preferred name, case-folded
     assert got["gout"] == ()
     assert lk.last_stats == {"linked_exact": 2, "linked_normalised": 2, "linked_singular": 1, "ambiguous": 1, "unlinked": 1}
-
-
-def test_bare_ids_get_the_database_every_reader_infers(tmp_path):
-    """A bare D003920 was ("ID", "D003920") from a dictionary but ("MESH", "D003920") from PubTator or brat."""
-    kb = tmp_path / "kb.tsv"
-    kb.write_text("D003920\tdiabetes mellitus\n672\tBRCA1\n", encoding="utf-8")
-    text = "diabetes mellitus and BRCA1"
-    doc = Document("d", text).with_spans(spans(text, ("diabetes mellitus", "Disease"), ("BRCA1", "Gene")))
-    got = {s.text: s.ids for s in DictionaryLinker.from_tsv(kb)(doc).spans}
-    assert got == {"diabetes mellitus": (("MESH", "D003920"),), "BRCA1": (("ID", "672"),)}
     assert [(s.start, s.end, s.label) for s in out.spans] == [(s.start, s.end, s.label) for s in doc.spans]
     assert all(text[s.start:s.end] == s.text for s in out.spans)
 
@@ -216,3 +206,13 @@ def test_linked_tagger_keeps_per_document_link_counts_for_a_tagger_without_them(
     lt = LinkedTagger(tagger, DictionaryLinker({"BRCA1": [("NCBIGene", "NCBIGene:672")]}))
     lt([Document("a", "BRCA1 x"), Document("b", "TP53 y")])
     assert lt.last_doc_stats == [Counter({"link_linked_exact": 1}), Counter({"link_unlinked": 1})]
+
+
+def test_bare_ids_get_the_database_every_reader_infers(tmp_path):
+    """A bare D003920 was ("ID", "D003920") from a dictionary but ("MESH", "D003920") from PubTator or brat."""
+    kb = tmp_path / "kb.tsv"
+    kb.write_text("D003920\tdiabetes mellitus\n672\tBRCA1\n", encoding="utf-8")
+    text = "diabetes mellitus and BRCA1"
+    doc = Document("d", text).with_spans(spans(text, ("diabetes mellitus", "Disease"), ("BRCA1", "Gene")))
+    got = {s.text: s.ids for s in DictionaryLinker.from_tsv(kb)(doc).spans}
+    assert got == {"diabetes mellitus": (("MESH", "D003920"),), "BRCA1": (("ID", "672"),)}
