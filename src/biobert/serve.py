@@ -458,7 +458,7 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
         # what the writer had to replace (tabs in PubTator text, characters XML cannot hold), leave out (scores,
         # ids CoNLL cannot hold) or write otherwise (relation arguments named by their text, hulls of fragments)
         for key in ("replaced_characters", "dropped_scores", "ids_not_written", "relation_arguments_named_by_text",
-                    "discontinuous_spans_written_as_hull"):
+                    "relation_argument_ids_not_written", "ids_database_not_written", "discontinuous_spans_written_as_hull"):
             if report.get(key):
                 counts[f"output_{key}"] += report[key]
         if output == "biocjson":

@@ -76,7 +76,7 @@ def test_round_trip_ncbi_fixture(tmp_path):
     out = tmp_path / "ncbi.PubTator"
     report = write(docs, out)
     assert report == {"docs": 2, "mentions": 9, "relations": 0, "replaced_characters": 0, "dropped_scores": 0,
-                      "relation_arguments_named_by_text": 0}
+                      "relation_arguments_named_by_text": 0, "relation_argument_ids_not_written": 0, "ids_database_not_written": 0}
     assert read(out) == docs
 
 
@@ -145,6 +145,11 @@ def test_write_document_without_passages_and_span_relations():
     )
     assert report["replaced_characters"] == 1  # the tab; the title/abstract line break is the separator
     assert report["relation_arguments_named_by_text"] == 1  # the disease has no id: named by its mention, said
+    assert report["relation_argument_ids_not_written"] == report["ids_database_not_written"] == 0
+    gene = Span(0, 9, "Gene", ids=(("NCBIGene", "672"), ("HGNC", "HGNC:1100")))
+    rep = write_pubtator([Document("5", "Cisplatin x").with_spans([gene]).with_relations([Relation(gene, gene, "R")])], io.StringIO())
+    # 672 reads back as ("ID", "672"); the relation line names 672 only
+    assert rep["ids_database_not_written"] == 1 and rep["relation_argument_ids_not_written"] == 2
     (back,) = reads(buf.getvalue(), "pubtator")
     assert back.spans == doc.spans  # offsets survive the replacement
     assert back.metadata["relations"] == [["CID", "D002945", "nephrotoxicity"]]

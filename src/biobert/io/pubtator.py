@@ -256,10 +256,13 @@ def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> di
     Returns:
         ``{"docs", "mentions", "relations", "replaced_characters", "dropped_scores", "relation_arguments_named_by_text"}``;
         the last counts relation arguments without an id, which a relation line can only name by their mention
-        text (PubTator's columns are concept ids: such a line is ambiguous and reads back as no span).
+        text (PubTator's columns are concept ids: such a line is ambiguous and reads back as no span). Also
+        ``relation_argument_ids_not_written`` (a relation line names one id per argument: the first of a
+        composite) and ``ids_database_not_written`` (a bare id whose database the reader cannot infer, e.g.
+        ``("NCBIGene", "672")``, which reads back as ``("ID", "672")``).
     """
     report = {"docs": 0, "mentions": 0, "relations": 0, "replaced_characters": 0, "dropped_scores": 0,
-              "relation_arguments_named_by_text": 0}
+              "relation_arguments_named_by_text": 0, "relation_argument_ids_not_written": 0, "ids_database_not_written": 0}
     with open_out(path_or_stream) as f:
         for doc in docs:
             pmid = doc.id
@@ -299,6 +302,8 @@ def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> di
                 f.write("\t".join(cols) + "\n")
                 report["mentions"] += 1
                 report["dropped_scores"] += s.score is not None
+                # the column holds the ids only; the reader infers each one's database from its spelling
+                report["ids_database_not_written"] += sum(1 for db, i in s.ids if db and parse_ids(i)[:1] != ((db, i),))
             for rel in doc.metadata.get("relations", ()):
                 f.write("\t".join([pmid, *map(str, rel)]) + "\n")
                 report["relations"] += 1
@@ -307,6 +312,8 @@ def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> di
                 report["relations"] += 1
                 report["relation_arguments_named_by_text"] += sum(
                     not any(db != MISSING_DB for db, _ in a.ids) for a in (r.head, r.tail))
+                report["relation_argument_ids_not_written"] += sum(
+                    max(0, sum(db != MISSING_DB for db, _ in a.ids) - 1) for a in (r.head, r.tail))
                 report["dropped_scores"] += r.score is not None
             f.write("\n")
             report["docs"] += 1
