@@ -310,10 +310,10 @@ def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> di
             for r in doc.relations:
                 f.write(f"{pmid}\t{r.label}\t{_concept(r.head, text)}\t{_concept(r.tail, text)}\n")
                 report["relations"] += 1
-                report["relation_arguments_named_by_text"] += sum(
-                    not any(db != MISSING_DB for db, _ in a.ids) for a in (r.head, r.tail))
-                report["relation_argument_ids_not_written"] += sum(
-                    max(0, sum(db != MISSING_DB for db, _ in a.ids) - 1) for a in (r.head, r.tail))
+                for arg in (r.head, r.tail):  # a relation line names each argument by one id (_concept)
+                    n_ids = sum(db != MISSING_DB for db, _ in arg.ids)
+                    report["relation_arguments_named_by_text"] += n_ids == 0
+                    report["relation_argument_ids_not_written"] += max(0, n_ids - 1)
                 report["dropped_scores"] += r.score is not None
             f.write("\n")
             report["docs"] += 1

@@ -471,10 +471,10 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
                         sum(dropped.values()), c.types, dict(dropped))
     train_sha = training_documents_sha256([(c.name, splits[c.name]["train"]) for c in cfg.corpora])
     # the share (1..k) of every training document, for holdout (dropped here) and cross_fit (one teacher each)
-    k_shares = parse_holdout(cfg.holdout)[1] if cfg.holdout else len(cfg.teachers) if cfg.cross_fit else 0
+    i_out, k_out = parse_holdout(cfg.holdout) if cfg.holdout else (0, 0)
+    k_shares = k_out or (len(cfg.teachers) if cfg.cross_fit else 0)
     shares = {c.name: holdout_shares(len(splits[c.name]["train"]), k_shares) if k_shares else [] for c in cfg.corpora}
     if cfg.holdout:
-        i_out, k_out = parse_holdout(cfg.holdout)
         held: dict[str, int] = {}
         for c in cfg.corpora:
             kept = [d for d, sh in zip(splits[c.name]["train"], shares[c.name]) if sh != i_out]
