@@ -121,3 +121,13 @@ def test_submitted_answers_with_synonyms_match_on_any_of_them():
     assert m["strict_accuracy"] == 0 and m["lenient_accuracy"] == 1 and m["mrr"] == pytest.approx(1 / 2)
     m = list_scores([[["BRCA1"], ["BRCA2", "FANCD1"]]], [[["breast cancer 1", "brca1"], ["FANCD1"]]])
     assert m["precision"] == 1 and m["recall"] == 1
+
+
+def test_list_second_pass_uses_up_predictions_as_the_official_evaluator_does():
+    # gold names A three times, one prediction A: tp 1 (first pass); second pass: the prediction excuses one of
+    # the two entries left and is used up, the other is a false negative -> R 1/2 (not 1)
+    m = list_scores([[["A"], ["A"], ["A"]]], [["A"]])
+    assert (m["precision"], m["recall"]) == (1.0, 0.5)
+    # a prediction may excuse an entry left whose synonym it shares (gold [A, X], [X]; predicted X): R 1
+    m = list_scores([[["A", "X"], ["X"]]], [["x"]])
+    assert (m["precision"], m["recall"]) == (1.0, 1.0)

@@ -180,8 +180,10 @@ def list_scores(gold: Sequence[Sequence[Sequence[str]]], pred: Sequence[Sequence
 
     Per question (as ``calculatePRFforListQuestions``): each predicted answer
     is a true positive if it matches a synonym of a not yet matched gold entry
-    (that entry is then used up), else a false positive; every gold entry left
-    that no prediction names is a false negative. An empty prediction scores 0.
+    (that entry is then used up), else a false positive; then every gold entry
+    left is a false negative unless a prediction not yet used in this second pass
+    names it (a gold list naming one answer twice needs it predicted twice). An
+    empty prediction scores 0.
     """
     if len(gold) != len(pred):
         raise ValueError(f"{len(gold)} gold questions but {len(pred)} predicted")
@@ -198,7 +200,16 @@ def list_scores(gold: Sequence[Sequence[Sequence[str]]], pred: Sequence[Sequence
                 remaining.pop(i)
             else:
                 fp += 1
-        fn = sum(1 for e in remaining if not any(_syn_match(a, [e]) >= 0 for a in p))
+        # the evaluator's second pass: each gold entry left is excused by a prediction naming it, which that
+        # uses up (``response.containsAnswerSynonym(entry, true)`` removes it), else it is a false negative
+        left = list(p)
+        fn = 0
+        for e in remaining:
+            j = next((j for j, a in enumerate(left) if _syn_match(a, [e]) >= 0), -1)
+            if j >= 0:
+                left.pop(j)
+            else:
+                fn += 1
         prec = tp / (tp + fp)
         rec = tp / (tp + fn) if tp + fn else 0.0
         sp += prec

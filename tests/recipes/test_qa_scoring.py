@@ -71,8 +71,21 @@ def test_attach_gold_from_a_golden_file_counts_what_does_not_match(tmp_path):
     assert res["f1"] == 1.0 and res["n_questions"] == 1 and res["n_questions_without_gold"] == 1
 
 
-def test_a_submitted_answer_is_scored_by_any_of_its_synonyms(tmp_path):
+def test_a_submitted_answer_is_scored_by_its_first_synonym_only_as_the_official_evaluator_does(tmp_path):
+    # EvaluatorTask1b -e 5 reads submissions with readExactAnswerListOfArraysv3: "only first of synonyms taken
+    # into account" (gold synonyms all count)
     gold = read_bioasq(_write(tmp_path / "gold.json", [
-        {"id": "f", "type": "factoid", "body": "Which?", "exact_answer": [["CFTR"]], "snippets": [{"text": "CFTR."}]}]))
-    sub = read_bioasq_answers(_write(tmp_path / "sub.json", [{"id": "f", "type": "factoid", "exact_answer": [["x", "cftr"]]}]))
-    assert score_answers(gold, sub, "factoid")["strict_accuracy"] == 1.0
+        {"id": "f", "type": "factoid", "body": "Which?", "exact_answer": [["IL-6", "interleukin 6"]], "snippets": [{"text": "IL-6."}]},
+        {"id": "l", "type": "list", "body": "Which?", "exact_answer": [["A"], ["B"]], "snippets": [{"text": "A and B."}]}]))
+    stats = Counter()
+    sub = read_bioasq_answers(_write(tmp_path / "sub.json", [
+        {"id": "f", "type": "factoid", "exact_answer": [["wrong", "IL-6"], ["x"]]},
+        {"id": "l", "type": "list", "exact_answer": [["z", "A"], ["B"]]}]), stats)
+    assert stats["submitted_synonyms_not_scored"] == 2
+    f = score_answers([e for e in gold if e.qtype == "factoid"], sub, "factoid")
+    assert (f["strict_accuracy"], f["lenient_accuracy"], f["mrr"]) == (0.0, 0.0, 0.0)
+    sub2 = read_bioasq_answers(_write(tmp_path / "sub2.json", [{"id": "f", "type": "factoid", "exact_answer": [["x"], ["Interleukin 6", "y"]]}]))
+    f = score_answers([e for e in gold if e.qtype == "factoid"], sub2, "factoid")
+    assert (f["strict_accuracy"], f["lenient_accuracy"], f["mrr"]) == (0.0, 1.0, 0.5)  # any gold synonym still counts
+    li = score_answers([e for e in gold if e.qtype == "list"], sub, "list")
+    assert (li["precision"], li["recall"], li["f1"]) == (0.5, 0.5, 0.5)

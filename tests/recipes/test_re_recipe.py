@@ -409,3 +409,31 @@ def test_folds_run_one_by_one_or_added_later_are_kept_by_cv(tiny_bert, tmp_path)
     assert set(r["per_fold"]) == {"1", "2", "3"} and r["per_fold"]["1"]["f1"] == first["per_fold"]["1"]["f1"]
     rep = json.loads((tmp_path / "model" / "fold-1" / "report.json").read_text())
     assert rep["train"]["resume_check"] == "verified"
+
+
+def test_score_labels_counts_labels_the_chemprot_metric_leaves_out():
+    from biobert.recipes.re import score_labels
+
+    out = score_labels("chemprot", ["cpr:3", "CPR:4", "CPR:1", "False"], ["cpr:3", "CPR:4", "False", "False"], "False")
+    # lower-case cpr:3 is not a ChemProt class: left out of the micro-F1, and now said so instead of vanishing
+    assert (out["tp"], out["n_gold"], out["n_pred"]) == (1, 1, 1)
+    assert out["gold_labels_not_scored"] == {"CPR:1": 1, "cpr:3": 1} and out["predicted_labels_not_scored"] == {"cpr:3": 1}
+    assert "gold_labels_not_scored" not in score_labels("ddi", ["int", "false"], ["int", "false"], "false")
+
+
+def test_jsonl_pairs_with_a_negative_looking_label_need_negative_label(tiny_bert, tmp_path):
+    from biobert import io
+    from biobert.config import load_config
+    from biobert.errors import TrainingError
+    from biobert.recipes.re import REConfig, REDataConfig, finetune_re, load_re_split
+
+    write_folds(tmp_path / "data")
+    docs, _ = load_re_split(REDataConfig(format="biobert_tsv", train=str(tmp_path / "data" / "1" / "train.tsv")), "train")
+    io.write(docs, tmp_path / "pairs.jsonl", fmt="jsonl")
+    base = {"data": {"format": "jsonl", "train": str(tmp_path / "pairs.jsonl"), "test": str(tmp_path / "pairs.jsonl")}}
+    sets = [f"encoder={tiny_bert}", f"out={tmp_path / 'm'}", "max_length=32", "train.epochs=1", "train.batch_size=8"]
+    # jsonl has no negative label: "0" would be a relation class, and micro-F1 over every label is accuracy
+    with pytest.raises(TrainingError, match=r"E536 .*\['0'\].*negative_label"):
+        finetune_re(load_config(REConfig, None, sets, base=base), progress=False)
+    rep = finetune_re(load_config(REConfig, None, sets + ["negative_label=0"], base=base), progress=False)
+    assert rep["spec"]["negative_label"] == "0" and "'0'" in rep["test"]["metric"]

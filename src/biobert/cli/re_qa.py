@@ -288,7 +288,7 @@ def evaluate_qa_cmd(
                 if fmt == "pubmedqa":  # PubMedQA's evaluation.py reads predictions as {pmid: label}
                     preds = {k: {"type": "yesno", "answer": v} for k, v in read_pubmedqa_labels(predictions[i]).items()}
                 else:
-                    preds = read_bioasq_answers(predictions[i])
+                    preds = read_bioasq_answers(predictions[i], stats)
                 asked = {e.question_id or e.id for e in exs}
                 # answers to questions this file does not ask cannot be scored; a count shows a wrong pairing
                 stats["predictions_not_in_data"] += sum(1 for q in preds if q not in asked)

@@ -245,13 +245,14 @@ def bioasq_submission(answers: Mapping[str, Mapping[str, Any]]) -> dict[str, Any
     return {"questions": out}
 
 
-def read_bioasq_answers(path: PathOrStream) -> dict[str, dict[str, Any]]:
+def read_bioasq_answers(path: PathOrStream, stats: Counter | None = None) -> dict[str, dict[str, Any]]:
     """Read a BioASQ phase B submission (any system's) into ``{question id: {"type", "answers" | "answer"}}``,
     the shape :func:`biobert.recipes.qa.score_answers` scores.
 
     A factoid or list entry may list synonyms (``[["a", "a2"], ["b"]]``) or be a plain string; each entry is one
-    ranked answer, named by its first synonym; an entry of several synonyms also keeps them all (``"synonyms"``),
-    since the official evaluator counts the answer as right when any of them matches. Yes/no answers (``"yes"`` or a one-element list ``["yes"]``) are read
+    ranked answer, its first synonym. The others are not scored, as the official evaluator (``-e 5``, BioASQ 5
+    onwards: "only first of synonyms taken into account" for submissions) does not score them either; they are
+    counted (``stats["submitted_synonyms_not_scored"]``) so that a submission relying on them shows. Yes/no answers (``"yes"`` or a one-element list ``["yes"]``) are read
     as the official evaluator reads them (``yes`` if the lower-cased answer contains it, else ``no``); an untyped
     question is yes/no when its answer reads so (a one-element list only when it is exactly yes or no).
 
@@ -292,7 +293,8 @@ def read_bioasq_answers(path: PathOrStream) -> dict[str, dict[str, Any]]:
             if not isinstance(syns[0], str):
                 raise DataFormatError("E275", name, None, f"questions[{qi}] ({q['id']}) exact_answer entries as strings or "
                                       "non-empty lists of strings", found=str(exact)[:120])
-            # scored by any synonym (ExactAnswer.containsAnswerSynonym), not only the first, which names it
-            ranked.append({"text": syns[0], "synonyms": list(syns)} if len(syns) > 1 else {"text": syns[0]})
+            if len(syns) > 1 and stats is not None:
+                stats["submitted_synonyms_not_scored"] += len(syns) - 1
+            ranked.append({"text": syns[0]})
         out[q["id"]] = {"type": qtype or "factoid", "answers": ranked}
     return out

@@ -319,8 +319,7 @@ def score_answers(examples: Sequence[QAExample], answers: dict[str, Any], task: 
         out["metric"] = "accuracy; macro-F1 over " + ("the labels present (sklearn average='macro')" if len(class_labels) > 2 else "yes and no")
     else:
         gold = [exs[0].gold for exs in groups.values()]
-        # a submitted answer with synonyms (read_bioasq_answers) is right when any of them matches, as officially
-        pred = [[a.get("synonyms") or a["text"] for a in answers[q].get("answers", [])] if q in answers else [] for q in groups]
+        pred = [[a["text"] for a in answers[q].get("answers", [])] if q in answers else [] for q in groups]
         if task == "factoid":
             out = M.factoid_scores(gold, pred)
             out["metric"] = "BioASQ factoid: strict accuracy (top 1), lenient accuracy (top 5), MRR (top 5); lower-cased exact match"

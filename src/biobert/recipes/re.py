@@ -54,6 +54,8 @@ FORMAT_DEFAULTS: dict[str, tuple[str, str]] = {
     "chemprot_bc6": ("False", "chemprot"),
     "jsonl": ("", "micro"),
 }
+#: labels that read as "no relation" (compared lower-cased): refused as relations unless negative_label is set (E536)
+NEGATIVE_NAMES = frozenset({"0", "false", "none", "negative", "no", "no_relation", "no-relation", "norel", "na", "n/a", "null"})
 #: formats whose data path may be a directory
 DIR_FORMATS = ("ddi", "chemprot_bc6")
 
@@ -230,12 +232,17 @@ def score_labels(metric: str, gold: Sequence[str], pred: Sequence[str], negative
     if metric == "binary":
         out: dict[str, Any] = dict(M.binary_scores(gold, pred, positive))
         out["metric"] = f"P/R/F1 of the positive class {positive!r} (sklearn average='binary')"
-    elif metric == "chemprot":
-        out = M.chemprot_scores(gold, pred)
-        out["metric"] = "micro P/R/F1 over CPR:3, CPR:4, CPR:5, CPR:6, CPR:9 (False excluded)"
-    elif metric == "ddi":
-        out = M.ddi_scores(gold, pred)
-        out["metric"] = "micro P/R/F1 over advise, effect, int, mechanism (false excluded)"
+    elif metric in ("chemprot", "ddi"):
+        scored = M.CHEMPROT_EVAL_LABELS if metric == "chemprot" else M.DDI_EVAL_LABELS
+        out = M.chemprot_scores(gold, pred) if metric == "chemprot" else M.ddi_scores(gold, pred)
+        out["metric"] = ("micro P/R/F1 over CPR:3, CPR:4, CPR:5, CPR:6, CPR:9 (False excluded)" if metric == "chemprot"
+                         else "micro P/R/F1 over advise, effect, int, mechanism (false excluded)")
+        # labels the metric leaves out besides the negative one (CPR:1 of the BioCreative files; 'cpr:3', which
+        # would otherwise vanish from the score unseen), per label, gold and predicted
+        for side, ls in (("gold", gold), ("predicted", pred)):
+            left_out = Counter(l for l in ls if l not in scored and l != negative)
+            if left_out:
+                out[f"{side}_labels_not_scored"] = dict(sorted(left_out.items()))
     elif metric == "micro":
         labels = sorted({*gold, *pred} - {negative})
         out = M.micro_prf_over(gold, pred, labels)
@@ -360,6 +367,15 @@ def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, 
                "the dev file holds no pair" if cfg.data.dev else "no dev data configured")
         selection = f"none ({why}): the last epoch's weights are kept"
         log.warning("RE: no dev pairs (%s): no model selection, the last epoch's weights are kept", why)
+    if cfg.negative_label is None and not negative:
+        # a format without a negative label of its own (jsonl): a class named like "no relation" would be learned,
+        # scored as a relation (micro over every label is then accuracy) and extracted as one
+        named = sorted({l for d in splits["train"] for l in pair_of(d)[2] if l.strip().lower() in NEGATIVE_NAMES})
+        if named:
+            raise TrainingError(f"E536 the training labels of {_path(cfg.data.train, fold)} include {named}, which reads "
+                                f"as 'no relation', but format {cfg.data.format} has no negative label: set "
+                                f"negative_label (e.g. --set negative_label={named[0]}), or negative_label='' to treat "
+                                "every label as a relation")
     if cfg.labels is not None:
         labels = list(cfg.labels)
     else:
