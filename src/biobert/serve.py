@@ -457,10 +457,8 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
         report = io.write(docs, buf, fmt=output)
         # what the writer had to replace (tabs in PubTator text, characters XML cannot hold), leave out (scores,
         # ids CoNLL cannot hold) or write otherwise (relation arguments named by their text, hulls of fragments)
-        for key in ("replaced_characters", "dropped_scores", "ids_not_written", "relation_arguments_named_by_text",
-                    "relation_argument_ids_not_written", "ids_database_not_written", "discontinuous_spans_written_as_hull"):
-            if report.get(key):
-                counts[f"output_{key}"] += report[key]
+        for key, n in io.changes(report).items():
+            counts[f"output_{key}"] += n
         if output == "biocjson":
             return SafeJSONResponse(json.loads(buf.getvalue()), headers=counts_header(counts))
         return PlainTextResponse(buf.getvalue(), headers=counts_header(counts))

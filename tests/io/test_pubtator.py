@@ -76,7 +76,8 @@ def test_round_trip_ncbi_fixture(tmp_path):
     out = tmp_path / "ncbi.PubTator"
     report = write(docs, out)
     assert report == {"docs": 2, "mentions": 9, "relations": 0, "replaced_characters": 0, "dropped_scores": 0,
-                      "relation_arguments_named_by_text": 0, "relation_argument_ids_not_written": 0, "ids_database_not_written": 0}
+                      "relation_arguments_named_by_text": 0, "relation_argument_ids_not_written": 0, "ids_database_not_written": 0,
+                      "empty_abstracts_added": 0}
     assert read(out) == docs
 
 
@@ -236,3 +237,17 @@ def test_empty_id_column_is_written_back_as_it_was():
     # a span given an id since it was read is written with that id, not with the old empty column
     linked = doc.with_spans([Span(0, 7, "Chemical", ids=(("MESH", "D001241"),)), *doc.spans[1:]])
     assert "5\t0\t7\tAspirin\tChemical\tD001241\n" in writes([linked], "pubtator")
+
+
+def test_a_text_without_title_structure_is_written_with_an_empty_abstract_and_counted(tmp_path):
+    from biobert.io.pubtator import read_pubtator, write_pubtator
+
+    doc = Document(id="9", text="TNF-α activates β-catenin.", spans=(Span(0, 5, "Gene"),))
+    report = write_pubtator([doc], tmp_path / "a.pubtator")
+    assert "9|a|\n" in (tmp_path / "a.pubtator").read_text(encoding="utf-8")  # both lines, as PubTator has them
+    # the record reads back as title + " " + "" (as BioC's passage offsets would give it): one character more,
+    # which the report now says instead of changing the text unseen
+    assert report["empty_abstracts_added"] == 1
+    back = read_pubtator(tmp_path / "a.pubtator")[0]
+    assert back.text == doc.text + " " and back.spans[0].text == "TNF-α"
+    assert write_pubtator([back], tmp_path / "b.pubtator")["empty_abstracts_added"] == 0  # its passages say where

@@ -297,12 +297,16 @@ def test_biobert_yesno_test_file_without_answers_is_read_as_yesno(tmp_path):
     assert {e.qtype for e in read_qa("squad", path, None)} == {"factoid"}
 
 
-def test_bioasq_submission_keeps_synonyms_of_an_entry(tmp_path):
+def test_bioasq_submission_answers_are_their_first_synonyms(tmp_path):
+    from collections import Counter
+
     from biobert.io.bioasq import read_bioasq_answers
 
     path = tmp_path / "sub.json"
     path.write_text(json.dumps({"questions": [{"id": "q1", "type": "factoid", "exact_answer": [["x", "CFTR"], ["HTT"]]}]}))
-    assert read_bioasq_answers(path)["q1"]["answers"] == [{"text": "x", "synonyms": ["x", "CFTR"]}, {"text": "HTT"}]
+    stats = Counter()
+    assert read_bioasq_answers(path, stats)["q1"]["answers"] == [{"text": "x"}, {"text": "HTT"}]
+    assert stats == {"submitted_synonyms_not_scored": 1}
 
 
 def test_bioasq_golden_file_by_question_id(tmp_path):

@@ -59,6 +59,7 @@ from biobert.types import Document
 _log = logging.getLogger(__name__)
 
 __all__ = [
+    "changes",
     "Format",
     "FORMATS",
     "guess_format",
@@ -231,8 +232,9 @@ def write(docs: Iterable[Document], path: PathOrStream, fmt: str | None = None, 
         fmt = guess_format(path, sniff=False)
     if fmt == "brat":
         return _get(fmt).writer(docs, path, **kw)
-    lost = {"discontinuous_spans_written_as_hull": 0, "ids_not_written": 0}
-    no_ids = fmt in ("conll", "text")  # formats with no place for a concept id
+    lost = {"discontinuous_spans_written_as_hull": 0, "ids_not_written": 0, "spans_not_written": 0,
+            "relations_not_written": 0, "document_relations_not_written": 0, "composite_names_not_written": 0}
+    no_ids = fmt in ("conll", "text")  # formats with no place for a concept id, a relation or a composite's parts
 
     def counted(ds: Iterable[Document]) -> Iterable[Document]:
         # a discontinuous brat annotation is one span over its fragments' hull (biobert.io.brat); only brat can
@@ -242,6 +244,12 @@ def write(docs: Iterable[Document], path: PathOrStream, fmt: str | None = None, 
             lost["discontinuous_spans_written_as_hull"] += sum(f"{s.start} {s.end} {s.label}" in frags for s in d.spans)
             if no_ids:  # "-1" placeholders (db "") are no ids
                 lost["ids_not_written"] += sum(1 for s in d.spans for db, _ in s.ids if db)
+                lost["relations_not_written"] += len(d.relations)
+                # PubTator/BioC concept-level relations (CID D008750 D007022) and composite mentions' part names
+                lost["document_relations_not_written"] += len(d.metadata.get("relations", ()))
+                lost["composite_names_not_written"] += len(d.metadata.get("composite_names", ()))
+            if fmt == "text":  # plain text has no annotations at all
+                lost["spans_not_written"] += len(d.spans)
             yield d
 
     report = _get(fmt).writer(counted(docs), path, **kw)
@@ -250,6 +258,19 @@ def write(docs: Iterable[Document], path: PathOrStream, fmt: str | None = None, 
             _log.warning("%s: %d %s", fmt, n, key.replace("_", " "))
             report = {**(report or {}), key: n}
     return report
+
+
+#: writer-report keys (besides every ``*_not_written``) that count what a format changed or could not hold
+CHANGED_KEYS = ("replaced_characters", "dropped_scores", "relation_arguments_named_by_text",
+                "discontinuous_spans_written_as_hull", "dropped_overlapping_spans", "merged_sentence_breaks", "ids_respelled",
+                "empty_abstracts_added")
+
+
+def changes(report: dict[str, Any] | None) -> dict[str, int]:
+    """The non-zero counts of a writer's report that say what the output does not hold as the documents did
+    (characters replaced, scores, ids, relations or spans not written, ...), for callers that pass them on."""
+    return {k: v for k, v in (report or {}).items()
+            if v and isinstance(v, int) and (k.endswith("_not_written") or k in CHANGED_KEYS)}
 
 
 def reads(string: str, fmt: str, *, name: str | None = None, **kw: Any) -> list[Document]:

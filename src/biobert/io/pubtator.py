@@ -259,10 +259,13 @@ def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> di
         text (PubTator's columns are concept ids: such a line is ambiguous and reads back as no span). Also
         ``relation_argument_ids_not_written`` (a relation line names one id per argument: the first of a
         composite) and ``ids_database_not_written`` (a bare id whose database the reader cannot infer, e.g.
-        ``("NCBIGene", "672")``, which reads back as ``("ID", "672")``).
+        ``("NCBIGene", "672")``, which reads back as ``("ID", "672")``), and ``empty_abstracts_added``
+        (a text with no passages and no line break is all title plus an empty ``|a|`` line, which reads back
+        with one more character: the separator space).
     """
     report = {"docs": 0, "mentions": 0, "relations": 0, "replaced_characters": 0, "dropped_scores": 0,
-              "relation_arguments_named_by_text": 0, "relation_argument_ids_not_written": 0, "ids_database_not_written": 0}
+              "relation_arguments_named_by_text": 0, "relation_argument_ids_not_written": 0, "ids_database_not_written": 0,
+              "empty_abstracts_added": 0}
     with open_out(path_or_stream) as f:
         for doc in docs:
             pmid = doc.id
@@ -280,6 +283,9 @@ def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> di
             # one character for one, so that offsets stay right; the output file could not hold them at all
             text, bad = replace_surrogates(text)
             report["replaced_characters"] += replaced + bad
+            if n == len(doc.text) and not doc.metadata.get("passages"):
+                # no title/abstract structure: PubTator's empty abstract line reads back as title + " " + ""
+                report["empty_abstracts_added"] += 1
             if n is None:
                 f.write(f"{pmid}|t|{text}\n")
             else:
