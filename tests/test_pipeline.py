@@ -381,3 +381,29 @@ def test_extractor_counts_what_its_tagging_replaced(re_model, tagger_dir):
     assert ex.last_stats["input_spans_replaced"] == 2
     assert ex.last_stats["input_metadata_dropped:relations"] == 1
     assert "relations" not in out[0].metadata
+
+
+def test_text_outside_the_documents_tokens_is_still_tagged_and_bad_tokens_are_refused(tagger_dir):
+    from biobert.errors import OffsetError
+    from biobert.pipeline import Tagger
+
+    t = Tagger.load(tagger_dir)
+    text = "Cisplatin induced nephrotoxicity in BRCA1 carriers."
+    ref = t(Document("a", text))
+    d = t(Document("b", text, tokens=((0, 9),)))  # one token given: the rest used to be left untagged, unsaid
+    assert t.last_stats["tokens_added_for_uncovered_text"] == len(ref.tokens) - 1
+    assert d.tokens == ref.tokens and [s.key for s in d.spans] == [s.key for s in ref.spans]
+    with pytest.raises(OffsetError, match="E107 .*overlaps"):
+        t(Document("c", text, tokens=((0, 17), (5, 32))))
+    with pytest.raises(OffsetError, match="E107 .*empty token"):
+        t(Document("c", text, tokens=((0, 9), (9, 9))))
+
+
+def test_texts_beside_documents_get_ids_of_their_own(tagger_dir):
+    from biobert.pipeline import Tagger
+
+    t = Tagger.load(tagger_dir)
+    out = t([Document(id="1", text="BRCA1 binds TP53."), "TP53 alone.", Document(id="0", text="x")])
+    # the text at position 1 used to be "1" too (and a PubTator file then held two records of PMID 1)
+    assert [d.id for d in out] == ["1", "text-1", "0"]
+    assert [d.id for d in t(["a", "b"])] == ["0", "1"]

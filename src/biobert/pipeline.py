@@ -55,7 +55,21 @@ def _as_documents(inputs: Any, who: str) -> tuple[bool, list[Document]]:
     for x in items:  # before any Document is built, which would fail on a non-str with a bare len() error
         if not isinstance(x, (str, Document)):
             raise TypeError(f"{who} accepts str or Document, got {type(x).__name__}")
-    return single, [x if isinstance(x, Document) else Document(id=str(i), text=x) for i, x in enumerate(items)]
+    # a text is named by its position; where a Document beside it already has that id, the text gets
+    # "text-<position>" instead (its position is still in the name), so that ids stay unique and writers that
+    # key on them (PubTator PMIDs, brat file names) keep every document apart
+    taken = {x.id for x in items if isinstance(x, Document)}
+    docs = []
+    for i, x in enumerate(items):
+        if isinstance(x, Document):
+            docs.append(x)
+            continue
+        name = str(i)
+        while name in taken:
+            name = f"text-{name}"
+        taken.add(name)
+        docs.append(Document(id=name, text=x))
+    return single, docs
 
 
 def _quantize_int8(model: torch.nn.Module) -> torch.nn.Module:

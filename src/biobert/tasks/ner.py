@@ -35,7 +35,7 @@ import torch
 from biobert.device import model_device, to_device
 from biobert.encoders import check_window_settings, max_input_length
 from biobert.io.conll import CONTEXT_GROUP
-from biobert.errors import ConfigError
+from biobert.errors import ConfigError, OffsetError
 from biobert.labels import allowed_transitions, bio_label_list, chunks_to_tags, split_tag, tags_to_chunks, viterbi_decode_batch
 from biobert.tasks.batching import pad_field, pad_inputs
 from biobert.tasks.crf import CRF
@@ -136,7 +136,7 @@ def document_sentences(
         sents = merged
     boundaries = sorted({x for s in doc.spans for x in (s.start, s.end)}) if with_gold else []
     out: list[Sentence] = []
-    tokens = sorted(doc.tokens)
+    tokens = _cover_tokens(doc, stats) if doc.tokens else []
     ti = 0
     for a, b in sents:
         if tokens:
@@ -173,6 +173,36 @@ ANNOTATION_METADATA = (
 def _has_surrogate(word_lists: Sequence[Sequence[str]]) -> bool:
     """Whether any word holds a lone surrogate (one scan of the joined words; the usual answer is no)."""
     return any(tokenizable(w) != w for w in ("".join(ws) for ws in word_lists))
+
+
+def _cover_tokens(doc: Document, stats: Counter) -> list[tuple[int, int]]:
+    """A document's own tokens (CoNLL words, another tokeniser's), sorted and made to cover its text.
+
+    Text outside every token would never be tagged, so each such stretch is split into words here
+    (``tokens_added_for_uncovered_text``). Tokens that overlap or hold no character cannot be words of one
+    tag sequence (each would be tagged on its own, giving overlapping spans).
+
+    Raises:
+        OffsetError: E107 an empty token, or two tokens that overlap.
+    """
+    tokens = sorted(doc.tokens)
+    for (a, b), (c, _) in zip(tokens, tokens[1:] + [(len(doc.text) + 1, 0)]):
+        if a == b:
+            raise OffsetError(f"E107 document {doc.id!r}: empty token ({a}, {b}); tokens must hold at least one character")
+        if c < b:
+            raise OffsetError(f"E107 document {doc.id!r}: token ({a}, {b}) {doc.text[a:b]!r} overlaps the token starting "
+                              f"at {c}; tokens must not overlap")
+    out: list[tuple[int, int]] = []
+    pos = 0
+    for a, b in [*tokens, (len(doc.text), len(doc.text))]:
+        if doc.text[pos:a].strip():
+            gap = tokenize_words(doc.text, pos, a)
+            stats["tokens_added_for_uncovered_text"] += len(gap)
+            out += gap
+        if a < b:
+            out.append((a, b))
+        pos = b
+    return out
 
 
 def _cover_text(
@@ -723,7 +753,7 @@ class NERPredictor:
 
         The input's spans and relations are replaced (counted as ``input_spans_replaced`` and
         ``input_relations_dropped`` in ``stats``), and so is the metadata that describes them
-        (:data:`ANNOTATION_METADATA`, counted per key as ``input_metadata_dropped:<key>``); the rest of its
+        (:data:`ANNOTATION_METADATA`, counted per key as ``input_metadata_dropped:<key>``: the number of documents that had it, not of its entries); the rest of its
         metadata, its sentences and its tokens are kept."""
         stats = stats if stats is not None else Counter()
         sents: list[Sentence] = []
@@ -765,7 +795,9 @@ class NERPredictor:
                 relations=(),
                 metadata=meta,
                 sentences=d.sentences or tuple(per_doc_sents[i]),
-                tokens=d.tokens or tuple(per_doc_tokens[i]),
+                # the words tagged: the document's own tokens, unless text outside them had to be split into
+                # words (_cover_tokens), whose spans the given tokens could not hold (a CoNLL writer needs them)
+                tokens=d.tokens if d.tokens and len(per_doc_tokens[i]) == len(d.tokens) else tuple(per_doc_tokens[i]),
             )
             if self.abbreviations:
                 own: Counter = Counter()
