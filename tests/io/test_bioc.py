@@ -294,3 +294,31 @@ def test_relation_node_naming_no_annotation_is_counted_and_logged(caplog):
     assert rec.levelname == "WARNING" and "<string>" in rec.getMessage() and "D1" in rec.getMessage() and "A9" in rec.getMessage()
     # relations whose nodes all resolve, and concept relations (no nodes, CDR CID), are not counted
     assert "unresolved_relations" not in read_bioc(BIOC)[0].metadata
+
+
+def test_annotation_and_relation_ids_roles_and_infons_round_trip(tmp_path):
+    from biobert.io import read, write
+
+    xml = """<?xml version='1.0' encoding='utf-8'?>
+<collection><source>x</source><date>x</date><key>x</key><document><id>7</id>
+<passage><offset>0</offset><text>BRCA1 causes breast cancer and TP53 too.</text>
+<annotation id="T5"><infon key="type">Gene</infon><location offset="0" length="5"/><text>BRCA1</text></annotation>
+<annotation id="T6"><infon key="type">Disease</infon><location offset="13" length="13"/><text>breast cancer</text></annotation>
+<annotation id="T7"><infon key="type">Gene</infon><location offset="31" length="4"/><text>TP53</text></annotation>
+<relation id="R9"><infon key="type">Assoc</infon><infon key="novel">yes</infon>
+<node refid="T6" role="Disease"/><node refid="T5" role="Gene"/></relation>
+<relation id="R2"><infon key="type">Triple</infon><node refid="T5" role="a"/><node refid="T6" role="b"/><node refid="T7" role="c"/></relation>
+</passage></document></collection>"""
+    (tmp_path / "in.xml").write_text(xml, encoding="utf-8")
+    doc = read(tmp_path / "in.xml")[0]
+    assert [(r.head.text, r.tail.text, r.label) for r in doc.relations] == [("breast cancer", "BRCA1", "Assoc")]
+    # a relation of three nodes is no two-argument Relation: kept by its refids rather than cut to two
+    assert doc.metadata["relations"] == [["Triple", "T5", "T6", "T7"]]
+    write([doc], tmp_path / "out.xml")
+    out = (tmp_path / "out.xml").read_text(encoding="utf-8")
+    # these used to come back as ids 0/1/2, relation R0 with a "relation" infon, roles head/tail, no "novel"
+    for piece in ('annotation id="T5"', 'annotation id="T6"', 'annotation id="T7"', 'relation id="R9"',
+                  '<infon key="type">Assoc</infon>', '<infon key="novel">yes</infon>', 'refid="T6" role="Disease"',
+                  'refid="T5" role="Gene"'):
+        assert piece in out, piece
+    assert read(tmp_path / "out.xml")[0] == doc

@@ -45,6 +45,7 @@ that names the file, the document and the relation.
 from __future__ import annotations
 
 import io as _io
+import itertools
 import logging
 import math
 import os
@@ -449,6 +450,7 @@ def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any]
     # names of PubTator's 7th column, which the PubTator writer would otherwise lose. Followed here as
     # [start, end, label, lowest offset, highest offset, part texts] of the composite annotation.
     follow: list[Any] | None = None
+    ann_ids: list[list[Any]] = []
     for ann in anns:
         label = next((ann.infons[k] for k in _TYPE_KEYS if ann.infons.get(k)), None)
         if label is None:
@@ -503,6 +505,8 @@ def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any]
         made = [Span(a, b, label, score=score, ids=ids, text=text[a:b]) for a, b in locs]
         spans.extend(made)
         by_ann[ann.id] = made[0]
+        if ann.id is not None:  # the writer gives the annotation its id back (relations and other tools name it)
+            ann_ids.append([locs[0][0], locs[0][1], label, ann.id])
         if extra:  # other infons (CompositeRole, ...), for the writer; keyed by the first location
             span_infons.append({"start": locs[0][0], "end": locs[0][1], "label": label, "ids": [list(i) for i in ids], "infons": extra})
         if len(locs) > 1:
@@ -510,13 +514,22 @@ def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any]
     _close_composite(follow, composite)
 
     relations: list[Relation] = []
+    rel_details: list[dict[str, Any]] = []
     concept: list[list[str]] = []
     unresolved = 0
     for rel in rels:
         label = next((rel.infons[k] for k in _REL_KEYS if rel.infons.get(k)), "")
         nodes = [by_ann.get(n.refid) for n in rel.nodes]
-        if len(nodes) >= 2 and all(n is not None for n in nodes):
-            relations.append(Relation(nodes[0], nodes[1], label, score=_score(rel.infons)))
+        if len(nodes) == 2 and all(n is not None for n in nodes):  # a Relation has two arguments; more: by refids
+            score = _score(rel.infons)
+            relations.append(Relation(nodes[0], nodes[1], label, score=score))
+            # what a Relation has no field for, so that the writer gives it back: id, node roles, the infon
+            # the label came from, and the other infons ("novel", ...)
+            used = next((k for k in _REL_KEYS if rel.infons.get(k)), None)
+            rel_details.append({"head": list(nodes[0].key), "tail": list(nodes[1].key), "label": label, "id": rel.id,
+                                "roles": [n.role for n in rel.nodes], "label_key": used,
+                                "infons": {k: v for k, v in rel.infons.items()
+                                           if k != used and not (k == SCORE_KEY and score is not None)}})
         elif rel.nodes:
             concept.append([label, *(n.refid for n in rel.nodes)])
             missing = [n.refid for n in rel.nodes if n.refid not in by_ann]
@@ -541,6 +554,10 @@ def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any]
         meta["relations"] = concept
     if unresolved:
         meta["unresolved_relations"] = unresolved
+    if ann_ids:
+        meta["bioc_annotation_ids"] = sorted(ann_ids)
+    if rel_details:
+        meta["bioc_relations"] = rel_details
     # sorted by position rather than file order, so that writing and reading again gives equal lists
     if composite:
         meta["composite_names"] = sorted(composite)
@@ -749,21 +766,37 @@ def _to_bioc(doc: Document, report: dict[str, int], clean: Callable[[str], str])
         pending.append((m["locations"][0][0], m["locations"][0][1], ann, None))
     pending.sort(key=lambda x: (x[0], x[1]))
     ann_id: dict[tuple[int, int, str], str] = {}
-    for n, (a, b, ann, span) in enumerate(pending):
-        ann.id = str(n)
+    # the ids the annotations were read with (read_bioc), each given once; the others are numbered, skipping those
+    given: dict[tuple[int, int, str], str] = {}
+    for a, b, label, i in doc.metadata.get("bioc_annotation_ids", ()):
+        if i not in given.values():
+            given.setdefault((a, b, label), str(i))
+    reserved = set(given.values())
+    fresh = (str(n) for n in itertools.count() if str(n) not in reserved)
+    for a, b, ann, span in pending:
+        ann.id = given.pop(span.key) if span is not None and span.key in given else next(fresh)
         home(a, b).add_annotation(ann)
         if span is not None:
             ann_id.setdefault(span.key, ann.id)
         report["annotations"] += 1
 
+    details: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for d in doc.metadata.get("bioc_relations", ()):
+        details.setdefault((tuple(d["head"]), tuple(d["tail"]), d["label"]), []).append(d)
+    rel_ids = {str(d["id"]) for ds in details.values() for d in ds if d.get("id") is not None}
+    fresh_rel = (f"R{n}" for n in itertools.count() if f"R{n}" not in rel_ids)
     n = 0
     for r in doc.relations:
         rel = bioc.BioCRelation()
-        rel.id = f"R{n}"
-        rel.infons["relation"] = r.label
+        found = details.get((r.head.key, r.tail.key, r.label))
+        d = found.pop(0) if found else {}
+        rel.id = str(d["id"]) if d.get("id") is not None else next(fresh_rel)
+        rel.infons.update(d.get("infons", {}))
+        rel.infons[d.get("label_key") or "relation"] = r.label
         if r.score is not None:
             rel.infons[SCORE_KEY] = repr(float(r.score))
-        for span, role in ((r.head, "head"), (r.tail, "tail")):
+        roles = d.get("roles") or ["head", "tail"]
+        for span, role in ((r.head, roles[0]), (r.tail, roles[1])):
             if span.key not in ann_id:
                 raise OffsetError(f"E112 relation argument {span.key} of document {doc.id!r} is not one of its spans")
             rel.add_node(bioc.BioCNode(ann_id[span.key], role))
@@ -772,7 +805,7 @@ def _to_bioc(doc: Document, report: dict[str, int], clean: Callable[[str], str])
     for values in doc.metadata.get("relations", ()):
         label, *args = values
         rel = bioc.BioCRelation()
-        rel.id = f"R{n}"
+        rel.id = next(fresh_rel)
         rel.infons["relation"] = label
         keys = _CONCEPT_KEYS.get(label, ())
         if len(keys) != len(args):

@@ -166,7 +166,8 @@ def document_sentences(
 ANNOTATION_METADATA = (
     "relations", "composite_names", "padded_mentions", "span_infons", "discontinuous_groups",
     "discontinuous_annotations", "individual_mentions", "brat_fragments", "brat_other", "brat_ids",
-    "brat_relation_ids", "id_columns", "unresolved_relations", "untyped", "repaired_tags",
+    "brat_relation_ids", "id_columns", "unresolved_relations", "untyped", "repaired_tags", "bioc_annotation_ids",
+    "bioc_relations",
 )
 
 
