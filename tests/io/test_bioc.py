@@ -322,3 +322,32 @@ def test_annotation_and_relation_ids_roles_and_infons_round_trip(tmp_path):
                   'refid="T5" role="Gene"'):
         assert piece in out, piece
     assert read(tmp_path / "out.xml")[0] == doc
+
+
+def _astral_xml(with_text: bool) -> str:
+    # "😀😀 Aspirin causes asthma.": Java tools count each emoji as two UTF-16 code units, so Aspirin is at 5
+    text = '<text>Aspirin</text>' if with_text else ''
+    return f"""<?xml version='1.0' encoding='utf-8'?>
+<collection><source>x</source><date>x</date><key>x</key><document><id>1</id>
+<passage><offset>0</offset><text>\U0001F600\U0001F600 Aspirin causes asthma.</text>
+<annotation id="A"><infon key="type">Chemical</infon><location offset="5" length="7"/>{text}</annotation>
+</passage></document></collection>"""
+
+
+def test_utf16_offsets_are_read_explicitly_or_found_by_auto(tmp_path):
+    (tmp_path / "t.xml").write_text(_astral_xml(True), encoding="utf-8")
+    doc = read_bioc(tmp_path / "t.xml")  # auto: characters fail (E220), bytes fail, UTF-16 code units fit
+    assert [s.text for s in doc[0].spans] == ["Aspirin"] and doc[0].metadata["source_offsets"] == "utf-16 code units"
+    assert doc[0].spans[0].start == 3
+    # without <text> nothing shows which unit was meant: the caller says so
+    (tmp_path / "n.xml").write_text(_astral_xml(False), encoding="utf-8")
+    assert [s.text for s in read_bioc(tmp_path / "n.xml", offsets="utf16")[0].spans] == ["Aspirin"]
+    with pytest.raises(DataFormatError, match="E220.*UTF-16"):
+        read_bioc(tmp_path / "t.xml", offsets="chars")
+
+
+def test_when_no_offset_unit_fits_the_error_says_which_were_tried(tmp_path):
+    bad = _astral_xml(True).replace('offset="5"', 'offset="7"')  # (9 would be the UTF-8 byte reading)
+    (tmp_path / "b.xml").write_text(bad, encoding="utf-8")
+    with pytest.raises(DataFormatError, match="E220.*character, UTF-8 byte and UTF-16 offsets were tried"):
+        read_bioc(tmp_path / "b.xml")

@@ -74,7 +74,7 @@ def test_utf8_byte_offsets_are_detected_and_converted(tmp_path):
         read_bioc_json(path, offsets="chars")
     assert e.value.code == "E220" and str(path) in str(e.value) and "38000001" in str(e.value)
     with pytest.raises(ConfigError, match="E434"):
-        read_bioc_json(path, offsets="utf16")
+        read_bioc_json(path, offsets="words")
 
 
 def test_byte_offsets_in_bioc_xml_too():

@@ -8,7 +8,9 @@ Offsets are *character* offsets, as in the BioCreative corpora (BC5CDR).
 Some tools write UTF-8 *byte* offsets instead (notably PubTator Central's BioC
 JSON for non-ASCII text); with ``offsets="auto"`` (the default) a document whose
 annotations match their text only when its offsets are read as bytes is
-converted to characters and marked ``metadata["source_offsets"] = "utf-8 bytes"``.
+converted to characters and marked ``metadata["source_offsets"] = "utf-8 bytes"``; so is one whose
+annotations match only in UTF-16 code units (Java's string indices, which count a character beyond U+FFFF,
+such as 𝛂 or an emoji, twice), marked ``"utf-16 code units"``.
 
 Annotations become spans (label from the ``type`` infon, ids from ``MESH`` /
 ``identifier`` / ``Identifier`` / ``NCBI Gene`` ...). An annotation with several
@@ -64,8 +66,11 @@ if TYPE_CHECKING:  # the bioc package (and lxml) is imported only when BioC is r
 
 __all__ = ["read_bioc", "write_bioc", "read_bioc_json", "bioc_json_documents", "write_bioc_json", "OFFSET_UNITS"]
 
-#: how BioC offsets are read: characters, UTF-8 bytes, or ``auto`` (characters unless only bytes fit the text)
-OFFSET_UNITS = ("auto", "chars", "bytes")
+#: how BioC offsets are read: characters, UTF-8 bytes, UTF-16 code units, or ``auto`` (characters unless only
+#: bytes, else only UTF-16 units, fit the text)
+OFFSET_UNITS = ("auto", "chars", "bytes", "utf16")
+#: what ``metadata["source_offsets"]`` says of a document whose offsets were converted
+_UNIT_NAMES = {"bytes": "utf-8 bytes", "utf16": "utf-16 code units"}
 
 logger = logging.getLogger(__name__)
 
@@ -101,9 +106,10 @@ def read_bioc(path: PathOrStream, *, individual_mentions: bool = False, offsets:
         path: file path or text stream.
         individual_mentions: also turn CDR ``IndividualMention`` annotations
             into spans (they overlap their composite mention).
-        offsets: ``chars`` (BioC's rule), ``bytes`` (UTF-8 byte offsets, which some tools write), or ``auto``:
-            characters, unless a document's annotations only match their text when read as bytes; such
-            documents are converted and marked ``metadata["source_offsets"] = "utf-8 bytes"``.
+        offsets: ``chars`` (BioC's rule), ``bytes`` (UTF-8 byte offsets, which some tools write), ``utf16``
+            (UTF-16 code units: Java's string indices) or ``auto``: characters, unless a document's
+            annotations only match their text when read as bytes (else as UTF-16 units); such documents are
+            converted and marked ``metadata["source_offsets"] = "utf-8 bytes"`` (``"utf-16 code units"``).
 
     Returns:
         One document per BioC document, id = BioC id. ``metadata``: ``passages``
@@ -350,9 +356,23 @@ def _score(infons: dict[str, Any]) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _texts(bdoc: "_bioc.BioCDocument") -> list[str]:
+    return [p.text or "" for p in bdoc.passages] + [s.text or "" for p in bdoc.passages for s in p.sentences]
+
+
 def _ascii_only(bdoc: "_bioc.BioCDocument") -> bool:
-    texts = [p.text or "" for p in bdoc.passages] + [s.text or "" for p in bdoc.passages for s in p.sentences]
-    return all(t.isascii() for t in texts)
+    return all(t.isascii() for t in _texts(bdoc))
+
+
+def _bmp_only(bdoc: "_bioc.BioCDocument") -> bool:
+    return all(ord(c) <= 0xFFFF for t in _texts(bdoc) for c in t)
+
+
+def _width(ch: str, unit: str) -> int:
+    """How many offset units character ``ch`` counts for (a lone surrogate: as Python and Java hold it)."""
+    if unit == "bytes":
+        return len(ch.encode("utf-8", "surrogatepass"))
+    return 2 if ord(ch) > 0xFFFF else 1  # utf16
 
 
 def _convert(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], individual: bool, offsets: str = "auto",
@@ -361,19 +381,32 @@ def _convert(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], i
     characters unless only a byte reading makes every annotation match its text. ``locate`` gives errors their line."""
     if offsets not in OFFSET_UNITS:
         raise ConfigError(f"E434 offsets must be one of {OFFSET_UNITS}, got {offsets!r}")
-    if offsets == "bytes":
-        return _convert_at(bdoc, name, coll_meta, individual, in_bytes=True, locate=locate)
-    try:
-        return _convert_at(bdoc, name, coll_meta, individual, in_bytes=False, locate=locate)
-    except DataFormatError as e:
-        if offsets == "chars" or e.code not in ("E220", "E221") or _ascii_only(bdoc):
-            raise
+    if offsets != "auto":
         try:
-            doc = _convert_at(bdoc, name, coll_meta, individual, in_bytes=True, locate=locate)
-        except DataFormatError:
-            raise e from None  # neither reading fits: report the character reading's error
-    logger.info("%s: document %s: offsets are UTF-8 byte offsets; converted to character offsets", name, bdoc.id)
-    return doc
+            return _convert_at(bdoc, name, coll_meta, individual, unit=offsets, locate=locate)
+        except DataFormatError as e:
+            if offsets != "chars" or e.code not in ("E220", "E221") or _ascii_only(bdoc):
+                raise
+            # non-ASCII text read as characters on request: name the units other tools count in
+            raise DataFormatError(e.code, e.path, e.line, f"{e.expected} (offsets='bytes' reads UTF-8 byte offsets, "
+                                  "offsets='utf16' UTF-16 code units, as Java tools count)", found=e.found) from None
+    try:
+        return _convert_at(bdoc, name, coll_meta, individual, unit="chars", locate=locate)
+    except DataFormatError as e:
+        if e.code not in ("E220", "E221") or _ascii_only(bdoc):
+            raise
+        for unit in ("bytes", "utf16"):
+            if unit == "utf16" and _bmp_only(bdoc):
+                continue  # UTF-16 units are characters when no character lies beyond U+FFFF
+            try:
+                doc = _convert_at(bdoc, name, coll_meta, individual, unit=unit, locate=locate)
+            except DataFormatError:
+                continue
+            logger.info("%s: document %s: offsets are %s; converted to character offsets", name, bdoc.id, _UNIT_NAMES[unit])
+            return doc
+        # no reading fits: the character reading's error, with the other units named
+        raise DataFormatError(e.code, e.path, e.line, f"{e.expected} (character, UTF-8 byte and UTF-16 offsets "
+                              "were tried)", found=e.found) from None
 
 
 def _close_composite(follow: list[Any] | None, composite: list[list[Any]]) -> None:
@@ -382,22 +415,23 @@ def _close_composite(follow: list[Any] | None, composite: list[list[Any]]) -> No
         composite.append([follow[0], follow[1], follow[2], "|".join(follow[5])])
 
 
-def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], individual: bool, in_bytes: bool,
+def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], individual: bool, unit: str,
                 locate: Locator = _no_lines) -> Document:
     doc_id = str(bdoc.id)
     parts: list[str] = []
-    pos = 0  # in the file's offset unit (characters, or UTF-8 bytes)
+    pos = 0  # in the file's offset unit (characters, UTF-8 bytes or UTF-16 code units)
     cpos = 0  # in characters
-    #: byte offset -> character offset, at every character boundary (byte offsets only)
+    in_units = unit != "chars"
+    #: unit offset -> character offset, at every character boundary (bytes and UTF-16 only)
     umap: dict[int, int] = {}
-    size = (lambda t: len(t.encode("utf-8"))) if in_bytes else len
+    size = (lambda t: sum(_width(c, unit) for c in t)) if in_units else len
 
     def conv(u: int, what: str, ann_id: str | None = None) -> int:
-        if not in_bytes:
+        if not in_units:
             return u
         if u not in umap:
-            raise DataFormatError("E221", name, locate(doc_id, ann_id), f"a UTF-8 byte offset on a character boundary inside the text ({what})",
-                                  found=f"document {doc_id} offset {u}")
+            raise DataFormatError("E221", name, locate(doc_id, ann_id), f"a {_UNIT_NAMES[unit][:-1]} offset on a character "
+                                  f"boundary inside the text ({what})", found=f"document {doc_id} offset {u}")
         return umap[u]
 
     passages: list[dict[str, Any]] = []
@@ -417,14 +451,14 @@ def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any]
                 )
             parts.append(" " * (off - pos))
             parts.append(t)
-            if in_bytes:
-                for k in range(off - pos):  # the gap is spaces: one byte, one character each
+            if in_units:
+                for k in range(off - pos):  # the gap is spaces: one unit, one character each
                     umap[pos + k] = cpos + k
                 cpos += off - pos
                 u = off
                 for ch in t:
                     umap[u] = cpos
-                    u += len(ch.encode("utf-8"))
+                    u += _width(ch, unit)
                     cpos += 1
                 umap[u] = cpos
             pos = off + size(t)
@@ -544,8 +578,8 @@ def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any]
             concept.append([label, *(str(v) for k, v in rel.infons.items() if k != used)])
 
     meta: dict[str, Any] = {"passages": passages, "discontinuous_annotations": len(groups)}
-    if in_bytes:
-        meta["source_offsets"] = "utf-8 bytes"  # converted: every offset in this Document counts characters
+    if in_units:
+        meta["source_offsets"] = _UNIT_NAMES[unit]  # converted: every offset in this Document counts characters
     if bdoc.infons:
         meta["infons"] = dict(bdoc.infons)
     if coll_meta:
