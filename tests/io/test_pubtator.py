@@ -251,3 +251,11 @@ def test_a_text_without_title_structure_is_written_with_an_empty_abstract_and_co
     back = read_pubtator(tmp_path / "a.pubtator")[0]
     assert back.text == doc.text + " " and back.spans[0].text == "TNF-α"
     assert write_pubtator([back], tmp_path / "b.pubtator")["empty_abstracts_added"] == 0  # its passages say where
+
+
+def test_a_pmid_that_opens_a_second_record_is_warned_about_with_both_lines(caplog):
+    text = "123|t|First.\n123|a|A.\n123|t|Again.\n123|a|B.\n\n124|t|Other.\n124|a|C.\n"
+    with caplog.at_level("WARNING", logger="biobert.io.pubtator"):
+        docs = reads(text, "pubtator")
+    assert [d.id for d in docs] == ["123", "123", "124"]
+    assert "<string>:3: PMID 123 opens a second record (the first at line 1)" in caplog.text

@@ -77,6 +77,7 @@ def iter_pubtator(path: PathOrStream) -> Iterator[Document]:
     """Yield the documents of a PubTator file one record at a time (see :func:`read_pubtator`)."""
     name, _ = describe(path)
     rec: _Record | None = None
+    first_line: dict[str, int] = {}  # PMID -> the line of its first record (ids only: memory stays small)
     for lineno, line in _lines(path):
         if not line.strip():
             if rec is not None:
@@ -89,6 +90,12 @@ def iter_pubtator(path: PathOrStream) -> Iterator[Document]:
             if kind == "t":
                 if rec is not None:
                     yield _finish(rec, name)
+                if pmid in first_line:
+                    # two documents with one id: kept (a file may hold a document twice on purpose), but said,
+                    # since writers and evaluations that key on the id would merge or overwrite them
+                    logger.warning("%s:%d: PMID %s opens a second record (the first at line %d): two documents "
+                                   "with the same id", name, lineno, pmid, first_line[pmid])
+                first_line.setdefault(pmid, lineno)
                 rec = _Record(pmid, body, lineno)
                 continue
             if rec is None or rec.pmid != pmid or rec.abstract is not None or rec.mentions:
