@@ -377,8 +377,9 @@ def _width(ch: str, unit: str) -> int:
 
 def _convert(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], individual: bool, offsets: str = "auto",
              locate: Locator = _no_lines) -> Document:
-    """One BioC document as a :class:`Document`, its offsets read as characters, UTF-8 bytes, or (``auto``)
-    characters unless only a byte reading makes every annotation match its text. ``locate`` gives errors their line."""
+    """One BioC document as a :class:`Document`, its offsets read as characters, UTF-8 bytes, UTF-16 code units,
+    or (``auto``) characters unless only a byte reading, else only a UTF-16 reading, makes every annotation match
+    its text. ``locate`` gives errors their line."""
     if offsets not in OFFSET_UNITS:
         raise ConfigError(f"E434 offsets must be one of {OFFSET_UNITS}, got {offsets!r}")
     if offsets != "auto":
