@@ -148,3 +148,24 @@ def test_text_writer():
         writes([Document("c", "a\nb")], "text", lines=True)
     assert reads("x y", "text")[0].spans == ()
     assert writes([Document("d", "z").with_spans([Span(0, 1, "X")])], "text") == "z"
+
+
+def test_a_dropped_bom_is_said_and_line_offsets_still_index_the_file(tmp_path):
+    from biobert.io.text import iter_text_lines
+
+    content = "Aspirin causes asthma.\r\nTP53 too.\n"
+    path = tmp_path / "bom.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + content.encode("utf-8"))
+    (doc,) = read_text(path)
+    assert doc.text == content and doc.metadata == {"bom_dropped": True}
+    in_file = path.read_bytes().decode("utf-8")  # what an editor shows: U+FEFF first
+    docs = read_text(path, lines=True)
+    assert [d.metadata for d in docs] == [{"line": 1, "offset": 1, "bom_dropped": True}, {"line": 2, "offset": 25, "bom_dropped": True}]
+    for d in docs:
+        assert in_file[d.metadata["offset"]:d.metadata["offset"] + len(d.text)] == d.text
+    assert list(iter_text_lines(path)) == docs
+    tmp_path.joinpath("nobom.txt").write_text(content, encoding="utf-8")
+    assert all("bom_dropped" not in d.metadata for d in read_text(tmp_path / "nobom.txt", lines=True))
+    # written back with its mark, so that read -> write gives the file's bytes again
+    assert write([doc], tmp_path / "out.txt", fmt="text")["bom_written"] == 1
+    assert (tmp_path / "out.txt").read_bytes() == path.read_bytes()

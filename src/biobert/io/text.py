@@ -2,7 +2,8 @@
 
 The text is kept exactly as stored (no Unicode or whitespace normalisation,
 ``\\r`` kept), so offsets that a tagger produces index the file content
-itself; only a UTF-8 byte-order mark is dropped.
+itself; only a UTF-8 byte-order mark is dropped, and said: the document (with ``lines=True``, every line's)
+gets ``metadata["bom_dropped"] = True``, and line offsets still count the mark as the file's first character.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ def read_text(path: PathOrStream, *, lines: bool = False, doc_id: str | None = N
     Returns:
         ``[Document(id=stem, text=content)]``, or with ``lines=True`` one
         document per non-blank line, id ``"<stem>:<line number>"`` (1-based),
-        ``metadata = {"line": n, "offset": character offset of the line in the file}``.
+        ``metadata = {"line": n, "offset": character offset of the line in the file}``. A dropped byte-order
+        mark adds ``"bom_dropped": True`` (so span offsets index the file from its second character on).
 
     Raises:
         DataFormatError: E200 when the file is not UTF-8.
@@ -40,10 +42,11 @@ def read_text(path: PathOrStream, *, lines: bool = False, doc_id: str | None = N
     _, stem = describe(path)
     stem = doc_id if doc_id is not None else stem
     content = read_all(path)
+    bom = _starts_with_bom(path)
     if not lines:
-        return [Document(id=stem, text=content)]
+        return [Document(id=stem, text=content, metadata={"bom_dropped": True} if bom else {})]
     docs: list[Document] = []
-    offset = 0
+    offset = int(bom)  # the mark is the file's first character
     # split on "\n" only: str.splitlines() would also break at U+0085, U+2028, form feeds, ...
     for n, line in enumerate(content.split("\n"), 1):
         start = offset
@@ -51,7 +54,7 @@ def read_text(path: PathOrStream, *, lines: bool = False, doc_id: str | None = N
         if line.endswith("\r"):
             line = line[:-1]
         if line.strip():
-            docs.append(Document(id=f"{stem}:{n}", text=line, metadata={"line": n, "offset": start}))
+            docs.append(Document(id=f"{stem}:{n}", text=line, metadata={"line": n, "offset": start, **({"bom_dropped": True} if bom else {})}))
         elif stats is not None and start != len(content):  # the empty piece after a final newline is no line
             stats["blank_lines_skipped"] += 1
     return docs
@@ -71,10 +74,13 @@ def iter_text_lines(path: PathOrStream, *, doc_id: str | None = None) -> Iterato
         yield from read_text(path, lines=True, doc_id=stem)
         return
     offset = 0
+    bom: dict[str, bool] = {}
     with open_bytes(path) as f:  # .gz / .bz2 / .xz decompressed
         for n, raw in enumerate(f, 1):
             if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
+                bom = {"bom_dropped": True}
+                offset = 1  # the mark is the file's first character
             full = decode_line(raw, name, n)
             start = offset
             offset += len(full)
@@ -82,7 +88,15 @@ def iter_text_lines(path: PathOrStream, *, doc_id: str | None = None) -> Iterato
             if line.endswith("\r"):
                 line = line[:-1]
             if line.strip():
-                yield Document(id=f"{stem}:{n}", text=line, metadata={"line": n, "offset": start})
+                yield Document(id=f"{stem}:{n}", text=line, metadata={"line": n, "offset": start, **bom})
+
+
+def _starts_with_bom(path: PathOrStream) -> bool:
+    """Whether a file (not a text stream: its reader has decoded it already) starts with a UTF-8 byte-order mark."""
+    if not isinstance(path, (str, os.PathLike)):
+        return False
+    with open_bytes(path) as f:
+        return f.read(3) == b"\xef\xbb\xbf"
 
 
 def write_text(docs: Iterable[Document], path_or_stream: PathOrStream, *, lines: bool = False) -> dict[str, int]:
@@ -94,7 +108,8 @@ def write_text(docs: Iterable[Document], path_or_stream: PathOrStream, *, lines:
         lines: one line per document.
 
     Returns:
-        ``{"docs": n}``.
+        ``{"docs": n}``, plus ``"bom_written": 1`` when the first document was read from a file with a
+        byte-order mark (``metadata["bom_dropped"]``), which is written back first.
 
     Raises:
         ConfigError: several documents without ``lines=True``, or a document
@@ -103,7 +118,11 @@ def write_text(docs: Iterable[Document], path_or_stream: PathOrStream, *, lines:
     docs = list(docs)
     if not lines and len(docs) != 1:
         raise ConfigError(f"plain text holds one document per file, got {len(docs)}; use lines=True for one per line")
+    # a mark the reader dropped (metadata "bom_dropped") is written back: reading and writing gives the same bytes
+    bom = bool(docs and docs[0].metadata.get("bom_dropped"))
     with open_out(path_or_stream) as f:
+        if bom:
+            f.write("\ufeff")
         if not lines:
             f.write(docs[0].text)
         else:
@@ -111,4 +130,4 @@ def write_text(docs: Iterable[Document], path_or_stream: PathOrStream, *, lines:
                 if "\n" in doc.text or "\r" in doc.text:
                     raise ConfigError(f"document {doc.id!r} contains a line break and cannot be written one per line")
                 f.write(doc.text + "\n")
-    return {"docs": len(docs)}
+    return {"docs": len(docs), **({"bom_written": 1} if bom else {})}
