@@ -293,7 +293,8 @@ def test_relation_argument_defined_nowhere_is_still_an_error(tmp_path):
 
 
 def test_discontinuous_annotations_written_to_other_formats_are_counted(tmp_path):
-    """Only brat can write fragments: PubTator (or BioC, JSONL, CoNLL) gets the hull, and the report says so."""
+    """PubTator (or JSONL, CoNLL) cannot hold fragments: it gets the hull, and the report says so (brat and BioC
+    write the fragments)."""
     from biobert.io import write
 
     (tmp_path / "d.txt").write_text("Breast and ovarian cancer.", encoding="utf-8")
@@ -322,3 +323,21 @@ def test_ids_that_other_formats_would_read_otherwise_are_refused_or_counted(tmp_
     two = Document("z", "BRCA1 x").with_spans([Span(0, 5, "Gene", ids=(("MESH", "D001"), ("", "-1"), ("OMIM", "OMIM:1")))])
     assert write([two], tmp_path / "z.conll", fmt="conll")["ids_not_written"] == 2  # the -1 placeholder is no id
     assert "ids_not_written" not in write([two], tmp_path / "z.pubtator", fmt="pubtator")
+
+
+def test_discontinuous_annotations_become_multi_location_bioc_annotations(tmp_path):
+    from biobert.io import write
+
+    (tmp_path / "d.txt").write_text("Breast and ovarian cancer.", encoding="utf-8")
+    (tmp_path / "d.ann").write_text("T1\tDisease 0 6;19 25\tBreast cancer\nT2\tDisease 11 25\tovarian cancer\n"
+                                    "T3\tGene 0 6\tBreast\nR1\tRel Arg1:T1 Arg2:T3\n", encoding="utf-8")
+    docs = read_brat(tmp_path)
+    for fmt, name in (("bioc", "o.xml"), ("biocjson", "o.json")):
+        # used to be the hull 0-25 "Breast and ovarian cancer", counted as discontinuous_spans_written_as_hull
+        assert "discontinuous_spans_written_as_hull" not in write(docs, tmp_path / name, fmt=fmt)
+        [b] = read(tmp_path / name, fmt=fmt)
+        assert b.metadata["discontinuous_groups"] == [["Disease", [[0, 6], [19, 25]]]]
+        assert {(s.start, s.end, s.label) for s in b.spans} == {(0, 6, "Disease"), (19, 25, "Disease"), (11, 25, "Disease"), (0, 6, "Gene")}
+        [r] = b.relations  # the relation that named the discontinuous mention names its first location
+        assert (r.head.key, r.tail.key, r.label) == ((0, 6, "Disease"), (0, 6, "Gene"), "Rel")
+    assert docs[0].metadata["brat_fragments"]  # the caller's documents are not changed

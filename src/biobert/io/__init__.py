@@ -237,9 +237,12 @@ def write(docs: Iterable[Document], path: PathOrStream, fmt: str | None = None, 
     no_ids = fmt in ("conll", "text")  # formats with no place for a concept id, a relation or a composite's parts
 
     def counted(ds: Iterable[Document]) -> Iterable[Document]:
-        # a discontinuous brat annotation is one span over its fragments' hull (biobert.io.brat); only brat can
-        # write the fragments, so elsewhere the mention covers the words between them: counted and said
+        # a discontinuous brat annotation is one span over its fragments' hull (biobert.io.brat); brat writes the
+        # fragments, BioC one annotation with a location per fragment; elsewhere the mention covers the words
+        # between them: counted and said
         for d in ds:
+            if fmt in ("bioc", "biocjson") and d.metadata.get("brat_fragments"):
+                d = _fragments_as_locations(d)
             frags = d.metadata.get("brat_fragments") or {}
             lost["discontinuous_spans_written_as_hull"] += sum(f"{s.start} {s.end} {s.label}" in frags for s in d.spans)
             if no_ids:  # "-1" placeholders (db "") are no ids
@@ -271,6 +274,33 @@ def changes(report: dict[str, Any] | None) -> dict[str, int]:
     (characters replaced, scores, ids, relations or spans not written, ...), for callers that pass them on."""
     return {k: v for k, v in (report or {}).items()
             if v and isinstance(v, int) and (k.endswith("_not_written") or k in CHANGED_KEYS)}
+
+
+def _fragments_as_locations(doc: Document) -> Document:
+    """A brat-read document with its discontinuous spans in BioC's shape: each hull span (``brat_fragments``) is
+    replaced by one span per fragment and listed in ``discontinuous_groups``, which the BioC writer writes as one
+    annotation with several locations (and the BioC reader reads back the same way); relations that pointed at
+    the hull point at the first fragment, the span a multi-location annotation's relations name."""
+    from dataclasses import replace
+
+    frags: dict[str, list[list[int]]] = dict(doc.metadata.get("brat_fragments") or {})
+    spans, groups, moved = [], list(doc.metadata.get("discontinuous_groups", ())), {}
+    for s in doc.spans:
+        locs = frags.pop(f"{s.start} {s.end} {s.label}", None)
+        if not locs or len(locs) < 2:
+            spans.append(s)
+            continue
+        parts = [replace(s, start=a, end=b, text=doc.text[a:b]) for a, b in locs]
+        spans.extend(parts)
+        groups.append([s.label, [[a, b] for a, b in locs]])
+        moved[s.key] = parts[0]
+    rels = [replace(r, head=moved.get(r.head.key, r.head), tail=moved.get(r.tail.key, r.tail)) for r in doc.relations]
+    meta = {k: v for k, v in doc.metadata.items() if k != "brat_fragments"}
+    if frags:  # fragments of no span here (edited since reading): left for the hull count
+        meta["brat_fragments"] = frags
+    if groups:
+        meta["discontinuous_groups"] = groups
+    return replace(doc, metadata=meta).with_spans(spans).with_relations(rels)
 
 
 def reads(string: str, fmt: str, *, name: str | None = None, **kw: Any) -> list[Document]:

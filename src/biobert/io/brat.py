@@ -16,8 +16,9 @@ Nothing is dropped without a trace:
 
 * a discontinuous annotation becomes one span over the hull of its fragments;
   the fragments are kept in ``metadata["brat_fragments"]`` (``"start end label"``
-  -> ``[[start, end], ...]``) and written back by :func:`write_brat`; other formats
-  get the hull (:func:`biobert.io.write` counts it: ``discontinuous_spans_written_as_hull``);
+  -> ``[[start, end], ...]``) and written back by :func:`write_brat`; BioC gets one
+  annotation with a location per fragment (:func:`biobert.io.write`), other formats
+  the hull (counted: ``discontinuous_spans_written_as_hull``);
 * ``N`` lines become ``Span.ids`` as the other readers would hold the id
   (:func:`biobert.io._common.parse_ids`): ``HGNC:1100`` -> ``("HGNC", "HGNC:1100")``,
   so PubTator, BioC and JSONL write ``HGNC:1100``, not a bare ``1100``;
