@@ -82,3 +82,38 @@ def test_a_cross_validated_row_reports_the_mean_over_folds(tiny_bert, tmp_path):
     s = run_row(row, [3], out=tmp_path / "runs", configs=tmp_path, progress=False)
     folds = [tmp_path / "runs" / "qa-tiny-default" / "seed-3" / f"fold-{j}" / "biobert.json" for j in (0, 1)]
     assert all(f.exists() for f in folds) and set(s["per_seed"]["3"]) == {"strict_accuracy", "mrr"}
+
+
+def test_overrides_get_their_own_run_directory_and_e504_advice_works_for_reproduce(tiny_bert, tmp_path):
+    """A row rerun with other --set overrides in the same --out failed with E504, telling the user to pass
+    --no-resume, which `biobert reproduce` does not have. Overrides now pick a directory of their own (a plain rerun
+    keeps resuming), and an E504 that can still happen (the config file changed) gives advice that works."""
+    from biobert.errors import TrainingError
+    from biobert.recipes.paper import run_dir_name
+
+    docs = gold_docs({"Chemical", "Disease"})
+    write_conll(docs[:12], tmp_path / "train.tsv")
+    write_conll(docs[12:], tmp_path / "test.tsv")
+    cfg = {"encoder": str(tiny_bert), "max_length": 32, "stride": 8,
+           "corpora": [{"name": "A", "train": str(tmp_path / "train.tsv"), "test": str(tmp_path / "test.tsv")}],
+           "train": {"epochs": 1, "batch_size": 8, "lr": 3e-3, "log_every": 1000}}
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "tiny.yaml").write_text(yaml.safe_dump(cfg))
+    row = PaperRow("ner-tiny", "ner", "configs/tiny.yaml", paper={"Someone": {"f1": 50.0}})
+    runs = tmp_path / "runs"
+    plain = run_row(row, [1], out=runs, configs=tmp_path, progress=False)
+    lr = run_row(row, [1], out=runs, configs=tmp_path, progress=False, overrides=["train.lr=1e-3"])  # was E504
+    assert plain["out"] == str(runs / "ner-tiny-default")
+    assert lr["out"] == str(runs / run_dir_name(row, None, ["train.lr=1e-3"])) != plain["out"]
+    assert run_dir_name(row, None, ["train.lr=1e-3"]) != run_dir_name(row, None, ["train.lr=2e-3"])
+    assert run_dir_name(row, "some/dir", ()) == "ner-tiny-some_dir"
+    assert run_row(row, [1], out=runs, configs=tmp_path, progress=False)["per_seed"] == plain["per_seed"]  # resumes
+    # the config file changed under a finished run: E504 names what reproduce can do, not --no-resume
+    cfg["max_length"] = 24
+    (tmp_path / "configs" / "tiny.yaml").write_text(yaml.safe_dump(cfg))
+    with pytest.raises(TrainingError, match="E504") as err:
+        run_row(row, [1], out=runs, configs=tmp_path, progress=False)
+    assert "--no-resume" not in str(err.value) and "another --out" in str(err.value)
+    assert str(runs / "ner-tiny-default" / "seed-1") in str(err.value)
+    r = runner.invoke(app, ["reproduce", "--help"])
+    assert "-set<hash>" in r.stdout

@@ -20,7 +20,7 @@ def reproduce_cmd(
     seeds: list[int] = typer.Option([1, 2, 3], "--seeds", help="Seeds (repeat: --seeds 1 --seeds 2)."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="Swap the encoder ('minilm', a directory or a hub id): general against domain-adapted."),
     set_: list[str] = typer.Option([], "--set", help="Override a setting, e.g. --set train.lr=1e-4 (repeatable)."),
-    out: Path = typer.Option(Path("runs/reproduce"), "--out", help="Runs go to OUT/<row>-<encoder>/seed-<n> (resumable)."),
+    out: Path = typer.Option(Path("runs/reproduce"), "--out", help="Runs go to OUT/<row>-<encoder>/seed-<n>, with -set<hash> after <encoder> when --set is given (resumable: a rerun with the same settings picks up its seeds)."),
     configs: Optional[Path] = typer.Option(None, "--configs", help="Root holding configs/ (default: here, then this checkout)."),
     threads: int = typer.Option(0, "--threads", help="torch threads (0: torch's default)."),
     list_rows: bool = typer.Option(False, "--list", help="List the rows, their configs, settings and published figures."),

@@ -4,7 +4,9 @@ Each :class:`PaperRow` names a config under ``configs/`` (the protocol: data, sp
 were measured for the default encoder (BENCHMARKS.md), and the published figures to compare with. Running a
 row fine-tunes and tests once per seed (GAD, EU-ADR and the QA rows cross-validate within each seed), then
 reports mean ± sd over seeds next to the paper. Swapping ``encoder`` is how a general encoder is compared with
-a domain-adapted one under identical settings. Runs resume: a finished seed is read back, not retrained.
+a domain-adapted one under identical settings. Runs resume: a finished seed is read back, not retrained; runs
+with ``--set`` overrides go to a directory of their own (:func:`run_dir_name`), so that other settings never
+meet a checkpoint they cannot resume.
 
     from biobert.recipes.paper import ROWS, run_row
     summary = run_row(ROWS["ner-ncbi"], seeds=[1, 2, 3], encoder="runs/pretrain/minilm-mlm")
@@ -12,6 +14,7 @@ a domain-adapted one under identical settings. Runs resume: a finished seed is r
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -19,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from biobert.errors import ConfigError
+from biobert.errors import ConfigError, TrainingError
 
-__all__ = ["PaperRow", "ROWS", "run_row", "markdown_row", "MARKDOWN_HEADER", "config_path"]
+__all__ = ["PaperRow", "ROWS", "run_row", "run_dir_name", "markdown_row", "MARKDOWN_HEADER", "config_path"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,18 @@ def _tag(encoder: str | None) -> str:
     return "default" if not encoder else re.sub(r"[^A-Za-z0-9._-]+", "_", str(encoder).strip("/")).strip("_")[-60:]
 
 
+def run_dir_name(row: PaperRow, encoder: str | None = None, overrides: Sequence[str] = ()) -> str:
+    """``<row>-<encoder>``, plus ``-set<8 hex>`` (a hash of the ``--set`` overrides, in order) when there are any.
+
+    Runs with other settings get a directory of their own: in the same directory their checkpoints would not
+    resume (E504) and a finished seed would not be read back. A plain rerun keeps the name, so it resumes.
+    """
+    name = f"{row.id}-{_tag(encoder)}"
+    if overrides:
+        name += "-set" + hashlib.sha256("\n".join(str(o).strip() for o in overrides).encode("utf-8")).hexdigest()[:8]
+    return name
+
+
 def _one_seed(row: PaperRow, cfg_file: Path, overrides: list[str], out: Path, command: str, progress: bool) -> dict[str, float]:
     from biobert.config import load_config
 
@@ -142,21 +157,38 @@ def run_row(row: PaperRow, seeds: Sequence[int] = (1, 2, 3), *, encoder: str | N
             command: str | None = None) -> dict[str, Any]:
     """Fine-tune and test ``row`` once per seed; mean ± sd over seeds beside the paper's figures.
 
-    Each seed runs in ``out/<row>-<encoder>/seed-<n>`` (resumable). ``overrides`` come after the row's own,
-    so ``train.lr=...`` changes a measured setting; ``encoder`` replaces the config's encoder.
+    Each seed runs in ``out/<row>-<encoder>[-set<hash of overrides>]/seed-<n>`` (:func:`run_dir_name`;
+    resumable). ``overrides`` come after the row's own, so ``train.lr=...`` changes a measured setting; ``encoder``
+    replaces the config's encoder.
+
+    Raises:
+        ConfigError: E491 no seed; E490 the row's config is not found.
+        TrainingError: E504 a seed's directory holds a run made with other settings (the config file or the
+            encoder's files changed since), with advice that works for ``biobert reproduce``.
     """
     from biobert.metrics import mean_sd
 
     if not seeds:
         raise ConfigError("E491 give at least one seed")
     cfg_file = config_path(row, configs)
-    root = Path(out) / f"{row.id}-{_tag(encoder)}"
+    root = Path(out) / run_dir_name(row, encoder, overrides)
     base = [*row.overrides, *([f"encoder={encoder}"] if encoder else []), *overrides]
     command = command or f"biobert reproduce {row.id} {' '.join(f'--seeds {s}' for s in seeds)}" + (f" --encoder {encoder}" if encoder else "")
     t0 = time.time()
     per_seed: dict[str, dict[str, float]] = {}
     for seed in seeds:
-        per_seed[str(seed)] = _one_seed(row, cfg_file, [*base, f"train.seed={seed}"], root / f"seed-{seed}", command, progress)
+        try:
+            per_seed[str(seed)] = _one_seed(row, cfg_file, [*base, f"train.seed={seed}"], root / f"seed-{seed}", command, progress)
+        except TrainingError as exc:
+            msg = str(exc)
+            if not msg.startswith("E504"):
+                raise
+            # the trainer's advice names --no-resume, which `biobert reproduce` does not have (its runs always resume)
+            cut = msg.find("; keep the saved settings")
+            raise TrainingError(
+                f"{msg[:cut] if cut >= 0 else msg}; `biobert reproduce` resumes every seed in {str(root)!r}: to run "
+                f"these settings, give another --out, or delete {str(root / f'seed-{seed}')!r} to train this seed "
+                "from the start") from exc
     summary = {
         "row": row.id, "task": row.task, "config": str(cfg_file), "overrides": base, "encoder": encoder or "the config's",
         "seeds": list(seeds), "per_seed": per_seed,
