@@ -117,3 +117,34 @@ def test_overrides_get_their_own_run_directory_and_e504_advice_works_for_reprodu
     assert str(runs / "ner-tiny-default" / "seed-1") in str(err.value)
     r = runner.invoke(app, ["reproduce", "--help"])
     assert "-set<hash>" in r.stdout
+
+
+def test_rows_show_verified_figures_with_their_sources():
+    """PROTOCOLS.md marks the paper's v1.1 GAD (79.83) and EU-ADR (79.74) F1 unverified (◐): the rows show its
+    verified figures, each labelled with its source; figures PROTOCOLS.md does not give (DDI, PubMedQA) say so."""
+    from biobert.recipes.paper import NO_FIGURE, markdown_row
+
+    def figs(row_id):
+        return {(sys, m): v for sys, f in ROWS[row_id].paper.items() for m, v in f.items()}
+
+    for row_id, verified in (("re-gad", {81.61, 79.29, 82.37}), ("re-euadr", {86.51, 84.62, 85.13})):
+        shown = figs(row_id)
+        assert {v for (_, m), v in shown.items() if m == "f1"} == verified
+        assert all("[SUM-BB]" in sys or "[BBPT]" in sys for sys, _ in shown)
+    for row_id in ("re-ddi", "qa-pubmedqa"):
+        assert all("not in PROTOCOLS.md" in sys and "BLURB" in sys for sys in ROWS[row_id].paper)
+        assert "PROTOCOLS.md gives no" in ROWS[row_id].note
+    yn = ROWS["qa-bioasq7b-yesno"]
+    assert yn.config == "configs/qa/bioasq7b_yesno.yaml" and yn.metrics == ("accuracy", "macro_f1")
+    assert {v for f in yn.paper.values() for v in f.values()} == {69.29, 65.75, 64.29, 58.04}
+    assert "easier than the official 7b test set" in ROWS["qa-bioasq7b-factoid"].note.lower()
+    s = {"row": "x", "encoder": "e", "mean": {"f1": {"mean": 0.5, "sd": 0.0, "n": 1}}, "paper": {}}
+    assert markdown_row(s).endswith(f"| {NO_FIGURE} |")
+
+
+def test_a_row_without_its_test_set_is_refused_before_training(tmp_path):
+    from biobert.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="E491 row 'qa-bioasq7b-yesno'.*data.test"):
+        run_row(ROWS["qa-bioasq7b-yesno"], [1], out=tmp_path, progress=False)
+    assert not any((tmp_path / "qa-bioasq7b-yesno-default").glob("seed-1/*"))

@@ -27,11 +27,11 @@ def reproduce_cmd(
 ) -> None:
     """Reproduce rows of the paper's tables: fine-tune and test once per seed, print mean ± sd beside the paper (JSON,
     with a Markdown table of the rows run)."""
-    from biobert.recipes.paper import MARKDOWN_HEADER, ROWS, run_row
+    from biobert.recipes.paper import MARKDOWN_HEADER, NO_FIGURE, ROWS, run_row
 
     if list_rows or not rows:
         for r in ROWS.values():
-            paper = "; ".join(f"{k}: " + ", ".join(f"{m} {v}" for m, v in f.items()) for k, f in r.paper.items())
+            paper = "; ".join(f"{k}: " + ", ".join(f"{m} {v}" for m, v in f.items()) for k, f in r.paper.items()) or NO_FIGURE
             typer.echo(f"{r.id:22s} {r.config:40s} {' '.join(r.overrides) or '-':45s} {paper}")
             if r.note:  # how the row differs from the paper's protocol: said where the row is chosen
                 typer.echo(f"{'':22s} note: {r.note}")
