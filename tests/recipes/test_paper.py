@@ -82,3 +82,69 @@ def test_a_cross_validated_row_reports_the_mean_over_folds(tiny_bert, tmp_path):
     s = run_row(row, [3], out=tmp_path / "runs", configs=tmp_path, progress=False)
     folds = [tmp_path / "runs" / "qa-tiny-default" / "seed-3" / f"fold-{j}" / "biobert.json" for j in (0, 1)]
     assert all(f.exists() for f in folds) and set(s["per_seed"]["3"]) == {"strict_accuracy", "mrr"}
+
+
+def test_overrides_get_their_own_run_directory_and_e504_advice_works_for_reproduce(tiny_bert, tmp_path):
+    """A row rerun with other --set overrides in the same --out failed with E504, telling the user to pass
+    --no-resume, which `biobert reproduce` does not have. Overrides now pick a directory of their own (a plain rerun
+    keeps resuming), and an E504 that can still happen (the config file changed) gives advice that works."""
+    from biobert.errors import TrainingError
+    from biobert.recipes.paper import run_dir_name
+
+    docs = gold_docs({"Chemical", "Disease"})
+    write_conll(docs[:12], tmp_path / "train.tsv")
+    write_conll(docs[12:], tmp_path / "test.tsv")
+    cfg = {"encoder": str(tiny_bert), "max_length": 32, "stride": 8,
+           "corpora": [{"name": "A", "train": str(tmp_path / "train.tsv"), "test": str(tmp_path / "test.tsv")}],
+           "train": {"epochs": 1, "batch_size": 8, "lr": 3e-3, "log_every": 1000}}
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "tiny.yaml").write_text(yaml.safe_dump(cfg))
+    row = PaperRow("ner-tiny", "ner", "configs/tiny.yaml", paper={"Someone": {"f1": 50.0}})
+    runs = tmp_path / "runs"
+    plain = run_row(row, [1], out=runs, configs=tmp_path, progress=False)
+    lr = run_row(row, [1], out=runs, configs=tmp_path, progress=False, overrides=["train.lr=1e-3"])  # was E504
+    assert plain["out"] == str(runs / "ner-tiny-default")
+    assert lr["out"] == str(runs / run_dir_name(row, None, ["train.lr=1e-3"])) != plain["out"]
+    assert run_dir_name(row, None, ["train.lr=1e-3"]) != run_dir_name(row, None, ["train.lr=2e-3"])
+    assert run_dir_name(row, "some/dir", ()) == "ner-tiny-some_dir"
+    assert run_row(row, [1], out=runs, configs=tmp_path, progress=False)["per_seed"] == plain["per_seed"]  # resumes
+    # the config file changed under a finished run: E504 names what reproduce can do, not --no-resume
+    cfg["max_length"] = 24
+    (tmp_path / "configs" / "tiny.yaml").write_text(yaml.safe_dump(cfg))
+    with pytest.raises(TrainingError, match="E504") as err:
+        run_row(row, [1], out=runs, configs=tmp_path, progress=False)
+    assert "--no-resume" not in str(err.value) and "another --out" in str(err.value)
+    assert str(runs / "ner-tiny-default" / "seed-1") in str(err.value)
+    r = runner.invoke(app, ["reproduce", "--help"])
+    assert "-set<hash>" in r.stdout
+
+
+def test_rows_show_verified_figures_with_their_sources():
+    """PROTOCOLS.md marks the paper's v1.1 GAD (79.83) and EU-ADR (79.74) F1 unverified (◐): the rows show its
+    verified figures, each labelled with its source; figures PROTOCOLS.md does not give (DDI, PubMedQA) say so."""
+    from biobert.recipes.paper import NO_FIGURE, markdown_row
+
+    def figs(row_id):
+        return {(sys, m): v for sys, f in ROWS[row_id].paper.items() for m, v in f.items()}
+
+    for row_id, verified in (("re-gad", {81.61, 79.29, 82.37}), ("re-euadr", {86.51, 84.62, 85.13})):
+        shown = figs(row_id)
+        assert {v for (_, m), v in shown.items() if m == "f1"} == verified
+        assert all("[SUM-BB]" in sys or "[BBPT]" in sys for sys, _ in shown)
+    for row_id in ("re-ddi", "qa-pubmedqa"):
+        assert all("not in PROTOCOLS.md" in sys and "BLURB" in sys for sys in ROWS[row_id].paper)
+        assert "PROTOCOLS.md gives no" in ROWS[row_id].note
+    yn = ROWS["qa-bioasq7b-yesno"]
+    assert yn.config == "configs/qa/bioasq7b_yesno.yaml" and yn.metrics == ("accuracy", "macro_f1")
+    assert {v for f in yn.paper.values() for v in f.values()} == {69.29, 65.75, 64.29, 58.04}
+    assert "easier than the official 7b test set" in ROWS["qa-bioasq7b-factoid"].note.lower()
+    s = {"row": "x", "encoder": "e", "mean": {"f1": {"mean": 0.5, "sd": 0.0, "n": 1}}, "paper": {}}
+    assert markdown_row(s).endswith(f"| {NO_FIGURE} |")
+
+
+def test_a_row_without_its_test_set_is_refused_before_training(tmp_path):
+    from biobert.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="E491 row 'qa-bioasq7b-yesno'.*data.test"):
+        run_row(ROWS["qa-bioasq7b-yesno"], [1], out=tmp_path, progress=False)
+    assert not any((tmp_path / "qa-bioasq7b-yesno-default").glob("seed-1/*"))

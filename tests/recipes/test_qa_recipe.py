@@ -383,3 +383,69 @@ def test_dev_or_test_without_any_gold_is_refused_before_training(tiny_bert, tmp_
         with pytest.raises(TrainingError, match=where):
             finetune_qa(cfg, progress=False)
         assert not (tmp_path / "m").exists()  # refused before any model loaded or step taken
+
+
+def test_merge_duplicate_passages_keeps_one_copy_and_every_answer():
+    """A (question, passage) row repeated (BioBERT's 7b file repeats a snippet once per answer occurrence) would
+    train twice and be pooled twice: one copy is kept, the others' answers merged into it, all counted."""
+    from collections import Counter
+
+    from biobert.io.squad import QAExample
+    from biobert.recipes.qa import merge_duplicate_passages
+    from biobert.types import Span
+
+    ctx = "CFTR is a gene. Mutations in CFTR cause cystic fibrosis."
+    a1, a2 = Span(0, 4, "answer", text="CFTR"), Span(29, 33, "answer", text="CFTR")
+    rows = [QAExample("q_001", "Which gene?", ctx, "q", answers=(a1,), gold=(("CFTR",),)),
+            QAExample("q_002", "Which gene?", ctx, "q", answers=(a2,), gold=(("CFTR",),)),
+            QAExample("q_003", "Which gene?", ctx, "q", answers=(a1,), gold=(("CFTR",),)),
+            QAExample("q_004", "Which gene?", "Another passage about CFTR.", "q", answers=(Span(22, 26, "answer", text="CFTR"),)),
+            QAExample("p_001", "Which gene?", ctx, "p", answers=(a2,))]  # the same passage for another question: kept
+    st = Counter()
+    out = merge_duplicate_passages(rows, st)
+    assert [e.id for e in out] == ["q_001", "q_004", "p_001"]
+    assert out[0].answers == (a1, a2)  # the first row's answer stays first (the training target)
+    assert st == Counter(duplicate_passages_dropped=2, duplicate_passage_answers_merged=1)
+
+
+def test_cv_reports_scored_questions_duplicates_and_doc_stride(tiny_bert, tmp_path):
+    """Per fold, ``n_test_questions`` is the number of questions scored (a question without gold is left out of
+    the scores and counted apart); a repeated (question, passage) row is read once and counted; ``doc_stride``
+    lands in every fold's biobert.json, so the loaded model windows passages as in training."""
+    from biobert import Reader
+    from biobert.config import load_config
+    from biobert.errors import ConfigError
+    from biobert.recipes.qa import QAConfig, cv_qa
+
+    f = squad_file(tmp_path / "q.json", 4)
+    obj = json.loads(f.read_text())
+    para = obj["data"][0]["paragraphs"][0]
+    dup = json.loads(json.dumps(para))
+    dup["qas"][0]["id"] = dup["qas"][0]["id"][:-3] + "009"  # the same question and passage, another row id
+    obj["data"][0]["paragraphs"].append(dup)
+    obj["data"].append({"paragraphs": [{"context": PASSAGES[0][0], "qas": [{"id": f"{99:024x}_001", "question": "Which gene?",
+                                                                              "answers": []}]}]})  # no gold: never scored
+    f.write_text(json.dumps(obj), encoding="utf-8")
+    common = [f"encoder={tiny_bert}", f"out={tmp_path / 'm'}", "max_length=48", "max_query_length=8", "doc_stride=10",
+              "max_answer_length=10", "train.epochs=1", "train.batch_size=4", "train.lr=1e-3", "train.log_every=1000"]
+    base = {"data": {"format": "squad", "train": str(f), "cv_folds": 2}}
+    with pytest.raises(ConfigError, match="E415 doc_stride"):  # windows too far apart for a 10-subword answer
+        load_config(QAConfig, None, [*common, "doc_stride=30"], base=base)
+    s = cv_qa(load_config(QAConfig, None, common, base=base), progress=False)
+    assert s["counts"]["duplicate_passages_dropped"] == 1
+    folds = s["per_fold"].values()
+    assert sum(v["n_test_questions"] for v in folds) == 4 and sum(v["n_questions_without_gold"] for v in folds) == 1
+    assert sum(v["n_questions_in_fold"] for v in folds) == 5
+    meta = json.loads((tmp_path / "m" / "fold-0" / "biobert.json").read_text())
+    assert meta["doc_stride"] == 10
+    assert Reader.load(tmp_path / "m" / "fold-0").spec.doc_stride == 10
+
+
+@pytest.mark.parametrize("name", ["bioasq7b_factoid", "bioasq7b_factoid_cv", "bioasq7b_list", "bioasq7b_yesno", "bioasq_after_squad"])
+def test_bioasq_configs_that_follow_biobert_window_as_its_doc_stride(name):
+    """BioBERT's run_squad: max_seq_length 384, doc_stride 128 (the step between windows), max_query_length 64."""
+    from biobert.config import load_config
+    from biobert.recipes.qa import QAConfig
+
+    cfg = load_config(QAConfig, Path(__file__).parents[2] / "configs" / "qa" / f"{name}.yaml")
+    assert (cfg.max_length, cfg.doc_stride, cfg.max_query_length) == (384, 128, 64)

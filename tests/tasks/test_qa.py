@@ -178,3 +178,55 @@ def test_answers_never_start_or_end_with_whitespace_from_untrimmed_byte_level_of
     f = feats[0]
     answer = tok.convert_ids_to_tokens(f["input_ids"][f["start_positions"] : f["end_positions"] + 1])
     assert "".join(answer).lstrip("\u0120") == "CFTR"
+
+
+def test_doc_stride_is_the_step_between_windows_as_in_bert(tok):
+    """BERT's / BioBERT's ``doc_stride`` (128 with max_seq_length 384) is the step between window starts, where
+    ``stride`` is the overlap: with ``doc_stride`` the windows start every ``doc_stride`` subwords, every subword
+    is covered, and an answer that crosses a window boundary lies whole in the next window."""
+    from biobert.tasks.qa import _Layout
+
+    long_ctx = "Patients were studied for years . " * 12 + CTX
+    enc = tok(long_ctx, add_special_tokens=False)["input_ids"]
+    e = ex(context=long_ctx)
+    sp = QASpec(max_length=48, max_query_length=4, doc_stride=10)
+    layout = _Layout(tok, sp)
+    windows = layout.encode([e], Counter())[0].windows
+    cap = 48 - 4 - 3
+    assert [w.start for w in windows] == list(range(0, 10 * len(windows), 10))  # the STEP, not the overlap
+    assert all(w.end - w.start == cap for w in windows[:-1]) and windows[-1].end == len(enc)
+    assert [w.start for w in _Layout(tok, QASpec(max_length=48, max_query_length=4, stride=10)).encode([e], Counter())[0].windows][:2] == [0, cap - 10]
+    # a step longer than the window is cut to the window (as run_squad's min(length, doc_stride)): nothing skipped
+    wide = _Layout(tok, QASpec(max_length=48, max_query_length=4, doc_stride=1000)).encode([e], Counter())[0].windows
+    assert [w.start for w in wide[1:]] == [w.end for w in wide[:-1]]
+    # the answer ("CFTR") is the target of every window that holds it whole
+    st = Counter()
+    feats = build_qa_features([e], tok, sp, st)
+    hits = [f for f in feats if f["start_positions"] > 0]
+    assert len(feats) == len(windows) and hits and st["answers_in_no_single_window"] == 0
+    # with no overlap, an answer cut by a window boundary lies in no window: counted, not silently untrainable
+    cut = ex(context=long_ctx, answer="cystic fibrosis")
+    offs = tok(long_ctx, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    first = next(i for i, (_, y) in enumerate(offs) if y > long_ctx.index("cystic fibrosis"))
+    sp0 = QASpec(max_length=first + 1 + 4 + 3, max_query_length=4, doc_stride=first + 1)  # a window ends on "cystic"
+    assert _Layout(tok, sp0).encode([cut], Counter())[0].windows[0].end == first + 1  # the premise
+    st0 = Counter()
+    build_qa_features([cut], tok, sp0, st0)
+    assert st0["answers_in_no_single_window"] == 1 and st0["windows_without_answer"] == st0["features"]
+
+
+def test_doc_stride_is_saved_in_the_spec_and_predictions_use_it(tiny_bert, tok):
+    """The spec (``biobert.json``) carries ``doc_stride``, so a loaded model windows passages as in training; a spec
+    saved before the setting existed keeps the overlap meaning."""
+    sp = QASpec(max_length=48, max_query_length=4, doc_stride=10, n_best=5)
+    assert QASpec.from_meta(sp.to_meta()).doc_stride == 10
+    old = sp.to_meta()
+    del old["doc_stride"]
+    assert QASpec.from_meta(old).doc_stride is None
+    torch.manual_seed(0)
+    model = new_qa_model(str(tiny_bert))
+    long_ctx = "Patients were studied for years . " * 12 + CTX
+    st = Counter()
+    run, = QAPredictor(model, tok, sp).run([ex(context=long_ctx)], st)
+    assert st["extra_windows"] > 0 and run["nbest"]
+    assert all(long_ctx[a["start"]:a["end"]] == a["text"] for a in run["nbest"])

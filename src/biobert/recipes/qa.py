@@ -35,7 +35,7 @@ from biobert.settings import expand_path
 from biobert.train import TrainConfig, describe as describe_training
 
 __all__ = ["QADataConfig", "QAStageConfig", "QAConfig", "read_qa", "read_golden", "attach_gold", "evaluate_qa", "score_answers", "combine_batches",
-           "finetune_qa", "cv_qa", "cv_folds_by_question"]
+           "finetune_qa", "cv_qa", "cv_folds_by_question", "merge_duplicate_passages"]
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +136,13 @@ class QAConfig:
     #: labels of the yes/no head; default: yes, no (+ maybe for PubMedQA)
     class_labels: list[str] | None = None
     max_length: int = 384
+    #: subwords shared by consecutive windows of a long passage (the OVERLAP); not used when doc_stride is set
     stride: int = 128
     max_query_length: int = 64
+    #: the STEP between window starts, as BERT's / BioBERT's doc_stride (128 with max_length 384: windows overlap by
+    #: 384 - question - 3 - 128 subwords, 189 after a 64-subword question, where stride: 128 overlaps by 128).
+    #: None: windows overlap by `stride`. Saved in biobert.json, so a loaded model windows passages the same way.
+    doc_stride: int | None = None
     n_best: int = 20
     max_answer_length: int = 30
     max_answer_chars: int = 100
@@ -178,6 +183,14 @@ class QAConfig:
         for name in ("max_length", "max_query_length", "n_best", "max_answer_length", "max_answer_chars", "list_top_k"):
             check_range(getattr(self, name), key(name), ge=1)
         check_range(self.stride, key("stride"), ge=0)
+        # the windows must share at least max_answer_length - 1 subwords (after the longest question), or an answer
+        # that crosses from one window into the next would lie in no window: not trainable, not predictable
+        answer_room = self.max_answer_length - 1 if self.task != "yesno" else 0
+        check_range(self.doc_stride, key("doc_stride"), ge=1,
+                    le=self.max_length - self.max_query_length - 3 - answer_room,
+                    note="the step between passage windows; it may not exceed max_length - max_query_length - 3 "
+                         "(the passage room) less max_answer_length - 1, so that windows overlap enough for every "
+                         "answer to lie whole in one window")
         check_range(self.list_threshold, key("list_threshold"), ge=0, le=1)
         check_range(self.dropout, key("dropout"), ge=0, lt=1)
         # "auto" and "f1" pick the task's usual metric (DEFAULT_SELECT); the rest are what score_answers reports
@@ -264,6 +277,43 @@ def attach_gold(examples: Sequence[QAExample], golden: dict[str, dict[str, Any]]
         if qid not in seen:
             stats["golden_questions_not_in_data"] += 1
             stats[f"golden_questions_not_in_data_type={g['type']}"] += 1
+    return out
+
+
+def merge_duplicate_passages(examples: Sequence[QAExample], stats: Counter | None = None) -> list[QAExample]:
+    """One example per (question id, passage text): later rows with the same question and passage are dropped and
+    counted (``duplicate_passages_dropped``), first-seen order kept.
+
+    A repeated passage would train twice, and at test time its n-best answers would be pooled twice, so an answer
+    found in a repeated snippet would get twice the probability. BioBERT's 7b factoid file repeats a snippet once
+    per answer occurrence (631 of its 4,231 rows; the same snippet with the answer at another offset): the answer
+    spans of a dropped row that the kept row lacks are added to it, after its own
+    (``duplicate_passage_answers_merged``), so no answer is lost; the kept row's first answer stays the training
+    target. A dropped row whose yes/no label differs from the kept one's is counted too
+    (``duplicate_passages_with_other_label``): the first row's label is kept.
+    """
+    from dataclasses import replace
+
+    stats = stats if stats is not None else Counter()
+    kept: dict[tuple[str, str], int] = {}
+    out: list[QAExample] = []
+    for e in examples:
+        key = (e.question_id or e.id, e.context)
+        j = kept.get(key)
+        if j is None:
+            kept[key] = len(out)
+            out.append(e)
+            continue
+        stats["duplicate_passages_dropped"] += 1
+        first = out[j]
+        have = {(a.start, a.end) for a in first.answers}
+        new = tuple(a for a in e.answers if (a.start, a.end) not in have)
+        if new:
+            stats["duplicate_passage_answers_merged"] += len(new)
+            first = replace(first, answers=first.answers + new)
+        if e.label != first.label:
+            stats["duplicate_passages_with_other_label"] += 1
+        out[j] = first
     return out
 
 
@@ -365,7 +415,10 @@ def _card(cfg: QAConfig, spec: Any, test: dict[str, Any] | None, command: str | 
     lines = [f"# {cfg.name or 'biobert QA model'}", "",
              f"Question-answering model fine-tuned with `biobert` (task `{cfg.task}`).", "",
              f"* Encoder: `{cfg.encoder}`; span head: {spec.span}; classification labels: {spec.class_labels or 'none'}",
-             f"* max_length {spec.max_length}, stride {spec.stride}, max_query_length {spec.max_query_length}, "
+             f"* max_length {spec.max_length}, "
+             + (f"doc_stride {spec.doc_stride} (step between windows)" if spec.doc_stride is not None
+                else f"stride {spec.stride} (overlap of windows)")
+             + f", max_query_length {spec.max_query_length}, "
              f"n_best {spec.n_best}, max_answer_length {spec.max_answer_length}",
              f"* {describe_training(cfg.train)}"
              + (f"; first stage on `{cfg.pre_stage.train}`" if cfg.pre_stage else ""), "", "## Test results", ""]
@@ -398,7 +451,7 @@ def _spec_for(cfg: QAConfig, examples: Sequence[QAExample]) -> Any:
             "(in YAML quote them: [\"yes\", \"no\"]; bare yes/no are read as booleans)"
         )
     return QASpec(span=cfg.task != "yesno", class_labels=labels, max_length=cfg.max_length, stride=cfg.stride,
-                  max_query_length=cfg.max_query_length, n_best=cfg.n_best, max_answer_length=cfg.max_answer_length,
+                  max_query_length=cfg.max_query_length, doc_stride=cfg.doc_stride, n_best=cfg.n_best, max_answer_length=cfg.max_answer_length,
                   max_answer_chars=cfg.max_answer_chars, list_threshold=cfg.list_threshold, list_top_k=cfg.list_top_k,
                   cls_pooling=cfg.cls_pooling, answer_cleanup=cfg.answer_cleanup)
 
@@ -424,7 +477,8 @@ def _load_splits(cfg: QAConfig, stats: dict[str, Counter]) -> tuple[dict[str, li
 
     for s in ("train", "dev"):
         p = getattr(cfg.data, s)
-        splits[s] = keep_types(read_qa(cfg.data.format, p, types, stats[s], realign=cfg.data.realign_answers)) if p else []
+        splits[s] = merge_duplicate_passages(keep_types(read_qa(cfg.data.format, p, types, stats[s], realign=cfg.data.realign_answers)),
+                                             stats[s]) if p else []
         if p:
             files.append(expand_path(p))
     per_batch: list[list[QAExample]] = []
@@ -436,7 +490,7 @@ def _load_splits(cfg: QAConfig, stats: dict[str, Counter]) -> tuple[dict[str, li
         if g is not None:
             exs = attach_gold(exs, read_golden(cfg.data.format, g, stats["test"]), stats["test"])
             files.append(expand_path(g))
-        per_batch.append(keep_types(exs))
+        per_batch.append(merge_duplicate_passages(keep_types(exs), stats["test"]))
     splits["test"] = [e for b in per_batch for e in b]
     return splits, files, per_batch
 
@@ -513,7 +567,7 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
     stage_summary = None
     if cfg.pre_stage is not None:
         st = cfg.pre_stage
-        stage_ex = read_qa(st.format, st.train, None, stats["pre_stage"])
+        stage_ex = merge_duplicate_passages(read_qa(st.format, st.train, None, stats["pre_stage"]), stats["pre_stage"])
         files.append(expand_path(st.train))
         stage_feats = build_qa_features(stage_ex, tokenizer, spec, stats["pre_stage"], train_span=True)
         stage_cfg = TrainConfig(lr=st.lr, epochs=st.epochs, batch_size=st.batch_size, max_steps=st.max_steps,
@@ -576,13 +630,23 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
     return report
 
 
+def _fold_counts(test: dict[str, Any], n_in_fold: int) -> dict[str, int | None]:
+    """A fold's question counts for ``cv_report.json``: ``n_test_questions`` the questions its scores are over,
+    ``n_questions_without_gold`` those of the fold that have no gold answer and were left out of every score
+    (:func:`score_answers`), and ``n_questions_in_fold`` all of them (the two before, summed)."""
+    return {"n_test_questions": test.get("n_questions"), "n_questions_without_gold": test.get("n_questions_without_gold"),
+            "n_questions_in_fold": n_in_fold}
+
+
 def cv_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, progress: bool = True,
           only_folds: Sequence[int] | None = None) -> dict[str, Any]:
     """k-fold cross-validation by question over ``data.train`` (``data.cv_folds`` folds) into ``out/fold-<j>``.
 
     ``only_folds`` runs some folds (0-based); the report still covers every fold finished earlier in the same
     directory with the same settings (read from its ``fold-<j>/report.json``), says which folds are missing, and
-    gives the mean over the folds it has.
+    gives the mean over the folds it has. Per fold, ``n_test_questions`` counts the questions scored and
+    ``n_questions_without_gold`` those left out of the scores for want of gold. Repeated (question, passage) rows
+    are merged before the folds are cut (:func:`merge_duplicate_passages`; counted in ``counts``).
 
     Raises:
         ConfigError: E482 fewer than 2 folds, no data.train, or a fold number outside 0..k-1.
@@ -605,6 +669,7 @@ def cv_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, progre
     examples = read_qa(cfg.data.format, cfg.data.train, types, stats, realign=cfg.data.realign_answers)
     if cfg.data.format != "pubmedqa":
         examples = [e for e in examples if e.qtype in types]
+    examples = merge_duplicate_passages(examples, stats)
     examples = _limit(examples, cfg.data.limit_questions)
     if only_folds is not None:
         bad = sorted({j for j in only_folds if not 0 <= j < k})
@@ -630,14 +695,14 @@ def cv_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, progre
                 and rep.get("test_examples_sha256") == examples_sha256([e for e in examples if e.question_id in tq])
             if same and rep.get("test"):
                 per_fold[str(j)] = {m: rep["test"][m] for m in keys}
-                per_fold[str(j)].update(n_test_questions=len(tq), train_seconds=rep["train"]["train_seconds"],
+                per_fold[str(j)].update(_fold_counts(rep["test"], len(tq)), train_seconds=rep["train"]["train_seconds"],
                                         tokens_per_second=rep["train"]["tokens_per_second"], from_earlier_run=True)
                 earlier.append(j)
             continue
         sp = {"train": [e for e in examples if e.question_id not in tq], "dev": [], "test": [e for e in examples if e.question_id in tq]}
         rep = finetune_qa(fcfg, resume=resume, command=command, progress=progress, splits=sp)
         per_fold[str(j)] = {m: rep["test"][m] for m in keys}
-        per_fold[str(j)].update(n_test_questions=len(tq), train_seconds=rep["train"]["train_seconds"],
+        per_fold[str(j)].update(_fold_counts(rep["test"], len(tq)), train_seconds=rep["train"]["train_seconds"],
                                 tokens_per_second=rep["train"]["tokens_per_second"])
         if progress:
             print(f"[cv] fold {j}: " + " ".join(f"{m} {rep['test'][m]:.4f}" for m in keys), flush=True)

@@ -2,10 +2,15 @@
 
 1. ``encode``: ``[CLS] question [SEP] passage-window [SEP]``. The question is
    cut to ``max_query_length`` subwords; a passage longer than the rest of
-   ``max_length`` is covered by overlapping windows (``stride`` subwords of
-   overlap, :mod:`biobert.text.windows`), never truncated. Span targets are
+   ``max_length`` is covered by overlapping windows (:mod:`biobert.text.windows`),
+   never truncated. ``stride`` is the number of subwords two windows share;
+   ``doc_stride``, when set, is instead the step between window starts, the
+   meaning of BERT's / BioBERT's ``doc_stride`` (128 with ``max_seq_length``
+   384: windows overlap by the rest of the window, ~189 subwords after a
+   64-subword question, not by 128). Span targets are
    the subwords of the first (leftmost) answer occurrence; a window that does
-   not contain the whole answer points at [CLS], as in BERT's SQuAD code.
+   not contain the whole answer points at [CLS], as in BERT's SQuAD code (an
+   answer that no single window holds is counted: ``answers_in_no_single_window``).
    Training examples whose passage contains no answer are dropped and
    counted (BioBERT drops the ~30% of BioASQ factoid snippets without an
    exact answer).
@@ -83,7 +88,12 @@ class QASpec:
     Args:
         span: the model has a trained extractive span head.
         class_labels: labels of the classification head (``[]``: none).
-        max_length / stride / max_query_length: input layout (BioBERT: 384 / 128 / 64).
+        max_length / stride / max_query_length: input layout. ``stride`` is the OVERLAP of consecutive
+            passage windows, in subwords.
+        doc_stride: when set, the STEP between the starts of consecutive passage windows (BERT's ``run_squad``
+            ``doc_stride``; BioBERT: max_seq_length 384, doc_stride 128, max_query_length 64), and ``stride`` is
+            not used; the overlap is then the passage room left by the question minus ``doc_stride``. ``None``
+            (models saved before this setting existed): windows overlap by ``stride``.
         n_best: spans kept per passage; max_answer_length: in subwords (30);
         max_answer_chars: pooled answers longer than this are dropped (100).
         factoid_top_k: answers returned for factoid questions (5).
@@ -104,6 +114,7 @@ class QASpec:
     max_length: int = 384
     stride: int = 128
     max_query_length: int = 64
+    doc_stride: int | None = None
     n_best: int = 20
     max_answer_length: int = 30
     max_answer_chars: int = 100
@@ -287,12 +298,21 @@ class _Layout:
             cap = self.spec.max_length - len(q) - 3
             if cap < 8:
                 raise ConfigError(f"E449 max_length {self.spec.max_length} leaves no room for the passage after a {len(q)}-subword question")
-            windows = make_windows(len(c), cap, min(self.spec.stride, cap - 1)) if c else [Window(0, 0)]
+            windows = self.windows(len(c), cap) if c else [Window(0, 0)]
             if len(windows) > 1:
                 stats["passages_windowed"] += 1
                 stats["extra_windows"] += len(windows) - 1
             out.append(_Encoded(q, c, offs, windows))
         return out
+
+    def windows(self, n: int, cap: int) -> list[Window]:
+        """Windows of at most ``cap`` subwords over a passage of ``n`` subwords: overlapping by ``stride``, or
+        starting every ``doc_stride`` subwords when that is set (as BERT's ``run_squad``, whose step is also
+        capped at the window length, so no subword is ever skipped)."""
+        if self.spec.doc_stride is not None:
+            step = max(1, min(self.spec.doc_stride, cap))
+            return make_windows(n, cap, cap - step)
+        return make_windows(n, cap, min(self.spec.stride, cap - 1))
 
     def window_input(self, enc: _Encoded, w: Window) -> dict[str, Any]:
         ids = [self.cls_id] + enc.q_ids + [self.sep_id] + enc.c_ids[w.start : w.end] + [self.sep_id]
@@ -351,6 +371,10 @@ def build_qa_features(examples: Sequence[QAExample], tokenizer: Any, spec: QASpe
         if span_tok is None and cls_target == -100:
             stats["examples_without_target_dropped"] += 1
             continue
+        if span_tok is not None and not any(w.start <= span_tok[0] and span_tok[1] < w.end for w in enc.windows):
+            # every window of this passage points at [CLS] (as BERT's run_squad does): the answer teaches nothing,
+            # which too little window overlap for the answer's length would otherwise hide
+            stats["answers_in_no_single_window"] += 1
         for w in enc.windows:
             f = layout.window_input(enc, w)
             if span_tok is not None:
