@@ -387,7 +387,7 @@ def test_dev_or_test_without_any_gold_is_refused_before_training(tiny_bert, tmp_
 
 def test_merge_duplicate_passages_keeps_one_copy_and_every_answer():
     """A (question, passage) row repeated (BioBERT's 7b file repeats a snippet once per answer occurrence) would
-    train twice and be pooled twice: one copy is kept, the others' answers merged into it, all counted."""
+    be pooled twice: where it is scored one copy is kept, the others' answers merged into it, all counted."""
     from collections import Counter
 
     from biobert.io.squad import QAExample
@@ -406,11 +406,16 @@ def test_merge_duplicate_passages_keeps_one_copy_and_every_answer():
     assert [e.id for e in out] == ["q_001", "q_004", "p_001"]
     assert out[0].answers == (a1, a2)  # the first row's answer stays first (the training target)
     assert st == Counter(duplicate_passages_dropped=2, duplicate_passage_answers_merged=1)
+    # training keeps every row (each teaches another answer position, as in BioBERT's training), counted
+    from biobert.recipes.qa import count_duplicate_passages
+
+    st = Counter()
+    assert count_duplicate_passages(rows, st) == rows and st == Counter(duplicate_passages_trained=2)
 
 
 def test_cv_reports_scored_questions_duplicates_and_doc_stride(tiny_bert, tmp_path):
     """Per fold, ``n_test_questions`` is the number of questions scored (a question without gold is left out of
-    the scores and counted apart); a repeated (question, passage) row is read once and counted; ``doc_stride``
+    the scores and counted apart); a repeated (question, passage) row trains and is scored once, both counted; ``doc_stride``
     lands in every fold's biobert.json, so the loaded model windows passages as in training."""
     from biobert import Reader
     from biobert.config import load_config
@@ -432,7 +437,8 @@ def test_cv_reports_scored_questions_duplicates_and_doc_stride(tiny_bert, tmp_pa
     with pytest.raises(ConfigError, match="E415 doc_stride"):  # windows too far apart for a 10-subword answer
         load_config(QAConfig, None, [*common, "doc_stride=30"], base=base)
     s = cv_qa(load_config(QAConfig, None, common, base=base), progress=False)
-    assert s["counts"]["duplicate_passages_dropped"] == 1
+    # trained on as BioBERT did (each row another answer position), scored once in its test fold
+    assert s["counts"]["duplicate_passages_trained"] == 1 and s["counts"]["duplicate_passages_dropped"] == 1
     folds = s["per_fold"].values()
     assert sum(v["n_test_questions"] for v in folds) == 4 and sum(v["n_questions_without_gold"] for v in folds) == 1
     assert sum(v["n_questions_in_fold"] for v in folds) == 5

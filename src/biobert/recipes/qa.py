@@ -35,7 +35,7 @@ from biobert.settings import expand_path
 from biobert.train import TrainConfig, describe as describe_training
 
 __all__ = ["QADataConfig", "QAStageConfig", "QAConfig", "read_qa", "read_golden", "attach_gold", "evaluate_qa", "score_answers", "combine_batches",
-           "finetune_qa", "cv_qa", "cv_folds_by_question", "merge_duplicate_passages"]
+           "finetune_qa", "cv_qa", "cv_folds_by_question", "merge_duplicate_passages", "count_duplicate_passages"]
 
 log = logging.getLogger(__name__)
 
@@ -317,6 +317,22 @@ def merge_duplicate_passages(examples: Sequence[QAExample], stats: Counter | Non
     return out
 
 
+def count_duplicate_passages(examples: Sequence[QAExample], stats: Counter) -> list[QAExample]:
+    """Training examples as they are, with the rows that repeat a (question id, passage) counted
+    (``duplicate_passages_trained``).
+
+    Training keeps them, as BioBERT did: its 7b factoid file repeats a snippet once per occurrence of the answer,
+    and each row teaches another answer position. Evaluation merges them (:func:`merge_duplicate_passages`),
+    where a repeat would pool the same answers twice."""
+    seen: set[tuple[str, str]] = set()
+    for e in examples:
+        key = (e.question_id or e.id, e.context)
+        if key in seen:
+            stats["duplicate_passages_trained"] += 1
+        seen.add(key)
+    return list(examples)
+
+
 def cv_folds_by_question(examples: Sequence[QAExample], k: int, seed: int = 0) -> list[list[str]]:
     """Question ids cut into ``k`` folds after a seeded shuffle (all passages of a question stay together)."""
     qids = list(group_by_question(examples))
@@ -477,8 +493,10 @@ def _load_splits(cfg: QAConfig, stats: dict[str, Counter]) -> tuple[dict[str, li
 
     for s in ("train", "dev"):
         p = getattr(cfg.data, s)
-        splits[s] = merge_duplicate_passages(keep_types(read_qa(cfg.data.format, p, types, stats[s], realign=cfg.data.realign_answers)),
-                                             stats[s]) if p else []
+        # repeated (question, passage) rows: trained as BioBERT did, merged where they are scored
+        once = count_duplicate_passages if s == "train" else merge_duplicate_passages
+        splits[s] = once(keep_types(read_qa(cfg.data.format, p, types, stats[s], realign=cfg.data.realign_answers)),
+                         stats[s]) if p else []
         if p:
             files.append(expand_path(p))
     per_batch: list[list[QAExample]] = []
@@ -567,7 +585,7 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
     stage_summary = None
     if cfg.pre_stage is not None:
         st = cfg.pre_stage
-        stage_ex = merge_duplicate_passages(read_qa(st.format, st.train, None, stats["pre_stage"]), stats["pre_stage"])
+        stage_ex = count_duplicate_passages(read_qa(st.format, st.train, None, stats["pre_stage"]), stats["pre_stage"])
         files.append(expand_path(st.train))
         stage_feats = build_qa_features(stage_ex, tokenizer, spec, stats["pre_stage"], train_span=True)
         stage_cfg = TrainConfig(lr=st.lr, epochs=st.epochs, batch_size=st.batch_size, max_steps=st.max_steps,
@@ -646,7 +664,8 @@ def cv_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, progre
     directory with the same settings (read from its ``fold-<j>/report.json``), says which folds are missing, and
     gives the mean over the folds it has. Per fold, ``n_test_questions`` counts the questions scored and
     ``n_questions_without_gold`` those left out of the scores for want of gold. Repeated (question, passage) rows
-    are merged before the folds are cut (:func:`merge_duplicate_passages`; counted in ``counts``).
+    train as they are (counted: ``duplicate_passages_trained``) and are merged in each test fold
+    (:func:`merge_duplicate_passages`).
 
     Raises:
         ConfigError: E482 fewer than 2 folds, no data.train, or a fold number outside 0..k-1.
@@ -669,8 +688,9 @@ def cv_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, progre
     examples = read_qa(cfg.data.format, cfg.data.train, types, stats, realign=cfg.data.realign_answers)
     if cfg.data.format != "pubmedqa":
         examples = [e for e in examples if e.qtype in types]
-    examples = merge_duplicate_passages(examples, stats)
-    examples = _limit(examples, cfg.data.limit_questions)
+    examples = _limit(count_duplicate_passages(examples, stats), cfg.data.limit_questions)
+    # a fold trains on every row of its questions (as BioBERT did) and is scored on each passage once
+    scored = merge_duplicate_passages(examples, stats)
     if only_folds is not None:
         bad = sorted({j for j in only_folds if not 0 <= j < k})
         if bad:
@@ -692,14 +712,14 @@ def cv_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, progre
             # the same settings and the same examples (a label fixed in the file changes the train or test hash)
             same = rep is not None and rep.get("config") == json.loads(json.dumps(to_dict(fcfg))) \
                 and rep.get("train_examples_sha256") == examples_sha256([e for e in examples if e.question_id not in tq]) \
-                and rep.get("test_examples_sha256") == examples_sha256([e for e in examples if e.question_id in tq])
+                and rep.get("test_examples_sha256") == examples_sha256([e for e in scored if e.question_id in tq])
             if same and rep.get("test"):
                 per_fold[str(j)] = {m: rep["test"][m] for m in keys}
                 per_fold[str(j)].update(_fold_counts(rep["test"], len(tq)), train_seconds=rep["train"]["train_seconds"],
                                         tokens_per_second=rep["train"]["tokens_per_second"], from_earlier_run=True)
                 earlier.append(j)
             continue
-        sp = {"train": [e for e in examples if e.question_id not in tq], "dev": [], "test": [e for e in examples if e.question_id in tq]}
+        sp = {"train": [e for e in examples if e.question_id not in tq], "dev": [], "test": [e for e in scored if e.question_id in tq]}
         rep = finetune_qa(fcfg, resume=resume, command=command, progress=progress, splits=sp)
         per_fold[str(j)] = {m: rep["test"][m] for m in keys}
         per_fold[str(j)].update(_fold_counts(rep["test"], len(tq)), train_seconds=rep["train"]["train_seconds"],
