@@ -236,7 +236,9 @@ def test_evaluate_ner_scores_a_model_on_the_gold_types_and_maps_typed_gold(tiny_
     both = json.loads(ok("evaluate", "ner", "--model", tmp_path / "m", "--data", gold, "--map-types", "GeneOrGeneProduct=Gene",
                          "--types", "Gene,Chemical").stdout)
     assert both["scored_types"] == ["Chemical", "Gene"] and both["n_pred"] > res["n_pred"]  # chemicals now count
-    assert both["precision"] < res["precision"] or res["n_pred"] == 0
+    # the gold file has no chemical: every chemical prediction is a false positive (tp unchanged, precision down
+    # unless there was no true positive to begin with; the random model's hits vary with the thread count)
+    assert both["tp"] == res["tp"] and (both["precision"] < res["precision"] or res["tp"] == 0)
     assert parse_type_map(["A,B=X", "C=Y"]) == {"A": "X", "B": "X", "C": "Y"}
     for bad in (["A"], ["A="], ["=X"], ["A=X", "A=Y"]):
         with pytest.raises(ConfigError, match="E429"):
