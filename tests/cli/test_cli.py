@@ -600,3 +600,54 @@ def test_the_corpus_name_of_a_train_file_skips_storage_folders():
     assert corpus_name("../shared/data/ner/NCBI-disease/biobert/train.tsv") == "NCBI-disease"
     assert corpus_name("bc2gm/train.tsv") == "bc2gm"
     assert corpus_name("train.tsv") == "corpus" and corpus_name("data/biobert/train.tsv") == "corpus"
+
+
+def _fixed_tagger(tiny_bert, out, labels, bias):
+    from biobert.encoders import load_token_classifier, load_tokenizer
+    from biobert.modeldir import save_model_dir
+
+    torch.manual_seed(0)
+    model = load_token_classifier(str(tiny_bert), labels)
+    with torch.no_grad():  # a constant head: the same tag for every word, whatever the encoder says
+        model.classifier.weight.zero_()
+        model.classifier.bias[:] = torch.tensor(bias)
+    save_model_dir(out, model, load_tokenizer(str(tiny_bert)), {"task": "ner", "labels": labels, "max_length": 32, "stride": 8})
+    return out
+
+
+def test_evaluate_ner_ignores_model_types_the_gold_lacks_when_types_only_partly_overlap(tiny_bert, tmp_path):
+    m = _fixed_tagger(tiny_bert, tmp_path / "m", ["O", "B-Chemical", "I-Chemical", "B-Disease", "I-Disease"], [0, 5, 0, 0, 0])
+    gold = tmp_path / "g.tsv"
+    gold.write_text("Tumor\tB-Disease\ngrowth\tO\nBRCA1\tB-Gene\n\n", encoding="utf-8")
+    res = json.loads(ok("evaluate", "ner", "--model", m, "--data", gold).stdout)
+    # Chemical (the model's, not annotated here) used to be scored: 3 false positives
+    assert res["scored_types"] == ["Disease", "Gene"] and res["counts"]["types_not_in_gold_ignored"] == 1
+    assert res["n_pred"] == 0 and res["n_gold"] == 2  # Gene, which the model lacks, still counts as a miss
+    r = run("evaluate", "ner", "--model", m, "--data", gold, "--types", "Diseas")
+    assert r.exit_code == 2 and "E499" in r.stderr and "Diseas" in r.stderr  # used to print zeros
+
+
+def test_evaluate_ner_counts_gold_it_cannot_match_and_its_predictions_file_rescored_gives_its_scores(tiny_bert, tmp_path):
+    from biobert.metrics import conlleval_scores
+
+    m = _fixed_tagger(tiny_bert, tmp_path / "m", ["O", "B-Disease", "I-Disease", "B-Gene", "I-Gene"], [0, 5, 0, 0, 0])
+    text = "BRCA1-associated breast cancer and colonic tumours ."
+    g = "".join(f"9\t{a}\t{b}\t{text[a:b]}\t{t}\t-1\n" for a, b, t in [
+        (35, 40, "Disease"),    # "colon" inside the word colonic: no word edge at 40
+        (17, 30, "Disease"), (24, 30, "Disease"),  # breast cancer, and cancer nested in it
+        (43, 50, "Disease"), (43, 50, "Disease"),  # tumours, twice
+        (0, 5, "Gene")])
+    (tmp_path / "g.pubtator").write_text(f"9|t|{text}\n9|a|\n{g}\n", encoding="utf-8")
+    res = json.loads(ok("evaluate", "ner", "--model", m, "--data", tmp_path / "g.pubtator", "--types", "Disease",
+                        "--predictions", tmp_path / "p.txt").stdout)
+    c = res["counts"]
+    assert c["gold_duplicate_spans_merged"] == 1 and c["gold_spans_overlapping"] == 2
+    assert c["gold_spans_not_on_word_edges"] == 1 and res["n_gold"] == 4
+    # the file holds the scored gold only (no Gene line): conlleval on it gives the JSON's figures, but for the
+    # nested span BIO cannot hold, which is counted
+    assert c["predictions_file_gold_spans_not_written"] == 1
+    sents = [[ln.split(" ") for ln in block.splitlines()] for block in (tmp_path / "p.txt").read_text().strip().split("\n\n")]
+    again = conlleval_scores([[t[1] for t in s] for s in sents], [[t[2] for t in s] for s in sents])
+    assert "B-Gene" not in (tmp_path / "p.txt").read_text()
+    # (the one-word prediction "cancer" matched the nested gold span, so the file has one true positive fewer)
+    assert (again["tp"], again["n_pred"], again["n_gold"]) == (res["tp"] - 1, res["n_pred"], res["n_gold"] - 1)

@@ -118,10 +118,15 @@ def evaluate_ner_cmd(
             docs = relabel_spans(docs, parse_type_map(map_types), counts)
         keep = set(types.split(",")) if types else None
         gold_all = {s.label for d in docs for s in d.spans}
-        if keep is None and gold_all < set(tagger.types):
-            # the model's other types are not annotated here: their predictions are neither right nor wrong
+        if keep is None and not set(tagger.types) <= gold_all:
+            # the model's other types are not annotated here: their predictions are neither right nor wrong (the
+            # gold types the model lacks are still scored, as misses, as finetune scores a corpus)
             keep = gold_all
             counts["types_not_in_gold_ignored"] = len(set(tagger.types) - gold_all)
+        elif keep is not None and not keep & (gold_all | set(tagger.types)):
+            # a misspelt --types scored nothing and printed zeros
+            raise ConfigError(f"E499 --types {sorted(keep)} names none of the gold types {sorted(gold_all)} or the "
+                              f"model's types {sorted(tagger.types)}")
         if not ignore_types:
             # typed scoring of gold types the model never predicts can only give 0: say so instead of scoring
             gold_types = gold_all if keep is None else gold_all & keep
@@ -136,7 +141,8 @@ def evaluate_ner_cmd(
         metrics["decode"] = tagger.predictor.decode  # part of what was scored
         metrics["scored_types"] = sorted(keep) if keep is not None else sorted(gold_all | set(tagger.types))
         if predictions is not None:
-            write_predictions(docs, pred_docs, predictions)
+            write_predictions(docs, pred_docs, predictions, keep, ignore_types, counts)
+            metrics["counts"] = dict(counts)
     except BiobertError as exc:
         _fail(exc)
     metrics["model"], metrics["data"] = model, str(data)
@@ -178,25 +184,50 @@ def relabel_spans(docs: list, mapping: dict[str, str], counts: Counter) -> list:
     return out
 
 
-def write_predictions(gold_docs: list, pred_docs: list, path: Path) -> None:
-    """``token gold pred`` lines (conlleval input), blank line between sentences."""
+def write_predictions(gold_docs: list, pred_docs: list, path: Path, types: set[str] | None = None,
+                      ignore_types: bool = False, counts: Counter | None = None) -> None:
+    """``token gold pred`` lines (conlleval input), blank line between sentences.
+
+    The gold is what was scored: only ``types`` (when given), every label ``ENTITY`` with ``ignore_types``.
+    Words are cut at gold span edges too, so both sides' spans fit them. What BIO lines cannot hold is counted
+    in ``counts`` (``predictions_file_gold_spans_not_written``: the second of overlapping gold spans), since
+    conlleval on the file then differs from the printed scores."""
+    from dataclasses import replace
+
     from biobert.labels import chunks_to_tags
     from biobert.tasks.ner import document_sentences
+
+    def scored(doc):
+        spans = [replace(s, label="ENTITY") if ignore_types else s for s in doc.spans if types is None or s.label in types]
+        once = {s.key: s for s in reversed(spans)}  # a span given twice is scored once (a set of spans)
+        return replace(doc, spans=tuple(sorted(once.values(), key=lambda s: s.key)))
+
+    gold_docs = [scored(g) for g in gold_docs]
+    pred_docs = [replace(p, spans=tuple(replace(s, label="ENTITY") for s in p.spans)) if ignore_types else p for p in pred_docs]
+    file_stats: Counter = Counter()
 
     def tags_for(doc, words):
         start = {a: i for i, (a, _) in enumerate(words)}
         end = {b: i for i, (_, b) in enumerate(words)}
-        chunks = [(start[s.start], end[s.end] + 1, s.label) for s in doc.spans if s.start in start and s.end in end]
+        inside = [s for s in doc.spans if words[0][0] <= s.start and s.end <= words[-1][1]]
+        chunks = [(start[s.start], end[s.end] + 1, s.label) for s in inside if s.start in start and s.end in end]
+        file_stats["pred_spans_not_written"] += len(inside) - len(chunks)
         return chunks_to_tags(chunks, len(words))
 
     with open(path, "w", encoding="utf-8") as fh:
         for i, (g, p) in enumerate(zip(gold_docs, pred_docs)):
-            for s in document_sentences(g, i, with_gold=True):
+            for s in document_sentences(g, i, with_gold=True, stats=file_stats):
                 gt = s.tags or []
                 pt = tags_for(p, s.words)
                 for (a, b), x, y in zip(s.words, gt, pt):
                     fh.write(f"{g.text[a:b]} {x} {y}\n")
                 fh.write("\n")
+    lost = file_stats["spans_overlapping_dropped"] + file_stats["spans_misaligned_dropped"]
+    if counts is not None:
+        if lost:
+            counts["predictions_file_gold_spans_not_written"] += lost
+        if file_stats["pred_spans_not_written"]:
+            counts["predictions_file_pred_spans_not_written"] += file_stats["pred_spans_not_written"]
 
 
 @app.command("tag")

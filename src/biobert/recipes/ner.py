@@ -262,14 +262,46 @@ def evaluate_ner(
     # the predictor sees the documents without their gold annotations (it never reads them, and tagging a
     # document with spans counts them as replaced, which is noise in an evaluation)
     bare = [replace(d, spans=(), relations=()) for d in docs]
+    stats = stats if stats is not None else Counter()
     pred_docs = predictor.predict_documents(bare, stats=stats, keep_types=types)
     gold, pred = [], []
     for i, (g, p) in enumerate(zip(docs, pred_docs)):
-        gold += [(i, s.start, s.end, "ENTITY" if ignore_types else s.label) for s in g.spans if types is None or s.label in types]
+        mine = [(i, s.start, s.end, "ENTITY" if ignore_types else s.label) for s in g.spans if types is None or s.label in types]
+        _count_unmatchable_gold(mine, p, stats)
+        gold += mine
         pred += [(i, s.start, s.end, "ENTITY" if ignore_types else s.label) for s in p.spans]
     metrics = entity_scores(gold, pred)
     metrics["metric"] = "strict entity-level exact match (conlleval semantics), micro"
     return metrics, pred_docs
+
+
+def _count_unmatchable_gold(gold: list[tuple[int, int, int, str]], pred_doc: Document, stats: Counter) -> None:
+    """Count the gold spans of one document that a tagger's output cannot match, so that a score is never lower
+    for reasons the output does not show: a span given twice (scored once: ``gold_duplicate_spans_merged``; with
+    ``ignore_types`` also one span under two types), spans that overlap or nest (one BIO tag per word can
+    produce only one of them: ``gold_spans_overlapping``), and spans whose edge falls inside a word the tagger
+    tagged whole (``Ca`` of ``Ca2+`` in BC5CDR's PubTator files: ``gold_spans_not_on_word_edges``). Each is
+    still scored, as a miss where it cannot be found, as conlleval would."""
+    keys = [(a, b, lab) for _, a, b, lab in gold]
+    dup = len(keys) - len(set(keys))
+    if dup:
+        stats["gold_duplicate_spans_merged"] += dup
+    spans = sorted(set(keys))
+    reach = -1
+    overlapping: set[tuple[int, int, str]] = set()
+    for k, (a, b, _) in enumerate(spans):
+        if a < reach:  # starts before an earlier span ends: both are one of an overlapping pair
+            overlapping.add(spans[k])
+            overlapping.update(x for x in spans[:k] if x[1] > a)
+        reach = max(reach, b)
+    if overlapping:
+        stats["gold_spans_overlapping"] += len(overlapping)
+    if pred_doc.tokens:
+        starts = {a for a, _ in pred_doc.tokens}
+        ends = {b for _, b in pred_doc.tokens}
+        off = sum(1 for a, b, _ in spans if a not in starts or b not in ends)
+        if off:
+            stats["gold_spans_not_on_word_edges"] += off
 
 
 def _combine(per_corpus: dict[str, dict[str, Any]]) -> dict[str, Any]:
