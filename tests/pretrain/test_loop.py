@@ -250,3 +250,18 @@ def test_a_corpus_the_vocabulary_cannot_read_says_so(vocab_dir, tmp_path):
                  .translate(str.maketrans("0123456789", "ωψξζηθλμνπ")), encoding="utf-8")
     with pytest.raises(TrainingError, match="E552 step 1 had no token to predict.*\\[UNK\\]"):
         pretrain(_cfg(p, tmp_path / "r", tokenizer=str(vocab_dir), max_steps=2, val_fraction=0.0))
+
+
+def test_continuing_with_another_vocabulary_is_refused(corpus_file, headless_bert, vocab_dir, tmp_path):
+    """`--init X --tokenizer Y` without --from-scratch trained X's embeddings under another vocabulary (row i
+    meant another word) without a word. Only X's own vocabulary is accepted; --from-scratch takes any."""
+    from biobert.pretrain.vocab import train_wordpiece
+
+    other = tmp_path / "other_vocab"
+    train_wordpiece([corpus_file], other, vocab_size=200, lowercase=False, min_frequency=1)
+    kw = dict(from_scratch=False, init=str(headless_bert), model_config=None, max_steps=1, val_fraction=0.0)
+    with pytest.raises(ConfigError, match="E466.*not the vocabulary of --init"):
+        pretrain(_cfg(corpus_file, tmp_path / "x", tokenizer=str(other), **kw))
+    # the init's own vocabulary given explicitly is fine
+    r = pretrain(_cfg(corpus_file, tmp_path / "y", tokenizer=str(vocab_dir), **kw))
+    assert r["step"] == 1

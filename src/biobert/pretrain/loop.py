@@ -321,7 +321,12 @@ def _seed_all(seed: int) -> None:
 
 def _build_tokenizer(cfg: PretrainConfig, files: list[Path], out: Path, acc) -> Any:
     if not cfg.from_scratch:
-        return load_tokenizer(cfg.tokenizer or resolve_init(cfg.init))
+        init = resolve_init(cfg.init)
+        if not cfg.tokenizer:
+            return load_tokenizer(init)
+        tok = load_tokenizer(expand_path(cfg.tokenizer))
+        _check_init_vocabulary(tok, cfg.tokenizer, init)
+        return tok
     if cfg.tokenizer:
         return load_tokenizer(expand_path(cfg.tokenizer))
     vocab_dir = out / "vocab"
@@ -331,6 +336,33 @@ def _build_tokenizer(cfg: PretrainConfig, files: list[Path], out: Path, acc) -> 
         train_wordpiece(files, vocab_dir, vocab_size=cfg.vocab_size, lowercase=cfg.lowercase, fmt=cfg.format, text_field=cfg.text_field, val_fraction=cfg.val_fraction)
     _barrier(acc)
     return load_tokenizer(vocab_dir)
+
+
+def _check_init_vocabulary(tokenizer: Any, tokenizer_path: str, init: str) -> None:
+    """Refuse a tokenizer whose vocabulary is not the one ``init`` was trained with.
+
+    A continued checkpoint's embedding row ``i`` means the token ``i`` of its own vocabulary: another
+    vocabulary of the same or a smaller size loaded without any error and trained every id as another word.
+
+    Raises:
+        ConfigError: E466 when the vocabularies differ (sha256 of the token list in id order).
+    """
+    from biobert.errors import ModelLoadError
+    from biobert.pretrain.vocab import tokenizer_vocab_sha256
+
+    try:
+        own = load_tokenizer(init)
+    except ModelLoadError:
+        # a checkpoint saved without a tokenizer: nothing to compare with; the embedding-size check (E466 in
+        # build_models) still applies
+        return
+    mine, theirs = tokenizer_vocab_sha256(tokenizer), tokenizer_vocab_sha256(own)
+    if mine != theirs:
+        raise ConfigError(
+            f"E466 the tokenizer {tokenizer_path!r} ({len(tokenizer)} tokens, vocab sha256 {mine[:12]}…) is not the "
+            f"vocabulary of --init {init!r} ({len(own)} tokens, sha256 {theirs[:12]}…): a continued model must keep its "
+            "vocabulary (drop --tokenizer), or use --from-scratch to train a new model with this one"
+        )
 
 
 def _build_objective(cfg: PretrainConfig, bundle: ModelBundle, tokenizer):
