@@ -591,7 +591,9 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         tokens_local = rank_state.get("tokens_local", 0)
     else:
         _seed_all(cfg.seed * 1009 + 7919 * (rank + 1))  # different masks/dropout per process
-    val_all = validation_examples(files, tokenizer, cfg.max_length, kind, cfg.val_fraction, cfg.val_max_examples, cfg.seed, cfg.format, cfg.text_field)
+    val_stats: dict[str, int] = {}
+    val_all = validation_examples(files, tokenizer, cfg.max_length, kind, cfg.val_fraction, cfg.val_max_examples, cfg.seed,
+                                  cfg.format, cfg.text_field, stats=val_stats)
     val = val_all[rank::world]
 
     start_step = state["step"]
@@ -622,7 +624,11 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
             "settings": cfg.to_dict(),
             "versions": versions(),
             "data": {"files": fingerprints, "val_fraction": cfg.val_fraction, "val_examples": len(val_all), "invalid_utf8": encoding,
-                     "skipped_records": skipped_records(files)},
+                     "skipped_records": skipped_records(files),
+                     # corpus tokens that went into no example (SOP one-token remainders), all processes, up to
+                     # the last checkpoint; and those of the validation documents read
+                     "tokens_truncated": state.get("tokens_truncated", 0),
+                     "val_tokens_truncated": val_stats.get("tokens_truncated", 0)},
             "processes": world,
             "distributed": acc.distributed_type.value if hasattr(acc.distributed_type, "value") else str(acc.distributed_type),
             "replicas_in_sync": state.get("replicas_in_sync"),
@@ -836,6 +842,10 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
                     if world > 1:
                         tot = acc.reduce(tot.to(acc.device), reduction="sum").cpu()
                     state["tokens_seen"] = int(tot.item())
+                    cut = torch.tensor([stream.builder.tokens_truncated], dtype=torch.float64)
+                    if world > 1:
+                        cut = acc.reduce(cut.to(acc.device), reduction="sum").cpu()
+                    state["tokens_truncated"] = int(cut.item())
                     state["step"] = step
                     state["train_seconds"] = state.get("train_seconds", 0.0) + train_time
                     state["wall_seconds"] = state.get("wall_seconds", 0.0) + (time.time() - session_start)
