@@ -82,8 +82,8 @@ def test_a_run_started_with_relative_paths_resumes_from_another_directory(corpus
     saved = json.loads((work / "run" / "pretrain_config.json").read_text())
     assert saved["corpus"] == [str(work / "data" / "c.txt")] and saved["tokenizer"] == str(work / "vocab")
     # the same relative command from the same directory is the same run (no E472)
-    res = runner.invoke(app, args[:-2] + ["--set", "max_steps=4", "--resume"])
-    assert res.exit_code == 0 and _json(res.output)["step"] == 4, res.output
+    res = runner.invoke(app, args[:-2] + ["--set", "max_steps=4", "--set", "halt_after=3", "--resume"])
+    assert res.exit_code == 0 and _json(res.output)["step"] == 3, res.output
     monkeypatch.chdir(tmp_path)
-    res = runner.invoke(app, ["pretrain", "--output", str(work / "run"), "--resume", "--set", "max_steps=6"])
-    assert res.exit_code == 0 and _json(res.output)["step"] == 6, res.output
+    res = runner.invoke(app, ["pretrain", "--output", str(work / "run"), "--resume"])
+    assert res.exit_code == 0 and _json(res.output)["step"] == 4, res.output

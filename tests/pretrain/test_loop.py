@@ -172,9 +172,9 @@ def test_resume_guards(corpus_file, vocab_dir, tmp_path):
         pretrain(cfg)
     with pytest.raises(ConfigError, match="E472"):
         pretrain(_cfg(corpus_file, tmp_path / "g", tokenizer=str(vocab_dir), max_steps=4, save_every=2, lr=1e-4), resume=True)
-    # more steps on resume is allowed (a longer schedule)
-    r = pretrain(_cfg(corpus_file, tmp_path / "g", tokenizer=str(vocab_dir), max_steps=6, save_every=2), resume=True)
-    assert r["step"] == 6 and r["curve"][-1]["step"] == 6
+    # more steps on resume would change the LR schedule mid-run: a new stage (--init) instead (see the E472 test below)
+    with pytest.raises(ConfigError, match="E472.*max_steps.*--init"):
+        pretrain(_cfg(corpus_file, tmp_path / "g", tokenizer=str(vocab_dir), max_steps=6, save_every=2), resume=True)
 
 
 @pytest.mark.parametrize("halt", [3, 6])
@@ -265,3 +265,17 @@ def test_continuing_with_another_vocabulary_is_refused(corpus_file, headless_ber
     # the init's own vocabulary given explicitly is fine
     r = pretrain(_cfg(corpus_file, tmp_path / "y", tokenizer=str(vocab_dir), **kw))
     assert r["step"] == 1
+
+
+@pytest.mark.parametrize("change", [dict(max_steps=6), dict(warmup_steps=3), dict(warmup_ratio=0.2), dict(max_grad_norm=0.5),
+                                    dict(val_max_examples=8), dict(precision="bf16")])
+def test_resume_refuses_a_new_schedule_or_validation(corpus_file, vocab_dir, tmp_path, change):
+    """max_steps, warmup, clipping, validation size and precision were taken on --resume: the LR schedule (a
+    function of max_steps and the warm-up; the scheduler state keeps only its step) jumped mid-run, and the
+    validation curve changed meaning. They are refused; the same settings still resume."""
+    kw = dict(tokenizer=str(vocab_dir), max_steps=4, save_every=2, halt_after=2)
+    pretrain(_cfg(corpus_file, tmp_path / "r", **kw))
+    with pytest.raises(ConfigError, match="E472 .*new stage.*--init"):
+        pretrain(_cfg(corpus_file, tmp_path / "r", **{**kw, "halt_after": None, **change}), resume=True)
+    r = pretrain(_cfg(corpus_file, tmp_path / "r", **{**kw, "halt_after": None, "precision": "fp32"}), resume=True)
+    assert r["step"] == 4 and r["final"]

@@ -98,6 +98,15 @@ CRITICAL_FIELDS = (
     "val_fraction",
     "shuffle_buffer",
     "seed",
+    # the LR schedule is a function of these (the scheduler state saves only its step): a new value changed the
+    # learning rate in the middle of the run; the others change what is validated or how the steps are computed
+    "max_steps",
+    "warmup_steps",
+    "warmup_ratio",
+    "head_warmup_steps",
+    "max_grad_norm",
+    "val_max_examples",
+    "precision",
 )
 
 
@@ -404,10 +413,14 @@ def _check_resume(cfg: PretrainConfig, out: Path) -> None:
         return
     saved = _anchored(json.loads(p.read_text()))
     now = _anchored(cfg.to_dict())
+    for d in (saved, now):  # "fp32" and accelerate's "no" are the same precision
+        if d.get("precision") == "fp32":
+            d["precision"] = "no"
     changed = [k for k in CRITICAL_FIELDS if k in saved and saved[k] != now.get(k)]
     if changed:
         detail = "; ".join(f"{k}: {saved[k]!r} -> {now.get(k)!r}" for k in changed)
-        raise ConfigError(f"E472 cannot resume {str(out)!r} with different settings ({detail}); resume with the saved ones")
+        raise ConfigError(f"E472 cannot resume {str(out)!r} with different settings ({detail}); resume with the saved "
+                          f"ones, or start a new stage from this run's weights with --init {str(out)!r} and a new --output")
 
 
 @torch.no_grad()
@@ -471,6 +484,14 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
     cfg = config if isinstance(config, PretrainConfig) else PretrainConfig.from_dict(config)
     cfg = dataclasses.replace(cfg)
     cfg.validate()
+    out = Path(expand_path(cfg.output))
+    ckpt = latest_checkpoint(out)
+    # checked before the Accelerator is created: a second Accelerator in the process with another precision
+    # raised accelerate's ValueError instead of the E472 that names the changed setting
+    if ckpt is not None and not resume and not overwrite:
+        raise ConfigError(f"E468 {str(out)!r} already has checkpoints ({ckpt.name}); pass --resume to continue or --overwrite to start again")
+    if ckpt is not None and not overwrite:
+        _check_resume(cfg, out)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     acc = Accelerator(cpu=cfg.cpu or not torch.cuda.is_available(), mixed_precision="no" if cfg.precision == "fp32" else cfg.precision)
@@ -480,12 +501,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         half_precision_attention(acc.device)  # cuDNN attention rebuilds per shape (biobert.device)
     rank, world = acc.process_index, acc.num_processes
     main = acc.is_main_process
-    out = Path(expand_path(cfg.output))
     ckpt_root = out / "checkpoints"
-
-    ckpt = latest_checkpoint(out)
-    if ckpt is not None and not resume and not overwrite:
-        raise ConfigError(f"E468 {str(out)!r} already has checkpoints ({ckpt.name}); pass --resume to continue or --overwrite to start again")
     if overwrite and main and ckpt_root.exists():
         shutil.rmtree(ckpt_root)
     if overwrite and main and cfg.from_scratch and not cfg.tokenizer and (out / "vocab").exists():
@@ -493,8 +509,6 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         shutil.rmtree(out / "vocab")
     if overwrite:
         ckpt = None
-    if ckpt is not None:
-        _check_resume(cfg, out)
     _barrier(acc)
 
     invocation_start = session_start = time.time()
