@@ -279,3 +279,19 @@ def test_resume_refuses_a_new_schedule_or_validation(corpus_file, vocab_dir, tmp
         pretrain(_cfg(corpus_file, tmp_path / "r", **{**kw, "halt_after": None, **change}), resume=True)
     r = pretrain(_cfg(corpus_file, tmp_path / "r", **{**kw, "halt_after": None, "precision": "fp32"}), resume=True)
     assert r["step"] == 4 and r["final"]
+
+
+def test_continuing_an_electra_run_keeps_its_generator(corpus_file, vocab_dir, tmp_path):
+    """`--init RUN --objective electra` on a biobert ELECTRA output built a new random generator next to the
+    trained discriminator; the run's generator/ is continued, and the report says which one was used."""
+    from safetensors.torch import load_file
+
+    first = pretrain(_cfg(corpus_file, tmp_path / "e1", objective="electra", tokenizer=str(vocab_dir), max_steps=2, val_fraction=0.0))
+    assert first["start_point"]["generator"] == "new"
+    saved = load_file(tmp_path / "e1" / "generator" / "model.safetensors")
+    second = pretrain(_cfg(corpus_file, tmp_path / "e2", objective="electra", from_scratch=False, init=str(tmp_path / "e1"),
+                           model_config=None, max_steps=1, lr=1e-12, warmup_steps=0, val_fraction=0.0))
+    assert second["start_point"]["generator"] == str(tmp_path / "e1" / "generator")
+    after = load_file(tmp_path / "e2" / "generator" / "model.safetensors")
+    key = next(k for k in saved if k.endswith("encoder.layer.0.attention.self.query.weight"))
+    assert torch.allclose(saved[key], after[key], atol=1e-6)

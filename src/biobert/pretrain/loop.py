@@ -51,7 +51,14 @@ from biobert.pretrain.corpus import (
     skipped_records,
     validation_examples,
 )
-from biobert.pretrain.models import ModelBundle, build_models, load_tokenizer, resolve_init, save_encoder
+from biobert.pretrain.models import (
+    ModelBundle,
+    build_models,
+    electra_generator_dir,
+    load_tokenizer,
+    resolve_init,
+    save_encoder,
+)
 from biobert.pretrain.objectives import ElectraObjective, MLMObjective, SOPObjective, make_mask_spec
 from biobert.pretrain.report import plot_curve, versions, write_report
 from biobert.train import StopSignals
@@ -535,6 +542,10 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         model_config=cfg.model_config,
         max_length=cfg.max_length,
         generator_scale=cfg.generator_scale,
+        # continuing a biobert ELECTRA run: its trained generator, not a new random one (which would first have to
+        # relearn MLM while the discriminator is fed easy replacements)
+        generator_init=(electra_generator_dir(resolve_init(cfg.init))
+                        if cfg.objective == "electra" and not cfg.from_scratch else None),
     )
     from biobert.encoders import check_fits, max_input_length
 
@@ -630,7 +641,8 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
             "final": final,
             "objective": cfg.objective,
             "whole_word_mask": cfg.whole_word_mask,
-            "start_point": {"from_scratch": cfg.from_scratch, "source": bundle.source, "created_head": bundle.created_head},
+            "start_point": {"from_scratch": cfg.from_scratch, "source": bundle.source, "created_head": bundle.created_head,
+                            "generator": bundle.generator_source},
             "model_type": bundle.model.config.model_type,
             "parameters": sum(p.numel() for p in unwrapped.parameters()),
             "vocab_size": len(tokenizer),

@@ -31,6 +31,7 @@ __all__ = [
     "load_tokenizer",
     "build_models",
     "save_encoder",
+    "electra_generator_dir",
 ]
 
 # hidden, layers, heads, intermediate
@@ -73,6 +74,7 @@ class ModelBundle:
     extra_state: dict[str, torch.Tensor] = field(default_factory=dict)  # e.g. the pooler kept aside
     created_head: list[str] = field(default_factory=list)  # parameter names newly initialised
     source: str = ""
+    generator_source: str | None = None  # ELECTRA: the generator checkpoint continued, or "new" (random)
 
 
 def _config_dict(model_config: dict | str | os.PathLike | None) -> dict[str, Any]:
@@ -286,12 +288,23 @@ def build_models(
         if generator_init:
             with quiet_transformers():
                 gen = ElectraForMaskedLM.from_pretrained(generator_init, **fp32_kwargs(), **hub_kwargs(generator_init))
+            bundle.generator_source = str(generator_init)
         else:
+            bundle.generator_source = "new"
             gcfg = _generator_config(bundle.model.config, generator_scale, overrides.get("generator", {}) if isinstance(overrides.get("generator"), dict) else {})
             with quiet_transformers():
                 gen = ElectraForMaskedLM(gcfg)
         bundle.generator = gen
     return bundle
+
+
+def electra_generator_dir(init: str | os.PathLike | None) -> str | None:
+    """The ``generator/`` directory that :func:`save_encoder` writes next to an ELECTRA discriminator, when
+    ``init`` (a local directory) has one; else ``None`` (a hub id or a discriminator saved without it)."""
+    if init is None:
+        return None
+    gen = Path(init) / "generator"
+    return str(gen) if (gen / "config.json").is_file() else None
 
 
 def save_encoder(bundle: ModelBundle, tokenizer, out_dir: str | os.PathLike, state_dict: dict[str, torch.Tensor] | None = None) -> Path:
