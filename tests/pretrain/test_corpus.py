@@ -393,3 +393,23 @@ def test_sop_pairs_use_every_token_and_count_what_they_cannot(tokenizer, documen
             kept += sum(len(e) - 3 for e in exs)
         assert total - kept == b.tokens_truncated
         assert b.tokens_truncated <= 0.01 * total, (max_length, b.tokens_truncated, total)
+
+
+def test_a_conll_file_named_txt_is_read_as_conll(tmp_path, corpus_file):
+    """A CoNLL file named .txt (CoNLL-2003's own names) was read as raw text by pretrain, vocab and adapt-vocab:
+    every "token<TAB>tag" line became a document with the tag as a word. Sniffed like PubTator now."""
+    from biobert.pretrain.vocab import train_wordpiece
+
+    tabbed = _write(tmp_path / "train.txt", "Mutations\tO\nin\tO\nBRCA1\tB-Gene\ncause\tO\ncancer\tB-Disease\n.\tO\n\nWe\tO\nsaw\tO\nit\tO\n.\tO\n", False)
+    spaced = _write(tmp_path / "eng.train.txt", "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\n", False)
+    for p in (tabbed, spaced):
+        assert detect_format(p) == "conll"
+        docs = list(iter_documents(p))
+        assert docs and not any("B-" in d or "\tO" in d for d in docs), docs
+    assert list(iter_documents(tabbed))[0].startswith("Mutations in BRCA1 cause cancer")
+    # prose with a stray tabbed line stays text
+    prose = _write(tmp_path / "notes.txt", "Results\tO\nThe patients improved after treatment.\n", False)
+    assert detect_format(prose) == "text"
+    # the vocabulary learns the words, not the tags
+    v = train_wordpiece([tabbed], tmp_path / "v", vocab_size=60, lowercase=False, min_frequency=1)
+    assert "B-Gene" not in v.get_vocab() and "Gene" not in v.get_vocab()

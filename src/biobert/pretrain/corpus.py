@@ -286,6 +286,10 @@ def detect_format(path: str | os.PathLike) -> str:
         # PubTator releases are named .txt (CDR_TrainingSet.PubTator.txt, NCBI's *.txt): read as text, their
         # mention lines ("227508<TAB>0<TAB>8<TAB>Naloxone...") became training documents
         return "pubtator"
+    if fmt == "text" and path.is_file() and _looks_like_conll(path):
+        # CoNLL files are often named .txt (CoNLL-2003's own, many NER releases): read as text, every
+        # "token<TAB>tag" line became a training sentence with its tags as words
+        return "conll"
     if fmt is not None:
         return fmt
     s = _first_line(path)
@@ -298,6 +302,30 @@ def detect_format(path: str | os.PathLike) -> str:
     if _CONLL_LINE.match(s) or _MEDLINE_LINE.match(s):
         return "conll"
     return "text"
+
+
+#: a space-separated CoNLL line (CoNLL-2003's "EU NNP B-NP B-ORG"): 2-5 fields, a B/I/O-style tag last
+_CONLL_SPACED_LINE = re.compile(r"^\S+( \S+){0,3} (O|[BIESLU]-\S+)$")
+
+
+def _looks_like_conll(path: Path, lines: int = 5) -> bool:
+    """Whether ``path`` starts like a CoNLL file: a ``-DOCSTART-`` line, or its first ``lines`` non-blank lines
+    are all token/tag lines (a JNLPBA ``###MEDLINE:`` header may come first). Several lines, not one, so that
+    a prose line that happens to end in a tab and "O" does not turn a text corpus into CoNLL."""
+    seen = 0
+    with _open_text(path) as fh:
+        for line in fh:
+            s = line.strip("\r\n").strip(" ")
+            if not s.strip():
+                continue
+            if seen == 0 and s.startswith("-DOCSTART-"):
+                return True
+            if not (_CONLL_LINE.match(s) or _CONLL_SPACED_LINE.match(s) or (seen == 0 and _MEDLINE_LINE.match(s))):
+                return False
+            seen += 1
+            if seen >= lines:
+                break
+    return seen > 0
 
 
 def _first_line(path: Path) -> str:
