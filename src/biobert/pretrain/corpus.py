@@ -74,6 +74,7 @@ __all__ = [
     "scan_encoding",
     "encoding_warning",
     "skipped_records",
+    "restore_skipped",
 ]
 
 log = logging.getLogger(__name__)
@@ -463,6 +464,16 @@ def _note_skipped(path: Path, where: list[str], other_abstracts: int = 0) -> Non
         if other_abstracts:
             log.info("%s: %d non-English OtherAbstract(s) left out; counted in the report", key, other_abstracts)
     _SKIPPED[key] = entry
+
+
+def restore_skipped(saved: dict[str, Any] | None) -> None:
+    """Take back the counts of a :func:`skipped_records` result saved with a checkpoint, for the files this
+    process has not read to their end yet: a resumed run that does not reach a file's end again would
+    otherwise report none of its skipped records."""
+    for entry in (saved or {}).get("files", []):
+        key = entry.get("path")
+        if key and key not in _SKIPPED:
+            _SKIPPED[key] = {k: v for k, v in entry.items() if k != "path"}
 
 
 def skipped_records(files: Iterable[Path]) -> dict[str, Any]:

@@ -47,6 +47,7 @@ from biobert.pretrain.corpus import (
     expand_path,
     file_fingerprints,
     resolve_corpus,
+    restore_skipped,
     scan_encoding,
     skipped_records,
     validation_examples,
@@ -581,6 +582,9 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", map_location="cpu", weights_only=True))
         scheduler.load_state_dict(torch.load(ckpt / "scheduler.pt", map_location="cpu", weights_only=False))
         state = saved_state
+        # the readers count skipped records per process when they reach a file's end; the counts of the sessions
+        # before were saved with the checkpoint
+        restore_skipped(state.get("skipped_records"))
         state.setdefault("vocab_sha256", vocab_digest)  # checkpoints from before it was recorded
         if state.get("world_size", world) != world:
             raise ConfigError(f"E456 {ckpt} was written by {state['world_size']} processes, now {world}; resume with the same number")
@@ -872,6 +876,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
                     if world > 1:
                         cut = acc.reduce(cut.to(acc.device), reduction="sum").cpu()
                     state["tokens_truncated"] = int(cut.item())
+                    state["skipped_records"] = skipped_records(files)
                     state["step"] = step
                     state["train_seconds"] = state.get("train_seconds", 0.0) + train_time
                     state["wall_seconds"] = state.get("wall_seconds", 0.0) + (time.time() - session_start)
