@@ -15,7 +15,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import torch
 from torch import nn
@@ -90,6 +90,35 @@ def _config_dict(model_config: dict | str | os.PathLike | None) -> dict[str, Any
 
         return dict(yaml.safe_load(p.read_text()) or {})
     return json.loads(p.read_text())
+
+
+def _check_config_keys(model_type: str, keys: Iterable[str], where: str) -> None:
+    """Refuse keys the transformers config class of ``model_type`` does not know.
+
+    ``PretrainedConfig`` keeps any keyword as an attribute, so a misspelt key (``num_hidden_layer``) built a
+    model of the preset size without a word.
+
+    Raises:
+        ConfigError: E401 naming the unknown keys and their close matches.
+    """
+    import difflib
+    import inspect
+
+    from transformers import AutoConfig
+
+    cfg = AutoConfig.for_model(model_type)
+    known = set(cfg.to_dict()) | set(getattr(cfg, "attribute_map", {}))
+    for klass in type(cfg).__mro__:  # keyword arguments the constructors take (some are not stored under their name)
+        if "__init__" in vars(klass):
+            known |= {n for n, p in inspect.signature(klass.__init__).parameters.items() if p.kind == p.POSITIONAL_OR_KEYWORD}
+    known.discard("self")
+    unknown = sorted(k for k in keys if k not in known)
+    if unknown:
+        hints = []
+        for k in unknown:
+            close = difflib.get_close_matches(k, sorted(known), n=3)
+            hints.append(f"{k!r}" + (f" (did you mean {', '.join(map(repr, close))}?)" if close else ""))
+        raise ConfigError(f"E401 {where}: unknown {model_type} config key(s) {', '.join(hints)}")
 
 
 def _scratch_config(model_type: str, tokenizer, size: str, overrides: dict[str, Any], max_length: int):
@@ -245,8 +274,21 @@ def build_models(
     if objective not in ("mlm", "sop", "electra"):
         raise ConfigError(f"E463 unknown objective {objective!r}; expected mlm, sop or electra")
 
+    gen_overrides = overrides.get("generator") if objective == "electra" else None
+    if gen_overrides is not None and not isinstance(gen_overrides, dict):
+        raise ConfigError(f"E402 model_config.generator: expected a mapping of ELECTRA config keys, got {gen_overrides!r}")
+    if gen_overrides and generator_init:
+        raise ConfigError(f"E470 model_config.generator applies to a new generator; the one in {str(generator_init)!r} is "
+                          "continued as it is: drop model_config.generator")
+    if not from_scratch:
+        ignored = sorted(k for k in overrides if not (k == "generator" and objective == "electra"))
+        if ignored:
+            # the continued checkpoint's config.json defines the model; these were dropped without a word
+            raise ConfigError(f"E470 model_config ({', '.join(ignored)}) applies to a model built from scratch; with --init the "
+                              "checkpoint's own config is used: drop model_config, or add --from-scratch")
     if from_scratch:
         mt = {"mlm": overrides.get("model_type", "bert"), "sop": overrides.get("model_type", "albert"), "electra": "electra"}[objective]
+        _check_config_keys(mt, [k for k in overrides if k not in ("model_type", "generator")], "model_config")
         cfg = _scratch_config(mt, tokenizer, model_size, overrides, max_length)
         with quiet_transformers():
             if objective == "mlm":
@@ -291,7 +333,8 @@ def build_models(
             bundle.generator_source = str(generator_init)
         else:
             bundle.generator_source = "new"
-            gcfg = _generator_config(bundle.model.config, generator_scale, overrides.get("generator", {}) if isinstance(overrides.get("generator"), dict) else {})
+            _check_config_keys("electra", gen_overrides or {}, "model_config.generator")
+            gcfg = _generator_config(bundle.model.config, generator_scale, gen_overrides or {})
             with quiet_transformers():
                 gen = ElectraForMaskedLM(gcfg)
         bundle.generator = gen
