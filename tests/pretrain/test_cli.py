@@ -87,3 +87,27 @@ def test_a_run_started_with_relative_paths_resumes_from_another_directory(corpus
     monkeypatch.chdir(tmp_path)
     res = runner.invoke(app, ["pretrain", "--output", str(work / "run"), "--resume"])
     assert res.exit_code == 0 and _json(res.output)["step"] == 4, res.output
+
+
+def test_bad_numbers_are_typed_errors(corpus_file, vocab_dir, tmp_path):
+    """`vocab --min-frequency -3` ended in an OverflowError from tokenizers, `pretrain --threads -1` in torch's
+    RuntimeError; both are E470 now."""
+    res = runner.invoke(app, ["vocab", "--corpus", str(corpus_file), "-o", str(tmp_path / "v"), "--size", "100", "--min-frequency", "-3"])
+    assert res.exit_code == 2 and "E470 min_frequency" in res.output, res.output
+    res = runner.invoke(app, ["pretrain", "--corpus", str(corpus_file), "-o", str(tmp_path / "p"), "--from-scratch",
+                              "--tokenizer", str(vocab_dir), "--threads", "-1"])
+    assert res.exit_code == 2 and "E470 threads" in res.output, res.output
+
+
+def test_contradictory_or_ignored_options_are_refused(corpus_file, headless_bert, tmp_path):
+    """--resume with --overwrite, and --vocab-size / --cased / --model-size without --from-scratch (a continued
+    checkpoint keeps its own), were taken and ignored; --resume on a directory with no run said "no corpus"."""
+    base = ["pretrain", "--corpus", str(corpus_file), "-o", str(tmp_path / "r"), "--init", str(headless_bert)]
+    res = runner.invoke(app, base + ["--resume", "--overwrite"])
+    assert res.exit_code == 2 and "E470 --resume" in res.output, res.output
+    for opt in (["--vocab-size", "500"], ["--cased"], ["--model-size", "tiny"]):
+        res = runner.invoke(app, base + opt)
+        assert res.exit_code == 2 and "E470" in res.output and "--from-scratch" in res.output, res.output
+    res = runner.invoke(app, ["pretrain", "-o", str(tmp_path / "missing"), "--resume"])
+    assert res.exit_code == 2 and "E471 there is no run to resume" in res.output, res.output
+    assert not (tmp_path / "r").exists()

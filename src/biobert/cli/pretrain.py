@@ -83,8 +83,11 @@ def pretrain_cmd(
     from biobert.pretrain.loop import PretrainConfig, load_run_config, pretrain
 
     try:
+        if resume and overwrite:
+            raise ConfigError("E470 --resume continues the checkpoints that --overwrite deletes: give one of them")
         settings: dict[str, Any] = {}
-        if resume and output and (Path(output) / "pretrain_config.json").exists():
+        saved_run = bool(output) and (Path(output) / "pretrain_config.json").exists()
+        if resume and saved_run:
             settings.update(load_run_config(output).to_dict())
         if config is not None:
             settings.update(_load_yaml(config))
@@ -117,6 +120,17 @@ def pretrain_cmd(
         settings.update(_parse_sets(set_))
         if not settings.get("output"):
             raise ConfigError("E477 give --output (or output: in the config)")
+        if resume and not saved_run and not settings.get("corpus"):
+            # nothing to continue and nothing to start: "no corpus given" hid that the run directory is not one
+            raise ConfigError(f"E471 there is no run to resume in {settings['output']!r} (no pretrain_config.json); "
+                              "check --output, or give --corpus to start a new run")
+        if not settings.get("from_scratch"):
+            # these shape a new model and its vocabulary; a continued checkpoint keeps its own, so they were ignored
+            ignored = [opt for opt, v in (("--vocab-size", vocab_size), ("--cased/--uncased", cased), ("--model-size", model_size))
+                       if v is not None]
+            if ignored:
+                raise ConfigError(f"E470 {', '.join(ignored)} apply only with --from-scratch; a continued checkpoint (--init) "
+                                  "keeps its own vocabulary and size")
         report = pretrain(PretrainConfig.from_dict(settings), resume=resume, overwrite=overwrite)
     except BiobertError as exc:
         _fail(exc)

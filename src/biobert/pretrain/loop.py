@@ -229,6 +229,8 @@ class PretrainConfig:
             raise ConfigError("E470 head_warmup_steps needs a pre-trained encoder to protect; it does not apply with from_scratch")
         if not 0 < self.generator_scale <= 1:  # ELECTRA's generator is a smaller copy of the discriminator
             raise ConfigError(f"E470 generator_scale must be in (0, 1], got {self.generator_scale}")
+        if self.threads is not None and self.threads < 1:  # torch.set_num_threads(-1) raised a bare RuntimeError
+            raise ConfigError(f"E470 threads must be at least 1 (or unset for torch's default), got {self.threads}")
         if self.precision not in ("no", "fp32", "fp16", "bf16"):
             raise ConfigError(f"E470 precision must be fp32 (or no), fp16 or bf16, got {self.precision!r}")
 
@@ -491,6 +493,8 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
 
     cfg = config if isinstance(config, PretrainConfig) else PretrainConfig.from_dict(config)
     cfg = dataclasses.replace(cfg)
+    if resume and overwrite:
+        raise ConfigError("E470 resume continues the checkpoints that overwrite deletes: give one of them")
     cfg.validate()
     out = Path(expand_path(cfg.output))
     ckpt = latest_checkpoint(out)
@@ -500,7 +504,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         raise ConfigError(f"E468 {str(out)!r} already has checkpoints ({ckpt.name}); pass --resume to continue or --overwrite to start again")
     if ckpt is not None and not overwrite:
         _check_resume(cfg, out)
-    if cfg.threads:
+    if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     acc = Accelerator(cpu=cfg.cpu or not torch.cuda.is_available(), mixed_precision="no" if cfg.precision == "fp32" else cfg.precision)
     if cfg.precision not in ("fp32", "no"):
