@@ -165,7 +165,7 @@ def vocab_cmd(
         tok = train_wordpiece(corpus, output, vocab_size=size, lowercase=not cased, min_frequency=min_frequency, fmt=fmt, val_fraction=val_fraction, max_documents=max_documents)
     except BiobertError as exc:
         _fail(exc)
-    typer.echo(json.dumps({"output": output, "vocab_size": len(tok), "lowercase": not cased,
+    typer.echo(json.dumps({"output": output, "vocab_size": len(tok), "vocab_size_requested": size, "lowercase": not cased,
                            "vocab_sha256": getattr(tok, "vocab_sha256", None)}, indent=2))
 
 

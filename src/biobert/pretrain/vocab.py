@@ -145,10 +145,15 @@ def train_wordpiece(
         for t, _ in sorted(vocab.items(), key=lambda kv: kv[1]):
             fh.write(t + "\n")
     digest = vocab_sha256(out)
+    if len(vocab) < vocab_size:
+        # WordPiece stops when no pair is frequent enough (min_frequency) or the corpus has no more to merge
+        log.warning("W498 the vocabulary has %d tokens, fewer than the %d asked for: the corpus (%d documents) has no more "
+                    "pieces occurring at least %d times; recorded in vocab_report.json", len(vocab), vocab_size, n_docs, min_frequency)
     (out / "vocab_report.json").write_text(
         json.dumps(
             {
                 "vocab_size": len(vocab),
+                "vocab_size_requested": vocab_size,
                 "vocab_sha256": digest,
                 "deterministic": True,
                 "lowercase": lowercase,
