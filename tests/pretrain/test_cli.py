@@ -111,3 +111,29 @@ def test_contradictory_or_ignored_options_are_refused(corpus_file, headless_bert
     res = runner.invoke(app, ["pretrain", "-o", str(tmp_path / "missing"), "--resume"])
     assert res.exit_code == 2 and "E471 there is no run to resume" in res.output, res.output
     assert not (tmp_path / "r").exists()
+
+
+def test_the_output_directory_has_a_model_card_and_vocab_txt(corpus_file, vocab_dir, tmp_path, monkeypatch):
+    """Pre-training outputs had no README.md (fine-tuned models have a card) and, from a tokenizer saved as
+    tokenizer.json alone, no vocab.txt (BERT tools outside transformers need it)."""
+    import hashlib
+    import shutil
+
+    tok = tmp_path / "tok"
+    shutil.copytree(vocab_dir, tok)
+    (tok / "vocab.txt").unlink()
+    out = tmp_path / "run"
+    args = ["pretrain", "--corpus", str(corpus_file), "-o", str(out), "--from-scratch", "--tokenizer", str(tok),
+            "--objective", "mlm", "--max-steps", "2", "--set", f"model_config={json.dumps(TINY_MODEL)}",
+            "--set", "max_length=48", "--set", "batch_size=4", "--set", "progress=false", "--set", "val_max_examples=8"]
+    monkeypatch.setattr("sys.argv", ["biobert", *args])  # what the console script sees; CliRunner leaves pytest's
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    card = (out / "README.md").read_text()
+    report = json.loads((out / "report.json").read_text())
+    digest = hashlib.sha256(corpus_file.read_bytes()).hexdigest()
+    assert "mlm" in card and "Steps: 2 of 2" in card and "Final training loss" in card and digest[:16] in card
+    assert "biobert pretrain" in card and "--max-steps 2" in card and "from scratch" in card
+    assert report["sessions"][-1]["command"].startswith("biobert pretrain")
+    vocab = (out / "vocab.txt").read_text().splitlines()
+    assert vocab == (vocab_dir / "vocab.txt").read_text().splitlines()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import sys
 from pathlib import Path
 from typing import Any, Optional
 
@@ -131,7 +133,8 @@ def pretrain_cmd(
             if ignored:
                 raise ConfigError(f"E470 {', '.join(ignored)} apply only with --from-scratch; a continued checkpoint (--init) "
                                   "keeps its own vocabulary and size")
-        report = pretrain(PretrainConfig.from_dict(settings), resume=resume, overwrite=overwrite)
+        command = " ".join(shlex.quote(a) for a in ["biobert", *sys.argv[1:]])
+        report = pretrain(PretrainConfig.from_dict(settings), resume=resume, overwrite=overwrite, command=command)
     except BiobertError as exc:
         _fail(exc)
     if int(os.environ.get("RANK", "0")) != 0:  # one summary per distributed run

@@ -61,7 +61,7 @@ from biobert.pretrain.models import (
     save_encoder,
 )
 from biobert.pretrain.objectives import ElectraObjective, MLMObjective, SOPObjective, make_mask_spec
-from biobert.pretrain.report import plot_curve, versions, write_report
+from biobert.pretrain.report import plot_curve, versions, write_model_card, write_report
 from biobert.train import StopSignals
 
 __all__ = ["PretrainConfig", "pretrain", "load_run_config", "latest_checkpoint", "OBJECTIVE_ALIASES"]
@@ -474,7 +474,8 @@ def evaluate(objective, examples, cfg: PretrainConfig, acc, batch_size: int | No
     return res
 
 
-def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
+def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: bool = False,
+             command: str | None = None) -> dict[str, Any]:
     """Run (or continue) a pre-training run and return its report.
 
     Args:
@@ -482,6 +483,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         resume: continue from the newest complete checkpoint in ``config.output`` (starts
             fresh when there is none).
         overwrite: delete existing checkpoints in ``config.output`` and start again.
+        command: the command line of this invocation, for the session record and the model card (``README.md``).
 
     Raises:
         ConfigError: E468 when ``output`` already holds checkpoints and neither ``resume`` nor
@@ -631,7 +633,8 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
 
     start_step = state["step"]
     step = start_step
-    session = {"started": _now(), "start_step": start_step, "processes": world, "threads": torch.get_num_threads(), "device": str(acc.device)}
+    session = {"started": _now(), "start_step": start_step, "processes": world, "threads": torch.get_num_threads(), "device": str(acc.device),
+               "command": command}
     state["sessions"].append(session)
 
     def log(msg: str) -> None:
@@ -722,7 +725,9 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
             for old in done[: max(0, len(done) - max(1, cfg.keep_checkpoints))]:
                 shutil.rmtree(old, ignore_errors=True)
             save_encoder(bundle, tokenizer, out)
-            write_report(out / "report.json", build_report(final=False))
+            interim = build_report(final=False)
+            write_report(out / "report.json", interim)
+            write_model_card(out, interim, command)
             if time.time() - last_plot[0] > 120:  # plotting costs ~0.3 s; the final plot is always drawn
                 plot_curve(out / "curve.png", state["curve"], state["evals"], f"{cfg.objective} · {out.name}")
                 last_plot[0] = time.time()
@@ -905,6 +910,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
     report["stopped_by"] = halt_reason if step < cfg.max_steps else None
     if main:
         write_report(out / "report.json", report)
+        write_model_card(out, report, command)
         plot_curve(out / "curve.png", state["curve"], state["evals"], f"{cfg.objective} · {out.name}")
     _barrier(acc)
     return report

@@ -32,6 +32,7 @@ __all__ = [
     "build_models",
     "save_encoder",
     "electra_generator_dir",
+    "write_wordpiece_vocab",
 ]
 
 # hidden, layers, heads, intermediate
@@ -363,9 +364,27 @@ def save_encoder(bundle: ModelBundle, tokenizer, out_dir: str | os.PathLike, sta
     with quiet_transformers():
         model.save_pretrained(out, state_dict=sd, safe_serialization=True)
         tokenizer.save_pretrained(out)
+        write_wordpiece_vocab(tokenizer, out)
         if bundle.generator is not None:
             gen = bundle.generator
             gsd = {k: v.detach().clone() for k, v in gen.state_dict().items()}  # break sharing for safetensors
             gen.save_pretrained(out / "generator", state_dict=gsd, safe_serialization=True)
             tokenizer.save_pretrained(out / "generator")
+            write_wordpiece_vocab(tokenizer, out / "generator")
     return out
+
+
+def write_wordpiece_vocab(tokenizer, out_dir: str | os.PathLike) -> Path | None:
+    """Write ``vocab.txt`` (one token a line, in id order) for a WordPiece tokenizer when ``save_pretrained``
+    left it out (a fast tokenizer loaded from ``tokenizer.json`` alone saves no vocabulary file): BERT tools
+    outside transformers (the original TF code, BertTokenizer's slow path, vocab hashes) read that file.
+    Returns the file written, or ``None`` (there was one, or the tokenizer is not WordPiece)."""
+    target = Path(out_dir) / "vocab.txt"
+    if target.exists():
+        return None
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None or json.loads(backend.to_str()).get("model", {}).get("type") != "WordPiece":
+        return None
+    items = sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])
+    target.write_text("".join(t + "\n" for t, _ in items), encoding="utf-8")
+    return target
