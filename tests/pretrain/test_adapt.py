@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from biobert.pretrain.adapt import AdaptConfig, adapt_vocab
@@ -68,3 +69,25 @@ def test_pieces_init_is_the_mean_of_the_old_pieces(corpus_file, headless_bert, t
     w2v = adapt_vocab(AdaptConfig(output=str(tmp_path / "w"), w2v_dim=16, w2v_epochs=1, **kw), log=lambda m: None)
     # both take the most frequent split words (ties at the cut may be broken differently)
     assert sorted(c for _, c in w2v["new_tokens_head"]) == sorted(c for _, c in rep["new_tokens_head"])
+
+
+def test_a_map_with_too_few_words_and_bad_settings_are_refused(corpus_file, headless_bert, tmp_path):
+    """The guard used `and`: a 300-dimensional map was fitted on a few dozen shared words (exactly: R^2 1.0)
+    and mapped new words to noise. w2v_dim / w2v_epochs 0 and val_fraction 0.9 were taken; now E470 as in
+    vocab and pretrain, before anything is written."""
+    from typer.testing import CliRunner
+
+    from biobert.cli import app
+    from biobert.errors import ConfigError, TrainingError
+
+    kw = dict(corpus=[str(corpus_file)], init=str(headless_bert), num_new_tokens=5, min_count=3, w2v_epochs=1)
+    with pytest.raises(TrainingError, match="E554 .*needs at least 600"):
+        adapt_vocab(AdaptConfig(output=str(tmp_path / "a"), w2v_dim=300, **kw), log=lambda m: None)
+    for bad in (dict(w2v_dim=0), dict(w2v_epochs=0), dict(val_fraction=0.9)):
+        with pytest.raises(ConfigError, match="E470"):
+            adapt_vocab(AdaptConfig(output=str(tmp_path / "b"), **{**kw, **bad}), log=lambda m: None)
+    assert not (tmp_path / "b").exists()
+    for opt in (["--w2v-dim", "0"], ["--w2v-epochs", "0"], ["--val-fraction", "0.9"]):
+        res = CliRunner().invoke(app, ["adapt-vocab", "--corpus", str(corpus_file), "-o", str(tmp_path / "c"),
+                                       "--init", str(headless_bert), *opt])
+        assert res.exit_code == 2 and "E470" in res.output, res.output

@@ -82,8 +82,58 @@ def test_a_run_started_with_relative_paths_resumes_from_another_directory(corpus
     saved = json.loads((work / "run" / "pretrain_config.json").read_text())
     assert saved["corpus"] == [str(work / "data" / "c.txt")] and saved["tokenizer"] == str(work / "vocab")
     # the same relative command from the same directory is the same run (no E472)
-    res = runner.invoke(app, args[:-2] + ["--set", "max_steps=4", "--resume"])
-    assert res.exit_code == 0 and _json(res.output)["step"] == 4, res.output
+    res = runner.invoke(app, args[:-2] + ["--set", "max_steps=4", "--set", "halt_after=3", "--resume"])
+    assert res.exit_code == 0 and _json(res.output)["step"] == 3, res.output
     monkeypatch.chdir(tmp_path)
-    res = runner.invoke(app, ["pretrain", "--output", str(work / "run"), "--resume", "--set", "max_steps=6"])
-    assert res.exit_code == 0 and _json(res.output)["step"] == 6, res.output
+    res = runner.invoke(app, ["pretrain", "--output", str(work / "run"), "--resume"])
+    assert res.exit_code == 0 and _json(res.output)["step"] == 4, res.output
+
+
+def test_bad_numbers_are_typed_errors(corpus_file, vocab_dir, tmp_path):
+    """`vocab --min-frequency -3` ended in an OverflowError from tokenizers, `pretrain --threads -1` in torch's
+    RuntimeError; both are E470 now."""
+    res = runner.invoke(app, ["vocab", "--corpus", str(corpus_file), "-o", str(tmp_path / "v"), "--size", "100", "--min-frequency", "-3"])
+    assert res.exit_code == 2 and "E470 min_frequency" in res.output, res.output
+    res = runner.invoke(app, ["pretrain", "--corpus", str(corpus_file), "-o", str(tmp_path / "p"), "--from-scratch",
+                              "--tokenizer", str(vocab_dir), "--threads", "-1"])
+    assert res.exit_code == 2 and "E470 threads" in res.output, res.output
+
+
+def test_contradictory_or_ignored_options_are_refused(corpus_file, headless_bert, tmp_path):
+    """--resume with --overwrite, and --vocab-size / --cased / --model-size without --from-scratch (a continued
+    checkpoint keeps its own), were taken and ignored; --resume on a directory with no run said "no corpus"."""
+    base = ["pretrain", "--corpus", str(corpus_file), "-o", str(tmp_path / "r"), "--init", str(headless_bert)]
+    res = runner.invoke(app, base + ["--resume", "--overwrite"])
+    assert res.exit_code == 2 and "E470 --resume" in res.output, res.output
+    for opt in (["--vocab-size", "500"], ["--cased"], ["--model-size", "tiny"]):
+        res = runner.invoke(app, base + opt)
+        assert res.exit_code == 2 and "E470" in res.output and "--from-scratch" in res.output, res.output
+    res = runner.invoke(app, ["pretrain", "-o", str(tmp_path / "missing"), "--resume"])
+    assert res.exit_code == 2 and "E471 there is no run to resume" in res.output, res.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_output_directory_has_a_model_card_and_vocab_txt(corpus_file, vocab_dir, tmp_path, monkeypatch):
+    """Pre-training outputs had no README.md (fine-tuned models have a card) and, from a tokenizer saved as
+    tokenizer.json alone, no vocab.txt (BERT tools outside transformers need it)."""
+    import hashlib
+    import shutil
+
+    tok = tmp_path / "tok"
+    shutil.copytree(vocab_dir, tok)
+    (tok / "vocab.txt").unlink()
+    out = tmp_path / "run"
+    args = ["pretrain", "--corpus", str(corpus_file), "-o", str(out), "--from-scratch", "--tokenizer", str(tok),
+            "--objective", "mlm", "--max-steps", "2", "--set", f"model_config={json.dumps(TINY_MODEL)}",
+            "--set", "max_length=48", "--set", "batch_size=4", "--set", "progress=false", "--set", "val_max_examples=8"]
+    monkeypatch.setattr("sys.argv", ["biobert", *args])  # what the console script sees; CliRunner leaves pytest's
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    card = (out / "README.md").read_text()
+    report = json.loads((out / "report.json").read_text())
+    digest = hashlib.sha256(corpus_file.read_bytes()).hexdigest()
+    assert "mlm" in card and "Steps: 2 of 2" in card and "Final training loss" in card and digest[:16] in card
+    assert "biobert pretrain" in card and "--max-steps 2" in card and "from scratch" in card
+    assert report["sessions"][-1]["command"].startswith("biobert pretrain")
+    vocab = (out / "vocab.txt").read_text().splitlines()
+    assert vocab == (vocab_dir / "vocab.txt").read_text().splitlines()

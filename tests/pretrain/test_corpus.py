@@ -370,3 +370,46 @@ def test_a_corpus_with_no_training_documents_names_its_files(tmp_path, tokenizer
     p.write_text("\n\n\n", encoding="utf-8")
     with pytest.raises(TrainingError, match="E550 the corpus \\(.*blank.txt\\) has 0 training documents.*'auto'"):
         PretrainStream([p], tokenizer, 48).take(1)
+
+
+def test_sop_pairs_use_every_token_and_count_what_they_cannot(tokenizer, documents):
+    """The sentence that overshot a pair's budget was cut off (and a long sentence cut to the budget): 25-41 %
+    of the corpus tokens silently went into no example. The overflow now opens the next pair; what still
+    cannot be used (a one-token remainder) is counted."""
+    import random as _random
+
+    from biobert.pretrain.corpus import ExampleBuilder
+
+    long_doc = " ".join(documents[:6])  # one document of many sentences, several pairs long
+    run_on = "The " + " and ".join(f"gene{i} mutations" for i in range(60)) + " were found."  # one sentence > budget
+    for max_length in (24, 48):
+        b = ExampleBuilder(tokenizer, max_length, "sop")
+        rng = _random.Random(0)
+        total = kept = 0
+        for doc in [long_doc, run_on, *documents[6:30]]:
+            total += sum(len(s) for s in b.sentences(doc))
+            exs = b.add_document(doc, rng)
+            assert all(len(e) <= max_length for e in exs)
+            kept += sum(len(e) - 3 for e in exs)
+        assert total - kept == b.tokens_truncated
+        assert b.tokens_truncated <= 0.01 * total, (max_length, b.tokens_truncated, total)
+
+
+def test_a_conll_file_named_txt_is_read_as_conll(tmp_path, corpus_file):
+    """A CoNLL file named .txt (CoNLL-2003's own names) was read as raw text by pretrain, vocab and adapt-vocab:
+    every "token<TAB>tag" line became a document with the tag as a word. Sniffed like PubTator now."""
+    from biobert.pretrain.vocab import train_wordpiece
+
+    tabbed = _write(tmp_path / "train.txt", "Mutations\tO\nin\tO\nBRCA1\tB-Gene\ncause\tO\ncancer\tB-Disease\n.\tO\n\nWe\tO\nsaw\tO\nit\tO\n.\tO\n", False)
+    spaced = _write(tmp_path / "eng.train.txt", "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\n", False)
+    for p in (tabbed, spaced):
+        assert detect_format(p) == "conll"
+        docs = list(iter_documents(p))
+        assert docs and not any("B-" in d or "\tO" in d for d in docs), docs
+    assert list(iter_documents(tabbed))[0].startswith("Mutations in BRCA1 cause cancer")
+    # prose with a stray tabbed line stays text
+    prose = _write(tmp_path / "notes.txt", "Results\tO\nThe patients improved after treatment.\n", False)
+    assert detect_format(prose) == "text"
+    # the vocabulary learns the words, not the tags
+    v = train_wordpiece([tabbed], tmp_path / "v", vocab_size=60, lowercase=False, min_frequency=1)
+    assert "B-Gene" not in v.get_vocab() and "Gene" not in v.get_vocab()

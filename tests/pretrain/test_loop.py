@@ -172,9 +172,9 @@ def test_resume_guards(corpus_file, vocab_dir, tmp_path):
         pretrain(cfg)
     with pytest.raises(ConfigError, match="E472"):
         pretrain(_cfg(corpus_file, tmp_path / "g", tokenizer=str(vocab_dir), max_steps=4, save_every=2, lr=1e-4), resume=True)
-    # more steps on resume is allowed (a longer schedule)
-    r = pretrain(_cfg(corpus_file, tmp_path / "g", tokenizer=str(vocab_dir), max_steps=6, save_every=2), resume=True)
-    assert r["step"] == 6 and r["curve"][-1]["step"] == 6
+    # more steps on resume would change the LR schedule mid-run: a new stage (--init) instead (see the E472 test below)
+    with pytest.raises(ConfigError, match="E472.*max_steps.*--init"):
+        pretrain(_cfg(corpus_file, tmp_path / "g", tokenizer=str(vocab_dir), max_steps=6, save_every=2), resume=True)
 
 
 @pytest.mark.parametrize("halt", [3, 6])
@@ -250,3 +250,48 @@ def test_a_corpus_the_vocabulary_cannot_read_says_so(vocab_dir, tmp_path):
                  .translate(str.maketrans("0123456789", "ωψξζηθλμνπ")), encoding="utf-8")
     with pytest.raises(TrainingError, match="E552 step 1 had no token to predict.*\\[UNK\\]"):
         pretrain(_cfg(p, tmp_path / "r", tokenizer=str(vocab_dir), max_steps=2, val_fraction=0.0))
+
+
+def test_continuing_with_another_vocabulary_is_refused(corpus_file, headless_bert, vocab_dir, tmp_path):
+    """`--init X --tokenizer Y` without --from-scratch trained X's embeddings under another vocabulary (row i
+    meant another word) without a word. Only X's own vocabulary is accepted; --from-scratch takes any."""
+    from biobert.pretrain.vocab import train_wordpiece
+
+    other = tmp_path / "other_vocab"
+    train_wordpiece([corpus_file], other, vocab_size=200, lowercase=False, min_frequency=1)
+    kw = dict(from_scratch=False, init=str(headless_bert), model_config=None, max_steps=1, val_fraction=0.0)
+    with pytest.raises(ConfigError, match="E466.*not the vocabulary of --init"):
+        pretrain(_cfg(corpus_file, tmp_path / "x", tokenizer=str(other), **kw))
+    # the init's own vocabulary given explicitly is fine
+    r = pretrain(_cfg(corpus_file, tmp_path / "y", tokenizer=str(vocab_dir), **kw))
+    assert r["step"] == 1
+
+
+@pytest.mark.parametrize("change", [dict(max_steps=6), dict(warmup_steps=3), dict(warmup_ratio=0.2), dict(max_grad_norm=0.5),
+                                    dict(val_max_examples=8), dict(precision="bf16")])
+def test_resume_refuses_a_new_schedule_or_validation(corpus_file, vocab_dir, tmp_path, change):
+    """max_steps, warmup, clipping, validation size and precision were taken on --resume: the LR schedule (a
+    function of max_steps and the warm-up; the scheduler state keeps only its step) jumped mid-run, and the
+    validation curve changed meaning. They are refused; the same settings still resume."""
+    kw = dict(tokenizer=str(vocab_dir), max_steps=4, save_every=2, halt_after=2)
+    pretrain(_cfg(corpus_file, tmp_path / "r", **kw))
+    with pytest.raises(ConfigError, match="E472 .*new stage.*--init"):
+        pretrain(_cfg(corpus_file, tmp_path / "r", **{**kw, "halt_after": None, **change}), resume=True)
+    r = pretrain(_cfg(corpus_file, tmp_path / "r", **{**kw, "halt_after": None, "precision": "fp32"}), resume=True)
+    assert r["step"] == 4 and r["final"]
+
+
+def test_continuing_an_electra_run_keeps_its_generator(corpus_file, vocab_dir, tmp_path):
+    """`--init RUN --objective electra` on a biobert ELECTRA output built a new random generator next to the
+    trained discriminator; the run's generator/ is continued, and the report says which one was used."""
+    from safetensors.torch import load_file
+
+    first = pretrain(_cfg(corpus_file, tmp_path / "e1", objective="electra", tokenizer=str(vocab_dir), max_steps=2, val_fraction=0.0))
+    assert first["start_point"]["generator"] == "new"
+    saved = load_file(tmp_path / "e1" / "generator" / "model.safetensors")
+    second = pretrain(_cfg(corpus_file, tmp_path / "e2", objective="electra", from_scratch=False, init=str(tmp_path / "e1"),
+                           model_config=None, max_steps=1, lr=1e-12, warmup_steps=0, val_fraction=0.0))
+    assert second["start_point"]["generator"] == str(tmp_path / "e1" / "generator")
+    after = load_file(tmp_path / "e2" / "generator" / "model.safetensors")
+    key = next(k for k in saved if k.endswith("encoder.layer.0.attention.self.query.weight"))
+    assert torch.allclose(saved[key], after[key], atol=1e-6)

@@ -100,3 +100,21 @@ def test_sop_and_electra_forward(corpus_file, tokenizer):
     assert out["loss"].item() == pytest.approx(out["mlm_loss"].item() + 50 * out["disc_loss"].item(), rel=1e-5)
     out["loss"].backward()
     assert disc.electra.embeddings.word_embeddings.weight.grad is not None
+
+
+def test_model_config_keys_are_checked(tokenizer, headless_bert):
+    """A misspelt model_config key (num_hidden_layer) was kept as a stray attribute and the preset size built
+    without a word; with --init, model_config was ignored without a word."""
+    from biobert.errors import ConfigError
+    from biobert.pretrain.models import build_models
+
+    with pytest.raises(ConfigError, match=r"E401 .*'num_hidden_layer' \(did you mean 'num_hidden_layers'"):
+        build_models("mlm", tokenizer, from_scratch=True, model_size="tiny", model_config={"num_hidden_layer": 1})
+    with pytest.raises(ConfigError, match=r"E401 model_config.generator: .*'hiden_size'"):
+        build_models("electra", tokenizer, from_scratch=True, model_size="tiny", model_config={"generator": {"hiden_size": 8}})
+    with pytest.raises(ConfigError, match="E470 model_config .*--init"):
+        build_models("mlm", tokenizer, init=str(headless_bert), model_config={"hidden_size": 64})
+    # known keys (attribute-map aliases and constructor arguments included) are taken
+    b = build_models("mlm", tokenizer, from_scratch=True, model_size="tiny",
+                     model_config={"num_hidden_layers": 1, "hidden_dropout_prob": 0.0, "tie_word_embeddings": True})
+    assert b.model.config.num_hidden_layers == 1

@@ -106,3 +106,21 @@ def test_resume_refuses_a_vocabulary_rewritten_in_place_and_overwrite_retrains_t
     first = pretrain(_cfg(p, out, max_steps=2, vocab_size=300))
     again = pretrain(_cfg(p, out, max_steps=2, vocab_size=200), overwrite=True)
     assert first["vocab_size"] > 200 >= again["vocab_size"]
+
+
+def test_skipped_records_survive_a_resume(documents, vocab_dir, tmp_path):
+    """The counts of records skipped for holding no text live in the process that read the file to its end:
+    a resumed run (a new process) that did not reach the end again reported none. They are saved with the
+    checkpoint and taken back on resume; the SOP truncation count is reported too."""
+    from biobert.pretrain import corpus
+
+    p = tmp_path / "c.jsonl"
+    p.write_text(json.dumps({"text": ""}) + "\n" + "".join(json.dumps({"text": d}) + "\n" for d in documents[:4]))
+    kw = dict(tokenizer=str(vocab_dir), max_steps=2, save_every=1, val_fraction=0.0, objective="sop")
+    first = pretrain(_cfg(p, tmp_path / "s", **kw))
+    assert first["data"]["skipped_records"]["records"] == 1
+    assert first["data"]["tokens_truncated"] >= 0
+    corpus._SKIPPED.clear()  # what a new process starts with
+    again = pretrain(_cfg(p, tmp_path / "s", **kw), resume=True)
+    assert again["data"]["skipped_records"]["records"] == 1
+    assert json.loads((tmp_path / "s" / "report.json").read_text())["data"]["skipped_records"]["records"] == 1

@@ -29,3 +29,15 @@ def test_vocab_is_reproducible_and_hashed(corpus_file, tmp_path, limit_alphabet)
     assert len(tok) == 200
     if limit_alphabet == 1000:  # a tiny alphabet maps most characters to [UNK]
         assert tok.decode(tok("mutations in brca1")["input_ids"], skip_special_tokens=True) == "mutations in brca1"
+
+
+def test_a_vocabulary_short_of_the_requested_size_says_so(corpus_file, tmp_path, caplog):
+    """A tiny corpus cannot fill --size 30522: the vocabulary came out a fraction of that without a word."""
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="biobert.pretrain.vocab"):
+        tok = train_wordpiece([corpus_file], tmp_path / "v", vocab_size=5000, min_frequency=2)
+    assert len(tok) < 5000
+    assert any("W498" in r.getMessage() and "5000" in r.getMessage() for r in caplog.records)
+    rep = json.loads((tmp_path / "v" / "vocab_report.json").read_text())
+    assert rep["vocab_size_requested"] == 5000 and rep["vocab_size"] == len(tok)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import sys
 from pathlib import Path
 from typing import Any, Optional
 
@@ -83,8 +85,11 @@ def pretrain_cmd(
     from biobert.pretrain.loop import PretrainConfig, load_run_config, pretrain
 
     try:
+        if resume and overwrite:
+            raise ConfigError("E470 --resume continues the checkpoints that --overwrite deletes: give one of them")
         settings: dict[str, Any] = {}
-        if resume and output and (Path(output) / "pretrain_config.json").exists():
+        saved_run = bool(output) and (Path(output) / "pretrain_config.json").exists()
+        if resume and saved_run:
             settings.update(load_run_config(output).to_dict())
         if config is not None:
             settings.update(_load_yaml(config))
@@ -117,7 +122,19 @@ def pretrain_cmd(
         settings.update(_parse_sets(set_))
         if not settings.get("output"):
             raise ConfigError("E477 give --output (or output: in the config)")
-        report = pretrain(PretrainConfig.from_dict(settings), resume=resume, overwrite=overwrite)
+        if resume and not saved_run and not settings.get("corpus"):
+            # nothing to continue and nothing to start: "no corpus given" hid that the run directory is not one
+            raise ConfigError(f"E471 there is no run to resume in {settings['output']!r} (no pretrain_config.json); "
+                              "check --output, or give --corpus to start a new run")
+        if not settings.get("from_scratch"):
+            # these shape a new model and its vocabulary; a continued checkpoint keeps its own, so they were ignored
+            ignored = [opt for opt, v in (("--vocab-size", vocab_size), ("--cased/--uncased", cased), ("--model-size", model_size))
+                       if v is not None]
+            if ignored:
+                raise ConfigError(f"E470 {', '.join(ignored)} apply only with --from-scratch; a continued checkpoint (--init) "
+                                  "keeps its own vocabulary and size")
+        command = " ".join(shlex.quote(a) for a in ["biobert", *sys.argv[1:]])
+        report = pretrain(PretrainConfig.from_dict(settings), resume=resume, overwrite=overwrite, command=command)
     except BiobertError as exc:
         _fail(exc)
     if int(os.environ.get("RANK", "0")) != 0:  # one summary per distributed run
@@ -151,7 +168,7 @@ def vocab_cmd(
         tok = train_wordpiece(corpus, output, vocab_size=size, lowercase=not cased, min_frequency=min_frequency, fmt=fmt, val_fraction=val_fraction, max_documents=max_documents)
     except BiobertError as exc:
         _fail(exc)
-    typer.echo(json.dumps({"output": output, "vocab_size": len(tok), "lowercase": not cased,
+    typer.echo(json.dumps({"output": output, "vocab_size": len(tok), "vocab_size_requested": size, "lowercase": not cased,
                            "vocab_sha256": getattr(tok, "vocab_sha256", None)}, indent=2))
 
 

@@ -97,6 +97,15 @@ def adapt_vocab(config: AdaptConfig | dict, log=print) -> dict[str, Any]:
     from transformers import AutoConfig, AutoModel, AutoModelForMaskedLM
 
     cfg = config if isinstance(config, AdaptConfig) else AdaptConfig(**config)
+    # E470 like the same settings of vocab and pretrain: gensim took w2v_dim 0 and epochs 0 and failed later
+    # (or trained nothing), and val_fraction 0.9 held out what pretraining never would
+    for name in ("w2v_dim", "w2v_epochs", "w2v_window", "min_count", "workers"):
+        if getattr(cfg, name) < 1:
+            raise ConfigError(f"E470 {name} must be at least 1, got {getattr(cfg, name)}")
+    if not 0 <= cfg.val_fraction < 0.5:  # the range pretraining accepts: the fraction it holds out
+        raise ConfigError(f"E470 val_fraction must be in [0, 0.5), got {cfg.val_fraction}")
+    if cfg.max_documents is not None and cfg.max_documents < 1:
+        raise ConfigError(f"E470 max_documents must be at least 1, got {cfg.max_documents}")
     if cfg.num_new_tokens < 0:
         raise ConfigError("E474 num_new_tokens must be >= 0")
     if cfg.new_init not in ("w2v", "pieces"):
@@ -171,8 +180,14 @@ def adapt_vocab(config: AdaptConfig | dict, log=print) -> dict[str, Any]:
     shared = [w for w, _ in ranked if w in vocab and w not in special and not w.startswith(prefix)]
     r2 = W = Y = None
     if use_w2v:
-        if len(shared) < 2 * cfg.w2v_dim and len(shared) < 50:
-            raise TrainingError(f"E554 only {len(shared)} corpus words are single wordpieces; too few to fit the map")
+        # a least-squares map from w2v_dim dimensions needs clearly more equations than unknowns per output: with
+        # fewer words than dimensions it fits them exactly (R^2 1.0) and maps new words to noise
+        need = max(2 * cfg.w2v_dim, 50)
+        if len(shared) < need:
+            raise TrainingError(
+                f"E554 only {len(shared)} corpus words are single wordpieces; fitting the {cfg.w2v_dim}-dimensional map "
+                f"needs at least {need} (2 x w2v_dim, and 50): lower --w2v-dim to {max(1, len(shared) // 2)} or less "
+                "(if that leaves 50 words), use a larger corpus, or --new-init pieces")
         X = np.stack([wv[w] for w in shared]).astype(np.float64)
         Y = emb[[vocab[w] for w in shared]]
         W, *_ = np.linalg.lstsq(X, Y, rcond=None)

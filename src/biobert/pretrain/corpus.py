@@ -74,6 +74,7 @@ __all__ = [
     "scan_encoding",
     "encoding_warning",
     "skipped_records",
+    "restore_skipped",
 ]
 
 log = logging.getLogger(__name__)
@@ -286,6 +287,10 @@ def detect_format(path: str | os.PathLike) -> str:
         # PubTator releases are named .txt (CDR_TrainingSet.PubTator.txt, NCBI's *.txt): read as text, their
         # mention lines ("227508<TAB>0<TAB>8<TAB>Naloxone...") became training documents
         return "pubtator"
+    if fmt == "text" and path.is_file() and _looks_like_conll(path):
+        # CoNLL files are often named .txt (CoNLL-2003's own, many NER releases): read as text, every
+        # "token<TAB>tag" line became a training sentence with its tags as words
+        return "conll"
     if fmt is not None:
         return fmt
     s = _first_line(path)
@@ -298,6 +303,30 @@ def detect_format(path: str | os.PathLike) -> str:
     if _CONLL_LINE.match(s) or _MEDLINE_LINE.match(s):
         return "conll"
     return "text"
+
+
+#: a space-separated CoNLL line (CoNLL-2003's "EU NNP B-NP B-ORG"): 2-5 fields, a B/I/O-style tag last
+_CONLL_SPACED_LINE = re.compile(r"^\S+( \S+){0,3} (O|[BIESLU]-\S+)$")
+
+
+def _looks_like_conll(path: Path, lines: int = 5) -> bool:
+    """Whether ``path`` starts like a CoNLL file: a ``-DOCSTART-`` line, or its first ``lines`` non-blank lines
+    are all token/tag lines (a JNLPBA ``###MEDLINE:`` header may come first). Several lines, not one, so that
+    a prose line that happens to end in a tab and "O" does not turn a text corpus into CoNLL."""
+    seen = 0
+    with _open_text(path) as fh:
+        for line in fh:
+            s = line.strip("\r\n").strip(" ")
+            if not s.strip():
+                continue
+            if seen == 0 and s.startswith("-DOCSTART-"):
+                return True
+            if not (_CONLL_LINE.match(s) or _CONLL_SPACED_LINE.match(s) or (seen == 0 and _MEDLINE_LINE.match(s))):
+                return False
+            seen += 1
+            if seen >= lines:
+                break
+    return seen > 0
 
 
 def _first_line(path: Path) -> str:
@@ -435,6 +464,16 @@ def _note_skipped(path: Path, where: list[str], other_abstracts: int = 0) -> Non
         if other_abstracts:
             log.info("%s: %d non-English OtherAbstract(s) left out; counted in the report", key, other_abstracts)
     _SKIPPED[key] = entry
+
+
+def restore_skipped(saved: dict[str, Any] | None) -> None:
+    """Take back the counts of a :func:`skipped_records` result saved with a checkpoint, for the files this
+    process has not read to their end yet: a resumed run that does not reach a file's end again would
+    otherwise report none of its skipped records."""
+    for entry in (saved or {}).get("files", []):
+        key = entry.get("path")
+        if key and key not in _SKIPPED:
+            _SKIPPED[key] = {k: v for k, v in entry.items() if k != "path"}
 
 
 def skipped_records(files: Iterable[Path]) -> dict[str, Any]:
@@ -696,9 +735,12 @@ class ExampleBuilder:
     next document (a ``[SEP]`` marks the boundary), which nearly removes padding. A sentence
     longer than the budget is cut into budget-sized pieces.
 
-    ``kind="sop"``: BERT/ALBERT-style segment pairs from one document: sentences are collected up
-    to ``max_length - 3`` tokens, split at a random sentence boundary into A and B, and swapped
-    with probability ``swap_prob`` (label 1 = swapped).
+    ``kind="sop"``: BERT/ALBERT-style segment pairs from one document: whole sentences are collected
+    while they fit in ``max_length - 3`` tokens (the sentence that would overshoot starts the next
+    pair, as BERT's ``create_pretraining_data`` carries it over), split at a random sentence boundary
+    into A and B, and swapped with probability ``swap_prob`` (label 1 = swapped). A sentence longer
+    than the budget is cut into budget-sized pieces. What still cannot be used (a one-token
+    remainder cannot be split into two segments) is counted in ``tokens_truncated``.
     """
 
     def __init__(self, tokenizer, max_length: int, kind: str = "mlm", cross_document: bool = True, swap_prob: float = 0.5):
@@ -716,6 +758,7 @@ class ExampleBuilder:
         if self.cls_id is None or self.sep_id is None:
             raise ConfigError("E454 the tokenizer needs a CLS and a SEP token for pre-training")
         self.current: list[int] = []  # MLM packing buffer (no special tokens)
+        self.tokens_truncated = 0  # corpus tokens that went into no example (SOP), for the run report
 
     # -- tokenization
     def sentences(self, doc: str) -> list[list[int]]:
@@ -773,21 +816,36 @@ class ExampleBuilder:
 
     # -- SOP
     def _sop_pairs(self, sents: list[list[int]], rng: random.Random) -> list[Example]:
+        """Sentence-order pairs of one document; every token is used except one-token remainders."""
         budget = self.max_length - 3
+        segments: list[list[int]] = []
+        for s in sents:
+            # a sentence longer than a whole pair is cut into pieces instead of losing all but its budget
+            if len(s) > budget:
+                segments.extend(s[k : k + budget] for k in range(0, len(s), budget))
+            else:
+                segments.append(s)
         out: list[Example] = []
         chunk: list[list[int]] = []
         length = 0
-        for i, s in enumerate(sents):
-            chunk.append(s)
-            length += len(s)
-            if length >= budget or i == len(sents) - 1:
+        for s in segments:
+            if chunk and length + len(s) > budget:
+                # the overshooting sentence opens the next pair rather than being cut off this one
                 ex = self._make_pair(chunk, rng, budget)
                 if ex is not None:
                     out.append(ex)
                 chunk, length = [], 0
+            chunk.append(s)
+            length += len(s)
+        if chunk:
+            ex = self._make_pair(chunk, rng, budget)
+            if ex is not None:
+                out.append(ex)
         return out
 
     def _make_pair(self, chunk: list[list[int]], rng: random.Random, budget: int) -> Example | None:
+        """A pair from ``chunk`` (at most ``budget`` tokens), or ``None`` (its tokens counted) when it has one token."""
+        total = sum(len(s) for s in chunk)
         if len(chunk) >= 2:
             cut = rng.randint(1, len(chunk) - 1)
             a = [t for s in chunk[:cut] for t in s]
@@ -795,16 +853,19 @@ class ExampleBuilder:
         else:
             toks = chunk[0]
             if len(toks) < 2:
+                self.tokens_truncated += len(toks)
                 return None
             cut = rng.randint(1, len(toks) - 1)
             a, b = toks[:cut], toks[cut:]
-        # truncate the longer side (A from its start, B from its end) until the pair fits
+        # _sop_pairs never builds a chunk over budget; kept so that a direct caller cannot get an over-long pair
         while len(a) + len(b) > budget:
             if len(a) > len(b):
                 a = a[1:]
             else:
                 b = b[:-1]
+        self.tokens_truncated += total - len(a) - len(b)
         if not a or not b:
+            self.tokens_truncated += len(a) + len(b)
             return None
         label = 0
         if rng.random() < self.swap_prob:
@@ -967,6 +1028,7 @@ class PretrainStream:
             "docs_used": self.docs_used,
             "rng": self.rng.getstate(),
             "current": list(self.builder.current),
+            "tokens_truncated": self.builder.tokens_truncated,
             "pending": [(e.input_ids, e.n_first, e.label) for e in self.pending],
             "buffer": [(e.input_ids, e.n_first, e.label) for e in self.buffer],
         }
@@ -998,6 +1060,7 @@ class PretrainStream:
         self.docs_used = state.get("docs_used", 0)
         self.rng.setstate(state["rng"])
         self.builder.current = list(state["current"])
+        self.builder.tokens_truncated = state.get("tokens_truncated", 0)  # positions saved before it was counted: 0
         self.pending = [Example(np.asarray(i, dtype=np.int32), n, lab) for i, n, lab in state["pending"]]
         self.buffer = [Example(np.asarray(i, dtype=np.int32), n, lab) for i, n, lab in state["buffer"]]
         self._order = _epoch_order(len(self.files), self.seed, self.epoch)
@@ -1019,10 +1082,15 @@ def validation_examples(
     seed: int = 0,
     fmt: str = "auto",
     text_field: str = "text",
+    stats: dict[str, int] | None = None,
 ) -> list[Example]:
     """The held-out examples (documents selected by :func:`is_heldout`), in corpus order,
-    packed like the training stream but never across documents; at most ``max_examples``."""
+    packed like the training stream but never across documents; at most ``max_examples``.
+    ``stats``, when given, receives ``tokens_truncated``: tokens of the documents read that went into no
+    example (see :class:`ExampleBuilder`)."""
     if val_fraction <= 0 or max_examples <= 0:
+        if stats is not None:
+            stats["tokens_truncated"] = 0
         return []
     builder = ExampleBuilder(tokenizer, max_length, kind, cross_document=False)
     rng = random.Random(f"validation:{seed}")
@@ -1031,4 +1099,6 @@ def validation_examples(
         out.extend(builder.add_document(doc, rng))
         if len(out) >= max_examples:
             break
+    if stats is not None:
+        stats["tokens_truncated"] = builder.tokens_truncated
     return out[:max_examples]

@@ -47,13 +47,21 @@ from biobert.pretrain.corpus import (
     expand_path,
     file_fingerprints,
     resolve_corpus,
+    restore_skipped,
     scan_encoding,
     skipped_records,
     validation_examples,
 )
-from biobert.pretrain.models import ModelBundle, build_models, load_tokenizer, resolve_init, save_encoder
+from biobert.pretrain.models import (
+    ModelBundle,
+    build_models,
+    electra_generator_dir,
+    load_tokenizer,
+    resolve_init,
+    save_encoder,
+)
 from biobert.pretrain.objectives import ElectraObjective, MLMObjective, SOPObjective, make_mask_spec
-from biobert.pretrain.report import plot_curve, versions, write_report
+from biobert.pretrain.report import plot_curve, versions, write_model_card, write_report
 from biobert.train import StopSignals
 
 __all__ = ["PretrainConfig", "pretrain", "load_run_config", "latest_checkpoint", "OBJECTIVE_ALIASES"]
@@ -98,6 +106,15 @@ CRITICAL_FIELDS = (
     "val_fraction",
     "shuffle_buffer",
     "seed",
+    # the LR schedule is a function of these (the scheduler state saves only its step): a new value changed the
+    # learning rate in the middle of the run; the others change what is validated or how the steps are computed
+    "max_steps",
+    "warmup_steps",
+    "warmup_ratio",
+    "head_warmup_steps",
+    "max_grad_norm",
+    "val_max_examples",
+    "precision",
 )
 
 
@@ -212,6 +229,8 @@ class PretrainConfig:
             raise ConfigError("E470 head_warmup_steps needs a pre-trained encoder to protect; it does not apply with from_scratch")
         if not 0 < self.generator_scale <= 1:  # ELECTRA's generator is a smaller copy of the discriminator
             raise ConfigError(f"E470 generator_scale must be in (0, 1], got {self.generator_scale}")
+        if self.threads is not None and self.threads < 1:  # torch.set_num_threads(-1) raised a bare RuntimeError
+            raise ConfigError(f"E470 threads must be at least 1 (or unset for torch's default), got {self.threads}")
         if self.precision not in ("no", "fp32", "fp16", "bf16"):
             raise ConfigError(f"E470 precision must be fp32 (or no), fp16 or bf16, got {self.precision!r}")
 
@@ -321,7 +340,12 @@ def _seed_all(seed: int) -> None:
 
 def _build_tokenizer(cfg: PretrainConfig, files: list[Path], out: Path, acc) -> Any:
     if not cfg.from_scratch:
-        return load_tokenizer(cfg.tokenizer or resolve_init(cfg.init))
+        init = resolve_init(cfg.init)
+        if not cfg.tokenizer:
+            return load_tokenizer(init)
+        tok = load_tokenizer(expand_path(cfg.tokenizer))
+        _check_init_vocabulary(tok, cfg.tokenizer, init)
+        return tok
     if cfg.tokenizer:
         return load_tokenizer(expand_path(cfg.tokenizer))
     vocab_dir = out / "vocab"
@@ -331,6 +355,33 @@ def _build_tokenizer(cfg: PretrainConfig, files: list[Path], out: Path, acc) -> 
         train_wordpiece(files, vocab_dir, vocab_size=cfg.vocab_size, lowercase=cfg.lowercase, fmt=cfg.format, text_field=cfg.text_field, val_fraction=cfg.val_fraction)
     _barrier(acc)
     return load_tokenizer(vocab_dir)
+
+
+def _check_init_vocabulary(tokenizer: Any, tokenizer_path: str, init: str) -> None:
+    """Refuse a tokenizer whose vocabulary is not the one ``init`` was trained with.
+
+    A continued checkpoint's embedding row ``i`` means the token ``i`` of its own vocabulary: another
+    vocabulary of the same or a smaller size loaded without any error and trained every id as another word.
+
+    Raises:
+        ConfigError: E466 when the vocabularies differ (sha256 of the token list in id order).
+    """
+    from biobert.errors import ModelLoadError
+    from biobert.pretrain.vocab import tokenizer_vocab_sha256
+
+    try:
+        own = load_tokenizer(init)
+    except ModelLoadError:
+        # a checkpoint saved without a tokenizer: nothing to compare with; the embedding-size check (E466 in
+        # build_models) still applies
+        return
+    mine, theirs = tokenizer_vocab_sha256(tokenizer), tokenizer_vocab_sha256(own)
+    if mine != theirs:
+        raise ConfigError(
+            f"E466 the tokenizer {tokenizer_path!r} ({len(tokenizer)} tokens, vocab sha256 {mine[:12]}…) is not the "
+            f"vocabulary of --init {init!r} ({len(own)} tokens, sha256 {theirs[:12]}…): a continued model must keep its "
+            "vocabulary (drop --tokenizer), or use --from-scratch to train a new model with this one"
+        )
 
 
 def _build_objective(cfg: PretrainConfig, bundle: ModelBundle, tokenizer):
@@ -372,10 +423,14 @@ def _check_resume(cfg: PretrainConfig, out: Path) -> None:
         return
     saved = _anchored(json.loads(p.read_text()))
     now = _anchored(cfg.to_dict())
+    for d in (saved, now):  # "fp32" and accelerate's "no" are the same precision
+        if d.get("precision") == "fp32":
+            d["precision"] = "no"
     changed = [k for k in CRITICAL_FIELDS if k in saved and saved[k] != now.get(k)]
     if changed:
         detail = "; ".join(f"{k}: {saved[k]!r} -> {now.get(k)!r}" for k in changed)
-        raise ConfigError(f"E472 cannot resume {str(out)!r} with different settings ({detail}); resume with the saved ones")
+        raise ConfigError(f"E472 cannot resume {str(out)!r} with different settings ({detail}); resume with the saved "
+                          f"ones, or start a new stage from this run's weights with --init {str(out)!r} and a new --output")
 
 
 @torch.no_grad()
@@ -419,7 +474,8 @@ def evaluate(objective, examples, cfg: PretrainConfig, acc, batch_size: int | No
     return res
 
 
-def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
+def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: bool = False,
+             command: str | None = None) -> dict[str, Any]:
     """Run (or continue) a pre-training run and return its report.
 
     Args:
@@ -427,6 +483,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         resume: continue from the newest complete checkpoint in ``config.output`` (starts
             fresh when there is none).
         overwrite: delete existing checkpoints in ``config.output`` and start again.
+        command: the command line of this invocation, for the session record and the model card (``README.md``).
 
     Raises:
         ConfigError: E468 when ``output`` already holds checkpoints and neither ``resume`` nor
@@ -438,8 +495,18 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
 
     cfg = config if isinstance(config, PretrainConfig) else PretrainConfig.from_dict(config)
     cfg = dataclasses.replace(cfg)
+    if resume and overwrite:
+        raise ConfigError("E470 resume continues the checkpoints that overwrite deletes: give one of them")
     cfg.validate()
-    if cfg.threads:
+    out = Path(expand_path(cfg.output))
+    ckpt = latest_checkpoint(out)
+    # checked before the Accelerator is created: a second Accelerator in the process with another precision
+    # raised accelerate's ValueError instead of the E472 that names the changed setting
+    if ckpt is not None and not resume and not overwrite:
+        raise ConfigError(f"E468 {str(out)!r} already has checkpoints ({ckpt.name}); pass --resume to continue or --overwrite to start again")
+    if ckpt is not None and not overwrite:
+        _check_resume(cfg, out)
+    if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     acc = Accelerator(cpu=cfg.cpu or not torch.cuda.is_available(), mixed_precision="no" if cfg.precision == "fp32" else cfg.precision)
     if cfg.precision not in ("fp32", "no"):
@@ -448,12 +515,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         half_precision_attention(acc.device)  # cuDNN attention rebuilds per shape (biobert.device)
     rank, world = acc.process_index, acc.num_processes
     main = acc.is_main_process
-    out = Path(expand_path(cfg.output))
     ckpt_root = out / "checkpoints"
-
-    ckpt = latest_checkpoint(out)
-    if ckpt is not None and not resume and not overwrite:
-        raise ConfigError(f"E468 {str(out)!r} already has checkpoints ({ckpt.name}); pass --resume to continue or --overwrite to start again")
     if overwrite and main and ckpt_root.exists():
         shutil.rmtree(ckpt_root)
     if overwrite and main and cfg.from_scratch and not cfg.tokenizer and (out / "vocab").exists():
@@ -461,8 +523,6 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         shutil.rmtree(out / "vocab")
     if overwrite:
         ckpt = None
-    if ckpt is not None:
-        _check_resume(cfg, out)
     _barrier(acc)
 
     invocation_start = session_start = time.time()
@@ -489,6 +549,10 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         model_config=cfg.model_config,
         max_length=cfg.max_length,
         generator_scale=cfg.generator_scale,
+        # continuing a biobert ELECTRA run: its trained generator, not a new random one (which would first have to
+        # relearn MLM while the discriminator is fed easy replacements)
+        generator_init=(electra_generator_dir(resolve_init(cfg.init))
+                        if cfg.objective == "electra" and not cfg.from_scratch else None),
     )
     from biobert.encoders import check_fits, max_input_length
 
@@ -524,6 +588,9 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", map_location="cpu", weights_only=True))
         scheduler.load_state_dict(torch.load(ckpt / "scheduler.pt", map_location="cpu", weights_only=False))
         state = saved_state
+        # the readers count skipped records per process when they reach a file's end; the counts of the sessions
+        # before were saved with the checkpoint
+        restore_skipped(state.get("skipped_records"))
         state.setdefault("vocab_sha256", vocab_digest)  # checkpoints from before it was recorded
         if state.get("world_size", world) != world:
             raise ConfigError(f"E456 {ckpt} was written by {state['world_size']} processes, now {world}; resume with the same number")
@@ -559,12 +626,15 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
         tokens_local = rank_state.get("tokens_local", 0)
     else:
         _seed_all(cfg.seed * 1009 + 7919 * (rank + 1))  # different masks/dropout per process
-    val_all = validation_examples(files, tokenizer, cfg.max_length, kind, cfg.val_fraction, cfg.val_max_examples, cfg.seed, cfg.format, cfg.text_field)
+    val_stats: dict[str, int] = {}
+    val_all = validation_examples(files, tokenizer, cfg.max_length, kind, cfg.val_fraction, cfg.val_max_examples, cfg.seed,
+                                  cfg.format, cfg.text_field, stats=val_stats)
     val = val_all[rank::world]
 
     start_step = state["step"]
     step = start_step
-    session = {"started": _now(), "start_step": start_step, "processes": world, "threads": torch.get_num_threads(), "device": str(acc.device)}
+    session = {"started": _now(), "start_step": start_step, "processes": world, "threads": torch.get_num_threads(), "device": str(acc.device),
+               "command": command}
     state["sessions"].append(session)
 
     def log(msg: str) -> None:
@@ -582,7 +652,8 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
             "final": final,
             "objective": cfg.objective,
             "whole_word_mask": cfg.whole_word_mask,
-            "start_point": {"from_scratch": cfg.from_scratch, "source": bundle.source, "created_head": bundle.created_head},
+            "start_point": {"from_scratch": cfg.from_scratch, "source": bundle.source, "created_head": bundle.created_head,
+                            "generator": bundle.generator_source},
             "model_type": bundle.model.config.model_type,
             "parameters": sum(p.numel() for p in unwrapped.parameters()),
             "vocab_size": len(tokenizer),
@@ -590,7 +661,11 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
             "settings": cfg.to_dict(),
             "versions": versions(),
             "data": {"files": fingerprints, "val_fraction": cfg.val_fraction, "val_examples": len(val_all), "invalid_utf8": encoding,
-                     "skipped_records": skipped_records(files)},
+                     "skipped_records": skipped_records(files),
+                     # corpus tokens that went into no example (SOP one-token remainders), all processes, up to
+                     # the last checkpoint; and those of the validation documents read
+                     "tokens_truncated": state.get("tokens_truncated", 0),
+                     "val_tokens_truncated": val_stats.get("tokens_truncated", 0)},
             "processes": world,
             "distributed": acc.distributed_type.value if hasattr(acc.distributed_type, "value") else str(acc.distributed_type),
             "replicas_in_sync": state.get("replicas_in_sync"),
@@ -650,7 +725,9 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
             for old in done[: max(0, len(done) - max(1, cfg.keep_checkpoints))]:
                 shutil.rmtree(old, ignore_errors=True)
             save_encoder(bundle, tokenizer, out)
-            write_report(out / "report.json", build_report(final=False))
+            interim = build_report(final=False)
+            write_report(out / "report.json", interim)
+            write_model_card(out, interim, command)
             if time.time() - last_plot[0] > 120:  # plotting costs ~0.3 s; the final plot is always drawn
                 plot_curve(out / "curve.png", state["curve"], state["evals"], f"{cfg.objective} · {out.name}")
                 last_plot[0] = time.time()
@@ -804,6 +881,11 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
                     if world > 1:
                         tot = acc.reduce(tot.to(acc.device), reduction="sum").cpu()
                     state["tokens_seen"] = int(tot.item())
+                    cut = torch.tensor([stream.builder.tokens_truncated], dtype=torch.float64)
+                    if world > 1:
+                        cut = acc.reduce(cut.to(acc.device), reduction="sum").cpu()
+                    state["tokens_truncated"] = int(cut.item())
+                    state["skipped_records"] = skipped_records(files)
                     state["step"] = step
                     state["train_seconds"] = state.get("train_seconds", 0.0) + train_time
                     state["wall_seconds"] = state.get("wall_seconds", 0.0) + (time.time() - session_start)
@@ -828,6 +910,7 @@ def pretrain(config: PretrainConfig | dict, resume: bool = False, overwrite: boo
     report["stopped_by"] = halt_reason if step < cfg.max_steps else None
     if main:
         write_report(out / "report.json", report)
+        write_model_card(out, report, command)
         plot_curve(out / "curve.png", state["curve"], state["evals"], f"{cfg.objective} · {out.name}")
     _barrier(acc)
     return report

@@ -15,7 +15,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import torch
 from torch import nn
@@ -31,6 +31,8 @@ __all__ = [
     "load_tokenizer",
     "build_models",
     "save_encoder",
+    "electra_generator_dir",
+    "write_wordpiece_vocab",
 ]
 
 # hidden, layers, heads, intermediate
@@ -73,6 +75,7 @@ class ModelBundle:
     extra_state: dict[str, torch.Tensor] = field(default_factory=dict)  # e.g. the pooler kept aside
     created_head: list[str] = field(default_factory=list)  # parameter names newly initialised
     source: str = ""
+    generator_source: str | None = None  # ELECTRA: the generator checkpoint continued, or "new" (random)
 
 
 def _config_dict(model_config: dict | str | os.PathLike | None) -> dict[str, Any]:
@@ -88,6 +91,35 @@ def _config_dict(model_config: dict | str | os.PathLike | None) -> dict[str, Any
 
         return dict(yaml.safe_load(p.read_text()) or {})
     return json.loads(p.read_text())
+
+
+def _check_config_keys(model_type: str, keys: Iterable[str], where: str) -> None:
+    """Refuse keys the transformers config class of ``model_type`` does not know.
+
+    ``PretrainedConfig`` keeps any keyword as an attribute, so a misspelt key (``num_hidden_layer``) built a
+    model of the preset size without a word.
+
+    Raises:
+        ConfigError: E401 naming the unknown keys and their close matches.
+    """
+    import difflib
+    import inspect
+
+    from transformers import AutoConfig
+
+    cfg = AutoConfig.for_model(model_type)
+    known = set(cfg.to_dict()) | set(getattr(cfg, "attribute_map", {}))
+    for klass in type(cfg).__mro__:  # keyword arguments the constructors take (some are not stored under their name)
+        if "__init__" in vars(klass):
+            known |= {n for n, p in inspect.signature(klass.__init__).parameters.items() if p.kind == p.POSITIONAL_OR_KEYWORD}
+    known.discard("self")
+    unknown = sorted(k for k in keys if k not in known)
+    if unknown:
+        hints = []
+        for k in unknown:
+            close = difflib.get_close_matches(k, sorted(known), n=3)
+            hints.append(f"{k!r}" + (f" (did you mean {', '.join(map(repr, close))}?)" if close else ""))
+        raise ConfigError(f"E401 {where}: unknown {model_type} config key(s) {', '.join(hints)}")
 
 
 def _scratch_config(model_type: str, tokenizer, size: str, overrides: dict[str, Any], max_length: int):
@@ -243,8 +275,21 @@ def build_models(
     if objective not in ("mlm", "sop", "electra"):
         raise ConfigError(f"E463 unknown objective {objective!r}; expected mlm, sop or electra")
 
+    gen_overrides = overrides.get("generator") if objective == "electra" else None
+    if gen_overrides is not None and not isinstance(gen_overrides, dict):
+        raise ConfigError(f"E402 model_config.generator: expected a mapping of ELECTRA config keys, got {gen_overrides!r}")
+    if gen_overrides and generator_init:
+        raise ConfigError(f"E470 model_config.generator applies to a new generator; the one in {str(generator_init)!r} is "
+                          "continued as it is: drop model_config.generator")
+    if not from_scratch:
+        ignored = sorted(k for k in overrides if not (k == "generator" and objective == "electra"))
+        if ignored:
+            # the continued checkpoint's config.json defines the model; these were dropped without a word
+            raise ConfigError(f"E470 model_config ({', '.join(ignored)}) applies to a model built from scratch; with --init the "
+                              "checkpoint's own config is used: drop model_config, or add --from-scratch")
     if from_scratch:
         mt = {"mlm": overrides.get("model_type", "bert"), "sop": overrides.get("model_type", "albert"), "electra": "electra"}[objective]
+        _check_config_keys(mt, [k for k in overrides if k not in ("model_type", "generator")], "model_config")
         cfg = _scratch_config(mt, tokenizer, model_size, overrides, max_length)
         with quiet_transformers():
             if objective == "mlm":
@@ -286,12 +331,24 @@ def build_models(
         if generator_init:
             with quiet_transformers():
                 gen = ElectraForMaskedLM.from_pretrained(generator_init, **fp32_kwargs(), **hub_kwargs(generator_init))
+            bundle.generator_source = str(generator_init)
         else:
-            gcfg = _generator_config(bundle.model.config, generator_scale, overrides.get("generator", {}) if isinstance(overrides.get("generator"), dict) else {})
+            bundle.generator_source = "new"
+            _check_config_keys("electra", gen_overrides or {}, "model_config.generator")
+            gcfg = _generator_config(bundle.model.config, generator_scale, gen_overrides or {})
             with quiet_transformers():
                 gen = ElectraForMaskedLM(gcfg)
         bundle.generator = gen
     return bundle
+
+
+def electra_generator_dir(init: str | os.PathLike | None) -> str | None:
+    """The ``generator/`` directory that :func:`save_encoder` writes next to an ELECTRA discriminator, when
+    ``init`` (a local directory) has one; else ``None`` (a hub id or a discriminator saved without it)."""
+    if init is None:
+        return None
+    gen = Path(init) / "generator"
+    return str(gen) if (gen / "config.json").is_file() else None
 
 
 def save_encoder(bundle: ModelBundle, tokenizer, out_dir: str | os.PathLike, state_dict: dict[str, torch.Tensor] | None = None) -> Path:
@@ -307,9 +364,27 @@ def save_encoder(bundle: ModelBundle, tokenizer, out_dir: str | os.PathLike, sta
     with quiet_transformers():
         model.save_pretrained(out, state_dict=sd, safe_serialization=True)
         tokenizer.save_pretrained(out)
+        write_wordpiece_vocab(tokenizer, out)
         if bundle.generator is not None:
             gen = bundle.generator
             gsd = {k: v.detach().clone() for k, v in gen.state_dict().items()}  # break sharing for safetensors
             gen.save_pretrained(out / "generator", state_dict=gsd, safe_serialization=True)
             tokenizer.save_pretrained(out / "generator")
+            write_wordpiece_vocab(tokenizer, out / "generator")
     return out
+
+
+def write_wordpiece_vocab(tokenizer, out_dir: str | os.PathLike) -> Path | None:
+    """Write ``vocab.txt`` (one token a line, in id order) for a WordPiece tokenizer when ``save_pretrained``
+    left it out (a fast tokenizer loaded from ``tokenizer.json`` alone saves no vocabulary file): BERT tools
+    outside transformers (the original TF code, BertTokenizer's slow path, vocab hashes) read that file.
+    Returns the file written, or ``None`` (there was one, or the tokenizer is not WordPiece)."""
+    target = Path(out_dir) / "vocab.txt"
+    if target.exists():
+        return None
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None or json.loads(backend.to_str()).get("model", {}).get("type") != "WordPiece":
+        return None
+    items = sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])
+    target.write_text("".join(t + "\n" for t, _ in items), encoding="utf-8")
+    return target

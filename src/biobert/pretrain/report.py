@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["versions", "write_report", "plot_curve"]
+__all__ = ["versions", "write_report", "plot_curve", "model_card", "write_model_card"]
 
 
 def versions() -> dict[str, str]:
@@ -62,3 +62,70 @@ def plot_curve(path: str | Path, curve: list[dict[str, Any]], evals: list[dict[s
     fig.savefig(tmp, dpi=110)
     plt.close(fig)
     tmp.replace(path)
+
+
+def model_card(report: dict[str, Any], command: str | None = None) -> str:
+    """A short ``README.md`` for a pre-training output directory, from its :func:`write_report` report: the
+    objective, the start point, the corpus (files, hashes, what was left out), the steps and the last losses,
+    and the command (``report.json`` has everything else)."""
+    sp = report.get("start_point", {})
+    data = report.get("data", {})
+    settings = report.get("settings", {})
+    start = "a new model (from scratch)" if sp.get("from_scratch") else f"`{sp.get('source')}`"
+    lines = [
+        f"# {Path(str(settings.get('output', 'biobert encoder'))).name}",
+        "",
+        f"Encoder pre-trained with `biobert pretrain` ({report.get('objective')}"
+        f"{', whole-word masking' if report.get('whole_word_mask') else ''}); loads with `AutoModel` / `AutoTokenizer`.",
+        "",
+        f"* Start point: {start}; model type {report.get('model_type')}, {report.get('parameters', 0):,} parameters",
+    ]
+    if report.get("objective") == "electra":
+        gen = sp.get("generator")
+        lines.append(f"* ELECTRA generator: {'new (random)' if gen in (None, 'new') else f'continued from `{gen}`'}; saved in `generator/`")
+    if sp.get("created_head"):
+        lines.append(f"* Newly initialised head parameters: {len(sp['created_head'])}")
+    lines += [
+        f"* Vocabulary: {report.get('vocab_size')} tokens, sha256 `{str(report.get('vocab_sha256'))[:16]}`",
+        f"* Steps: {report.get('step')} of {report.get('max_steps')} ({'finished' if report.get('final') else 'not finished'}); "
+        f"{report.get('tokens_seen', 0):,} tokens seen; effective batch {report.get('effective_batch_sequences')} sequences "
+        f"of up to {settings.get('max_length')} tokens; lr {settings.get('lr')}",
+    ]
+    curve = report.get("curve") or []
+    if curve:
+        lines.append(f"* Final training loss: {curve[-1]['loss']:.4f} (step {curve[-1]['step']})")
+    ev = report.get("last_eval")
+    if ev:
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in ev.items() if k != "step" and isinstance(v, (int, float)))
+        lines.append(f"* Last validation (step {ev.get('step')}): {shown}")
+    lines += ["", "## Corpus", "", "| file | bytes | sha256 |", "|---|---|---|"]
+    for f in data.get("files", []):
+        digest = f.get("sha256") or f.get("sha256-head-tail-1MiB") or ""
+        lines.append(f"| {f.get('path')} | {f.get('bytes')} | `{digest[:16]}` |")
+    skipped = data.get("skipped_records") or {}
+    lines += [
+        "",
+        f"Validation: {data.get('val_examples', 0)} held-out sequences (val_fraction {data.get('val_fraction')}). "
+        f"Left out: {skipped.get('records', 0)} record(s) with no text, "
+        f"{(data.get('invalid_utf8') or {}).get('replacements', 0)} invalid UTF-8 sequence(s) replaced, "
+        f"{data.get('tokens_truncated', 0)} token(s) in no example.",
+        "",
+        "## Reproduce",
+        "",
+        "```",
+        command or "biobert pretrain --config <config.yaml>  # settings in pretrain_config.json",
+        "```",
+        "",
+        "`report.json` has the versions, all settings, the loss curve and the validation results.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_model_card(out_dir: str | Path, report: dict[str, Any], command: str | None = None) -> Path:
+    """Write :func:`model_card` to ``out_dir/README.md`` (atomically: it is refreshed at every checkpoint)."""
+    path = Path(out_dir) / "README.md"
+    tmp = path.with_name("README.md.tmp")
+    tmp.write_text(model_card(report, command), encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -61,6 +61,13 @@ def train_wordpiece(
         raise ConfigError(f"E467 vocab_size {vocab_size} is too small")
     if not 0 <= val_fraction < 0.5:  # the range pretraining accepts (E470): the fraction it holds out
         raise ConfigError(f"E470 val_fraction must be in [0, 0.5), got {val_fraction}")
+    # tokenizers takes these as unsigned integers: a negative value ended in an OverflowError from its bindings
+    if min_frequency < 0:
+        raise ConfigError(f"E470 min_frequency must be >= 0, got {min_frequency}")
+    if limit_alphabet < 1:
+        raise ConfigError(f"E470 limit_alphabet must be at least 1, got {limit_alphabet}")
+    if max_documents is not None and max_documents < 1:
+        raise ConfigError(f"E470 max_documents must be at least 1, got {max_documents}")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"E559 {out} is a file; the vocabulary is written as a tokenizer directory, give a directory name")
@@ -138,10 +145,15 @@ def train_wordpiece(
         for t, _ in sorted(vocab.items(), key=lambda kv: kv[1]):
             fh.write(t + "\n")
     digest = vocab_sha256(out)
+    if len(vocab) < vocab_size:
+        # WordPiece stops when no pair is frequent enough (min_frequency) or the corpus has no more to merge
+        log.warning("W498 the vocabulary has %d tokens, fewer than the %d asked for: the corpus (%d documents) has no more "
+                    "pieces occurring at least %d times; recorded in vocab_report.json", len(vocab), vocab_size, n_docs, min_frequency)
     (out / "vocab_report.json").write_text(
         json.dumps(
             {
                 "vocab_size": len(vocab),
+                "vocab_size_requested": vocab_size,
                 "vocab_sha256": digest,
                 "deterministic": True,
                 "lowercase": lowercase,
