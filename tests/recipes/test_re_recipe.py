@@ -437,3 +437,13 @@ def test_jsonl_pairs_with_a_negative_looking_label_need_negative_label(tiny_bert
         finetune_re(load_config(REConfig, None, sets, base=base), progress=False)
     rep = finetune_re(load_config(REConfig, None, sets + ["negative_label=0"], base=base), progress=False)
     assert rep["spec"]["negative_label"] == "0" and "'0'" in rep["test"]["metric"]
+
+
+def test_extract_cli_reports_what_the_output_format_cannot_hold(positive_model, tmp_path):
+    pub = tmp_path / "in.pubtator"  # spans without ids: PubTator relation lines can name them only by their text
+    pub.write_text("1|t|BRCA1 mutations cause breast cancer.\n1|a|No more.\n1\t0\t5\tBRCA1\tGene\n1\t22\t35\tbreast cancer\tDisease\n\n",
+                   encoding="utf-8")
+    r = ok("extract", "--model", positive_model, "--input", pub, "--keep-spans", "--output-format", "pubtator")
+    counts = json.loads(r.stderr.strip().splitlines()[-1])
+    # /extract said these; the CLI used to print only the tagger's and extractor's counts
+    assert counts["output_relation_arguments_named_by_text"] == 2 and counts["output_dropped_scores"] >= 1

@@ -180,3 +180,16 @@ def test_mean_pooling_ignores_padding(tiny_bert, tok):
         a = model(ids, torch.ones_like(ids))
         b = model(padded, mask)
     assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_predictor_counts_a_lone_surrogate_once_per_text_not_per_candidate_pair(tiny_bert):
+    from biobert.encoders import load_tokenizer
+    from biobert.tasks.re import REPredictor
+
+    t = load_tokenizer(str(tiny_bert))
+    sp = spec(style="markers")
+    model = new_relation_model(str(tiny_bert), t, sp).eval()
+    text = TEXT[:36] + "\ud800" + TEXT[37:]  # one lone surrogate in place of a space
+    stats = Counter()
+    out = REPredictor(model, t, sp).predict([(text, CHEM, DIS), (text, DIS, GENE), (text, CHEM, GENE)], stats)
+    assert len(out) == 3 and stats["surrogates_replaced"] == 1  # was 3: one per rendered pair

@@ -90,8 +90,9 @@ def prepare_output(path: str | Path) -> Path:
     return p
 
 
-def emit_documents(docs: list, output: Path | None, fmt: str, single: bool = False) -> None:
-    """Write tagged documents as JSON (one object if ``single``) or any io format, to a file or stdout."""
+def emit_documents(docs: list, output: Path | None, fmt: str, single: bool = False) -> dict[str, int]:
+    """Write tagged documents as JSON (one object if ``single``) or any io format, to a file or stdout; returns
+    what the format could not hold as the documents did (:func:`biobert.io.changes` of the writer's report)."""
     import json
 
     from biobert import io
@@ -103,10 +104,15 @@ def emit_documents(docs: list, output: Path | None, fmt: str, single: bool = Fal
             output.write_text(s + "\n", encoding="utf-8")
         else:
             typer.echo(s)
-    elif output:
-        io.write(docs, output, fmt=fmt)
-    else:
-        typer.echo(io.writes(docs, fmt=fmt), nl=False)
+        return {}
+    if output:
+        return io.changes(io.write(docs, output, fmt=fmt))
+    import io as _stdio
+
+    buf = _stdio.StringIO()
+    report = io.write(docs, buf, fmt=fmt)
+    typer.echo(buf.getvalue(), nl=False)
+    return io.changes(report)
 
 
 def load_linkers(options: list[str], fuzzy: float | None = None, overwrite: bool = False) -> list:

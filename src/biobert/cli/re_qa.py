@@ -482,8 +482,10 @@ def extract_cmd(
         out_docs = ex(docs, tagger=False)
         out_docs, counts = apply_linkers(load_linkers(link or [], fuzzy=link_fuzzy), out_docs)  # re-points relations
         link_counts = {f"link_{k}": v for k, v in counts.items()}
-        emit_documents(out_docs, output, output_format)
+        written = emit_documents(out_docs, output, output_format)
     except BiobertError as exc:
         _fail(exc)
     tag_counts.update(ex.last_stats)  # update, not "+": a Counter sum drops the counts that are 0 ("candidates": 0)
-    typer.echo(json.dumps({"documents": len(out_docs), **dict(tag_counts), **link_counts}), err=True)
+    # what the output format could not hold (scores, arguments named by their text, ...), as /extract says it
+    out_counts = {f"output_{k}": v for k, v in written.items()}
+    typer.echo(json.dumps({"documents": len(out_docs), **dict(tag_counts), **link_counts, **out_counts}), err=True)

@@ -316,7 +316,7 @@ def reads(string: str, fmt: str, *, name: str | None = None, **kw: Any) -> list[
 
 
 def writes(docs: Iterable[Document], fmt: str, **kw: Any) -> str:
-    """Return the file content that :func:`write` would produce."""
+    """Return the file content that :func:`write` would produce (its counts are logged as :func:`write` logs them)."""
     buf = _stdio.StringIO()
-    _get(fmt).writer(docs, buf, **kw)
+    write(docs, buf, fmt=fmt, **kw)
     return buf.getvalue()

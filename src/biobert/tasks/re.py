@@ -54,7 +54,7 @@ from biobert.encoders import takes_token_type_ids
 from biobert.errors import ConfigError, ModelLoadError, TrainingError
 from biobert.tasks.batching import pad_inputs
 from biobert.tasks.pooling import masked_mean
-from biobert.text.words import tokenizable
+from biobert.text.words import replace_surrogates, tokenizable
 from biobert.types import Document, Span
 
 __all__ = [
@@ -405,7 +405,14 @@ class REPredictor:
         """For each pair: ``{"label", "score", "labels" (multi-label: all passing), "probs", "too_long"}``."""
         stats = stats if stats is not None else Counter()
         spec = self.spec
-        feats: list[dict[str, Any] | None] = [encode_pair(self.tokenizer, t, h, tl, spec, stats) for t, h, tl in pairs]
+        per_pair: Counter = Counter()
+        feats: list[dict[str, Any] | None] = [encode_pair(self.tokenizer, t, h, tl, spec, per_pair) for t, h, tl in pairs]
+        # a lone surrogate is one per text, however many candidate pairs render that text (the tagger counts the
+        # same way); the pairs of one document share its text object
+        surrogates = per_pair.pop("surrogates_replaced", 0)
+        stats.update(per_pair)
+        if surrogates:
+            stats["surrogates_replaced"] += sum(replace_surrogates(t)[1] for t in {id(t): t for t, _, _ in pairs}.values())
         order = sorted((i for i, f in enumerate(feats) if f is not None), key=lambda i: len(feats[i]["input_ids"]))  # type: ignore[index]
         probs: dict[int, list[float]] = {}
         was_training = self.model.training
