@@ -216,3 +216,29 @@ def test_bare_ids_get_the_database_every_reader_infers(tmp_path):
     doc = Document("d", text).with_spans(spans(text, ("diabetes mellitus", "Disease"), ("BRCA1", "Gene")))
     got = {s.text: s.ids for s in DictionaryLinker.from_tsv(kb)(doc).spans}
     assert got == {"diabetes mellitus": (("MESH", "D003920"),), "BRCA1": (("ID", "672"),)}
+
+
+def test_a_row_whose_id_column_names_no_identifier_is_refused(tmp_path):
+    for ident in ("-1", "|"):
+        p = tmp_path / "k.tsv"
+        p.write_text(f"NCBIGene:672\tBRCA2\n{ident}\tBRCA1\n", encoding="utf-8")
+        with pytest.raises(DataFormatError) as e:  # used to link BRCA1 to nothing, silently
+            DictionaryLinker.from_tsv(p)
+        assert e.value.code == "E280" and e.value.line == 2
+
+
+def test_a_span_over_the_whole_long_form_decides_for_its_short_form(tmp_path):
+    p = tmp_path / "k.tsv"
+    p.write_text("MESH:D009369\tcancer\nMESH:D000001\tcancer\n", encoding="utf-8")
+    text = "Familial breast cancer (FBC) runs in families; FBC is rare."
+    spans = (Span(0, 22, "Disease"), Span(16, 22, "Disease"), Span(24, 27, "Disease"), Span(47, 50, "Disease"))
+    lk = DictionaryLinker.from_tsv(p)
+    out = lk(Document("d", text, spans=spans))
+    st = lk.last_stats
+    by = {(s.start, s.end): s.ids for s in out.spans}
+    # "cancer" (nested, linked to 2 ids) used to give FBC its ids; the unlinked long form decides: none
+    assert by[(16, 22)] and not by[(0, 22)] and not by[(24, 27)] and not by[(47, 50)]
+    assert st["ambiguous"] == 1 and st["linked_via_abbreviation"] == 0
+    # with no span over the long form, the last linked span inside it still heads it (and is counted ambiguous)
+    out = lk(Document("d", text, spans=spans[1:]))
+    assert {(s.start, s.end): s.ids for s in out.spans}[(24, 27)] and lk.last_stats["ambiguous"] == 3

@@ -38,7 +38,8 @@ columns, or ``|``-separated names inside them, are synonyms.
 A name shared by several identifiers links the span to all of them, sorted
 (counted as ``ambiguous``); nothing is guessed. A short form defined in the
 document as ``long form (SF)`` (:mod:`biobert.text.abbreviations`) gets the
-identifiers of its long form when it has none of its own (``via_abbreviation``).
+identifiers of its long form when it has none of its own (``via_abbreviation``): those of a span of its type
+over the whole long form (none if that span is unlinked), else of the last linked span of its type inside it.
 Spans that already carry ids keep them unless ``overwrite=True``.
 
 Every outcome is counted in ``last_stats``: ``linked_exact``,
@@ -215,7 +216,8 @@ class DictionaryLinker:
             cols = line.split("\t")
             ident = cols[0].strip()
             syns = [n.strip() for c in cols[1:] for n in c.split("|") if n.strip()]
-            if not ident or not syns:
+            # "-1" or "|" read as no identifier at all: such a row would link its names to nothing
+            if not ident or not syns or not parse_ids(ident, default_db):
                 raise DataFormatError("E280", path, lineno, "'<id><TAB><name>[<TAB><synonym>|<synonym>...]'", found=line)
             for n in syns:
                 names.setdefault(n, set()).update(parse_ids(ident, default_db))
@@ -312,9 +314,15 @@ class DictionaryLinker:
             for ab in find_abbreviations(doc.text):
                 short = ab.short(doc.text)
                 heads: dict[str, Ids] = {}
+                whole: dict[str, Ids] = {}
                 for x in new:  # spans are in text order: the last linked one of a type heads the long form
                     if x.ids and x.start >= ab.long_start and x.end <= ab.long_end:
                         heads[x.label] = x.ids
+                    if x.start <= ab.long_start and x.end >= ab.long_end:
+                        whole[x.label] = x.ids
+                # a span over the whole long form decides for its type, linked or not: "cancer" inside an
+                # unlinked "Familial breast cancer (FBC)" would give FBC the ids of a broader concept
+                heads.update(whole)
                 for label, ids in heads.items():
                     by_short.setdefault((short, label), ids)  # the first definition of a short form decides
             for i in pending:
@@ -323,6 +331,8 @@ class DictionaryLinker:
                 if ids:
                     new[i] = Span(s.start, s.end, s.label, s.score, ids, text=s.text)
                     st["linked_via_abbreviation"] += 1
+                    if len(ids) > 1:
+                        st["ambiguous"] += 1
         for i, s in unmatched.items():
             if new[i] is s:  # neither the dictionary nor an abbreviation gave ids
                 st["kept_existing_ids" if s.ids else "unlinked"] += 1
