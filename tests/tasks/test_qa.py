@@ -230,3 +230,13 @@ def test_doc_stride_is_saved_in_the_spec_and_predictions_use_it(tiny_bert, tok):
     run, = QAPredictor(model, tok, sp).run([ex(context=long_ctx)], st)
     assert st["extra_windows"] > 0 and run["nbest"]
     assert all(long_ctx[a["start"]:a["end"]] == a["text"] for a in run["nbest"])
+
+
+def test_long_answers_dropped_by_pooling_and_cut_questions_are_counted_once(tok):
+    st = Counter()
+    pool_answers([[{"text": "x" * 101, "probability": 0.9}, {"text": "", "probability": 0.1}]], 100, st)
+    assert st == Counter(answers_longer_than_max_chars_dropped=1)  # the question was left with no answer, unsaid
+    # one question asked of three passages is one question cut (it was counted once per passage)
+    st = Counter()
+    build_qa_features([ex(i=f"q_00{k}") for k in range(3)], tok, QASpec(max_length=48, stride=12, max_query_length=4), st)
+    assert st["questions_cut_to_max_query_length"] == 1

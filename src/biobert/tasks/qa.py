@@ -286,13 +286,20 @@ class _Layout:
         self.use_tt = "token_type_ids" in getattr(tokenizer, "model_input_names", [])
 
     def encode(self, examples: Sequence[QAExample], stats: Counter) -> list[_Encoded]:
-        qs = self.tok([tokenizable(e.question, stats) for e in examples], add_special_tokens=False, verbose=False)["input_ids"] if examples else []
+        # a question is asked of each of its passages: what is done to it is counted once per question
+        first = {}
+        for i, e in enumerate(examples):
+            first.setdefault((e.question_id or e.id, e.question), i)
+        once = set(first.values())
+        qs = self.tok([tokenizable(e.question, stats if i in once else None) for i, e in enumerate(examples)],
+                      add_special_tokens=False, verbose=False)["input_ids"] if examples else []
         cs = self.tok([tokenizable(e.context, stats) for e in examples], add_special_tokens=False, return_offsets_mapping=True, verbose=False) if examples else None
         out = []
         for i, e in enumerate(examples):
             q = qs[i]
             if len(q) > self.spec.max_query_length:
-                stats["questions_cut_to_max_query_length"] += 1
+                if i in once:
+                    stats["questions_cut_to_max_query_length"] += 1
                 q = q[: self.spec.max_query_length]
             c, offs = cs["input_ids"][i], _strip_offsets(e.context, cs["offset_mapping"][i])  # type: ignore[index]
             cap = self.spec.max_length - len(q) - 3
@@ -469,19 +476,22 @@ def clean_answers(items: Sequence[dict[str, Any]], how: str, stats: Counter | No
     return out
 
 
-def pool_answers(nbests: Sequence[Sequence[dict[str, Any]]], max_chars: int = 100) -> list[dict[str, Any]]:
+def pool_answers(nbests: Sequence[Sequence[dict[str, Any]]], max_chars: int = 100, stats: Counter | None = None) -> list[dict[str, Any]]:
     """Pool per-passage n-best lists of one question (BioBERT's ``transform_nbset2bioasqform``).
 
     Each item is ``{"text", "probability", ...}``. Probabilities of answers
     equal after lower-casing are summed; empty answers and answers longer than
-    ``max_chars`` characters are dropped. The surface form, passage and
-    offsets of a pooled answer are those of its most probable occurrence.
+    ``max_chars`` characters are dropped (the long ones counted in ``stats`` as
+    ``answers_longer_than_max_chars_dropped``: a question can be left with no answer this way). The surface
+    form, passage and offsets of a pooled answer are those of its most probable occurrence.
     Returns ``[{"text", "score", "passage", "start", "end", "count"}]`` by descending score.
     """
     pooled: dict[str, dict[str, Any]] = {}
     for nb in nbests:
         for a in nb:
             text = a["text"]
+            if len(text) > max_chars and text.strip() and stats is not None:
+                stats["answers_longer_than_max_chars_dropped"] += 1
             if not text.strip() or len(text) > max_chars:
                 continue
             key = text.lower()
@@ -693,7 +703,7 @@ class QAPredictor:
                 for local, i in enumerate(idx):
                     nb = clean_answers(runs[i]["nbest"], self.spec.answer_cleanup, stats)
                     nbests.append([{**a, "passage": local} for a in nb])
-                pooled = pool_answers(nbests, self.spec.max_answer_chars)
+                pooled = pool_answers(nbests, self.spec.max_answer_chars, stats)
                 res["answers"] = select_answers(pooled, qtype, self.spec)
             out[qid] = res
         return out
