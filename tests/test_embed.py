@@ -209,3 +209,15 @@ def test_texts_without_words_get_zero_vectors_and_are_counted(embedder):
     assert embedder.last_stats["docs_without_words_zero_vector"] == 2
     embedder(TEXT)
     assert embedder.last_stats["docs_without_words_zero_vector"] == 0
+
+
+def test_save_npz_of_no_document_has_the_arrays_of_any_other(tmp_path):
+    import numpy as np
+
+    from biobert.embed import save_npz
+
+    rep = save_npz([], tmp_path / "e.npz", dim=32, words=True)
+    z = np.load(tmp_path / "e.npz")
+    # used to be vectors (0, 0), dim 0 and no word arrays even when word vectors were asked for
+    assert rep == {"docs": 0, "words": 0, "dim": 32} and z["vectors"].shape == (0, 32)
+    assert z["word_vectors"].shape == (0, 32) and z["word_offsets"].shape == (0, 2) and z["word_doc"].shape == (0,)

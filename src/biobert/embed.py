@@ -316,8 +316,13 @@ class Embedder:
         return out
 
 
-def save_npz(embeddings: Sequence[Embedding], path: str | os.PathLike[str]) -> dict[str, int]:
+def save_npz(embeddings: Sequence[Embedding], path: str | os.PathLike[str], dim: int | None = None,
+             words: bool | None = None) -> dict[str, int]:
     """Write embeddings to an ``.npz`` file (no pickled objects).
+
+    ``dim`` (the encoder's hidden size) and ``words`` (whether word vectors were asked for) shape the arrays of
+    an empty input, which has no embedding to read them from: ``vectors`` ``[0, dim]`` and empty word arrays,
+    so that a file from an empty batch reads like any other.
 
     Arrays: ``ids`` ``[n_docs]`` (str), ``vectors`` ``[n_docs, hidden]`` float32 and, when the
     embeddings have word vectors, ``word_vectors`` ``[n_words, hidden]`` float32,
@@ -327,12 +332,16 @@ def save_npz(embeddings: Sequence[Embedding], path: str | os.PathLike[str]) -> d
     Returns:
         ``{"docs", "words", "dim"}``.
     """
-    dim = int(embeddings[0].vector.shape[0]) if embeddings else 0
+    dim = int(embeddings[0].vector.shape[0]) if embeddings else int(dim or 0)
     arrays: dict[str, np.ndarray] = {
         "ids": np.array([e.id for e in embeddings], dtype=str),
-        "vectors": np.stack([e.vector for e in embeddings]).astype(np.float32) if embeddings else np.zeros((0, 0), np.float32),
+        "vectors": np.stack([e.vector for e in embeddings]).astype(np.float32) if embeddings else np.zeros((0, dim), np.float32),
     }
     n_words = 0
+    if not embeddings and words:
+        arrays["word_vectors"] = np.zeros((0, dim), np.float32)
+        arrays["word_offsets"] = np.zeros((0, 2), np.int64)
+        arrays["word_doc"] = np.zeros((0,), np.int64)
     if embeddings and all(e.word_vectors is not None for e in embeddings):
         arrays["word_vectors"] = np.concatenate([e.word_vectors for e in embeddings]).astype(np.float32)  # type: ignore[misc]
         arrays["word_offsets"] = np.array([w for e in embeddings for w in e.words], dtype=np.int64).reshape(-1, 2)

@@ -102,7 +102,7 @@ def embed_cmd(
     except BiobertError as exc:
         fail(exc)
     if out_kind == "npz":
-        report = save_npz(embs, output)  # type: ignore[arg-type]
+        report = save_npz(embs, output, dim=embedder.dim, words=words)  # type: ignore[arg-type]
     else:
         fh = open(output, "w", encoding="utf-8") if out_kind == "jsonl" else sys.stdout
         try:
