@@ -8,10 +8,13 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then "$PY" -m venv .venv; fi
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
-# A torch wheel already on this machine (pip's find-links) is used as it is, without any index; otherwise the
-# CPU build comes from PyTorch's CPU index (PyPI's Linux torch is the multi-GB CUDA build). TORCH_INDEX_URL
-# picks another index, e.g. https://download.pytorch.org/whl/cu124 for a GPU machine.
-if ! python -m pip install -q --no-index -c constraints.txt torch==2.13.0 2>/dev/null; then
+# A torch wheel already on this machine (pip's find-links) is installed as it is, with no index (so no newer or
+# CUDA build can win), and then its dependencies from the usual index: with --no-index alone they cannot be found
+# and setup fell back to the network. Otherwise the CPU build comes from PyTorch's CPU index (PyPI's Linux torch
+# is the multi-GB CUDA build). TORCH_INDEX_URL picks another index, e.g. https://download.pytorch.org/whl/cu124.
+if python -m pip install -q --no-index --no-deps torch==2.13.0 2>/dev/null; then
+  python -m pip install -q -c constraints.txt torch==2.13.0
+else
   python -m pip install -q -c constraints.txt torch==2.13.0 --index-url "${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}"
 fi
 python -m pip install -q -c constraints.txt -e ".[dev,serve,fast,pretrain,convert,sentences]"

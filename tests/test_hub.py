@@ -50,3 +50,12 @@ def test_proxy_or_offline_setting_answers_without_probing(monkeypatch, env, answ
         assert hub.hub_reachable() is answer
     finally:
         hub.hub_reachable.cache_clear()
+
+
+def test_a_missing_local_directory_shaped_like_a_hub_id_is_said_to_be_missing(unreachable, tmp_path, monkeypatch):
+    from biobert.pipeline import Tagger
+
+    monkeypatch.chdir(tmp_path)
+    # "runs/t1" is also a valid hub id: the error used to speak of the network only
+    with pytest.raises(ModelLoadError, match="(?s)E301.*no local directory 'runs/t1' either"):
+        Tagger.load("runs/t1")

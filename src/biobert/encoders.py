@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from biobert.errors import ModelLoadError
-from biobert.hub import hub_kwargs, hub_reachable
+from biobert.hub import hub_kwargs, hub_reachable, no_local_dir_note
 
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
 
@@ -121,7 +121,7 @@ def _from_pretrained(loader: Any, ref: str, **kw: Any) -> Any:
         offline = (os.environ.get("HF_HUB_OFFLINE") == "1" or not hub_reachable()
                    or "offline" in str(exc).lower() or "connect" in str(exc).lower())
         hint = " The hub is not reachable from here; pass a local directory instead." if offline else ""
-        raise ModelLoadError(f"E301 could not load {ref!r}: {str(exc).rstrip('.')}.{hint}") from exc
+        raise ModelLoadError(f"E301 could not load {ref!r}: {str(exc).rstrip('.')}.{hint}{no_local_dir_note(ref)}") from exc
 
 
 @contextmanager

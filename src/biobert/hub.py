@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["hub_reachable", "hub_kwargs"]
+__all__ = ["hub_reachable", "hub_kwargs", "no_local_dir_note"]
 
 log = logging.getLogger(__name__)
 
@@ -56,3 +56,13 @@ def hub_kwargs(ref: str | os.PathLike[str]) -> dict[str, Any]:
     if Path(ref).is_dir() or hub_reachable():
         return {}
     return {"local_files_only": True}
+
+
+def no_local_dir_note(ref: str | os.PathLike[str]) -> str:
+    """What a hub-loading error adds for a ``ref`` that is no local path either: ``runs/t1`` has the shape of a hub
+    id (``org/name``), so a mistyped or missing local directory used to read as a network failure only."""
+    from pathlib import Path
+
+    if Path(ref).exists():
+        return ""
+    return f" There is no local directory {str(ref)!r} either (relative to {os.getcwd()})."

@@ -111,7 +111,7 @@ def local_model_dir(ref: str) -> str:
         return ref
     from huggingface_hub import snapshot_download
 
-    from biobert.hub import hub_kwargs
+    from biobert.hub import hub_kwargs, no_local_dir_note
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
     try:
@@ -119,5 +119,5 @@ def local_model_dir(ref: str) -> str:
     except (HfHubHTTPError, LocalEntryNotFoundError, OSError, ValueError) as exc:
         raise ModelLoadError(
             f"E301 could not download {ref!r} from the Hugging Face hub ({type(exc).__name__}: {exc}). "
-            "Offline, pass a local directory instead."
+            "Offline, pass a local directory instead." + no_local_dir_note(ref)
         ) from exc

@@ -28,6 +28,7 @@ import re
 import shutil
 import signal
 import threading
+import sys
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
@@ -598,7 +599,7 @@ class Trainer:
             st.bad_evals += 1
         log.info("step %d dev %s=%.4f (best %.4f @ %d)", st.global_step, self.cfg.select_metric, value, st.best_metric, st.best_step)
         if self.progress:
-            print(f"[eval] step {st.global_step} epoch {st.epoch} dev {self.cfg.select_metric}={value:.4f} best={st.best_metric:.4f}@{st.best_step}", flush=True)
+            print(f"[eval] step {st.global_step} epoch {st.epoch} dev {self.cfg.select_metric}={value:.4f} best={st.best_metric:.4f}@{st.best_step}", file=sys.stderr, flush=True)
         return bool(distributed.broadcast(self.cfg.patience is not None and st.bad_evals >= self.cfg.patience))
 
     def train(self, resume: bool = True) -> dict[str, Any]:
@@ -672,7 +673,7 @@ class Trainer:
                     print(
                         f"[train] step {st.global_step}/{self.total_steps} epoch {st.epoch} loss {running / n_running:.4f} "
                         f"lr {self._base_lr():.2e} tok/s {(st.tokens_seen - tokens_at_start) / max(el, 1e-9):.0f}",
-                        flush=True,
+                        file=sys.stderr, flush=True,
                     )
                     running, n_running = 0.0, 0
                 if cfg.eval_every and st.global_step % cfg.eval_every == 0:
@@ -779,7 +780,7 @@ class Trainer:
                 self._save_best()
             if self.progress:
                 print(f"[eval] average of the last {st.averaged_epochs} epochs: dev {self.cfg.select_metric}={value:.4f}"
-                      f" ({'kept' if better else 'not kept'}; best epoch {best_epoch:.4f})", flush=True)
+                      f" ({'kept' if better else 'not kept'}; best epoch {best_epoch:.4f})", file=sys.stderr, flush=True)
             st.best_is_average = bool(distributed.broadcast(better))
         else:
             st.best_is_average = bool(distributed.broadcast(None))

@@ -502,7 +502,8 @@ def test_finetune_ner_prints_the_selected_dev_precision_recall_and_f1(tiny_bert,
     data.write_text(CONLL * 4, encoding="utf-8")
     r = ok("finetune", "ner", "--train", data, "--dev", data, "--test", data, "--encoder", tiny_bert, "--out", tmp_path / "m",
            "--set", "train.epochs=2", "--set", "train.batch_size=4", "--set", "max_length=32", "--set", "stride=8")
-    out = json.loads(r.stdout[r.stdout.index("{\n"):])
+    out = json.loads(r.stdout)  # stdout is the JSON alone: progress ([eval] lines) goes to stderr
+    assert "[eval]" in r.stderr
     assert set(out["dev"]) == {"precision", "recall", "f1"} and out["dev"]["f1"] == out["dev_f1"]
     assert all({"precision", "recall", "f1"} <= set(v) for v in out["test"].values())  # per corpus
 

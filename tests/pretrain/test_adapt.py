@@ -48,6 +48,8 @@ def test_adapt_vocab_adds_mapped_whole_word_tokens(corpus_file, headless_bert, t
     saved = json.loads((out / "adapt_report.json").read_text())
     assert saved["shared_words"] > 20 and np.isfinite(saved["map_r2"])
     assert (out / "vocab.txt").read_text().split("\n")[ids[0]] == new[0]
+    card = (out / "README.md").read_text()  # a model directory has a model card, as pretrain's has
+    assert "15 new" in card and f"R² {saved['map_r2']}" in card and str(headless_bert) in card
 
 
 def test_pieces_init_is_the_mean_of_the_old_pieces(corpus_file, headless_bert, tmp_path):

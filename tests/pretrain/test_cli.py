@@ -137,3 +137,11 @@ def test_the_output_directory_has_a_model_card_and_vocab_txt(corpus_file, vocab_
     assert report["sessions"][-1]["command"].startswith("biobert pretrain")
     vocab = (out / "vocab.txt").read_text().splitlines()
     assert vocab == (vocab_dir / "vocab.txt").read_text().splitlines()
+
+
+def test_init_with_from_scratch_is_refused(corpus_file, headless_bert, tmp_path):
+    # a new random model has nothing to continue: --init was silently ignored (report: start_point scratch)
+    res = runner.invoke(app, ["pretrain", "--corpus", str(corpus_file), "-o", str(tmp_path / "r"), "--from-scratch",
+                              "--init", str(headless_bert)])
+    assert res.exit_code == 2 and "E470 --init" in res.output, res.output
+    assert not (tmp_path / "r").exists()

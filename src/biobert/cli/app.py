@@ -20,7 +20,7 @@ app.add_typer(evaluate_app, name="evaluate")
 
 #: ``--device`` and ``--precision`` of every command that runs a model (rules in :mod:`biobert.device`)
 DEVICE_OPTION = typer.Option(None, "--device", help="auto (default: a GPU when there is one) | cpu | cuda | cuda:N | mps.")
-PRECISION_OPTION = typer.Option("fp32", "--precision", help="fp32 | fp16 | bf16: half-precision weights on a GPU; bf16 also on CPUs with native bf16 (AMX, AVX512-BF16), about 3x faster tagging there.")
+PRECISION_OPTION = typer.Option("fp32", "--precision", help="fp32 | fp16 | bf16: half-precision weights on a GPU; bf16 also on CPUs with AMX (amx_bf16), where it tagged 2.9x faster than fp32; without AMX (AVX512-BF16 alone) it measured 0.72x, slower: check with `biobert benchmark --precision bf16`.")
 #: ``--splitter`` of every command that tags text (rules in :mod:`biobert.text.sentences`)
 DECODE_OPTION = typer.Option(None, "--decode", help="viterbi (the likeliest tag sequence with no I- after O or another type) | argmax (each word's likeliest tag, repaired as conlleval does); default: the model's setting, else viterbi.")
 UNCHECKED_INT8_OPTION = typer.Option(False, "--allow-unchecked-int8", help="With --quantize int8: use an int8 model whose F1 cost was never measured by `biobert export onnx --eval-data` (a warning instead of error E322).")

@@ -87,7 +87,7 @@ def evaluate_ner_cmd(
     fmt: Optional[str] = typer.Option(None, "--format", help="conll | pubtator | bioc | biocjson | jsonl | json (default: from extension)."),
     untyped_label: Optional[str] = typer.Option(None, help="Type given to untyped B/I tags (default: the model's only type, else ENTITY)."),
     ignore_types: bool = typer.Option(False, "--ignore-types", help="Score boundaries only (BioBERT's untyped protocol)."),
-    types: Optional[str] = typer.Option(None, help="Comma-separated types to score (others are ignored). Default: every type, but a model with more types than the gold file is scored on the gold file's types only (a corpus that does not annotate chemicals cannot tell a right chemical from a wrong one)."),
+    types: Optional[str] = typer.Option(None, help="Comma-separated types to score (others are ignored). Default: every type, but a model with types the gold file lacks is scored on the gold file's types only (a corpus that does not annotate chemicals cannot tell a right chemical from a wrong one)."),
     map_types: Optional[list[str]] = typer.Option(None, "--map-types", help="Rename gold types before scoring: SRC[,SRC...]=DST, repeatable (NCBI-disease's PubTator types: 'SpecificDisease,DiseaseClass,Modifier,CompositeMention=Disease'). Counted in the output."),
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Write a 'token gold pred' file here."),
     abbreviations: bool = typer.Option(False, "--abbreviations", help="Make spans agree with each document's 'long form (SF)' definitions, as `biobert tag` does by default (off here: the BioBERT protocol scores the model alone)."),

@@ -126,6 +126,10 @@ def pretrain_cmd(
             # nothing to continue and nothing to start: "no corpus given" hid that the run directory is not one
             raise ConfigError(f"E471 there is no run to resume in {settings['output']!r} (no pretrain_config.json); "
                               "check --output, or give --corpus to start a new run")
+        if settings.get("from_scratch") and (init is not None or settings.get("init") not in (None, "default")):
+            # a new random model has no checkpoint to continue: --init was silently ignored
+            raise ConfigError("E470 --init continues a checkpoint, but this run trains a new model from scratch "
+                              "(from_scratch: true, from --from-scratch or the config); drop one of them")
         if not settings.get("from_scratch"):
             # these shape a new model and its vocabulary; a continued checkpoint keeps its own, so they were ignored
             ignored = [opt for opt, v in (("--vocab-size", vocab_size), ("--cased/--uncased", cased), ("--model-size", model_size))
@@ -213,7 +217,8 @@ def adapt_vocab_cmd(
             val_fraction=val_fraction,
             max_documents=max_documents,
         )
-        report = adapt_vocab(cfg, log=lambda m: typer.echo(m, err=True))
+        command = " ".join(shlex.quote(a) for a in ["biobert", *sys.argv[1:]])
+        report = adapt_vocab(cfg, log=lambda m: typer.echo(m, err=True), command=command)
     except BiobertError as exc:
         _fail(exc)
     keys = ("init", "vocab_size_before", "vocab_size_after", "new_tokens", "shared_words", "map_r2", "pieces_per_word_before", "pieces_per_word_after", "seconds")

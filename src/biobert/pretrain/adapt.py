@@ -90,9 +90,9 @@ def _wordpiece_json(tokenizer) -> dict[str, Any]:
     return data
 
 
-def adapt_vocab(config: AdaptConfig | dict, log=print) -> dict[str, Any]:
+def adapt_vocab(config: AdaptConfig | dict, log=print, command: str | None = None) -> dict[str, Any]:
     """Run the adaptation and write ``config.output``; returns the report (also in
-    ``adapt_report.json``)."""
+    ``adapt_report.json``, and summed up with ``command`` in the model card, ``README.md``)."""
     from gensim.models import Word2Vec
     from transformers import AutoConfig, AutoModel, AutoModelForMaskedLM
 
@@ -279,11 +279,40 @@ def adapt_vocab(config: AdaptConfig | dict, log=print) -> dict[str, Any]:
 
     report["versions"] = versions()
     (out / "adapt_report.json").write_text(json.dumps(report, indent=2))
+    (out / "README.md").write_text(_model_card(report, command), encoding="utf-8")
     log(
         f"adapt-vocab: added {len(new_words):,} tokens ({base_size:,} -> {new_size:,}); pieces/word "
         f"{report['pieces_per_word_before']} -> {report['pieces_per_word_after']}; saved {out}"
     )
     return report
+
+
+def _model_card(report: dict[str, Any], command: str | None) -> str:
+    """A short ``README.md`` for an adapted encoder: method, start point, what changed, corpus, command."""
+    r2 = report["map_r2"]
+    lines = [
+        f"# {Path(str(report['settings'].get('output', 'adapted encoder'))).name}",
+        "",
+        f"Encoder with a domain vocabulary from `biobert adapt-vocab`: {report['method']}. Loads with `AutoModel` / "
+        "`AutoTokenizer`; fine-tune or continue pre-training it (`biobert pretrain --init`).",
+        "",
+        f"* Start point: `{report['init']}`",
+        f"* Vocabulary: {report['vocab_size_before']:,} -> {report['vocab_size_after']:,} tokens ({report['new_tokens']:,} new)",
+        f"* Subwords per word on a corpus sample: {report['pieces_per_word_before']} -> {report['pieces_per_word_after']}",
+        f"* Linear map fitted on {report['shared_words']:,} shared words" + (f", R² {r2}" if r2 is not None else "")
+        if report.get("w2v_vocab") is not None else "* New embeddings: mean of the old pieces' input embeddings",
+        f"* Corpus: {report['documents']:,} documents, {report['words']:,} words "
+        f"({(report.get('skipped_records') or {}).get('records', 0)} record(s) with no text left out)",
+        "",
+        "| file | bytes | sha256 |",
+        "|---|---|---|",
+    ]
+    for f in report.get("corpus", []):
+        digest = f.get("sha256") or f.get("sha256-head-tail-1MiB") or ""
+        lines.append(f"| {f.get('path')} | {f.get('bytes')} | `{digest[:16]}` |")
+    lines += ["", "## Reproduce", "", "```", command or "biobert adapt-vocab  # settings in adapt_report.json", "```",
+              "", "`adapt_report.json` has the versions, all settings and the new tokens' head.", ""]
+    return "\n".join(lines)
 
 
 def _pieces(tokenizer, words: list[str]) -> Iterable[list[int]]:

@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import random
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -725,7 +726,7 @@ def cv_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, progre
         per_fold[str(j)].update(_fold_counts(rep["test"], len(tq)), train_seconds=rep["train"]["train_seconds"],
                                 tokens_per_second=rep["train"]["tokens_per_second"])
         if progress:
-            print(f"[cv] fold {j}: " + " ".join(f"{m} {rep['test'][m]:.4f}" for m in keys), flush=True)
+            print(f"[cv] fold {j}: " + " ".join(f"{m} {rep['test'][m]:.4f}" for m in keys), file=sys.stderr, flush=True)
     summary = {
         "task": "qa",
         "qa_task": cfg.task,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import sys
 import time
 import zlib
 from collections import Counter
@@ -494,7 +495,7 @@ def cv_re(cfg: REConfig, resume: bool = True, command: str | None = None, progre
         per_fold[k]["tokens_per_second"] = rep["train"]["tokens_per_second"]
         if progress:
             scores = " ".join(f"{n} {t[m]:.4f}" for n, m in (("P", "precision"), ("R", "recall"), ("F1", "f1"))) if t else "not tested"
-            print(f"[cv] fold {k}: {scores}", flush=True)
+            print(f"[cv] fold {k}: {scores}", file=sys.stderr, flush=True)
     summary = {
         "task": "re",
         "command": command,
