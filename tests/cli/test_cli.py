@@ -652,3 +652,10 @@ def test_evaluate_ner_counts_gold_it_cannot_match_and_its_predictions_file_resco
     assert "B-Gene" not in (tmp_path / "p.txt").read_text()
     # (the one-word prediction "cancer" matched the nested gold span, so the file has one true positive fewer)
     assert (again["tp"], again["n_pred"], again["n_gold"]) == (res["tp"] - 1, res["n_pred"], res["n_gold"] - 1)
+
+
+def test_evaluate_ner_defaults_to_the_bundled_tagger(tmp_path):
+    gold = tmp_path / "g.pubtator"
+    gold.write_text(PUBTATOR, encoding="utf-8")
+    res = json.loads(ok("evaluate", "ner", "--data", gold).stdout)  # --model was required, unlike `biobert tag`
+    assert res["model"].endswith("ner-default") and res["n_gold"] == 3 and res["tp"] >= 2

@@ -82,7 +82,7 @@ def finetune_ner_cmd(
 
 @evaluate_app.command("ner")
 def evaluate_ner_cmd(
-    model: str = typer.Option(..., "--model", "-m", help="Model directory or hub id."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory or hub id (default: the bundled tagger, as `biobert tag`)."),
     data: Path = typer.Option(..., "--data", "-d", help="Gold file."),
     fmt: Optional[str] = typer.Option(None, "--format", help="conll | pubtator | bioc | biocjson | jsonl | json (default: from extension)."),
     untyped_label: Optional[str] = typer.Option(None, help="Type given to untyped B/I tags (default: the model's only type, else ENTITY)."),
@@ -96,7 +96,7 @@ def evaluate_ner_cmd(
 ) -> None:
     """Strict entity-level P/R/F1 (conlleval semantics) as JSON, with the inference counters."""
     from biobert import io
-    from biobert.pipeline import Tagger
+    from biobert.pipeline import Tagger, default_tagger_path
     from biobert.recipes.ner import evaluate_ner
 
     try:
@@ -145,7 +145,7 @@ def evaluate_ner_cmd(
             metrics["counts"] = dict(counts)
     except BiobertError as exc:
         _fail(exc)
-    metrics["model"], metrics["data"] = model, str(data)
+    metrics["model"], metrics["data"] = model or str(default_tagger_path()), str(data)
     typer.echo(json.dumps(metrics, indent=2))
 
 
