@@ -127,17 +127,23 @@ def broadcast(obj: Any) -> Any:
     return box[0]
 
 
-def shard(batch: Sequence[int], rank: int, world: int) -> tuple[list[int], float]:
+def shard(batch: Sequence[int], rank: int, world: int, units: Sequence[int] | None = None) -> tuple[list[int], float]:
     """This process's examples of a global ``batch`` and the weight of its loss.
 
-    The weight ``world * len(mine) / len(batch)`` makes DDP's gradient average equal the gradient of the
-    batch's mean loss. A process left with nothing (a last batch smaller than ``world``) still has to take
-    part in the all-reduce, so it gets the batch's first example with weight 0.
+    ``units[i]``: how many terms example ``i`` adds to the mean its loss takes (labelled tokens for a token-level
+    loss such as NER's cross-entropy; ``None``: one per example). The weight ``world * units(mine) /
+    units(batch)`` makes DDP's gradient average equal the gradient of the batch's mean loss: weighting a
+    token-mean by sentences gave another gradient whenever the shards held different numbers of tokens. A process
+    left with nothing (a last batch smaller than ``world``) still has to take part in the all-reduce, so it gets
+    the batch's first example with weight 0.
     """
     mine = list(batch[rank::world])
     if not mine:
         return [batch[0]], 0.0
-    return mine, world * len(mine) / len(batch)
+    if units is None:
+        return mine, world * len(mine) / len(batch)
+    total = sum(units[i] for i in batch)
+    return mine, (world * sum(units[i] for i in mine) / total) if total else 0.0
 
 
 def wait_for_report(path: Any) -> dict[str, Any]:

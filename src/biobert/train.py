@@ -373,7 +373,11 @@ class Trainer:
         progress: bool = True,
         fingerprint: dict[str, Any] | None = None,
         lr_multipliers: dict[str, float] | None = None,
+        loss_units: Callable[[dict[str, Any]], int] | None = None,
     ) -> None:
+        """``loss_units(feature)``: the terms a feature adds to the mean ``loss_fn`` takes (labelled tokens for a
+        token-mean loss), so that a data-parallel run weights each process's share as one process would; ``None``:
+        the loss is a mean over examples."""
         if not features:
             raise TrainingError("E501 no training examples")
         # what a checkpoint must have been made with to be resumed (the batch positions and shapes depend on it)
@@ -383,6 +387,7 @@ class Trainer:
         self.model, self.features, self.collate = model, features, collate
         self.loss_fn, self.evaluate_fn, self.cfg = loss_fn, evaluate, config
         self.lr_multipliers = dict(lr_multipliers or {})
+        self.units = [int(loss_units(f)) for f in features] if loss_units is not None else None
         if config.dropout is not None:
             n = set_dropout(model, config.dropout)
             log.info("dropout %.3g on %d dropout layers", config.dropout, n)
@@ -627,7 +632,8 @@ class Trainer:
         while st.epoch < cfg.epochs and not stop:
             batches = length_grouped_batches(self.lengths, cfg.batch_size, cfg.seed * 1000 + st.epoch, cfg.group_by_length)
             for bi in range(st.batch_in_epoch, len(batches)):
-                mine, weight = distributed.shard(batches[bi], self.dist.rank, self.dist.world) if self.dist else (batches[bi], 1.0)
+                mine, weight = (distributed.shard(batches[bi], self.dist.rank, self.dist.world, self.units) if self.dist
+                                else (batches[bi], 1.0))
                 batch = to_device(self.collate([self.features[i] for i in mine]), self.device)
                 steps_now = not (bi + 1) % cfg.grad_accum or bi + 1 == len(batches)
                 # between optimizer steps DDP need not all-reduce: gradients just accumulate locally

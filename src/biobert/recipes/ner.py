@@ -612,6 +612,8 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
                               distill=(cfg.distill_weight, cfg.distill_temperature) if cfg.teachers else None),
         evaluate if has_dev else None, out, cfg.train, progress=progress, fingerprint=fingerprint,
         lr_multipliers={"crf.": cfg.crf_lr_scale} if cfg.crf else None,
+        # the loss (softmax, distillation or CRF) is a mean over labelled subwords: shards weigh by them
+        loss_units=lambda f: sum(1 for x in f["labels"] if x != -100),
     )
     summary = trainer.train(resume=resume)
     if not distributed.is_main():  # data-parallel run: process 0 tests and saves
