@@ -186,3 +186,36 @@ def test_the_encoder_loader_takes_a_tf_checkpoint_and_converts_it_once(tmp_path,
     clf = load_token_classifier(str(rel / "model.ckpt-7"), ["O", "B-Gene", "I-Gene"])
     assert clf.config.hidden_size == json.loads((FIX / "bert_config.json").read_text())["hidden_size"]
     assert load_tokenizer(str(rel)).tokenize("w12") == ["w12"]
+
+
+def test_a_damaged_index_is_e290_naming_it_whatever_the_damage(tmp_path):
+    import random
+
+    from biobert.errors import BiobertError
+
+    src = (FIX / "model.ckpt-7.index").read_bytes()
+    shutil.copy(FIX / "model.ckpt-7.data-00000-of-00001", tmp_path / "model.ckpt-7.data-00000-of-00001")
+    rng = random.Random(0)
+    raised = 0
+    for _ in range(60):  # 1-4 random bytes changed outside the footer: UnicodeDecodeError, IndexError, ... used to escape
+        raw = bytearray(src)
+        for _ in range(rng.randint(1, 4)):
+            raw[rng.randrange(len(raw) - 48)] = rng.randrange(256)
+        (tmp_path / "model.ckpt-7.index").write_bytes(bytes(raw))
+        try:
+            read_tf_checkpoint(tmp_path / "model.ckpt-7")
+        except BiobertError as exc:
+            raised += 1
+            assert isinstance(exc, DataFormatError) and exc.code in ("E290", "E291", "E292"), exc
+        # any other exception fails the test
+    assert raised > 20
+
+
+def test_unchecked_crcs_are_counted_and_said(tmp_path, monkeypatch, caplog):
+    import biobert.tfcheckpoint as tfc
+
+    monkeypatch.setattr(tfc, "_crc32c_checker", lambda: None)  # google-crc32c not installed
+    stats = {}
+    with caplog.at_level("WARNING", logger="biobert.tfcheckpoint"):
+        read_tf_checkpoint(PREFIX, stats=stats)
+    assert stats["crc_checked"] == 0 and stats["crc_unchecked"] == 139 and "W293" in caplog.text
