@@ -57,8 +57,12 @@ def test_text_lines_stream_lazily_and_fail_at_the_bad_line(tagger, tmp_path):
     with pytest.raises(DataFormatError, match="E200") as err:
         tag_file(tagger, src, out, input_format="text", output_format="jsonl", chunk_docs=4, progress=False, lines=True)
     assert ":11" in str(err.value) or "line 11" in str(err.value)
-    # the chunks read before the bad line were already tagged and written
-    assert len(out.read_text(encoding="utf-8").splitlines()) == 8
+    # the chunks read before the bad line were already tagged and written, under a name that says the output is
+    # not whole (a killed run used to leave out.jsonl reading back as a complete, shorter file)
+    assert not out.exists()
+    assert len((tmp_path / ".partial-out.jsonl").read_text(encoding="utf-8").splitlines()) == 8
+    tag_file(tagger, ABSTRACTS, out, input_format="text", output_format="jsonl", progress=False, lines=True)
+    assert out.exists() and not (tmp_path / ".partial-out.jsonl").exists()  # a finished run is renamed into place
 
 
 def test_iterate_equals_read(tmp_path):

@@ -21,6 +21,8 @@ boundary (one sentence in ``chunk_docs``).
 from __future__ import annotations
 
 import itertools
+import logging
+import os
 import sys
 import time
 from collections import Counter
@@ -38,6 +40,8 @@ __all__ = ["tag_file", "tag_stream", "parse_shard", "StreamWriter", "BratDirWrit
 
 #: output formats of :func:`tag_file`: every io format, JSON (one array) and a human-readable table
 OUTPUT_FORMATS = tuple(dict.fromkeys(("json", "table", *io.FORMATS)))
+
+logger = logging.getLogger(__name__)
 
 
 _CELL_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -164,8 +168,22 @@ def open_writer(output: PathOrStream, fmt: str, *, header: bool = True) -> Itera
             raise ConfigError("E429 brat output is a directory of .txt + .ann pairs; give --output DIR, not a stream")
         yield BratDirWriter(output)
         return
-    with open_out(output) as f:
-        yield StreamWriter(f, fmt, header=header)
+    if not isinstance(output, (str, os.PathLike)):
+        with open_out(output) as f:
+            yield StreamWriter(f, fmt, header=header)
+        return
+    # written under a temporary name beside it and renamed when every chunk is in: a killed run used to leave a
+    # file that read back as a complete, shorter output. The partial file stays (chunks done so far) if it fails.
+    final = Path(output)
+    partial = final.with_name(f".partial-{final.name}")  # the suffixes (.gz) stay last: compression is kept
+    try:
+        with open_out(partial) as f:
+            yield StreamWriter(f, fmt, header=header)
+    except BaseException:
+        if partial.exists():
+            logger.warning("tagging stopped: the documents written so far are in %s; %s was not written", partial, final)
+        raise
+    partial.replace(final)
 
 
 def _chunks(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:

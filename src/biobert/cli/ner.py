@@ -245,7 +245,7 @@ def tag_cmd(
     abbreviations: bool = typer.Option(True, "--abbreviations/--no-abbreviations", help="Make spans agree with each document's 'long form (SF)' definitions: tag the short form of an entity everywhere, untag one whose long form is no entity (--no-abbreviations: the model's raw predictions)."),
     link: Optional[list[str]] = typer.Option(None, "--link", help="Link spans to ids with a dictionary TSV (id, name, synonyms): KB.tsv for every type, or LABEL[,LABEL]=KB.tsv; repeatable."),
     link_fuzzy: Optional[float] = typer.Option(None, "--link-fuzzy", help="With --link: also match the most similar dictionary name by character trigrams at this similarity or above (0.8 was chosen on BC5CDR dev; see BENCHMARKS.md)."),
-    shard: Optional[str] = typer.Option(None, "--shard", help="K/N: tag only every N-th document starting at the K-th (0-based), so N processes can share one input; concatenate their outputs."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="K/N: tag only every N-th document starting at the K-th (0-based), so N processes can share one input. Line formats (PubTator, JSONL, CoNLL, table) concatenate, shard by shard (not in input order); JSON, BioC and brat outputs are one structure per shard: read them all to merge."),
     splitter: Optional[str] = SPLITTER_OPTION,
     decode: Optional[str] = DECODE_OPTION,
     device: Optional[str] = DEVICE_OPTION,
