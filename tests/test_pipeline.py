@@ -407,3 +407,23 @@ def test_texts_beside_documents_get_ids_of_their_own(tagger_dir):
     # the text at position 1 used to be "1" too (and a PubTator file then held two records of PMID 1)
     assert [d.id for d in out] == ["1", "text-1", "0"]
     assert [d.id for d in t(["a", "b"])] == ["0", "1"]
+
+
+def test_the_onnx_backend_uses_torchs_thread_count(tagger_dir, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    from biobert import export
+    from biobert.pipeline import Tagger
+
+    if not (tagger_dir / "onnx").exists():
+        export.export_onnx(tagger_dir)
+    seen = {}
+    real = export.OnnxTokenClassifier.__init__
+
+    def spy(self, path, threads=None):
+        seen["threads"] = threads
+        real(self, path, threads)
+
+    monkeypatch.setattr(export.OnnxTokenClassifier, "__init__", spy)
+    n = torch.get_num_threads()
+    Tagger.load(tagger_dir, backend="onnx")
+    assert seen["threads"] == n  # was None: every core, whatever --threads said

@@ -203,7 +203,9 @@ class Tagger:
             check_export_current(ref)
             if quantize == "int8":
                 check_int8_allowed(ref, "onnx", allow_unchecked_int8)
-            model = OnnxTokenClassifier(onnx_file)
+            # as many threads as torch uses (set by --threads / OMP_NUM_THREADS): ONNX Runtime took every core,
+            # so a benchmark with --threads compared torch on N threads with ONNX on all of them
+            model = OnnxTokenClassifier(onnx_file, threads=torch.get_num_threads())
         elif backend != "torch":
             raise ModelLoadError(f"E310 unknown backend={backend!r}; expected 'torch' or 'onnx'")
         elif quantize == "int8":
