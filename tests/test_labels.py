@@ -127,3 +127,8 @@ def test_io_tagged_types_are_not_constrained():
     lg = lambda *p: [math.log(x) for x in p]  # noqa: E731
     path = viterbi_decode([lg(.1, .8, .05, .05), lg(.1, .8, .05, .05), lg(.8, .1, .05, .05)], start, follow)
     assert tags_to_chunks([labels[j] for j in path]) == [(0, 2, "Gene")]
+
+
+def test_an_untyped_i_after_o_starts_an_entity():
+    # BioBERT's collapsed NER files are untyped B/I/O: conlleval starts an entity at an I after O
+    assert tags_to_chunks(["O", "I", "I", "O", "I"]) == [(1, 3, ""), (4, 5, "")]

@@ -61,3 +61,9 @@ def test_percent_rounds_the_table_figures():
 
     assert percent(prf(2, 3, 4)) == {"precision": 66.67, "recall": 50.0, "f1": 57.14}
     assert percent({"accuracy": 0.5526}, keys=("accuracy",), digits=1) == {"accuracy": 55.3}
+
+
+def test_untyped_i_after_o_matches_and_per_type_precision_and_recall_are_not_swapped():
+    assert conlleval_scores([["O", "B", "I"]], [["O", "I", "I"]])["tp"] == 1
+    m = conlleval_scores([["B-A", "O", "O"]], [["B-A", "O", "B-A"]])["per_type"]["A"]
+    assert (m["precision"], m["recall"], m["n_pred"], m["n_gold"]) == (0.5, 1.0, 2, 1)

@@ -496,3 +496,16 @@ def test_two_spellings_of_one_path_are_the_same_setting_for_resume(tmp_path, mon
     monkeypatch.chdir(tmp_path)
     assert _same_setting("enc", str(tmp_path / "enc")) and _same_setting("./enc/", "enc")
     assert not _same_setting("enc", "other") and not _same_setting("minilm", "enc") and not _same_setting(1, "1")
+
+
+@pytest.mark.parametrize("patience, evals", [(1, 2), (2, 3)])
+def test_early_stopping_stops_after_patience_evaluations_without_improvement(tiny_bert, tmp_path, patience, evals):
+    model, feats, enc = _setup(tiny_bert)
+    scores = iter([0.5, 0.4, 0.3, 0.2, 0.1])
+    cfg = TrainConfig(lr=5e-3, epochs=5, batch_size=4, seed=1, log_every=1000, patience=patience)
+    tr = Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), ner_loss, lambda m: {"f1": next(scores)},
+                 tmp_path / "es", cfg, progress=False)
+    summary = tr.train(resume=False)
+    # once per epoch: the first evaluation is the best, and `patience` worse ones stop the run
+    assert len(summary["history"]) == evals and summary["epochs_completed"] == evals
+    assert summary["best_step"] == summary["history"][0]["step"]

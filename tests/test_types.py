@@ -64,3 +64,14 @@ def test_from_dict_fills_and_sorts_spans_like_with_spans():
     d = Document.from_dict({"id": "x", "text": "abc", "spans": [{"start": 2, "end": 3, "label": "X"}, {"start": 0, "end": 1, "label": "X", "text": None}]})
     assert d == Document("x", "abc").with_spans([Span(2, 3, "X"), Span(0, 1, "X")])
     assert [s.text for s in d.spans] == ["a", "c"]
+
+
+def test_a_span_with_several_ids_round_trips_through_json():
+    import json
+
+    from biobert.types import Document, Span
+
+    s = Span(0, 7, "Disease", 0.5, (("MESH", "D001943"), ("OMIM", "OMIM:114480")))
+    d = Document("d", "Cancers here.").with_spans([s])
+    back = Document.from_dict(json.loads(json.dumps(d.to_dict())))
+    assert back.spans[0].ids == s.ids and back == d  # a composite mention keeps every id, in order

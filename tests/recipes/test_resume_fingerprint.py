@@ -126,3 +126,25 @@ def test_evaluate_refuses_disjoint_types(tagger_dir, tmp_path):
     assert r.exit_code == 2 and "E499" in r.stderr and "--ignore-types" in r.stderr
     r = run("evaluate", "ner", "--model", tagger_dir, "--data", gold, "--ignore-types")
     assert r.exit_code == 0, r.stderr
+
+
+def test_a_data_file_edited_in_place_is_not_resumed(tiny_bert, data, tmp_path):
+    """The fingerprint holds each train/dev file's SHA-256, not its path: a file fixed in place must not continue
+    the checkpoint made from its old content (a path-only check passes it)."""
+    import shutil
+
+    from biobert.recipes.ner import finetune_ner
+
+    for name in ("train.tsv", "dev.tsv"):
+        shutil.copy(data / name, tmp_path / name)
+    out = tmp_path / "run"
+    finetune_ner(_cfg(tiny_bert, tmp_path, out), progress=False)
+    for name, key in (("train.tsv", "train"), ("dev.tsv", "dev")):
+        original = (tmp_path / name).read_text(encoding="utf-8")
+        first_tag = next(line.split("\t")[1] for line in original.splitlines() if "\t" in line)
+        edited = original.replace(f"\t{first_tag}\n", "\tO\n" if first_tag != "O" else "\tB-Disease\n", 1)
+        assert edited != original
+        (tmp_path / name).write_text(edited, encoding="utf-8")
+        with pytest.raises(TrainingError, match=rf"E504.*corpora\.0\.{key}"):
+            finetune_ner(_cfg(tiny_bert, tmp_path, out), progress=False)
+        (tmp_path / name).write_text(original, encoding="utf-8")

@@ -376,3 +376,45 @@ def test_sentencepiece_word_spelled_marker_and_unk_is_unseen(tiny_xlmr):
     doc, = NERPredictor(fake, xtok, labels, decode="argmax").predict_documents([Document("d", "BRCA1\x96induced")], stats)
     assert [s.text for s in doc.spans] == ["BRCA1"]
     assert stats["entity_edges_trimmed_unseen_word"] == 1
+
+
+def test_all_subword_labels_continue_an_entity_with_i(tok):
+    """label_all_subwords: the subwords after a B-X word's first are I-X (a B-X on each would teach several
+    entity starts per word); an I-X word is I-X throughout."""
+    text = "naloxonehydrochloride and naloxonehydrochloride ."
+    doc = Document("d", text, sentences=((0, len(text)),)).with_spans([Span(0, 21, "Chem"), Span(26, 47, "Chem")])
+    doc2 = Document("e", "naloxone hydrochloride", sentences=((0, 22),)).with_spans([Span(0, 22, "Chem")])
+    labels = labels_for_types(["Chem"])
+    l2i = {l: i for i, l in enumerate(labels)}
+    enc = SubwordEncoder(tok)
+    n_sub = len(tok.tokenize("naloxonehydrochloride"))
+    assert n_sub >= 3  # the precondition: one word, several subwords
+    sents = document_sentences(doc, 0, with_gold=True) + document_sentences(doc2, 1, with_gold=True)
+    f1, f2 = build_features(sents, [text, "naloxone hydrochloride"], enc, l2i, max_length=64, stride=16, label_all_subwords=True)
+    lab = f1["labels"][1:-1]
+    assert lab[:n_sub] == [l2i["B-Chem"]] + [l2i["I-Chem"]] * (n_sub - 1)
+    second = [l for l in f2["labels"][1:-1]]
+    n_first = len(tok.tokenize("naloxone"))
+    assert second[n_first:] == [l2i["I-Chem"]] * (len(second) - n_first)  # the I-Chem word: I-Chem on every subword
+
+
+def test_a_span_score_is_the_mean_of_its_words_probabilities(tok):
+    import math
+
+    breast, cancer = (tok.convert_tokens_to_ids(t) for t in ("breast", "cancer"))
+    assert tok.unk_token_id not in (breast, cancer)
+
+    class Graded(torch.nn.Module):  # B on "breast" at logit 3, I on "cancer" at logit 1, O (0) elsewhere
+        def forward(self, input_ids, attention_mask):
+            logits = torch.full((*input_ids.shape, 3), -5.0)
+            logits[..., 0] = 0.0
+            logits[..., 1] = torch.where(input_ids == breast, 3.0, logits[..., 1])
+            logits[..., 2] = torch.where(input_ids == cancer, 1.0, logits[..., 2])
+            return type("O", (), {"logits": logits})
+
+    p = lambda s: math.exp(s) / (math.exp(s) + 1 + math.exp(-5))  # noqa: E731
+    for decode in ("argmax", "viterbi"):
+        pred = NERPredictor(Graded(), tok, labels_for_types(["Disease"]), max_length=16, stride=4, decode=decode)
+        doc, = pred.predict_documents([Document("d", "breast cancer is common.")])
+        assert [s.text for s in doc.spans] == ["breast cancer"]
+        assert doc.spans[0].score == pytest.approx((p(3.0) + p(1.0)) / 2, abs=1e-5)  # not the first word's alone

@@ -78,3 +78,14 @@ def test_short_forms_inside_a_longer_word_are_not_added():
     added = [s for s in out.spans if s.text == "TNF"]
     assert [text[s.end] for s in added] == [")", "-"]  # the definition and "TNF-\u03b1", not "TNF\u03b1"
     assert all((s.start in {a for a, _ in words}) and (s.end in {b for _, b in words}) for s in out.spans)
+
+
+def test_short_forms_stay_when_their_long_form_is_only_partly_tagged():
+    """A span touching the long form without defining it (it does not end where the long form ends) says nothing
+    about the short form: its spans are neither propagated nor removed."""
+    text = "Cowden disease (CD) is rare. CD patients were seen."
+    doc = Document("d", text).with_spans([_span(text, "Cowden", label="Disease"), _span(text, "CD", nth=0),
+                                          _span(text, "CD", nth=1)])
+    stats = Counter()
+    out = propagate_abbreviations(doc, stats)
+    assert [s.text for s in out.spans] == ["Cowden", "CD", "CD"] and stats["abbreviation_spans_removed"] == 0

@@ -87,3 +87,22 @@ def test_tokenizable_replaces_lone_surrogates_one_for_one():
     out = tokenizable(s, stats)
     assert len(out) == len(s) and out[14] == "\ufffd" and stats["surrogates_replaced"] == 1
     assert tokenizable("no surrogates \U0001f600", stats) == "no surrogates \U0001f600" and stats["surrogates_replaced"] == 1
+
+
+def test_best_window_gives_every_position_the_most_context_on_its_short_side():
+    # computed here, not with Window.context: a context measured on one side only made the last window win
+    from biobert.text.windows import Window
+
+    ws = make_windows(300, 126, 32)
+    for p in range(300):
+        w = ws[best_window(ws, p)]
+        short = min(p - w.start, w.end - 1 - p)
+        assert short == max(min(p - v.start, v.end - 1 - p) for v in ws if v.start <= p < v.end), p
+    assert best_window(ws, 120) == 1  # 26 subwords of context left in window 1, 5 right in window 0
+    assert best_window([Window(0, 10), Window(5, 15)], 7) == 0  # ties: the first window
+
+
+def test_initials_do_not_end_a_sentence():
+    text = "Cells were grown as described by J. Smith and colleagues. Growth fell."
+    assert [text[a:b] for a, b in split_sentences(text)] == [
+        "Cells were grown as described by J. Smith and colleagues.", "Growth fell."]
