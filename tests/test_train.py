@@ -509,3 +509,56 @@ def test_early_stopping_stops_after_patience_evaluations_without_improvement(tin
     # once per epoch: the first evaluation is the best, and `patience` worse ones stop the run
     assert len(summary["history"]) == evals and summary["epochs_completed"] == evals
     assert summary["best_step"] == summary["history"][0]["step"]
+
+
+def _probe_trainer(tmp_path, xs, **cfg_kw):
+    """A one-weight model whose loss is mean(w * x): its gradient is the mean of the batch's x, so what reaches
+    the optimizer (accumulation, clipping) and in which order the examples come can be read off exactly."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(1, 1, bias=False)
+    feats = [{"input_ids": [0], "x": float(x)} for x in xs]
+    seen: list[list[float]] = []
+
+    def loss_fn(m, b):
+        seen.append(b["x"].tolist())
+        return (m.weight[0, 0] * b["x"]).mean()
+
+    collate = lambda b: {"input_ids": torch.zeros(len(b), 1, dtype=torch.long), "x": torch.tensor([f["x"] for f in b])}  # noqa: E731
+    cfg = TrainConfig(**{"lr": 0.1, "epochs": 1, "batch_size": 1, "seed": 2, "log_every": 1000, "device": "cpu",
+                         "checkpoint_every": 10_000, **cfg_kw})
+    tr = Trainer(model, feats, collate, loss_fn, None, tmp_path, cfg, progress=False)
+    grads, lrs = [], []
+    step = tr.optimizer.step
+
+    def spy(*a, **k):  # what the optimizer is given: the clipped, accumulated gradient and the scheduled rate
+        grads.append(float(model.weight.grad[0, 0]))
+        lrs.append(tr.optimizer.param_groups[0]["lr"])
+        return step(*a, **k)
+
+    tr.optimizer.step = spy
+    tr.train(resume=False)
+    return seen, grads, lrs
+
+
+def test_gradients_are_accumulated_as_a_mean_clipped_and_the_last_partial_group_steps(tmp_path):
+    seen, grads, _ = _probe_trainer(tmp_path / "a", [0.1, 0.2, 0.3], grad_accum=2, max_grad_norm=100.0)
+    order = [x[0] for x in seen]
+    # two micro-batches per step: their mean (not their sum); the third batch alone still makes a step
+    assert len(grads) == 2
+    assert grads[0] == pytest.approx((order[0] + order[1]) / 2) and grads[1] != 0
+    _, grads, _ = _probe_trainer(tmp_path / "b", [30.0, 40.0], max_grad_norm=1.0)
+    assert all(abs(g) == pytest.approx(1.0) for g in grads)  # clipped to the norm
+
+
+def test_learning_rate_warms_up_linearly_then_decays_to_zero(tmp_path):
+    _, _, lrs = _probe_trainer(tmp_path, [0.1] * 8, warmup_ratio=0.25)
+    # 8 steps, 2 of warm-up: 0.05, 0.1, then linear decay over the other 6
+    assert lrs == pytest.approx([0.05, 0.1, 0.1, 0.1 * 5 / 6, 0.1 * 4 / 6, 0.1 * 3 / 6, 0.1 * 2 / 6, 0.1 * 1 / 6])
+
+
+def test_examples_come_shuffled_and_in_another_order_each_epoch(tmp_path):
+    xs = [float(i) for i in range(12)]
+    seen, _, _ = _probe_trainer(tmp_path, xs, epochs=2, batch_size=3)
+    first, second = [x for b in seen[:4] for x in b], [x for b in seen[4:] for x in b]
+    assert sorted(first) == sorted(second) == xs  # every example once per epoch
+    assert first != xs and first != second  # shuffled, and reshuffled per epoch
