@@ -118,3 +118,49 @@ def test_model_config_keys_are_checked(tokenizer, headless_bert):
     b = build_models("mlm", tokenizer, from_scratch=True, model_size="tiny",
                      model_config={"num_hidden_layers": 1, "hidden_dropout_prob": 0.0, "tie_word_embeddings": True})
     assert b.model.config.num_hidden_layers == 1
+
+
+def test_chosen_positions_split_80_10_10_with_random_ids_really_drawn(corpus_file, tokenizer):
+    ids = _batch_ids(corpus_file, tokenizer, n=64)
+    spec = make_mask_spec(tokenizer, prob=0.3)
+    masked = rand = kept = 0
+    for seed in range(20):
+        corrupted, pos, targets = mask_tokens(ids, spec, torch.Generator().manual_seed(seed))
+        got = corrupted[pos]
+        is_mask = got == spec.mask_id
+        masked += int(is_mask.sum())
+        rand += int((~is_mask & (got != targets)).sum())
+        kept += int((got == targets).sum())
+    n = masked + rand + kept
+    # BERT's recipe: 80 % [MASK], 10 % a random id (a few equal the original by chance), 10 % left as they were
+    assert 0.77 < masked / n < 0.83 and 0.08 < rand / n < 0.11 and 0.09 < kept / n < 0.12
+
+
+def test_segment_b_has_token_type_1_and_the_sop_label_says_swapped(tokenizer):
+    import numpy as np
+
+    from biobert.pretrain.corpus import Example
+    from biobert.pretrain.masking import collate
+
+    ex = Example(np.array([2, 10, 11, 3, 20, 21, 22, 3], dtype=np.int32), n_first=4, label=1)
+    c = collate([ex, Example(np.array([2, 10, 3, 20, 3], dtype=np.int32), n_first=3, label=0)], pad_id=0)
+    assert c.token_type_ids[0].tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+    assert c.token_type_ids[1].tolist() == [0, 0, 0, 1, 1, 0, 0, 0]  # padding is type 0
+    assert c.sop_labels.tolist() == [1, 0]
+
+
+def test_sop_pairs_in_order_are_label_0_and_swapped_are_label_1(tokenizer):
+    import random
+
+    from biobert.pretrain.corpus import ExampleBuilder
+
+    b = ExampleBuilder(tokenizer, max_length=64, kind="sop")
+    sents = ["BRCA1 mutations cause breast cancer.", "TP53 is mutated in many tumours too."]
+    a_ids, b_ids = (tokenizer(s, add_special_tokens=False)["input_ids"] for s in sents)
+    seen = set()
+    for seed in range(40):
+        out = b._make_pair([list(a_ids), list(b_ids)], random.Random(seed), 62)
+        first = out.input_ids[1:out.n_first - 1].tolist()
+        assert (first == a_ids) == (out.label == 0), seed  # label 1 exactly when B comes first
+        seen.add(out.label)
+    assert seen == {0, 1}
