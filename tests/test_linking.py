@@ -242,3 +242,12 @@ def test_a_span_over_the_whole_long_form_decides_for_its_short_form(tmp_path):
     # with no span over the long form, the last linked span inside it still heads it (and is counted ambiguous)
     out = lk(Document("d", text, spans=spans[1:]))
     assert {(s.start, s.end): s.ids for s in out.spans}[(24, 27)] and lk.last_stats["ambiguous"] == 3
+
+
+def test_plural_forms_link_to_their_singular_names(tmp_path):
+    p = tmp_path / "k.tsv"
+    p.write_text("MESH:D009202\tcardiomyopathy\nMESH:D001943\tbreast neoplasm\nMESH:D009369\tvirus\n", encoding="utf-8")
+    lk = DictionaryLinker.from_tsv(p)
+    assert lk.lookup("cardiomyopathies") == ((("MESH", "MESH:D009202"),), "singular")  # -ies -> -y
+    assert lk.lookup("breast neoplasms") == ((("MESH", "MESH:D001943"),), "singular")
+    assert lk.lookup("virus")[1] == "exact" and lk.lookup("viru")[1] is None

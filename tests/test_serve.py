@@ -589,3 +589,21 @@ def test_an_id_pubtator_cannot_hold_is_refused_before_tagging_with_its_code():
 
     asyncio.run(go())
     assert tagger.calls == []  # refused before the model ran
+
+
+def test_the_character_limit_counts_every_document_of_a_request():
+    pt = "".join(f"{i}|t|{'x' * 50}\n{i}|a|y\n\n" for i in range(2))
+
+    async def go():
+        from biobert.serve import create_app, ServeConfig
+
+        app = create_app(FakeTagger(), ServeConfig(max_chars=100), extractor=FakeExtractor())
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+            # each document is under the limit, together they are not: splitting a text must not get past it
+            for path, body in (("/tag", {"texts": ["x" * 60, "x" * 60]}), ("/tag", {"pubtator": pt}),
+                               ("/extract", {"texts": ["x" * 60, "x" * 60]})):
+                r = await c.post(path, json=body)
+                assert r.status_code == 413 and r.json()["error"]["code"] == "E606", (path, r.text)
+            assert (await c.post("/tag", json={"texts": ["x" * 40, "x" * 40]})).status_code == 200
+
+    asyncio.run(go())

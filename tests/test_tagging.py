@@ -164,3 +164,15 @@ def test_table_rows_escape_tabs_and_line_breaks_in_mentions():
     assert [r[6] for r in rows] == ["ids", "D003110|OMIM:1", "", ""]  # a linker's ids are shown
     assert [r[5] for r in rows[1:]] == ["colon\\ncancer", "a\\tb", "c\\\\d"] and rows[1][0] == "d\\t1"
     assert [(int(r[1]), int(r[2])) for r in rows[1:]] == [(0, 12), (17, 20), (25, 28)]
+
+
+def test_chunked_table_and_conll_outputs_read_as_one_file(tagger, tmp_path):
+    docs = [Document(str(i), f"BRCA1 mutation number {i} in tumours.") for i in range(3)]
+    src = tmp_path / "in.jsonl"
+    io.write(docs, src, fmt="jsonl")
+    tag_file(tagger, src, tmp_path / "t.txt", output_format="table", chunk_docs=1, progress=False)
+    lines = (tmp_path / "t.txt").read_text(encoding="utf-8").splitlines()
+    assert sum(1 for line in lines if line.startswith("doc\t")) == 1  # one header, not one per chunk
+    tag_file(tagger, src, tmp_path / "c.conll", output_format="conll", chunk_docs=1, progress=False)
+    back = io.read(tmp_path / "c.conll", fmt="conll")
+    assert len(back) == 3  # chunks keep their -DOCSTART- lines: documents stay apart

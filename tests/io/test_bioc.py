@@ -351,3 +351,17 @@ def test_when_no_offset_unit_fits_the_error_says_which_were_tried(tmp_path):
     (tmp_path / "b.xml").write_text(bad, encoding="utf-8")
     with pytest.raises(DataFormatError, match="E220.*character, UTF-8 byte and UTF-16 offsets were tried"):
         read_bioc(tmp_path / "b.xml")
+
+
+def test_an_annotation_is_written_into_the_passage_that_holds_it(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from biobert.types import Document, Span
+
+    text = "Aspirin study. Asthma was seen."
+    doc = Document("1", text, metadata={"passages": [{"type": "title", "offset": 0, "length": 14},
+                                                      {"type": "abstract", "offset": 15, "length": 16}]})
+    doc = doc.with_spans([Span(0, 7, "Chemical"), Span(15, 21, "Disease")])
+    write_bioc([doc], tmp_path / "o.xml")
+    passages = ET.parse(tmp_path / "o.xml").getroot().find("document").findall("passage")
+    assert [[a.find("text").text for a in p.findall("annotation")] for p in passages] == [["Aspirin"], ["Asthma"]]

@@ -133,3 +133,13 @@ def test_extractor_warns_when_the_tagger_can_fill_no_type_pair(extractor_parts, 
     # partly fillable: counted, but relations are still possible, so no warning
     assert make(extractor_parts, type_pairs=[("Gene", "Disease"), ("Chemical", "Gene")]).check_tagger(tagger) == 1
     assert not caplog.records
+
+
+def test_two_spans_of_one_type_make_one_candidate_pair_not_two():
+    from biobert.tasks.re import candidate_pairs
+
+    text = "Aspirin increases the effect of warfarin."
+    doc = Document("d", text).with_spans([Span(0, 7, "Drug"), Span(32, 40, "Drug")])
+    pairs = candidate_pairs(doc, None)
+    # DDI-style same-type pairs in both directions would give every interaction twice
+    assert [(h.text, t.text) for h, t, *_ in pairs] == [("Aspirin", "warfarin")]
