@@ -240,3 +240,52 @@ def test_long_answers_dropped_by_pooling_and_cut_questions_are_counted_once(tok)
     st = Counter()
     build_qa_features([ex(i=f"q_00{k}") for k in range(3)], tok, QASpec(max_length=48, stride=12, max_query_length=4), st)
     assert st["questions_cut_to_max_query_length"] == 1
+
+
+class _PeakReader(torch.nn.Module):
+    """Start logits peak at one token id, end logits at another: the decoded span is known in advance."""
+
+    def __init__(self, start_id, end_id, n_classes=0, marker=None):
+        super().__init__()
+        self.start_id, self.end_id, self.n_classes, self.marker = start_id, end_id, n_classes, marker
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
+        start = torch.where(input_ids == self.start_id, 10.0, 0.0)
+        end = torch.where(input_ids == self.end_id, 10.0, 0.0)
+        cls = None
+        if self.n_classes:  # class logits: "yes" when the window holds the marker token, else "no"
+            has = (input_ids == self.marker).any(-1).float()
+            cls = torch.stack([has * 4 - 2, 2 - has * 4], -1)
+        return start, end, cls
+
+
+def test_the_decoded_answer_is_the_peak_span_and_respects_max_answer_length(tok):
+    from biobert.tasks.qa import QAPredictor
+
+    ctx = "The gene cystic fibrosis transmembrane regulator is mutated here ."
+    pieces = tok(ctx, add_special_tokens=False)["input_ids"]
+    words = ctx.split()
+    first, last = (tok(w, add_special_tokens=False)["input_ids"] for w in ("cystic", "regulator"))
+    n_sub = len(tok("cystic fibrosis transmembrane regulator", add_special_tokens=False)["input_ids"])
+    assert first[0] in pieces and pieces.count(first[0]) == 1 and pieces.count(last[-1]) == 1, words
+    e = QAExample("q_001", "Which gene?", ctx, "q", "factoid")
+    model = _PeakReader(first[0], last[-1])
+    out = QAPredictor(model, tok, QASpec(n_best=3, max_answer_length=n_sub)).run([e])[0]
+    # a context offset one subword off would give the neighbouring span
+    assert out["nbest"][0]["text"] == "cystic fibrosis transmembrane regulator"
+    short = QAPredictor(model, tok, QASpec(n_best=3, max_answer_length=n_sub - 1)).run([e])[0]
+    assert all(a["text"] != "cystic fibrosis transmembrane regulator" for a in short["nbest"])
+
+
+def test_yes_no_probabilities_are_the_mean_over_passages_and_windows(tok):
+    from biobert.tasks.qa import QAPredictor
+
+    marker = tok("mutated", add_special_tokens=False)["input_ids"][0]
+    spec = QASpec(span=False, class_labels=["yes", "no"], max_length=32, stride=8, max_query_length=8)
+    model = _PeakReader(-1, -1, n_classes=2, marker=marker)
+    passages = ["Nothing relevant is said in this passage .", "CFTR is mutated in these patients .", "It is mutated again ."]
+    exs = [QAExample(f"q_00{i}", "Is CFTR altered?", p, "q", "yesno") for i, p in enumerate(passages)]
+    res = QAPredictor(model, tok, spec).answer(exs)["q"]
+    py, pn = torch.softmax(torch.tensor([2.0, -2.0]), 0).tolist(), torch.softmax(torch.tensor([-2.0, 2.0]), 0).tolist()
+    # one passage says no, two say yes: the first passage alone would answer "no"
+    assert res["answer"] == "yes" and res["probs"]["yes"] == pytest.approx((pn[0] + 2 * py[0]) / 3, abs=1e-5)
