@@ -193,3 +193,20 @@ def test_predictor_counts_a_lone_surrogate_once_per_text_not_per_candidate_pair(
     stats = Counter()
     out = REPredictor(model, t, sp).predict([(text, CHEM, DIS), (text, DIS, GENE), (text, CHEM, GENE)], stats)
     assert len(out) == 3 and stats["surrogates_replaced"] == 1  # was 3: one per rendered pair
+
+
+def test_multi_label_predictions_use_the_spec_threshold(tiny_bert):
+    import math
+
+    from biobert.encoders import load_tokenizer
+    from biobert.tasks.re import REPredictor
+
+    class Fixed(torch.nn.Module):  # every pair: probability 0.4 for the one label
+        def forward(self, input_ids, attention_mask, head_pos, tail_pos):
+            return torch.full((input_ids.shape[0], 1), math.log(0.4 / 0.6))
+
+    t = load_tokenizer(str(tiny_bert))
+    for threshold, want in ((0.3, ["1"]), (0.5, [])):
+        sp = spec(style="markers", multi_label=True, labels=["1"], threshold=threshold)
+        (out,) = REPredictor(Fixed(), t, sp).predict([(TEXT, GENE, DIS)])
+        assert out["labels"] == want, threshold  # a fixed 0.5 ignored the setting
