@@ -53,6 +53,8 @@ def test_features_window_long_passages_and_target_the_answer(tok):
     assert all(len(f["input_ids"]) <= 48 for f in feats)
     hits = [j for j, f in enumerate(feats) if f["start_positions"] > 0]
     assert hits and st["windows_without_answer"] == len(feats) - len(hits)
+    # a window without the answer is trained to point at [CLS] (position 0), as BERT's run_squad does, not ignored
+    assert all(f["start_positions"] == f["end_positions"] == 0 for j, f in enumerate(feats) if j not in hits)
     # the target subword starts exactly at the answer's first character
     from biobert.text.windows import make_windows
 
