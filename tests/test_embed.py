@@ -221,3 +221,32 @@ def test_save_npz_of_no_document_has_the_arrays_of_any_other(tmp_path):
     # used to be vectors (0, 0), dim 0 and no word arrays even when word vectors were asked for
     assert rep == {"docs": 0, "words": 0, "dim": 32} and z["vectors"].shape == (0, 32)
     assert z["word_vectors"].shape == (0, 32) and z["word_offsets"].shape == (0, 2) and z["word_doc"].shape == (0,)
+
+
+def test_windows_are_stitched_back_at_the_right_subwords(tiny_bert):
+    """With a context-free encoder (a vector per token id) windowing must change nothing: every word's vector from
+    24-subword windows equals the unwindowed one. A stitch one subword off gives each word a neighbour's vectors."""
+    from types import SimpleNamespace
+
+    from biobert.embed import Embedder
+    from biobert.encoders import load_tokenizer
+
+    tok = load_tokenizer(str(tiny_bert))
+
+    class Lookup(torch.nn.Module):
+        config = SimpleNamespace(hidden_size=8, max_position_embeddings=512, model_type="bert", num_hidden_layers=0)
+
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.emb = torch.nn.Embedding(len(tok), 8)
+
+        def forward(self, input_ids, attention_mask, output_hidden_states=True):
+            return SimpleNamespace(hidden_states=(self.emb(input_ids),))
+
+    text = " ".join(["BRCA1 mutations cause hereditary breast cancer in carriers"] * 20)
+    model = Lookup()
+    whole = Embedder(model, tok, max_length=512, splitter="none")(text, words=True)
+    windowed = Embedder(model, tok, max_length=24, stride=6, splitter="none")(text, words=True)
+    assert windowed.words == whole.words and len(whole.words) == 160
+    assert np.allclose(windowed.word_vectors, whole.word_vectors, atol=1e-6)
