@@ -61,8 +61,6 @@ def hub_kwargs(ref: str | os.PathLike[str]) -> dict[str, Any]:
 def no_local_dir_note(ref: str | os.PathLike[str]) -> str:
     """What a hub-loading error adds for a ``ref`` that is no local path either: ``runs/t1`` has the shape of a hub
     id (``org/name``), so a mistyped or missing local directory used to read as a network failure only."""
-    from pathlib import Path
-
     if Path(ref).exists():
         return ""
     return f" There is no local directory {str(ref)!r} either (relative to {os.getcwd()})."

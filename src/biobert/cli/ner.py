@@ -195,15 +195,16 @@ def write_predictions(gold_docs: list, pred_docs: list, path: Path, types: set[s
     from dataclasses import replace
 
     from biobert.labels import chunks_to_tags
+    from biobert.recipes.ner import scored_spans
     from biobert.tasks.ner import document_sentences
 
     def scored(doc):
-        spans = [replace(s, label="ENTITY") if ignore_types else s for s in doc.spans if types is None or s.label in types]
+        spans = scored_spans(doc.spans, types, ignore_types)
         once = {s.key: s for s in reversed(spans)}  # a span given twice is scored once (a set of spans)
         return replace(doc, spans=tuple(sorted(once.values(), key=lambda s: s.key)))
 
     gold_docs = [scored(g) for g in gold_docs]
-    pred_docs = [replace(p, spans=tuple(replace(s, label="ENTITY") for s in p.spans)) if ignore_types else p for p in pred_docs]
+    pred_docs = [replace(p, spans=tuple(scored_spans(p.spans, None, ignore_types))) for p in pred_docs]
     file_stats: Counter = Counter()
 
     def tags_for(doc, words):

@@ -289,6 +289,8 @@ def adapt_vocab(config: AdaptConfig | dict, log=print, command: str | None = Non
 
 def _model_card(report: dict[str, Any], command: str | None) -> str:
     """A short ``README.md`` for an adapted encoder: method, start point, what changed, corpus, command."""
+    from biobert.pretrain.report import corpus_table
+
     r2 = report["map_r2"]
     lines = [
         f"# {Path(str(report['settings'].get('output', 'adapted encoder'))).name}",
@@ -304,12 +306,8 @@ def _model_card(report: dict[str, Any], command: str | None) -> str:
         f"* Corpus: {report['documents']:,} documents, {report['words']:,} words "
         f"({(report.get('skipped_records') or {}).get('records', 0)} record(s) with no text left out)",
         "",
-        "| file | bytes | sha256 |",
-        "|---|---|---|",
+        *corpus_table(report.get("corpus", [])),
     ]
-    for f in report.get("corpus", []):
-        digest = f.get("sha256") or f.get("sha256-head-tail-1MiB") or ""
-        lines.append(f"| {f.get('path')} | {f.get('bytes')} | `{digest[:16]}` |")
     lines += ["", "## Reproduce", "", "```", command or "biobert adapt-vocab  # settings in adapt_report.json", "```",
               "", "`adapt_report.json` has the versions, all settings and the new tokens' head.", ""]
     return "\n".join(lines)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["versions", "write_report", "plot_curve", "model_card", "write_model_card"]
+__all__ = ["versions", "write_report", "plot_curve", "model_card", "write_model_card", "corpus_table"]
 
 
 def versions() -> dict[str, str]:
@@ -64,6 +64,16 @@ def plot_curve(path: str | Path, curve: list[dict[str, Any]], evals: list[dict[s
     tmp.replace(path)
 
 
+def corpus_table(files: list[dict[str, Any]]) -> list[str]:
+    """Markdown lines of a model card's corpus table (path, bytes, the first 16 hex digits of the file hash) from
+    :func:`biobert.pretrain.corpus.file_fingerprints` records, whichever hash each file has."""
+    lines = ["| file | bytes | sha256 |", "|---|---|---|"]
+    for f in files:
+        digest = f.get("sha256") or f.get("sha256-head-tail-1MiB") or ""
+        lines.append(f"| {f.get('path')} | {f.get('bytes')} | `{digest[:16]}` |")
+    return lines
+
+
 def model_card(report: dict[str, Any], command: str | None = None) -> str:
     """A short ``README.md`` for a pre-training output directory, from its :func:`write_report` report: the
     objective, the start point, the corpus (files, hashes, what was left out), the steps and the last losses,
@@ -98,10 +108,7 @@ def model_card(report: dict[str, Any], command: str | None = None) -> str:
     if ev:
         shown = ", ".join(f"{k} {v:.4f}" for k, v in ev.items() if k != "step" and isinstance(v, (int, float)))
         lines.append(f"* Last validation (step {ev.get('step')}): {shown}")
-    lines += ["", "## Corpus", "", "| file | bytes | sha256 |", "|---|---|---|"]
-    for f in data.get("files", []):
-        digest = f.get("sha256") or f.get("sha256-head-tail-1MiB") or ""
-        lines.append(f"| {f.get('path')} | {f.get('bytes')} | `{digest[:16]}` |")
+    lines += ["", "## Corpus", "", *corpus_table(data.get("files", []))]
     skipped = data.get("skipped_records") or {}
     lines += [
         "",

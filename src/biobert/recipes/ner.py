@@ -48,7 +48,7 @@ from biobert.tasks.ner import (
 )
 from biobert.train import TrainConfig, Trainer, require_data_path, run_fingerprint, set_seed
 from biobert.train import describe as describe_training
-from biobert.types import Document
+from biobert.types import Document, Span
 
 __all__ = ["CorpusConfig", "NERConfig", "finetune_ner", "evaluate_ner", "load_corpus"]
 
@@ -243,6 +243,14 @@ def _types_in(docs: Sequence[Document]) -> set[str]:
     return {s.label for d in docs for s in d.spans}
 
 
+def scored_spans(spans: Sequence[Span], types: set[str] | None = None, ignore_types: bool = False) -> list[Span]:
+    """The spans an NER score compares: only ``types`` (``None``: all), each labelled ``ENTITY`` with
+    ``ignore_types`` (BioBERT's untyped protocol). Shared by :func:`evaluate_ner` and the predictions file of
+    ``biobert evaluate ner``, so that the file holds what was scored."""
+    kept = [s for s in spans if types is None or s.label in types]
+    return [replace(s, label="ENTITY") for s in kept] if ignore_types else kept
+
+
 def evaluate_ner(
     predictor: NERPredictor,
     docs: Sequence[Document],
@@ -266,10 +274,10 @@ def evaluate_ner(
     pred_docs = predictor.predict_documents(bare, stats=stats, keep_types=types)
     gold, pred = [], []
     for i, (g, p) in enumerate(zip(docs, pred_docs)):
-        mine = [(i, s.start, s.end, "ENTITY" if ignore_types else s.label) for s in g.spans if types is None or s.label in types]
+        mine = [(i, s.start, s.end, s.label) for s in scored_spans(g.spans, types, ignore_types)]
         _count_unmatchable_gold(mine, p, stats)
         gold += mine
-        pred += [(i, s.start, s.end, "ENTITY" if ignore_types else s.label) for s in p.spans]
+        pred += [(i, s.start, s.end, s.label) for s in scored_spans(p.spans, None, ignore_types)]
     metrics = entity_scores(gold, pred)
     metrics["metric"] = "strict entity-level exact match (conlleval semantics), micro"
     return metrics, pred_docs
