@@ -295,3 +295,27 @@ def test_continuing_an_electra_run_keeps_its_generator(corpus_file, vocab_dir, t
     after = load_file(tmp_path / "e2" / "generator" / "model.safetensors")
     key = next(k for k in saved if k.endswith("encoder.layer.0.attention.self.query.weight"))
     assert torch.allclose(saved[key], after[key], atol=1e-6)
+
+
+def test_electra_masks_like_electra(vocab_dir, monkeypatch):
+    """ELECTRA's generator input: of the chosen positions 85 % are [MASK] and 15 % keep their token, none are
+    random (google-research/electra pretrain_helpers.mask); it was 100 % [MASK]."""
+    from transformers import AutoTokenizer
+
+    from biobert.pretrain import loop
+    from biobert.pretrain.masking import mask_tokens
+
+    tok = AutoTokenizer.from_pretrained(str(vocab_dir))
+    captured = {}
+    monkeypatch.setattr(loop, "ElectraObjective", lambda gen, disc, spec, pad, w: captured.setdefault("spec", spec))
+    bundle = type("Bundle", (), {"generator": None, "model": None})()
+    loop._build_objective(PretrainConfig(corpus=["x"], output="y", objective="electra"), bundle, tok)
+    s = captured["spec"]
+    ids = torch.randint(0, len(tok), (64, 200), generator=torch.Generator().manual_seed(0))
+    ids = ids.masked_fill(torch.isin(ids, torch.tensor(s.special_ids)), len(tok) - 1)  # no specials, no [MASK]
+    out, positions, targets = mask_tokens(ids, s, torch.Generator().manual_seed(1))
+    picked = out[positions]
+    is_mask = (picked == s.mask_id).float().mean().item()
+    kept = (picked == targets).float().mean().item()
+    assert positions.sum() > 1000 and 0.82 < is_mask < 0.88, is_mask
+    assert abs((is_mask + kept) - 1.0) < 1e-6  # nothing random

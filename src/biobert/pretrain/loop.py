@@ -387,7 +387,9 @@ def _check_init_vocabulary(tokenizer: Any, tokenizer_path: str, init: str) -> No
 def _build_objective(cfg: PretrainConfig, bundle: ModelBundle, tokenizer):
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     if cfg.objective == "electra":
-        spec = make_mask_spec(tokenizer, cfg.mask_prob, cfg.whole_word_mask, mask_frac=1.0, random_frac=0.0)
+        # ELECTRA's own masking (pretrain_helpers.mask): 85 % of the chosen positions become [MASK], the rest
+        # keep their token and no random ones are drawn; the generator still predicts all of them
+        spec = make_mask_spec(tokenizer, cfg.mask_prob, cfg.whole_word_mask, mask_frac=0.85, random_frac=0.0)
         return ElectraObjective(bundle.generator, bundle.model, spec, pad, cfg.disc_weight)
     spec = make_mask_spec(tokenizer, cfg.mask_prob, cfg.whole_word_mask)
     if cfg.objective == "sop":
