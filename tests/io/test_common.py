@@ -31,3 +31,29 @@ def test_a_truncated_compressed_input_is_e269_naming_the_file(tmp_path, name):
     (tmp_path / name).write_bytes(packed[: len(packed) // 2])
     with pytest.raises(DataFormatError, match=rf"E269 .*{name}.*complete, valid"):
         io.read(tmp_path / name, fmt="text" if name.startswith("t.txt") else None)
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
+@pytest.mark.parametrize("fmt,name", [("pubtator", "out.pubtator"), ("jsonl", "out.jsonl"), ("conll", "out.conll"),
+                                      ("bioc", "out.xml")])
+def test_writing_to_a_compressed_name_compresses(tmp_path, fmt, name, suffix):
+    """`io.write(docs, "x.jsonl.gz")` wrote plain text under a .gz name, which no reader (nor zcat) could open."""
+    import bz2
+    import gzip
+    import lzma
+
+    from biobert import io
+    from biobert.types import Document, Span
+
+    docs = [Document(id="1", text="BRCA1 causes cancer .").with_spans([Span(13, 19, "Disease")])]
+    path = tmp_path / (name + suffix)
+    io.write(docs, path, fmt=fmt)
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[suffix]
+    with opener(path, "rt", encoding="utf-8") as f:
+        assert "BRCA1" in f.read()  # raises on plain text: it must really be compressed
+    back = io.read(path, fmt=fmt)
+    assert [(s.start, s.end, s.label) for s in back[0].spans] == [(13, 19, "Disease")]
+    if suffix == ".gz":  # reproducible bytes: no time stamp or name in the header
+        first = path.read_bytes()
+        io.write(docs, path, fmt=fmt)
+        assert path.read_bytes() == first and first[4:8] == b"\0\0\0\0"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io as _io
 import lzma
 import os
 import re
@@ -170,7 +171,8 @@ def load_json_values(src: PathOrStream, what: str) -> tuple[str, list[Any]]:
 
 @contextmanager
 def open_out(dst: PathOrStream) -> Iterator[IO[str]]:
-    """Open a path for writing UTF-8 with ``\\n`` line ends, or pass a stream through (not closed).
+    """Open a path for writing UTF-8 with ``\\n`` line ends, or pass a stream through (not closed). A path
+    ending in ``.gz``, ``.bz2`` or ``.xz`` is written compressed.
 
     The file is written as the writer goes (not through a temporary file): streaming writers such as
     ``biobert tag`` keep the chunks finished before an error. Writers that build one structure (BioC)
@@ -186,10 +188,32 @@ def open_out(dst: PathOrStream) -> Iterator[IO[str]]:
             output), instead of a bare ``UnicodeEncodeError``.
     """
     if isinstance(dst, (str, os.PathLike)):
-        with open(dst, "w", encoding="utf-8", newline="\n") as f, _typed_encode_errors(str(dst)):
+        with _open_text_for_writing(dst) as f, _typed_encode_errors(str(dst)):
             yield f
     else:
         yield dst
+
+
+@contextmanager
+def _open_text_for_writing(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
+    """``open(path, "w")`` for UTF-8 text, compressed when the name ends in ``.gz``, ``.bz2`` or ``.xz`` (as the
+    readers decompress them; a ``tagged.jsonl.gz`` used to hold plain text that no reader could open)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in DECOMPRESSORS:
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            yield f
+        return
+    with open(path, "wb") as raw:
+        if suffix == ".gz":
+            # no file name and time in the header: the same documents give the same bytes, and a file written
+            # under a temporary name (biobert tag's .partial-NAME) does not carry that name
+            packed: IO[bytes] = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
+        elif suffix == ".bz2":
+            packed = bz2.BZ2File(raw, "wb")
+        else:
+            packed = lzma.LZMAFile(raw, "wb")
+        with packed, _io.TextIOWrapper(packed, encoding="utf-8", newline="\n") as f:
+            yield f
 
 
 @contextmanager
