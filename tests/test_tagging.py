@@ -176,3 +176,85 @@ def test_chunked_table_and_conll_outputs_read_as_one_file(tagger, tmp_path):
     tag_file(tagger, src, tmp_path / "c.conll", output_format="conll", chunk_docs=1, progress=False)
     back = io.read(tmp_path / "c.conll", fmt="conll")
     assert len(back) == 3  # chunks keep their -DOCSTART- lines: documents stay apart
+
+
+class _StopsAfter:
+    """The tagger, stopped (as by a kill) when it is called for chunk ``stop_at`` (0-based); ``None``: never."""
+
+    def __init__(self, tagger, stop_at=None):
+        self.tagger, self.stop_at, self.calls = tagger, stop_at, 0
+
+    def __call__(self, docs):
+        if self.calls == self.stop_at:
+            raise KeyboardInterrupt
+        self.calls += 1
+        out = self.tagger(docs)
+        self.last_stats = self.tagger.last_stats
+        return out
+
+
+@pytest.mark.parametrize("out_fmt", ["jsonl", "json", "pubtator", "conll", "table"])
+def test_a_stopped_run_resumes_into_the_bytes_of_an_uninterrupted_one(tagger, tmp_path, out_fmt):
+    """`tag` had no --resume: a run killed after hours started again from the first document."""
+    from biobert.tagging import progress_path
+
+    kw = dict(input_format="text", output_format=out_fmt, chunk_docs=2, progress=False, lines=True)
+    whole = tmp_path / f"whole.{out_fmt}"
+    ref = tag_file(_StopsAfter(tagger), ABSTRACTS, whole, **kw)
+    out = tmp_path / f"out.{out_fmt}"
+    with pytest.raises(KeyboardInterrupt):
+        tag_file(_StopsAfter(tagger, stop_at=2), ABSTRACTS, out, **kw)
+    partial, record = tmp_path / f".partial-out.{out_fmt}", progress_path(out)
+    assert not out.exists() and json.loads(record.read_text())["documents"] == 4
+    with open(partial, "ab") as f:  # a chunk half written when the process died
+        f.write(b"half a chunk")
+    stats = tag_file(_StopsAfter(tagger), ABSTRACTS, out, resume=True, **kw)
+    assert out.read_bytes() == whole.read_bytes()
+    assert not partial.exists() and not record.exists()
+    assert stats["resumed_after_documents"] == 4
+    for key in ("documents", "spans", "characters", "counts", "written"):
+        assert stats[key] == ref[key], key  # totals over both parts
+
+
+def test_resume_refuses_a_changed_job_and_a_cut_partial_file(tagger, tmp_path):
+    kw = dict(input_format="text", output_format="jsonl", chunk_docs=2, progress=False, lines=True)
+    src = tmp_path / "in.txt"
+    src.write_bytes(ABSTRACTS.read_bytes())
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        tag_file(_StopsAfter(tagger, stop_at=2), src, out, job={"decode": "viterbi"}, **kw)
+    with pytest.raises(ConfigError, match="E702 .*decode: 'viterbi' then, 'argmax' now"):
+        tag_file(_StopsAfter(tagger), src, out, resume=True, job={"decode": "argmax"}, **kw)
+    with pytest.raises(ConfigError, match="E702 .*chunk_docs"):
+        tag_file(_StopsAfter(tagger), src, out, resume=True, job={"decode": "viterbi"}, **{**kw, "chunk_docs": 3})
+    with open(src, "a", encoding="utf-8") as f:
+        f.write("One more abstract.\n")
+    with pytest.raises(ConfigError, match="E702 .*input"):
+        tag_file(_StopsAfter(tagger), src, out, resume=True, job={"decode": "viterbi"}, **kw)
+    import os
+
+    src.write_bytes(ABSTRACTS.read_bytes())
+    partial = tmp_path / ".partial-out.jsonl"
+    # the record names the input's modification time: give it back the stopped run's
+    saved = json.loads((tmp_path / ".partial-out.jsonl.progress.json").read_text())["job"]["input"]["mtime_ns"]
+    os.utime(src, ns=(saved, saved))
+    partial.write_bytes(partial.read_bytes()[:10])
+    with pytest.raises(ConfigError, match="E703 .*holds 10 bytes"):
+        tag_file(_StopsAfter(tagger), src, out, resume=True, job={"decode": "viterbi"}, **kw)
+    # without --resume the stopped run is replaced: a complete output from the start
+    stats = tag_file(_StopsAfter(tagger), src, out, job={"decode": "viterbi"}, **kw)
+    assert "resumed_after_documents" not in stats and len(io.read(out, fmt="jsonl")) == stats["documents"] > 4
+
+
+def test_resume_needs_a_file_format_that_grows_by_records(tagger, tmp_path):
+    import io as stdio
+
+    kw = dict(input_format="text", chunk_docs=2, progress=False, lines=True, resume=True)
+    for out, fmt in ((tmp_path / "o.xml", "bioc"), (tmp_path / "o.jsonl.gz", "jsonl"), (stdio.StringIO(), "jsonl")):
+        with pytest.raises(ConfigError, match="E701"):
+            tag_file(tagger, ABSTRACTS, out, output_format=fmt, **kw)
+    with pytest.raises(ConfigError, match="E701 .*input file"):
+        tag_file(tagger, stdio.StringIO(ABSTRACTS.read_text()), tmp_path / "o.jsonl", output_format="jsonl", **kw)
+    # nothing recorded: --resume tags from the start
+    stats = tag_file(tagger, ABSTRACTS, tmp_path / "o.jsonl", output_format="jsonl", **kw)
+    assert "resumed_after_documents" not in stats and stats["documents"] > 0

@@ -5,8 +5,9 @@ Codes:
     E2xx  input files (malformed data); always name the file, the line and what was expected
     E3xx  models and encoders (loading, label maps)
     E4xx  configuration and command-line usage (E42x: file formats)
-    E6xx  HTTP service
     E5xx  training and evaluation
+    E6xx  HTTP service
+    E7xx  batch jobs (tagging files: resuming a stopped run)
 """
 
 from __future__ import annotations

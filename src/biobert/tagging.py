@@ -16,11 +16,18 @@ A model trained with neighbouring-sentence context (``context > 0``) sees the
 context inside each document; for sentence-per-document CoNLL input, the
 first and last sentence of each chunk lack their neighbour across the chunk
 boundary (one sentence in ``chunk_docs``).
+
+Into a file, the output grows as ``.partial-NAME`` and is renamed when
+complete. For formats written record by record (``RESUMABLE_FORMATS``) the
+progress is recorded after every chunk, once the chunk is on disk, and
+``resume=True`` continues a stopped (killed, interrupted) run where the record
+says: the result is byte for byte the output of a run that never stopped.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import os
 import sys
@@ -28,18 +35,23 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any, Callable, Iterable, Iterator
 
 from biobert import io
 from biobert.errors import ConfigError, DataFormatError
 from biobert.io import jsonl
-from biobert.io._common import PathOrStream, format_ids, open_out
+from biobert.io._common import DECOMPRESSORS, PathOrStream, _typed_encode_errors, format_ids, open_out
 from biobert.types import Document
 
-__all__ = ["tag_file", "tag_stream", "parse_shard", "StreamWriter", "BratDirWriter", "open_writer", "OUTPUT_FORMATS"]
+__all__ = ["tag_file", "tag_stream", "parse_shard", "StreamWriter", "BratDirWriter", "open_writer", "OUTPUT_FORMATS",
+           "RESUMABLE_FORMATS", "progress_path"]
 
 #: output formats of :func:`tag_file`: every io format, JSON (one array) and a human-readable table
 OUTPUT_FORMATS = tuple(dict.fromkeys(("json", "table", *io.FORMATS)))
+
+#: output formats written record by record into one file: :func:`tag_file` records its progress after every chunk
+#: and a stopped run continues (``resume=True``); BioC and text are one structure written at the end, brat a directory
+RESUMABLE_FORMATS = ("json", "table", "pubtator", "jsonl", "conll")
 
 logger = logging.getLogger(__name__)
 
@@ -193,11 +205,16 @@ def _chunks(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
 
 
 def tag_stream(tagger: Any, docs: Iterable[Document], writer: "StreamWriter | BratDirWriter", chunk_docs: int = 256,
-               progress: bool | None = None) -> dict[str, Any]:
+               progress: bool | None = None, *, on_chunk: Callable[[dict[str, Any]], None] | None = None,
+               done: dict[str, Any] | None = None) -> dict[str, Any]:
     """Tag ``docs`` (any iterable, consumed lazily) ``chunk_docs`` at a time into ``writer``; return counts and speed.
 
     Args:
         progress: a rich progress line on stderr (documents, documents/s); ``None``: only on a terminal.
+        on_chunk: called after each chunk is written, with the running ``documents``, ``spans``, ``characters``
+            and ``counts`` (how :func:`tag_file` records its progress).
+        done: those totals from the part of a resumed run that is already written; the returned totals include
+            them, the speed is this run's own.
     """
     if chunk_docs < 1:
         raise ConfigError(f"E428 chunk_docs must be at least 1, got {chunk_docs}")
@@ -213,8 +230,11 @@ def tag_stream(tagger: Any, docs: Iterable[Document], writer: "StreamWriter | Br
         bar.start()
         task = bar.add_task("tag", total=None, rate="-")
     t0 = time.perf_counter()
-    n_docs = n_spans = n_chars = 0
-    counts: Counter = Counter()  # the tagger's counters (windowed sentences, unseen words, abbreviation changes)
+    done = done or {}
+    n_docs, n_spans, n_chars = done.get("documents", 0), done.get("spans", 0), done.get("characters", 0)
+    n_before = n_docs
+    # the tagger's counters (windowed sentences, unseen words, abbreviation changes)
+    counts: Counter = Counter(done.get("counts") or {})
     try:
         for chunk in _chunks(docs, chunk_docs):
             tagged = tagger(chunk)
@@ -223,8 +243,11 @@ def tag_stream(tagger: Any, docs: Iterable[Document], writer: "StreamWriter | Br
             n_docs += len(tagged)
             n_spans += sum(len(d.spans) for d in tagged)
             n_chars += sum(len(d.text) for d in tagged)
+            if on_chunk is not None:
+                on_chunk({"documents": n_docs, "spans": n_spans, "characters": n_chars, "counts": dict(counts)})
             if bar is not None:
-                bar.update(task, completed=n_docs, rate=f"{n_docs / max(time.perf_counter() - t0, 1e-9):,.1f}")
+                rate = (n_docs - n_before) / max(time.perf_counter() - t0, 1e-9)
+                bar.update(task, completed=n_docs, rate=f"{rate:,.1f}")
         writer.close()
     finally:
         if bar is not None:
@@ -235,7 +258,7 @@ def tag_stream(tagger: Any, docs: Iterable[Document], writer: "StreamWriter | Br
         "spans": n_spans,
         "characters": n_chars,
         "seconds": round(seconds, 3),
-        "documents_per_second": round(n_docs / seconds, 2) if seconds > 0 else None,
+        "documents_per_second": round((n_docs - n_before) / seconds, 2) if seconds > 0 else None,
         "counts": dict(counts),
         "written": dict(writer.counts),  # what the output format's writer counted (e.g. overlapping spans it dropped)
     }
@@ -256,9 +279,115 @@ def _check_shard(k: int, n: int) -> tuple[int, int]:
     return k, n
 
 
+def progress_path(output: str | os.PathLike[str]) -> Path:
+    """Where :func:`tag_file` records how far it got into ``output``: ``.partial-NAME.progress.json``, beside the
+    ``.partial-NAME`` file the output grows in until it is complete."""
+    final = Path(output)
+    return final.with_name(f".partial-{final.name}.progress.json")
+
+
+def _as_json(value: Any) -> Any:
+    """``value`` as it reads back from JSON (tuples become lists, paths strings): what a saved job compares against."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _job(tagger: Any, input: PathOrStream, input_format: str, output_format: str, chunk_docs: int,
+         shard: tuple[int, int] | None, reader_kw: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any]:
+    """What a resumed run must share with the stopped one for their outputs to make one file: the input file (path,
+    size, modification time), the formats, the shard and chunking (a context model sees neighbours within a chunk),
+    the tagger's class and source, and ``extra`` (the caller's tagger settings: decoding, linking, ...)."""
+    source = None
+    if isinstance(input, (str, os.PathLike)):
+        p = Path(input)
+        st = p.stat()
+        source = {"path": str(p.resolve()), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
+    inner = getattr(tagger, "tagger", tagger)  # a LinkedTagger's tagger
+    model = getattr(inner, "source", None)
+    return _as_json({
+        "input": source, "input_format": input_format, "output_format": output_format, "chunk_docs": chunk_docs,
+        "shard": list(shard) if shard is not None else None, "reader": reader_kw,
+        "tagger": {"class": type(tagger).__name__, "source": None if model is None else str(model)},
+        **(extra or {}),
+    })
+
+
+def _load_progress(record: Path, partial: Path, job: dict[str, Any]) -> dict[str, Any] | None:
+    """The progress a stopped run recorded, checked against this run's ``job`` and its partial file; ``None`` when
+    there is nothing to resume."""
+    if not record.exists():
+        return None
+    try:
+        state = json.loads(record.read_text(encoding="utf-8"))
+        saved, size, n = state["job"], int(state["bytes"]), int(state["documents"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ConfigError(f"E702 cannot resume: the progress record {str(record)!r} is unreadable ({e}); delete it "
+                          "to tag from the start") from None
+    if saved != job:
+        keys = sorted(k for k in set(saved) | set(job) if saved.get(k) != job.get(k))
+        raise ConfigError(
+            f"E702 cannot resume: the stopped run in {str(partial)!r} was tagged with other settings ("
+            + "; ".join(f"{k}: {saved.get(k)!r} then, {job.get(k)!r} now" for k in keys)
+            + "); run again with them, or without --resume to tag from the start"
+        )
+    have = partial.stat().st_size if partial.exists() else None
+    if have is None or have < size:
+        raise ConfigError(
+            f"E703 cannot resume: {str(partial)!r} " + ("is missing" if have is None else f"holds {have:,} bytes")
+            + f", but {n:,} documents ({size:,} bytes) were recorded as written there; it was moved or changed. "
+            "Delete it and its progress record to tag from the start"
+        )
+    return state
+
+
+def _tag_with_progress(tagger: Any, docs: Iterable[Document], output: Path, fmt: str, *, header: bool,
+                       job: dict[str, Any], resume: bool, chunk_docs: int, progress: bool | None) -> dict[str, Any]:
+    """:func:`tag_stream` into ``.partial-NAME``, recording after every chunk (file flushed to disk first) its
+    length, the documents in it and the running counts; renamed to ``output`` when complete. With ``resume`` a
+    stopped run's partial file is cut back to the recorded length (a chunk half written when it stopped) and the
+    documents after the recorded ones are tagged onto it: the same bytes as one uninterrupted run."""
+    partial, record = output.with_name(f".partial-{output.name}"), progress_path(output)
+    state = _load_progress(record, partial, job) if resume else None
+    if resume and state is None:
+        logger.info("--resume: no stopped run recorded for %s; tagging from the start", output)
+    elif not resume and record.exists():
+        logger.warning("%s holds a stopped run's documents; tagging from the start replaces them (--resume "
+                       "continues that run instead)", partial)
+    if state is not None:
+        with open(partial, "r+b") as raw:
+            raw.truncate(state["bytes"])
+        docs = itertools.islice(docs, state["documents"], None)
+    try:
+        with open(partial, "a" if state else "w", encoding="utf-8", newline="\n") as f, _typed_encode_errors(str(partial)):
+            writer = StreamWriter(f, fmt, header=header)
+            if state is not None:
+                writer.n = state["documents"]  # JSON goes on after a comma, the table's header is not repeated
+                writer.counts.update(state.get("written") or {})
+
+            def save(totals: dict[str, Any]) -> None:
+                f.flush()
+                os.fsync(f.fileno())  # the bytes on disk before the record that says they are there
+                tmp = record.with_name(record.name + ".tmp")
+                tmp.write_text(json.dumps({"job": job, "bytes": os.fstat(f.fileno()).st_size, **totals,
+                                           "written": dict(writer.counts)}), encoding="utf-8")
+                os.replace(tmp, record)  # atomic: a kill leaves the old record or the new one
+
+            stats = tag_stream(tagger, docs, writer, chunk_docs=chunk_docs, progress=progress, on_chunk=save, done=state)
+    except BaseException:
+        if partial.exists():
+            logger.warning("tagging stopped: the documents written so far are in %s (--resume continues); %s was not "
+                           "written", partial, output)
+        raise
+    partial.replace(output)
+    record.unlink(missing_ok=True)
+    if state is not None:
+        stats["resumed_after_documents"] = state["documents"]
+    return stats
+
+
 def tag_file(tagger: Any, input: PathOrStream, output: PathOrStream, *, input_format: str | None = None,
              output_format: str | None = None, chunk_docs: int = 256, progress: bool | None = None,
-             shard: tuple[int, int] | None = None, **reader_kw: Any) -> dict[str, Any]:
+             shard: tuple[int, int] | None = None, resume: bool = False, job: dict[str, Any] | None = None,
+             **reader_kw: Any) -> dict[str, Any]:
     """Tag a file (or stream) into another, chunk by chunk; see the module docstring.
 
     Args:
@@ -270,13 +399,20 @@ def tag_file(tagger: Any, input: PathOrStream, output: PathOrStream, *, input_fo
         input_format: an io format (guessed from the name when ``None``).
         output_format: ``json``, ``table`` or an io format (guessed from the output name when ``None``).
         chunk_docs: documents read, tagged and written at a time.
+        resume: continue a stopped run into the same ``output``: the documents its ``.partial-NAME`` file holds
+            are kept and the rest tagged onto it (``RESUMABLE_FORMATS`` into an uncompressed file; every such run
+            records its progress, resumed or not). The input, formats, shard, ``chunk_docs``, tagger and ``job``
+            must be those of the stopped run (E702).
+        job: the caller's tagger settings that change its output (``biobert tag`` gives its options), compared
+            on resume.
         **reader_kw: reader options (``lines=True`` for one document per text line).
 
     Returns:
         ``{"documents", "spans", "characters", "seconds", "documents_per_second", "counts", "written", "streamed"}``;
         ``counts`` sums the tagger's ``last_stats`` over chunks, ``written`` the output writer's reports (what
         the format could not hold, such as overlapping spans in CoNLL); ``streamed`` says whether the input was
-        read record by record.
+        read record by record. A resumed run's totals include the stopped run's part, and
+        ``resumed_after_documents`` says how many documents that was.
     """
     if input_format is None:
         if not isinstance(input, (str, Path)):
@@ -295,8 +431,23 @@ def tag_file(tagger: Any, input: PathOrStream, output: PathOrStream, *, input_fo
         k, n = _check_shard(*shard)
         docs = itertools.islice(docs, k, None, n)
     # the table's header line once, from the first shard: the shards' outputs concatenate into one table
-    with open_writer(output, output_format, header=shard is None or shard[0] == 0) as writer:
-        stats = tag_stream(tagger, docs, writer, chunk_docs=chunk_docs, progress=progress)
+    header = shard is None or shard[0] == 0
+    recorded = (isinstance(output, (str, os.PathLike)) and output_format in RESUMABLE_FORMATS
+                and Path(output).suffix.lower() not in DECOMPRESSORS)
+    if resume and not recorded:
+        why = ("output to a file, not a stream" if not isinstance(output, (str, os.PathLike))
+               else f"{', '.join(RESUMABLE_FORMATS)} output (not {output_format}: written as one structure at the end)"
+               if output_format not in RESUMABLE_FORMATS else "an uncompressed output file (a compressed stream cannot be cut back to its last whole chunk)")
+        raise ConfigError(f"E701 --resume needs {why}")
+    if resume and not isinstance(input, (str, os.PathLike)):
+        raise ConfigError("E701 --resume needs an input file: a stream cannot be read again to skip what was tagged")
+    if recorded:
+        stats = _tag_with_progress(
+            tagger, docs, Path(output), output_format, header=header, resume=resume, chunk_docs=chunk_docs,
+            progress=progress, job=_job(tagger, input, input_format, output_format, chunk_docs, shard, reader_kw, job))
+    else:
+        with open_writer(output, output_format, header=header) as writer:
+            stats = tag_stream(tagger, docs, writer, chunk_docs=chunk_docs, progress=progress)
     if shard is not None:
         stats["shard"] = f"{shard[0]}/{shard[1]}"
     stats["streamed"] = io.streams(input_format, **reader_kw)

@@ -659,3 +659,34 @@ def test_evaluate_ner_defaults_to_the_bundled_tagger(tmp_path):
     gold.write_text(PUBTATOR, encoding="utf-8")
     res = json.loads(ok("evaluate", "ner", "--data", gold).stdout)  # --model was required, unlike `biobert tag`
     assert res["model"].endswith("ner-default") and res["n_gold"] == 3 and res["tp"] >= 2
+
+
+def test_tag_resume_continues_a_stopped_run(tagger_dir, tmp_path, monkeypatch):
+    """`biobert tag --resume`: the stopped run's documents stay, the rest are tagged onto them, same bytes as one
+    run; other options than the stopped run's are E702; --resume without files is E701."""
+    from biobert.pipeline import Tagger
+
+    src = tmp_path / "x.PubTator.txt"
+    src.write_text(PUBTATOR * 3, encoding="utf-8")  # repeated PMIDs warn, and that is all
+    args = ("tag", "--input", src, "--model", tagger_dir, "--chunk-docs", "2")
+    ok(*args, "--output", tmp_path / "whole.pubtator")
+    calls = {"n": 0}
+    real = Tagger.__call__
+
+    def stops(self, docs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(self, docs)
+
+    monkeypatch.setattr(Tagger, "__call__", stops)
+    out = tmp_path / "out.pubtator"
+    assert run(*args, "--output", out).exit_code != 0 and not out.exists()
+    monkeypatch.setattr(Tagger, "__call__", real)
+    r = run(*args, "--output", out, "--resume", "--no-abbreviations")
+    assert r.exit_code != 0 and "E702" in r.stderr and "abbreviations: True then, False now" in r.stderr
+    r = ok(*args, "--output", out, "--resume")
+    assert json.loads(r.stderr.strip().splitlines()[-1])["resumed_after_documents"] == 2
+    assert out.read_bytes() == (tmp_path / "whole.pubtator").read_bytes()
+    r = run("tag", "--input", src, "--model", tagger_dir, "--resume")
+    assert r.exit_code != 0 and "E701" in r.stderr

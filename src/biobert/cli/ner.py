@@ -251,6 +251,7 @@ def tag_cmd(
     decode: Optional[str] = DECODE_OPTION,
     device: Optional[str] = DEVICE_OPTION,
     precision: str = PRECISION_OPTION,
+    resume: bool = typer.Option(False, "--resume", help="Continue a stopped run: keep the documents its .partial-NAME output holds and tag the rest onto it (same input, model and options; PubTator, JSONL, JSON, CoNLL or table output to an uncompressed file)."),
 ) -> None:
     """Tag raw text or a file; every span's offsets index the original text.
 
@@ -265,6 +266,8 @@ def tag_cmd(
 
     try:
         check_text_argument(text, input)
+        if resume and (input is None or output is None):
+            raise ConfigError("E701 --resume continues tagging --input FILE into --output FILE")
         shard_kn = parse_shard(shard) if shard is not None else None
         if shard_kn is not None and input is None:
             raise ConfigError("E428 --shard needs --input")
@@ -288,8 +291,12 @@ def tag_cmd(
             kw = {"lines": True} if (fmt == "text" and lines) else {}
             # stdin streams like a file: PubTator, JSONL and --lines text record by record
             src = sys.stdin if from_stdin else input
+            # the options that change what is tagged: a resumed run must use the stopped run's
+            job = {"model": model, "quantize": quantize, "abbreviations": abbreviations, "link": link or [],
+                   "link_fuzzy": link_fuzzy, "splitter": splitter, "decode": decode, "precision": precision}
             stats = tag_file(tagger, src, output if output is not None else sys.stdout, input_format=fmt,
-                             output_format=output_format, chunk_docs=chunk_docs, shard=shard_kn, **kw)
+                             output_format=output_format, chunk_docs=chunk_docs, shard=shard_kn, resume=resume,
+                             job=job, **kw)
             typer.echo(json.dumps(stats), err=True)
             return
         if text is not None:
