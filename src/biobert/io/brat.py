@@ -308,10 +308,13 @@ def write_brat(docs: Iterable[Document], path: PathOrStream) -> dict[str, int]:
 
     A span that crosses a line break is written as fragments around it (brat's
     own convention; counted in ``spans_split_at_line_breaks``); reading it back
-    gives the same span.
+    gives the same span, unless it starts or ends with line breaks: a fragment
+    cannot hold one, so those are not written and the span reads back without
+    them (``"ab\\n"`` as ``"ab"``; counted in ``spans_trimmed_at_line_breaks``).
     """
     out = _no_stream(path)
     counts = {"documents": 0, "spans": 0, "relations": 0, "ids": 0, "ids_respelled": 0, "fragmented_spans": 0, "spans_split_at_line_breaks": 0,
+              "spans_trimmed_at_line_breaks": 0,
               "other_lines": 0, "missing_id_placeholders_not_written": 0, "document_relations_not_written": 0,
               "composite_names_not_written": 0}
     rendered: list[tuple[Document, list[str]]] = []
@@ -374,6 +377,10 @@ def _ann_lines(doc: Document, ann: Path, counts: dict[str, int]) -> list[str]:
             counts["spans_split_at_line_breaks"] += 1
             if not fr:
                 raise OffsetError(f"E113 span {s.start}-{s.end} of {doc.id!r} holds only line breaks; brat cannot store it")
+            if (fr[0][0], fr[-1][1]) != (s.start, s.end):
+                # a fragment holds no line break, so breaks at the ends of the span are not written and the span
+                # reads back as its trimmed hull ("ab\n" as "ab"): the data changed, so it is counted
+                counts["spans_trimmed_at_line_breaks"] += 1
         offs = ";".join(f"{a} {b}" for a, b in fr)
         mention = " ".join(doc.text[a:b] for a, b in fr)
         lines.append(f"{key}\t{s.label} {offs}\t{mention}")
