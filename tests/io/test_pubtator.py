@@ -280,3 +280,17 @@ def test_a_label_or_id_its_column_cannot_hold_is_refused_before_the_record_is_wr
     rel = Document(id="3", text="abc").with_spans([a, b]).with_relations([Relation(a, b, "R\tS")])
     with pytest.raises(DataFormatError, match="E217"):
         writes([rel], "pubtator")
+
+
+@pytest.mark.parametrize("sep", ["\u2028", "\xa0", "\x0b", "\x85", "\u3000"])
+def test_an_unusual_whitespace_separator_is_written_as_the_space_and_counted(sep):
+    passages = [{"type": "title", "offset": 0, "length": 5}, {"type": "abstract", "offset": 6, "length": 8}]
+    d = Document(id="1", text=f"Title{sep}Abstract", metadata={"passages": passages}).with_spans([Span(0, 14, "X")])
+    buf = io.StringIO()
+    report = write_pubtator([d], buf)
+    # the reader puts " " between title and abstract: the mention holds it too (it kept the original: E211)
+    [back] = reads(buf.getvalue(), "pubtator")
+    assert back.text == "Title Abstract" and back.spans[0].text == "Title Abstract"
+    assert report["replaced_characters"] == 1
+    plain = Document(id="1", text="Title Abstract", metadata={"passages": passages})
+    assert write_pubtator([plain], io.StringIO())["replaced_characters"] == 0

@@ -272,7 +272,8 @@ def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> di
     Title and abstract come from ``metadata["passages"]`` (else the text is
     split at its first line break, else it all becomes the title, followed by
     an empty ``|a|`` line). The character between them is written as the
-    PubTator space. Tabs and line breaks inside title or abstract cannot be
+    PubTator space (another whitespace character there, such as ``"\\xa0"``, is
+    counted in ``replaced_characters``). Tabs and line breaks inside title or abstract cannot be
     represented; they are written as spaces (offsets are unchanged) and
     counted, as are lone surrogates, written as U+FFFD. Span relations
     (``doc.relations``) are written as ``PMID<TAB>label<TAB>head<TAB>tail``
@@ -318,6 +319,11 @@ def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> di
             text, replaced = _UNSAFE.subn(" ", doc.text)
             if n is not None and n < len(doc.text) and _UNSAFE.match(doc.text, n):
                 replaced -= 1  # the title/abstract separator is meant to become the space
+            elif n is not None and n < len(doc.text) and text[n] != " ":
+                # another whitespace separator ("\xa0", "\u2028"): the reader puts " " there, so the mentions
+                # written must hold " " too (else they no longer match the text read back); a change, counted
+                text = f"{text[:n]} {text[n + 1:]}"
+                replaced += 1
             # one character for one, so that offsets stay right; the output file could not hold them at all
             text, bad = replace_surrogates(text)
             report["replaced_characters"] += replaced + bad
