@@ -266,7 +266,8 @@ def write(docs: Iterable[Document], path: PathOrStream, fmt: str | None = None, 
 #: writer-report keys (besides every ``*_not_written``) that count what a format changed or could not hold
 CHANGED_KEYS = ("replaced_characters", "dropped_scores", "relation_arguments_named_by_text",
                 "discontinuous_spans_written_as_hull", "dropped_overlapping_spans", "merged_sentence_breaks", "ids_respelled",
-                "empty_abstracts_added", "spans_trimmed_at_line_breaks")
+                "empty_abstracts_added", "spans_trimmed_at_line_breaks",
+                "whitespace_outside_passages_changed")
 
 
 def changes(report: dict[str, Any] | None) -> dict[str, int]:

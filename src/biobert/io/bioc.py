@@ -635,8 +635,13 @@ def write_bioc(docs: Iterable[Document], path_or_stream: PathOrStream) -> dict[s
     ``replaced_characters``. The whole collection is built and serialised
     before the file is opened, so that an error leaves no empty file behind.
 
+    Whitespace outside the passages is not written: the reader fills the gaps
+    between passages with spaces and ends the text with the last passage, so
+    a gap character other than a space, or whitespace after the last passage,
+    is counted in ``whitespace_outside_passages_changed``.
+
     Returns:
-        ``{"docs", "annotations", "relations", "replaced_characters"}``.
+        ``{"docs", "annotations", "relations", "replaced_characters", "whitespace_outside_passages_changed"}``.
 
     Raises:
         OffsetError: E112 when a relation argument is not one of the document's spans.
@@ -657,7 +662,7 @@ def write_bioc_json(docs: Iterable[Document], path_or_stream: PathOrStream) -> d
     is replaced here (``replaced_characters`` is always 0, for the same keys as :func:`write_bioc`).
 
     Returns:
-        ``{"docs", "annotations", "relations", "replaced_characters"}``.
+        ``{"docs", "annotations", "relations", "replaced_characters", "whitespace_outside_passages_changed"}``.
     """
     import bioc.biocjson
 
@@ -681,7 +686,7 @@ def _collection(docs: Iterable[Document], xml: bool) -> tuple["_bioc.BioCCollect
     coll.date = first.get("date", time.strftime("%Y-%m-%d"))
     coll.key = first.get("key", "")
     coll.infons.update(first.get("infons", {}))
-    report = {"docs": 0, "annotations": 0, "relations": 0, "replaced_characters": 0}
+    report = {"docs": 0, "annotations": 0, "relations": 0, "replaced_characters": 0, "whitespace_outside_passages_changed": 0}
 
     def clean(value: str) -> str:
         if not isinstance(value, str):  # e.g. a None collection key from metadata: nothing to replace
@@ -740,9 +745,17 @@ def _to_bioc(doc: Document, report: dict[str, int], clean: Callable[[str], str])
     covered = set()
     for p in plist:
         covered.update(range(int(p["offset"]), int(p["offset"]) + int(p["length"])))
-    if any(not c.isspace() and i not in covered for i, c in enumerate(text)):
-        # the passages would leave text out (or there are none): write the whole text as one passage
+    if any(not c.isspace() and i not in covered for i, c in enumerate(text)) or (text and not plist):
+        # the passages would leave text out (or there are none, also for a text of whitespace only, which would
+        # otherwise read back as ""): write the whole text as one passage
         plist = [{"type": None, "offset": 0, "length": len(text)}]
+        covered = set(range(len(text)))
+    # the reader fills the gaps between passages with spaces and ends the text where the last passage ends, so
+    # whitespace the passages do not hold (a "\n\n" between them, spaces after the last) reads back changed or
+    # not at all: counted
+    end = max((int(p["offset"]) + int(p["length"]) for p in plist), default=0)
+    report["whitespace_outside_passages_changed"] += sum(
+        1 for i, c in enumerate(text) if i not in covered and (i >= end or c != " "))
     passages = []
     for p in plist:
         bp = bioc.BioCPassage()
