@@ -392,3 +392,17 @@ def test_whitespace_only_text_is_a_passage_and_whitespace_outside_passages_is_co
     assert changes(report) == {"whitespace_outside_passages_changed": 4}
     same = Document(id="d", text="Title  Abstract", metadata={"passages": passages})
     assert changes(writer([same], stdio.StringIO())) == {}
+
+
+@pytest.mark.parametrize("fmt", ["bioc", "biocjson"])
+@pytest.mark.parametrize("ident", ["a|b", " a"])
+def test_an_id_the_joined_id_infon_cannot_hold_is_refused(tmp_path, fmt, ident):
+    from biobert.types import Document, Span
+
+    # a span's ids share one infon joined by "|": "a|b" read back as two ids, " a" as "a", uncounted
+    d = Document(id="1", text="abc").with_spans([Span(0, 3, "X", ids=(("ID", ident),))])
+    with pytest.raises(DataFormatError, match="E227") as e:
+        write([d], tmp_path / "o.out", fmt=fmt)
+    assert str(tmp_path / "o.out") in str(e.value) and not (tmp_path / "o.out").exists()
+    ok = Document(id="1", text="abc").with_spans([Span(0, 3, "X", ids=(("MESH", "D002544"), ("", "-1")))])
+    assert reads(writes([ok], fmt), fmt)[0].spans[0].ids == (("MESH", "D002544"), ("", "-1"))

@@ -27,7 +27,7 @@ E200 not UTF-8; E201-E204 CoNLL (missing tag column, invalid tag, bad token,
 typed/untyped mix); E210-E212 PubTator (unexpected line, mention text
 mismatch, PMID mismatch), E217 PubTator writer (a label or id its column cannot hold); E220-E224 BioC (annotation text mismatch, bad
 offsets, no type, bad XML, no location), E225 BioC JSON (not JSON, or a
-required field missing); E230-E231 JSONL (bad JSON, not a
+required field missing), E227 BioC writer (an id with '|' or spaces at the ends); E230-E231 JSONL (bad JSON, not a
 document); E240-E243 brat (bad line, annotation text mismatch, unknown
 annotation id, missing .txt); :class:`~biobert.errors.OffsetError` E110-E113
 when writing (span not on token boundaries, unwritable token, relation

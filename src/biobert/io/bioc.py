@@ -645,10 +645,12 @@ def write_bioc(docs: Iterable[Document], path_or_stream: PathOrStream) -> dict[s
 
     Raises:
         OffsetError: E112 when a relation argument is not one of the document's spans.
+        DataFormatError: E227 an id with ``|`` (which joins a span's ids in its infon) or spaces at the ends,
+            which would read back as several ids or stripped; nothing is written.
     """
     import bioc
 
-    coll, report = _collection(docs, xml=True)
+    coll, report = _collection(docs, xml=True, name=describe(path_or_stream)[0])
     with open_out(path_or_stream) as f:
         f.write(bioc.dumps(coll, pretty_print=True))
     return report
@@ -666,7 +668,7 @@ def write_bioc_json(docs: Iterable[Document], path_or_stream: PathOrStream) -> d
     """
     import bioc.biocjson
 
-    coll, report = _collection(docs, xml=False)
+    coll, report = _collection(docs, xml=False, name=describe(path_or_stream)[0])
     out = bioc.biocjson.dumps(coll, indent=1, ensure_ascii=False)
     # ensure_ascii=False leaves surrogates raw, and they can only be inside JSON strings: escape them there
     out = escape_json(out)
@@ -675,8 +677,9 @@ def write_bioc_json(docs: Iterable[Document], path_or_stream: PathOrStream) -> d
     return report
 
 
-def _collection(docs: Iterable[Document], xml: bool) -> tuple["_bioc.BioCCollection", dict[str, int]]:
-    """The BioC collection of ``docs`` and the writer's report; ``xml``: replace what XML 1.0 cannot hold."""
+def _collection(docs: Iterable[Document], xml: bool, name: str = "<string>") -> tuple["_bioc.BioCCollection", dict[str, int]]:
+    """The BioC collection of ``docs`` and the writer's report; ``xml``: replace what XML 1.0 cannot hold;
+    ``name``: the output, as errors name it."""
     import bioc
 
     docs = list(docs)
@@ -698,7 +701,7 @@ def _collection(docs: Iterable[Document], xml: bool) -> tuple["_bioc.BioCCollect
 
     keep: Callable[[str], str] = lambda value: value  # noqa: E731
     for doc in docs:
-        bdoc = _to_bioc(doc, report, clean if xml else keep)
+        bdoc = _to_bioc(doc, report, clean if xml else keep, name)
         if xml:
             _clean_strings(bdoc, clean)
         coll.add_document(bdoc)
@@ -734,7 +737,7 @@ def _clean_strings(bdoc: "_bioc.BioCDocument", clean: Callable[[str], str]) -> N
                 node.refid, node.role = clean(node.refid), clean(node.role)
 
 
-def _to_bioc(doc: Document, report: dict[str, int], clean: Callable[[str], str]) -> "_bioc.BioCDocument":
+def _to_bioc(doc: Document, report: dict[str, int], clean: Callable[[str], str], name: str = "<string>") -> "_bioc.BioCDocument":
     import bioc
 
     text = clean(doc.text)  # one character for one: offsets stay right
@@ -794,6 +797,12 @@ def _to_bioc(doc: Document, report: dict[str, int], clean: Callable[[str], str])
         ann.infons["type"] = s.label
         more = extra.get((*s.key, s.ids))
         ann.infons.update(more.pop(0) if more else {})
+        for db, ident in s.ids:
+            if db != MISSING_DB and ("|" in ident or ident != ident.strip()):
+                # the ids of a span share one infon, joined by "|" and split there (and stripped) by the reader:
+                # "a|b" would read back as two ids, " a" as "a"
+                raise DataFormatError("E227", name, None, "an id without '|' (it joins ids in the infon) or spaces at the ends",
+                                      found=f"document {doc.id!r}: span ({s.start}, {s.end}) id {ident!r}")
         ann.infons.update(_id_infons(s.ids))
         if s.key in names:
             # BioC has no field for them; without this infon PubTator -> BioC -> PubTator loses the 7th column
