@@ -356,3 +356,16 @@ def test_span_starting_or_ending_with_a_line_break_is_counted_as_trimmed(tmp_pat
     assert changes(rep) == {"spans_trimmed_at_line_breaks": 2}
     inner = Document(id="e", text="ab\ncd").with_spans([Span(0, 5, "Z")])  # break inside: same span back
     assert "spans_trimmed_at_line_breaks" not in changes(write([inner], tmp_path / "e", fmt="brat"))
+
+
+@pytest.mark.parametrize("bad", [
+    Document(id="b", text="x\ud83dy"),
+    Document(id="b", text="xy").with_spans([Span(0, 2, "X\ud83d")]),
+    Document(id="b\ud83d", text="xy"),
+])
+def test_a_lone_surrogate_is_refused_before_any_file_is_written(tmp_path, bad):
+    # was a bare UnicodeEncodeError after the earlier documents' files were written
+    with pytest.raises(DataFormatError, match="E229") as e:
+        write_brat([Document(id="a", text="fine"), bad], tmp_path / "out")
+    assert "'b" in str(e.value)
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())

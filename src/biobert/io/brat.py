@@ -51,7 +51,8 @@ without its ``.txt`` (or a directory without ``.ann`` files), E244 an annotation
 when writing (the error names the ``.ann`` file that would be written, which is
 not written, nor is any other): E245 a span or relation label, or an id's db or
 id, that a ``.ann`` line cannot hold (empty, whitespace; a db with ``:``),
-E246 two documents with the same id (they would share one file pair);
+E246 two documents with the same id (they would share one file pair), E229 a text,
+label or id that UTF-8 cannot encode (a lone surrogate);
 E429 (:class:`~biobert.errors.ConfigError`) brat needs files, not a stream.
 """
 
@@ -302,7 +303,7 @@ def write_brat(docs: Iterable[Document], path: PathOrStream) -> dict[str, int]:
     Raises:
         ConfigError: E429 for a stream; E426 for a document id that is not a file name.
         DataFormatError: E245 a label, db or id that a ``.ann`` line cannot hold;
-            E246 two documents with the same id.
+            E246 two documents with the same id; E229 a text, line or id that UTF-8 cannot encode (a lone surrogate).
         OffsetError: E112 a relation argument is not one of the document's spans;
             E113 a span holds nothing but line breaks.
 
@@ -328,7 +329,16 @@ def write_brat(docs: Iterable[Document], path: PathOrStream) -> dict[str, int]:
             raise DataFormatError("E246", ann, None, "each document id once (a document is written to <id>.txt + <id>.ann)",
                                   found=f"document {doc.id!r} at positions {seen[doc.id]} and {n}")
         seen[doc.id] = n
-        rendered.append((doc, _ann_lines(doc, ann, counts)))
+        lines = _ann_lines(doc, ann, counts)
+        # a lone surrogate ("\ud83d", from a broken decoder or a JSON escape) cannot be written as UTF-8: found
+        # here, before any file is written, rather than as a bare UnicodeEncodeError half way through the corpus
+        for file, value in ((out / f"{doc.id}.txt", doc.text), (ann, "\n".join(lines)), (ann, doc.id)):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise DataFormatError("E229", file, None, "text that UTF-8 can encode (no lone surrogate characters)",
+                                      found=f"document {doc.id!r}: {value[max(0, e.start - 30) : e.end + 30]!r}") from None
+        rendered.append((doc, lines))
         counts["documents"] += 1
         counts["spans"] += len(doc.spans)
         counts["relations"] += len(doc.relations)
