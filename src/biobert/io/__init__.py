@@ -267,7 +267,7 @@ def write(docs: Iterable[Document], path: PathOrStream, fmt: str | None = None, 
 CHANGED_KEYS = ("replaced_characters", "dropped_scores", "relation_arguments_named_by_text",
                 "discontinuous_spans_written_as_hull", "dropped_overlapping_spans", "merged_sentence_breaks", "ids_respelled",
                 "empty_abstracts_added", "spans_trimmed_at_line_breaks",
-                "whitespace_outside_passages_changed")
+                "whitespace_outside_passages_changed", "leading_feff_read_as_bom")
 
 
 def changes(report: dict[str, Any] | None) -> dict[str, int]:
