@@ -365,3 +365,44 @@ def test_an_annotation_is_written_into_the_passage_that_holds_it(tmp_path):
     write_bioc([doc], tmp_path / "o.xml")
     passages = ET.parse(tmp_path / "o.xml").getroot().find("document").findall("passage")
     assert [[a.find("text").text for a in p.findall("annotation")] for p in passages] == [["Aspirin"], ["Asthma"]]
+
+
+@pytest.mark.parametrize("fmt", ["bioc", "biocjson"])
+def test_whitespace_only_text_is_a_passage_and_whitespace_outside_passages_is_counted(fmt):
+    from biobert.io import changes
+    from biobert.io.bioc import write_bioc_json
+    from biobert.types import Document, Span
+
+    import io as stdio
+
+    writer = write_bioc if fmt == "bioc" else write_bioc_json
+    # no passage was written for a text of whitespace only: "   " read back as "", a span on " " raised E221
+    for text, spans in ((" ", [Span(0, 1, "X")]), ("   ", [])):
+        buf = stdio.StringIO()
+        report = writer([Document(id="d", text=text).with_spans(spans)], buf)
+        [back] = reads(buf.getvalue(), fmt)
+        assert back.text == text and [(s.start, s.end) for s in back.spans] == [(s.start, s.end) for s in spans]
+        assert changes(report) == {}
+    passages = [{"type": "title", "offset": 0, "length": 5}, {"type": "abstract", "offset": 7, "length": 8}]
+    doc = Document(id="d", text="Title\n\nAbstract  ", metadata={"passages": passages})
+    buf = stdio.StringIO()
+    report = writer([doc], buf)
+    [back] = reads(buf.getvalue(), fmt)
+    assert back.text == "Title  Abstract"  # the gap as spaces, the trailing spaces gone: 2 + 2 characters
+    assert changes(report) == {"whitespace_outside_passages_changed": 4}
+    same = Document(id="d", text="Title  Abstract", metadata={"passages": passages})
+    assert changes(writer([same], stdio.StringIO())) == {}
+
+
+@pytest.mark.parametrize("fmt", ["bioc", "biocjson"])
+@pytest.mark.parametrize("ident", ["a|b", " a"])
+def test_an_id_the_joined_id_infon_cannot_hold_is_refused(tmp_path, fmt, ident):
+    from biobert.types import Document, Span
+
+    # a span's ids share one infon joined by "|": "a|b" read back as two ids, " a" as "a", uncounted
+    d = Document(id="1", text="abc").with_spans([Span(0, 3, "X", ids=(("ID", ident),))])
+    with pytest.raises(DataFormatError, match="E227") as e:
+        write([d], tmp_path / "o.out", fmt=fmt)
+    assert str(tmp_path / "o.out") in str(e.value) and not (tmp_path / "o.out").exists()
+    ok = Document(id="1", text="abc").with_spans([Span(0, 3, "X", ids=(("MESH", "D002544"), ("", "-1")))])
+    assert reads(writes([ok], fmt), fmt)[0].spans[0].ids == (("MESH", "D002544"), ("", "-1"))

@@ -51,7 +51,7 @@ def test_round_trip_is_lossless(tmp_path):
     docs = read_brat(pair(tmp_path / "in"))
     counts = write_brat(docs, tmp_path / "out")
     assert counts == {"documents": 1, "spans": 4, "relations": 1, "ids": 2, "ids_respelled": 0, "fragmented_spans": 1,
-                      "spans_split_at_line_breaks": 0, "other_lines": 2, "missing_id_placeholders_not_written": 0,
+                      "spans_split_at_line_breaks": 0, "spans_trimmed_at_line_breaks": 0, "other_lines": 2, "missing_id_placeholders_not_written": 0,
                       "document_relations_not_written": 0, "composite_names_not_written": 0}
     back = read(tmp_path / "out")  # a directory of .ann files is recognised as brat
     assert guess_format(tmp_path / "out") == "brat"
@@ -341,3 +341,31 @@ def test_discontinuous_annotations_become_multi_location_bioc_annotations(tmp_pa
         [r] = b.relations  # the relation that named the discontinuous mention names its first location
         assert (r.head.key, r.tail.key, r.label) == ((0, 6, "Disease"), (0, 6, "Gene"), "Rel")
     assert docs[0].metadata["brat_fragments"]  # the caller's documents are not changed
+
+
+def test_span_starting_or_ending_with_a_line_break_is_counted_as_trimmed(tmp_path):
+    from biobert.io import changes
+
+    d = Document(id="d", text="ab\ncd").with_spans([Span(0, 3, "Y"), Span(2, 5, "X")])
+    rep = write([d], tmp_path, fmt="brat")
+    back = read(tmp_path, fmt="brat")[0]
+    # a brat fragment cannot hold a line break: the spans read back as their trimmed forms, which is counted
+    assert sorted((s.start, s.end, s.label) for s in back.spans) == [(0, 2, "Y"), (3, 5, "X")]
+    assert all(back.text[s.start:s.end] == s.text for s in back.spans)
+    assert rep["spans_trimmed_at_line_breaks"] == 2
+    assert changes(rep) == {"spans_trimmed_at_line_breaks": 2}
+    inner = Document(id="e", text="ab\ncd").with_spans([Span(0, 5, "Z")])  # break inside: same span back
+    assert "spans_trimmed_at_line_breaks" not in changes(write([inner], tmp_path / "e", fmt="brat"))
+
+
+@pytest.mark.parametrize("bad", [
+    Document(id="b", text="x\ud83dy"),
+    Document(id="b", text="xy").with_spans([Span(0, 2, "X\ud83d")]),
+    Document(id="b\ud83d", text="xy"),
+])
+def test_a_lone_surrogate_is_refused_before_any_file_is_written(tmp_path, bad):
+    # was a bare UnicodeEncodeError after the earlier documents' files were written
+    with pytest.raises(DataFormatError, match="E229") as e:
+        write_brat([Document(id="a", text="fine"), bad], tmp_path / "out")
+    assert "'b" in str(e.value)
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())

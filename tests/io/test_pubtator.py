@@ -259,3 +259,38 @@ def test_a_pmid_that_opens_a_second_record_is_warned_about_with_both_lines(caplo
         docs = reads(text, "pubtator")
     assert [d.id for d in docs] == ["123", "123", "124"]
     assert "<string>:3: PMID 123 opens a second record (the first at line 1)" in caplog.text
+
+
+@pytest.mark.parametrize("label,ids", [
+    ("a\tb", ()), ("x\ny", ()), ("x\ry", ()),
+    ("X", (("ID", "a|b"),)), ("X", (("ID", "a\tb"),)), ("X", (("ID", "a\nb"),)), ("X", (("ID", " a"),)),
+])
+def test_a_label_or_id_its_column_cannot_hold_is_refused_before_the_record_is_written(label, ids):
+    # a tab started another column (label "a\tb" read back as label "a" with id "b"), a line break another line
+    # (an unreadable file), a "|" in an id another id, and the reader strips an id's spaces
+    good = Document(id="1", text="abc").with_spans([Span(0, 3, "X", ids=(("ID", "a,b"),))])
+    bad = Document(id="2", text="abc").with_spans([Span(0, 3, label, ids=ids)])
+    buf = io.StringIO()
+    with pytest.raises(DataFormatError, match="E217") as e:
+        write_pubtator([good, bad], buf)
+    assert "'2'" in str(e.value)
+    assert buf.getvalue() == "1|t|abc\n1|a|\n1\t0\t3\tabc\tX\ta,b\n\n"  # nothing of the bad record
+    assert reads(buf.getvalue(), "pubtator")[0].spans[0].ids == (("ID", "a,b"),)  # "," is no separator: one id
+    a, b = Span(0, 1, "X", text="a"), Span(2, 3, "X", text="c")
+    rel = Document(id="3", text="abc").with_spans([a, b]).with_relations([Relation(a, b, "R\tS")])
+    with pytest.raises(DataFormatError, match="E217"):
+        writes([rel], "pubtator")
+
+
+@pytest.mark.parametrize("sep", ["\u2028", "\xa0", "\x0b", "\x85", "\u3000"])
+def test_an_unusual_whitespace_separator_is_written_as_the_space_and_counted(sep):
+    passages = [{"type": "title", "offset": 0, "length": 5}, {"type": "abstract", "offset": 6, "length": 8}]
+    d = Document(id="1", text=f"Title{sep}Abstract", metadata={"passages": passages}).with_spans([Span(0, 14, "X")])
+    buf = io.StringIO()
+    report = write_pubtator([d], buf)
+    # the reader puts " " between title and abstract: the mention holds it too (it kept the original: E211)
+    [back] = reads(buf.getvalue(), "pubtator")
+    assert back.text == "Title Abstract" and back.spans[0].text == "Title Abstract"
+    assert report["replaced_characters"] == 1
+    plain = Document(id="1", text="Title Abstract", metadata={"passages": passages})
+    assert write_pubtator([plain], io.StringIO())["replaced_characters"] == 0

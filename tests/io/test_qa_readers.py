@@ -351,3 +351,29 @@ def test_pubmedqa_test_entries_without_labels_and_label_files(tmp_path):
         with pytest.raises(DataFormatError, match="E273") as ei:
             read_pubmedqa_labels(truth)
         assert ei.value.path.endswith("test_ground_truth.json")
+
+
+def test_find_answers_keeps_offsets_after_a_character_that_lowercases_to_two():
+    # "İ".lower() is two characters: indices into context.lower() missed every later match in the context
+    [a] = find_answers("\u0130 BRCA1 causes it", (("BRCA1",),))
+    assert (a.start, a.end, a.text) == (2, 7, "BRCA1")
+    found = find_answers("\u0130\u0130 il-6 and IL-6; TIL-6", (("IL-6",),))
+    assert [(a.start, a.text) for a in found] == [(3, "il-6"), (12, "IL-6")]  # not inside "TIL-6"
+    # what counts as equal is still lower(): IGNORECASE alone would also take the long s "ſ" for "s"
+    assert [a.start for a in find_answers("x ſ s S", (("s",),))] == [4, 6]
+
+
+@pytest.mark.parametrize("start", ["\u00b2", "\u0663"])
+def test_squad_answer_start_not_in_ascii_digits_is_e270(tmp_path, start):
+    # "²".isdigit() is true but int() refused it with a bare ValueError; "٣" would be read as 3
+    bad = squad_obj()
+    bad["data"][0]["paragraphs"][0]["qas"][0]["answers"][0]["answer_start"] = start
+    p = tmp_path / "bad.json"
+    p.write_text(json.dumps(bad), encoding="utf-8")
+    with pytest.raises(DataFormatError, match="E270"):
+        read_squad(p)
+    ok = squad_obj()
+    a = ok["data"][0]["paragraphs"][0]["qas"][0]["answers"][0]
+    a["answer_start"] = f" {a['answer_start']}"  # a string of ASCII digits is still accepted
+    p.write_text(json.dumps(ok), encoding="utf-8")
+    assert read_squad(p)[0].answers

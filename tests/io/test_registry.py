@@ -169,3 +169,16 @@ def test_a_dropped_bom_is_said_and_line_offsets_still_index_the_file(tmp_path):
     # written back with its mark, so that read -> write gives the file's bytes again
     assert write([doc], tmp_path / "out.txt", fmt="text")["bom_written"] == 1
     assert (tmp_path / "out.txt").read_bytes() == path.read_bytes()
+
+
+@pytest.mark.parametrize("lines", [False, True])
+def test_a_text_starting_with_feff_is_counted_as_read_back_without_it(tmp_path, lines):
+    from biobert.io import changes
+
+    doc = Document("d", "\ufeffAspirin")  # the character is the text's own: no bom_dropped metadata
+    report = write([doc], tmp_path / "o.txt", fmt="text", lines=lines)
+    # the reader takes it for a byte-order mark and drops it (documented): the writer now says so
+    assert read_text(tmp_path / "o.txt", lines=lines)[0].text == "Aspirin"
+    assert changes(report) == {"leading_feff_read_as_bom": 1}
+    read_back = read_text(tmp_path / "o.txt", lines=lines)[0]  # a mark the reader recorded is written back: no change
+    assert "leading_feff_read_as_bom" not in write([read_back], tmp_path / "p.txt", fmt="text", lines=lines)

@@ -25,9 +25,9 @@ PubTator (the NCBI-disease release is named ``*_corpus.txt``).
 Error codes (:class:`~biobert.errors.DataFormatError` unless noted):
 E200 not UTF-8; E201-E204 CoNLL (missing tag column, invalid tag, bad token,
 typed/untyped mix); E210-E212 PubTator (unexpected line, mention text
-mismatch, PMID mismatch); E220-E224 BioC (annotation text mismatch, bad
+mismatch, PMID mismatch), E217 PubTator writer (a label or id its column cannot hold); E220-E224 BioC (annotation text mismatch, bad
 offsets, no type, bad XML, no location), E225 BioC JSON (not JSON, or a
-required field missing); E230-E231 JSONL (bad JSON, not a
+required field missing), E227 BioC writer (an id with '|' or spaces at the ends); E230-E231 JSONL (bad JSON, not a
 document); E240-E243 brat (bad line, annotation text mismatch, unknown
 annotation id, missing .txt); :class:`~biobert.errors.OffsetError` E110-E113
 when writing (span not on token boundaries, unwritable token, relation
@@ -266,7 +266,8 @@ def write(docs: Iterable[Document], path: PathOrStream, fmt: str | None = None, 
 #: writer-report keys (besides every ``*_not_written``) that count what a format changed or could not hold
 CHANGED_KEYS = ("replaced_characters", "dropped_scores", "relation_arguments_named_by_text",
                 "discontinuous_spans_written_as_hull", "dropped_overlapping_spans", "merged_sentence_breaks", "ids_respelled",
-                "empty_abstracts_added")
+                "empty_abstracts_added", "spans_trimmed_at_line_breaks",
+                "whitespace_outside_passages_changed", "leading_feff_read_as_bom")
 
 
 def changes(report: dict[str, Any] | None) -> dict[str, int]:

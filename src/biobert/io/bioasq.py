@@ -38,6 +38,7 @@ shaped like BioASQ (no ``questions`` list, a question without ``body`` /
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any, Mapping
 
@@ -95,22 +96,24 @@ def find_answers(context: str, gold: tuple[tuple[str, ...], ...]) -> tuple[Span,
 
     ``p53`` is not found inside ``TP53``: a match may not start or end inside a word.
     """
-    low = context.lower()
     found: dict[tuple[int, int], Span] = {}
     for entry in gold:
         for syn in entry:
             s = syn.strip()
             if not s:
                 continue
-            i = low.find(s.lower())
-            while i >= 0:
-                # lower() can change lengths for a few characters; keep only exact-length matches
-                j = i + len(s)
+            # searched in the context itself, not in context.lower(): lower() makes "İ" two characters, and the
+            # indices of that string would miss every later match in the original. IGNORECASE matches one
+            # character for one, so a match has the synonym's length; the lower() test keeps what counts as equal
+            pattern = re.compile(re.escape(s), re.IGNORECASE)
+            m = pattern.search(context)
+            while m is not None:
+                i, j = m.start(), m.end()
                 inside_word = (s[0].isalnum() and i > 0 and context[i - 1].isalnum()) or (
                     s[-1].isalnum() and j < len(context) and context[j].isalnum())
                 if context[i:j].lower() == s.lower() and not inside_word:
                     found.setdefault((i, j), Span(i, j, "answer", text=context[i:j]))
-                i = low.find(s.lower(), i + 1)
+                m = pattern.search(context, i + 1)  # overlapping occurrences too
     return tuple(sorted(found.values(), key=lambda a: (a.start, -(a.end - a.start))))
 
 

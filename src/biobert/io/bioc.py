@@ -635,15 +635,22 @@ def write_bioc(docs: Iterable[Document], path_or_stream: PathOrStream) -> dict[s
     ``replaced_characters``. The whole collection is built and serialised
     before the file is opened, so that an error leaves no empty file behind.
 
+    Whitespace outside the passages is not written: the reader fills the gaps
+    between passages with spaces and ends the text with the last passage, so
+    a gap character other than a space, or whitespace after the last passage,
+    is counted in ``whitespace_outside_passages_changed``.
+
     Returns:
-        ``{"docs", "annotations", "relations", "replaced_characters"}``.
+        ``{"docs", "annotations", "relations", "replaced_characters", "whitespace_outside_passages_changed"}``.
 
     Raises:
         OffsetError: E112 when a relation argument is not one of the document's spans.
+        DataFormatError: E227 an id with ``|`` (which joins a span's ids in its infon) or spaces at the ends,
+            which would read back as several ids or stripped; nothing is written.
     """
     import bioc
 
-    coll, report = _collection(docs, xml=True)
+    coll, report = _collection(docs, xml=True, name=describe(path_or_stream)[0])
     with open_out(path_or_stream) as f:
         f.write(bioc.dumps(coll, pretty_print=True))
     return report
@@ -657,11 +664,11 @@ def write_bioc_json(docs: Iterable[Document], path_or_stream: PathOrStream) -> d
     is replaced here (``replaced_characters`` is always 0, for the same keys as :func:`write_bioc`).
 
     Returns:
-        ``{"docs", "annotations", "relations", "replaced_characters"}``.
+        ``{"docs", "annotations", "relations", "replaced_characters", "whitespace_outside_passages_changed"}``.
     """
     import bioc.biocjson
 
-    coll, report = _collection(docs, xml=False)
+    coll, report = _collection(docs, xml=False, name=describe(path_or_stream)[0])
     out = bioc.biocjson.dumps(coll, indent=1, ensure_ascii=False)
     # ensure_ascii=False leaves surrogates raw, and they can only be inside JSON strings: escape them there
     out = escape_json(out)
@@ -670,8 +677,9 @@ def write_bioc_json(docs: Iterable[Document], path_or_stream: PathOrStream) -> d
     return report
 
 
-def _collection(docs: Iterable[Document], xml: bool) -> tuple["_bioc.BioCCollection", dict[str, int]]:
-    """The BioC collection of ``docs`` and the writer's report; ``xml``: replace what XML 1.0 cannot hold."""
+def _collection(docs: Iterable[Document], xml: bool, name: str = "<string>") -> tuple["_bioc.BioCCollection", dict[str, int]]:
+    """The BioC collection of ``docs`` and the writer's report; ``xml``: replace what XML 1.0 cannot hold;
+    ``name``: the output, as errors name it."""
     import bioc
 
     docs = list(docs)
@@ -681,7 +689,7 @@ def _collection(docs: Iterable[Document], xml: bool) -> tuple["_bioc.BioCCollect
     coll.date = first.get("date", time.strftime("%Y-%m-%d"))
     coll.key = first.get("key", "")
     coll.infons.update(first.get("infons", {}))
-    report = {"docs": 0, "annotations": 0, "relations": 0, "replaced_characters": 0}
+    report = {"docs": 0, "annotations": 0, "relations": 0, "replaced_characters": 0, "whitespace_outside_passages_changed": 0}
 
     def clean(value: str) -> str:
         if not isinstance(value, str):  # e.g. a None collection key from metadata: nothing to replace
@@ -693,7 +701,7 @@ def _collection(docs: Iterable[Document], xml: bool) -> tuple["_bioc.BioCCollect
 
     keep: Callable[[str], str] = lambda value: value  # noqa: E731
     for doc in docs:
-        bdoc = _to_bioc(doc, report, clean if xml else keep)
+        bdoc = _to_bioc(doc, report, clean if xml else keep, name)
         if xml:
             _clean_strings(bdoc, clean)
         coll.add_document(bdoc)
@@ -729,7 +737,7 @@ def _clean_strings(bdoc: "_bioc.BioCDocument", clean: Callable[[str], str]) -> N
                 node.refid, node.role = clean(node.refid), clean(node.role)
 
 
-def _to_bioc(doc: Document, report: dict[str, int], clean: Callable[[str], str]) -> "_bioc.BioCDocument":
+def _to_bioc(doc: Document, report: dict[str, int], clean: Callable[[str], str], name: str = "<string>") -> "_bioc.BioCDocument":
     import bioc
 
     text = clean(doc.text)  # one character for one: offsets stay right
@@ -740,9 +748,17 @@ def _to_bioc(doc: Document, report: dict[str, int], clean: Callable[[str], str])
     covered = set()
     for p in plist:
         covered.update(range(int(p["offset"]), int(p["offset"]) + int(p["length"])))
-    if any(not c.isspace() and i not in covered for i, c in enumerate(text)):
-        # the passages would leave text out (or there are none): write the whole text as one passage
+    if any(not c.isspace() and i not in covered for i, c in enumerate(text)) or (text and not plist):
+        # the passages would leave text out (or there are none, also for a text of whitespace only, which would
+        # otherwise read back as ""): write the whole text as one passage
         plist = [{"type": None, "offset": 0, "length": len(text)}]
+        covered = set(range(len(text)))
+    # the reader fills the gaps between passages with spaces and ends the text where the last passage ends, so
+    # whitespace the passages do not hold (a "\n\n" between them, spaces after the last) reads back changed or
+    # not at all: counted
+    end = max((int(p["offset"]) + int(p["length"]) for p in plist), default=0)
+    report["whitespace_outside_passages_changed"] += sum(
+        1 for i, c in enumerate(text) if i not in covered and (i >= end or c != " "))
     passages = []
     for p in plist:
         bp = bioc.BioCPassage()
@@ -781,6 +797,12 @@ def _to_bioc(doc: Document, report: dict[str, int], clean: Callable[[str], str])
         ann.infons["type"] = s.label
         more = extra.get((*s.key, s.ids))
         ann.infons.update(more.pop(0) if more else {})
+        for db, ident in s.ids:
+            if db != MISSING_DB and ("|" in ident or ident != ident.strip()):
+                # the ids of a span share one infon, joined by "|" and split there (and stripped) by the reader:
+                # "a|b" would read back as two ids, " a" as "a"
+                raise DataFormatError("E227", name, None, "an id without '|' (it joins ids in the infon) or spaces at the ends",
+                                      found=f"document {doc.id!r}: span ({s.start}, {s.end}) id {ident!r}")
         ann.infons.update(_id_infons(s.ids))
         if s.key in names:
             # BioC has no field for them; without this infon PubTator -> BioC -> PubTator loses the 7th column

@@ -51,7 +51,8 @@ without its ``.txt`` (or a directory without ``.ann`` files), E244 an annotation
 when writing (the error names the ``.ann`` file that would be written, which is
 not written, nor is any other): E245 a span or relation label, or an id's db or
 id, that a ``.ann`` line cannot hold (empty, whitespace; a db with ``:``),
-E246 two documents with the same id (they would share one file pair);
+E246 two documents with the same id (they would share one file pair), E229 a text,
+label or id that UTF-8 cannot encode (a lone surrogate);
 E429 (:class:`~biobert.errors.ConfigError`) brat needs files, not a stream.
 """
 
@@ -302,16 +303,19 @@ def write_brat(docs: Iterable[Document], path: PathOrStream) -> dict[str, int]:
     Raises:
         ConfigError: E429 for a stream; E426 for a document id that is not a file name.
         DataFormatError: E245 a label, db or id that a ``.ann`` line cannot hold;
-            E246 two documents with the same id.
+            E246 two documents with the same id; E229 a text, line or id that UTF-8 cannot encode (a lone surrogate).
         OffsetError: E112 a relation argument is not one of the document's spans;
             E113 a span holds nothing but line breaks.
 
     A span that crosses a line break is written as fragments around it (brat's
     own convention; counted in ``spans_split_at_line_breaks``); reading it back
-    gives the same span.
+    gives the same span, unless it starts or ends with line breaks: a fragment
+    cannot hold one, so those are not written and the span reads back without
+    them (``"ab\\n"`` as ``"ab"``; counted in ``spans_trimmed_at_line_breaks``).
     """
     out = _no_stream(path)
     counts = {"documents": 0, "spans": 0, "relations": 0, "ids": 0, "ids_respelled": 0, "fragmented_spans": 0, "spans_split_at_line_breaks": 0,
+              "spans_trimmed_at_line_breaks": 0,
               "other_lines": 0, "missing_id_placeholders_not_written": 0, "document_relations_not_written": 0,
               "composite_names_not_written": 0}
     rendered: list[tuple[Document, list[str]]] = []
@@ -325,7 +329,16 @@ def write_brat(docs: Iterable[Document], path: PathOrStream) -> dict[str, int]:
             raise DataFormatError("E246", ann, None, "each document id once (a document is written to <id>.txt + <id>.ann)",
                                   found=f"document {doc.id!r} at positions {seen[doc.id]} and {n}")
         seen[doc.id] = n
-        rendered.append((doc, _ann_lines(doc, ann, counts)))
+        lines = _ann_lines(doc, ann, counts)
+        # a lone surrogate ("\ud83d", from a broken decoder or a JSON escape) cannot be written as UTF-8: found
+        # here, before any file is written, rather than as a bare UnicodeEncodeError half way through the corpus
+        for file, value in ((out / f"{doc.id}.txt", doc.text), (ann, "\n".join(lines)), (ann, doc.id)):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise DataFormatError("E229", file, None, "text that UTF-8 can encode (no lone surrogate characters)",
+                                      found=f"document {doc.id!r}: {value[max(0, e.start - 30) : e.end + 30]!r}") from None
+        rendered.append((doc, lines))
         counts["documents"] += 1
         counts["spans"] += len(doc.spans)
         counts["relations"] += len(doc.relations)
@@ -374,6 +387,10 @@ def _ann_lines(doc: Document, ann: Path, counts: dict[str, int]) -> list[str]:
             counts["spans_split_at_line_breaks"] += 1
             if not fr:
                 raise OffsetError(f"E113 span {s.start}-{s.end} of {doc.id!r} holds only line breaks; brat cannot store it")
+            if (fr[0][0], fr[-1][1]) != (s.start, s.end):
+                # a fragment holds no line break, so breaks at the ends of the span are not written and the span
+                # reads back as its trimmed hull ("ab\n" as "ab"): the data changed, so it is counted
+                counts["spans_trimmed_at_line_breaks"] += 1
         offs = ";".join(f"{a} {b}" for a, b in fr)
         mention = " ".join(doc.text[a:b] for a, b in fr)
         lines.append(f"{key}\t{s.label} {offs}\t{mention}")

@@ -242,13 +242,38 @@ def check_pmid(pmid: str) -> None:
                           "or spaces at the ends)")
 
 
+def _check_columns(doc: Document, name: str) -> None:
+    """Raise unless every span label and id (and relation label) of ``doc`` fits its column of a PubTator line.
+
+    A tab would start another column (label ``"a\\tb"`` reads back as label ``"a"`` with id ``"b"``), a line break
+    another line (an unreadable file), a ``|`` in an id another id (the reader splits the id column at ``|``), and
+    spaces at the ends of an id are removed by the reader; replacing any of them would change the data unseen.
+
+    Raises:
+        DataFormatError: E217 naming the document, the span and the value.
+    """
+    for s in doc.spans:
+        if _UNSAFE.search(s.label):
+            raise DataFormatError("E217", name, None, "a span label without tabs or line breaks (a PubTator column)",
+                                  found=f"document {doc.id!r}: span ({s.start}, {s.end}) label {s.label!r}")
+        for db, ident in s.ids:
+            if db != MISSING_DB and (_UNSAFE.search(ident) or "|" in ident or ident != ident.strip()):
+                raise DataFormatError("E217", name, None, "an id without '|' (it joins ids), tabs, line breaks or spaces at the ends",
+                                      found=f"document {doc.id!r}: span ({s.start}, {s.end}) id {ident!r}")
+    for r in doc.relations:
+        if _UNSAFE.search(r.label):
+            raise DataFormatError("E217", name, None, "a relation label without tabs or line breaks (a PubTator column)",
+                                  found=f"document {doc.id!r}: relation label {r.label!r}")
+
+
 def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> dict[str, int]:
     """Write documents as PubTator records.
 
     Title and abstract come from ``metadata["passages"]`` (else the text is
     split at its first line break, else it all becomes the title, followed by
     an empty ``|a|`` line). The character between them is written as the
-    PubTator space. Tabs and line breaks inside title or abstract cannot be
+    PubTator space (another whitespace character there, such as ``"\\xa0"``, is
+    counted in ``replaced_characters``). Tabs and line breaks inside title or abstract cannot be
     represented; they are written as spaces (offsets are unchanged) and
     counted, as are lone surrogates, written as U+FFFD. Span relations
     (``doc.relations``) are written as ``PMID<TAB>label<TAB>head<TAB>tail``
@@ -269,14 +294,21 @@ def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> di
         ``("NCBIGene", "672")``, which reads back as ``("ID", "672")``), and ``empty_abstracts_added``
         (a text with no passages and no line break is all title plus an empty ``|a|`` line, which reads back
         with one more character: the separator space).
+
+    Raises:
+        ConfigError: E215 a document id that cannot be a PMID; E216 a title not followed by a space.
+        DataFormatError: E217 a span label, relation label or id that its column cannot hold (tab, line break;
+            in an id also ``|`` or spaces at the ends), raised before any line of that document is written.
     """
     report = {"docs": 0, "mentions": 0, "relations": 0, "replaced_characters": 0, "dropped_scores": 0,
               "relation_arguments_named_by_text": 0, "relation_argument_ids_not_written": 0, "ids_database_not_written": 0,
               "empty_abstracts_added": 0}
+    name, _ = describe(path_or_stream)
     with open_out(path_or_stream) as f:
         for doc in docs:
             pmid = doc.id
             check_pmid(pmid)
+            _check_columns(doc, name)  # before any line of the record is written
             n = _title_end(doc)
             if n is not None and n < len(doc.text) and not doc.text[n].isspace():
                 # PubTator puts exactly one separator character between title and abstract
@@ -287,6 +319,11 @@ def write_pubtator(docs: Iterable[Document], path_or_stream: PathOrStream) -> di
             text, replaced = _UNSAFE.subn(" ", doc.text)
             if n is not None and n < len(doc.text) and _UNSAFE.match(doc.text, n):
                 replaced -= 1  # the title/abstract separator is meant to become the space
+            elif n is not None and n < len(doc.text) and text[n] != " ":
+                # another whitespace separator ("\xa0", "\u2028"): the reader puts " " there, so the mentions
+                # written must hold " " too (else they no longer match the text read back); a change, counted
+                text = f"{text[:n]} {text[n + 1:]}"
+                replaced += 1
             # one character for one, so that offsets stay right; the output file could not hold them at all
             text, bad = replace_surrogates(text)
             report["replaced_characters"] += replaced + bad

@@ -185,7 +185,9 @@ def read_squad(
                         raise DataFormatError("E270", name, None, f"answers of {qid} as {{'text', 'answer_start'}}", found=str(a)[:120]) from None
                     # a number text or a fractional start would otherwise fail with a bare TypeError or be cut silently;
                     # "17" and 17.0 are accepted, as some converters write the offset so
-                    if (isinstance(start, str) and start.strip().isdigit()) or (isinstance(start, float) and start.is_integer()):
+                    # ASCII digits only: "²".isdigit() is true but int() refuses it (a bare ValueError)
+                    if (isinstance(start, str) and start.strip().isascii() and start.strip().isdigit()) or (
+                            isinstance(start, float) and start.is_integer()):
                         start = int(start)
                     if not isinstance(text, str) or isinstance(start, bool) or not isinstance(start, int):
                         raise DataFormatError("E270", name, None, f"answers of {qid} with a string 'text' and an integer 'answer_start'", found=str(a)[:120])

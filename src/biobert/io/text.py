@@ -109,7 +109,10 @@ def write_text(docs: Iterable[Document], path_or_stream: PathOrStream, *, lines:
 
     Returns:
         ``{"docs": n}``, plus ``"bom_written": 1`` when the first document was read from a file with a
-        byte-order mark (``metadata["bom_dropped"]``), which is written back first.
+        byte-order mark (``metadata["bom_dropped"]``), which is written back first, and
+        ``"leading_feff_read_as_bom": 1`` when the first document's text starts with U+FEFF without that
+        metadata: the file then starts with the character, which readers (:func:`read_text` too) take for a
+        byte-order mark and drop, so the text reads back one character shorter.
 
     Raises:
         ConfigError: several documents without ``lines=True``, or a document
@@ -120,6 +123,8 @@ def write_text(docs: Iterable[Document], path_or_stream: PathOrStream, *, lines:
         raise ConfigError(f"plain text holds one document per file, got {len(docs)}; use lines=True for one per line")
     # a mark the reader dropped (metadata "bom_dropped") is written back: reading and writing gives the same bytes
     bom = bool(docs and docs[0].metadata.get("bom_dropped"))
+    # a text of its own starting with U+FEFF (no mark recorded) is written as it is, and read back without it
+    feff = bool(docs and not bom and docs[0].text.startswith("\ufeff"))
     with open_out(path_or_stream) as f:
         if bom:
             f.write("\ufeff")
@@ -130,4 +135,4 @@ def write_text(docs: Iterable[Document], path_or_stream: PathOrStream, *, lines:
                 if "\n" in doc.text or "\r" in doc.text:
                     raise ConfigError(f"document {doc.id!r} contains a line break and cannot be written one per line")
                 f.write(doc.text + "\n")
-    return {"docs": len(docs), **({"bom_written": 1} if bom else {})}
+    return {"docs": len(docs), **({"bom_written": 1} if bom else {}), **({"leading_feff_read_as_bom": 1} if feff else {})}
