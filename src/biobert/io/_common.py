@@ -15,7 +15,7 @@ from typing import IO, Any, Iterator, TextIO, Union
 
 from biobert.errors import DataFormatError
 
-__all__ = ["PathOrStream", "DECOMPRESSORS", "without_compression", "describe", "open_bytes", "iter_lines", "read_all", "load_json_values", "open_out", "parse_ids", "format_ids", "MISSING_DB"]
+__all__ = ["PathOrStream", "DECOMPRESSORS", "without_compression", "describe", "open_bytes", "iter_lines", "read_all", "read_all_and_bom", "load_json_values", "open_out", "parse_ids", "format_ids", "MISSING_DB"]
 
 #: A file path, or an already opened text stream (``io.StringIO`` for in-memory data).
 PathOrStream = Union[str, "os.PathLike[str]", TextIO]
@@ -125,6 +125,12 @@ def _broken_stream(path: str, line: int | None, exc: BaseException) -> Exception
 def read_all(src: PathOrStream) -> str:
     """Read a whole path or stream as UTF-8 text, exactly (no newline translation, BOM dropped);
     ``.gz``, ``.bz2`` and ``.xz`` paths are decompressed."""
+    return read_all_and_bom(src)[0]
+
+
+def read_all_and_bom(src: PathOrStream) -> tuple[str, bool]:
+    """:func:`read_all`, and whether a file started with a UTF-8 byte-order mark that was dropped (never for a text
+    stream: its reader decoded it already)."""
     if isinstance(src, (str, os.PathLike)):
         with open_bytes(src) as f:
             try:
@@ -133,13 +139,14 @@ def read_all(src: PathOrStream) -> str:
                 if Path(src).suffix.lower() not in DECOMPRESSORS:
                     raise
                 raise _broken_stream(str(src), None, exc) from None
-        if raw.startswith(b"\xef\xbb\xbf"):
+        bom = raw.startswith(b"\xef\xbb\xbf")
+        if bom:
             raw = raw[3:]
         try:
-            return raw.decode("utf-8")
+            return raw.decode("utf-8"), bom
         except UnicodeDecodeError as e:
             raise _not_utf8(str(src), raw[: e.start].count(b"\n") + 1, raw, e) from None
-    return src.read()
+    return src.read(), False
 
 
 def load_json_values(src: PathOrStream, what: str) -> tuple[str, list[Any]]:

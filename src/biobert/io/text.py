@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Iterable, Iterator
 
 from biobert.errors import ConfigError
-from biobert.io._common import PathOrStream, decode_line, describe, open_bytes, open_out, read_all
+from biobert.io._common import PathOrStream, decode_line, describe, open_bytes, open_out, read_all_and_bom
 from biobert.types import Document
 
 __all__ = ["read_text", "iter_text_lines", "write_text"]
@@ -41,8 +41,7 @@ def read_text(path: PathOrStream, *, lines: bool = False, doc_id: str | None = N
     """
     _, stem = describe(path)
     stem = doc_id if doc_id is not None else stem
-    content = read_all(path)
-    bom = _starts_with_bom(path)
+    content, bom = read_all_and_bom(path)
     if not lines:
         return [Document(id=stem, text=content, metadata={"bom_dropped": True} if bom else {})]
     docs: list[Document] = []
@@ -91,14 +90,7 @@ def iter_text_lines(path: PathOrStream, *, doc_id: str | None = None) -> Iterato
                 yield Document(id=f"{stem}:{n}", text=line, metadata={"line": n, "offset": start, **bom})
 
 
-def _starts_with_bom(path: PathOrStream) -> bool:
-    """Whether a file (not a text stream: its reader has decoded it already) starts with a UTF-8 byte-order mark."""
-    if not isinstance(path, (str, os.PathLike)):
-        return False
-    with open_bytes(path) as f:
-        return f.read(3) == b"\xef\xbb\xbf"
-
-
+    content, bom = read_all_and_bom(path)
 def write_text(docs: Iterable[Document], path_or_stream: PathOrStream, *, lines: bool = False) -> dict[str, int]:
     """Write document texts (annotations are not written).
 
