@@ -250,3 +250,46 @@ def test_windows_are_stitched_back_at_the_right_subwords(tiny_bert):
     windowed = Embedder(model, tok, max_length=24, stride=6, splitter="none")(text, words=True)
     assert windowed.words == whole.words and len(whole.words) == 160
     assert np.allclose(windowed.word_vectors, whole.word_vectors, atol=1e-6)
+
+
+def test_cls_pool_of_a_windowed_sentence_is_the_mean_of_its_windows_cls_vectors(tiny_bert, fixtures_dir):
+    """Survivor EM1: as documented (module docstring), ``pool="cls"`` over a sentence that needed several windows is
+    the mean of the [CLS] vectors of all its windows, not the first window's [CLS]. The encoder gives every position
+    its token vector plus the mean over its window, so each window's [CLS] is known and they differ clearly (a random
+    tiny BERT's [CLS] barely depends on the rest of the window)."""
+    from types import SimpleNamespace
+
+    from biobert.embed import Embedder
+    from biobert.encoders import load_tokenizer
+
+    tok = load_tokenizer(str(tiny_bert))
+
+    class WindowMean(torch.nn.Module):
+        config = SimpleNamespace(hidden_size=8, max_position_embeddings=512, model_type="bert", num_hidden_layers=0)
+
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.emb = torch.nn.Embedding(len(tok), 8)
+
+        def forward(self, input_ids, attention_mask, output_hidden_states=True):
+            e = self.emb(input_ids)
+            m = attention_mask[..., None].float()
+            ctx = (e * m).sum(1, keepdim=True) / m.sum(1, keepdim=True)
+            return SimpleNamespace(hidden_states=((e + ctx) * m,))
+
+    text = " ".join((fixtures_dir / "abstracts.txt").read_text(encoding="utf-8").split()[:60])
+    model = WindowMean()
+    emb = Embedder(model, tok, max_length=24, stride=6, splitter="none")
+    got = emb(text, pool="cls", words=False).vector
+    ids = tok([text[a:b] for a, b in _words(text)], is_split_into_words=True, add_special_tokens=False)["input_ids"]
+    windows = emb._windows(len(ids))
+    assert len(windows) >= 3 and emb.last_stats["windows"] == len(windows)
+    cls_vecs = []
+    with torch.no_grad():
+        for w in windows:
+            x = torch.tensor([[tok.cls_token_id, *ids[w.start:w.end], tok.sep_token_id]])
+            cls_vecs.append(model(x, torch.ones_like(x)).hidden_states[-1][0, 0])
+    want = torch.stack(cls_vecs).mean(0).numpy()
+    assert np.allclose(got, want, atol=1e-5)
+    assert not np.allclose(got, cls_vecs[0].numpy(), atol=1e-2)  # the first window alone is something else

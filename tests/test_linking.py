@@ -251,3 +251,47 @@ def test_plural_forms_link_to_their_singular_names(tmp_path):
     assert lk.lookup("cardiomyopathies") == ((("MESH", "MESH:D009202"),), "singular")  # -ies -> -y
     assert lk.lookup("breast neoplasms") == ((("MESH", "MESH:D001943"),), "singular")
     assert lk.lookup("virus")[1] == "exact" and lk.lookup("viru")[1] is None
+
+
+def test_fuzzy_ties_link_to_every_equally_similar_name_sorted_and_count_as_ambiguous():
+    """Survivor (fuzzy ties): names equally similar to the mention all give their ids (sorted, deduplicated); a less
+    similar name gives none, and the tie is counted as ambiguous."""
+    names = {"hepatotoxicity": [("MESH", "D2")], "hepatotoxicism": [("MESH", "D1"), ("MESH", "D2")],
+             "hepatitis": [("MESH", "D0")]}
+    lk = DictionaryLinker(names, fuzzy=0.8)
+    # " hepatotoxic " shares 10 of its 11 trigrams with either 14-trigram name: 10 / sqrt(11 * 14) = 0.806 for both
+    assert lk.lookup("hepatotoxic") == ((("MESH", "D1"), ("MESH", "D2")), "fuzzy")
+    rev = DictionaryLinker(dict(reversed(list(names.items()))), fuzzy=0.8)  # the dictionary's order decides nothing
+    assert rev.lookup("hepatotoxic") == lk.lookup("hepatotoxic")
+    doc = Document("d", "Drug-induced hepatotoxic injury.").with_spans([Span(13, 24, "Disease")])
+    out = lk(doc)
+    assert out.spans[0].ids == (("MESH", "D1"), ("MESH", "D2"))
+    assert lk.last_stats == {"linked_fuzzy": 1, "ambiguous": 1}
+
+
+def test_names_are_compared_after_nfkc_compatibility_normalisation():
+    """Survivor (NFKC): compatibility forms (full-width letters, ligatures, Roman-numeral signs, superscripts) and
+    decomposed accents compare equal to their plain, composed forms; accented letters stay letters."""
+    assert normalise_name("ＢＲＣＡ１") == "brca1"
+    assert normalise_name("\ufb01brosis") == "fibrosis"  # the "fi" ligature
+    assert normalise_name("Type \u2161 diabetes") == "type ii diabetes"
+    assert normalise_name("m\u00b2") == "m2"
+    assert normalise_name("Sjo\u0308gren's syndrome") == normalise_name("Sj\u00f6gren's syndrome") == "sj\u00f6gren s syndrome"
+    lk = DictionaryLinker({"BRCA1": [("NCBIGene", "672")], "Sj\u00f6gren syndrome": [("MESH", "D012859")],
+                           "type II diabetes": [("MESH", "D003924")]})
+    assert lk.lookup("ＢＲＣＡ１") == ((("NCBIGene", "672"),), "normalised")
+    assert lk.lookup("Sjo\u0308gren syndrome") == ((("MESH", "D012859"),), "normalised")
+    assert lk.lookup("type \u2161 diabetes") == ((("MESH", "D003924"),), "normalised")
+
+
+def test_words_ending_in_us_is_ss_or_too_short_are_not_singularised():
+    """Survivor (plural guard): "virus" is not the plural of "viru", nor "corpus" of "corpu", "stress" of "stres",
+    "analysis" of "analysi" or "ads" of "ad"; real plurals ("viruses", "stresses") still find their singular."""
+    ids = lambda x: [("MESH", x)]  # noqa: E731
+    trap = DictionaryLinker({"viru": ids("1"), "corpu": ids("2"), "stres": ids("3"), "analysi": ids("4"), "ad": ids("5")})
+    for mention in ("virus", "Herpes simplex virus", "corpus", "stress", "analysis", "ads"):
+        assert trap.lookup(mention) == ((), None), mention
+    real = DictionaryLinker({"virus": ids("6"), "stress": ids("7"), "herpes simplex virus": ids("8")})
+    assert real.lookup("viruses") == ((("MESH", "6"),), "singular")
+    assert real.lookup("stresses") == ((("MESH", "7"),), "singular")
+    assert real.lookup("Herpes simplex viruses") == ((("MESH", "8"),), "singular")

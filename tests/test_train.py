@@ -562,3 +562,30 @@ def test_examples_come_shuffled_and_in_another_order_each_epoch(tmp_path):
     first, second = [x for b in seen[:4] for x in b], [x for b in seen[4:] for x in b]
     assert sorted(first) == sorted(second) == xs  # every example once per epoch
     assert first != xs and first != second  # shuffled, and reshuffled per epoch
+
+
+def test_length_grouped_batches_shuffle_within_length_groups_and_reorder_the_batches_per_seed():
+    """Survivor TR6: examples are shuffled before the length sort (so equal lengths are batched differently per seed,
+    and without grouping the order is random), and the batches of a length group come in a shuffled order (not
+    longest first). The same seed gives the same batches; the trainer's seed changes every epoch."""
+    distinct = list(range(1, 41))
+    runs = {s: length_grouped_batches(distinct, 4, seed=s) for s in range(4)}
+    for s, batches in runs.items():
+        assert batches == length_grouped_batches(distinct, 4, seed=s)
+        assert sorted(i for b in batches for i in b) == list(range(40))
+        # grouped: every batch holds 4 neighbouring lengths (little padding) ...
+        assert all(max(distinct[i] for i in b) - min(distinct[i] for i in b) == 3 for b in batches)
+        # ... but the batches do not come longest first
+        tops = [max(distinct[i] for i in b) for b in batches]
+        assert tops != sorted(tops, reverse=True), s
+    assert len({tuple(map(tuple, b)) for b in runs.values()}) == len(runs)  # another order for every seed
+
+    # equal lengths: which examples share a batch is decided by the shuffle, not by their index
+    same = [7] * 40
+    sequential = {frozenset(range(k, k + 4)) for k in range(0, 40, 4)}
+    memberships = [{frozenset(b) for b in length_grouped_batches(same, 4, seed=s)} for s in range(3)]
+    assert all(m != sequential for m in memberships) and memberships[0] != memberships[1]
+
+    # without grouping the order is a plain shuffle
+    plain = [[i for b in length_grouped_batches(distinct, 4, seed=s, group=False) for i in b] for s in range(2)]
+    assert plain[0] != list(range(40)) and plain[0] != plain[1] and sorted(plain[0]) == list(range(40))

@@ -164,3 +164,75 @@ def test_sop_pairs_in_order_are_label_0_and_swapped_are_label_1(tokenizer):
         assert (first == a_ids) == (out.label == 0), seed  # label 1 exactly when B comes first
         seen.add(out.label)
     assert seen == {0, 1}
+
+
+def _electra_batch(tokenizer, objective):
+    """Two rows of different lengths (the shorter is padded), every non-special token masked."""
+    import numpy as np
+
+    from biobert.pretrain.corpus import Example
+
+    rows = [tokenizer(s)["input_ids"] for s in ("Mutations in BRCA1 were associated with breast cancer in patients.",
+                                                "Aspirin reduced the risk.")]
+    batch = objective.prepare([Example(np.array(r, dtype=np.int32), n_first=len(r)) for r in rows], torch.Generator().manual_seed(0))
+    assert not batch["attention_mask"].bool().all()  # there is padding
+    return batch
+
+
+def test_electra_labels_a_sample_equal_to_the_original_as_original_and_ignores_padding(tokenizer):
+    """Survivors P2/P6: a masked position where the generator happens to sample the original token is labelled
+    original (0), not replaced; padding positions are left out of the discriminator loss."""
+    import torch.nn.functional as F
+
+    el = build_models("electra", tokenizer, from_scratch=True, model_config=TINY_MODEL)
+    spec = make_mask_spec(tokenizer, prob=1.0, mask_frac=1.0, random_frac=0.0)
+    obj = ElectraObjective(el.generator, el.model, spec, tokenizer.pad_token_id).eval()
+    with torch.no_grad():  # a discriminator leaning to "replaced": labels 0 and 1 cost very differently
+        el.model.discriminator_predictions.dense_prediction.bias.fill_(3.0)
+    batch = _electra_batch(tokenizer, obj)
+    pos, targets = batch["positions"], batch["targets"]
+    n = targets.numel()
+    assert n >= 6
+    # a generator whose sample is certain: the original token at even masked positions, another one at odd ones
+    other = (targets + 1) % len(tokenizer)
+    want = torch.where(torch.arange(n) % 2 == 0, targets, other)
+    logits = torch.full((n, len(tokenizer)), -1e4)
+    logits[torch.arange(n), want] = 1e4
+    object.__setattr__(obj, "_head", lambda h: logits)
+    out = obj(**batch)
+    labels = torch.zeros_like(batch["input_ids"], dtype=torch.float)
+    labels[pos] = (want != targets).float()
+    assert out["n_replaced"].item() == labels.sum().item() == n // 2
+    disc_ids = batch["input_ids"].clone()
+    disc_ids[pos] = want
+    real = batch["attention_mask"].bool()
+    with torch.no_grad():
+        d = el.model(input_ids=disc_ids, attention_mask=batch["attention_mask"], token_type_ids=batch["token_type_ids"]).logits
+    assert out["n_tokens"].item() == real.sum().item()
+    expected = F.binary_cross_entropy_with_logits(d[real], labels[real])
+    assert out["disc_loss"].item() == pytest.approx(expected.item(), rel=1e-5)
+    # the same loss over every position, padding included, is not what is trained
+    assert F.binary_cross_entropy_with_logits(d, labels).item() != pytest.approx(expected.item(), rel=1e-3)
+
+
+def test_sop_head_reads_the_pooled_cls_representation(corpus_file, tokenizer):
+    """Survivor P9: the sentence-order head is fed the pooler output (dense + tanh on [CLS]), not a raw hidden state."""
+    import torch.nn.functional as F
+
+    sop = build_models("sop", tokenizer, from_scratch=True, model_config=TINY_MODEL)
+    obj = SOPObjective(sop.model, make_mask_spec(tokenizer), tokenizer.pad_token_id).eval()
+    s = PretrainStream([corpus_file], tokenizer, max_length=64, kind="sop", seed=0, shuffle_buffer=4)
+    batch = obj.prepare(s.take(8), torch.Generator().manual_seed(0))
+    fed = []
+    hook = sop.model.sop_classifier.register_forward_hook(lambda m, args, out: fed.append(args[0].detach()))
+    try:
+        out = obj(**batch)
+    finally:
+        hook.remove()
+    with torch.no_grad():
+        enc = sop.model.albert(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                               token_type_ids=batch["token_type_ids"])
+        expected = F.cross_entropy(sop.model.sop_classifier(enc.pooler_output), batch["sop_labels"])
+    assert len(fed) == 1 and torch.allclose(fed[0], enc.pooler_output, atol=1e-6)
+    assert not torch.allclose(enc.pooler_output, enc.last_hidden_state[:, 0], atol=1e-3)
+    assert out["sop_loss"].item() == pytest.approx(expected.item(), rel=1e-5)

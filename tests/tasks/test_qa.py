@@ -291,3 +291,24 @@ def test_yes_no_probabilities_are_the_mean_over_passages_and_windows(tok):
     py, pn = torch.softmax(torch.tensor([2.0, -2.0]), 0).tolist(), torch.softmax(torch.tensor([-2.0, 2.0]), 0).tolist()
     # one passage says no, two say yes: the first passage alone would answer "no"
     assert res["answer"] == "yes" and res["probs"]["yes"] == pytest.approx((pn[0] + 2 * py[0]) / 3, abs=1e-5)
+
+
+def test_yes_no_probabilities_of_a_long_passage_are_the_mean_over_all_its_windows(tok):
+    """Survivor Q8: the class probabilities of one passage are pooled over every window it was cut into, not
+    read off its first window. The marker word ("mutated") is in a later window, never in the first."""
+    from biobert.tasks.qa import QAPredictor, _Layout
+
+    marker = tok("mutated", add_special_tokens=False)["input_ids"][0]
+    spec = QASpec(span=False, class_labels=["yes", "no"], max_length=32, stride=4, max_query_length=8)
+    model = _PeakReader(-1, -1, n_classes=2, marker=marker)
+    passage = " ".join(["Nothing relevant is said in this passage ."] * 4) + " CFTR is mutated in these patients ."
+    e = QAExample("q_001", "Is CFTR altered?", passage, "q", "yesno")
+    enc = _Layout(tok, spec).encode([e], Counter())[0]
+    has = [marker in enc.c_ids[w.start:w.end] for w in enc.windows]
+    # the first window alone would say "no" (which later windows hold the marker depends on the tiny vocabulary)
+    assert len(has) >= 3 and not has[0] and any(has), has
+    out = QAPredictor(model, tok, spec).run([e])[0]
+    py = torch.softmax(torch.tensor([2.0, -2.0]), 0)[0].item()
+    want = sum(py if h else 1 - py for h in has) / len(has)
+    assert out["class_probs"]["yes"] == pytest.approx(want, abs=1e-5)
+    assert out["class_probs"]["no"] == pytest.approx(1 - want, abs=1e-5)

@@ -210,3 +210,118 @@ def test_multi_label_predictions_use_the_spec_threshold(tiny_bert):
         sp = spec(style="markers", multi_label=True, labels=["1"], threshold=threshold)
         (out,) = REPredictor(Fixed(), t, sp).predict([(TEXT, GENE, DIS)])
         assert out["labels"] == want, threshold  # a fixed 0.5 ignored the setting
+
+
+def test_a_pair_that_exactly_fills_the_window_fits_and_one_subword_more_is_too_long(tok):
+    """Survivor R7: the window boundary. A pair whose marked arguments span exactly ``max_length - 2`` subwords fits
+    in one window (both arguments whole, markers included); one subword more and it is flagged too long. A pair at
+    the very end of a long text gets the last ``max_length - 2`` subwords (the window is clamped, not shifted off)."""
+    sp = spec(style="markers", pooling="entity_start", max_length=20)
+    cap = sp.max_length - 2
+    filler = "the gene was studied in patients . " * 6
+
+    def pair_span(gap_words):
+        mid = " ".join(["the"] * gap_words)
+        text = filler + "BRCA1 " + mid + " cancer " + filler
+        g = Span(len(filler), len(filler) + 5, "Gene")
+        k = text.index(" cancer ", g.end) + 1
+        d = Span(k, k + 6, "Disease")
+        rendered, (h0, _), (_, t1) = render_pair(text, g, d, sp)
+        between = tok(rendered[h0:t1], add_special_tokens=False)["input_ids"]
+        return text, g, d, len(between)
+
+    sizes = {gap: pair_span(gap) for gap in range(1, 16)}
+    exact = next(v for v in sizes.values() if v[3] == cap)
+    over = next(v for v in sizes.values() if v[3] == cap + 1)
+    st = Counter()
+    f = encode_pair(tok, *exact[:3], sp, st)
+    toks = tok.convert_ids_to_tokens(f["input_ids"])
+    assert not f["too_long"] and st == Counter(pairs_windowed=1)
+    assert toks[1] == "[E1]" and toks[-2] == "[/E2]" and len(toks) == sp.max_length
+    assert toks[f["head_pos"]] == "[E1]" and toks[f["tail_pos"]] == "[E2]"
+    st = Counter()
+    assert encode_pair(tok, *over[:3], sp, st)["too_long"] and st["pairs_too_long"] == 1
+
+    # a pair at the end of a long text: the window is the text's last cap subwords
+    text = filler + "BRCA1 causes cancer"
+    g, d = Span(len(filler), len(filler) + 5, "Gene"), Span(len(text) - 6, len(text), "Disease")
+    f = encode_pair(tok, text, g, d, sp, Counter())
+    rendered = render_pair(text, g, d, sp)[0]
+    all_ids = tok(rendered, add_special_tokens=False)["input_ids"]
+    assert f["input_ids"][1:-1] == all_ids[-cap:] and not f["too_long"]
+
+
+def test_window_scope_includes_starts_exactly_window_chars_apart_and_shows_both_sentences():
+    """Survivor R7 (candidates): with ``scope="window"`` a pair across a sentence edge is kept when its starts are at
+    most ``window_chars`` apart (inclusive), and its context runs from the head's sentence to the tail's."""
+    text = "BRCA1 is a gene. Breast cancer is common. TP53 too."
+    g, d = Span(0, 5, "Gene"), Span(17, 30, "Disease")
+    doc = Document("d", text).with_spans([g, d])
+    assert [(h.start, t.start, a, b) for h, t, a, b in candidate_pairs(doc, [("Gene", "Disease")], scope="window", window_chars=17)] \
+        == [(0, 17, 0, 41)]
+    assert candidate_pairs(doc, [("Gene", "Disease")], scope="window", window_chars=16) == []
+    assert candidate_pairs(doc, [("Gene", "Disease")], scope="sentence") == []
+
+
+def test_entity_start_pooling_reads_the_head_start_then_the_tail_start(tiny_bert, tok):
+    """Survivor R11: the classifier sees [hidden at head start ; hidden at tail start], in that order."""
+    sp = spec(style="markers", pooling="entity_start")
+    model = new_relation_model(str(tiny_bert), tok, sp).eval()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        model.classifier.weight.normal_()
+    f = encode_pair(tok, TEXT, GENE, DIS, sp, Counter())
+    b = re_collate([f], tok.pad_token_id)
+    assert f["head_pos"] != f["tail_pos"]
+    with torch.no_grad():
+        got = model(b["input_ids"], b["attention_mask"], b["head_pos"], b["tail_pos"])
+        hidden = model.encoder(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).last_hidden_state[0]
+        want = model.classifier(torch.cat([hidden[f["head_pos"]], hidden[f["tail_pos"]]]))
+        swapped = model.classifier(torch.cat([hidden[f["tail_pos"]], hidden[f["head_pos"]]]))
+    assert torch.allclose(got[0], want, atol=1e-5)
+    assert not torch.allclose(want, swapped, atol=1e-3)
+
+
+def test_re_batches_mask_their_padding_and_a_pair_predicts_the_same_alone_or_padded(tiny_bert, tok):
+    """Survivor R13: ``re_collate`` marks real tokens 1 and padding 0, and the predictor passes that mask on, so a short
+    pair batched with a long one gets the probabilities it gets alone."""
+    from biobert.tasks.re import REPredictor
+
+    sp = spec(style="markers")
+    short = encode_pair(tok, TEXT, GENE, DIS, sp, Counter())
+    long_text = TEXT + " The gene was studied in many patients with breast cancer and their families."
+    long = encode_pair(tok, long_text, GENE, DIS, sp, Counter())
+    b = re_collate([short, long], tok.pad_token_id)
+    n, m = len(short["input_ids"]), len(long["input_ids"])
+    assert m > n + 5
+    assert b["attention_mask"].tolist() == [[1] * n + [0] * (m - n), [1] * m]
+    assert b["input_ids"][0, n:].tolist() == [tok.pad_token_id] * (m - n)
+    model = new_relation_model(str(tiny_bert), tok, sp).eval()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        model.classifier.weight.normal_()
+    pred = REPredictor(model, tok, sp)
+    alone = pred.predict([(TEXT, GENE, DIS)])[0]["probs"]
+    together = pred.predict([(TEXT, GENE, DIS), (long_text, GENE, DIS)])[0]["probs"]
+    assert together == pytest.approx(alone, abs=1e-5)
+    with torch.no_grad():  # the mask matters: attending to the padding gives other logits
+        masked = model(b["input_ids"], b["attention_mask"])[0]
+        unmasked = model(b["input_ids"], torch.ones_like(b["attention_mask"]))[0]
+    assert not torch.allclose(masked, unmasked, atol=1e-4)
+
+
+def test_pair_of_gathers_the_labels_of_its_own_pair_only_in_order_without_repeats(tok):
+    """Survivor R14: the gold labels of an RE example are those of every relation on the first relation's
+    (head, tail) pair, in order, once each; relations on another pair (other tail, reversed direction, same
+    range with another type) are not, and neither are they in the multi-label training target."""
+    chem = Span(0, 9, "Chemical")
+    doc = Document("d", TEXT, relations=(
+        Relation(GENE, DIS, "CPR:3"), Relation(GENE, chem, "CPR:4"), Relation(DIS, GENE, "CPR:5"),
+        Relation(GENE, DIS, "CPR:9"), Relation(GENE, DIS, "CPR:3"), Relation(chem, DIS, "CPR:6"),
+        Relation(GENE, Span(DIS.start, DIS.end, "Phenotype"), "CPR:4")))
+    head, tail, labels = pair_of(doc)
+    assert (head, tail) == (GENE, DIS) and labels == ["CPR:3", "CPR:9"]
+    ml = spec(labels=["CPR:3", "CPR:4", "CPR:5", "CPR:6", "CPR:9"], negative_label="False", multi_label=True)
+    assert build_re_features([doc], tok, ml)[0]["labels"] == [1.0, 0.0, 0.0, 0.0, 1.0]
+    single = Document("s", TEXT, relations=(Relation(GENE, DIS, "1"), Relation(DIS, GENE, "0"), Relation(GENE, DIS, "1")))
+    assert pair_of(single)[2] == ["1"] and build_re_features([single], tok, spec())[0]["labels"] == 1
