@@ -174,9 +174,11 @@ def _init_head(model: nn.Module, names: set[str]) -> None:
     params = dict(model.named_parameters(remove_duplicate=False))
     modules = dict(model.named_modules())
     with torch.no_grad():
-        for name in names:
-            p = params.get(name)
-            if p is None or p is emb:
+        # in the model's parameter order, not the set's: a set of strings iterates in a per-process hash order, and
+        # each normal_() draw takes the next random numbers, so two new head matrices (SOP: transform + classifier)
+        # came out different under the same seed from one process to the next
+        for name, p in params.items():
+            if name not in names or p is emb:
                 continue
             owner = modules.get(name.rsplit(".", 1)[0]) if "." in name else model
             leaf = name.rsplit(".", 1)[-1]
