@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -357,9 +358,27 @@ def save_encoder(bundle: ModelBundle, tokenizer, out_dir: str | os.PathLike, sta
     """Write a Hugging Face directory (config, safetensors, tokenizer) that loads with
     ``AutoModel`` / ``AutoTokenizer`` (and ``AutoModelForMaskedLM`` / ``ElectraForPreTraining`` to
     continue pre-training). The ELECTRA generator goes to ``generator/``.
+
+    The files are written into ``OUT/.encoder.tmp`` and each is then moved into place (an atomic rename): the
+    interim encoder is rewritten at every checkpoint, and a kill in the middle of writing ``model.safetensors``
+    left a truncated file where ``--encoder OUT`` would load it.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    tmp = out / ".encoder.tmp"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    _write_encoder(bundle, tokenizer, tmp, state_dict)
+    for f in sorted(p for p in tmp.rglob("*") if p.is_file()):
+        dest = out / f.relative_to(tmp)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(f, dest)
+    shutil.rmtree(tmp)
+    return out
+
+
+def _write_encoder(bundle: ModelBundle, tokenizer, out: Path, state_dict: dict[str, torch.Tensor] | None) -> None:
+    out.mkdir(parents=True)
     model = bundle.model
     sd = dict(model.state_dict()) if state_dict is None else dict(state_dict)
     sd.update({k: v.detach().cpu() for k, v in bundle.extra_state.items()})
@@ -373,7 +392,6 @@ def save_encoder(bundle: ModelBundle, tokenizer, out_dir: str | os.PathLike, sta
             gen.save_pretrained(out / "generator", state_dict=gsd, safe_serialization=True)
             tokenizer.save_pretrained(out / "generator")
             write_wordpiece_vocab(tokenizer, out / "generator")
-    return out
 
 
 def write_wordpiece_vocab(tokenizer, out_dir: str | os.PathLike) -> Path | None:
