@@ -297,6 +297,12 @@ def _same_setting(a: Any, b: Any) -> bool:
     return False
 
 
+def _complete_checkpoint(d: Path) -> bool:
+    """Whether ``d`` is a checkpoint that can be resumed: its ``state.json`` (written after the weights and the
+    training state, in ``last.tmp``, which is renamed only when whole) is the completeness marker."""
+    return (d / "state.json").is_file()
+
+
 @dataclass
 class _State:
     epoch: int = 0
@@ -384,6 +390,9 @@ class Trainer:
         self.fingerprint = run_fingerprint({"train": asdict(config)}, n_train_features=len(features), **(fingerprint or {}))
         #: how the last resume was checked ("verified", "unverified: ..."); None when nothing was resumed
         self.resume_check: str | None = None
+        #: the checkpoint directory the run resumed from ("last", or "last.old" after a kill during a save); None
+        #: when nothing was resumed
+        self.resumed_from: str | None = None
         self.model, self.features, self.collate = model, features, collate
         self.loss_fn, self.evaluate_fn, self.cfg = loss_fn, evaluate, config
         self.lr_multipliers = dict(lr_multipliers or {})
@@ -487,7 +496,12 @@ class Trainer:
         (tmp / "fingerprint.json").write_text(json.dumps(self.fingerprint, indent=1, sort_keys=True))
         final = self.ckpt_dir / "last"
         old = self.ckpt_dir / "last.old"
+        # a kill between the renames below leaves `last.old` behind: next to a `last`, it is stale (removed first, or
+        # the rename of `last` onto it fails with "Directory not empty" at every save); without a `last` it is the
+        # only complete checkpoint (try_resume reads it), kept until the new `last` is in place
         if final.exists():
+            if old.exists():
+                shutil.rmtree(old)
             final.rename(old)
         tmp.rename(final)
         if old.exists():
@@ -506,8 +520,15 @@ class Trainer:
         from safetensors.torch import load_model
 
         last = self.ckpt_dir / "last"
-        if not (last / "state.json").exists():
-            return False
+        if not _complete_checkpoint(last):
+            # a kill between "last -> last.old" and "last.tmp -> last" (_write_checkpoint) leaves the previous
+            # checkpoint, complete, as last.old only: resume from it rather than silently start over at step 0
+            fallback = self.ckpt_dir / "last.old"
+            if not _complete_checkpoint(fallback):
+                return False
+            log.warning("%s is missing (the run was killed while saving a checkpoint); resuming from the previous "
+                        "checkpoint, %s", last, fallback)
+            last = fallback
         self._check_fingerprint(last)  # before loading: a different label set would not even load
         load_model(self.model, str(last / "model.safetensors"))
         blob = torch.load(last / "training_state.pt", weights_only=False, map_location="cpu")  # the optimizer moves its state to the parameters
@@ -528,7 +549,8 @@ class Trainer:
         if self.dist is not None and self.dist.rank:
             # the checkpoint holds process 0's random state; the others need their own dropout masks
             set_seed(self.cfg.seed + self.dist.rank + 7919 * self.state.global_step)
-        log.info("resumed from step %d (epoch %d, batch %d)", self.state.global_step, self.state.epoch, self.state.batch_in_epoch)
+        self.resumed_from = last.name
+        log.info("resumed from %s, step %d (epoch %d, batch %d)", last, self.state.global_step, self.state.epoch, self.state.batch_in_epoch)
         return True
 
     def _check_fingerprint(self, last: Path) -> None:
@@ -810,6 +832,7 @@ class Trainer:
             "device": str(self.device),
             "resumed": self.resume_check is not None,
             "resume_check": self.resume_check,
+            "resumed_from": self.resumed_from,
             "averaged_epochs": st.averaged_epochs,
             "best_is_average": st.best_is_average,
             "history": st.history,
