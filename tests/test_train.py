@@ -644,3 +644,46 @@ def test_a_kill_between_the_checkpoint_renames_neither_blocks_saving_nor_restart
     assert (ckpt / "last" / "state.json").exists() and not (ckpt / "last.old").exists()
     for (n, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
         assert torch.allclose(a, b, atol=1e-6), n
+
+
+@pytest.mark.parametrize("with_dev", [False, True])
+def test_a_run_killed_after_its_max_steps_checkpoint_resumes_without_an_extra_step(tiny_bert, tmp_path, monkeypatch, with_dev):
+    """The checkpoint at max_steps is written inside the loop; a kill before the final one left the max_steps check
+    to after the next step, so the resumed run made step 13 of 12 (at lr 0, moments and RNG advanced, more tokens),
+    and with eval_every dividing max_steps it evaluated step 12 a second time."""
+    def run(out, kill=False):
+        model, feats, enc = _setup(tiny_bert)
+        cfg = TrainConfig(lr=5e-3, epochs=6, batch_size=4, seed=1, checkpoint_every=3, max_steps=12, log_every=1000,
+                          eval_every=4 if with_dev else None)
+        losses = []
+
+        def loss_fn(m, b):
+            losses.append(1)
+            return ner_loss(m, b)
+
+        scores = iter([0.1 * i for i in range(1, 20)])
+        tr = Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), loss_fn,
+                     (lambda m: {"f1": next(scores)}) if with_dev else None, out, cfg, progress=False)
+        if kill:
+            save = Trainer.save_checkpoint
+
+            def save_then_die(self):
+                save(self)
+                if self.state.global_step == 12 and not self.state.finished:
+                    raise KeyboardInterrupt  # killed right after the in-loop checkpoint of step 12
+
+            monkeypatch.setattr(Trainer, "save_checkpoint", save_then_die)
+        try:
+            return model, losses, tr.train()
+        finally:
+            monkeypatch.undo()
+
+    straight, _, s_sum = run(tmp_path / "straight")
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "killed", kill=True)
+    resumed, losses, r_sum = run(tmp_path / "killed")
+    assert losses == [] and r_sum["steps"] == s_sum["steps"] == 12
+    assert r_sum["tokens_seen"] == s_sum["tokens_seen"] and r_sum["history"] == s_sum["history"]
+    assert r_sum["best_step"] == s_sum["best_step"]
+    for (n, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(a, b), n

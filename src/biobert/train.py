@@ -549,6 +549,9 @@ class Trainer:
         if self.dist is not None and self.dist.rank:
             # the checkpoint holds process 0's random state; the others need their own dropout masks
             set_seed(self.cfg.seed + self.dist.rank + 7919 * self.state.global_step)
+        # a checkpoint written right after an evaluation (eval_every): that step is not evaluated again at the end
+        h = self.state.history
+        self._evaluated_at = self.state.global_step if h and h[-1].get("step") == self.state.global_step else None
         self.resumed_from = last.name
         log.info("resumed from %s, step %d (epoch %d, batch %d)", last, self.state.global_step, self.state.epoch, self.state.batch_in_epoch)
         return True
@@ -651,7 +654,9 @@ class Trainer:
         t_start = time.perf_counter()
         tokens_at_start = st.tokens_seen
         running, n_running = 0.0, 0
-        while st.epoch < cfg.epochs and not stop:
+        # checked before stepping too: a run killed after its checkpoint at max_steps (written inside the loop, before
+        # the final one) resumes there, and would otherwise make one step more than max_steps
+        while st.epoch < cfg.epochs and not stop and not (cfg.max_steps and st.global_step >= cfg.max_steps):
             batches = length_grouped_batches(self.lengths, cfg.batch_size, cfg.seed * 1000 + st.epoch, cfg.group_by_length)
             for bi in range(st.batch_in_epoch, len(batches)):
                 mine, weight = (distributed.shard(batches[bi], self.dist.rank, self.dist.world, self.units) if self.dist
