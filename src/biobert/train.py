@@ -10,11 +10,12 @@ A task plugs in three callables:
 
 Resume is exact: the batch order of an epoch is a pure function of
 ``(seed, epoch)``, so a resumed run skips the batches it has already seen and
-restores the optimizer, scheduler and RNG states; the result equals an
-uninterrupted run.
+restores the optimizer, scheduler and RNG states (every process's, in a data-parallel run); the result
+equals an uninterrupted run with the same number of processes.
 
 Launched by ``torchrun`` as several processes, the same trainer runs data-parallel (DDP): the global batch
-is split across processes, process 0 evaluates, selects and checkpoints (:mod:`biobert.distributed`).
+is split across processes, process 0 evaluates, selects and checkpoints (:mod:`biobert.distributed`). The
+weights match a single process's only without dropout: each process draws its own dropout masks.
 """
 
 from __future__ import annotations
@@ -297,6 +298,25 @@ def _same_setting(a: Any, b: Any) -> bool:
     return False
 
 
+def _rng_state(device: torch.device) -> dict[str, Any]:
+    """This process's Python, NumPy, torch (and CUDA) random states."""
+    return {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
+    }
+
+
+def _set_rng_state(st: dict[str, Any], device: torch.device) -> None:
+    """Restore what :func:`_rng_state` returned."""
+    random.setstate(st["python"])
+    np.random.set_state(st["numpy"])
+    torch.set_rng_state(st["torch"])
+    if device.type == "cuda" and st.get("cuda") is not None:
+        torch.cuda.set_rng_state_all(st["cuda"])
+
+
 def _complete_checkpoint(d: Path) -> bool:
     """Whether ``d`` is a checkpoint that can be resumed: its ``state.json`` (written after the weights and the
     training state, in ``last.tmp``, which is renamed only when whole) is the completeness marker."""
@@ -393,6 +413,8 @@ class Trainer:
         #: the checkpoint directory the run resumed from ("last", or "last.old" after a kill during a save); None
         #: when nothing was resumed
         self.resumed_from: str | None = None
+        #: how the processes' random states were resumed ("restored", "reseeded: ..."); None when nothing was resumed
+        self.resume_rng: str | None = None
         self.model, self.features, self.collate = model, features, collate
         self.loss_fn, self.evaluate_fn, self.cfg = loss_fn, evaluate, config
         self.lr_multipliers = dict(lr_multipliers or {})
@@ -461,18 +483,25 @@ class Trainer:
 
     # -- checkpoints --------------------------------------------------------------
     def save_checkpoint(self) -> None:
-        """Write a resumable checkpoint atomically (tmp dir, then rename); process 0 writes, the others wait."""
+        """Write a resumable checkpoint atomically (tmp dir, then rename); process 0 writes the weights and the
+        training state, every other process its random state (``rng-rank-N.pt``: its own dropout masks)."""
+        tmp = self.ckpt_dir / "last.tmp"
         if distributed.is_main():
-            self._write_checkpoint()
+            if tmp.exists():
+                shutil.rmtree(tmp)
+            tmp.mkdir(parents=True)
+        if self.dist is not None:
+            distributed.barrier()  # the directory exists
+            if self.dist.rank:
+                torch.save(_rng_state(self.device), tmp / f"rng-rank-{self.dist.rank}.pt")
+            distributed.barrier()  # every process's file is in it before process 0 renames it
+        if distributed.is_main():
+            self._write_checkpoint(tmp)
         distributed.barrier()  # nobody may read or resume from a half-written checkpoint
 
-    def _write_checkpoint(self) -> None:
+    def _write_checkpoint(self, tmp: Path) -> None:
         from safetensors.torch import save_model
 
-        tmp = self.ckpt_dir / "last.tmp"
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir(parents=True)
         save_model(self.model, str(tmp / "model.safetensors"))
         if self.average is not None:
             from safetensors.torch import save_file
@@ -482,12 +511,8 @@ class Trainer:
             {
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
-                "rng": {
-                    "python": random.getstate(),
-                    "numpy": np.random.get_state(),
-                    "torch": torch.get_rng_state(),
-                    "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
-                },
+                "rng": _rng_state(self.device),  # process 0's; the others' are in rng-rank-N.pt
+                "world": self.dist.world if self.dist else 1,
                 "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             },
             tmp / "training_state.pt",
@@ -534,11 +559,7 @@ class Trainer:
         blob = torch.load(last / "training_state.pt", weights_only=False, map_location="cpu")  # the optimizer moves its state to the parameters
         self.optimizer.load_state_dict(blob["optimizer"])
         self.scheduler.load_state_dict(blob["scheduler"])
-        random.setstate(blob["rng"]["python"])
-        np.random.set_state(blob["rng"]["numpy"])
-        torch.set_rng_state(blob["rng"]["torch"])
-        if self.device.type == "cuda" and blob["rng"].get("cuda") is not None:
-            torch.cuda.set_rng_state_all(blob["rng"]["cuda"])
+        _set_rng_state(blob["rng"], self.device)
         if self.scaler is not None and blob.get("scaler"):
             self.scaler.load_state_dict(blob["scaler"])
         self.state = _State(**json.loads((last / "state.json").read_text()))
@@ -546,15 +567,31 @@ class Trainer:
             from safetensors.torch import load_file
 
             self.average = load_file(str(last / "average.safetensors"), device=str(self.device))
-        if self.dist is not None and self.dist.rank:
-            # the checkpoint holds process 0's random state; the others need their own dropout masks
-            set_seed(self.cfg.seed + self.dist.rank + 7919 * self.state.global_step)
+        self._restore_process_rng(last, blob.get("world"))
         # a checkpoint written right after an evaluation (eval_every): that step is not evaluated again at the end
         h = self.state.history
         self._evaluated_at = self.state.global_step if h and h[-1].get("step") == self.state.global_step else None
         self.resumed_from = last.name
         log.info("resumed from %s, step %d (epoch %d, batch %d)", last, self.state.global_step, self.state.epoch, self.state.batch_in_epoch)
         return True
+
+    def _restore_process_rng(self, last: Path, saved_world: int | None) -> None:
+        """Give every process other than 0 the random state it saved (its own dropout masks go on as in an
+        uninterrupted run); with another process count, or a checkpoint without them (older biobert), reseed them
+        instead and say so in ``resume_rng`` (the run is then not the uninterrupted one whenever dropout is on)."""
+        world, rank = (self.dist.world, self.dist.rank) if self.dist else (1, 0)
+        if saved_world == world or (saved_world is None and world == 1):
+            if rank:
+                _set_rng_state(torch.load(last / f"rng-rank-{rank}.pt", weights_only=False, map_location="cpu"), self.device)
+            self.resume_rng = "restored"
+            return
+        if rank:
+            set_seed(self.cfg.seed + rank + 7919 * self.state.global_step)
+        why = (f"the checkpoint was written by {saved_world} process(es), now {world}" if saved_world is not None
+               else "the checkpoint holds process 0's random state only (made by an older biobert)")
+        self.resume_rng = (f"reseeded: {why}; with dropout on, the continuation differs from an uninterrupted run")
+        if rank == 0:
+            log.warning("random states not restored exactly: %s", self.resume_rng)
 
     def _check_fingerprint(self, last: Path) -> None:
         fp_file = last / "fingerprint.json"
@@ -838,6 +875,7 @@ class Trainer:
             "resumed": self.resume_check is not None,
             "resume_check": self.resume_check,
             "resumed_from": self.resumed_from,
+            "resume_rng": self.resume_rng,
             "averaged_epochs": st.averaged_epochs,
             "best_is_average": st.best_is_average,
             "history": st.history,
