@@ -43,7 +43,8 @@ from biobert import distributed
 from biobert.device import autocast, grad_scaler, resolve_device, to_device
 from biobert.errors import ConfigError, TrainingError
 
-__all__ = ["TrainConfig", "Trainer", "set_seed", "length_grouped_batches", "run_fingerprint", "require_data_path"]
+__all__ = ["TrainConfig", "Trainer", "set_seed", "length_grouped_batches", "run_fingerprint", "encoder_fingerprint",
+           "require_data_path"]
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +283,28 @@ def run_fingerprint(config: dict[str, Any], data: dict[str, str | Path | None] |
             fp[k] = "sha256:" + _data_hash(Path(path))
     fp.update(extra)
     return json.loads(json.dumps(fp, default=str, sort_keys=True))
+
+
+#: fingerprint keys of what the encoder setting named (:func:`encoder_fingerprint`); a checkpoint made before they
+#: were recorded lacks them, and is resumed, unverified on those
+ENCODER_IDENTITY_KEYS = ("encoder_vocab_sha256", "encoder_weights")
+
+
+def encoder_fingerprint(encoder: str | os.PathLike[str] | None, tokenizer: Any) -> dict[str, Any]:
+    """What the encoder a run starts from is, beyond its name (for ``run_fingerprint(..., **extra)``).
+
+    ``encoder_vocab_sha256``: the loaded tokenizer's vocabulary, in id order
+    (:func:`biobert.pretrain.vocab.tokenizer_vocab_sha256`): a vocabulary permuted or replaced in place, same size or
+    not, maps the training text to other ids. ``encoder_weights``: the SHA-256 of each weight file of a local
+    encoder directory, or the commit a hub id's cache holds (:func:`biobert.report.encoder_identity`). Without
+    them a checkpoint made from other weights or another vocabulary under the same path was resumed as "verified".
+    """
+    from biobert.pretrain.vocab import tokenizer_vocab_sha256
+    from biobert.report import encoder_identity
+
+    ident = encoder_identity(encoder) or {}
+    return {"encoder_vocab_sha256": tokenizer_vocab_sha256(tokenizer) if tokenizer is not None else None,
+            "encoder_weights": ident.get("weights_sha256") or ident.get("hub_revision")}
 
 
 def _same_setting(a: Any, b: Any) -> bool:
@@ -603,10 +626,13 @@ class Trainer:
         # a training setting added after the checkpoint was made is absent from it; at its default it trains as the
         # older version did (e.g. train.layer_decay=1.0), so it is not a change
         defaults = run_fingerprint({"train": asdict(TrainConfig())})
+        # a checkpoint from before the encoder's identity was recorded: only its name can be checked
+        unrecorded = sorted(k for k in ENCODER_IDENTITY_KEYS if k in self.fingerprint and k not in saved)
         changed = sorted(
             k for k in set(saved) | set(self.fingerprint)
             if not _same_setting(saved.get(k, "<unset>"), self.fingerprint.get(k, "<unset>"))
             and not (k not in saved and k in defaults and self.fingerprint.get(k) == defaults[k])
+            and k not in unrecorded
         )
         if changed:
             def show(v: Any) -> str:
@@ -619,6 +645,11 @@ class Trainer:
                 f"E504 cannot resume the run in {str(self.out)!r}: its checkpoint was made with different settings "
                 f"({detail}{more}); keep the saved settings, or start over with --no-resume (resume=False; this "
                 "overwrites it) or choose a new out")
+        if unrecorded:
+            self.resume_check = (f"unverified: the checkpoint does not record {', '.join(unrecorded)} (made by an older "
+                                 "biobert); the other settings match")
+            log.warning("resuming %s: %s", self.out, self.resume_check)
+            return
         self.resume_check = "verified"
 
     def load_best(self) -> None:
