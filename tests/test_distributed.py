@@ -175,3 +175,76 @@ def test_shards_of_a_token_mean_loss_weigh_by_tokens():
     assert ddp == pytest.approx(whole)
     by_sentences = [shard(batch, r, 2) for r in range(2)]
     assert sum(w * sum(values[i] * units[i] for i in m) / sum(units[i] for i in m) for m, w in by_sentences) / 2 != pytest.approx(whole)
+
+
+# the worker above with dropout on: each process draws its own masks, so a resumed process must continue its own
+# random stream (process 0's alone was saved; the others were reseeded, and the run went another way). One launch
+# runs all three: uninterrupted, crashed after the step-6 checkpoint (every process), resumed
+_DROPOUT_WORKER = _WORKER.replace("torch.nn.Tanh(), torch.nn.Linear(8, 1)",
+                                  "torch.nn.Tanh(), torch.nn.Dropout(0.3), torch.nn.Linear(8, 1)").replace(
+    'if __name__ == "__main__":', 'def _main():') + textwrap.dedent('''
+    if __name__ == "__main__":
+        import json
+        from biobert import distributed
+        straight, _ = run(sys.argv[1] + "/straight")
+        try:
+            run(sys.argv[1] + "/ddp", kill_after=8)
+        except SystemExit:
+            pass
+        state = json.load(open(sys.argv[1] + "/ddp/checkpoints/last/state.json"))
+        resumed, summary = run(sys.argv[1] + "/ddp", resume=True)
+        if distributed.is_main():
+            torch.save({"straight": straight.state_dict(), "resumed": resumed.state_dict(), "summary": summary,
+                        "crashed_at": state["global_step"]}, sys.argv[1] + "/result.pt")
+''')
+
+
+@pytest.mark.distributed
+def test_a_killed_two_process_run_with_dropout_resumes_to_the_same_weights(tmp_path):
+    (tmp_path / "worker.py").write_text(_DROPOUT_WORKER)
+    _torchrun([str(tmp_path / "worker.py"), str(tmp_path)], cwd=tmp_path)
+    got = torch.load(tmp_path / "result.pt")
+    assert got["crashed_at"] == 6 and got["summary"]["steps"] == 18 and got["summary"]["resumed"]
+    for k, v in got["straight"].items():
+        assert torch.equal(got["resumed"][k], v), k
+    assert (tmp_path / "ddp" / "checkpoints" / "last" / "rng-rank-1.pt").exists()
+    assert got["summary"]["resume_rng"] == "restored"
+
+
+def test_a_resume_with_another_process_count_reseeds_and_says_so(tmp_path):
+    """Per-process random states are restored only for the process count that saved them; otherwise the summary's
+    resume_rng says the processes were reseeded (a single process still gets process 0's state back)."""
+    from biobert.train import TrainConfig, Trainer
+
+    def run(kill_after=None, resume=True):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Dropout(0.3), torch.nn.Linear(4, 1))
+        feats = [{"input_ids": [0], "x": [float(i), 1.0]} for i in range(8)]
+        collate = lambda b: {"x": torch.tensor([f["x"] for f in b])}  # noqa: E731
+        calls = []
+
+        def loss(m, b):
+            calls.append(1)
+            if kill_after is not None and len(calls) > kill_after:
+                raise KeyboardInterrupt
+            return m(b["x"]).pow(2).mean()
+
+        cfg = TrainConfig(lr=0.01, epochs=2, batch_size=2, seed=1, log_every=1000, device="cpu", checkpoint_every=2)
+        return Trainer(model, feats, collate, loss, None, tmp_path, cfg, progress=False).train(resume=resume)
+
+    import shutil
+
+    with pytest.raises(KeyboardInterrupt):
+        run(kill_after=2, resume=False)  # killed after the step-2 checkpoint
+    ckpt = tmp_path / "checkpoints"
+    shutil.copytree(ckpt, tmp_path / "at-step-2")
+    s = run()
+    assert s["steps"] == 8 and s["resume_rng"] == "restored"
+    shutil.rmtree(ckpt)
+    shutil.copytree(tmp_path / "at-step-2", ckpt)
+    blob = torch.load(ckpt / "last" / "training_state.pt", weights_only=False)
+    assert blob["world"] == 1
+    blob["world"] = 2
+    torch.save(blob, ckpt / "last" / "training_state.pt")
+    s = run()
+    assert s["steps"] == 8 and s["resume_rng"].startswith("reseeded: the checkpoint was written by 2 process(es), now 1")

@@ -107,10 +107,11 @@ def test_encoder_identity_hashes_local_weights_once_and_reads_hub_revisions_offl
     fake_hub_cache(tmp_path / "hub", "someorg/tiny", tiny_bert)
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
     assert report.encoder_identity("someorg/tiny") == {"name": "someorg/tiny", "path": None, "weights_sha256": None,
-                                                       "hub_revision": "0" * 40}
+                                                       "vocab_sha256": None, "hub_revision": "0" * 40}
     assert report.encoder_identity("someorg/not-cached")["hub_revision"] is None
     assert report.encoder_identity(str(tmp_path / "gone")) == {"name": str(tmp_path / "gone"), "path": None,
-                                                               "weights_sha256": None, "hub_revision": None}
+                                                               "weights_sha256": None, "vocab_sha256": None,
+                                                               "hub_revision": None}
     assert report.encoder_identity(None) is None
 
 

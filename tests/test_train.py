@@ -589,3 +589,101 @@ def test_length_grouped_batches_shuffle_within_length_groups_and_reorder_the_bat
     # without grouping the order is a plain shuffle
     plain = [[i for b in length_grouped_batches(distinct, 4, seed=s, group=False) for i in b] for s in range(2)]
     assert plain[0] != list(range(40)) and plain[0] != plain[1] and sorted(plain[0]) == list(range(40))
+
+
+def _run_summary(tiny_bert, out, max_steps, resume=True, kill_at=None):
+    """:func:`_run`, returning the trainer's summary too."""
+    model, feats, enc = _setup(tiny_bert)
+    cfg = TrainConfig(lr=5e-3, epochs=6, batch_size=4, seed=1, checkpoint_every=3, max_steps=max_steps, log_every=1000)
+    losses = []
+
+    def loss_fn(m, b):
+        l = ner_loss(m, b)
+        losses.append(float(l.detach()))
+        if kill_at is not None and len(losses) > kill_at:
+            raise KeyboardInterrupt
+        return l
+
+    tr = Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), loss_fn, None, out, cfg, progress=False)
+    tr.total_steps = 24
+    tr.scheduler = torch.optim.lr_scheduler.LambdaLR(tr.optimizer, lambda s: max(0.0, (24 - s) / 24))
+    return model, losses, tr.train(resume=resume)
+
+
+def test_a_kill_between_the_checkpoint_renames_neither_blocks_saving_nor_restarts_the_run(tiny_bert, tmp_path):
+    """Saving renames last -> last.old, last.tmp -> last, then deletes last.old. A kill after the 2nd rename left a
+    stale last.old on which every later save failed (untyped OSError "Directory not empty", --no-resume too); a kill
+    after the 1st left only last.old, and the run silently started over at step 0."""
+    import shutil
+
+    straight, _, _ = _run_summary(tiny_bert, tmp_path / "straight", 12)
+    killed = tmp_path / "killed"
+    with pytest.raises(KeyboardInterrupt):
+        _run_summary(tiny_bert, killed, 12, kill_at=6)
+    ckpt = killed / "checkpoints"
+    shutil.copytree(ckpt, tmp_path / "at-step-6")
+    # killed after the 2nd rename: a stale last.old beside last
+    shutil.copytree(ckpt / "last", ckpt / "last.old")
+    resumed, losses, summary = _run_summary(tiny_bert, killed, 12)
+    assert len(losses) == 6 and summary["resumed_from"] == "last" and summary["steps"] == 12
+    assert not (ckpt / "last.old").exists()
+    for (n, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        assert torch.allclose(a, b, atol=1e-6), n
+    # ... and a fresh start (--no-resume) over it saves too
+    shutil.copytree(ckpt / "last", ckpt / "last.old")
+    _run_summary(tiny_bert, killed, 3, resume=False)
+    assert json.loads((ckpt / "last" / "state.json").read_text())["global_step"] == 3 and not (ckpt / "last.old").exists()
+    # killed after the 1st rename: only last.old (complete) and a half-written last.tmp
+    shutil.rmtree(ckpt)
+    shutil.copytree(tmp_path / "at-step-6", ckpt)
+    (ckpt / "last").rename(ckpt / "last.old")
+    (ckpt / "last.tmp").mkdir()
+    resumed, losses, summary = _run_summary(tiny_bert, killed, 12)
+    assert len(losses) == 6, "restarted from step 0"
+    assert summary["resumed_from"] == "last.old" and summary["resume_check"] == "verified" and summary["steps"] == 12
+    assert (ckpt / "last" / "state.json").exists() and not (ckpt / "last.old").exists()
+    for (n, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        assert torch.allclose(a, b, atol=1e-6), n
+
+
+@pytest.mark.parametrize("with_dev", [False, True])
+def test_a_run_killed_after_its_max_steps_checkpoint_resumes_without_an_extra_step(tiny_bert, tmp_path, monkeypatch, with_dev):
+    """The checkpoint at max_steps is written inside the loop; a kill before the final one left the max_steps check
+    to after the next step, so the resumed run made step 13 of 12 (at lr 0, moments and RNG advanced, more tokens),
+    and with eval_every dividing max_steps it evaluated step 12 a second time."""
+    def run(out, kill=False):
+        model, feats, enc = _setup(tiny_bert)
+        cfg = TrainConfig(lr=5e-3, epochs=6, batch_size=4, seed=1, checkpoint_every=3, max_steps=12, log_every=1000,
+                          eval_every=4 if with_dev else None)
+        losses = []
+
+        def loss_fn(m, b):
+            losses.append(1)
+            return ner_loss(m, b)
+
+        scores = iter([0.1 * i for i in range(1, 20)])
+        tr = Trainer(model, feats, lambda b: ner_collate(b, enc.pad_id), loss_fn,
+                     (lambda m: {"f1": next(scores)}) if with_dev else None, out, cfg, progress=False)
+        if kill:
+            save = Trainer.save_checkpoint
+
+            def save_then_die(self):
+                save(self)
+                if self.state.global_step == 12 and not self.state.finished:
+                    raise KeyboardInterrupt  # killed right after the in-loop checkpoint of step 12
+
+            monkeypatch.setattr(Trainer, "save_checkpoint", save_then_die)
+        try:
+            return model, losses, tr.train()
+        finally:
+            monkeypatch.undo()
+
+    straight, _, s_sum = run(tmp_path / "straight")
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "killed", kill=True)
+    resumed, losses, r_sum = run(tmp_path / "killed")
+    assert losses == [] and r_sum["steps"] == s_sum["steps"] == 12
+    assert r_sum["tokens_seen"] == s_sum["tokens_seen"] and r_sum["history"] == s_sum["history"]
+    assert r_sum["best_step"] == s_sum["best_step"]
+    for (n, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(a, b), n

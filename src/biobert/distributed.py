@@ -10,6 +10,10 @@ in ``DistributedDataParallel``. Nothing else changes, and the hyper-parameters k
   seed and the epoch) and takes every ``world``-th example of each batch, so the optimizer sees the same
   batches as a single process does. Each shard's loss is weighted by its share of the batch, which makes the
   all-reduced gradient the gradient of the whole batch's mean loss (exactly so for per-example losses).
+* Results do not depend on the process count only without dropout (``train.dropout=0``): with it, each process
+  draws its own dropout masks (seeded by its rank), so 1 and N processes reach different weights. Every
+  process's random state is checkpointed, so a run resumed with the same process count equals an uninterrupted
+  one; with another count the processes are reseeded (the summary's ``resume_rng`` says so).
 * Process 0 evaluates on dev, keeps the best weights, writes checkpoints, tests and saves the model; the
   others wait for its decision (early stopping) at a broadcast. Output is printed once.
 

@@ -141,17 +141,18 @@ def _hub_revision(repo_id: str) -> str | None:
 
 
 def encoder_identity(encoder: str | os.PathLike[str] | None) -> dict[str, Any] | None:
-    """What an encoder setting named: ``{"name", "path", "weights_sha256", "hub_revision"}``.
+    """What an encoder setting named: ``{"name", "path", "weights_sha256", "vocab_sha256", "hub_revision"}``.
 
     A local directory (a named encoder such as ``minilm`` resolves to one) gets the SHA-256 of each weight file
-    (``model.safetensors``, ``pytorch_model.bin`` and their shards), computed once per process; a hub id gets the
+    (``model.safetensors``, ``pytorch_model.bin`` and their shards), computed once per process, and of its
+    vocabulary (``vocab.txt``, else ``tokenizer.json``: :func:`biobert.pretrain.vocab.vocab_sha256`); a hub id gets the
     commit its local Hugging Face cache holds (``None`` when it is not cached). Never raises: what cannot be
     found is ``None``. ``None`` for no encoder.
     """
     if encoder is None or str(encoder) == "":
         return None
     name = str(encoder)
-    out: dict[str, Any] = {"name": name, "path": None, "weights_sha256": None, "hub_revision": None}
+    out: dict[str, Any] = {"name": name, "path": None, "weights_sha256": None, "vocab_sha256": None, "hub_revision": None}
     try:
         from biobert.encoders import resolve_encoder
 
@@ -164,6 +165,9 @@ def encoder_identity(encoder: str | os.PathLike[str] | None) -> dict[str, Any] |
             out["path"] = str(p.resolve())
             files = sorted(q for q in p.iterdir() if q.is_file() and _WEIGHT_FILES.match(q.name))
             out["weights_sha256"] = {q.name: _cached_sha256(q) for q in files} or None
+            from biobert.pretrain.vocab import vocab_sha256
+
+            out["vocab_sha256"] = vocab_sha256(p)
         else:
             out["hub_revision"] = _hub_revision(ref)
     except OSError:

@@ -10,11 +10,12 @@ A task plugs in three callables:
 
 Resume is exact: the batch order of an epoch is a pure function of
 ``(seed, epoch)``, so a resumed run skips the batches it has already seen and
-restores the optimizer, scheduler and RNG states; the result equals an
-uninterrupted run.
+restores the optimizer, scheduler and RNG states (every process's, in a data-parallel run); the result
+equals an uninterrupted run with the same number of processes.
 
 Launched by ``torchrun`` as several processes, the same trainer runs data-parallel (DDP): the global batch
-is split across processes, process 0 evaluates, selects and checkpoints (:mod:`biobert.distributed`).
+is split across processes, process 0 evaluates, selects and checkpoints (:mod:`biobert.distributed`). The
+weights match a single process's only without dropout: each process draws its own dropout masks.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ from biobert import distributed
 from biobert.device import autocast, grad_scaler, resolve_device, to_device
 from biobert.errors import ConfigError, TrainingError
 
-__all__ = ["TrainConfig", "Trainer", "set_seed", "length_grouped_batches", "run_fingerprint", "require_data_path"]
+__all__ = ["TrainConfig", "Trainer", "set_seed", "length_grouped_batches", "run_fingerprint", "encoder_fingerprint",
+           "require_data_path"]
 
 log = logging.getLogger(__name__)
 
@@ -283,6 +285,28 @@ def run_fingerprint(config: dict[str, Any], data: dict[str, str | Path | None] |
     return json.loads(json.dumps(fp, default=str, sort_keys=True))
 
 
+#: fingerprint keys of what the encoder setting named (:func:`encoder_fingerprint`); a checkpoint made before they
+#: were recorded lacks them, and is resumed, unverified on those
+ENCODER_IDENTITY_KEYS = ("encoder_vocab_sha256", "encoder_weights")
+
+
+def encoder_fingerprint(encoder: str | os.PathLike[str] | None, tokenizer: Any) -> dict[str, Any]:
+    """What the encoder a run starts from is, beyond its name (for ``run_fingerprint(..., **extra)``).
+
+    ``encoder_vocab_sha256``: the loaded tokenizer's vocabulary, in id order
+    (:func:`biobert.pretrain.vocab.tokenizer_vocab_sha256`): a vocabulary permuted or replaced in place, same size or
+    not, maps the training text to other ids. ``encoder_weights``: the SHA-256 of each weight file of a local
+    encoder directory, or the commit a hub id's cache holds (:func:`biobert.report.encoder_identity`). Without
+    them a checkpoint made from other weights or another vocabulary under the same path was resumed as "verified".
+    """
+    from biobert.pretrain.vocab import tokenizer_vocab_sha256
+    from biobert.report import encoder_identity
+
+    ident = encoder_identity(encoder) or {}
+    return {"encoder_vocab_sha256": tokenizer_vocab_sha256(tokenizer) if tokenizer is not None else None,
+            "encoder_weights": ident.get("weights_sha256") or ident.get("hub_revision")}
+
+
 def _same_setting(a: Any, b: Any) -> bool:
     """Two fingerprint values that mean the same: equal, or two spellings of one existing path (``--encoder tiny``
     and ``--encoder /abs/tiny``, a relative path from another working directory)."""
@@ -295,6 +319,31 @@ def _same_setting(a: Any, b: Any) -> bool:
         except (OSError, ValueError):
             return False
     return False
+
+
+def _rng_state(device: torch.device) -> dict[str, Any]:
+    """This process's Python, NumPy, torch (and CUDA) random states."""
+    return {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
+    }
+
+
+def _set_rng_state(st: dict[str, Any], device: torch.device) -> None:
+    """Restore what :func:`_rng_state` returned."""
+    random.setstate(st["python"])
+    np.random.set_state(st["numpy"])
+    torch.set_rng_state(st["torch"])
+    if device.type == "cuda" and st.get("cuda") is not None:
+        torch.cuda.set_rng_state_all(st["cuda"])
+
+
+def _complete_checkpoint(d: Path) -> bool:
+    """Whether ``d`` is a checkpoint that can be resumed: its ``state.json`` (written after the weights and the
+    training state, in ``last.tmp``, which is renamed only when whole) is the completeness marker."""
+    return (d / "state.json").is_file()
 
 
 @dataclass
@@ -384,6 +433,11 @@ class Trainer:
         self.fingerprint = run_fingerprint({"train": asdict(config)}, n_train_features=len(features), **(fingerprint or {}))
         #: how the last resume was checked ("verified", "unverified: ..."); None when nothing was resumed
         self.resume_check: str | None = None
+        #: the checkpoint directory the run resumed from ("last", or "last.old" after a kill during a save); None
+        #: when nothing was resumed
+        self.resumed_from: str | None = None
+        #: how the processes' random states were resumed ("restored", "reseeded: ..."); None when nothing was resumed
+        self.resume_rng: str | None = None
         self.model, self.features, self.collate = model, features, collate
         self.loss_fn, self.evaluate_fn, self.cfg = loss_fn, evaluate, config
         self.lr_multipliers = dict(lr_multipliers or {})
@@ -452,18 +506,25 @@ class Trainer:
 
     # -- checkpoints --------------------------------------------------------------
     def save_checkpoint(self) -> None:
-        """Write a resumable checkpoint atomically (tmp dir, then rename); process 0 writes, the others wait."""
+        """Write a resumable checkpoint atomically (tmp dir, then rename); process 0 writes the weights and the
+        training state, every other process its random state (``rng-rank-N.pt``: its own dropout masks)."""
+        tmp = self.ckpt_dir / "last.tmp"
         if distributed.is_main():
-            self._write_checkpoint()
+            if tmp.exists():
+                shutil.rmtree(tmp)
+            tmp.mkdir(parents=True)
+        if self.dist is not None:
+            distributed.barrier()  # the directory exists
+            if self.dist.rank:
+                torch.save(_rng_state(self.device), tmp / f"rng-rank-{self.dist.rank}.pt")
+            distributed.barrier()  # every process's file is in it before process 0 renames it
+        if distributed.is_main():
+            self._write_checkpoint(tmp)
         distributed.barrier()  # nobody may read or resume from a half-written checkpoint
 
-    def _write_checkpoint(self) -> None:
+    def _write_checkpoint(self, tmp: Path) -> None:
         from safetensors.torch import save_model
 
-        tmp = self.ckpt_dir / "last.tmp"
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir(parents=True)
         save_model(self.model, str(tmp / "model.safetensors"))
         if self.average is not None:
             from safetensors.torch import save_file
@@ -473,12 +534,8 @@ class Trainer:
             {
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
-                "rng": {
-                    "python": random.getstate(),
-                    "numpy": np.random.get_state(),
-                    "torch": torch.get_rng_state(),
-                    "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
-                },
+                "rng": _rng_state(self.device),  # process 0's; the others' are in rng-rank-N.pt
+                "world": self.dist.world if self.dist else 1,
                 "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             },
             tmp / "training_state.pt",
@@ -487,7 +544,12 @@ class Trainer:
         (tmp / "fingerprint.json").write_text(json.dumps(self.fingerprint, indent=1, sort_keys=True))
         final = self.ckpt_dir / "last"
         old = self.ckpt_dir / "last.old"
+        # a kill between the renames below leaves `last.old` behind: next to a `last`, it is stale (removed first, or
+        # the rename of `last` onto it fails with "Directory not empty" at every save); without a `last` it is the
+        # only complete checkpoint (try_resume reads it), kept until the new `last` is in place
         if final.exists():
+            if old.exists():
+                shutil.rmtree(old)
             final.rename(old)
         tmp.rename(final)
         if old.exists():
@@ -506,18 +568,21 @@ class Trainer:
         from safetensors.torch import load_model
 
         last = self.ckpt_dir / "last"
-        if not (last / "state.json").exists():
-            return False
+        if not _complete_checkpoint(last):
+            # a kill between "last -> last.old" and "last.tmp -> last" (_write_checkpoint) leaves the previous
+            # checkpoint, complete, as last.old only: resume from it rather than silently start over at step 0
+            fallback = self.ckpt_dir / "last.old"
+            if not _complete_checkpoint(fallback):
+                return False
+            log.warning("%s is missing (the run was killed while saving a checkpoint); resuming from the previous "
+                        "checkpoint, %s", last, fallback)
+            last = fallback
         self._check_fingerprint(last)  # before loading: a different label set would not even load
         load_model(self.model, str(last / "model.safetensors"))
         blob = torch.load(last / "training_state.pt", weights_only=False, map_location="cpu")  # the optimizer moves its state to the parameters
         self.optimizer.load_state_dict(blob["optimizer"])
         self.scheduler.load_state_dict(blob["scheduler"])
-        random.setstate(blob["rng"]["python"])
-        np.random.set_state(blob["rng"]["numpy"])
-        torch.set_rng_state(blob["rng"]["torch"])
-        if self.device.type == "cuda" and blob["rng"].get("cuda") is not None:
-            torch.cuda.set_rng_state_all(blob["rng"]["cuda"])
+        _set_rng_state(blob["rng"], self.device)
         if self.scaler is not None and blob.get("scaler"):
             self.scaler.load_state_dict(blob["scaler"])
         self.state = _State(**json.loads((last / "state.json").read_text()))
@@ -525,11 +590,31 @@ class Trainer:
             from safetensors.torch import load_file
 
             self.average = load_file(str(last / "average.safetensors"), device=str(self.device))
-        if self.dist is not None and self.dist.rank:
-            # the checkpoint holds process 0's random state; the others need their own dropout masks
-            set_seed(self.cfg.seed + self.dist.rank + 7919 * self.state.global_step)
-        log.info("resumed from step %d (epoch %d, batch %d)", self.state.global_step, self.state.epoch, self.state.batch_in_epoch)
+        self._restore_process_rng(last, blob.get("world"))
+        # a checkpoint written right after an evaluation (eval_every): that step is not evaluated again at the end
+        h = self.state.history
+        self._evaluated_at = self.state.global_step if h and h[-1].get("step") == self.state.global_step else None
+        self.resumed_from = last.name
+        log.info("resumed from %s, step %d (epoch %d, batch %d)", last, self.state.global_step, self.state.epoch, self.state.batch_in_epoch)
         return True
+
+    def _restore_process_rng(self, last: Path, saved_world: int | None) -> None:
+        """Give every process other than 0 the random state it saved (its own dropout masks go on as in an
+        uninterrupted run); with another process count, or a checkpoint without them (older biobert), reseed them
+        instead and say so in ``resume_rng`` (the run is then not the uninterrupted one whenever dropout is on)."""
+        world, rank = (self.dist.world, self.dist.rank) if self.dist else (1, 0)
+        if saved_world == world or (saved_world is None and world == 1):
+            if rank:
+                _set_rng_state(torch.load(last / f"rng-rank-{rank}.pt", weights_only=False, map_location="cpu"), self.device)
+            self.resume_rng = "restored"
+            return
+        if rank:
+            set_seed(self.cfg.seed + rank + 7919 * self.state.global_step)
+        why = (f"the checkpoint was written by {saved_world} process(es), now {world}" if saved_world is not None
+               else "the checkpoint holds process 0's random state only (made by an older biobert)")
+        self.resume_rng = (f"reseeded: {why}; with dropout on, the continuation differs from an uninterrupted run")
+        if rank == 0:
+            log.warning("random states not restored exactly: %s", self.resume_rng)
 
     def _check_fingerprint(self, last: Path) -> None:
         fp_file = last / "fingerprint.json"
@@ -541,10 +626,13 @@ class Trainer:
         # a training setting added after the checkpoint was made is absent from it; at its default it trains as the
         # older version did (e.g. train.layer_decay=1.0), so it is not a change
         defaults = run_fingerprint({"train": asdict(TrainConfig())})
+        # a checkpoint from before the encoder's identity was recorded: only its name can be checked
+        unrecorded = sorted(k for k in ENCODER_IDENTITY_KEYS if k in self.fingerprint and k not in saved)
         changed = sorted(
             k for k in set(saved) | set(self.fingerprint)
             if not _same_setting(saved.get(k, "<unset>"), self.fingerprint.get(k, "<unset>"))
             and not (k not in saved and k in defaults and self.fingerprint.get(k) == defaults[k])
+            and k not in unrecorded
         )
         if changed:
             def show(v: Any) -> str:
@@ -557,6 +645,11 @@ class Trainer:
                 f"E504 cannot resume the run in {str(self.out)!r}: its checkpoint was made with different settings "
                 f"({detail}{more}); keep the saved settings, or start over with --no-resume (resume=False; this "
                 "overwrites it) or choose a new out")
+        if unrecorded:
+            self.resume_check = (f"unverified: the checkpoint does not record {', '.join(unrecorded)} (made by an older "
+                                 "biobert); the other settings match")
+            log.warning("resuming %s: %s", self.out, self.resume_check)
+            return
         self.resume_check = "verified"
 
     def load_best(self) -> None:
@@ -629,7 +722,9 @@ class Trainer:
         t_start = time.perf_counter()
         tokens_at_start = st.tokens_seen
         running, n_running = 0.0, 0
-        while st.epoch < cfg.epochs and not stop:
+        # checked before stepping too: a run killed after its checkpoint at max_steps (written inside the loop, before
+        # the final one) resumes there, and would otherwise make one step more than max_steps
+        while st.epoch < cfg.epochs and not stop and not (cfg.max_steps and st.global_step >= cfg.max_steps):
             batches = length_grouped_batches(self.lengths, cfg.batch_size, cfg.seed * 1000 + st.epoch, cfg.group_by_length)
             for bi in range(st.batch_in_epoch, len(batches)):
                 mine, weight = (distributed.shard(batches[bi], self.dist.rank, self.dist.world, self.units) if self.dist
@@ -810,6 +905,8 @@ class Trainer:
             "device": str(self.device),
             "resumed": self.resume_check is not None,
             "resume_check": self.resume_check,
+            "resumed_from": self.resumed_from,
+            "resume_rng": self.resume_rng,
             "averaged_epochs": st.averaged_epochs,
             "best_is_average": st.best_is_average,
             "history": st.history,

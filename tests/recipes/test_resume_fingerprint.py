@@ -148,3 +148,48 @@ def test_a_data_file_edited_in_place_is_not_resumed(tiny_bert, data, tmp_path):
         with pytest.raises(TrainingError, match=rf"E504.*corpora\.0\.{key}"):
             finetune_ner(_cfg(tiny_bert, tmp_path, out), progress=False)
         (tmp_path / name).write_text(original, encoding="utf-8")
+
+
+def test_an_encoder_changed_in_place_is_not_resumed(tiny_bert, data, tmp_path):
+    """The fingerprint held the encoder's path only: its vocabulary permuted (same size) or its weights replaced
+    in place were resumed silently with resume_check "verified"; now E504 names what changed, and the report's
+    encoder_identity records the vocabulary's hash next to the weights'."""
+    import shutil
+
+    from transformers import BertModel, BertTokenizerFast
+
+    from biobert.recipes.ner import finetune_ner
+
+    enc = tmp_path / "enc"
+    shutil.copytree(tiny_bert, enc)
+    out = tmp_path / "run"
+    first = finetune_ner(_cfg(enc, data, out), progress=False)
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["encoder_identity"]["vocab_sha256"] and rep["encoder_identity"]["weights_sha256"]
+    assert finetune_ner(_cfg(enc, data, out), progress=False)["train"]["resume_check"] == "verified"
+    # the vocabulary permuted: two ordinary tokens swap ids
+    vocab = (enc / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    i, j = len(vocab) - 1, len(vocab) - 2
+    vocab[i], vocab[j] = vocab[j], vocab[i]
+    (enc / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    BertTokenizerFast(vocab=str(enc / "vocab.txt"), do_lower_case=False).save_pretrained(enc)
+    with pytest.raises(TrainingError, match=r"E504.*encoder_vocab_sha256: '[0-9a-f]+' -> '[0-9a-f]+'"):
+        finetune_ner(_cfg(enc, data, out), progress=False)
+    shutil.copy(tiny_bert / "vocab.txt", enc / "vocab.txt")
+    BertTokenizerFast(vocab=str(enc / "vocab.txt"), do_lower_case=False).save_pretrained(enc)
+    assert finetune_ner(_cfg(enc, data, out), progress=False)["train"]["resume_check"] == "verified"
+    # the weights replaced in place
+    model = BertModel.from_pretrained(str(enc))
+    with torch.no_grad():
+        model.embeddings.word_embeddings.weight.mul_(1.5)
+    model.save_pretrained(enc)
+    with pytest.raises(TrainingError, match=r"E504.*encoder_weights: "):
+        finetune_ner(_cfg(enc, data, out), progress=False)
+    # a checkpoint made before the identity was recorded: resumed, but not called verified
+    fp_file = out / "checkpoints" / "last" / "fingerprint.json"
+    saved = json.loads(fp_file.read_text())
+    del saved["encoder_vocab_sha256"], saved["encoder_weights"]
+    fp_file.write_text(json.dumps(saved))
+    again = finetune_ner(_cfg(enc, data, out), progress=False)
+    assert again["train"]["resume_check"].startswith("unverified: the checkpoint does not record encoder_vocab_sha256")
+    assert again["train"]["steps"] == first["train"]["steps"]

@@ -46,7 +46,7 @@ from biobert.tasks.ner import (
     ner_loss,
     sentence_groups,
 )
-from biobert.train import TrainConfig, Trainer, require_data_path, run_fingerprint, set_seed
+from biobert.train import TrainConfig, Trainer, require_data_path, encoder_fingerprint, run_fingerprint, set_seed
 from biobert.train import describe as describe_training
 from biobert.types import Document, Span
 
@@ -613,7 +613,9 @@ def finetune_ner(cfg: NERConfig, resume: bool = True, command: str | None = None
         exclude=("corpora.*.test", "teachers"), labels=labels, corpus_types=corpus_types,
         # the teachers as a set (their order changes no target) with their weights: a teacher retrained in place
         # would give a resumed student other targets than its first steps learned from
-        teachers=sorted((t["teacher"], t["weights_sha256"] or "") for t in notes["distillation"]["teachers"]) if cfg.teachers else [])
+        teachers=sorted((t["teacher"], t["weights_sha256"] or "") for t in notes["distillation"]["teachers"]) if cfg.teachers else [],
+        # the encoder's weights and vocabulary, not only its path: either changed in place was resumed as "verified"
+        **encoder_fingerprint(cfg.encoder, tokenizer))
     trainer = Trainer(
         net, feats, lambda b: ner_collate(b, encoder.pad_id),
         lambda m, b: ner_loss(m, b, allowed, label2id["O"], crf=cfg.crf,

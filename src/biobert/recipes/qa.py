@@ -541,7 +541,7 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
     from biobert.modeldir import save_model_dir
     from biobert.report import data_record, write_report
     from biobert.tasks.qa import QAPredictor, build_qa_features, check_max_length, new_qa_model, qa_collate, qa_loss
-    from biobert.train import Trainer, require_data_path, run_fingerprint, set_seed
+    from biobert.train import Trainer, require_data_path, encoder_fingerprint, run_fingerprint, set_seed
 
     t0 = time.time()
     set_seed(cfg.train.seed)
@@ -582,7 +582,8 @@ def finetune_qa(cfg: QAConfig, resume: bool = True, command: str | None = None, 
     fingerprint = run_fingerprint(
         to_dict(cfg), {f"data.{s}": expand_path(getattr(cfg.data, s)) if getattr(cfg.data, s) else None for s in ("train", "dev")}
         | ({"pre_stage.train": expand_path(cfg.pre_stage.train)} if cfg.pre_stage is not None else {}),
-        exclude=("data.test", "data.golden"), train_questions=qids, class_labels=list(spec.class_labels), select_metric=tcfg.select_metric)
+        exclude=("data.test", "data.golden"), train_questions=qids, class_labels=list(spec.class_labels), select_metric=tcfg.select_metric,
+        **encoder_fingerprint(cfg.encoder, tokenizer))  # the encoder's weights and vocabulary, not only its path
     stage_summary = None
     if cfg.pre_stage is not None:
         st = cfg.pre_stage

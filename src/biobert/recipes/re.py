@@ -323,7 +323,7 @@ def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, 
     from biobert.modeldir import save_model_dir
     from biobert.report import data_record, write_report
     from biobert.tasks.re import REPredictor, RESpec, build_re_features, derive_masks, new_relation_model, pair_of, re_collate, re_loss
-    from biobert.train import Trainer, require_data_path, run_fingerprint, set_seed
+    from biobert.train import Trainer, require_data_path, encoder_fingerprint, run_fingerprint, set_seed
 
     if cfg.data.format not in FORMAT_DEFAULTS:
         raise ConfigError(f"E444 unknown RE data format {cfg.data.format!r}; expected one of {sorted(FORMAT_DEFAULTS)}")
@@ -415,7 +415,8 @@ def finetune_re(cfg: REConfig, resume: bool = True, command: str | None = None, 
         to_dict(cfg), {f"data.{s}": _path(getattr(cfg.data, s), fold) for s in ("train", "dev")},
         # the fold's own paths and name are in it; the list of the other folds does not change this fold's training
         exclude=("data.test", "data.folds"), fold=fold, labels=labels, negative_label=negative, metric=metric,
-        type_pairs=[list(p) for p in type_pairs])
+        type_pairs=[list(p) for p in type_pairs],
+        **encoder_fingerprint(cfg.encoder, tokenizer))  # the encoder's weights and vocabulary, not only its path
     trainer = Trainer(model, feats, lambda b: re_collate(b, pad), re_loss, evaluate if splits["dev"] else None,
                       out, cfg.train, progress=progress, fingerprint=fingerprint)
     summary = trainer.train(resume=resume)
