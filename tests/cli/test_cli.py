@@ -690,3 +690,28 @@ def test_tag_resume_continues_a_stopped_run(tagger_dir, tmp_path, monkeypatch):
     assert out.read_bytes() == (tmp_path / "whole.pubtator").read_bytes()
     r = run("tag", "--input", src, "--model", tagger_dir, "--resume")
     assert r.exit_code != 0 and "E701" in r.stderr
+
+
+def test_serve_passes_the_sentence_splitter_to_the_relation_extractor(tagger_dir, tmp_path, monkeypatch):
+    """`serve --splitter X --re-model DIR` loaded the extractor without the splitter: /extract with keep_spans paired
+    spans by the model's default sentences, not by X as `biobert extract --splitter X` does."""
+    import uvicorn
+
+    from biobert.pipeline import Extractor
+
+    seen = {}
+
+    class Loaded:
+        source = "fake-re"
+
+        def check_tagger(self, tagger):
+            pass
+
+    def fake_load(path, **kw):
+        seen.update(kw)
+        return Loaded()
+
+    monkeypatch.setattr(Extractor, "load", staticmethod(fake_load))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
+    ok("serve", "--model", tagger_dir, "--re-model", tmp_path, "--splitter", "lines")
+    assert seen.get("splitter") == "lines"

@@ -53,7 +53,9 @@ def serve_cmd(
             from biobert.embed import Embedder
 
             embedder = Embedder.load(embed_model, device=device)
-        extractor = Extractor.load(re_model, device=device, precision=precision) if re_model is not None else None
+        # the same sentence splitter as the tagger: /extract pairs spans within sentences as `biobert extract
+        # --splitter` does (without it the extractor used its own default, so kept spans were paired otherwise)
+        extractor = Extractor.load(re_model, device=device, precision=precision, splitter=splitter) if re_model is not None else None
         reader = Reader.load(qa_model, device=device, precision=precision) if qa_model is not None else None
     except BiobertError as exc:
         fail(exc)
