@@ -607,3 +607,34 @@ def test_the_character_limit_counts_every_document_of_a_request():
             assert (await c.post("/tag", json={"texts": ["x" * 40, "x" * 40]})).status_code == 200
 
     asyncio.run(go())
+
+
+from tests.test_pipeline import re_model  # noqa: E402,F401 - a tiny relation model (fixture)
+
+
+def test_version_names_the_embedder_and_how_relations_are_extracted(re_model, tiny_bert):  # noqa: F811
+    """/version gave neither the embedding model's source nor the extractor's scope, window, min_score and type
+    pairs, so a client could not tell how /embed and /extract answers were made (nor reproduce them on the CLI)."""
+    from biobert.embed import Embedder
+    from biobert.pipeline import Extractor
+    from biobert.serve import ServeConfig, create_app
+
+    ex = Extractor.load(re_model, scope="window", window_chars=120, min_score=0.25,
+                        type_pairs=[("Gene", "Disease")], splitter="lines")
+    emb = Embedder.load(tiny_bert)
+    app = create_app(FakeTagger(), ServeConfig(), embedder=emb, extractor=ex)
+
+    async def go():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+            return (await c.get("/version")).json()
+
+    v = asyncio.run(go())
+    assert v["embed_model"] == emb.source and v["embed_model"]
+    assert v["extraction"] == {"scope": "window", "window_chars": 120, "min_score": 0.25,
+                               "type_pairs": [["Gene", "Disease"]], "splitter": "lines"}
+    async def bare():
+        async with _client(FakeTagger()) as c:
+            return (await c.get("/version")).json()
+
+    v = asyncio.run(bare())
+    assert v["embed_model"] is None and v["extraction"] is None

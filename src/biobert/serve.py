@@ -2,7 +2,8 @@
 
 Endpoints:
     GET  /health             -> {"status": "ok"}
-    GET  /version            -> versions, model sources, labels and the endpoints this server offers
+    GET  /version            -> versions, model sources (tagger, re_model, qa_model, embed_model), labels, how text is
+                                tagged and relations extracted ("extraction"), and the endpoints this server offers
     POST /tag                -> {"text": str, optional "id": str | int} | {"texts": [str]} | {"pubtator": str} | {"bioc": str} |
                                 {"biocjson": BioC JSON (object, or a string)}, plus optional "output":
                                 "json" (default) | "pubtator" | "bioc" | "biocjson"
@@ -275,6 +276,25 @@ def _tagging_settings(tagger: Any) -> dict[str, Any]:
             "max_length": pred.max_length, "stride": pred.stride, "context": pred.context}
 
 
+def _extraction_settings(extractor: Any) -> dict[str, Any] | None:
+    """How the served relation extractor forms candidate pairs and which relations it keeps (``None``: no
+    extractor), so that a client can reproduce its output with ``biobert extract``."""
+    if extractor is None:
+        return None
+    out: dict[str, Any] = {}
+    for key in ("scope", "window_chars", "min_score"):
+        if hasattr(extractor, key):
+            out[key] = getattr(extractor, key)
+    if hasattr(extractor, "type_pairs"):
+        pairs = extractor.type_pairs
+        out["type_pairs"] = [list(p) for p in pairs] if pairs is not None else None
+    if hasattr(extractor, "splitter"):
+        from biobert.text.sentences import splitter_name
+
+        out["splitter"] = splitter_name(extractor.splitter)
+    return out
+
+
 def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None, extractor: Any = None,
                reader: Any = None) -> Any:
     """Build the FastAPI application around an already-loaded tagger.
@@ -356,7 +376,10 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
             "labels": getattr(tagger, "labels", []),
             "tagging": _tagging_settings(tagger),
             "re_model": getattr(extractor, "source", None),
+            # how /extract forms candidate pairs and which relations it keeps (biobert extract's options)
+            "extraction": _extraction_settings(extractor),
             "qa_model": getattr(reader, "source", None),
+            "embed_model": getattr(embedder, "source", None),
             # `serve --link`: which dictionaries give /tag and /extract spans their ids, and for which types
             "linking": [{"labels": sorted(lk.labels) if lk.labels is not None else None, "names": lk.size}
                         for lk in (tagger.__dict__.get("linkers") or [])],
