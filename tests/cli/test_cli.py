@@ -715,3 +715,36 @@ def test_serve_passes_the_sentence_splitter_to_the_relation_extractor(tagger_dir
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
     ok("serve", "--model", tagger_dir, "--re-model", tmp_path, "--splitter", "lines")
     assert seen.get("splitter") == "lines"
+
+
+class _FakeReader:
+    """Answers 'CFTR' from the first non-empty passage; counts the empty ones as Reader does."""
+
+    default_type = "factoid"
+
+    def __init__(self):
+        from collections import Counter
+
+        self.last_stats = Counter()
+
+    def __call__(self, question, passages, qtype=None):
+        from collections import Counter
+
+        self.last_stats = Counter()
+        kept = [p for p in passages if p.strip()]
+        if len(kept) < len(passages):
+            self.last_stats["empty_passages_skipped"] = len(passages) - len(kept)
+        i = passages.index(kept[0])
+        return {"question": question, "type": qtype or "factoid",
+                "answers": [{"text": kept[0][:4], "score": 0.9, "passage": i, "start": 0, "end": 4}]}
+
+
+def test_answer_reports_the_readers_counts_for_a_single_question(tmp_path, monkeypatch):
+    """`biobert answer Q --passage "" --passage P` printed the answers and nothing about the empty passage it
+    skipped (Reader.last_stats); --input mode and /answer report such counts. Now stderr carries them as JSON."""
+    from biobert.pipeline import Reader
+
+    monkeypatch.setattr(Reader, "load", classmethod(lambda cls, *a, **kw: _FakeReader()))
+    r = ok("answer", "Which gene?", "--passage", "", "--passage", "CFTR mutations.", "--model", tmp_path)
+    assert json.loads(r.stdout)["answers"][0]["text"] == "CFTR"  # stdout: the answers alone
+    assert json.loads(r.stderr.strip().splitlines()[-1]) == {"questions": 1, "counts": {"empty_passages_skipped": 1}}

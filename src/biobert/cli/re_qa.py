@@ -383,6 +383,9 @@ def answer_cmd(
                 raise BiobertError("E488 a question needs at least one --passage")
             res = reader(question, passage, qtype)
             result: dict[str, Any] = {"q": res}
+            # what the reader skipped or cut (empty passages, a long question, over-long answers), as --input and
+            # /answer report it; stdout stays the answers alone
+            typer.echo(json.dumps({"questions": 1, "counts": dict(getattr(reader, "last_stats", None) or {})}), err=True)
         else:
             if fmt is None:
                 raise BiobertError("E488 --input needs --format squad|bioasq|pubmedqa")
