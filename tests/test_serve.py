@@ -638,3 +638,37 @@ def test_version_names_the_embedder_and_how_relations_are_extracted(re_model, ti
 
     v = asyncio.run(bare())
     assert v["embed_model"] is None and v["extraction"] is None
+
+
+def test_a_far_bioc_passage_offset_is_refused_before_the_text_is_built():
+    """A ~100-byte BioC request with a passage at offset 2e9 was answered 413 E606, but only after the reader had
+    built a 2-billion-character text (and, with byte offsets, a dictionary entry per position). The limit now goes
+    to the reader, which refuses the offset before allocating anything: on /tag and /extract, BioC XML and JSON."""
+    import tracemalloc
+
+    far = 30_000_000
+    bioc_json = {"documents": [{"id": "1", "passages": [{"offset": far, "text": "BRCA1"}]}]}
+    bioc_xml = ("<?xml version='1.0' encoding='UTF-8'?><collection><source>s</source><date>d</date><key>k</key>"
+                f"<document><id>1</id><passage><offset>{far}</offset><text>BRCA1</text></passage></document></collection>")
+    bodies = [("/tag", {"biocjson": bioc_json}), ("/tag", {"bioc": bioc_xml}), ("/extract", {"biocjson": bioc_json}),
+              ("/extract", {"bioc": bioc_xml, "keep_spans": True})]
+
+    async def go():
+        async with _client_with(FakeTagger(), extractor=FakeExtractor()) as c:
+            out = []
+            for path, body in bodies:
+                tracemalloc.start()
+                try:
+                    r = await c.post(path, json=body)
+                    peak = tracemalloc.get_traced_memory()[1]
+                finally:
+                    tracemalloc.stop()
+                out.append((r.status_code, r.json()["error"]["code"], r.json()["error"]["message"], peak))
+            # within the limit, BioC is read as before
+            r = await c.post("/tag", json={"biocjson": {"documents": [{"id": "1", "passages": [{"offset": 10, "text": "BRCA1"}]}]}})
+            assert r.status_code == 200 and r.json()["documents"][0]["text"] == " " * 10 + "BRCA1"
+            return out
+
+    for status, code, message, peak in asyncio.run(go()):
+        assert (status, code) == (413, "E606"), message
+        assert "1000" in message and peak < 10_000_000, (message, peak)

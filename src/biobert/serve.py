@@ -460,8 +460,13 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
                     value = json.dumps(value, ensure_ascii=False)  # BioC JSON may come as JSON, not as a string
                 if not isinstance(value, str):
                     return error(400, "E605", f"'{key}' must be a string holding the file content")
-                docs = io.reads(value, fmt=key, name=f"request field '{key}'")
+                # BioC passages sit at their offsets: the character limit goes to the reader, which refuses a text
+                # past it (E228) before building it (an offset of 2e9 in a 100-byte request allocated 2 GB first)
+                kw = {"max_chars": cfg.max_chars} if key in ("bioc", "biocjson") else {}
+                docs = io.reads(value, fmt=key, name=f"request field '{key}'", **kw)
         except BiobertError as exc:
+            if getattr(exc, "code", None) == "E228":
+                return error(413, "E606", f"request holds more than {cfg.max_chars} characters: {_message_of(exc)}")
             return error(422, _code_of(exc), _message_of(exc))
         if len(docs) > cfg.max_docs:
             return too_many(len(docs), "documents")
