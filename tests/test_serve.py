@@ -672,3 +672,19 @@ def test_a_far_bioc_passage_offset_is_refused_before_the_text_is_built():
     for status, code, message, peak in asyncio.run(go()):
         assert (status, code) == (413, "E606"), message
         assert "1000" in message and peak < 10_000_000, (message, peak)
+
+
+def test_a_key_given_twice_in_the_request_body_is_refused():
+    """``{"text": "a", "text": "b"}`` tagged "b": the parser kept the last value and dropped the first unsaid.
+    A key twice in any object of the body (nested BioC JSON too) is now 400 E620."""
+    async def go():
+        async with _client(FakeTagger()) as c:
+            r = await c.post("/tag", content=b'{"text": "BRCA1 a", "text": "b"}', headers={"content-type": "application/json"})
+            assert r.status_code == 400 and r.json()["error"]["code"] == "E620" and "'text'" in r.json()["error"]["message"]
+            nested = b'{"biocjson": {"documents": [{"id": "1", "id": "2", "passages": []}]}}'
+            r = await c.post("/tag", content=nested, headers={"content-type": "application/json"})
+            assert r.status_code == 400 and r.json()["error"]["code"] == "E620" and "'id'" in r.json()["error"]["message"]
+            r = await c.post("/tag", content=b'{"text": "BRCA1 a", "id": "x"}', headers={"content-type": "application/json"})
+            assert r.status_code == 200 and r.json()["documents"][0]["id"] == "x"
+
+    asyncio.run(go())

@@ -25,7 +25,8 @@ catch-all message; an unexpected failure is a 500 with code E612 and the
 exception's type (``{"error": {"code": "E612", "type": "KeyError", ...}}``),
 never a plain-text page; an unknown path is 404 E616 and a wrong method 405 E617. A field an endpoint does not
 know (a misspelt ``"ouput"``, a CLI option such as ``"layers"`` that the service does not offer) is 400 E619, never
-silently ignored.
+silently ignored; a key given twice in one object (``{"text": "a", "text": "b"}``) is 400 E620, never resolved
+to one of the two.
 
 Limits (:class:`ServeConfig`): a body larger than :attr:`ServeConfig.body_limit`
 bytes is refused (413 E613) from its Content-Length header, or while a chunked
@@ -214,6 +215,25 @@ def _tagging_changes(before: Sequence[Document], after: Sequence[Document]) -> C
     return counts
 
 
+class _DuplicateKey(ValueError):
+    """A JSON object of a request body with the same key twice (raised while parsing; answered 400 E620)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` of the request parser: the object as a dict, or :class:`_DuplicateKey` when a key comes
+    twice (``{"text": "a", "text": "b"}`` was read as ``{"text": "b"}``, the first value dropped unsaid)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 def _code_of(exc: BiobertError) -> str:
     """The ``E###`` code a biobert error message starts with; E615 for the few messages without one."""
     head = str(exc).split(" ", 1)[0]
@@ -393,7 +413,7 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
                                   f"from --max-chars {cfg.max_chars} unless --max-body-bytes sets it")
 
     async def json_body(request: Request, endpoint: str) -> Any:
-        """The request's JSON object, or an E602 / E613 / E619 error response.
+        """The request's JSON object, or an E602 / E613 / E619 / E620 (a key twice in one object) error response.
 
         The size is checked before anything is parsed: the declared Content-Length first, then the bytes as they
         arrive (a chunked body declares none, and a client may send more than it declared)."""
@@ -411,7 +431,10 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
             chunks.append(chunk)
         raw = b"".join(chunks)
         try:
-            body = json.loads(raw)
+            body = json.loads(raw, object_pairs_hook=_unique_keys)
+        except _DuplicateKey as exc:
+            return error(400, "E620", f"the request body holds the key {exc.key!r} twice in one object; JSON parsers keep "
+                                      "one of the two (which one differs), so the request is ambiguous")
         except UnicodeDecodeError as exc:  # json.loads reads UTF-8/16/32 bytes; anything else lands here
             return error(400, "E602", f"the request body must be JSON in UTF-8; byte {exc.start} is not ({exc.reason})")
         except json.JSONDecodeError as exc:
