@@ -688,3 +688,35 @@ def test_a_key_given_twice_in_the_request_body_is_refused():
             assert r.status_code == 200 and r.json()["documents"][0]["id"] == "x"
 
     asyncio.run(go())
+
+
+def test_extract_links_the_spans_documents_keep_as_the_cli_does():
+    """`serve --link` wraps the tagger in a LinkedTagger, so /extract linked only the documents it tagged: spans kept
+    with keep_spans came back without ids and without link_* counts, while `biobert extract --keep-spans --link`
+    links them. Kept spans are now linked too (after RE, relations re-pointed), with the CLI's link_* counts."""
+    from biobert.linking import DictionaryLinker, LinkedTagger, apply_linkers
+
+    kb = {"breast cancer": [("MESH", "D001943")], "BRCA1": [("NCBIGene", "672")]}
+    tagger = LinkedTagger(FakeTagger(), DictionaryLinker(kb))
+    doc = {"id": "1", "passages": [{"offset": 0, "text": "BRCA1 and breast cancer", "annotations": [
+        {"id": "a", "infons": {"type": "Gene"}, "text": "BRCA1", "locations": [{"offset": 0, "length": 5}]},
+        {"id": "b", "infons": {"type": "Disease"}, "text": "breast cancer", "locations": [{"offset": 10, "length": 13}]}]}]}
+
+    async def go():
+        async with _client_with(tagger, extractor=FakeExtractor()) as c:
+            r = await c.post("/extract", json={"biocjson": {"documents": [doc]}, "keep_spans": True})
+            assert r.status_code == 200, r.text
+            return r.json()
+
+    res = asyncio.run(go())
+    d = Document.from_dict(res["documents"][0])
+    assert [(s.text, s.ids) for s in d.spans] == [("BRCA1", (("NCBIGene", "672"),)), ("breast cancer", (("MESH", "D001943"),))]
+    (rel,) = d.relations
+    assert rel.head.ids and rel.tail.ids  # the relation points at the linked spans
+    # what `biobert extract --keep-spans --link` counts: the linkers run on the extractor's output
+    from biobert import io
+
+    ref_docs = FakeExtractor()(io.reads(json.dumps({"documents": [doc]}), "biocjson"), tagger=False)
+    _, ref = apply_linkers([DictionaryLinker(kb)], ref_docs)
+    assert {k: v for k, v in res["counts"].items() if k.startswith("link_")} == {f"link_{k}": v for k, v in ref.items()}
+    assert res["counts"]["link_linked_exact"] == 2

@@ -132,6 +132,9 @@ class _Batcher:
         self.task: asyncio.Task | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.batches = 0
+        #: held while the tagger runs: its linkers (``serve --link``) are also run on /extract's kept documents,
+        #: and a linker keeps per-call state (``last_stats``, a lazily built trigram index)
+        self.lock = threading.Lock()
 
     def start(self) -> asyncio.Queue:
         """The queue of the running event loop, with its batching task.
@@ -174,8 +177,9 @@ class _Batcher:
 
             def call(batch: list[Document] = flat) -> tuple[list[Document], list[Counter]]:
                 # read right after the call, in the same thread: the next batch cannot have started
-                out = self.tagger(batch)
-                per_doc = list(getattr(self.tagger, "last_doc_stats", None) or [])
+                with self.lock:
+                    out = self.tagger(batch)
+                    per_doc = list(getattr(self.tagger, "last_doc_stats", None) or [])
                 return out, per_doc if len(per_doc) == len(batch) else [Counter() for _ in batch]
 
             try:
@@ -541,6 +545,15 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
         tagged, counts = await tag_docs(docs)
         return respond(tagged, output, counts)
 
+    # `serve --link`: the tagger is a LinkedTagger; its linkers also link the spans /extract keeps (keep_spans)
+    linkers = list(getattr(tagger, "__dict__", {}).get("linkers") or [])  # no tagger: an /embed-only app
+
+    def link_kept(kept_docs: list[Document]) -> tuple[list[Document], Counter]:
+        from biobert.linking import apply_linkers
+
+        with batcher.lock:  # the batching worker's thread runs the same linkers
+            return apply_linkers(linkers, kept_docs)
+
     @app.post("/extract")
     async def extract(request: Request) -> Any:
         if extractor is None:
@@ -569,6 +582,16 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
         if "surrogates_replaced" in stats:
             counts.pop("surrogates_replaced", None)  # the extractor read every document's text, the tagger some
         counts.update(stats)  # update, not +: zero counts (no candidate pair) are answers too
+        tagged_ids = set(need)
+        kept = [i for i in range(len(out)) if i not in tagged_ids]
+        if kept and linkers:
+            # `serve --link` also links the spans of documents that kept their own, after relation extraction
+            # (relations re-pointed), with the same link_* counts, as `biobert extract --keep-spans --link` does;
+            # the tagged documents were linked by the tagger
+            linked, link_counts = await asyncio.get_running_loop().run_in_executor(None, link_kept, [out[i] for i in kept])
+            for i, d in zip(kept, linked):
+                out[i] = d
+            counts.update({f"link_{k}": v for k, v in link_counts.items()})
         return respond(out, output, counts)
 
     @app.post("/answer")
