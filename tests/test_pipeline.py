@@ -427,3 +427,24 @@ def test_the_onnx_backend_uses_torchs_thread_count(tagger_dir, monkeypatch):
     n = torch.get_num_threads()
     Tagger.load(tagger_dir, backend="onnx")
     assert seen["threads"] == n  # was None: every core, whatever --threads said
+
+
+def test_relations_dropped_by_min_score_are_counted(re_model):
+    """Relations the model predicted but ``min_score`` dropped left no trace in last_stats (nor in the CLI's and
+    the service's counts): now ``relations_below_min_score`` says how many."""
+    from biobert.pipeline import Extractor
+    from biobert.types import Span
+
+    text = "BRCA1 mutations cause breast cancer."
+    docs = [Document(str(i), text, spans=(Span(0, 5, "Gene"), Span(22, 35, "Disease"))) for i in range(2)]
+    ex = Extractor.load(re_model)
+    ex(docs, tagger=False)
+    assert ex.last_stats["relations"] == 2 and "relations_below_min_score" not in ex.last_stats
+    strict = Extractor.load(re_model, min_score=0.5)
+    pos = next(lab for lab in strict.spec.labels if lab != strict.spec.negative_label)
+    scores = iter([0.3, 0.9])  # the model's own scores are all ~1.0: set them, to drop one of the two
+    strict.predictor.predict = lambda pairs, stats: [
+        {"label": pos, "score": next(scores), "labels": [pos], "probs": None, "too_long": False} for _ in pairs]
+    out = strict(docs, tagger=False)
+    assert [len(d.relations) for d in out] == [0, 1]
+    assert strict.last_stats["relations"] == 1 and strict.last_stats["relations_below_min_score"] == 1

@@ -607,3 +607,116 @@ def test_the_character_limit_counts_every_document_of_a_request():
             assert (await c.post("/tag", json={"texts": ["x" * 40, "x" * 40]})).status_code == 200
 
     asyncio.run(go())
+
+
+from tests.test_pipeline import re_model  # noqa: E402,F401 - a tiny relation model (fixture)
+
+
+def test_version_names_the_embedder_and_how_relations_are_extracted(re_model, tiny_bert):  # noqa: F811
+    """/version gave neither the embedding model's source nor the extractor's scope, window, min_score and type
+    pairs, so a client could not tell how /embed and /extract answers were made (nor reproduce them on the CLI)."""
+    from biobert.embed import Embedder
+    from biobert.pipeline import Extractor
+    from biobert.serve import ServeConfig, create_app
+
+    ex = Extractor.load(re_model, scope="window", window_chars=120, min_score=0.25,
+                        type_pairs=[("Gene", "Disease")], splitter="lines")
+    emb = Embedder.load(tiny_bert)
+    app = create_app(FakeTagger(), ServeConfig(), embedder=emb, extractor=ex)
+
+    async def go():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+            return (await c.get("/version")).json()
+
+    v = asyncio.run(go())
+    assert v["embed_model"] == emb.source and v["embed_model"]
+    assert v["extraction"] == {"scope": "window", "window_chars": 120, "min_score": 0.25,
+                               "type_pairs": [["Gene", "Disease"]], "splitter": "lines"}
+    async def bare():
+        async with _client(FakeTagger()) as c:
+            return (await c.get("/version")).json()
+
+    v = asyncio.run(bare())
+    assert v["embed_model"] is None and v["extraction"] is None
+
+
+def test_a_far_bioc_passage_offset_is_refused_before_the_text_is_built():
+    """A ~100-byte BioC request with a passage at offset 2e9 was answered 413 E606, but only after the reader had
+    built a 2-billion-character text (and, with byte offsets, a dictionary entry per position). The limit now goes
+    to the reader, which refuses the offset before allocating anything: on /tag and /extract, BioC XML and JSON."""
+    import tracemalloc
+
+    far = 30_000_000
+    bioc_json = {"documents": [{"id": "1", "passages": [{"offset": far, "text": "BRCA1"}]}]}
+    bioc_xml = ("<?xml version='1.0' encoding='UTF-8'?><collection><source>s</source><date>d</date><key>k</key>"
+                f"<document><id>1</id><passage><offset>{far}</offset><text>BRCA1</text></passage></document></collection>")
+    bodies = [("/tag", {"biocjson": bioc_json}), ("/tag", {"bioc": bioc_xml}), ("/extract", {"biocjson": bioc_json}),
+              ("/extract", {"bioc": bioc_xml, "keep_spans": True})]
+
+    async def go():
+        async with _client_with(FakeTagger(), extractor=FakeExtractor()) as c:
+            out = []
+            for path, body in bodies:
+                tracemalloc.start()
+                try:
+                    r = await c.post(path, json=body)
+                    peak = tracemalloc.get_traced_memory()[1]
+                finally:
+                    tracemalloc.stop()
+                out.append((r.status_code, r.json()["error"]["code"], r.json()["error"]["message"], peak))
+            # within the limit, BioC is read as before
+            r = await c.post("/tag", json={"biocjson": {"documents": [{"id": "1", "passages": [{"offset": 10, "text": "BRCA1"}]}]}})
+            assert r.status_code == 200 and r.json()["documents"][0]["text"] == " " * 10 + "BRCA1"
+            return out
+
+    for status, code, message, peak in asyncio.run(go()):
+        assert (status, code) == (413, "E606"), message
+        assert "1000" in message and peak < 10_000_000, (message, peak)
+
+
+def test_a_key_given_twice_in_the_request_body_is_refused():
+    """``{"text": "a", "text": "b"}`` tagged "b": the parser kept the last value and dropped the first unsaid.
+    A key twice in any object of the body (nested BioC JSON too) is now 400 E620."""
+    async def go():
+        async with _client(FakeTagger()) as c:
+            r = await c.post("/tag", content=b'{"text": "BRCA1 a", "text": "b"}', headers={"content-type": "application/json"})
+            assert r.status_code == 400 and r.json()["error"]["code"] == "E620" and "'text'" in r.json()["error"]["message"]
+            nested = b'{"biocjson": {"documents": [{"id": "1", "id": "2", "passages": []}]}}'
+            r = await c.post("/tag", content=nested, headers={"content-type": "application/json"})
+            assert r.status_code == 400 and r.json()["error"]["code"] == "E620" and "'id'" in r.json()["error"]["message"]
+            r = await c.post("/tag", content=b'{"text": "BRCA1 a", "id": "x"}', headers={"content-type": "application/json"})
+            assert r.status_code == 200 and r.json()["documents"][0]["id"] == "x"
+
+    asyncio.run(go())
+
+
+def test_extract_links_the_spans_documents_keep_as_the_cli_does():
+    """`serve --link` wraps the tagger in a LinkedTagger, so /extract linked only the documents it tagged: spans kept
+    with keep_spans came back without ids and without link_* counts, while `biobert extract --keep-spans --link`
+    links them. Kept spans are now linked too (after RE, relations re-pointed), with the CLI's link_* counts."""
+    from biobert.linking import DictionaryLinker, LinkedTagger, apply_linkers
+
+    kb = {"breast cancer": [("MESH", "D001943")], "BRCA1": [("NCBIGene", "672")]}
+    tagger = LinkedTagger(FakeTagger(), DictionaryLinker(kb))
+    doc = {"id": "1", "passages": [{"offset": 0, "text": "BRCA1 and breast cancer", "annotations": [
+        {"id": "a", "infons": {"type": "Gene"}, "text": "BRCA1", "locations": [{"offset": 0, "length": 5}]},
+        {"id": "b", "infons": {"type": "Disease"}, "text": "breast cancer", "locations": [{"offset": 10, "length": 13}]}]}]}
+
+    async def go():
+        async with _client_with(tagger, extractor=FakeExtractor()) as c:
+            r = await c.post("/extract", json={"biocjson": {"documents": [doc]}, "keep_spans": True})
+            assert r.status_code == 200, r.text
+            return r.json()
+
+    res = asyncio.run(go())
+    d = Document.from_dict(res["documents"][0])
+    assert [(s.text, s.ids) for s in d.spans] == [("BRCA1", (("NCBIGene", "672"),)), ("breast cancer", (("MESH", "D001943"),))]
+    (rel,) = d.relations
+    assert rel.head.ids and rel.tail.ids  # the relation points at the linked spans
+    # what `biobert extract --keep-spans --link` counts: the linkers run on the extractor's output
+    from biobert import io
+
+    ref_docs = FakeExtractor()(io.reads(json.dumps({"documents": [doc]}), "biocjson"), tagger=False)
+    _, ref = apply_linkers([DictionaryLinker(kb)], ref_docs)
+    assert {k: v for k, v in res["counts"].items() if k.startswith("link_")} == {f"link_{k}": v for k, v in ref.items()}
+    assert res["counts"]["link_linked_exact"] == 2

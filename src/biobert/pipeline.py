@@ -281,7 +281,8 @@ class Extractor:
     Nothing is skipped silently: ``last_stats`` counts zero-width spans and overlapping span pairs that cannot
     be arguments (``spans_empty_skipped``, ``pairs_overlapping_skipped``; see
     :func:`biobert.tasks.re.candidate_pairs`), and ``type_pairs_unmatched_by_tagger`` the type pairs that the
-    tagger last used (or given to :meth:`check_tagger`) can never fill. When a call tags documents, the tagger's
+    tagger last used (or given to :meth:`check_tagger`) can never fill, and with ``min_score`` above 0
+    ``relations_below_min_score`` the predicted relations dropped for a score below it. When a call tags documents, the tagger's
     counters are added too (``input_spans_replaced``, ``input_relations_dropped``: gold annotations replaced).
     """
 
@@ -429,15 +430,23 @@ class Extractor:
         preds = self.predictor.predict(pairs, self.last_stats) if pairs else []
         rels: list[list[Relation]] = [[] for _ in docs]
         names = self.spec.label_names
+        below = 0
         for (di, h, t), p in zip(jobs, preds):
             if self.spec.multi_label:
                 for lab in p["labels"]:
                     q = p["probs"][lab]
                     if q >= self.min_score:
                         rels[di].append(Relation(h, t, names.get(lab, lab), round(float(q), 6)))
-            elif p["label"] != self.spec.negative_label and (p["score"] or 0.0) >= self.min_score:
-                rels[di].append(Relation(h, t, names.get(p["label"], p["label"]), round(float(p["score"]), 6)))
+                    else:
+                        below += 1
+            elif p["label"] != self.spec.negative_label:
+                if (p["score"] or 0.0) >= self.min_score:
+                    rels[di].append(Relation(h, t, names.get(p["label"], p["label"]), round(float(p["score"]), 6)))
+                else:
+                    below += 1
         self.last_stats["relations"] = sum(len(r) for r in rels)
+        if self.min_score > 0:  # relations predicted but dropped by min_score: counted, never silently gone
+            self.last_stats["relations_below_min_score"] = below
         out = []
         for d, r in zip(docs, rels):
             # predictions replace the input's relations, and its document-level gold relations (PubTator CID lines,

@@ -2,7 +2,8 @@
 
 Endpoints:
     GET  /health             -> {"status": "ok"}
-    GET  /version            -> versions, model sources, labels and the endpoints this server offers
+    GET  /version            -> versions, model sources (tagger, re_model, qa_model, embed_model), labels, how text is
+                                tagged and relations extracted ("extraction"), and the endpoints this server offers
     POST /tag                -> {"text": str, optional "id": str | int} | {"texts": [str]} | {"pubtator": str} | {"bioc": str} |
                                 {"biocjson": BioC JSON (object, or a string)}, plus optional "output":
                                 "json" (default) | "pubtator" | "bioc" | "biocjson"
@@ -24,7 +25,8 @@ catch-all message; an unexpected failure is a 500 with code E612 and the
 exception's type (``{"error": {"code": "E612", "type": "KeyError", ...}}``),
 never a plain-text page; an unknown path is 404 E616 and a wrong method 405 E617. A field an endpoint does not
 know (a misspelt ``"ouput"``, a CLI option such as ``"layers"`` that the service does not offer) is 400 E619, never
-silently ignored.
+silently ignored; a key given twice in one object (``{"text": "a", "text": "b"}``) is 400 E620, never resolved
+to one of the two.
 
 Limits (:class:`ServeConfig`): a body larger than :attr:`ServeConfig.body_limit`
 bytes is refused (413 E613) from its Content-Length header, or while a chunked
@@ -130,6 +132,9 @@ class _Batcher:
         self.task: asyncio.Task | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.batches = 0
+        #: held while the tagger runs: its linkers (``serve --link``) are also run on /extract's kept documents,
+        #: and a linker keeps per-call state (``last_stats``, a lazily built trigram index)
+        self.lock = threading.Lock()
 
     def start(self) -> asyncio.Queue:
         """The queue of the running event loop, with its batching task.
@@ -172,8 +177,9 @@ class _Batcher:
 
             def call(batch: list[Document] = flat) -> tuple[list[Document], list[Counter]]:
                 # read right after the call, in the same thread: the next batch cannot have started
-                out = self.tagger(batch)
-                per_doc = list(getattr(self.tagger, "last_doc_stats", None) or [])
+                with self.lock:
+                    out = self.tagger(batch)
+                    per_doc = list(getattr(self.tagger, "last_doc_stats", None) or [])
                 return out, per_doc if len(per_doc) == len(batch) else [Counter() for _ in batch]
 
             try:
@@ -211,6 +217,25 @@ def _tagging_changes(before: Sequence[Document], after: Sequence[Document]) -> C
                 counts[f"input_metadata_dropped:{key}"] += 1
         tokenizable(b.text, counts)
     return counts
+
+
+class _DuplicateKey(ValueError):
+    """A JSON object of a request body with the same key twice (raised while parsing; answered 400 E620)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` of the request parser: the object as a dict, or :class:`_DuplicateKey` when a key comes
+    twice (``{"text": "a", "text": "b"}`` was read as ``{"text": "b"}``, the first value dropped unsaid)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
 
 
 def _code_of(exc: BiobertError) -> str:
@@ -273,6 +298,25 @@ def _tagging_settings(tagger: Any) -> dict[str, Any]:
 
     return {"decode": pred.decode, "splitter": splitter_name(pred.splitter), "abbreviations": pred.abbreviations,
             "max_length": pred.max_length, "stride": pred.stride, "context": pred.context}
+
+
+def _extraction_settings(extractor: Any) -> dict[str, Any] | None:
+    """How the served relation extractor forms candidate pairs and which relations it keeps (``None``: no
+    extractor), so that a client can reproduce its output with ``biobert extract``."""
+    if extractor is None:
+        return None
+    out: dict[str, Any] = {}
+    for key in ("scope", "window_chars", "min_score"):
+        if hasattr(extractor, key):
+            out[key] = getattr(extractor, key)
+    if hasattr(extractor, "type_pairs"):
+        pairs = extractor.type_pairs
+        out["type_pairs"] = [list(p) for p in pairs] if pairs is not None else None
+    if hasattr(extractor, "splitter"):
+        from biobert.text.sentences import splitter_name
+
+        out["splitter"] = splitter_name(extractor.splitter)
+    return out
 
 
 def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None, extractor: Any = None,
@@ -356,7 +400,10 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
             "labels": getattr(tagger, "labels", []),
             "tagging": _tagging_settings(tagger),
             "re_model": getattr(extractor, "source", None),
+            # how /extract forms candidate pairs and which relations it keeps (biobert extract's options)
+            "extraction": _extraction_settings(extractor),
             "qa_model": getattr(reader, "source", None),
+            "embed_model": getattr(embedder, "source", None),
             # `serve --link`: which dictionaries give /tag and /extract spans their ids, and for which types
             "linking": [{"labels": sorted(lk.labels) if lk.labels is not None else None, "names": lk.size}
                         for lk in (tagger.__dict__.get("linkers") or [])],
@@ -370,7 +417,7 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
                                   f"from --max-chars {cfg.max_chars} unless --max-body-bytes sets it")
 
     async def json_body(request: Request, endpoint: str) -> Any:
-        """The request's JSON object, or an E602 / E613 / E619 error response.
+        """The request's JSON object, or an E602 / E613 / E619 / E620 (a key twice in one object) error response.
 
         The size is checked before anything is parsed: the declared Content-Length first, then the bytes as they
         arrive (a chunked body declares none, and a client may send more than it declared)."""
@@ -388,7 +435,10 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
             chunks.append(chunk)
         raw = b"".join(chunks)
         try:
-            body = json.loads(raw)
+            body = json.loads(raw, object_pairs_hook=_unique_keys)
+        except _DuplicateKey as exc:
+            return error(400, "E620", f"the request body holds the key {exc.key!r} twice in one object; JSON parsers keep "
+                                      "one of the two (which one differs), so the request is ambiguous")
         except UnicodeDecodeError as exc:  # json.loads reads UTF-8/16/32 bytes; anything else lands here
             return error(400, "E602", f"the request body must be JSON in UTF-8; byte {exc.start} is not ({exc.reason})")
         except json.JSONDecodeError as exc:
@@ -437,8 +487,13 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
                     value = json.dumps(value, ensure_ascii=False)  # BioC JSON may come as JSON, not as a string
                 if not isinstance(value, str):
                     return error(400, "E605", f"'{key}' must be a string holding the file content")
-                docs = io.reads(value, fmt=key, name=f"request field '{key}'")
+                # BioC passages sit at their offsets: the character limit goes to the reader, which refuses a text
+                # past it (E228) before building it (an offset of 2e9 in a 100-byte request allocated 2 GB first)
+                kw = {"max_chars": cfg.max_chars} if key in ("bioc", "biocjson") else {}
+                docs = io.reads(value, fmt=key, name=f"request field '{key}'", **kw)
         except BiobertError as exc:
+            if getattr(exc, "code", None) == "E228":
+                return error(413, "E606", f"request holds more than {cfg.max_chars} characters: {_message_of(exc)}")
             return error(422, _code_of(exc), _message_of(exc))
         if len(docs) > cfg.max_docs:
             return too_many(len(docs), "documents")
@@ -490,6 +545,15 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
         tagged, counts = await tag_docs(docs)
         return respond(tagged, output, counts)
 
+    # `serve --link`: the tagger is a LinkedTagger; its linkers also link the spans /extract keeps (keep_spans)
+    linkers = list(getattr(tagger, "__dict__", {}).get("linkers") or [])  # no tagger: an /embed-only app
+
+    def link_kept(kept_docs: list[Document]) -> tuple[list[Document], Counter]:
+        from biobert.linking import apply_linkers
+
+        with batcher.lock:  # the batching worker's thread runs the same linkers
+            return apply_linkers(linkers, kept_docs)
+
     @app.post("/extract")
     async def extract(request: Request) -> Any:
         if extractor is None:
@@ -518,6 +582,16 @@ def create_app(tagger: Any, cfg: ServeConfig | None = None, embedder: Any = None
         if "surrogates_replaced" in stats:
             counts.pop("surrogates_replaced", None)  # the extractor read every document's text, the tagger some
         counts.update(stats)  # update, not +: zero counts (no candidate pair) are answers too
+        tagged_ids = set(need)
+        kept = [i for i in range(len(out)) if i not in tagged_ids]
+        if kept and linkers:
+            # `serve --link` also links the spans of documents that kept their own, after relation extraction
+            # (relations re-pointed), with the same link_* counts, as `biobert extract --keep-spans --link` does;
+            # the tagged documents were linked by the tagger
+            linked, link_counts = await asyncio.get_running_loop().run_in_executor(None, link_kept, [out[i] for i in kept])
+            for i, d in zip(kept, linked):
+                out[i] = d
+            counts.update({f"link_{k}": v for k, v in link_counts.items()})
         return respond(out, output, counts)
 
     @app.post("/answer")

@@ -690,3 +690,134 @@ def test_tag_resume_continues_a_stopped_run(tagger_dir, tmp_path, monkeypatch):
     assert out.read_bytes() == (tmp_path / "whole.pubtator").read_bytes()
     r = run("tag", "--input", src, "--model", tagger_dir, "--resume")
     assert r.exit_code != 0 and "E701" in r.stderr
+
+
+def test_serve_passes_the_sentence_splitter_to_the_relation_extractor(tagger_dir, tmp_path, monkeypatch):
+    """`serve --splitter X --re-model DIR` loaded the extractor without the splitter: /extract with keep_spans paired
+    spans by the model's default sentences, not by X as `biobert extract --splitter X` does."""
+    import uvicorn
+
+    from biobert.pipeline import Extractor
+
+    seen = {}
+
+    class Loaded:
+        source = "fake-re"
+
+        def check_tagger(self, tagger):
+            pass
+
+    def fake_load(path, **kw):
+        seen.update(kw)
+        return Loaded()
+
+    monkeypatch.setattr(Extractor, "load", staticmethod(fake_load))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
+    ok("serve", "--model", tagger_dir, "--re-model", tmp_path, "--splitter", "lines")
+    assert seen.get("splitter") == "lines"
+
+
+class _FakeReader:
+    """Answers 'CFTR' from the first non-empty passage; counts the empty ones as Reader does."""
+
+    default_type = "factoid"
+
+    def __init__(self):
+        from collections import Counter
+
+        self.last_stats = Counter()
+
+    def __call__(self, question, passages, qtype=None):
+        from collections import Counter
+
+        self.last_stats = Counter()
+        kept = [p for p in passages if p.strip()]
+        if len(kept) < len(passages):
+            self.last_stats["empty_passages_skipped"] = len(passages) - len(kept)
+        i = passages.index(kept[0])
+        return {"question": question, "type": qtype or "factoid",
+                "answers": [{"text": kept[0][:4], "score": 0.9, "passage": i, "start": 0, "end": 4}]}
+
+
+def test_answer_reports_the_readers_counts_for_a_single_question(tmp_path, monkeypatch):
+    """`biobert answer Q --passage "" --passage P` printed the answers and nothing about the empty passage it
+    skipped (Reader.last_stats); --input mode and /answer report such counts. Now stderr carries them as JSON."""
+    from biobert.pipeline import Reader
+
+    monkeypatch.setattr(Reader, "load", classmethod(lambda cls, *a, **kw: _FakeReader()))
+    r = ok("answer", "Which gene?", "--passage", "", "--passage", "CFTR mutations.", "--model", tmp_path)
+    assert json.loads(r.stdout)["answers"][0]["text"] == "CFTR"  # stdout: the answers alone
+    assert json.loads(r.stderr.strip().splitlines()[-1]) == {"questions": 1, "counts": {"empty_passages_skipped": 1}}
+
+
+class _PassExtractor:
+    """An extractor that finds no relation (the CLI's writing is under test, not the model)."""
+
+    source = "fake-re"
+
+    def __init__(self):
+        from collections import Counter
+
+        self.last_stats = Counter()
+
+    def check_tagger(self, tagger):
+        pass
+
+    def __call__(self, docs, tagger=None):
+        from collections import Counter
+
+        self.last_stats = Counter(candidates=0, relations=0)
+        return list(docs)
+
+
+SURROGATE_JSONL = '{"id": "a", "text": "BRCA1 \\ud800 causes breast cancer."}\n'
+
+
+def test_extract_answer_and_embed_write_lone_surrogates_as_json_escapes(tagger_dir, tiny_bert, tmp_path, monkeypatch):
+    """A lone surrogate in the input text (a JSON \\ud800 escape) crashed extract, answer and embed with a
+    UnicodeEncodeError traceback (json.dumps(ensure_ascii=False) then UTF-8); `embed --output e.jsonl` left a 0-byte
+    e.jsonl. They now write the surrogate as the same JSON escape, as the service does, and read back the same text."""
+    from biobert.pipeline import Extractor, Reader
+
+    text = "BRCA1 \ud800 causes breast cancer."
+    src = tmp_path / "s.jsonl"
+    src.write_text(SURROGATE_JSONL, encoding="utf-8")
+    monkeypatch.setattr(Extractor, "load", classmethod(lambda cls, *a, **kw: _PassExtractor()))
+    r = ok("extract", "--model", tmp_path, "--tagger", tagger_dir, "--input", src)
+    assert "\\ud800" in r.stdout and json.loads(r.stdout)[0]["text"] == text
+    ok("extract", "--model", tmp_path, "--tagger", tagger_dir, "--input", src, "--output", tmp_path / "x.json")
+    assert json.loads((tmp_path / "x.json").read_text(encoding="utf-8"))[0]["text"] == text
+
+    monkeypatch.setattr(Reader, "load", classmethod(lambda cls, *a, **kw: _FakeReader()))
+    r = ok("answer", "Which gene?", "--passage", text, "--model", tmp_path)
+    assert json.loads(r.stdout)["question"] == "Which gene?"
+    r = ok("answer", "Which \ud800 gene?", "--passage", text, "--model", tmp_path, "--output", tmp_path / "a.json")
+    assert json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))["question"] == "Which \ud800 gene?"
+
+    r = ok("embed", "--input", src, "--model", tiny_bert, "--words")
+    assert json.loads(r.stdout.splitlines()[0])["id"] == "a"
+    ok("embed", "--input", src, "--model", tiny_bert, "--words", "--output", tmp_path / "e.jsonl")
+    (row,) = [json.loads(x) for x in (tmp_path / "e.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert row["id"] == "a" and row["words"]
+
+
+def test_embed_that_fails_while_writing_leaves_no_file_under_the_outputs_name(tiny_bert, tmp_path, monkeypatch):
+    """`embed --output e.jsonl` opened e.jsonl before writing: a failure while writing left an empty (or
+    half-written) e.jsonl that looked complete. The file is now written as .partial-e.jsonl and renamed at the end."""
+    from biobert.embed import Embedding
+
+    calls = []
+    to_dict = Embedding.to_dict
+
+    def failing(self):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return to_dict(self)
+
+    monkeypatch.setattr(Embedding, "to_dict", failing)
+    src = tmp_path / "d.txt"
+    src.write_text("BRCA1 binds TP53.\nTamoxifen lowers risk.\n", encoding="utf-8")
+    r = run("embed", "--input", src, "--lines", "--model", tiny_bert, "--output", tmp_path / "e.jsonl")
+    assert r.exit_code != 0 and len(calls) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.txt"]

@@ -406,3 +406,51 @@ def test_an_id_the_joined_id_infon_cannot_hold_is_refused(tmp_path, fmt, ident):
     assert str(tmp_path / "o.out") in str(e.value) and not (tmp_path / "o.out").exists()
     ok = Document(id="1", text="abc").with_spans([Span(0, 3, "X", ids=(("MESH", "D002544"), ("", "-1")))])
     assert reads(writes([ok], fmt), fmt)[0].spans[0].ids == (("MESH", "D002544"), ("", "-1"))
+
+
+def _peak_bytes(fn):
+    """``fn()``'s result or exception, and the most memory Python allocated while it ran."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        try:
+            out = fn()
+        except Exception as exc:  # noqa: BLE001 - returned for the caller to check
+            out = exc
+        return out, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_max_chars_refuses_a_far_passage_offset_before_building_the_text():
+    """A 200-byte file with <offset>300000000</offset> made a 300-million-character text (the gap filled with
+    spaces) before anything could refuse it; with max_chars the reader raises E228 first, allocating nothing large,
+    and counts every document of the collection against the one limit."""
+    far = _doc("<passage><offset>30000000</offset><text>BRCA1</text></passage>")
+    err, peak = _peak_bytes(lambda: read_bioc(__import__("io").StringIO(far), max_chars=1000))
+    assert isinstance(err, DataFormatError) and err.code == "E228", err
+    assert "30000005 characters" in str(err) and peak < 5_000_000, peak
+    two = ("<?xml version='1.0' encoding='UTF-8'?><collection><source>s</source><date>d</date><key>k</key>"
+           + "".join(f"<document><id>D{i}</id><passage><offset>0</offset><text>{'a' * 600}</text></passage></document>"
+                     for i in range(2)) + "</collection>")
+    assert len(reads(two, "bioc", max_chars=1200)) == 2
+    with pytest.raises(DataFormatError, match="E228 .*at most 1000 characters.*document D1: .*1200 characters"):
+        reads(two, "bioc", max_chars=1000)
+    assert reads(far, "bioc")[0].text.endswith(" BRCA1")  # no limit given: files are read as before
+
+
+def test_byte_offsets_after_a_long_gap_keep_no_entry_per_gap_position():
+    """With byte (or UTF-16) offsets, every position of the gap before a passage got its own dictionary entry:
+    a 2-million-unit gap held 2 million entries (about 200 MB). Gaps are ranges now; offsets inside them still map."""
+    gap = 2_000_000
+    body = (f"<passage><offset>0</offset><text>α-x</text></passage>"
+            f"<passage><offset>{gap}</offset><text>BRCA1 β</text>"
+            f"<annotation id='1'><infon key='type'>Gene</infon><location offset='{gap}' length='5'/><text>BRCA1</text></annotation>"
+            f"</passage>")
+    doc, peak = _peak_bytes(lambda: read_bioc(__import__("io").StringIO(_doc(body)), offsets="bytes")[0])
+    assert not isinstance(doc, Exception), doc
+    (s,) = doc.spans
+    assert doc.text[s.start:s.end] == "BRCA1" and s.start == gap - 1  # "α" is 2 bytes, 1 character
+    assert [p["offset"] for p in doc.metadata["passages"]] == [0, gap - 1]
+    assert peak < 40_000_000, peak

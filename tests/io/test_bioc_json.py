@@ -150,3 +150,35 @@ def test_malformed_json_names_the_file_and_the_field(tmp_path, content, where):
     with pytest.raises(DataFormatError) as e:
         read(path)
     assert e.value.code == "E225" and str(path) in str(e.value) and where in str(e.value)
+
+
+def test_max_chars_refuses_a_far_passage_offset_before_building_the_text():
+    """BioC JSON as BioC XML: a passage at offset 2e9 made a 2-billion-character text before any limit was checked;
+    with max_chars the reader raises E228 at once (also when auto offsets would try the byte and UTF-16 readings)."""
+    import tracemalloc
+
+    far = {"documents": [{"id": "1", "passages": [{"offset": 2_000_000_000, "text": "BRCA1 α"}]}]}
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataFormatError, match="E228 .*at most 1000 characters.*document 1: .*2000000007 characters"):
+            reads(json.dumps(far), "biocjson", max_chars=1000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000, peak
+    near = {"documents": [{"id": "1", "passages": [{"offset": 10, "text": "BRCA1"}]}]}
+    assert reads(json.dumps(near), "biocjson", max_chars=15)[0].text == " " * 10 + "BRCA1"
+
+
+def test_max_chars_lets_byte_offsets_that_fit_through():
+    """A document whose offsets are UTF-8 bytes reads longer as characters than it is: the limit is checked on the
+    reading that fits its annotations, not refused because the character reading would pass it."""
+    doc = {"id": "1", "passages": [
+        {"offset": 0, "text": "αβγ BRCA1", "annotations": [  # 12 bytes, 9 characters
+            {"id": "a", "infons": {"type": "Gene"}, "text": "BRCA1", "locations": [{"offset": 7, "length": 5}]}]},
+        {"offset": 13, "text": "x"}]}  # as characters: 14 in all; as bytes: 9 + 1 + 1
+    d = reads(json.dumps({"documents": [doc]}), "biocjson", max_chars=11)[0]
+    assert d.text == "αβγ BRCA1 x" and d.metadata["source_offsets"] == "utf-8 bytes"
+    assert [d.text[s.start:s.end] for s in d.spans] == ["BRCA1"]
+    with pytest.raises(DataFormatError, match="E228"):
+        reads(json.dumps({"documents": [doc]}), "biocjson", max_chars=10)

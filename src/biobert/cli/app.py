@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import Iterator, NoReturn
 
 import typer
 
@@ -90,23 +91,43 @@ def prepare_output(path: str | Path) -> Path:
     return p
 
 
+@contextmanager
+def partial_output(path: str | Path) -> Iterator[Path]:
+    """The name to write ``path`` under: ``.partial-NAME`` beside it, renamed to ``path`` once the block ends
+    without an error, and removed when it fails, so that a failed run never leaves an empty or half-written file
+    under the name of a complete output (as :func:`biobert.tagging.open_writer` does for ``biobert tag``)."""
+    final = Path(path)
+    partial = final.with_name(f".partial-{final.name}")  # the suffixes (.gz, .npz) stay last
+    try:
+        yield partial
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(final)
+
+
 def emit_documents(docs: list, output: Path | None, fmt: str, single: bool = False) -> dict[str, int]:
     """Write tagged documents as JSON (one object if ``single``) or any io format, to a file or stdout; returns
-    what the format could not hold as the documents did (:func:`biobert.io.changes` of the writer's report)."""
-    import json
+    what the format could not hold as the documents did (:func:`biobert.io.changes` of the writer's report).
 
+    Lone surrogates in a text (a JSON ``\\ud800`` escape in the input) are written as the same JSON escapes
+    (:func:`biobert.io.jsonl.dumps`, as the service answers), not a UnicodeEncodeError; a file is written as
+    ``.partial-NAME`` and renamed when complete."""
     from biobert import io
+    from biobert.io.jsonl import dumps
 
     if fmt == "json":
         payload = [d.to_dict() for d in docs]
-        s = json.dumps(payload[0] if single and len(payload) == 1 else payload, indent=2, ensure_ascii=False)
+        s = dumps(payload[0] if single and len(payload) == 1 else payload, indent=2)
         if output:
-            output.write_text(s + "\n", encoding="utf-8")
+            with partial_output(output) as tmp:
+                tmp.write_text(s + "\n", encoding="utf-8")
         else:
             typer.echo(s)
         return {}
     if output:
-        return io.changes(io.write(docs, output, fmt=fmt))
+        with partial_output(output) as tmp:
+            return io.changes(io.write(docs, tmp, fmt=fmt))
     import io as _stdio
 
     buf = _stdio.StringIO()

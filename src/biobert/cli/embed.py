@@ -20,8 +20,9 @@ from typing import Optional
 
 import typer
 
-from biobert.cli.app import DEVICE_OPTION, SPLITTER_OPTION, app, check_text_argument, fail, prepare_output
+from biobert.cli.app import DEVICE_OPTION, SPLITTER_OPTION, app, check_text_argument, fail, partial_output, prepare_output
 from biobert.errors import BiobertError, ConfigError
+from biobert.io.jsonl import dumps
 
 
 def _parse_layers(s: str) -> list[int]:
@@ -101,16 +102,20 @@ def embed_cmd(
         embs = embedder(docs, pool=pool, layers=layer_list, words=words)
     except BiobertError as exc:
         fail(exc)
+    # lone surrogates in a text (a JSON "\ud800" escape in the input) are written as the same JSON escapes, as
+    # the service does (json.dumps(ensure_ascii=False) gave a string UTF-8 cannot encode: a traceback); a file is
+    # written as .partial-NAME and renamed when complete, never left empty or half-written under its own name
     if out_kind == "npz":
-        report = save_npz(embs, output, dim=embedder.dim, words=words)  # type: ignore[arg-type]
-    else:
-        fh = open(output, "w", encoding="utf-8") if out_kind == "jsonl" else sys.stdout
-        try:
+        with partial_output(output) as tmp:  # type: ignore[arg-type]
+            report = save_npz(embs, tmp, dim=embedder.dim, words=words)
+    elif out_kind == "jsonl":
+        with partial_output(output) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:  # type: ignore[arg-type]
             for e in embs:
-                fh.write(json.dumps(e.to_dict(), ensure_ascii=False) + "\n")
-        finally:
-            if fh is not sys.stdout:
-                fh.close()
+                fh.write(dumps(e.to_dict()) + "\n")
+    else:
+        for e in embs:
+            sys.stdout.write(dumps(e.to_dict()) + "\n")
+    if out_kind != "npz":
         report = {"docs": len(embs), "words": sum(len(e.words) for e in embs), "dim": embedder.dim}
     report.update({"model": embedder.source, "pool": pool, "layers": layer_list, "output": output or "-"})
     # every counter: an empty document's zero vector (docs_without_words_zero_vector) must not pass unsaid

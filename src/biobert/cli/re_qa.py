@@ -15,7 +15,8 @@ from typing import Any, Optional
 
 import typer
 
-from biobert.cli.app import DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, app, check_text_argument, emit_documents, evaluate_app, finetune_app, load_linkers, prepare_output, require_file, require_input
+from biobert.cli.app import DEVICE_OPTION, PRECISION_OPTION, SPLITTER_OPTION, app, check_text_argument, emit_documents, evaluate_app, finetune_app, load_linkers, partial_output, prepare_output, require_file, require_input
+from biobert.io.jsonl import dumps
 from biobert.errors import BiobertError, ConfigError
 
 cv_app = typer.Typer(help="Cross-validation: run every fold of a config and report mean ± sd (JSON).", no_args_is_help=True)
@@ -383,6 +384,9 @@ def answer_cmd(
                 raise BiobertError("E488 a question needs at least one --passage")
             res = reader(question, passage, qtype)
             result: dict[str, Any] = {"q": res}
+            # what the reader skipped or cut (empty passages, a long question, over-long answers), as --input and
+            # /answer report it; stdout stays the answers alone
+            typer.echo(json.dumps({"questions": 1, "counts": dict(getattr(reader, "last_stats", None) or {})}), err=True)
         else:
             if fmt is None:
                 raise BiobertError("E488 --input needs --format squad|bioasq|pubmedqa")
@@ -410,11 +414,13 @@ def answer_cmd(
             typer.echo(json.dumps({"not_written_not_yesno": len(result) - len(obj)}), err=True)
     else:
         obj = bioasq_submission(result) if output_format == "bioasq" else (result["q"] if question is not None else result)
-    text = json.dumps(obj, indent=1, ensure_ascii=False)
+    # lone surrogates of a question or passage come back as JSON escapes, as /answer writes them (not a traceback)
+    text = dumps(obj, indent=1)
     if output is None:
         typer.echo(text)
     else:
-        output.write_text(text + "\n", encoding="utf-8")
+        with partial_output(output) as tmp:
+            tmp.write_text(text + "\n", encoding="utf-8")
 
 
 # -- raw text: NER then RE --------------------------------------------------------------

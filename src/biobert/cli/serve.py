@@ -25,7 +25,7 @@ def serve_cmd(
     re_model: Optional[str] = typer.Option(None, "--re-model", help="Also serve POST /extract (NER with --model, then RE) with this `biobert finetune re` directory."),
     qa_model: Optional[str] = typer.Option(None, "--qa-model", help="Also serve POST /answer with this `biobert finetune qa` directory."),
     abbreviations: bool = typer.Option(True, "--abbreviations/--no-abbreviations", help="Make /tag spans agree with each document's 'long form (SF)' definitions (--no-abbreviations: the model's raw predictions)."),
-    link: Optional[list[str]] = typer.Option(None, "--link", help="Link /tag spans to ids with a dictionary TSV: KB.tsv or LABEL[,LABEL]=KB.tsv; repeatable."),
+    link: Optional[list[str]] = typer.Option(None, "--link", help="Link /tag and /extract spans (keep_spans ones too) to ids with a dictionary TSV: KB.tsv or LABEL[,LABEL]=KB.tsv; repeatable."),
     link_fuzzy: Optional[float] = typer.Option(None, "--link-fuzzy", help="With --link: also match by character-trigram similarity at this threshold or above."),
     device: Optional[str] = DEVICE_OPTION,
     precision: str = PRECISION_OPTION,
@@ -53,7 +53,9 @@ def serve_cmd(
             from biobert.embed import Embedder
 
             embedder = Embedder.load(embed_model, device=device)
-        extractor = Extractor.load(re_model, device=device, precision=precision) if re_model is not None else None
+        # the same sentence splitter as the tagger: /extract pairs spans within sentences as `biobert extract
+        # --splitter` does (without it the extractor used its own default, so kept spans were paired otherwise)
+        extractor = Extractor.load(re_model, device=device, precision=precision, splitter=splitter) if re_model is not None else None
         reader = Reader.load(qa_model, device=device, precision=precision) if qa_model is not None else None
     except BiobertError as exc:
         fail(exc)

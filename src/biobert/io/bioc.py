@@ -46,6 +46,7 @@ that names the file, the document and the relation.
 
 from __future__ import annotations
 
+import bisect
 import io as _io
 import itertools
 import logging
@@ -99,7 +100,8 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 #: ... and lone surrogates, which no Unicode encoding can hold, are written as U+FFFD (XML) or a \\udxxx escape (JSON)
 
 
-def read_bioc(path: PathOrStream, *, individual_mentions: bool = False, offsets: str = "auto") -> list[Document]:
+def read_bioc(path: PathOrStream, *, individual_mentions: bool = False, offsets: str = "auto",
+              max_chars: int | None = None) -> list[Document]:
     """Read a BioC XML collection.
 
     Args:
@@ -110,6 +112,10 @@ def read_bioc(path: PathOrStream, *, individual_mentions: bool = False, offsets:
             (UTF-16 code units: Java's string indices) or ``auto``: characters, unless a document's
             annotations only match their text when read as bytes (else as UTF-16 units); such documents are
             converted and marked ``metadata["source_offsets"] = "utf-8 bytes"`` (``"utf-16 code units"``).
+        max_chars: most characters the documents' texts may hold together (``None``: no limit). A text is as long as
+            its last passage's offset plus its length (the gaps before passages are filled with spaces), so a tiny
+            file with ``<offset>2000000000</offset>`` would make a 2 GB text: E228 is raised as soon as the offsets
+            read so far pass the limit, before the text is built (``biobert serve`` gives its ``--max-chars``).
 
     Returns:
         One document per BioC document, id = BioC id. ``metadata``: ``passages``
@@ -133,7 +139,8 @@ def read_bioc(path: PathOrStream, *, individual_mentions: bool = False, offsets:
             E222 annotation without a type, E223 not well-formed XML, E224
             annotation without a location, E226 XML whose root is not a BioC ``<collection>``.
             E220-E224 name the line of the ``<annotation>`` (or, for passage
-            offsets, of the ``<document>``) besides the document and annotation ids.
+            offsets, of the ``<document>``) besides the document and annotation ids. E228 the texts would hold
+            more than ``max_chars`` characters.
     """
     import bioc
     from lxml import etree
@@ -159,7 +166,20 @@ def read_bioc(path: PathOrStream, *, individual_mentions: bool = False, offsets:
     if collection.infons:
         coll_meta["infons"] = dict(collection.infons)
     locate = _xml_locator(raw)
-    return [_convert(d, name, coll_meta, individual_mentions, offsets, locate) for d in collection.documents]
+    return _convert_all(collection.documents, name, coll_meta, individual_mentions, offsets, locate, max_chars)
+
+
+def _convert_all(bdocs: Iterable[Any], name: str, coll_meta: dict[str, Any], individual: bool, offsets: str,
+                 locate: "Locator", max_chars: int | None) -> list[Document]:
+    """:func:`_convert` of every document, with ``max_chars`` as the budget of all their texts together."""
+    out: list[Document] = []
+    left = max_chars
+    for d in bdocs:
+        doc = _convert(d, name, coll_meta, individual, offsets, locate, max_chars=left, limit=max_chars)
+        if left is not None:
+            left -= len(doc.text)
+        out.append(doc)
+    return out
 
 
 #: ``locate(document id, annotation id or None)``: the line of that ``<annotation>`` (else of the ``<document>``) in
@@ -214,24 +234,26 @@ def _check_root(raw: bytes, name: str) -> None:
 _WRAPPERS = ("PubTator3", "documents")
 
 
-def read_bioc_json(path: PathOrStream, *, individual_mentions: bool = False, offsets: str = "auto") -> list[Document]:
+def read_bioc_json(path: PathOrStream, *, individual_mentions: bool = False, offsets: str = "auto",
+                   max_chars: int | None = None) -> list[Document]:
     """Read BioC JSON: a collection (``{"source", "date", "key", "infons", "documents": [...]}``), one document,
     a list of documents, or a service's wrapper of them (PubTator3's export: ``{"PubTator3": [...]}``). Files
     with one JSON object per line (PubTator Central's older export) are read too.
 
     Documents become :class:`Document` objects exactly as :func:`read_bioc` makes them (same metadata, same
-    offset rules, ``offsets`` as there). Keys that BioC requires but JSON writers often leave out (``infons``,
+    offset rules, ``offsets`` and ``max_chars`` as there). Keys that BioC requires but JSON writers often leave out (``infons``,
     ``sentences``, ``relations``, ``annotations``) default to empty.
 
     Raises:
         DataFormatError: E225 not JSON, or JSON that is not BioC (the message names the missing field and where);
-            E220-E224 as :func:`read_bioc`.
+            E220-E224 and E228 as :func:`read_bioc`.
     """
     name, objs = load_json_values(path, "BioC JSON (a collection, a document or a list of documents)")
-    return bioc_json_documents(objs, name, individual_mentions=individual_mentions, offsets=offsets)
+    return bioc_json_documents(objs, name, individual_mentions=individual_mentions, offsets=offsets, max_chars=max_chars)
 
 
-def bioc_json_documents(objs: list[Any], name: str, *, individual_mentions: bool = False, offsets: str = "auto") -> list[Document]:
+def bioc_json_documents(objs: list[Any], name: str, *, individual_mentions: bool = False, offsets: str = "auto",
+                        max_chars: int | None = None) -> list[Document]:
     """:func:`read_bioc_json` on JSON values already parsed (``name`` is the file, for error messages)."""
     coll_meta: dict[str, Any] = {}
     bdocs: list[Any] = []
@@ -239,7 +261,7 @@ def bioc_json_documents(objs: list[Any], name: str, *, individual_mentions: bool
         docs, meta = _json_documents(obj, name)
         coll_meta = coll_meta or meta
         bdocs += docs
-    return [_convert(d, name, coll_meta, individual_mentions, offsets) for d in bdocs]
+    return _convert_all(bdocs, name, coll_meta, individual_mentions, offsets, _no_lines, max_chars)
 
 
 def _json_documents(obj: Any, name: str) -> tuple[list[Any], dict[str, Any]]:
@@ -376,15 +398,17 @@ def _width(ch: str, unit: str) -> int:
 
 
 def _convert(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], individual: bool, offsets: str = "auto",
-             locate: Locator = _no_lines) -> Document:
+             locate: Locator = _no_lines, *, max_chars: int | None = None, limit: int | None = None) -> Document:
     """One BioC document as a :class:`Document`, its offsets read as characters, UTF-8 bytes, UTF-16 code units,
     or (``auto``) characters unless only a byte reading, else only a UTF-16 reading, makes every annotation match
-    its text. ``locate`` gives errors their line."""
+    its text. ``locate`` gives errors their line. ``max_chars``: the most characters its text may have (E228 before
+    the text is built); ``limit``: the limit of all documents together, for the message."""
     if offsets not in OFFSET_UNITS:
         raise ConfigError(f"E434 offsets must be one of {OFFSET_UNITS}, got {offsets!r}")
+    kw = {"locate": locate, "max_chars": max_chars, "limit": limit}
     if offsets != "auto":
         try:
-            return _convert_at(bdoc, name, coll_meta, individual, unit=offsets, locate=locate)
+            return _convert_at(bdoc, name, coll_meta, individual, unit=offsets, **kw)
         except DataFormatError as e:
             if offsets != "chars" or e.code not in ("E220", "E221") or _ascii_only(bdoc):
                 raise
@@ -392,19 +416,22 @@ def _convert(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], i
             raise DataFormatError(e.code, e.path, e.line, f"{e.expected} (offsets='bytes' reads UTF-8 byte offsets, "
                                   "offsets='utf16' UTF-16 code units, as Java tools count)", found=e.found) from None
     try:
-        return _convert_at(bdoc, name, coll_meta, individual, unit="chars", locate=locate)
+        return _convert_at(bdoc, name, coll_meta, individual, unit="chars", **kw)
     except DataFormatError as e:
-        if e.code not in ("E220", "E221") or _ascii_only(bdoc):
+        # E228: read as characters the text is too long; read as bytes (UTF-16 units) it is shorter, and may fit
+        if e.code not in ("E220", "E221", "E228") or _ascii_only(bdoc):
             raise
         for unit in ("bytes", "utf16"):
             if unit == "utf16" and _bmp_only(bdoc):
                 continue  # UTF-16 units are characters when no character lies beyond U+FFFF
             try:
-                doc = _convert_at(bdoc, name, coll_meta, individual, unit=unit, locate=locate)
+                doc = _convert_at(bdoc, name, coll_meta, individual, unit=unit, **kw)
             except DataFormatError:
                 continue
             logger.info("%s: document %s: offsets are %s; converted to character offsets", name, bdoc.id, _UNIT_NAMES[unit])
             return doc
+        if e.code == "E228":
+            raise
         # no reading fits: the character reading's error, with the other units named
         raise DataFormatError(e.code, e.path, e.line, f"{e.expected} (character, UTF-8 byte and UTF-16 offsets "
                               "were tried)", found=e.found) from None
@@ -417,23 +444,29 @@ def _close_composite(follow: list[Any] | None, composite: list[list[Any]]) -> No
 
 
 def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any], individual: bool, unit: str,
-                locate: Locator = _no_lines) -> Document:
+                locate: Locator = _no_lines, max_chars: int | None = None, limit: int | None = None) -> Document:
     doc_id = str(bdoc.id)
     parts: list[str] = []
     pos = 0  # in the file's offset unit (characters, UTF-8 bytes or UTF-16 code units)
     cpos = 0  # in characters
     in_units = unit != "chars"
-    #: unit offset -> character offset, at every character boundary (bytes and UTF-16 only)
+    #: unit offset -> character offset, at every character boundary of the passages' texts (bytes and UTF-16 only)
     umap: dict[int, int] = {}
+    #: the gaps before passages (spaces: one unit, one character each) as (first unit, end unit, first character),
+    #: in order: one entry per gap, not one per position (a gap of 2e9 units was 2e9 dictionary entries)
+    gaps: list[tuple[int, int, int]] = []
     size = (lambda t: sum(_width(c, unit) for c in t)) if in_units else len
 
     def conv(u: int, what: str, ann_id: str | None = None) -> int:
         if not in_units:
             return u
-        if u not in umap:
-            raise DataFormatError("E221", name, locate(doc_id, ann_id), f"a {_UNIT_NAMES[unit][:-1]} offset on a character "
-                                  f"boundary inside the text ({what})", found=f"document {doc_id} offset {u}")
-        return umap[u]
+        if u in umap:
+            return umap[u]
+        k = bisect.bisect_right(gaps, (u, float("inf"), 0)) - 1
+        if k >= 0 and gaps[k][0] <= u < gaps[k][1]:
+            return gaps[k][2] + (u - gaps[k][0])
+        raise DataFormatError("E221", name, locate(doc_id, ann_id), f"a {_UNIT_NAMES[unit][:-1]} offset on a character "
+                              f"boundary inside the text ({what})", found=f"document {doc_id} offset {u}")
 
     passages: list[dict[str, Any]] = []
     sentences: list[tuple[int, int]] = []
@@ -450,11 +483,20 @@ def _convert_at(bdoc: "_bioc.BioCDocument", name: str, coll_meta: dict[str, Any]
                     "E221", name, locate(doc_id, None), f"passages and sentences at increasing, non-overlapping offsets (document {doc_id})",
                     found=f"offset {off} < {pos}",
                 )
+            # characters so far, then with the gap (spaces) and this text: checked before the gap is built, since an
+            # offset of 2e9 in a 100-byte file must not allocate 2 GB
+            after = (cpos if in_units else pos) + (off - pos) + len(t)
+            if max_chars is not None and after > max_chars:
+                total = (limit if limit is not None else max_chars) - max_chars + after
+                raise DataFormatError(
+                    "E228", name, locate(doc_id, None), f"texts of at most {limit if limit is not None else max_chars} "
+                    f"characters in all (passage offsets count: the text before a passage is filled with spaces)",
+                    found=f"document {doc_id}: a passage at offset {off} makes {total} characters")
             parts.append(" " * (off - pos))
             parts.append(t)
             if in_units:
-                for k in range(off - pos):  # the gap is spaces: one unit, one character each
-                    umap[pos + k] = cpos + k
+                if off > pos:  # the gap is spaces: one unit, one character each
+                    gaps.append((pos, off, cpos))
                 cpos += off - pos
                 u = off
                 for ch in t:
