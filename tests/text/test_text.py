@@ -106,3 +106,26 @@ def test_initials_do_not_end_a_sentence():
     text = "Cells were grown as described by J. Smith and colleagues. Growth fell."
     assert [text[a:b] for a, b in split_sentences(text)] == [
         "Cells were grown as described by J. Smith and colleagues.", "Growth fell."]
+
+
+def test_windows_are_exactly_capacity_long_and_overlap_by_exactly_stride():
+    from biobert.text.windows import Window
+
+    # 300 positions, 126 per window, 32 shared: starts advance by 94 and only the last window is short
+    assert make_windows(300, 126, 32) == [Window(0, 126), Window(94, 220), Window(188, 300)]
+    assert make_windows(127, 126, 0) == [Window(0, 126), Window(126, 127)]
+    assert make_windows(126, 126, 32) == [Window(0, 126)]
+    with pytest.raises(ValueError):
+        make_windows(10, 5, -1)  # a negative stride would leave gaps between windows
+    with pytest.raises(ValueError):
+        make_windows(10, 0, 0)
+
+
+def test_best_window_rejects_a_position_no_window_covers():
+    from biobert.text.windows import Window
+
+    with pytest.raises(ValueError):
+        best_window([Window(0, 5), Window(3, 8)], 8)
+    with pytest.raises(ValueError):
+        best_window([], 0)
+    assert Window(0, 5).context(5) == -1 and Window(0, 5).context(4) == 0
