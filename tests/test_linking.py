@@ -295,3 +295,38 @@ def test_words_ending_in_us_is_ss_or_too_short_are_not_singularised():
     assert real.lookup("viruses") == ((("MESH", "6"),), "singular")
     assert real.lookup("stresses") == ((("MESH", "7"),), "singular")
     assert real.lookup("Herpes simplex viruses") == ((("MESH", "8"),), "singular")
+
+
+# -- mutation-testing gaps (round 3) ---------------------------------------------------------------------
+
+
+def _spans_of(text, *mentions):
+    out = []
+    for m, label, nth in mentions:
+        i = -1
+        for _ in range(nth + 1):
+            i = text.index(m, i + 1)
+        out.append(Span(i, i + len(m), label))
+    return tuple(out)
+
+
+def test_abbreviation_linking_head_first_definition_label_and_counts(tmp_path):
+    p = tmp_path / "k.tsv"
+    p.write_text("MESH:D001943\tbreast cancer\nMESH:D003424\tcrohn disease\nMESH:D002446\tceliac disease\n", encoding="utf-8")
+    lk = DictionaryLinker.from_tsv(p)
+    # an unlinked span inside the long form does not head it: the last *linked* one does
+    text = "breast cancer susceptibility (BCS) is common; BCS here."
+    out = lk(Document("d", text, spans=_spans_of(text, ("breast cancer", "Disease", 0), ("susceptibility", "Disease", 0),
+                                                    ("BCS", "Disease", 1))))
+    by = {s.text: s.ids for s in out.spans}
+    assert by["BCS"] == by["breast cancer"] != ()
+    assert lk.last_stats["linked_via_abbreviation"] == 1 and lk.last_stats["unlinked"] == 1  # "susceptibility" only
+    # the first definition of a short form decides, and only for spans of its type
+    text = "Crohn disease (CD) and celiac disease (CD) differ; CD here, CD there."
+    out = lk(Document("d", text, spans=_spans_of(text, ("Crohn disease", "Disease", 0), ("celiac disease", "Disease", 0),
+                                                    ("CD", "Disease", 2), ("CD", "Gene", 3))))
+    ids = {(s.start, s.label): s.ids for s in out.spans}
+    crohn = ids[(0, "Disease")]
+    assert ids[(text.index("CD here"), "Disease")] == crohn
+    assert ids[(text.index("CD there"), "Gene")] == ()
+    assert lk.last_stats["linked_via_abbreviation"] == 1 and lk.last_stats["unlinked"] == 1

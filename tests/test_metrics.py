@@ -67,3 +67,19 @@ def test_untyped_i_after_o_matches_and_per_type_precision_and_recall_are_not_swa
     assert conlleval_scores([["O", "B", "I"]], [["O", "I", "I"]])["tp"] == 1
     m = conlleval_scores([["B-A", "O", "O"]], [["B-A", "O", "B-A"]])["per_type"]["A"]
     assert (m["precision"], m["recall"], m["n_pred"], m["n_gold"]) == (0.5, 1.0, 2, 1)
+
+
+def test_a_type_only_predicted_still_gets_a_per_type_row():
+    s = entity_scores([("d", 0, 2, "A")], [("d", 0, 2, "A"), ("d", 3, 4, "B")])
+    assert set(s["per_type"]) == {"A", "B"}
+    assert s["per_type"]["B"]["n_pred"] == 1 and s["per_type"]["B"]["precision"] == 0.0
+
+
+def test_conlleval_rejects_a_sentence_whose_tag_counts_differ():
+    with pytest.raises(ValueError, match="sentence 1"):
+        conlleval_scores([["B-X"], ["O", "B-X"]], [["B-X"], ["B-X"]])
+
+
+def test_conlleval_rejects_different_sentence_counts():
+    with pytest.raises(ValueError, match="2 gold sentences but 1 predicted"):
+        conlleval_scores([["B-X"], ["O"]], [["B-X"]])

@@ -131,3 +131,25 @@ def test_list_second_pass_uses_up_predictions_as_the_official_evaluator_does():
     # a prediction may excuse an entry left whose synonym it shares (gold [A, X], [X]; predicted X): R 1
     m = list_scores([[["A", "X"], ["X"]]], [["x"]])
     assert (m["precision"], m["recall"]) == (1.0, 1.0)
+
+
+def test_binary_counts_every_non_positive_prediction_on_a_negative_as_a_true_negative():
+    from biobert.metrics import binary_scores
+
+    s = binary_scores(["0", "0", "1"], ["2", "0", "1"])  # "2" is not the positive class: a negative, rightly
+    assert s["accuracy"] == 1.0 and s["specificity"] == 1.0
+
+
+def test_multilabel_restricts_gold_as_well_as_predictions_to_the_labels():
+    from biobert.metrics import multilabel_micro_prf
+
+    s = multilabel_micro_prf([["a", "b"], ["c"]], [["a"], ["c"]], labels=["a", "c"])
+    assert (s["tp"], s["n_pred"], s["n_gold"], s["recall"]) == (2, 2, 2, 1.0)
+
+
+def test_an_unanswered_question_is_wrong_but_no_class_of_the_macro_average():
+    from biobert.metrics import yesno_scores
+
+    s = yesno_scores(["yes", "no", "no"], ["yes", "", "no"])
+    assert set(s["per_label"]) == {"yes", "no"}
+    assert s["macro_f1"] == pytest.approx((1.0 + 2 / 3) / 2) and s["accuracy"] == pytest.approx(2 / 3)

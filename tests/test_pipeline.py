@@ -448,3 +448,36 @@ def test_relations_dropped_by_min_score_are_counted(re_model):
     out = strict(docs, tagger=False)
     assert [len(d.relations) for d in out] == [0, 1]
     assert strict.last_stats["relations"] == 1 and strict.last_stats["relations_below_min_score"] == 1
+
+
+# -- mutation-testing gaps (round 3): the int8 gate's arithmetic and its limit ------------------------------
+
+
+def test_the_int8_gate_measures_against_torch_fp32_in_points_and_offers_a_drop_at_the_limit(tagger_dir, tmp_path, monkeypatch):
+    """The F1 scores are faked (the tiny model's own are noise): the report must hold them in points, take the
+    drop from the PyTorch fp32 score, offer a drop of exactly MAX_F1_DROP and refuse a larger one."""
+    pytest.importorskip("onnxruntime")
+    import shutil
+
+    import biobert.recipes.ner as ner_recipe
+    from biobert.export import MAX_F1_DROP, check_int8_allowed, export_onnx, onnx_paths
+    from biobert.pipeline import Tagger
+    from biobert.types import Span
+
+    assert MAX_F1_DROP == 0.5
+    d = tmp_path / "m"
+    shutil.copytree(tagger_dir, d, ignore=shutil.ignore_patterns("onnx", "checkpoints"))
+    typ = Tagger.load(d).types[0]
+    # in the order scored: torch fp32, onnx fp32, onnx int8, torch int8
+    f1s = iter([0.80, 0.79, 0.795, 0.70])
+    monkeypatch.setattr(ner_recipe, "evaluate_ner", lambda predictor, docs, types=None: ({"f1": next(f1s)}, None))
+    # the data's own label is no type of the model, but --eval-type names one it predicts: scored, not refused
+    gold = [Document("g", "BRCA1 mutations").with_spans([Span(0, 5, "Other")])]
+    report = export_onnx(d, gold, {typ})
+    assert report["f1"] == {"torch_fp32": 80.0, "onnx_fp32": 79.0, "onnx_int8": 79.5, "torch_int8": 70.0}
+    assert report["int8_f1_drop"] == 0.5 and report["int8_offered"] is True
+    assert report["torch_int8_f1_drop"] == 10.0 and report["torch_int8_offered"] is False
+    check_int8_allowed(d, "onnx")  # exactly at the limit: allowed
+    with pytest.raises(ModelLoadError, match="E308"):
+        check_int8_allowed(d, "torch")
+    assert json.loads(onnx_paths(d)["report"].read_text())["int8_f1_drop"] == 0.5

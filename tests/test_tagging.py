@@ -258,3 +258,76 @@ def test_resume_needs_a_file_format_that_grows_by_records(tagger, tmp_path):
     # nothing recorded: --resume tags from the start
     stats = tag_file(tagger, ABSTRACTS, tmp_path / "o.jsonl", output_format="jsonl", **kw)
     assert "resumed_after_documents" not in stats and stats["documents"] > 0
+
+
+# -- mutation-testing gaps (round 3) ---------------------------------------------------------------------
+
+
+def _stopped_run(tagger, tmp_path, **kw):
+    """A jsonl run over a copy of the abstracts, stopped after 2 chunks of 2: (input, output, kw)."""
+    kw = dict(dict(input_format="text", output_format="jsonl", chunk_docs=2, progress=False, lines=True), **kw)
+    src = tmp_path / "in.txt"
+    src.write_bytes(ABSTRACTS.read_bytes())
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        tag_file(_StopsAfter(tagger, stop_at=2), src, out, **kw)
+    return src, out, kw
+
+
+def test_the_partial_file_reaches_the_disk_before_the_record_that_counts_it(tagger, tmp_path, monkeypatch):
+    import os
+
+    import biobert.tagging as tagging
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(tagging.os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(tagging.os, "replace", lambda a, b: (events.append("replace"), real_replace(a, b))[1])
+    _stopped_run(tagger, tmp_path)
+    assert events == ["fsync", "replace", "fsync", "replace"]  # one of each per chunk written, fsync first
+
+
+def test_a_resumed_runs_speed_counts_only_its_own_documents(tagger, tmp_path):
+    src, out, kw = _stopped_run(tagger, tmp_path)
+    stats = tag_file(_StopsAfter(tagger), src, out, resume=True, **kw)
+    own = stats["documents"] - stats["resumed_after_documents"]
+    assert own > 0
+    assert stats["documents_per_second"] * stats["seconds"] == pytest.approx(own, rel=0.2)
+
+
+def test_resume_refuses_other_reader_options(tagger, tmp_path):
+    src, out, kw = _stopped_run(tagger, tmp_path)
+    with pytest.raises(ConfigError, match="E702 .*reader"):
+        tag_file(_StopsAfter(tagger), src, out, resume=True, **{**kw, "lines": False})
+
+
+def test_the_job_names_the_model_inside_a_wrapping_tagger(tmp_path):
+    from biobert.tagging import _job
+
+    class Inner:
+        source = "/models/a"
+
+    class Linked:  # a LinkedTagger holds the model's tagger in .tagger
+        tagger = Inner()
+
+    import io as stdio
+
+    job = _job(Linked(), stdio.StringIO(""), "text", "jsonl", 2, None, {}, None)
+    assert job["tagger"] == {"class": "Linked", "source": "/models/a"}
+
+
+@pytest.mark.parametrize("record", ["{not json", '{"job": {}, "bytes": "many", "documents": 1}', '{"job": {}, "bytes": null, "documents": 1}'])
+def test_an_unreadable_progress_record_is_a_config_error(tagger, tmp_path, record):
+    from biobert.tagging import progress_path
+
+    src, out, kw = _stopped_run(tagger, tmp_path)
+    progress_path(out).write_text(record, encoding="utf-8")
+    with pytest.raises(ConfigError, match="E702 .*unreadable"):
+        tag_file(_StopsAfter(tagger), src, out, resume=True, **kw)
+
+
+def test_tagging_over_a_stopped_run_without_resume_warns_that_it_is_replaced(tagger, tmp_path, caplog):
+    src, out, kw = _stopped_run(tagger, tmp_path)
+    with caplog.at_level("WARNING", logger="biobert.tagging"):
+        tag_file(_StopsAfter(tagger), src, out, **kw)
+    assert any("holds a stopped run" in r.getMessage() for r in caplog.records)

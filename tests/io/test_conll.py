@@ -366,3 +366,83 @@ def test_a_token_starting_like_a_medline_header_is_still_a_token():
     [doc] = reads("###MEDLINE:1\tB-X\nx\tO\n", "conll")
     assert doc.text == "###MEDLINE:1 x" and [s.text for s in doc.spans] == ["###MEDLINE:1"]
     assert "medline" not in doc.metadata
+
+
+# -- mutation-testing gaps (round 3) ---------------------------------------------------------------------
+
+
+def test_space_separated_columns_keep_a_token_holding_nbsp_whole():
+    (doc,) = read_conll(io.StringIO("5\u00a0mg B-Chem\nx O\n"))
+    assert doc.text == "5\u00a0mg x" and [s.text for s in doc.spans] == ["5\u00a0mg"]
+
+
+def test_column_zero_is_a_config_error():
+    with pytest.raises(ConfigError):
+        read_conll(io.StringIO("a\tO\n"), column=0)
+
+
+def test_mixed_typed_and_untyped_names_the_first_line_of_each():
+    with pytest.raises(DataFormatError, match="typed tag on line 1, untyped on 3"):
+        read_conll(io.StringIO("a\tB-X\nb\tB-Y\nc\tB\n"))
+
+
+def test_a_bilou_file_with_unit_tags_only_is_bilou_and_needs_no_repair():
+    for content in ("a\tU-X\n", "a\tB-X\nb\tL-X\nc\tU-X\n"):
+        (doc,) = read_conll(io.StringIO(content))
+        assert doc.metadata["scheme"] == "BILOU" and doc.metadata["repaired_tags"] == 0, content
+
+
+def test_sentences_before_the_first_docstart_are_a_document():
+    docs = read_conll(io.StringIO("a\tO\n\n-DOCSTART-\tO\n\nb\tB-X\n"))
+    assert [d.text for d in docs] == ["a", "b"]
+
+
+def test_sentence_documents_of_a_file_without_docstart_share_a_context_group():
+    from biobert.io.conll import CONTEXT_GROUP
+
+    docs = read_conll(io.StringIO("a\tO\n\nb\tO\n"))
+    assert len(docs) == 2 and docs[0].metadata[CONTEXT_GROUP] == docs[1].metadata[CONTEXT_GROUP]
+    assert CONTEXT_GROUP not in read_conll(io.StringIO("-DOCSTART-\tO\n\na\tO\n"))[0].metadata
+
+
+def test_of_two_spans_with_one_start_the_longer_is_written():
+    doc = Document("d", "aspirin and heparin", tokens=((0, 7), (8, 11), (12, 19))).with_spans(
+        [Span(0, 7, "Chem"), Span(0, 19, "Chem")])
+    buf = io.StringIO()
+    report = write_conll([doc], buf, docstart=False)
+    assert buf.getvalue() == "aspirin\tB-Chem\nand\tI-Chem\nheparin\tI-Chem\n\n" and report["dropped_overlapping_spans"] == 1
+
+
+def test_an_empty_span_between_tokens_is_misaligned():
+    doc = Document("d", "a-b", tokens=((0, 1), (1, 2), (2, 3))).with_spans([Span(1, 1, "X")])
+    with pytest.raises(OffsetError, match="E110"):
+        writes([doc], "conll")
+
+
+def test_a_medline_id_with_a_tab_cannot_be_written():
+    doc = Document("d", "a", metadata={"medline": "123\t4"})
+    with pytest.raises(ConfigError):
+        writes([doc], "conll", docstart=True)
+
+
+@pytest.mark.parametrize("text", ["a\tb", "a\rb"])
+def test_write_token_with_tab_or_carriage_return_raises(text):
+    with pytest.raises(OffsetError, match="E111"):
+        writes([Document("d", text, tokens=((0, 3),))], "conll")
+
+
+def test_extra_columns_must_match_the_documents():
+    gold = Document("g", "aspirin", tokens=((0, 7),))
+    with pytest.raises(ConfigError):
+        writes([gold], "conll", extra_columns=[[Document("g", "heparin", tokens=((0, 7),))]])
+    with pytest.raises(ConfigError):
+        writes([gold], "conll", extra_columns=[[gold, gold]])
+
+
+def test_a_sentence_break_inside_an_extra_column_span_is_not_written():
+    text = "Treated with aspirin. Twelve patients improved."
+    gold = Document("d", text)
+    pred = Document("d", text).with_spans([Span(13, 28, "Chemical")])
+    buf = io.StringIO()
+    report = write_conll([gold], buf, extra_columns=[[pred]], docstart=False)
+    assert report["merged_sentence_breaks"] == 1 and report["sentences"] == 1

@@ -294,3 +294,45 @@ def test_an_unusual_whitespace_separator_is_written_as_the_space_and_counted(sep
     assert report["replaced_characters"] == 1
     plain = Document(id="1", text="Title Abstract", metadata={"passages": passages})
     assert write_pubtator([plain], io.StringIO())["replaced_characters"] == 0
+
+
+# -- mutation-testing gaps (round 3) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content", [
+    "1|t|Title\n1\t0\t5\tTitle\tX\t-1\n1|a|Abstract\n",  # an abstract line after a mention line
+    "1|t|Title\n1|a|Abstract\n1\tCID\tD1\n",  # a relation line needs two ids
+])
+def test_lines_out_of_place_are_e210(content):
+    from biobert.errors import DataFormatError
+    from biobert.io.pubtator import read_pubtator
+
+    with pytest.raises(DataFormatError, match="E210"):
+        read_pubtator(io.StringIO(content))
+
+
+@pytest.mark.parametrize("pmid", [" 1", "1 "])
+def test_a_pmid_with_spaces_at_its_ends_cannot_be_written(pmid):
+    from biobert.errors import ConfigError
+    from biobert.io.pubtator import write_pubtator
+
+    with pytest.raises(ConfigError, match="E215"):
+        write_pubtator([Document(pmid, "Title")], io.StringIO())
+
+
+def test_a_record_with_an_abstract_passage_keeps_its_abstract_line_even_when_empty():
+    from biobert.io.pubtator import write_pubtator
+
+    passages = [{"type": "title", "offset": 0, "length": 5}, {"type": "abstract", "offset": 6, "length": 0}]
+    buf = io.StringIO()
+    write_pubtator([Document("1", "Title", metadata={"passages": passages})], buf)
+    assert buf.getvalue() == "1|t|Title\n1|a|\n\n"
+
+
+def test_a_repeated_pmid_warning_names_the_first_record(caplog):
+    from biobert.io.pubtator import read_pubtator
+
+    with caplog.at_level("WARNING"):
+        read_pubtator(io.StringIO("7|t|A\n\n7|t|B\n\n7|t|C\n"))
+    msgs = [r.getMessage() for r in caplog.records if "second record" in r.getMessage()]
+    assert len(msgs) == 2 and all("the first at line 1" in m for m in msgs)

@@ -89,3 +89,47 @@ def test_short_forms_stay_when_their_long_form_is_only_partly_tagged():
     stats = Counter()
     out = propagate_abbreviations(doc, stats)
     assert [s.text for s in out.spans] == ["Cowden", "CD", "CD"] and stats["abbreviation_spans_removed"] == 0
+
+
+@pytest.mark.parametrize(
+    "text, pairs",
+    [
+        # 10 characters is the longest short form, 11 is too long
+        ("Alpha Beta Charlie Delta Echo Foxtrot Golf Hotel India Juliet (ABCDEFGHIJ) and",
+         [("Alpha Beta Charlie Delta Echo Foxtrot Golf Hotel India Juliet", "ABCDEFGHIJ")]),
+        ("Alpha Beta Charlie Delta Echo Foxtrot Golf Hotel India Juliet Kilo (ABCDEFGHIJK) and", []),
+        ("Alpha particle (A)", []),  # one character is too short
+        ("Alpha Beta Charlie (A B C)", []),  # three words are too many
+        ("alpha beta (*AB)", []),  # a short form starts with a letter or digit
+        ("the 5HT receptor (HR)", []),  # "H" after a digit does not start a word
+        ("Alpha x x x Bravo (AB)", []),  # the long form is at most min(|SF| + 5, 2 |SF|) = 4 words
+        ("x A B (A-B)", []),  # a long form no longer than its short form
+        ("CD4 cells (CD4)", []),  # the short form is a word of the long form
+        ("Cowden disease\t(CD)", [("Cowden disease", "CD")]),  # a tab before the parenthesis is no part of it
+        ("hereditary nonpolyposis colorectal cancer (HNPCC; ref, 3)",
+         [("hereditary nonpolyposis colorectal cancer", "HNPCC")]),  # the first separator cuts
+        ("Cowden disease ( CD)", [("Cowden disease", "CD")]),  # the short form's range skips the space
+        ("non-Hodgkin lymphoma (HL)", [("non-Hodgkin lymphoma", "HL")]),  # the long form starts at the word's start
+    ],
+)
+def test_find_abbreviations_schwartz_hearst_limits(text, pairs):
+    assert [(a.long(text), a.short(text)) for a in find_abbreviations(text)] == pairs
+
+
+def test_a_span_that_starts_before_the_long_form_defines_nothing_and_removes_nothing():
+    text = "Familial Cowden disease (CD) and CD here."
+    doc = Document("d", text).with_spans([_span(text, "Familial Cowden disease")])
+    stats = Counter()
+    out = propagate_abbreviations(doc, stats)
+    assert [s.text for s in out.spans] == ["Familial Cowden disease"]
+    assert stats["abbreviation_spans_added"] == 0 and stats["abbreviation_spans_removed"] == 0
+
+
+def test_propagation_uses_the_documents_own_words():
+    # a reader's tokens ("CD-like" one word) decide the word boundaries, not a fresh tokenisation
+    text = "Cowden disease (CD) and CD-like cases."
+    doc = Document("d", text, tokens=((0, 6), (7, 14), (15, 16), (16, 18), (18, 19), (20, 23), (24, 31), (32, 37),
+                                      (37, 38)))
+    doc = doc.with_spans([_span(text, "Cowden disease")])
+    out = propagate_abbreviations(doc, Counter())
+    assert [(s.start, s.text) for s in out.spans] == [(0, "Cowden disease"), (16, "CD")]

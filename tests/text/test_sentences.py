@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from biobert.errors import ConfigError, ModelLoadError, OffsetError
-from biobert.text.sentences import get_splitter, splitter_name
+from biobert.text.sentences import get_splitter, split_sentences, splitter_name
 
 TEXT = ("Effects of IL-2 on E. coli growth\n"
         "We treated cells with 5\u00a0mg/kg (±SD) of β-lactam, i.e. penicillin. Growth fell by 40 %. "
@@ -99,3 +99,49 @@ def test_a_wrapped_line_does_not_end_a_sentence_but_titles_items_and_paragraphs_
 
 def test_the_lines_splitter_still_cuts_every_line():
     assert [WRAPPED[a:b] for a, b in get_splitter("lines")(WRAPPED)][:2] == ["Patients with colon", "cancer received tamoxifen"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a period closed by a bracket is no abbreviation period: "etc.)" ends the sentence
+    ("Patients received drugs (aspirin, heparin, etc.) The outcome improved.",
+     ["Patients received drugs (aspirin, heparin, etc.)", "The outcome improved."]),
+    # dotted abbreviations not in the list ("U.S.") do not end a sentence
+    ("The U.S. Food and Drug Administration approved it.", ["The U.S. Food and Drug Administration approved it."]),
+    # an abbreviation inside an opening bracket is still one
+    ("Results are shown (Fig. 3) for all mice.", ["Results are shown (Fig. 3) for all mice."]),
+    # ... and so is one at the very start of the text
+    ("Fig. 2 shows mice. Next.", ["Fig. 2 shows mice.", "Next."]),
+    # a blank line ends a block even with a lower-case word and no period around it
+    ("Background\n\nwe studied mice.", ["Background", "we studied mice."]),
+    # a line ending in ? or ! is no wrapped sentence
+    ("Really?\nthe results held.", ["Really?", "the results held."]),
+    ("Stop!\nthe results held.", ["Stop!", "the results held."]),
+    # a line break at the very end of the text
+    ("Some text\n", ["Some text"]),
+    ("Some text\n\n", ["Some text"]),
+])
+def test_rules_splitter_edge_cases(text, expected):
+    assert [text[a:b] for a, b in split_sentences(text)] == expected
+    assert [text[a:b] for a, b in get_splitter("rules")(text)] == expected
+
+
+def test_a_repeated_sentence_is_found_at_its_own_offset():
+    ranges = get_splitter("pysbd")("Yes. Yes. No.")
+    assert ranges == [(0, 4), (5, 9), (10, 13)]
+
+
+def test_a_spacy_splitter_needs_a_model_name():
+    from biobert.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="E435"):
+        get_splitter("spacy:")
+
+
+def test_no_listed_abbreviation_ends_a_sentence():
+    listed = """e.g i.e al etc vs cf approx ca fig figs eq eqs ref refs no nos vol suppl resp dr prof mr mrs ms jr sr st
+    inc ltd co corp dept univ pv subsp sp spp var cv sect ser gen nov comb syn jan feb mar apr jun jul aug sep sept
+    oct dec""".split()  # written out: iterating ABBREVIATIONS itself could not notice an entry going missing
+    for abbr in listed:
+        for form in (abbr, abbr.capitalize()):
+            text = f"As reported by {form}. Smith in 2001."
+            assert split_sentences(text) == [(0, len(text))], text

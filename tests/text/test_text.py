@@ -106,3 +106,53 @@ def test_initials_do_not_end_a_sentence():
     text = "Cells were grown as described by J. Smith and colleagues. Growth fell."
     assert [text[a:b] for a, b in split_sentences(text)] == [
         "Cells were grown as described by J. Smith and colleagues.", "Growth fell."]
+
+
+def test_windows_are_exactly_capacity_long_and_overlap_by_exactly_stride():
+    from biobert.text.windows import Window
+
+    # 300 positions, 126 per window, 32 shared: starts advance by 94 and only the last window is short
+    assert make_windows(300, 126, 32) == [Window(0, 126), Window(94, 220), Window(188, 300)]
+    assert make_windows(127, 126, 0) == [Window(0, 126), Window(126, 127)]
+    assert make_windows(126, 126, 32) == [Window(0, 126)]
+    with pytest.raises(ValueError):
+        make_windows(10, 5, -1)  # a negative stride would leave gaps between windows
+    with pytest.raises(ValueError):
+        make_windows(10, 0, 0)
+
+
+def test_best_window_rejects_a_position_no_window_covers():
+    from biobert.text.windows import Window
+
+    with pytest.raises(ValueError):
+        best_window([Window(0, 5), Window(3, 8)], 8)
+    with pytest.raises(ValueError):
+        best_window([], 0)
+    assert Window(0, 5).context(5) == -1 and Window(0, 5).context(4) == 0
+
+
+def test_boundaries_on_word_edges_make_no_empty_words():
+    # a cut at a word's start or end (or outside the region) changes nothing: no (a, a) word appears
+    assert tokenize_words("BRCA1 gene", boundaries=[0, 6, 10, 3]) == [(0, 3), (3, 5), (6, 10)]
+    assert tokenize_words("xx BRCA1 gene", start=3, boundaries=[3]) == [(3, 8), (9, 13)]
+
+
+def test_underscore_is_a_word_of_its_own_and_never_dropped():
+    t = "IL_6 _x_"
+    assert [t[a:b] for a, b in tokenize_words(t)] == ["IL", "_", "6", "_", "x", "_"]
+
+
+def test_spacing_and_enclosing_marks_also_stay_with_their_letter():
+    # Mc (Devanagari vowel sign, visarga) and Me (enclosing circle) are combining marks too, not only Mn
+    for t in ["\u0915\u093e\u0930", "x\u0903y", "a\u20ddb"]:
+        assert tokenize_words(t) == [(0, 3)], t
+
+
+def test_tokenizable_counts_every_surrogate_and_nothing_when_there_is_none():
+    from collections import Counter
+
+    from biobert.text.words import tokenizable
+
+    stats = Counter()
+    assert tokenizable("clean text", stats) == "clean text" and "surrogates_replaced" not in stats
+    assert tokenizable("\ud83d a \udc00", stats) == "\ufffd a \ufffd" and stats["surrogates_replaced"] == 2
