@@ -1,6 +1,7 @@
 """Embedder: shapes, word alignment, windows on long input, pooling, batching, layers, npz, /embed."""
 
 import asyncio
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -223,29 +224,37 @@ def test_save_npz_of_no_document_has_the_arrays_of_any_other(tmp_path):
     assert z["word_vectors"].shape == (0, 32) and z["word_offsets"].shape == (0, 2) and z["word_doc"].shape == (0,)
 
 
+class _StubEncoder(torch.nn.Module):
+    """A stand-in encoder whose outputs are known: each token's vector from a fixed table, plus (``window_mean``)
+    the mean of its window's vectors, so that a window's [CLS] depends on the whole window."""
+
+    def __init__(self, vocab_size: int, window_mean: bool = False):
+        super().__init__()
+        self.config = SimpleNamespace(hidden_size=8, max_position_embeddings=512, model_type="bert", num_hidden_layers=0)
+        torch.manual_seed(0)
+        self.emb = torch.nn.Embedding(vocab_size, 8)
+        self.window_mean = window_mean
+
+    def forward(self, input_ids, attention_mask, output_hidden_states=True):
+        e = self.emb(input_ids)
+        if not self.window_mean:
+            return SimpleNamespace(hidden_states=(e,))
+        m = attention_mask[..., None].float()
+        ctx = (e * m).sum(1, keepdim=True) / m.sum(1, keepdim=True)
+        return SimpleNamespace(hidden_states=((e + ctx) * m,))
+
+
 def test_windows_are_stitched_back_at_the_right_subwords(tiny_bert):
     """With a context-free encoder (a vector per token id) windowing must change nothing: every word's vector from
     24-subword windows equals the unwindowed one. A stitch one subword off gives each word a neighbour's vectors."""
-    from types import SimpleNamespace
 
     from biobert.embed import Embedder
     from biobert.encoders import load_tokenizer
 
     tok = load_tokenizer(str(tiny_bert))
 
-    class Lookup(torch.nn.Module):
-        config = SimpleNamespace(hidden_size=8, max_position_embeddings=512, model_type="bert", num_hidden_layers=0)
-
-        def __init__(self):
-            super().__init__()
-            torch.manual_seed(0)
-            self.emb = torch.nn.Embedding(len(tok), 8)
-
-        def forward(self, input_ids, attention_mask, output_hidden_states=True):
-            return SimpleNamespace(hidden_states=(self.emb(input_ids),))
-
     text = " ".join(["BRCA1 mutations cause hereditary breast cancer in carriers"] * 20)
-    model = Lookup()
+    model = _StubEncoder(len(tok))
     whole = Embedder(model, tok, max_length=512, splitter="none")(text, words=True)
     windowed = Embedder(model, tok, max_length=24, stride=6, splitter="none")(text, words=True)
     assert windowed.words == whole.words and len(whole.words) == 160
@@ -257,29 +266,14 @@ def test_cls_pool_of_a_windowed_sentence_is_the_mean_of_its_windows_cls_vectors(
     the mean of the [CLS] vectors of all its windows, not the first window's [CLS]. The encoder gives every position
     its token vector plus the mean over its window, so each window's [CLS] is known and they differ clearly (a random
     tiny BERT's [CLS] barely depends on the rest of the window)."""
-    from types import SimpleNamespace
 
     from biobert.embed import Embedder
     from biobert.encoders import load_tokenizer
 
     tok = load_tokenizer(str(tiny_bert))
 
-    class WindowMean(torch.nn.Module):
-        config = SimpleNamespace(hidden_size=8, max_position_embeddings=512, model_type="bert", num_hidden_layers=0)
-
-        def __init__(self):
-            super().__init__()
-            torch.manual_seed(0)
-            self.emb = torch.nn.Embedding(len(tok), 8)
-
-        def forward(self, input_ids, attention_mask, output_hidden_states=True):
-            e = self.emb(input_ids)
-            m = attention_mask[..., None].float()
-            ctx = (e * m).sum(1, keepdim=True) / m.sum(1, keepdim=True)
-            return SimpleNamespace(hidden_states=((e + ctx) * m,))
-
     text = " ".join((fixtures_dir / "abstracts.txt").read_text(encoding="utf-8").split()[:60])
-    model = WindowMean()
+    model = _StubEncoder(len(tok), window_mean=True)
     emb = Embedder(model, tok, max_length=24, stride=6, splitter="none")
     got = emb(text, pool="cls", words=False).vector
     ids = tok([text[a:b] for a, b in _words(text)], is_split_into_words=True, add_special_tokens=False)["input_ids"]
